@@ -1,0 +1,125 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compileSpec } from './compile.js';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { summarize, summaryTable } from './emit/summary.js';
+import type { AnalyzedGraph } from './ir/analyze.js';
+import { displayPath, findCaseCollisions, findSpecs, isCurrent, outputPathFor, writeAtomically } from './output.js';
+
+export interface CompileOptions {
+  /** Spec files; empty means every spec under `specRoot`. */
+  readonly specs: readonly string[];
+  readonly specRoot: string;
+  readonly outDir: string;
+}
+
+export interface PlannedOutput {
+  readonly spec: string;
+  /** Absolute path of the module to write. */
+  readonly target: string;
+  readonly code: string;
+  readonly graph: AnalyzedGraph;
+}
+
+export interface CompilePlan {
+  readonly outputs: readonly PlannedOutput[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Compiles a batch of specs entirely in memory; nothing is written, so a bad spec cannot leave half a batch. */
+export function planCompile(options: CompileOptions): CompilePlan {
+  const specs = options.specs.length > 0 ? [...options.specs] : findSpecs(options.specRoot);
+  const outputs: PlannedOutput[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const spec of specs) {
+    const shown = displayPath(spec);
+    const bytes = readSpecBytes(shown, spec);
+    if (!(bytes instanceof Uint8Array)) {
+      diagnostics.push(bytes);
+      continue;
+    }
+    const result = compileSpec(shown, bytes);
+    if (result.ok) outputs.push({ spec: shown, target: outputPathFor(spec, options.specRoot, options.outDir), code: result.code, graph: result.graph });
+    else diagnostics.push(...result.diagnostics);
+  }
+  diagnostics.push(...findCaseCollisions(outputs));
+  return { outputs, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/** Outputs that differ from what is on disk, and (for a whole-folder compile) modules no spec produces. */
+export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolean): string[] {
+  const stale = plan.outputs.filter((output) => !isCurrent(output.target, output.code)).map((output) => `${displayPath(output.target)} is missing or out of date`);
+  if (wholeFolder && existsSync(outDir)) {
+    const planned = new Set(plan.outputs.map((output) => output.target));
+    const extra = (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => resolve(outDir, file))
+      .filter((file) => !planned.has(file))
+      .sort();
+    stale.push(...extra.map((file) => `${displayPath(file)} has no spec`));
+  }
+  return stale;
+}
+
+export function writePlan(plan: CompilePlan): void {
+  if (plan.diagnostics.length > 0) throw new Error('refusing to write a batch that has errors');
+  for (const output of plan.outputs) writeAtomically(output.target, output.code);
+}
+
+function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a folder');
+    return readFileSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    return { file: shown, line: 1, column: 1, code: 'NS001', message: `cannot read the spec: ${reason}` };
+  }
+}
+
+function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  const files = new Set(diagnostics.map((d) => d.file)).size;
+  process.stderr.write(`${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} spec${files === 1 ? '' : 's'}; nothing was written\n`);
+}
+
+export async function compileCommand(options: CompileOptions & { readonly check: boolean }): Promise<number> {
+  if (options.specs.length === 0 && !existsSync(options.specRoot)) {
+    process.stderr.write(`netspec: no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR\n`);
+    return 2;
+  }
+  const started = performance.now();
+  const plan = planCompile(options);
+  if (plan.diagnostics.length > 0) {
+    printDiagnostics(plan.diagnostics);
+    return 1;
+  }
+  if (options.check) {
+    const stale = findStale(plan, options.outDir, options.specs.length === 0);
+    for (const line of stale) process.stderr.write(`stale: ${line}\n`);
+    if (stale.length > 0) {
+      process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile'\n`);
+      return 1;
+    }
+    process.stdout.write(`${plan.outputs.length} generated module${plan.outputs.length === 1 ? '' : 's'} up to date\n`);
+    return 0;
+  }
+  writePlan(plan);
+  for (const output of plan.outputs) {
+    const { params, outputShape } = output.graph;
+    process.stdout.write(`${output.spec} → ${displayPath(output.target)}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputShape.join('×')})\n`);
+  }
+  process.stdout.write(`compiled ${plan.outputs.length} spec${plan.outputs.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms\n`);
+  return 0;
+}
+
+export async function checkCommand(options: { readonly spec: string; readonly json: boolean }): Promise<number> {
+  const shown = displayPath(options.spec);
+  const bytes = readSpecBytes(shown, options.spec);
+  const result = bytes instanceof Uint8Array ? compileSpec(shown, bytes) : { ok: false as const, diagnostics: [bytes] };
+  if (!result.ok) {
+    printDiagnostics(result.diagnostics);
+    return 1;
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(summarize(result.graph), null, 2)}\n` : `${summaryTable(result.graph)}\n`);
+  return 0;
+}

@@ -1,0 +1,29 @@
+import type { Diagnostic } from './diagnostics.js';
+import { emitTfjs } from './emit/tfjs.js';
+import { analyze, type AnalyzedGraph } from './ir/analyze.js';
+import { checkLimits } from './ir/limits.js';
+import { lower } from './ir/lower.js';
+import { normalize } from './spec/normalize.js';
+import { read } from './spec/read.js';
+import { checkRules } from './spec/rules.js';
+import { validate } from './spec/validate.js';
+
+export type CompileResult =
+  | { readonly ok: true; readonly graph: AnalyzedGraph; readonly code: string; readonly diagnostics: readonly [] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics });
+
+/** The whole compiler: a spec file's bytes in, the analysed model and its TypeScript module out. Pure; no I/O. */
+export function compileSpec(path: string, bytes: Uint8Array): CompileResult {
+  const parsed = read(path, bytes);
+  if (!parsed.document) return failed(parsed.diagnostics);
+  const checked = validate(parsed.document);
+  if (!checked.valid || parsed.diagnostics.length > 0) return failed([...parsed.diagnostics, ...checked.diagnostics]);
+  const ruleErrors = checkRules(checked.valid);
+  if (ruleErrors.length > 0) return failed(ruleErrors);
+  const graph = analyze(lower(normalize(checked.valid)));
+  const limitErrors = checkLimits(graph, parsed.document);
+  if (limitErrors.length > 0) return failed(limitErrors);
+  return { ok: true, graph, code: emitTfjs(graph), diagnostics: [] };
+}

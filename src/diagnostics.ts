@@ -1,0 +1,54 @@
+/** A problem in a user's spec, positioned in its file. Diagnostics are collected, never thrown. */
+export interface Diagnostic {
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column, in UTF-16 code units as editors count them. */
+  readonly column: number;
+  readonly code: DiagnosticCode;
+  readonly message: string;
+}
+
+/**
+ * Every diagnostic code the compiler can report, with what it means. Codes are stable: tools and
+ * tests match on them, so a code is never reused for a different meaning.
+ */
+export const diagnosticCodes = {
+  NS001: 'the spec file cannot be read',
+  NS002: 'the spec file is larger than the size limit',
+  NS003: 'the spec file is not valid UTF-8',
+  NS004: 'the JSON is nested deeper than the depth limit',
+  NS010: 'the file is not valid JSON',
+  NS011: 'a key appears twice in one object',
+  NS012: 'a number cannot be represented exactly',
+  NS101: 'a value has the wrong type',
+  NS102: 'a required field is missing',
+  NS103: 'a field is not part of the spec language',
+  NS104: 'a number is out of range',
+  NS105: 'a value is not one of the allowed choices',
+  NS106: 'a string has the wrong length or form',
+  NS107: 'a list has too few or too many entries',
+  NS201: 'the stage lists have different lengths',
+  NS202: 'a stride is applied to a feature map too small for it',
+  NS301: 'the model is larger than the size limit',
+  NS401: 'two specs would write the same output file',
+} as const;
+
+export type DiagnosticCode = keyof typeof diagnosticCodes;
+
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+}
+
+export function assertNever(value: never): never {
+  throw new InternalError(`unexpected value ${JSON.stringify(value)}`);
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: error ${d.code}: ${d.message}`;
+}
+
+/** Diagnostics in file order, so that a user reads them top to bottom. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+}

@@ -1,0 +1,72 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { Diagnostic } from './diagnostics.js';
+
+/** Every `.json` file under a folder, sorted so that batches and their outputs are in a stable order. */
+export function findSpecs(root: string): string[] {
+  return (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((file) => file.endsWith('.json') && statSync(join(root, file)).isFile())
+    .map((file) => join(root, file))
+    .sort();
+}
+
+/**
+ * The output file for a spec: its path under `specRoot` mirrored under `outDir` with `.ts` for `.json`
+ * (`specs/imagenet/resnet34.json` → `generated/imagenet/resnet34.ts`); a spec outside the root keeps its base name.
+ */
+export function outputPathFor(specPath: string, specRoot: string, outDir: string): string {
+  const inRoot = relative(resolve(specRoot), resolve(specPath));
+  const mirrored = inRoot.startsWith('..') || resolve(inRoot) === inRoot ? basename(specPath) : inRoot;
+  const target = resolve(outDir, mirrored.replace(/\.json$/i, '') + '.ts');
+  if (!target.startsWith(resolve(outDir) + sep)) throw new Error(`output ${target} would fall outside ${outDir}`);
+  return target;
+}
+
+/** Two outputs whose paths differ only in letter case would overwrite each other on macOS and Windows. */
+export function findCaseCollisions(outputs: readonly { spec: string; target: string }[]): Diagnostic[] {
+  const seen = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  for (const { spec, target } of outputs) {
+    const key = target.toLowerCase();
+    const earlier = seen.get(key);
+    if (earlier === undefined) seen.set(key, spec);
+    else {
+      diagnostics.push({
+        file: spec,
+        line: 1,
+        column: 1,
+        code: 'NS401',
+        message: `this spec and ${earlier} would both write ${displayPath(target)} (paths that differ only in letter case are one file on some systems); rename one`,
+      });
+    }
+  }
+  return diagnostics;
+}
+
+/** Writes through a temporary file in the same folder and a rename, so a killed process never leaves half a file. */
+export function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Whether a file already holds exactly this text. */
+export function isCurrent(path: string, text: string): boolean {
+  try {
+    return readFileSync(path, 'utf8') === text;
+  } catch {
+    return false;
+  }
+}
+
+/** A path relative to the working directory with forward slashes, as diagnostics and headers show it. */
+export function displayPath(path: string): string {
+  const shown = relative(process.cwd(), resolve(path));
+  return shown.split(sep).join('/');
+}

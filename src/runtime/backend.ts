@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendChoice = 'tensorflow' | 'wasm' | 'cpu';
+
+const choices: readonly BackendChoice[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** The optional libtensorflow bindings, fastest first; either registers the `tensorflow` backend when imported. */
+const tensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+export interface BackendOptions {
+  /** Force a backend; defaults to the NETSPEC_BACKEND environment variable, then the fastest that loads. */
+  readonly backend?: BackendChoice;
+  /** Where the one line naming the backend goes; defaults to standard error. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Picks and initialises the TensorFlow.js backend: tfjs-node-gpu, tfjs-node, wasm, cpu, in that order,
+ * whichever loads. Prints one line naming the backend in use and, if a requested one could not load, why.
+ */
+export async function initBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const requested = options.backend ?? parseChoice(process.env.NETSPEC_BACKEND);
+  const order = requested ? [requested, ...choices.filter((c) => c !== requested && c !== 'tensorflow')] : choices;
+  const failures: string[] = [];
+  for (const choice of order) {
+    const failure = await tryBackend(choice);
+    if (failure === undefined) {
+      const detail = choice === 'tensorflow' ? ` (${loadedTensorflowPackage})` : '';
+      const fallback = failures.length > 0 ? `; ${failures.join('; ')}` : '';
+      log(`netspec: TensorFlow.js backend ${choice}${detail}${fallback}`);
+      return choice;
+    }
+    failures.push(`${choice} unavailable: ${failure}`);
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
+}
+
+function parseChoice(value: string | undefined): BackendChoice | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new Error(`NETSPEC_BACKEND must be one of ${choices.join(', ')}; got ${JSON.stringify(value)}`);
+}
+
+let loadedTensorflowPackage = '';
+
+/** Returns undefined when the backend is now active, or a short reason why it is not. */
+async function tryBackend(choice: BackendChoice): Promise<string | undefined> {
+  try {
+    if (choice === 'tensorflow') {
+      const missing: string[] = [];
+      for (const name of tensorflowPackages) {
+        try {
+          await import(name);
+          loadedTensorflowPackage = name;
+          break;
+        } catch {
+          missing.push(name);
+        }
+      }
+      if (!loadedTensorflowPackage) return `${missing.join(' and ')} not installed`;
+    } else if (choice === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+    } else {
+      // The cpu backend's one-time advice to install tfjs-node is printed unless tfjs runs in production mode.
+      tf.enableProdMode();
+    }
+    if (!(await tf.setBackend(choice))) return 'it failed to initialise';
+    await tf.ready();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n')[0] : String(error);
+  }
+}

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The layer helpers that generated modules call. Each sets every option explicitly to PyTorch's behaviour
+ * instead of inheriting a tfjs default (tfjs would add a conv bias, use BatchNorm epsilon 1e-3 and momentum
+ * 0.99, Glorot initialisation, and asymmetric `same` padding at stride 2).
+ */
+
+type Tensor = tf.SymbolicTensor;
+
+function apply(layer: tf.layers.Layer, x: Tensor | Tensor[]): Tensor {
+  return layer.apply(x) as Tensor;
+}
+
+/** torchvision's conv initialisation: He normal over fan-out. */
+const convInitializer = () => tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' });
+
+/**
+ * A convolution without bias, padded by `padding` zeros on every side as PyTorch pads. tfjs `same` padding
+ * equals that only at stride 1 with padding (k − 1) / 2; otherwise an explicit `<name>.pad` layer pads first.
+ */
+export function conv2d(
+  x: Tensor,
+  name: string,
+  options: { filters: number; kernelSize: number; stride: number; padding: number },
+): Tensor {
+  const { filters, kernelSize, stride, padding } = options;
+  const same = stride === 1 && 2 * padding === kernelSize - 1;
+  const input = same || padding === 0 ? x : apply(tf.layers.zeroPadding2d({ name: `${name}.pad`, padding }), x);
+  const conv = tf.layers.conv2d({
+    name,
+    filters,
+    kernelSize,
+    strides: stride,
+    padding: same ? 'same' : 'valid',
+    dilationRate: 1,
+    useBias: false,
+    kernelInitializer: convInitializer(),
+    dataFormat: 'channelsLast',
+  });
+  return apply(conv, input);
+}
+
+/** BatchNorm over channels. Settings are in tfjs terms: `momentum` weighs the old running value (PyTorch 0.1 is 0.9). */
+export function batchNorm(x: Tensor, name: string, options: { epsilon: number; momentum: number }): Tensor {
+  const layer = tf.layers.batchNormalization({
+    name,
+    axis: -1,
+    epsilon: options.epsilon,
+    momentum: options.momentum,
+    center: true,
+    scale: true,
+    gammaInitializer: 'ones',
+    betaInitializer: 'zeros',
+    movingMeanInitializer: 'zeros',
+    movingVarianceInitializer: 'ones',
+  });
+  return apply(layer, x);
+}
+
+export function relu(x: Tensor, name: string): Tensor {
+  return apply(tf.layers.reLU({ name }), x);
+}
+
+export function add(a: Tensor, b: Tensor, name: string): Tensor {
+  return apply(tf.layers.add({ name }), [a, b]);
+}
+
+/**
+ * Max-pooling padded by `padding` on every side. PyTorch pads with −∞; the compiler only places a padded
+ * max-pool after a ReLU, where every window holds a real value ≥ 0, so padding zeros never change the maximum.
+ */
+export function maxPool(x: Tensor, name: string, options: { poolSize: number; stride: number; padding: number }): Tensor {
+  const { poolSize, stride, padding } = options;
+  const input = padding === 0 ? x : apply(tf.layers.zeroPadding2d({ name: `${name}.pad`, padding }), x);
+  return apply(tf.layers.maxPooling2d({ name, poolSize, strides: stride, padding: 'valid' }), input);
+}
+
+export function globalAvgPool(x: Tensor, name: string): Tensor {
+  return apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
+}
+
+/** A fully connected layer initialised as PyTorch's nn.Linear: weights and bias uniform in ±1/√fan_in. */
+export function dense(x: Tensor, name: string, options: { units: number }): Tensor {
+  const fanIn = x.shape[x.shape.length - 1]!;
+  const bound = 1 / Math.sqrt(fanIn);
+  const layer = tf.layers.dense({
+    name,
+    units: options.units,
+    useBias: true,
+    activation: 'linear',
+    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+  });
+  return apply(layer, x);
+}
+
+/** Runs a model on a batch after checking that each image has the shape the model was compiled for. */
+export function predictChecked(model: tf.LayersModel, x: tf.Tensor, imageShape: readonly number[]): tf.Tensor {
+  const actual = x.shape.slice(1);
+  if (x.rank !== imageShape.length + 1 || actual.some((d, i) => d !== imageShape[i])) {
+    throw new Error(`${model.name} expects images shaped [batch, ${imageShape.join(', ')}], got [${x.shape.join(', ')}]`);
+  }
+  return model.predict(x) as tf.Tensor;
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import * as momoa from '@humanwhocodes/momoa';
+import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
+
+/** Spec files are small; anything past this is a mistake or an attack, refused before parsing. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+/** A spec nests three levels; the parser and every later walk recurse, so depth is capped first. */
+export const MAX_SPEC_DEPTH = 64;
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** A parsed spec file: its value, and where each part of it came from. */
+export interface SourceDocument {
+  /** The path shown in diagnostics and generated headers, with forward slashes. */
+  readonly path: string;
+  readonly sha256: string;
+  /** The parsed JSON. Objects have no prototype, so keys such as `__proto__` are plain data. */
+  readonly value: unknown;
+  /** Where the value at a JSON pointer (as ajv reports it) starts, or where its key starts. */
+  locate(pointer: string, part?: 'key' | 'value'): Position;
+  /** The value at a JSON pointer as written in the file, shortened for messages. */
+  sourceText(pointer: string): string;
+}
+
+export interface ReadResult {
+  readonly document?: SourceDocument;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+interface Located {
+  readonly value: Position;
+  readonly key?: Position;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Decodes and parses a spec file's bytes, keeping the source position of every value. */
+export function read(path: string, bytes: Uint8Array): ReadResult {
+  const at = (position: Position, code: DiagnosticCode, message: string): ReadResult => ({
+    diagnostics: [{ file: path, ...position, code, message }],
+  });
+  if (bytes.length > MAX_SPEC_BYTES) {
+    return at(start, 'NS002', `the file is ${bytes.length} bytes; spec files are limited to ${MAX_SPEC_BYTES} bytes`);
+  }
+  const decoded = decodeUtf8(bytes);
+  if (typeof decoded !== 'string') {
+    return at(
+      decoded.position,
+      'NS003',
+      `byte 0x${decoded.byte.toString(16).padStart(2, '0')} at offset ${decoded.offset} is not valid UTF-8; save the file as UTF-8`,
+    );
+  }
+  // Editors hide a byte-order mark and do not count it as a column, so it is dropped before positions are taken.
+  const text = decoded.startsWith('\uFEFF') ? decoded.slice(1) : decoded;
+  const lexical = scanLexicalLimits(text);
+  if (lexical) return at(positionOf(text, lexical.offset), lexical.code, lexical.message);
+
+  let ast: momoa.DocumentNode;
+  try {
+    ast = momoa.parse(text, { mode: 'json' });
+  } catch (error) {
+    const syntax = describeSyntaxError(text, error);
+    return at(syntax.position, 'NS010', syntax.message);
+  }
+
+  const diagnostics: Diagnostic[] = [];
+  const locations = new Map<string, Located>();
+  const report = (position: Position, code: DiagnosticCode, message: string) =>
+    diagnostics.push({ file: path, ...position, code, message });
+  const value = toValue(ast.body, '', undefined);
+
+  function toValue(node: momoa.ValueNode, pointer: string, key: Position | undefined): unknown {
+    const loc = node.loc.start;
+    locations.set(pointer, { value: toPosition(loc), key, start: loc.offset, end: node.loc.end.offset });
+    switch (node.type) {
+      case 'Object': {
+        const object: Record<string, unknown> = Object.create(null);
+        const firstLine = new Map<string, number>();
+        for (const member of node.members) {
+          const name = member.name.type === 'String' ? member.name.value : member.name.name;
+          const keyPosition = toPosition(member.name.loc.start);
+          const earlier = firstLine.get(name);
+          if (earlier !== undefined) {
+            report(keyPosition, 'NS011', `key ${JSON.stringify(name)} appears twice in this object (first on line ${earlier}); JSON keeps only the last, so remove one`);
+          } else {
+            firstLine.set(name, keyPosition.line);
+          }
+          // defineProperty, not assignment: `__proto__` must stay an ordinary key.
+          Object.defineProperty(object, name, {
+            value: toValue(member.value, `${pointer}/${escapePointer(name)}`, keyPosition),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        return object;
+      }
+      case 'Array':
+        return node.elements.map((element, index) => toValue(element.value, `${pointer}/${index}`, undefined));
+      case 'Number': {
+        const raw = text.slice(loc.offset, node.loc.end.offset);
+        if (!Number.isFinite(node.value)) {
+          report(toPosition(loc), 'NS012', `number ${raw} is too large to represent`);
+        } else if (Number.isInteger(node.value) && !Number.isSafeInteger(node.value)) {
+          report(toPosition(loc), 'NS012', `integer ${raw} is beyond 2^53 and cannot be represented exactly`);
+        }
+        return node.value;
+      }
+      case 'String':
+      case 'Boolean':
+        return node.value;
+      case 'Null':
+        return null;
+      default:
+        return undefined;
+    }
+  }
+
+  const lookup = (pointer: string): Located => {
+    for (let p = pointer; ; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) {
+      const found = locations.get(p);
+      if (found) return found;
+      if (p === '') return { value: start, start: 0, end: 0 };
+    }
+  };
+  const document: SourceDocument = {
+    path,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    value,
+    locate: (pointer, part = 'value') => {
+      const found = lookup(pointer);
+      return (part === 'key' && found.key) || found.value;
+    },
+    sourceText: (pointer) => {
+      const found = lookup(pointer);
+      const raw = text.slice(found.start, found.end).replace(/\s+/g, ' ');
+      return raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
+    },
+  };
+  return { document, diagnostics };
+}
+
+const start: Position = { line: 1, column: 1 };
+
+function toPosition(location: { line: number; column: number }): Position {
+  return { line: location.line, column: location.column };
+}
+
+export function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Line and column of a string offset; CRLF counts as one line break, as momoa and editors count it. */
+function positionOf(text: string, offset: number): Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+type Decoded = string | { offset: number; byte: number; position: Position };
+
+/** Decodes strict UTF-8; on failure finds the first bad byte by bisecting on streaming decodes. */
+function decodeUtf8(bytes: Uint8Array): Decoded {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const decodesUpTo = (length: number) => {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, length), { stream: true });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let good = 0;
+    let bad = bytes.length + 1;
+    while (bad - good > 1) {
+      const mid = (good + bad) >> 1;
+      if (decodesUpTo(mid)) good = mid;
+      else bad = mid;
+    }
+    // When every prefix streams cleanly, the file ends inside a multi-byte character.
+    let offset = Math.min(good, bytes.length - 1);
+    if (bad > bytes.length) while (offset > 0 && (bytes[offset]! & 0xc0) === 0x80) offset--;
+    const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset)).replace(/^\uFEFF/, '');
+    return { offset, byte: bytes[offset]!, position: positionOf(before, before.length) };
+  }
+}
+
+/** Checks nesting depth and raw control characters in strings without recursion, before any parser runs. */
+function scanLexicalLimits(text: string): { offset: number; code: DiagnosticCode; message: string } | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      else if (c < 0x20) {
+        return {
+          offset: i,
+          code: 'NS010',
+          message: `control character U+${c.toString(16).toUpperCase().padStart(4, '0')} inside a string; write it as an escape such as \\n`,
+        };
+      }
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_SPEC_DEPTH) {
+        return { offset: i, code: 'NS004', message: `the JSON is nested more than ${MAX_SPEC_DEPTH} levels deep` };
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+function describeSyntaxError(text: string, error: unknown): { position: Position; message: string } {
+  const located = error as { line?: unknown; column?: unknown; offset?: unknown };
+  if (typeof located.line !== 'number' || typeof located.column !== 'number' || typeof located.offset !== 'number') {
+    throw error;
+  }
+  const offset = located.offset;
+  const position = { line: located.line, column: located.column };
+  if (text.trim() === '') return { position, message: 'the file is empty; a spec is a JSON object' };
+  if (offset >= text.length) return { position, message: 'the JSON ends early: a value or a closing bracket is missing' };
+  const char = text[offset]!;
+  if (char === '/') return { position, message: 'comments are not allowed in JSON' };
+  if (char === '}' || char === ']') {
+    const comma = text.slice(0, offset).search(/,\s*$/);
+    if (comma >= 0) return { position: positionOf(text, comma), message: `trailing comma before '${char}' is not allowed in JSON` };
+  }
+  if (char === "'") return { position, message: "strings in JSON take double quotes, not '" };
+  const shown = char.trim() === '' ? `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : `'${char}'`;
+  return { position, message: `unexpected ${shown} in JSON` };
+}
+
+/** A diagnostic at the field a JSON pointer names. */
+export function diagnose(document: SourceDocument, code: DiagnosticCode, pointer: string, message: string, part: 'key' | 'value' = 'value'): Diagnostic {
+  return { file: document.path, ...document.locate(pointer, part), code, message };
+}
