@@ -55,14 +55,14 @@ export function read(path: string, bytes: Uint8Array): ReadResult {
   }
   // Editors hide a byte-order mark and do not count it as a column, so it is dropped before positions are taken.
   const text = decoded.startsWith('\uFEFF') ? decoded.slice(1) : decoded;
-  const lexical = scanLexicalLimits(text);
-  if (lexical) return at(positionOf(text, lexical.offset), lexical.code, lexical.message);
+  const lexical = scanLexical(text);
+  if (lexical.problem) return at(positionOf(text, lexical.problem.offset), lexical.problem.code, lexical.problem.message);
 
   let ast: momoa.DocumentNode;
   try {
     ast = momoa.parse(text, { mode: 'json' });
   } catch (error) {
-    const syntax = describeSyntaxError(text, error);
+    const syntax = describeSyntaxError(text, error, lexical.unclosed);
     return at(syntax.position, 'NS010', syntax.message);
   }
 
@@ -197,8 +197,15 @@ function decodeUtf8(bytes: Uint8Array): Decoded {
   }
 }
 
+interface LexicalScan {
+  /** Nesting too deep, or a raw control character in a string. */
+  readonly problem?: { offset: number; code: DiagnosticCode; message: string };
+  /** Whether the text ends inside a string or an unclosed bracket. */
+  readonly unclosed: boolean;
+}
+
 /** Checks nesting depth and raw control characters in strings without recursion, before any parser runs. */
-function scanLexicalLimits(text: string): { offset: number; code: DiagnosticCode; message: string } | undefined {
+function scanLexical(text: string): LexicalScan {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -207,23 +214,20 @@ function scanLexicalLimits(text: string): { offset: number; code: DiagnosticCode
       if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
       else if (c < 0x20) {
-        return {
-          offset: i,
-          code: 'NS010',
-          message: `control character U+${c.toString(16).toUpperCase().padStart(4, '0')} inside a string; write it as an escape such as \\n`,
-        };
+        const message = `control character U+${c.toString(16).toUpperCase().padStart(4, '0')} inside a string; write it as an escape such as \\n`;
+        return { problem: { offset: i, code: 'NS010', message }, unclosed: true };
       }
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
       if (++depth > MAX_SPEC_DEPTH) {
-        return { offset: i, code: 'NS004', message: `the JSON is nested more than ${MAX_SPEC_DEPTH} levels deep` };
+        return { problem: { offset: i, code: 'NS004', message: `the JSON is nested more than ${MAX_SPEC_DEPTH} levels deep` }, unclosed: true };
       }
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return undefined;
+  return { unclosed: inString || depth > 0 };
 }
 
-function describeSyntaxError(text: string, error: unknown): { position: Position; message: string } {
+function describeSyntaxError(text: string, error: unknown, unclosed: boolean): { position: Position; message: string } {
   const located = error as { line?: unknown; column?: unknown; offset?: unknown };
   if (typeof located.line !== 'number' || typeof located.column !== 'number' || typeof located.offset !== 'number') {
     throw error;
@@ -231,12 +235,16 @@ function describeSyntaxError(text: string, error: unknown): { position: Position
   const offset = located.offset;
   const position = { line: located.line, column: located.column };
   if (text.trim() === '') return { position, message: 'the file is empty; a spec is a JSON object' };
-  if (offset >= text.length) return { position, message: 'the JSON ends early: a value or a closing bracket is missing' };
-  const char = text[offset]!;
+  const char = text[offset] ?? '';
   if (char === '/') return { position, message: 'comments are not allowed in JSON' };
   if (char === '}' || char === ']') {
     const comma = text.slice(0, offset).search(/,\s*$/);
     if (comma >= 0) return { position: positionOf(text, comma), message: `trailing comma before '${char}' is not allowed in JSON` };
+  }
+  // momoa blames the last token of a file that stops inside a bracket or string; ending early is the real fault.
+  const isLastToken = /^[-{[",:0-9tfn]/.test(char) && !/\s/.test(text.slice(offset).trim());
+  if (offset >= text.length || (unclosed && isLastToken)) {
+    return { position: positionOf(text, text.length), message: 'the JSON ends early: a value or a closing bracket is missing' };
   }
   if (char === "'") return { position, message: "strings in JSON take double quotes, not '" };
   const shown = char.trim() === '' ? `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : `'${char}'`;

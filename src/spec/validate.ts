@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { closest } from 'fastest-levenshtein';
+import { closest, distance } from 'fastest-levenshtein';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
 import { diagnose, escapePointer, type SourceDocument } from './read.js';
 import type { NetSpec } from './types.js';
@@ -42,9 +42,12 @@ export function validate(document: SourceDocument): ValidateResult {
   return { diagnostics };
 }
 
-/** A failed `oneOf` is summarised by the errors of the branch it chose; those say more. */
+/** Errors that repeat a clearer one: a failed `oneOf` beside its chosen branch's errors, a pattern beside emptiness. */
 function isRedundant(error: ErrorObject, all: readonly ErrorObject[]): boolean {
-  return error.keyword === 'oneOf' && all.some((other) => other !== error && other.instancePath.startsWith(error.instancePath));
+  const besides = (keyword: string, samePath: boolean) =>
+    all.some((other) => other !== error && other.keyword === keyword && (samePath ? other.instancePath === error.instancePath : other.instancePath.startsWith(error.instancePath)));
+  if (error.keyword === 'oneOf') return all.some((other) => other !== error && other.instancePath.startsWith(error.instancePath));
+  return error.keyword === 'pattern' && besides('minLength', true);
 }
 
 function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic {
@@ -64,7 +67,7 @@ function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic 
     case 'additionalProperties': {
       const field = String(params.additionalProperty);
       const known = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
-      const suggestion = known.length > 0 ? `; did you mean "${closest(field, known)}"?` : '';
+      const suggestion = nearest(field, known);
       return at('NS103', `unknown field ${JSON.stringify(field)} in ${where}${suggestion}`, 'key', `${pointer}/${escapePointer(field)}`);
     }
     case 'minimum':
@@ -124,8 +127,14 @@ function choices(values: readonly unknown[]): string {
 
 function suggest(value: unknown, allowed: readonly unknown[]): string {
   const strings = allowed.filter((v): v is string => typeof v === 'string');
-  if (typeof value !== 'string' || strings.length === 0) return '';
-  return `; did you mean ${JSON.stringify(closest(value, strings))}?`;
+  return typeof value === 'string' && strings.length > 1 ? nearest(value, strings) : '';
+}
+
+/** `; did you mean "x"?` when a known name is a plausible typo of `text`, else nothing. */
+function nearest(text: string, known: readonly string[]): string {
+  if (known.length === 0) return '';
+  const best = closest(text, [...known]);
+  return distance(text, best) <= Math.max(2, Math.floor(text.length / 3)) ? `; did you mean ${JSON.stringify(best)}?` : '';
 }
 
 function headTypes(schema: unknown): string[] {

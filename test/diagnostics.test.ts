@@ -1,0 +1,209 @@
+// Invalid specs from the project's checklist of bad inputs, each with the exact diagnostics it must produce:
+// file, line, column, stable code and a sentence naming the value. Positions were counted by hand on the texts below.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileSpec } from '../src/compile.js';
+import { formatDiagnostic } from '../src/diagnostics.js';
+
+const FILE = 'specs/x.json';
+
+// One field per line, so that a case names its line by number: 2 name, 3 input, 4 stem, 5 block, 6 stages, 7 head.
+const baseLines = [
+  '{',
+  '  "name": "tiny",',
+  '  "input": { "height": 32, "width": 32, "channels": 3 },',
+  '  "stem": { "type": "conv", "width": 16, "kernelSize": 3, "stride": 1 },',
+  '  "block": { "type": "basic" },',
+  '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2] },',
+  '  "head": { "type": "classifier", "classes": 10 }',
+  '}',
+];
+const base = baseLines.join('\n');
+
+/** The base spec with line `n` (1-based) replaced. */
+function withLine(n: number, line: string): string {
+  return baseLines.map((original, i) => (i === n - 1 ? line : original)).join('\n');
+}
+
+function diagnose(source: string | Uint8Array): string[] {
+  const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source;
+  return compileSpec(FILE, bytes).diagnostics.map(formatDiagnostic);
+}
+
+const cases: [title: string, source: string | Uint8Array, expected: string[]][] = [
+  // Parsing
+  ['not JSON at all', 'resnet34 please', [`${FILE}:1:1: error NS010: unexpected 'r' in JSON`]],
+  ['truncated JSON', '{\n  "name": "tiny",\n  "input": {', [`${FILE}:3:13: error NS010: the JSON ends early: a value or a closing bracket is missing`]],
+  ['trailing comma', withLine(7, '  "head": { "type": "classifier", "classes": 10, }'), [`${FILE}:7:48: error NS010: trailing comma before '}' is not allowed in JSON`]],
+  ['a bad value in an unfinished file', '{ "name": x', [`${FILE}:1:11: error NS010: unexpected 'x' in JSON`]],
+  ['a truncated string', '{ "name": "tin', [`${FILE}:1:15: error NS010: the JSON ends early: a value or a closing bracket is missing`]],
+  ['a comment', withLine(5, '  "block": { "type": "basic" }, // the CIFAR block'), [`${FILE}:5:33: error NS010: comments are not allowed in JSON`]],
+  ['an empty file', '', [`${FILE}:1:1: error NS010: the file is empty; a spec is a JSON object`]],
+  ['a file of whitespace', '  \n\n', [`${FILE}:1:1: error NS010: the file is empty; a spec is a JSON object`]],
+  ['single-quoted strings', "{ 'name': 'tiny' }", [`${FILE}:1:3: error NS010: strings in JSON take double quotes, not '`]],
+  ['NaN', withLine(7, '  "head": { "type": "classifier", "classes": NaN }'), [`${FILE}:7:46: error NS010: unexpected 'N' in JSON`]],
+  ['a raw newline inside a string', '{ "name": "ti\nny" }', [`${FILE}:1:14: error NS010: control character U+000A inside a string; write it as an escape such as \\n`]],
+  [
+    'a UTF-8 byte-order mark keeps positions',
+    `\uFEFF${withLine(2, '  "name": 5,')}`,
+    [`${FILE}:2:11: error NS101: name must be a string, got 5`],
+  ],
+  [
+    'invalid UTF-8 bytes',
+    new Uint8Array([...new TextEncoder().encode('{\n  "name": "ti'), 0xff, ...new TextEncoder().encode('ny" }')]),
+    [`${FILE}:2:14: error NS003: byte 0xff at offset 15 is not valid UTF-8; save the file as UTF-8`],
+  ],
+  [
+    'a UTF-8 sequence cut off at the end of the file',
+    new Uint8Array([...new TextEncoder().encode('{ "name": "é'), 0xe2, 0x82]),
+    [`${FILE}:1:13: error NS003: byte 0xe2 at offset 13 is not valid UTF-8; save the file as UTF-8`],
+  ],
+  [
+    'CRLF line endings and tabs keep positions',
+    withLine(6, '\t"stages": {\t"widths": [16, 32], "depths": [1, 0], "strides": [1, 2] },').replace(/\n/g, '\r\n'),
+    [`${FILE}:6:48: error NS104: stages.depths[1] must be >= 1, got 0`],
+  ],
+  [
+    'a duplicate key',
+    withLine(2, '  "name": "tiny", "name": "small",'),
+    [`${FILE}:2:19: error NS011: key "name" appears twice in this object (first on line 2); JSON keeps only the last, so remove one`],
+  ],
+  [
+    'duplicate keys are reported with schema errors at once',
+    withLine(5, '  "block": { "type": "basic", "type": "wide" },'),
+    [
+      `${FILE}:5:31: error NS011: key "type" appears twice in this object (first on line 5); JSON keeps only the last, so remove one`,
+      `${FILE}:5:39: error NS105: block.type must be "basic", got "wide"`,
+    ],
+  ],
+  [
+    '__proto__ as a key',
+    withLine(2, '  "name": "tiny", "__proto__": { "polluted": true },'),
+    [`${FILE}:2:19: error NS103: unknown field "__proto__" in the spec`],
+  ],
+  [
+    'constructor and prototype as nested keys',
+    withLine(5, '  "block": { "type": "basic", "constructor": 1, "prototype": {} },'),
+    [
+      `${FILE}:5:31: error NS103: unknown field "constructor" in block`,
+      `${FILE}:5:49: error NS103: unknown field "prototype" in block`,
+    ],
+  ],
+  [
+    'an integer beyond 2^53',
+    withLine(7, '  "head": { "type": "classifier", "classes": 12345678901234567890 }'),
+    [
+      `${FILE}:7:46: error NS012: integer 12345678901234567890 is beyond 2^53 and cannot be represented exactly`,
+      `${FILE}:7:46: error NS104: head.classes must be <= 100000, got 12345678901234567890`,
+    ],
+  ],
+  [
+    '1e400',
+    withLine(3, '  "input": { "height": 1e400, "width": 32, "channels": 3 },'),
+    [
+      `${FILE}:3:24: error NS012: number 1e400 is too large to represent`,
+      `${FILE}:3:24: error NS101: input.height must be an integer, got 1e400`,
+    ],
+  ],
+  ['-0 as a width', withLine(4, '  "stem": { "type": "conv", "width": -0, "kernelSize": 3, "stride": 1 },'), [`${FILE}:4:38: error NS104: stem.width must be >= 1, got -0`]],
+  [
+    'a fractional width',
+    withLine(6, '  "stages": { "widths": [16.5, 32], "depths": [1, 1], "strides": [1, 2] },'),
+    [`${FILE}:6:26: error NS101: stages.widths[0] must be an integer, got 16.5`],
+  ],
+  ['100,000 levels of nesting', '['.repeat(100_000), [`${FILE}:1:65: error NS004: the JSON is nested more than 64 levels deep`]],
+  ['a file over the size limit', `${base}${' '.repeat(1024 * 1024)}`, [`${FILE}:1:1: error NS002: the file is ${base.length + 1024 * 1024} bytes; spec files are limited to 1048576 bytes`]],
+  // Content
+  ['a wrong type', withLine(3, '  "input": "32x32",'), [`${FILE}:3:12: error NS101: input must be an object, got "32x32"`]],
+  ['a missing required field', baseLines.filter((_, i) => i !== 6).join('\n').replace('},\n}', '}\n}'), [`${FILE}:1:1: error NS102: the spec is missing the required field "head"`]],
+  [
+    'an unknown field with a suggestion',
+    withLine(4, '  "stem": { "type": "conv", "width": 16, "kernelsize": 3, "stride": 1 },'),
+    [
+      `${FILE}:4:11: error NS102: stem is missing the required field "kernelSize"`,
+      `${FILE}:4:42: error NS103: unknown field "kernelsize" in stem; did you mean "kernelSize"?`,
+    ],
+  ],
+  ['an unknown block type', withLine(5, '  "block": { "type": "bottlenek" },'), [`${FILE}:5:22: error NS105: block.type must be "basic", got "bottlenek"`]],
+  ['an unknown stem type', withLine(4, '  "stem": { "type": "deep", "width": 16, "kernelSize": 3, "stride": 1 },'), [`${FILE}:4:21: error NS105: stem.type must be "conv", got "deep"`]],
+  [
+    'an unknown head type',
+    withLine(7, '  "head": { "type": "clasifier", "classes": 10 }'),
+    [`${FILE}:7:21: error NS105: head.type must be one of "classifier", "pool", "none", got "clasifier"; did you mean "classifier"?`],
+  ],
+  ['a head without its type', withLine(7, '  "head": {}'), [`${FILE}:7:11: error NS102: head is missing the required field "type" (one of "classifier", "pool", "none")`]],
+  ['a classifier without classes', withLine(7, '  "head": { "type": "classifier" }'), [`${FILE}:7:11: error NS102: head is missing the required field "classes"`]],
+  [
+    'a kernel size that is not offered',
+    withLine(4, '  "stem": { "type": "conv", "width": 16, "kernelSize": 4, "stride": 1 },'),
+    [`${FILE}:4:56: error NS105: stem.kernelSize must be one of 1, 3, 5, 7, got 4`],
+  ],
+  [
+    'stage lists of unequal length',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [1], "strides": [1, 2, 2] },'),
+    [
+      `${FILE}:6:45: error NS201: stages.depths has 1 entries but stages.widths has 2; each stage needs one width, one depth and one stride`,
+      `${FILE}:6:61: error NS201: stages.strides has 3 entries but stages.widths has 2; each stage needs one width, one depth and one stride`,
+    ],
+  ],
+  [
+    'zero stages',
+    withLine(6, '  "stages": { "widths": [], "depths": [], "strides": [] },'),
+    [
+      `${FILE}:6:25: error NS107: stages.widths must have at least 1 entry, got []`,
+      `${FILE}:6:39: error NS107: stages.depths must have at least 1 entry, got []`,
+      `${FILE}:6:54: error NS107: stages.strides must have at least 1 entry, got []`,
+    ],
+  ],
+  ['depth 0', withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 0], "strides": [1, 2] },'), [`${FILE}:6:49: error NS104: stages.depths[1] must be >= 1, got 0`]],
+  [
+    'strides that outrun the input',
+    withLine(3, '  "input": { "height": 2, "width": 2, "channels": 3 },').replace('"strides": [1, 2]', '"strides": [2, 2]'),
+    [`${FILE}:6:68: error NS202: stage 2 has stride 2 but receives a 1×1 feature map, which it cannot reduce; the 2×2 input is too small for this model's strides`],
+  ],
+  [
+    // Parameters: stem 3·3·3·16 + 2·16 = 464. Stage 1 block 0: 3·3·16·8192 + 3·3·8192·8192 + 2·2·8192 + 16·8192 + 2·8192
+    // = 605,339,648; each of 99 more blocks 2·(3·3·8192·8192) + 2·2·8192 = 1,207,992,320. Stage 2 block 0:
+    // 2·603,979,776 + 32,768 + 8192·8192 + 16,384 = 1,275,117,568, then 99 · 1,207,992,320 again. fc 8192·10 + 10.
+    // Sum: 464 + 605,339,648 + 2 · 119,591,239,680 + 1,275,117,568 + 81,930 = 241,063,018,970.
+    // MACs (weights × output pixels; stage 1 at 32·32, stage 2 at 16·16): 123,077,925,011,456 + 30,940,944,400,384
+    // + stem 432·1024 + fc 81,920 = 154,018,869,936,128.
+    'a model of hundreds of billions of parameters',
+    withLine(6, '  "stages": { "widths": [8192, 8192], "depths": [100, 100], "strides": [1, 2] },'),
+    [
+      `${FILE}:6:25: error NS301: the model has 241,063,018,970 trainable parameters, above the limit of 1,000,000,000`,
+      `${FILE}:6:13: error NS301: the model has 154,018,869,936,128 multiply-accumulates per image, above the limit of 10,000,000,000,000`,
+    ],
+  ],
+  ['10,000 blocks', withLine(6, '  "stages": { "widths": [16, 32], "depths": [10000, 1], "strides": [1, 2] },'), [`${FILE}:6:46: error NS104: stages.depths[0] must be <= 100, got 10000`]],
+  [
+    'an input too large to hold in memory',
+    withLine(3, '  "input": { "height": 4096, "width": 4096, "channels": 3 },').replace('"width": 16,', '"width": 17,'),
+    [`${FILE}:3:12: error NS301: the model has 285,212,672 values in its largest feature map (conv1, 4096×4096×17), above the limit of 268,435,456`],
+  ],
+  // Text that would reach generated code
+  ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],
+  ['an empty name', withLine(2, '  "name": "",'), [`${FILE}:2:11: error NS106: name must not be empty, got ""`]],
+  ['a name with a path', withLine(2, '  "name": "../../x",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "../../x"`]],
+];
+
+for (const [title, source, expected] of cases) {
+  test(title, () => {
+    assert.equal(diagnose(source), expected);
+  });
+}
+
+test('the base spec of this table is valid', () => {
+  assert.equal(diagnose(base), []);
+});
+
+test('__proto__ in a spec does not pollute Object.prototype', () => {
+  diagnose(withLine(2, '  "name": "tiny", "__proto__": { "polluted": true },'));
+  assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('the table covers at least 25 invalid specs', () => {
+  assert.ok(cases.length >= 25, `${cases.length} cases`);
+});
+
+test.run();
