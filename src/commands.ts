@@ -76,10 +76,10 @@ function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
   }
 }
 
-function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
+function printDiagnostics(diagnostics: readonly Diagnostic[], consequence = ''): void {
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   const files = new Set(diagnostics.map((d) => d.file)).size;
-  process.stderr.write(`${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} spec${files === 1 ? '' : 's'}; nothing was written\n`);
+  process.stderr.write(`${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} spec${files === 1 ? '' : 's'}${consequence}\n`);
 }
 
 export async function compileCommand(options: CompileOptions & { readonly check: boolean }): Promise<number> {
@@ -90,7 +90,7 @@ export async function compileCommand(options: CompileOptions & { readonly check:
   const started = performance.now();
   const plan = planCompile(options);
   if (plan.diagnostics.length > 0) {
-    printDiagnostics(plan.diagnostics);
+    printDiagnostics(plan.diagnostics, options.check ? '' : '; nothing was written');
     return 1;
   }
   if (options.check) {

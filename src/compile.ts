@@ -1,4 +1,4 @@
-import type { Diagnostic } from './diagnostics.js';
+import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
 import { checkLimits } from './ir/limits.js';
@@ -12,7 +12,7 @@ export type CompileResult =
   | { readonly ok: true; readonly graph: AnalyzedGraph; readonly code: string; readonly diagnostics: readonly [] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
-const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics });
+const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics) });
 
 /** The whole compiler: a spec file's bytes in, the analysed model and its TypeScript module out. Pure; no I/O. */
 export function compileSpec(path: string, bytes: Uint8Array): CompileResult {

@@ -65,8 +65,9 @@ export function isCurrent(path: string, text: string): boolean {
   }
 }
 
-/** A path relative to the working directory with forward slashes, as diagnostics and headers show it. */
+/** A path as diagnostics and headers show it: relative to the working directory when inside it, with forward slashes. */
 export function displayPath(path: string): string {
-  const shown = relative(process.cwd(), resolve(path));
+  const inside = relative(process.cwd(), resolve(path));
+  const shown = inside.startsWith('..') ? resolve(path) : inside;
   return shown.split(sep).join('/');
 }

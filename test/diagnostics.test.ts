@@ -171,8 +171,8 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     'a model of hundreds of billions of parameters',
     withLine(6, '  "stages": { "widths": [8192, 8192], "depths": [100, 100], "strides": [1, 2] },'),
     [
-      `${FILE}:6:25: error NS301: the model has 241,063,018,970 trainable parameters, above the limit of 1,000,000,000`,
       `${FILE}:6:13: error NS301: the model has 154,018,869,936,128 multiply-accumulates per image, above the limit of 10,000,000,000,000`,
+      `${FILE}:6:25: error NS301: the model has 241,063,018,970 trainable parameters, above the limit of 1,000,000,000`,
     ],
   ],
   ['10,000 blocks', withLine(6, '  "stages": { "widths": [16, 32], "depths": [10000, 1], "strides": [1, 2] },'), [`${FILE}:6:46: error NS104: stages.depths[0] must be <= 100, got 10000`]],

@@ -1,0 +1,111 @@
+// The compiler's central check: the tfjs model built from each generated module agrees exactly with the analysis.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileSpec } from '../src/compile.js';
+import type { AnalyzedGraph } from '../src/ir/analyze.js';
+import { findSpecs, outputPathFor } from '../src/output.js';
+import { initBackend } from '../src/runtime/backend.js';
+import { conv2d, maxPool } from '../src/runtime/layers.js';
+
+interface GeneratedModule {
+  createModel(): tf.LayersModel;
+  predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor;
+  inputShape: readonly number[];
+  outputShape: readonly number[];
+  params: { trainable: number; nonTrainable: number; total: number };
+}
+
+const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+const weightCount = (weights: readonly tf.LayerVariable[]) => weights.reduce((total, w) => total + size(w.shape), 0);
+
+test.before(async () => {
+  await initBackend({ backend: 'wasm', log: () => {} });
+});
+
+for (const spec of findSpecs('specs')) {
+  const result = compileSpec(spec, readFileSync(spec));
+  if (!result.ok) throw new Error(`${spec} does not compile`);
+  const graph: AnalyzedGraph = result.graph;
+  const modulePath = `./${relative('test', outputPathFor(spec, 'specs', 'generated'))}`;
+
+  test(`${spec}: the tfjs model equals the analysis and runs`, async () => {
+    const generated = (await import(modulePath)) as GeneratedModule;
+    const model = generated.createModel();
+    try {
+      assert.is(weightCount(model.trainableWeights), graph.params.trainable, 'trainable parameters');
+      assert.is(weightCount(model.nonTrainableWeights), graph.params.nonTrainable, 'BatchNorm running statistics');
+      assert.is(model.countParams(), graph.params.total);
+      assert.equal(generated.params, graph.params);
+
+      const analysed = new Set(graph.layers.map((layer) => layer.op.name));
+      for (const layer of graph.layers) {
+        assert.equal((model.getLayer(layer.op.name).outputShape as number[]).slice(1), layer.outputShape, layer.op.name);
+      }
+      // The only layers the analysis does not list are the explicit paddings in front of strided ops.
+      for (const layer of model.layers.filter((l) => !analysed.has(l.name))) {
+        assert.is(layer.getClassName(), 'ZeroPadding2D', layer.name);
+        assert.ok(analysed.has(layer.name.replace(/\.pad$/, '')), layer.name);
+      }
+      for (const layer of model.layers) {
+        const config = layer.getConfig();
+        if (layer.getClassName() === 'Conv2D') assert.is(config.use_bias ?? config.useBias, false, `${layer.name} has no bias`);
+        if (layer.getClassName() === 'BatchNormalization') {
+          assert.is(config.epsilon, 1e-5, `${layer.name} epsilon`);
+          assert.is(config.momentum, 0.9, `${layer.name} momentum (PyTorch 0.1)`);
+        }
+      }
+
+      const batch = 2;
+      const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const output = generated.predict(model, images);
+      images.dispose();
+      assert.equal(output.shape, [batch, ...graph.outputShape]);
+      assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
+      output.dispose();
+
+      const again = generated.createModel();
+      assert.equal(again.layers.map((l) => l.name), model.layers.map((l) => l.name), 'same layer names when built twice');
+      again.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+test('predict refuses images of another shape, naming both shapes', async () => {
+  const generated = (await import('../generated/resnet18.ts')) as GeneratedModule;
+  const model = generated.createModel();
+  const wrong = tf.zeros([1, 28, 28, 3]) as tf.Tensor4D;
+  assert.throws(() => generated.predict(model, wrong), /resnet18 expects images shaped \[batch, 32, 32, 3\], got \[1, 28, 28, 3\]/);
+  wrong.dispose();
+  model.dispose();
+});
+
+// 4×4 image holding 1…16 row by row; a 3×3 window of ones, stride 2, one pixel of zero padding on every side.
+// PyTorch's windows cover rows/cols {-1,0,1} and {1,2,3}:
+//   (0,0): 1+2+5+6 = 14    (0,1): 2+3+4+6+7+8 = 30    (1,0): 5+6+9+10+13+14 = 57    (1,1): 6+7+8+10+11+12+14+15+16 = 99
+// tfjs `same` would pad only bottom/right and give 1+2+3+5+6+7+9+10+11 = 54 at (0,0).
+const image = () => tf.tensor4d(Array.from({ length: 16 }, (_, i) => i + 1), [1, 4, 4, 1]);
+
+test('a strided convolution pads symmetrically, as PyTorch does', async () => {
+  const input = tf.input({ shape: [4, 4, 1] });
+  const model = tf.model({ inputs: input, outputs: conv2d(input, 'conv', { filters: 1, kernelSize: 3, stride: 2, padding: 1 }) });
+  model.getLayer('conv').setWeights([tf.ones([3, 3, 1, 1])]);
+  const output = model.predict(image()) as tf.Tensor;
+  assert.equal(await output.array(), [[[[14], [30]], [[57], [99]]]]);
+  model.dispose();
+});
+
+test('a padded max-pool takes windows as PyTorch does', async () => {
+  // Same windows: maxima 6, 8, 14, 16.
+  const input = tf.input({ shape: [4, 4, 1] });
+  const model = tf.model({ inputs: input, outputs: maxPool(input, 'pool', { poolSize: 3, stride: 2, padding: 1 }) });
+  const output = model.predict(image()) as tf.Tensor;
+  assert.equal(await output.array(), [[[[6], [8]], [[14], [16]]]]);
+  model.dispose();
+});
+
+test.run();
