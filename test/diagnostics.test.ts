@@ -1,5 +1,9 @@
 // Invalid specs from the project's checklist of bad inputs, each with the exact diagnostics it must produce:
 // file, line, column, stable code and a sentence naming the value. Positions were counted by hand on the texts below.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
@@ -200,6 +204,24 @@ test('the base spec of this table is valid', () => {
 test('__proto__ in a spec does not pollute Object.prototype', () => {
   diagnose(withLine(2, '  "name": "tiny", "__proto__": { "polluted": true },'));
   assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('through the CLI, the whole table is reported at once, exits 1 and writes nothing', () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-invalid-'));
+  mkdirSync(join(root, 'specs'));
+  cases.forEach(([, source], i) => writeFileSync(join(root, 'specs', `case${String(i).padStart(2, '0')}.json`), source));
+  const run = spawnSync(process.execPath, [resolve('dist', 'cli.js'), 'compile'], { cwd: root, encoding: 'utf8' });
+  assert.is(run.status, 1);
+  const reported = run.stderr.split('\n');
+  cases.forEach(([title, , expected], i) => {
+    for (const line of expected) {
+      const renamed = line.replace(FILE, `specs/case${String(i).padStart(2, '0')}.json`);
+      assert.ok(reported.includes(renamed), `${title}: ${renamed}`);
+    }
+  });
+  assert.not.match(run.stderr, /\n\s+at /);
+  assert.equal(readdirSync(root), ['specs']);
+  rmSync(root, { recursive: true });
 });
 
 test('the table covers at least 25 invalid specs', () => {
