@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, add, maxPool, globalAvgPool, dense, predictChecked } from "netspec/runtime";
+import { conv2d, batchNorm, relu, add, globalAvgPool, dense, predictChecked } from "netspec/runtime";
 
 export const name = "resnet34";
 export const description = "The founding model: ResNet34 in the CIFAR layout (32×32×3 input, 3×3 stride-1 stem without max-pool, 10 classes).";

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compileSpec } from './compile.js';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { summarize, summaryTable } from './emit/summary.js';
+import { outputsText, summarize, summaryTable } from './emit/summary.js';
 import type { AnalyzedGraph } from './ir/analyze.js';
 import { displayPath, findCaseCollisions, findSpecs, isCurrent, outputPathFor, writeAtomically } from './output.js';
 
@@ -39,8 +39,8 @@ export function planCompile(options: CompileOptions): CompilePlan {
       continue;
     }
     const result = compileSpec(shown, bytes);
+    diagnostics.push(...result.diagnostics);
     if (result.ok) outputs.push({ spec: shown, target: outputPathFor(spec, options.specRoot, options.outDir), code: result.code, graph: result.graph });
-    else diagnostics.push(...result.diagnostics);
   }
   diagnostics.push(...findCaseCollisions(outputs));
   return { outputs, diagnostics: sortDiagnostics(diagnostics) };
@@ -62,7 +62,7 @@ export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolea
 }
 
 export function writePlan(plan: CompilePlan): void {
-  if (plan.diagnostics.length > 0) throw new Error('refusing to write a batch that has errors');
+  if (hasErrors(plan.diagnostics)) throw new Error('refusing to write a batch that has errors');
   for (const output of plan.outputs) writeAtomically(output.target, output.code);
 }
 
@@ -72,14 +72,25 @@ function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
     return readFileSync(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    return { file: shown, line: 1, column: 1, code: 'NS001', message: `cannot read the spec: ${reason}` };
+    return { file: shown, line: 1, column: 1, severity: 'error', code: 'NS001', message: `cannot read the spec: ${reason}` };
   }
 }
 
+/** Prints diagnostics and a count line; prints nothing when there are none. */
 function printDiagnostics(diagnostics: readonly Diagnostic[], consequence = ''): void {
+  if (diagnostics.length === 0) return;
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   const files = new Set(diagnostics.map((d) => d.file)).size;
-  process.stderr.write(`${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} spec${files === 1 ? '' : 's'}${consequence}\n`);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.length - errors;
+  const counts = [...(errors > 0 ? [plural(errors, 'error')] : []), ...(warnings > 0 ? [plural(warnings, 'warning')] : [])].join(' and ');
+  process.stderr.write(`${counts} in ${plural(files, 'spec')}${consequence}\n`);
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
 }
 
 export async function compileCommand(options: CompileOptions & { readonly check: boolean }): Promise<number> {
@@ -89,10 +100,11 @@ export async function compileCommand(options: CompileOptions & { readonly check:
   }
   const started = performance.now();
   const plan = planCompile(options);
-  if (plan.diagnostics.length > 0) {
+  if (hasErrors(plan.diagnostics)) {
     printDiagnostics(plan.diagnostics, options.check ? '' : '; nothing was written');
     return 1;
   }
+  printDiagnostics(plan.diagnostics);
   if (options.check) {
     const stale = findStale(plan, options.outDir, options.specs.length === 0);
     for (const line of stale) process.stderr.write(`stale: ${line}\n`);
@@ -105,8 +117,8 @@ export async function compileCommand(options: CompileOptions & { readonly check:
   }
   writePlan(plan);
   for (const output of plan.outputs) {
-    const { params, outputShape } = output.graph;
-    process.stdout.write(`${output.spec} → ${displayPath(output.target)}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputShape.join('×')})\n`);
+    const { params } = output.graph;
+    process.stdout.write(`${output.spec} → ${displayPath(output.target)}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
   }
   process.stdout.write(`compiled ${plan.outputs.length} spec${plan.outputs.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms\n`);
   return 0;
@@ -116,10 +128,8 @@ export async function checkCommand(options: { readonly spec: string; readonly js
   const shown = displayPath(options.spec);
   const bytes = readSpecBytes(shown, options.spec);
   const result = bytes instanceof Uint8Array ? compileSpec(shown, bytes) : { ok: false as const, diagnostics: [bytes] };
-  if (!result.ok) {
-    printDiagnostics(result.diagnostics);
-    return 1;
-  }
+  printDiagnostics(result.diagnostics);
+  if (!result.ok) return 1;
   process.stdout.write(options.json ? `${JSON.stringify(summarize(result.graph), null, 2)}\n` : `${summaryTable(result.graph)}\n`);
   return 0;
 }

@@ -8,8 +8,9 @@ import { read } from './spec/read.js';
 import { checkRules } from './spec/rules.js';
 import { validate } from './spec/validate.js';
 
+/** On success `diagnostics` holds only warnings; on failure at least one error. */
 export type CompileResult =
-  | { readonly ok: true; readonly graph: AnalyzedGraph; readonly code: string; readonly diagnostics: readonly [] }
+  | { readonly ok: true; readonly graph: AnalyzedGraph; readonly code: string; readonly diagnostics: readonly Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics) });
@@ -20,10 +21,10 @@ export function compileSpec(path: string, bytes: Uint8Array): CompileResult {
   if (!parsed.document) return failed(parsed.diagnostics);
   const checked = validate(parsed.document);
   if (!checked.valid || parsed.diagnostics.length > 0) return failed([...parsed.diagnostics, ...checked.diagnostics]);
-  const ruleErrors = checkRules(checked.valid);
-  if (ruleErrors.length > 0) return failed(ruleErrors);
+  const findings = checkRules(checked.valid);
+  if (findings.some((d) => d.severity === 'error')) return failed(findings);
   const graph = analyze(lower(normalize(checked.valid)));
   const limitErrors = checkLimits(graph, parsed.document);
-  if (limitErrors.length > 0) return failed(limitErrors);
-  return { ok: true, graph, code: emitTfjs(graph), diagnostics: [] };
+  if (limitErrors.length > 0) return failed([...findings, ...limitErrors]);
+  return { ok: true, graph, code: emitTfjs(graph), diagnostics: sortDiagnostics(findings) };
 }

@@ -5,6 +5,8 @@ export interface Diagnostic {
   readonly line: number;
   /** 1-based column, in UTF-16 code units as editors count them. */
   readonly column: number;
+  /** Errors stop compilation; warnings are printed and compilation goes on. */
+  readonly severity: 'error' | 'warning';
   readonly code: DiagnosticCode;
   readonly message: string;
 }
@@ -30,8 +32,14 @@ export const diagnosticCodes = {
   NS107: 'a list has too few or too many entries',
   NS201: 'the stage lists have different lengths',
   NS202: 'a stride is applied to a feature map too small for it',
+  NS203: "groups cannot divide a stage's bottleneck width evenly",
+  NS204: 'a stage with basic blocks is dilated',
+  NS205: 'a stage after a dilated stage is not dilated',
+  NS206: 'an output names a stage the model does not have',
+  NS207: 'the avgPool shortcut is given a stride above 2',
   NS301: 'the model is larger than the size limit',
   NS401: 'two specs would write the same output file',
+  NS501: 'the model cannot be trained in TensorFlow.js (warning)',
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;
@@ -45,7 +53,7 @@ export function assertNever(value: never): never {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: error ${d.code}: ${d.message}`;
+  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
 }
 
 /** Diagnostics in file order, so that a user reads them top to bottom. */

@@ -35,6 +35,7 @@ export function findCaseCollisions(outputs: readonly { spec: string; target: str
         file: spec,
         line: 1,
         column: 1,
+        severity: 'error',
         code: 'NS401',
         message: `this spec and ${earlier} would both write ${displayPath(target)} (paths that differ only in letter case are one file on some systems); rename one`,
       });

@@ -44,7 +44,7 @@ test('founding resnet34 (CIFAR layout): 21,282,122 trainable + 17,024 BatchNorm 
   assert.equal(shapeOf(graph, 'layer3.5.relu2'), [8, 8, 256]);
   assert.equal(shapeOf(graph, 'layer4.2.relu2'), [4, 4, 512]);
   assert.equal(graph.inputShape, [32, 32, 3]);
-  assert.equal(graph.outputShape, [10]);
+  assert.equal(graph.outputShapes, [[10]]);
 });
 
 test('founding resnet34 multiply-accumulates: weights × output pixels per conv', () => {
@@ -69,7 +69,7 @@ test('torchvision resnet34 (ImageNet layout): 21,797,672 trainable, stages 56/28
   assert.equal(shapeOf(graph, 'layer2.3.relu2'), [28, 28, 128]);
   assert.equal(shapeOf(graph, 'layer3.5.relu2'), [14, 14, 256]);
   assert.equal(shapeOf(graph, 'layer4.2.relu2'), [7, 7, 512]);
-  assert.equal(graph.outputShape, [1000]);
+  assert.equal(graph.outputShapes, [[1000]]);
   // torchvision documents resnet34 at 3.66 GFLOPS, counting one multiply-accumulate as one operation.
   assert.is((graph.macs / 1e9).toFixed(2), '3.66');
 });

@@ -74,7 +74,8 @@ test('check --json prints exactly one JSON object with the founding counts', () 
   const run = netspec(['check', 'specs/resnet34.json', '--json']);
   assert.is(run.status, 0);
   const summary = JSON.parse(run.stdout);
-  assert.equal(Object.keys(summary), ['name', 'input', 'output', 'params', 'macs', 'layers']);
+  assert.equal(Object.keys(summary), ['name', 'input', 'output', 'outputs', 'params', 'macs', 'layers']);
+  assert.equal(summary.outputs, { output: [10] });
   assert.is(summary.name, 'resnet34');
   assert.equal(summary.input, [32, 32, 3]);
   assert.equal(summary.output, [10]);

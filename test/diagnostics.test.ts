@@ -77,7 +77,7 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     withLine(5, '  "block": { "type": "basic", "type": "wide" },'),
     [
       `${FILE}:5:31: error NS011: key "type" appears twice in this object (first on line 5); JSON keeps only the last, so remove one`,
-      `${FILE}:5:39: error NS105: block.type must be "basic", got "wide"`,
+      `${FILE}:5:39: error NS105: block.type must be one of "basic", "bottleneck", got "wide"`,
     ],
   ],
   [
@@ -128,8 +128,12 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
       `${FILE}:4:42: error NS103: unknown field "kernelsize" in stem; did you mean "kernelSize"?`,
     ],
   ],
-  ['an unknown block type', withLine(5, '  "block": { "type": "bottlenek" },'), [`${FILE}:5:22: error NS105: block.type must be "basic", got "bottlenek"`]],
-  ['an unknown stem type', withLine(4, '  "stem": { "type": "deep", "width": 16, "kernelSize": 3, "stride": 1 },'), [`${FILE}:4:21: error NS105: stem.type must be "conv", got "deep"`]],
+  ['an unknown block type', withLine(5, '  "block": { "type": "bottlenek" },'), [`${FILE}:5:22: error NS105: block.type must be one of "basic", "bottleneck", got "bottlenek"; did you mean "bottleneck"?`]],
+  [
+    'an unknown stem type',
+    withLine(4, '  "stem": { "type": "shallow", "width": 16, "kernelSize": 3, "stride": 1 },'),
+    [`${FILE}:4:21: error NS105: stem.type must be one of "conv", "deep", got "shallow"`],
+  ],
   [
     'an unknown head type',
     withLine(7, '  "head": { "type": "clasifier", "classes": 10 }'),
@@ -146,8 +150,8 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     'stage lists of unequal length',
     withLine(6, '  "stages": { "widths": [16, 32], "depths": [1], "strides": [1, 2, 2] },'),
     [
-      `${FILE}:6:45: error NS201: stages.depths has 1 entries but stages.widths has 2; each stage needs one width, one depth and one stride`,
-      `${FILE}:6:61: error NS201: stages.strides has 3 entries but stages.widths has 2; each stage needs one width, one depth and one stride`,
+      `${FILE}:6:45: error NS201: stages.depths has 1 entries but stages.widths has 2; each stage needs one entry in every list`,
+      `${FILE}:6:61: error NS201: stages.strides has 3 entries but stages.widths has 2; each stage needs one entry in every list`,
     ],
   ],
   [

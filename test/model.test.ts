@@ -12,11 +12,13 @@ import { conv2d, maxPool } from '../src/runtime/layers.js';
 
 interface GeneratedModule {
   createModel(): tf.LayersModel;
-  predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor;
+  predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor | Record<string, tf.Tensor>;
   inputShape: readonly number[];
-  outputShape: readonly number[];
   params: { trainable: number; nonTrainable: number; total: number };
 }
+
+/** Forward passes of the biggest ImageNet models take seconds on wasm; their shapes and counts are still checked. */
+const FORWARD_MACS_LIMIT = 5e9;
 
 const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 const weightCount = (weights: readonly tf.LayerVariable[]) => weights.reduce((total, w) => total + size(w.shape), 0);
@@ -58,13 +60,24 @@ for (const spec of findSpecs('specs')) {
         }
       }
 
-      const batch = 2;
-      const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
-      const output = generated.predict(model, images);
-      images.dispose();
-      assert.equal(output.shape, [batch, ...graph.outputShape]);
-      assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
-      output.dispose();
+      assert.equal(
+        model.outputs.map((output) => output.shape.slice(1)),
+        graph.outputShapes.map((shape) => [...shape]),
+        'model outputs',
+      );
+      if (graph.macs < FORWARD_MACS_LIMIT) {
+        const batch = 2;
+        const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
+        const result = generated.predict(model, images);
+        images.dispose();
+        const outputs = result instanceof tf.Tensor ? [result] : graph.outputs.map((o) => result[o.name]!);
+        assert.equal(Object.keys(result instanceof tf.Tensor ? { output: 1 } : result), graph.outputs.map((o) => o.name));
+        for (const [i, output] of outputs.entries()) {
+          assert.equal(output.shape, [batch, ...graph.outputShapes[i]!]);
+          assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
+          output.dispose();
+        }
+      }
 
       const again = generated.createModel();
       assert.equal(again.layers.map((l) => l.name), model.layers.map((l) => l.name), 'same layer names when built twice');

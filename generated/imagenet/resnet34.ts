@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, add, maxPool, globalAvgPool, dense, predictChecked } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, predictChecked } from "netspec/runtime";
 
 export const name = "resnet34";
 export const description = "torchvision's resnet34: ImageNet layout (224×224×3 input, 7×7 stride-2 stem with 3×3 stride-2 max-pool, 1000 classes).";

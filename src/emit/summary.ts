@@ -5,7 +5,10 @@ import { shapeText } from './tfjs.js';
 export interface Summary {
   readonly name: string;
   readonly input: readonly number[];
+  /** Shape of the model's last output (its only one, unless the spec lists `outputs`). */
   readonly output: readonly number[];
+  /** Every output by name: `output` for a single-output model, else `C2`… and the head's `logits` or `features`. */
+  readonly outputs: Readonly<Record<string, readonly number[]>>;
   readonly params: { readonly trainable: number; readonly nonTrainable: number; readonly total: number };
   readonly macs: number;
   readonly layers: readonly { name: string; op: string; outputShape: readonly number[]; params: number; macs: number }[];
@@ -15,7 +18,8 @@ export function summarize(graph: AnalyzedGraph): Summary {
   return {
     name: graph.name,
     input: graph.inputShape,
-    output: graph.outputShape,
+    output: graph.outputShapes[graph.outputShapes.length - 1]!,
+    outputs: Object.fromEntries(graph.outputs.map((output, i) => [output.name, graph.outputShapes[i]!])),
     params: graph.params,
     macs: graph.macs,
     layers: graph.layers.map((layer) => ({
@@ -49,10 +53,16 @@ export function summaryTable(graph: AnalyzedGraph): string {
     rule,
     ...rows.map(line),
     rule,
-    `Input: ${shapeText(graph.inputShape)}    Output: ${shapeText(graph.outputShape)}`,
+    `Input: ${shapeText(graph.inputShape)}    Output${graph.outputs.length === 1 ? '' : 's'}: ${outputsText(graph)}`,
     `Trainable params: ${count(graph.params.trainable)}`,
     `Non-trainable params: ${count(graph.params.nonTrainable)} (BatchNorm running statistics)`,
     `Total params: ${count(graph.params.total)}`,
     `MACs per image: ${count(graph.macs)} (${(graph.macs / 1e9).toFixed(2)} G)`,
   ].join('\n');
+}
+
+/** `10`, or `C2 56×56×256, C3 28×28×512` for a multi-output model. */
+export function outputsText(graph: AnalyzedGraph): string {
+  if (graph.outputs.length === 1) return shapeText(graph.outputShapes[0]!);
+  return graph.outputs.map((output, i) => `${output.name} ${shapeText(graph.outputShapes[i]!)}`).join(', ');
 }

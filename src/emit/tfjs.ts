@@ -6,9 +6,38 @@ import { docComment, identifierScope, lineComment, stringLiteral } from './escap
 /** The module generated code imports its layer helpers from. */
 export const RUNTIME_MODULE = 'netspec/runtime';
 
-const runtimeImports = ['conv2d', 'batchNorm', 'relu', 'add', 'maxPool', 'globalAvgPool', 'dense', 'predictChecked'];
+/** The runtime helper that builds each op kind; `input` is built with tfjs directly. */
+const helperFor: Record<Exclude<Op['kind'], 'input'>, string> = {
+  conv2d: 'conv2d',
+  batchNorm: 'batchNorm',
+  relu: 'relu',
+  add: 'add',
+  maxPool: 'maxPool',
+  avgPool: 'avgPool',
+  globalAvgPool: 'globalAvgPool',
+  dropout: 'dropout',
+  dense: 'dense',
+};
 /** Names the generated module declares at top level; op variables must not shadow them. */
-const moduleNames = ['tf', ...runtimeImports, 'name', 'description', 'inputShape', 'outputShape', 'params', 'macs', 'layers', 'createModel', 'predict', 'batchNormSettings', 'LayerName'];
+const moduleNames = [
+  'tf',
+  ...Object.values(helperFor),
+  'predictChecked',
+  'name',
+  'description',
+  'inputShape',
+  'outputShape',
+  'outputShapes',
+  'outputNames',
+  'params',
+  'macs',
+  'layers',
+  'createModel',
+  'predict',
+  'batchNormSettings',
+  'LayerName',
+  'Outputs',
+];
 
 /**
  * Renders the TensorFlow.js module for an analysed graph: a header naming the source, the analysis as `const`
@@ -18,8 +47,10 @@ const moduleNames = ['tf', ...runtimeImports, 'name', 'description', 'inputShape
 export function emitTfjs(graph: AnalyzedGraph): string {
   const variable = identifierScope(moduleNames);
   const variables = new Map<string, string>();
-  const outputTensor = graph.outputShape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D';
+  const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
   const batchNormOp = graph.ops.find((op) => op.kind === 'batchNorm');
+  const helpers = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [helperFor[op.kind]])))];
+  const single = graph.outputs.length === 1;
 
   const body: string[] = [];
   let block = '';
@@ -39,15 +70,25 @@ export function emitTfjs(graph: AnalyzedGraph): string {
     lineComment('Regenerate with `npx netspec compile`.'),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${runtimeImports.join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...helpers, 'predictChecked'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     `export const description = ${stringLiteral(graph.description)};`,
     '',
     '/** Shape of one input image: [height, width, channels]. */',
     `export const inputShape = ${tuple(graph.inputShape)} as const;`,
-    `/** Shape of one image's output: ${graph.outputShape.length === 1 ? '[features]' : '[height, width, channels]'}. */`,
-    `export const outputShape = ${tuple(graph.outputShape)} as const;`,
+    ...(single
+      ? [
+          `/** Shape of one image's output: ${graph.outputShapes[0]!.length === 1 ? '[features]' : '[height, width, channels]'}. */`,
+          `export const outputShape = ${tuple(graph.outputShapes[0]!)} as const;`,
+        ]
+      : [
+          '/** The model\'s outputs in order, and the shape of each for one image. */',
+          `export const outputNames = [${graph.outputs.map((o) => stringLiteral(o.name)).join(', ')}] as const;`,
+          'export const outputShapes = {',
+          ...graph.outputs.map((o, i) => `  ${o.name}: ${tuple(graph.outputShapes[i]!)},`),
+          '} as const;',
+        ]),
     '',
     '/** Trainable parameters as PyTorch counts them; non-trainable are BatchNorm running statistics. */',
     `export const params = { trainable: ${integer(graph.params.trainable)}, nonTrainable: ${integer(graph.params.nonTrainable)}, total: ${integer(graph.params.total)} } as const;`,
@@ -72,13 +113,27 @@ export function emitTfjs(graph: AnalyzedGraph): string {
     'export function createModel(): tf.LayersModel {',
     ...body,
     '',
-    `  return tf.model({ inputs: ${variables.get(graph.ops[0]!.name)}, outputs: ${variables.get(graph.output)}, name });`,
+    `  return tf.model({ inputs: ${variables.get(graph.ops[0]!.name)}, outputs: ${single ? variables.get(graph.outputs[0]!.op) : `[${graph.outputs.map((o) => variables.get(o.op)).join(', ')}]`}, name });`,
     '}',
     '',
-    `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShape.join(', ')}]. */`,
-    `export function predict(model: tf.LayersModel, x: tf.Tensor4D): ${outputTensor} {`,
-    `  return predictChecked(model, x, inputShape) as ${outputTensor};`,
-    '}',
+    ...(single
+      ? [
+          `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShapes[0]!.join(', ')}]. */`,
+          `export function predict(model: tf.LayersModel, x: tf.Tensor4D): ${tensorType(graph.outputShapes[0]!)} {`,
+          `  return predictChecked(model, x, inputShape) as ${tensorType(graph.outputShapes[0]!)};`,
+          '}',
+        ]
+      : [
+          'export interface Outputs {',
+          ...graph.outputs.map((o, i) => `  /** [batch, ${graph.outputShapes[i]!.join(', ')}] */\n  ${o.name}: ${tensorType(graph.outputShapes[i]!)};`),
+          '}',
+          '',
+          `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns one tensor per output. */`,
+          'export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {',
+          `  const [${graph.outputs.map((o) => o.name).join(', ')}] = predictChecked(model, x, inputShape) as tf.Tensor[];`,
+          `  return { ${graph.outputs.map((o, i) => `${o.name}: ${o.name} as ${tensorType(graph.outputShapes[i]!)}`).join(', ')} };`,
+          '}',
+        ]),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -89,18 +144,28 @@ function layerCall(op: Op, inputs: readonly string[]): string {
   switch (op.kind) {
     case 'input':
       return `tf.input({ shape: [...inputShape], name: ${name} })`;
-    case 'conv2d':
-      return `conv2d(${x}, ${name}, { filters: ${op.filters}, kernelSize: ${op.kernelSize}, stride: ${op.stride}, padding: ${op.padding} })`;
+    case 'conv2d': {
+      const extras = [
+        ...(op.dilation > 1 ? [`dilation: ${op.dilation}`] : []),
+        ...(op.groups > 1 ? [`groups: ${op.groups}`] : []),
+        ...(op.initZero ? ['initZero: true'] : []),
+      ];
+      return `conv2d(${x}, ${name}, { ${[`filters: ${op.filters}`, `kernelSize: ${op.kernelSize}`, `stride: ${op.stride}`, `padding: ${op.padding}`, ...extras].join(', ')} })`;
+    }
     case 'batchNorm':
-      return `batchNorm(${x}, ${name}, batchNormSettings)`;
+      return op.initZero ? `batchNorm(${x}, ${name}, { ...batchNormSettings, initZero: true })` : `batchNorm(${x}, ${name}, batchNormSettings)`;
     case 'relu':
       return `relu(${x}, ${name})`;
     case 'add':
       return `add(${x}, ${y}, ${name})`;
     case 'maxPool':
       return `maxPool(${x}, ${name}, { poolSize: ${op.poolSize}, stride: ${op.stride}, padding: ${op.padding} })`;
+    case 'avgPool':
+      return `avgPool(${x}, ${name}, { stride: ${op.stride} })`;
     case 'globalAvgPool':
       return `globalAvgPool(${x}, ${name})`;
+    case 'dropout':
+      return `dropout(${x}, ${name}, { rate: ${float(op.rate)} })`;
     case 'dense':
       return `dense(${x}, ${name}, { units: ${op.units} })`;
     default:

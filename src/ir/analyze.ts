@@ -18,14 +18,20 @@ export interface LayerAnalysis {
 export interface AnalyzedGraph extends Graph {
   readonly layers: readonly LayerAnalysis[];
   readonly inputShape: Shape;
-  readonly outputShape: Shape;
+  /** The shape of each output, in the order of `outputs`. */
+  readonly outputShapes: readonly Shape[];
   readonly params: { readonly trainable: number; readonly nonTrainable: number; readonly total: number };
   readonly macs: number;
 }
 
-/** PyTorch's output size of a padded, strided window: ⌊(n + 2p − k) / s⌋ + 1. */
-export function outputSize(size: number, kernel: number, stride: number, padding: number): number {
-  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+/** PyTorch's output size of a padded, strided, dilated window: ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. */
+export function outputSize(size: number, kernel: number, stride: number, padding: number, dilation = 1): number {
+  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/** PyTorch's ceil-mode size for an unpadded `stride`×`stride` pool: ⌈n / s⌉ (a partial last window is kept). */
+export function ceilPooledSize(size: number, stride: number): number {
+  return Math.ceil(size / stride);
 }
 
 /**
@@ -50,8 +56,15 @@ export function analyze(graph: Graph): AnalyzedGraph {
     return layer;
   });
   const input = layers[0];
-  const output = byName.get(graph.output);
-  if (!input || input.op.kind !== 'input' || !output) throw new InternalError(`graph ${graph.name} lacks its input or output`);
+  if (!input || input.op.kind !== 'input') throw new InternalError(`graph ${graph.name} lacks its input`);
+  const outputShapes = graph.outputs.map((output) => {
+    const found = byName.get(output.op);
+    if (!found) throw new InternalError(`output ${output.name} reads ${output.op}, which is not defined`);
+    return found.outputShape;
+  });
+  if (outputShapes.length === 0 || new Set(graph.outputs.map((o) => o.name)).size !== outputShapes.length) {
+    throw new InternalError(`graph ${graph.name} has no outputs or duplicate output names`);
+  }
   const sum = (pick: (layer: LayerAnalysis) => number) => layers.reduce((total, layer) => total + pick(layer), 0);
   const trainable = sum((layer) => layer.trainable);
   const nonTrainable = sum((layer) => layer.nonTrainable);
@@ -59,7 +72,7 @@ export function analyze(graph: Graph): AnalyzedGraph {
     ...graph,
     layers,
     inputShape: input.outputShape,
-    outputShape: output.outputShape,
+    outputShapes,
     params: { trainable, nonTrainable, total: trainable + nonTrainable },
     macs: sum((layer) => layer.macs),
   };
@@ -79,9 +92,12 @@ function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {
   const [h, w, c] = spatial(op, inputs[0]!.outputShape);
   switch (op.kind) {
     case 'conv2d': {
-      const oh = outputSize(h, op.kernelSize, op.stride, op.padding);
-      const ow = outputSize(w, op.kernelSize, op.stride, op.padding);
-      const weights = op.kernelSize * op.kernelSize * c * op.filters;
+      if (c % op.groups !== 0 || op.filters % op.groups !== 0) {
+        throw new InternalError(`${op.name} splits ${c}→${op.filters} channels into ${op.groups} groups`);
+      }
+      const oh = outputSize(h, op.kernelSize, op.stride, op.padding, op.dilation);
+      const ow = outputSize(w, op.kernelSize, op.stride, op.padding, op.dilation);
+      const weights = op.kernelSize * op.kernelSize * (c / op.groups) * op.filters;
       return layer([oh, ow, op.filters], weights, 0, oh * ow * weights);
     }
     case 'batchNorm':
@@ -100,7 +116,11 @@ function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {
         throw new InternalError(`${op.name} zero-pads an input that may be negative`);
       }
       return layer([outputSize(h, op.poolSize, op.stride, op.padding), outputSize(w, op.poolSize, op.stride, op.padding), c]);
+    case 'avgPool':
+      return layer([ceilPooledSize(h, op.stride), ceilPooledSize(w, op.stride), c]);
     case 'globalAvgPool':
+      return layer([c]);
+    case 'dropout':
       return layer([c]);
     case 'dense':
       return layer([op.units], c * op.units + op.units, 0, c * op.units);
@@ -110,7 +130,7 @@ function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {
 }
 
 function spatial(op: Op, shape: Shape): readonly [number, number, number] {
-  if (op.kind === 'dense') {
+  if (op.kind === 'dense' || op.kind === 'dropout') {
     if (shape.length !== 1) throw new InternalError(`${op.name} expects a vector, got ${shape.join('×')}`);
     return [1, 1, shape[0]!];
   }

@@ -3,7 +3,7 @@
  * torchvision's module names (`conv1`, `layer2.0.downsample.0`, `fc`), so they double as weight keys.
  * The union is closed: every consumer switches on `kind` exhaustively.
  */
-export type Op = InputOp | Conv2dOp | BatchNormOp | ReluOp | AddOp | MaxPoolOp | GlobalAvgPoolOp | DenseOp;
+export type Op = InputOp | Conv2dOp | BatchNormOp | ReluOp | AddOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | DropoutOp | DenseOp;
 
 export type OpKind = Op['kind'];
 
@@ -25,6 +25,11 @@ export interface Conv2dOp extends OpBase {
   readonly kernelSize: number;
   readonly stride: number;
   readonly padding: number;
+  readonly dilation: number;
+  /** Input and output channels split into this many independent groups (ResNeXt). */
+  readonly groups: number;
+  /** Start with a zero kernel (the last convolution of a pre-activation block under zeroInitResidual). */
+  readonly initZero: boolean;
 }
 
 /** BatchNorm over channels; `momentum` in PyTorch's convention (weight of the new batch statistic). */
@@ -32,6 +37,8 @@ export interface BatchNormOp extends OpBase {
   readonly kind: 'batchNorm';
   readonly epsilon: number;
   readonly momentum: number;
+  /** Start with a zero scale, so the block it ends starts as the identity (zeroInitResidual). */
+  readonly initZero: boolean;
 }
 
 export interface ReluOp extends OpBase {
@@ -50,8 +57,23 @@ export interface MaxPoolOp extends OpBase {
   readonly padding: number;
 }
 
+/**
+ * Average-pooling of `stride`×`stride` windows in PyTorch's ceil mode without counting padding, as ResNet-D's
+ * shortcut pools: a partial last window averages only the pixels it covers.
+ */
+export interface AvgPoolOp extends OpBase {
+  readonly kind: 'avgPool';
+  readonly stride: number;
+}
+
 export interface GlobalAvgPoolOp extends OpBase {
   readonly kind: 'globalAvgPool';
+}
+
+/** Dropout, active only in training. */
+export interface DropoutOp extends OpBase {
+  readonly kind: 'dropout';
+  readonly rate: number;
 }
 
 /** A fully connected layer with bias. */
@@ -65,6 +87,6 @@ export interface Graph {
   readonly description: string;
   readonly source: { readonly path: string; readonly sha256: string };
   readonly ops: readonly Op[];
-  /** The op whose output is the model's output. */
-  readonly output: string;
+  /** The model's outputs in order: a name for each (`output` for a single-output model, else `C2`… and `logits`) and its op. */
+  readonly outputs: readonly { readonly name: string; readonly op: string }[];
 }

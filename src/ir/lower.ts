@@ -1,49 +1,136 @@
-import type { NormalizedSpec } from '../spec/normalize.js';
+import { bottleneckWidth, stageDilations, type NormalizedSpec } from '../spec/normalize.js';
 import type { Graph, Op } from './graph.js';
 
 /** The ImageNet stem's max-pool, as torchvision builds it. */
 export const STEM_POOL = { size: 3, stride: 2, padding: 1 } as const;
-/** Kernel size of the convolutions inside a basic block. */
-export const BLOCK_KERNEL = 3;
 
-/** Lowers a spec to the op graph, naming every op as torchvision names its module. */
+/** The ops of one residual block, named under its prefix (`layer2.0`) as torchvision and timm name them. */
+interface BlockPlan {
+  readonly prefix: string;
+  readonly input: string;
+  readonly inWidth: number;
+  readonly width: number;
+  readonly stride: number;
+  readonly dilation: number;
+}
+
+/** Lowers a spec to the op graph, naming every op as torchvision (or timm, for its variants) names its module. */
 export function lower(spec: NormalizedSpec): Graph {
   const ops: Op[] = [];
-  const emit = <T extends Op>(op: T): string => {
+  const emit = (op: Op): string => {
     ops.push(op);
     return op.name;
   };
   const { epsilon, momentum } = spec.batchNorm;
-  const conv = (name: string, input: string, filters: number, kernelSize: number, stride: number) =>
-    emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding: Math.floor(kernelSize / 2) });
-  const batchNorm = (name: string, input: string) => emit({ kind: 'batchNorm', name, inputs: [input], epsilon, momentum });
+  const { block } = spec;
+  const conv = (name: string, input: string, filters: number, kernelSize: number, stride: number, options: { dilation?: number; groups?: number; initZero?: boolean } = {}) => {
+    const { dilation = 1, groups = 1, initZero = false } = options;
+    const padding = (dilation * (kernelSize - 1)) >> 1;
+    return emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding, dilation, groups, initZero });
+  };
+  const batchNorm = (name: string, input: string, initZero = false) => emit({ kind: 'batchNorm', name, inputs: [input], epsilon, momentum, initZero });
   const relu = (name: string, input: string) => emit({ kind: 'relu', name, inputs: [input] });
+
+  /** The projection shortcut: conv (+ BN), or ResNet-D's average-pool first; pre-activation drops its BN. */
+  const projection = ({ prefix, inWidth, width, stride }: BlockPlan, input: string): string => {
+    const out = width * block.expansion;
+    if (stride === 1 && inWidth === out) return input;
+    let index = 0;
+    let x = input;
+    if (block.shortcut === 'avgPool') {
+      if (stride > 1) x = emit({ kind: 'avgPool', name: `${prefix}.downsample.${index}`, inputs: [x], stride });
+      index++;
+    }
+    x = conv(`${prefix}.downsample.${index++}`, x, out, 1, block.shortcut === 'avgPool' ? 1 : stride);
+    return block.preActivation ? x : batchNorm(`${prefix}.downsample.${index}`, x);
+  };
+
+  /** conv1 … convN of a block with each one's kernel, width, stride, dilation and groups. */
+  const convLayers = ({ width, stride, dilation }: BlockPlan) => {
+    if (block.type === 'basic') {
+      return [
+        { kernel: 3, filters: width, stride, dilation, groups: 1 },
+        { kernel: 3, filters: width, stride: 1, dilation, groups: 1 },
+      ];
+    }
+    const inner = bottleneckWidth(width, block);
+    const [first, middle] = block.strideOn === '1x1' ? [stride, 1] : [1, stride];
+    return [
+      { kernel: 1, filters: inner, stride: first, dilation: 1, groups: 1 },
+      { kernel: 3, filters: inner, stride: middle, dilation, groups: block.groups },
+      { kernel: 1, filters: width * block.expansion, stride: 1, dilation: 1, groups: 1 },
+    ];
+  };
+
+  /** Post-activation (v1): conv → BN → ReLU …, last BN, add, ReLU. */
+  const postActivationBlock = (plan: BlockPlan): string => {
+    const layers = convLayers(plan);
+    let x = plan.input;
+    layers.forEach((layer, i) => {
+      const n = i + 1;
+      const last = n === layers.length;
+      x = conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, layer);
+      x = batchNorm(`${plan.prefix}.bn${n}`, x, last && block.zeroInitResidual);
+      if (!last) x = relu(`${plan.prefix}.relu${n}`, x);
+    });
+    const sum = emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [x, projection(plan, plan.input)] });
+    return relu(`${plan.prefix}.relu${layers.length}`, sum);
+  };
+
+  /** Pre-activation (v2): BN → ReLU → conv …, add; a projection reads the pre-activated input. */
+  const preActivationBlock = (plan: BlockPlan): string => {
+    const layers = convLayers(plan);
+    let x = plan.input;
+    let activated = '';
+    layers.forEach((layer, i) => {
+      const n = i + 1;
+      x = relu(`${plan.prefix}.relu${n}`, batchNorm(`${plan.prefix}.bn${n}`, x));
+      if (n === 1) activated = x;
+      x = conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, { ...layer, initZero: n === layers.length && block.zeroInitResidual });
+    });
+    const shortcut = projection(plan, activated);
+    return emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [x, shortcut === activated ? plan.input : shortcut] });
+  };
 
   const { height, width, channels } = spec.input;
   let x = emit({ kind: 'input', name: 'input', inputs: [], shape: [height, width, channels] });
-  x = relu('relu', batchNorm('bn1', conv('conv1', x, spec.stem.width, spec.stem.kernelSize, spec.stem.stride)));
-  if (spec.stem.pool === 'max') {
+  const { stem } = spec;
+  if (stem.type === 'conv') {
+    x = conv('conv1', x, stem.width, stem.kernelSize, stem.stride);
+  } else {
+    x = relu('conv1.2', batchNorm('conv1.1', conv('conv1.0', x, stem.midWidth, 3, stem.stride)));
+    x = relu('conv1.5', batchNorm('conv1.4', conv('conv1.3', x, stem.midWidth, 3, 1)));
+    x = conv('conv1.6', x, stem.width, 3, 1);
+  }
+  x = relu('relu', batchNorm('bn1', x));
+  if (stem.pool === 'max') {
     x = emit({ kind: 'maxPool', name: 'maxpool', inputs: [x], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
   }
 
-  let inWidth = spec.stem.width;
+  const residualBlock = block.preActivation ? preActivationBlock : postActivationBlock;
+  const dilations = stageDilations(spec.stages);
+  const stageOutputs: string[] = [];
+  let inWidth = stem.width;
   spec.stages.forEach((stage, s) => {
+    const { first, rest, stride } = dilations[s]!;
     for (let b = 0; b < stage.depth; b++) {
-      const prefix = `layer${s + 1}.${b}`;
-      const stride = b === 0 ? stage.stride : 1;
-      let out = relu(`${prefix}.relu1`, batchNorm(`${prefix}.bn1`, conv(`${prefix}.conv1`, x, stage.width, BLOCK_KERNEL, stride)));
-      out = batchNorm(`${prefix}.bn2`, conv(`${prefix}.conv2`, out, stage.width, BLOCK_KERNEL, 1));
-      const shortcut =
-        stride !== 1 || inWidth !== stage.width
-          ? batchNorm(`${prefix}.downsample.1`, conv(`${prefix}.downsample.0`, x, stage.width, 1, stride))
-          : x;
-      x = relu(`${prefix}.relu2`, emit({ kind: 'add', name: `${prefix}.add`, inputs: [out, shortcut] }));
-      inWidth = stage.width;
+      const plan = { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest };
+      x = residualBlock(plan);
+      inWidth = stage.width * block.expansion;
     }
+    stageOutputs.push(x);
   });
 
-  if (spec.head.type !== 'none') x = emit({ kind: 'globalAvgPool', name: 'avgpool', inputs: [x] });
-  if (spec.head.type === 'classifier') x = emit({ kind: 'dense', name: 'fc', inputs: [x], units: spec.head.classes });
+  if (block.preActivation) x = relu('relu_final', batchNorm('bn_final', x));
+  const { head } = spec;
+  if (head.type !== 'none') x = emit({ kind: 'globalAvgPool', name: 'avgpool', inputs: [x] });
+  if (head.type === 'classifier') {
+    if (head.dropout > 0) x = emit({ kind: 'dropout', name: 'dropout', inputs: [x], rate: head.dropout });
+    x = emit({ kind: 'dense', name: 'fc', inputs: [x], units: head.classes });
+  }
 
-  return { name: spec.name, description: spec.description, source: spec.source, ops, output: x };
+  const features = spec.outputs.map((name) => ({ name, op: stageOutputs[Number(name.slice(1)) - 2]! }));
+  const headOutput = { name: head.type === 'classifier' ? 'logits' : head.type === 'pool' ? 'features' : 'output', op: x };
+  const outputs = features.length === 0 ? [{ name: 'output', op: x }] : head.type === 'none' ? features : [...features, headOutput];
+  return { name: spec.name, description: spec.description, source: spec.source, ops, outputs };
 }

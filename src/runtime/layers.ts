@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { GroupedConv2D } from './grouped-conv.js';
 
 /**
  * The layer helpers that generated modules call. Each sets every option explicitly to PyTorch's behaviour
@@ -15,34 +16,49 @@ function apply(layer: tf.layers.Layer, x: Tensor | Tensor[]): Tensor {
 /** torchvision's conv initialisation: He normal over fan-out. */
 const convInitializer = () => tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' });
 
+export interface ConvOptions {
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation?: number;
+  readonly groups?: number;
+  /** Start from a zero kernel instead of He normal. */
+  readonly initZero?: boolean;
+}
+
 /**
  * A convolution without bias, padded by `padding` zeros on every side as PyTorch pads. tfjs `same` padding
- * equals that only at stride 1 with padding (k − 1) / 2; otherwise an explicit `<name>.pad` layer pads first.
+ * equals that only at stride 1 with padding d(k − 1) / 2; otherwise an explicit `<name>.pad` layer pads first.
+ * Grouped convolutions use the GroupedConv2D layer.
  */
-export function conv2d(
-  x: Tensor,
-  name: string,
-  options: { filters: number; kernelSize: number; stride: number; padding: number },
-): Tensor {
-  const { filters, kernelSize, stride, padding } = options;
-  const same = stride === 1 && 2 * padding === kernelSize - 1;
+export function conv2d(x: Tensor, name: string, options: ConvOptions): Tensor {
+  const { filters, kernelSize, stride, padding, dilation = 1, groups = 1, initZero = false } = options;
+  const same = stride === 1 && 2 * padding === dilation * (kernelSize - 1);
   const input = same || padding === 0 ? x : apply(tf.layers.zeroPadding2d({ name: `${name}.pad`, padding }), x);
-  const conv = tf.layers.conv2d({
-    name,
-    filters,
-    kernelSize,
-    strides: stride,
-    padding: same ? 'same' : 'valid',
-    dilationRate: 1,
-    useBias: false,
-    kernelInitializer: convInitializer(),
-    dataFormat: 'channelsLast',
-  });
+  const layerPadding = same ? 'same' : 'valid';
+  const conv =
+    groups > 1
+      ? new GroupedConv2D({ name, filters, kernelSize, strides: stride, dilationRate: dilation, groups, padding: layerPadding, kernelInit: initZero ? 'zeros' : 'heNormalFanOut' })
+      : tf.layers.conv2d({
+          name,
+          filters,
+          kernelSize,
+          strides: stride,
+          padding: layerPadding,
+          dilationRate: dilation,
+          useBias: false,
+          kernelInitializer: initZero ? 'zeros' : convInitializer(),
+          dataFormat: 'channelsLast',
+        });
   return apply(conv, input);
 }
 
-/** BatchNorm over channels. Settings are in tfjs terms: `momentum` weighs the old running value (PyTorch 0.1 is 0.9). */
-export function batchNorm(x: Tensor, name: string, options: { epsilon: number; momentum: number }): Tensor {
+/**
+ * BatchNorm over channels. Settings are in tfjs terms: `momentum` weighs the old running value (PyTorch 0.1 is
+ * 0.9). `initZero` starts the scale at zero, so a residual block ending in it starts as the identity.
+ */
+export function batchNorm(x: Tensor, name: string, options: { epsilon: number; momentum: number; initZero?: boolean }): Tensor {
   const layer = tf.layers.batchNormalization({
     name,
     axis: -1,
@@ -50,7 +66,7 @@ export function batchNorm(x: Tensor, name: string, options: { epsilon: number; m
     momentum: options.momentum,
     center: true,
     scale: true,
-    gammaInitializer: 'ones',
+    gammaInitializer: options.initZero ? 'zeros' : 'ones',
     betaInitializer: 'zeros',
     movingMeanInitializer: 'zeros',
     movingVarianceInitializer: 'ones',
@@ -76,6 +92,19 @@ export function maxPool(x: Tensor, name: string, options: { poolSize: number; st
   return apply(tf.layers.maxPooling2d({ name, poolSize, strides: stride, padding: 'valid' }), input);
 }
 
+/**
+ * ResNet-D's shortcut pool: `stride`×`stride` windows in PyTorch's ceil mode, not counting padding. tfjs `same`
+ * pooling pads only the bottom and right and averages over real pixels, which is exactly that for strides 1 and 2.
+ */
+export function avgPool(x: Tensor, name: string, options: { stride: number }): Tensor {
+  const { stride } = options;
+  return apply(tf.layers.averagePooling2d({ name, poolSize: stride, strides: stride, padding: 'same' }), x);
+}
+
+export function dropout(x: Tensor, name: string, options: { rate: number }): Tensor {
+  return apply(tf.layers.dropout({ name, rate: options.rate }), x);
+}
+
 export function globalAvgPool(x: Tensor, name: string): Tensor {
   return apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
 }
@@ -96,10 +125,10 @@ export function dense(x: Tensor, name: string, options: { units: number }): Tens
 }
 
 /** Runs a model on a batch after checking that each image has the shape the model was compiled for. */
-export function predictChecked(model: tf.LayersModel, x: tf.Tensor, imageShape: readonly number[]): tf.Tensor {
+export function predictChecked(model: tf.LayersModel, x: tf.Tensor, imageShape: readonly number[]): tf.Tensor | tf.Tensor[] {
   const actual = x.shape.slice(1);
   if (x.rank !== imageShape.length + 1 || actual.some((d, i) => d !== imageShape[i])) {
     throw new Error(`${model.name} expects images shaped [batch, ${imageShape.join(', ')}], got [${x.shape.join(', ')}]`);
   }
-  return model.predict(x) as tf.Tensor;
+  return model.predict(x);
 }

@@ -40,7 +40,7 @@ interface Located {
 /** Decodes and parses a spec file's bytes, keeping the source position of every value. */
 export function read(path: string, bytes: Uint8Array): ReadResult {
   const at = (position: Position, code: DiagnosticCode, message: string): ReadResult => ({
-    diagnostics: [{ file: path, ...position, code, message }],
+    diagnostics: [{ file: path, ...position, severity: 'error', code, message }],
   });
   if (bytes.length > MAX_SPEC_BYTES) {
     return at(start, 'NS002', `the file is ${bytes.length} bytes; spec files are limited to ${MAX_SPEC_BYTES} bytes`);
@@ -69,7 +69,7 @@ export function read(path: string, bytes: Uint8Array): ReadResult {
   const diagnostics: Diagnostic[] = [];
   const locations = new Map<string, Located>();
   const report = (position: Position, code: DiagnosticCode, message: string) =>
-    diagnostics.push({ file: path, ...position, code, message });
+    diagnostics.push({ file: path, ...position, severity: 'error', code, message });
   const value = toValue(ast.body, '', undefined);
 
   function toValue(node: momoa.ValueNode, pointer: string, key: Position | undefined): unknown {
@@ -252,6 +252,13 @@ function describeSyntaxError(text: string, error: unknown, unclosed: boolean): {
 }
 
 /** A diagnostic at the field a JSON pointer names. */
-export function diagnose(document: SourceDocument, code: DiagnosticCode, pointer: string, message: string, part: 'key' | 'value' = 'value'): Diagnostic {
-  return { file: document.path, ...document.locate(pointer, part), code, message };
+export function diagnose(
+  document: SourceDocument,
+  code: DiagnosticCode,
+  pointer: string,
+  message: string,
+  part: 'key' | 'value' = 'value',
+  severity: Diagnostic['severity'] = 'error',
+): Diagnostic {
+  return { file: document.path, ...document.locate(pointer, part), severity, code, message };
 }

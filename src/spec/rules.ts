@@ -1,9 +1,11 @@
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
-import { diagnose } from './read.js';
 import { outputSize } from '../ir/analyze.js';
-import { BLOCK_KERNEL, STEM_POOL } from '../ir/lower.js';
-import { DEFAULTS } from './normalize.js';
+import { STEM_POOL } from '../ir/lower.js';
+import { bottleneckWidth, normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
+import { diagnose } from './read.js';
 import type { ValidSpec } from './validate.js';
+
+type Spec = ValidSpec['spec'];
 
 interface Finding {
   readonly pointer: string;
@@ -14,25 +16,34 @@ interface Rule {
   readonly code: DiagnosticCode;
   /** The rule, stated as the sentence a user reads when it is broken. */
   readonly sentence: string;
-  readonly check: (spec: ValidSpec['spec']) => Finding[];
+  /** Warnings do not stop compilation. */
+  readonly severity: 'error' | 'warning';
+  readonly check: (spec: Spec) => Finding[];
 }
+
+const stageLists = ['depths', 'strides', 'dilate'] as const;
+
+/** Stage indices whose stride becomes dilation. */
+const dilatedStages = (spec: Spec) => spec.stages.widths.flatMap((_, i) => (spec.stages.dilate?.[i] ? [i] : []));
 
 /** The semantic rules that the schema cannot express, one entry each. They run on a schema-valid spec. */
 export const rules: readonly Rule[] = [
   {
     code: 'NS201',
-    sentence: 'stages.widths, stages.depths and stages.strides have one entry per stage',
+    sentence: 'the stage lists have one entry per stage',
+    severity: 'error',
     check: ({ stages }) =>
-      (['depths', 'strides'] as const)
-        .filter((list) => stages[list].length !== stages.widths.length)
+      stageLists
+        .filter((list) => stages[list] !== undefined && stages[list].length !== stages.widths.length)
         .map((list) => ({
           pointer: `/stages/${list}`,
-          message: `stages.${list} has ${stages[list].length} entries but stages.widths has ${stages.widths.length}; each stage needs one width, one depth and one stride`,
+          message: `stages.${list} has ${stages[list]!.length} entries but stages.widths has ${stages.widths.length}; each stage needs one entry in every list`,
         })),
   },
   {
     code: 'NS202',
     sentence: 'every stride meets a feature map at least as large as the stride',
+    severity: 'error',
     check: (spec) => {
       const findings: Finding[] = [];
       let size = [spec.input.height, spec.input.width] as const;
@@ -45,11 +56,107 @@ export const rules: readonly Rule[] = [
         }
         size = [outputSize(size[0], kernel, stride, padding), outputSize(size[1], kernel, stride, padding)];
       };
-      const { kernelSize, stride, pool = DEFAULTS.stemPool } = spec.stem;
-      downsample('/stem/stride', 'the stem convolution', kernelSize, stride, Math.floor(kernelSize / 2));
-      if (pool === 'max') downsample('/stem/pool', 'the stem max-pool', STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
-      spec.stages.strides.forEach((s, i) => downsample(`/stages/strides/${i}`, `stage ${i + 1}`, BLOCK_KERNEL, s, 1));
+      const stem = normalizeStem(spec.stem);
+      const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
+      downsample('/stem/stride', 'the stem convolution', kernel, stem.stride, Math.floor(kernel / 2));
+      if (stem.pool === 'max') downsample('/stem/pool', 'the stem max-pool', STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
+      stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false }))).forEach(({ stride }, i) =>
+        downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
+      );
       return findings;
+    },
+  },
+  {
+    code: 'NS203',
+    sentence: "groups divide every stage's bottleneck width evenly",
+    severity: 'error',
+    check: (spec) => {
+      const block = normalizeBlock(spec.block);
+      if (block.type !== 'bottleneck') return [];
+      return spec.stages.widths.flatMap((width, i) => {
+        const perGroup = (width * block.widthPerGroup) / 64;
+        if (Number.isInteger(perGroup) && perGroup >= 1) return [];
+        return [
+          {
+            pointer: `/stages/widths/${i}`,
+            message: `stage ${i + 1} width ${width} gives ${width}·${block.widthPerGroup}/64 = ${+perGroup.toFixed(3)} channels per group, so its ${block.groups} group${block.groups === 1 ? '' : 's'} cannot divide the bottleneck width evenly; make width × widthPerGroup a multiple of 64`,
+          },
+        ];
+      });
+    },
+  },
+  {
+    code: 'NS204',
+    sentence: 'only bottleneck blocks are dilated',
+    severity: 'error',
+    check: (spec) =>
+      spec.block.type !== 'basic'
+        ? []
+        : dilatedStages(spec).map((i) => ({
+            pointer: `/stages/dilate/${i}`,
+            message: `stage ${i + 1} is dilated, but basic blocks do not support dilation (nor do torchvision's); use bottleneck blocks`,
+          })),
+  },
+  {
+    code: 'NS205',
+    sentence: 'dilated stages come last',
+    severity: 'error',
+    check: (spec) => {
+      const dilated = dilatedStages(spec);
+      const first = dilated[0];
+      if (first === undefined) return [];
+      return spec.stages.widths.flatMap((_, i) =>
+        i > first && !spec.stages.dilate?.[i]
+          ? [
+              {
+                pointer: `/stages/dilate/${i}`,
+                message: `stage ${i + 1} is not dilated but stage ${first + 1} is; dilation carries over to later stages, which would then need a strided dilated convolution, so dilate every stage after the first dilated one`,
+              },
+            ]
+          : [],
+      );
+    },
+  },
+  {
+    code: 'NS206',
+    sentence: 'outputs name stages that exist',
+    severity: 'error',
+    check: (spec) => {
+      const last = spec.stages.widths.length + 1;
+      return (spec.outputs ?? []).flatMap((name, i) =>
+        Number(name.slice(1)) > last
+          ? [{ pointer: `/outputs/${i}`, message: `outputs[${i}] is "${name}", but the model has ${last - 1} stage${last === 2 ? '' : 's'} (C2–C${last})` }]
+          : [],
+      );
+    },
+  },
+  {
+    code: 'NS207',
+    sentence: "the avgPool shortcut's 2×2 pool carries strides 1 and 2 only",
+    severity: 'error',
+    check: (spec) =>
+      normalizeBlock(spec.block).shortcut !== 'avgPool'
+        ? []
+        : spec.stages.strides.flatMap((stride, i) =>
+            stride > 2 && !spec.stages.dilate?.[i]
+              ? [{ pointer: `/stages/strides/${i}`, message: `stage ${i + 1} has stride ${stride}, but the avgPool shortcut pools 2×2 and supports strides 1 and 2` }]
+              : [],
+          ),
+  },
+  {
+    code: 'NS501',
+    sentence: 'TensorFlow.js can train every layer',
+    severity: 'warning',
+    check: (spec) => {
+      const dilations = stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false })));
+      const first = dilations.findIndex((d) => d.rest > 1);
+      if (first < 0 || spec.block.type === 'basic') return [];
+      return [
+        {
+          pointer: `/stages/dilate/${first}`,
+          message: `stage ${first + 1} uses dilation ${dilations[first]!.rest}; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`,
+        },
+      ];
     },
   },
 ];
@@ -57,6 +164,6 @@ export const rules: readonly Rule[] = [
 /** Applies every rule and positions each finding at the field it names. */
 export function checkRules({ document, spec }: ValidSpec): Diagnostic[] {
   return rules.flatMap((rule) =>
-    rule.check(spec).map((finding) => diagnose(document, rule.code, finding.pointer, finding.message)),
+    rule.check(spec).map((finding) => diagnose(document, rule.code, finding.pointer, finding.message, 'value', rule.severity)),
   );
 }

@@ -1,6 +1,15 @@
 // Generated from schema/netspec.schema.json by `npm run types` — do not edit.
 
 /**
+ * The layers before the first stage, ending in BatchNorm and ReLU, optionally followed by a 3×3 stride-2 max-pool.
+ */
+export type Stem = ConvStem | DeepStem;
+/**
+ * The residual block repeated in every stage.
+ */
+export type Block = BasicBlock | BottleneckBlock;
+
+/**
  * A declarative description of a residual network that netspec compiles into a typed TensorFlow.js model module.
  */
 export interface NetSpec {
@@ -24,6 +33,15 @@ export interface NetSpec {
    * What follows the last stage.
    */
   head: ClassifierHead | PoolHead | NoHead;
+  /**
+   * Stage outputs to return as features, named as FPN names them: C2 is the first stage's output, C3 the second's, and so on. With a head, the head's output is returned last. The model then returns one tensor per name.
+   *
+   * @minItems 1
+   * @maxItems 8
+   *
+   * Items: A stage output: C2 (first stage) to C9 (eighth).
+   */
+  outputs?: ('C2' | 'C3' | 'C4' | 'C5' | 'C6' | 'C7' | 'C8' | 'C9')[];
   batchNorm?: BatchNorm;
 }
 /**
@@ -44,11 +62,11 @@ export interface Input {
   channels: number;
 }
 /**
- * The layers before the first stage: a convolution with BatchNorm and ReLU, optionally followed by a 3×3 stride-2 max-pool.
+ * One k×k convolution (padding k div 2, no bias), BatchNorm, ReLU: torchvision's stem (7×7 stride 2 with a max-pool) or the CIFAR stem (3×3 stride 1, no pool).
  */
-export interface Stem {
+export interface ConvStem {
   /**
-   * Stem kind. 'conv': one k×k convolution (padding k div 2, no bias), BatchNorm, ReLU.
+   * Stem kind: 'conv'.
    */
   type: 'conv';
   /**
@@ -69,20 +87,94 @@ export interface Stem {
   pool?: 'none' | 'max';
 }
 /**
- * The residual block repeated in every stage.
+ * The deep stem of ResNet-C: three 3×3 convolutions (the first strided), each followed by BatchNorm and ReLU, widths midWidth, midWidth, width. Named conv1.0 … conv1.6 and bn1 as in timm.
  */
-export interface Block {
+export interface DeepStem {
   /**
-   * Block kind. 'basic': two 3×3 convolutions with BatchNorm, ReLU between them, and a residual add before the final ReLU (ResNet18/34).
+   * Stem kind: 'deep'.
    */
-  type: 'basic';
+  type: 'deep';
+  /**
+   * Output channels of the last stem convolution (64 in ResNet-D).
+   */
+  width: number;
+  /**
+   * Output channels of the first two stem convolutions (default: half of width, 32 in ResNet-D).
+   */
+  midWidth?: number;
+  /**
+   * Stride of the first stem convolution (2 in the ImageNet layout).
+   */
+  stride: number;
+  /**
+   * Pooling after the stem: 'none', or 'max' for a 3×3 stride-2 max-pool with padding 1 (the ImageNet layout).
+   */
+  pool?: 'none' | 'max';
 }
 /**
- * The stages of residual blocks, as parallel lists with one entry per stage. A stage's first block applies its stride; a 1×1 convolution + BatchNorm projection shortcut is used where the stride or width changes.
+ * Two 3×3 convolutions with BatchNorm, ReLU between them, and a residual add before the final ReLU (ResNet18/34). Its output has the stage width.
+ */
+export interface BasicBlock {
+  /**
+   * Block kind: 'basic'.
+   */
+  type: 'basic';
+  /**
+   * Pre-activation (ResNet v2): BatchNorm and ReLU before each convolution instead of after; the projection shortcut reads the pre-activated input and has no BatchNorm; a final BatchNorm and ReLU follow the last stage.
+   */
+  preActivation?: boolean;
+  /**
+   * Initialise each block's last BatchNorm scale (or, with preActivation, its last convolution) to zero, so every block starts as the identity (torchvision's zero_init_residual).
+   */
+  zeroInitResidual?: boolean;
+  /**
+   * Projection shortcut where the stride or width changes: 'conv' is a strided 1×1 convolution and BatchNorm (torchvision); 'avgPool' is a 2×2 average-pool with the stride, then a 1×1 convolution and BatchNorm (ResNet-D).
+   */
+  shortcut?: 'conv' | 'avgPool';
+}
+/**
+ * A 1×1 convolution down to the bottleneck width, a 3×3 (optionally grouped) convolution, and a 1×1 convolution up to expansion × the stage width (ResNet50 and deeper, ResNeXt, Wide ResNet). The bottleneck width is ⌊stage width × widthPerGroup / 64⌋ × groups, as in torchvision.
+ */
+export interface BottleneckBlock {
+  /**
+   * Block kind: 'bottleneck'.
+   */
+  type: 'bottleneck';
+  /**
+   * Output channels as a multiple of the stage width (4 in ResNets).
+   */
+  expansion?: number;
+  /**
+   * Groups of the 3×3 convolution: the cardinality of ResNeXt (32 in resnext50_32x4d).
+   */
+  groups?: number;
+  /**
+   * Channels per group at stage width 64: 64 for ResNet, 4 or 8 for ResNeXt, 128 for Wide ResNet-50-2 (twice the bottleneck width).
+   */
+  widthPerGroup?: number;
+  /**
+   * Which convolution of a strided block carries the stride: '3x3' as torchvision does (ResNet v1.5), or '1x1' for the original ResNet's first 1×1 convolution.
+   */
+  strideOn?: '3x3' | '1x1';
+  /**
+   * Pre-activation (ResNet v2): BatchNorm and ReLU before each convolution instead of after; the projection shortcut reads the pre-activated input and has no BatchNorm; a final BatchNorm and ReLU follow the last stage.
+   */
+  preActivation?: boolean;
+  /**
+   * Initialise each block's last BatchNorm scale (or, with preActivation, its last convolution) to zero, so every block starts as the identity (torchvision's zero_init_residual).
+   */
+  zeroInitResidual?: boolean;
+  /**
+   * Projection shortcut where the stride or width changes: 'conv' is a strided 1×1 convolution and BatchNorm (torchvision); 'avgPool' is a 2×2 average-pool with the stride, then a 1×1 convolution and BatchNorm (ResNet-D).
+   */
+  shortcut?: 'conv' | 'avgPool';
+}
+/**
+ * The stages of residual blocks, as parallel lists with one entry per stage. A stage's first block applies its stride; a projection shortcut is used where the stride or width changes.
  */
 export interface Stages {
   /**
-   * Output channels of each stage, e.g. [64, 128, 256, 512].
+   * Width of each stage, e.g. [64, 128, 256, 512]: the output channels of a basic block, the base of a bottleneck (which outputs expansion × this).
    *
    * @minItems 1
    * @maxItems 8
@@ -108,9 +200,18 @@ export interface Stages {
    * Items: Stride of one stage's first block.
    */
   strides: number[];
+  /**
+   * Per stage, whether to replace the stage's stride with dilation, as DeepLab-style backbones do: [false, false, true, true] gives output stride 8 on an ImageNet layout. Needs bottleneck blocks. Default: no dilation.
+   *
+   * @minItems 1
+   * @maxItems 8
+   *
+   * Items: Whether this stage's stride becomes dilation.
+   */
+  dilate?: boolean[];
 }
 /**
- * Global average pooling, then a fully connected layer with bias producing one logit per class.
+ * Global average pooling, optional dropout, then a fully connected layer with bias producing one logit per class.
  */
 export interface ClassifierHead {
   /**
@@ -121,6 +222,10 @@ export interface ClassifierHead {
    * Number of classes (logits).
    */
   classes: number;
+  /**
+   * Dropout rate before the fully connected layer, active only in training (0: none).
+   */
+  dropout?: number;
 }
 /**
  * Global average pooling only: the model returns one feature vector per image.
