@@ -9,19 +9,10 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { findSpecs, outputPathFor } from '../src/output.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { conv2d, maxPool } from '../src/runtime/layers.js';
-
-interface GeneratedModule {
-  createModel(): tf.LayersModel;
-  predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor | Record<string, tf.Tensor>;
-  inputShape: readonly number[];
-  params: { trainable: number; nonTrainable: number; total: number };
-}
+import { assertForwardPass, assertModelMatchesAnalysis, type GeneratedModule } from './support/agreement.js';
 
 /** Forward passes of the biggest ImageNet models take seconds on wasm; their shapes and counts are still checked. */
 const FORWARD_MACS_LIMIT = 5e9;
-
-const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
-const weightCount = (weights: readonly tf.LayerVariable[]) => weights.reduce((total, w) => total + size(w.shape), 0);
 
 test.before(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });
@@ -37,47 +28,9 @@ for (const spec of findSpecs('specs')) {
     const generated = (await import(modulePath)) as GeneratedModule;
     const model = generated.createModel();
     try {
-      assert.is(weightCount(model.trainableWeights), graph.params.trainable, 'trainable parameters');
-      assert.is(weightCount(model.nonTrainableWeights), graph.params.nonTrainable, 'BatchNorm running statistics');
-      assert.is(model.countParams(), graph.params.total);
+      assertModelMatchesAnalysis(model, graph);
       assert.equal(generated.params, graph.params);
-
-      const analysed = new Set(graph.layers.map((layer) => layer.op.name));
-      for (const layer of graph.layers) {
-        assert.equal((model.getLayer(layer.op.name).outputShape as number[]).slice(1), layer.outputShape, layer.op.name);
-      }
-      // The only layers the analysis does not list are the explicit paddings in front of strided ops.
-      for (const layer of model.layers.filter((l) => !analysed.has(l.name))) {
-        assert.is(layer.getClassName(), 'ZeroPadding2D', layer.name);
-        assert.ok(analysed.has(layer.name.replace(/\.pad$/, '')), layer.name);
-      }
-      for (const layer of model.layers) {
-        const config = layer.getConfig();
-        if (layer.getClassName() === 'Conv2D') assert.is(config.use_bias ?? config.useBias, false, `${layer.name} has no bias`);
-        if (layer.getClassName() === 'BatchNormalization') {
-          assert.is(config.epsilon, 1e-5, `${layer.name} epsilon`);
-          assert.is(config.momentum, 0.9, `${layer.name} momentum (PyTorch 0.1)`);
-        }
-      }
-
-      assert.equal(
-        model.outputs.map((output) => output.shape.slice(1)),
-        graph.outputShapes.map((shape) => [...shape]),
-        'model outputs',
-      );
-      if (graph.macs < FORWARD_MACS_LIMIT) {
-        const batch = 2;
-        const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
-        const result = generated.predict(model, images);
-        images.dispose();
-        const outputs = result instanceof tf.Tensor ? [result] : graph.outputs.map((o) => result[o.name]!);
-        assert.equal(Object.keys(result instanceof tf.Tensor ? { output: 1 } : result), graph.outputs.map((o) => o.name));
-        for (const [i, output] of outputs.entries()) {
-          assert.equal(output.shape, [batch, ...graph.outputShapes[i]!]);
-          assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
-          output.dispose();
-        }
-      }
+      if (graph.macs < FORWARD_MACS_LIMIT) await assertForwardPass(generated, model, graph, 2);
 
       const again = generated.createModel();
       assert.equal(again.layers.map((l) => l.name), model.layers.map((l) => l.name), 'same layer names when built twice');

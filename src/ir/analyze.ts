@@ -65,6 +65,11 @@ export function analyze(graph: Graph): AnalyzedGraph {
   if (outputShapes.length === 0 || new Set(graph.outputs.map((o) => o.name)).size !== outputShapes.length) {
     throw new InternalError(`graph ${graph.name} has no outputs or duplicate output names`);
   }
+  // tfjs drops layers that reach no output, so such an op would make the analysis disagree with the model.
+  const live = new Set(graph.outputs.map((o) => o.op));
+  for (const op of [...graph.ops].reverse()) if (live.has(op.name)) op.inputs.forEach((name) => live.add(name));
+  const dead = graph.ops.find((op) => !live.has(op.name));
+  if (dead) throw new InternalError(`${dead.name} reaches no output of ${graph.name}`);
   const sum = (pick: (layer: LayerAnalysis) => number) => layers.reduce((total, layer) => total + pick(layer), 0);
   const trainable = sum((layer) => layer.trainable);
   const nonTrainable = sum((layer) => layer.nonTrainable);

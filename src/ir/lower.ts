@@ -121,8 +121,9 @@ export function lower(spec: NormalizedSpec): Graph {
     stageOutputs.push(x);
   });
 
-  if (block.preActivation) x = relu('relu_final', batchNorm('bn_final', x));
   const { head } = spec;
+  // A feature-only backbone returns raw stage outputs; the final norm serves only a head or the lone output.
+  if (block.preActivation && (head.type !== 'none' || spec.outputs.length === 0)) x = relu('relu_final', batchNorm('bn_final', x));
   if (head.type !== 'none') x = emit({ kind: 'globalAvgPool', name: 'avgpool', inputs: [x] });
   if (head.type === 'classifier') {
     if (head.dropout > 0) x = emit({ kind: 'dropout', name: 'dropout', inputs: [x], rate: head.dropout });

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import * as assert from 'uvu/assert';
+import type { AnalyzedGraph } from '../../src/ir/analyze.js';
+
+/** What every generated module exports at run time. */
+export interface GeneratedModule {
+  createModel(): tf.LayersModel;
+  predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor | Record<string, tf.Tensor>;
+  inputShape: readonly number[];
+  params: { trainable: number; nonTrainable: number; total: number };
+}
+
+const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+const weightCount = (weights: readonly tf.LayerVariable[]) => weights.reduce((total, w) => total + size(w.shape), 0);
+
+/**
+ * The compiler's central promise: the tfjs model equals the analysis in trainable and non-trainable parameters,
+ * every named layer's output shape and every output's shape, and uses PyTorch's settings.
+ */
+export function assertModelMatchesAnalysis(model: tf.LayersModel, graph: AnalyzedGraph): void {
+  assert.is(weightCount(model.trainableWeights), graph.params.trainable, 'trainable parameters');
+  assert.is(weightCount(model.nonTrainableWeights), graph.params.nonTrainable, 'BatchNorm running statistics');
+  assert.is(model.countParams(), graph.params.total);
+
+  const analysed = new Set(graph.layers.map((layer) => layer.op.name));
+  for (const layer of graph.layers) {
+    assert.equal((model.getLayer(layer.op.name).outputShape as number[]).slice(1), layer.outputShape, layer.op.name);
+  }
+  // The only layers the analysis does not list are the explicit paddings in front of strided ops.
+  for (const layer of model.layers.filter((l) => !analysed.has(l.name))) {
+    assert.is(layer.getClassName(), 'ZeroPadding2D', layer.name);
+    assert.ok(analysed.has(layer.name.replace(/\.pad$/, '')), layer.name);
+  }
+  assert.equal(model.outputs.map((output) => output.shape.slice(1)), graph.outputShapes.map((shape) => [...shape]), 'model outputs');
+  for (const layer of model.layers) {
+    const config = layer.getConfig();
+    if (layer.getClassName() === 'Conv2D') assert.is(config.use_bias ?? config.useBias, false, `${layer.name} has no bias`);
+    if (layer.getClassName() === 'BatchNormalization') {
+      assert.is(config.epsilon, 1e-5, `${layer.name} epsilon`);
+      assert.is(config.momentum, 0.9, `${layer.name} momentum (PyTorch 0.1)`);
+    }
+  }
+}
+
+/** Runs a batch through `predict` and checks each output's shape and that every value is finite. */
+export async function assertForwardPass(generated: GeneratedModule, model: tf.LayersModel, graph: AnalyzedGraph, batch: number): Promise<void> {
+  const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const result = generated.predict(model, images);
+  images.dispose();
+  const outputs = result instanceof tf.Tensor ? [result] : graph.outputs.map((o) => result[o.name]!);
+  if (!(result instanceof tf.Tensor)) assert.equal(Object.keys(result), graph.outputs.map((o) => o.name));
+  for (const [i, output] of outputs.entries()) {
+    assert.equal(output.shape, [batch, ...graph.outputShapes[i]!]);
+    assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
+    output.dispose();
+  }
+}
