@@ -84,6 +84,24 @@ test('check --json prints exactly one JSON object with the founding counts', () 
   assert.equal(Object.keys(summary.layers[0]), ['name', 'op', 'outputShape', 'params', 'macs']);
 });
 
+test('check --json on the output-stride-8 backbone reports four feature outputs: 56, 28, 28, 28', () => {
+  const run = netspec(['check', 'specs/imagenet/resnet50_dilated8.json', '--json']);
+  assert.is(run.status, 0);
+  const summary = JSON.parse(run.stdout);
+  assert.equal(summary.outputs, { C2: [56, 56, 256], C3: [28, 28, 512], C4: [28, 28, 1024], C5: [28, 28, 2048] });
+  assert.equal(summary.output, [28, 28, 2048]);
+  // The warning goes to standard error, so standard output stays one JSON object.
+  assert.match(run.stderr, /resnet50_dilated8\.json:12:30: warning NS501: stage 3 uses dilation 2;/);
+});
+
+test('torchvision-named specs report torchvision\'s trainable counts through check --json', () => {
+  const expected = { resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032, resnet101: 44_549_160, resnet152: 60_192_808, resnext50_32x4d: 25_028_904, resnext101_32x8d: 88_791_336, wide_resnet50_2: 68_883_240 };
+  for (const [name, trainable] of Object.entries(expected)) {
+    const run = netspec(['check', `specs/imagenet/${name}.json`, '--json']);
+    assert.is(JSON.parse(run.stdout).params.trainable, trainable, name);
+  }
+});
+
 test('check prints a summary table with the totals', () => {
   const run = netspec(['check', 'specs/imagenet/resnet18.json']);
   assert.is(run.status, 0);

@@ -189,6 +189,50 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     withLine(3, '  "input": { "height": 4096, "width": 4096, "channels": 3 },').replace('"width": 16,', '"width": 17,'),
     [`${FILE}:3:12: error NS301: the model has 285,212,672 values in its largest feature map (conv1, 4096×4096×17), above the limit of 268,435,456`],
   ],
+  // Combinations of the ResNet family that cannot work
+  [
+    'groups that do not divide the bottleneck width',
+    withLine(5, '  "block": { "type": "bottleneck", "groups": 8, "widthPerGroup": 6 },'),
+    [
+      `${FILE}:6:26: error NS203: stage 1 width 16 gives 16·6/64 = 1.5 channels per group, so its 8 groups cannot divide the bottleneck width evenly; make width × widthPerGroup a multiple of 64`,
+    ],
+  ],
+  [
+    'a stage too narrow for one channel per group',
+    withLine(5, '  "block": { "type": "bottleneck", "groups": 32, "widthPerGroup": 2 },'),
+    [
+      `${FILE}:6:26: error NS203: stage 1 width 16 gives 16·2/64 = 0.5 channels per group, so its 32 groups cannot divide the bottleneck width evenly; make width × widthPerGroup a multiple of 64`,
+    ],
+  ],
+  [
+    'dilation with basic blocks',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2], "dilate": [false, true] },'),
+    [`${FILE}:6:90: error NS204: stage 2 is dilated, but basic blocks do not support dilation (nor do torchvision's); use bottleneck blocks`],
+  ],
+  [
+    'a strided stage after a dilated one',
+    withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [2, 2], "dilate": [true, false] }'),
+    [
+      `${FILE}:6:83: warning NS501: stage 1 uses dilation 2; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`,
+      `${FILE}:6:89: error NS205: stage 2 is not dilated but stage 1 is; dilation carries over to later stages, which would then need a strided dilated convolution, so dilate every stage after the first dilated one`,
+    ],
+  ],
+  [
+    'outputs naming a missing stage',
+    withLine(7, '  "head": { "type": "none" }, "outputs": ["C2", "C3", "C4"]'),
+    [`${FILE}:7:55: error NS206: outputs[2] is "C4", but the model has 2 stages (C2–C3)`],
+  ],
+  ['an unknown output name', withLine(7, '  "head": { "type": "none" }, "outputs": ["C1"]'), [`${FILE}:7:43: error NS105: outputs[0] must be one of "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", got "C1"; did you mean "C2"?`]],
+  [
+    'an avgPool shortcut with stride 3',
+    withLine(5, '  "block": { "type": "basic", "shortcut": "avgPool" },').replace('"strides": [1, 2]', '"strides": [1, 3]'),
+    [`${FILE}:6:68: error NS207: stage 2 has stride 3, but the avgPool shortcut pools 2×2 and supports strides 1 and 2`],
+  ],
+  [
+    'a dilated model warns that tfjs cannot train it, and still compiles',
+    withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [1, 2], "dilate": [false, true] }'),
+    [`${FILE}:6:90: warning NS501: stage 2 uses dilation 2; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`],
+  ],
   // Text that would reach generated code
   ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],
   ['an empty name', withLine(2, '  "name": "",'), [`${FILE}:2:11: error NS106: name must not be empty, got ""`]],
@@ -214,6 +258,7 @@ test('through the CLI, the whole table is reported at once, exits 1 and writes n
   const root = mkdtempSync(join(tmpdir(), 'netspec-invalid-'));
   mkdirSync(join(root, 'specs'));
   cases.forEach(([, source], i) => writeFileSync(join(root, 'specs', `case${String(i).padStart(2, '0')}.json`), source));
+  // A single error anywhere in the batch must stop every spec, warnings-only ones included.
   const run = spawnSync(process.execPath, [resolve('dist', 'cli.js'), 'compile'], { cwd: root, encoding: 'utf8' });
   assert.is(run.status, 1);
   const reported = run.stderr.split('\n');
@@ -229,7 +274,8 @@ test('through the CLI, the whole table is reported at once, exits 1 and writes n
 });
 
 test('the table covers at least 25 invalid specs', () => {
-  assert.ok(cases.length >= 25, `${cases.length} cases`);
+  const invalid = cases.filter(([, , expected]) => expected.some((line) => line.includes(': error ')));
+  assert.ok(invalid.length >= 25, `${invalid.length} cases`);
 });
 
 test.run();

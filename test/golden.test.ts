@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readmePath, readmeWithSpecTable } from '../scripts/spec-table.js';
 import { renderSpecTypes, specTypesPath } from '../scripts/spec-types.js';
 import { findStale, planCompile } from '../src/commands.js';
 import { emitTfjs } from '../src/emit/tfjs.js';
@@ -52,6 +53,10 @@ test('the compiler does not mutate the spec it is given', () => {
   // Module code is strict, so any write to the frozen spec would throw here.
   emitTfjs(analyze(lower(normalize(valid))));
   assert.is(JSON.stringify(valid.spec), before);
+});
+
+test("the README's spec table is what `npm run docs` renders from the specs", () => {
+  assert.fixture(readFileSync(readmePath, 'utf8'), readmeWithSpecTable());
 });
 
 test('src/spec/types.ts is what `npm run types` renders from the schema', async () => {

@@ -22,7 +22,7 @@ export interface GroupedConv2DArgs {
  *
  * It runs as one depthwise convolution with channel multiplier out / groups followed by a sum over each
  * group's input channels: the same multiply-accumulates as the grouped convolution, in two fast kernels.
- * bench/grouped-conv.ts measured it 3.5–16× faster on wasm than splitting into per-group convolutions.
+ * bench/grouped-conv.ts measured it 2–11× faster on wasm than per-group convolutions (bench/results.md).
  */
 export class GroupedConv2D extends tf.layers.Layer {
   static readonly className = 'GroupedConv2D';
