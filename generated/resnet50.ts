@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, add, globalAvgPool, dense, predictChecked } from "netspec/runtime";
+import { conv2d, batchNorm, relu, add, globalAvgPool, dense, loadWeights, predictChecked } from "netspec/runtime";
 
 export const name = "resnet50";
 export const description = "ResNet50 in the founding CIFAR layout (32×32×3 input, 3×3 stride-1 stem without max-pool, bottleneck blocks [3, 4, 6, 3], 10 classes).";
@@ -202,11 +202,19 @@ export type LayerName = (typeof layers)[number]['name'];
 const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 
 /**
- * Builds resnet50 with freshly initialised weights.
+ * Builds resnet50 with freshly initialised weights, or, given a weights folder written by
+ * `netspec weights import`, with those weights (read with Node's file system).
  *
  * ResNet50 in the founding CIFAR layout (32×32×3 input, 3×3 stride-1 stem without max-pool, bottleneck blocks [3, 4, 6, 3], 10 classes).
  */
-export function createModel(): tf.LayersModel {
+export function createModel(): tf.LayersModel;
+export function createModel(options: { weights: string }): Promise<tf.LayersModel>;
+export function createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel> {
+  const model = buildModel();
+  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+}
+
+function buildModel(): tf.LayersModel {
   const input = tf.input({ shape: [...inputShape], name: "input" }); // 32×32×3
   const conv1 = conv2d(input, "conv1", { filters: 64, kernelSize: 3, stride: 1, padding: 1 }); // 32×32×64
   const bn1 = batchNorm(conv1, "bn1", batchNormSettings); // 32×32×64

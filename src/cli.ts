@@ -12,22 +12,34 @@ const mainHelp = `netspec — compile declarative model specs into typed TensorF
 Usage:
   netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
   netspec check <spec.json> [--json]
+  netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
+  netspec weights export <spec.json> <DIR> --out <file.safetensors>
   netspec <command> --help
   netspec --version
 
 Commands:
   compile   Validate specs and generate one TypeScript module per spec
   check     Validate one spec and print its layer-by-layer summary
+  weights   Convert PyTorch weights (safetensors) to and from a generated model's weights folder
 
 Exit status: 0 success, 1 spec errors or stale output, 2 usage errors.`;
 
 interface Command {
   readonly help: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly run: (args: { values: Record<string, string | boolean | undefined>; positionals: string[] }) => Promise<number>;
+  readonly run: (args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }) => Promise<number>;
 }
 
-const commands: Record<'compile' | 'check', Command> = {
+/** `--rename FROM=TO` values as pairs; a malformed one is a usage error. */
+function parseRenames(values: unknown): [string, string][] {
+  return ((values as string[] | undefined) ?? []).map((value) => {
+    const match = /^([^=]+)=([^=]*)$/.exec(value);
+    if (!match) throw new UsageError(`--rename takes FROM=TO, got ${JSON.stringify(value)}`);
+    return [match[1]!, match[2]!];
+  });
+}
+
+const commands: Record<'compile' | 'check' | 'weights', Command> = {
   compile: {
     help: `Usage: netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
 
@@ -75,6 +87,45 @@ Options:
       return checkCommand({ spec: positionals[0]!, json: values.json === true });
     },
   },
+  weights: {
+    help: `Usage:
+  netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
+  netspec weights export <spec.json> <DIR> --out <file.safetensors>
+
+import reads a PyTorch state dict saved as safetensors (F32, F16 or BF16), checks every tensor against the
+model the spec describes — names as torchvision names them (conv1.weight, layer1.0.bn1.running_mean,
+layer2.0.downsample.0.weight, fc.bias), shapes in PyTorch's layout — converts OIHW convolutions to HWIO and
+[out, in] matrices to [in, out], and writes a weights folder (model.json and binary shards) that the
+generated module loads with createModel({ weights: DIR }). Every missing, unexpected or misshapen tensor is
+listed at once, and nothing is written unless all match. num_batches_tracked is ignored.
+
+export writes a weights folder back as a PyTorch state dict in safetensors (F32).
+
+Options:
+  --out PATH             The weights folder (import) or safetensors file (export) to write
+  --partial              import: load the layers that match, keep the others at their initialisation, and
+                         list what was skipped (fine-tuning with, say, another number of classes)
+  --rename FROM=TO       import: rename checkpoint keys first, replacing whole dot-separated segments;
+                         repeatable. E.g. --rename shortcut=downsample, or --rename module= to drop a prefix
+  -h, --help             Show this help`,
+    options: {
+      out: { type: 'string' },
+      partial: { type: 'boolean', default: false },
+      rename: { type: 'string', multiple: true },
+    },
+    run: async ({ values, positionals }) => {
+      const [action, spec, source, ...extra] = positionals;
+      if (action !== 'import' && action !== 'export') throw new UsageError(`weights takes import or export, got ${JSON.stringify(action ?? '')}`);
+      if (!spec || !source || extra.length > 0) throw new UsageError(`weights ${action} takes a spec and a ${action === 'import' ? 'safetensors file' : 'weights folder'}`);
+      if (typeof values.out !== 'string') throw new UsageError(`weights ${action} needs --out`);
+      const weights = await import('./weights/commands.js');
+      if (action === 'import') {
+        return weights.importCommand({ spec, checkpoint: source, out: values.out, partial: values.partial === true, renames: parseRenames(values.rename) });
+      }
+      if (values.partial || values.rename) throw new UsageError('--partial and --rename apply to weights import');
+      return weights.exportCommand({ spec, folder: source, out: values.out });
+    },
+  },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -105,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${command.help}\n`);
     return EXIT.ok;
   }
-  return command.run(parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+  return command.run(parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] });
 }
 
 main(process.argv.slice(2)).then(

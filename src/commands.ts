@@ -124,12 +124,18 @@ export async function compileCommand(options: CompileOptions & { readonly check:
   return 0;
 }
 
-export async function checkCommand(options: { readonly spec: string; readonly json: boolean }): Promise<number> {
-  const shown = displayPath(options.spec);
-  const bytes = readSpecBytes(shown, options.spec);
+/** Compiles one spec for a command that needs its analysis, printing its diagnostics; undefined on errors. */
+export function analyzeSpecFile(spec: string): AnalyzedGraph | undefined {
+  const shown = displayPath(spec);
+  const bytes = readSpecBytes(shown, spec);
   const result = bytes instanceof Uint8Array ? compileSpec(shown, bytes) : { ok: false as const, diagnostics: [bytes] };
   printDiagnostics(result.diagnostics);
-  if (!result.ok) return 1;
-  process.stdout.write(options.json ? `${JSON.stringify(summarize(result.graph), null, 2)}\n` : `${summaryTable(result.graph)}\n`);
+  return result.ok ? result.graph : undefined;
+}
+
+export async function checkCommand(options: { readonly spec: string; readonly json: boolean }): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  process.stdout.write(options.json ? `${JSON.stringify(summarize(graph), null, 2)}\n` : `${summaryTable(graph)}\n`);
   return 0;
 }

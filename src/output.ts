@@ -45,7 +45,7 @@ export function findCaseCollisions(outputs: readonly { spec: string; target: str
 }
 
 /** Writes through a temporary file in the same folder and a rename, so a killed process never leaves half a file. */
-export function writeAtomically(path: string, text: string): void {
+export function writeAtomically(path: string, text: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, predictChecked } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, loadWeights, predictChecked } from "netspec/runtime";
 
 export const name = "resnet50_dilated8";
 export const description = "A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.";
@@ -207,11 +207,19 @@ export type LayerName = (typeof layers)[number]['name'];
 const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 
 /**
- * Builds resnet50_dilated8 with freshly initialised weights.
+ * Builds resnet50_dilated8 with freshly initialised weights, or, given a weights folder written by
+ * `netspec weights import`, with those weights (read with Node's file system).
  *
  * A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.
  */
-export function createModel(): tf.LayersModel {
+export function createModel(): tf.LayersModel;
+export function createModel(options: { weights: string }): Promise<tf.LayersModel>;
+export function createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel> {
+  const model = buildModel();
+  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+}
+
+function buildModel(): tf.LayersModel {
   const input = tf.input({ shape: [...inputShape], name: "input" }); // 224×224×3
   const conv1 = conv2d(input, "conv1", { filters: 64, kernelSize: 7, stride: 2, padding: 3 }); // 112×112×64
   const bn1 = batchNorm(conv1, "bn1", batchNormSettings); // 112×112×64

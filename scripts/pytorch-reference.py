@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""PyTorch reference data for netspec's parity tests.
+
+For each model, with a fixed seed: a randomly initialised state dict (BatchNorm statistics and affine
+parameters randomised too, so that eval-mode BatchNorm is exercised) as <name>.safetensors, and a fixed
+input batch with the eval-mode outputs (and, for resnet18, each stage's output) as <name>.io.safetensors.
+Tensors are NCHW as PyTorch holds them.
+
+Usage: /usr/bin/python3 scripts/pytorch-reference.py OUT_DIR [MODEL ...]
+Needs Debian's python3-torch and python3-torchvision; writes safetensors itself (the format is small).
+"""
+import json
+import struct
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torchvision
+
+
+class FoundingBlock(nn.Module):
+    """The basic block of the code netspec started from: its projection shortcut is named `shortcut`."""
+
+    expansion = 1
+
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes),
+            )
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class FoundingResNet(nn.Module):
+    """The founding CIFAR-layout ResNet: 3×3 stride-1 stem, no max-pool, global average pooling, `fc`."""
+
+    def __init__(self, num_blocks, num_classes=10):
+        super().__init__()
+        self.in_planes = 64
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.layer1 = self._make_layer(64, num_blocks[0], 1)
+        self.layer2 = self._make_layer(128, num_blocks[1], 2)
+        self.layer3 = self._make_layer(256, num_blocks[2], 2)
+        self.layer4 = self._make_layer(512, num_blocks[3], 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512, num_classes)
+
+    def _make_layer(self, planes, blocks, stride):
+        layers = []
+        for s in [stride] + [1] * (blocks - 1):
+            layers.append(FoundingBlock(self.in_planes, planes, s))
+            self.in_planes = planes
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.fc(torch.flatten(self.avgpool(out), 1))
+
+
+MODELS = {
+    "founding_resnet34": (lambda: FoundingResNet([3, 4, 6, 3]), 32),
+    "resnet18": (torchvision.models.resnet18, 224),
+    "resnet34": (torchvision.models.resnet34, 224),
+    "resnet50": (torchvision.models.resnet50, 224),
+    "resnext50_32x4d": (torchvision.models.resnext50_32x4d, 224),
+}
+STAGES_OF = {"resnet18"}
+
+DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def write_safetensors(path, tensors):
+    header, chunks, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        data = tensor.detach().contiguous().cpu().numpy().tobytes()
+        header[name] = {"dtype": DTYPES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for chunk in chunks:
+            f.write(chunk)
+
+
+def randomise_batchnorm(model, generator):
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            c = module.num_features
+            module.weight.data = torch.rand(c, generator=generator) + 0.5
+            module.bias.data = torch.rand(c, generator=generator) - 0.5
+            module.running_mean = torch.rand(c, generator=generator) * 0.4 - 0.2
+            module.running_var = torch.rand(c, generator=generator) + 0.5
+            module.num_batches_tracked = torch.tensor(100, dtype=torch.int64)
+
+
+def main():
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    names = sys.argv[2:] or list(MODELS)
+    torch.set_num_threads(2)
+    for name in names:
+        build, size = MODELS[name]
+        torch.manual_seed(0)
+        generator = torch.Generator().manual_seed(1)
+        model = build()
+        randomise_batchnorm(model, generator)
+        model.eval()
+        x = torch.randn(2, 3, size, size, generator=generator)
+        stages = {}
+        if name in STAGES_OF:
+            for stage in ["layer1", "layer2", "layer3", "layer4"]:
+                getattr(model, stage).register_forward_hook(lambda _m, _i, output, stage=stage: stages.__setitem__(stage, output))
+        with torch.no_grad():
+            y = model(x)
+        write_safetensors(out / f"{name}.safetensors", model.state_dict())
+        write_safetensors(out / f"{name}.io.safetensors", {"input": x, "output": y, **stages})
+        print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, output {list(y.shape)}")
+
+
+if __name__ == "__main__":
+    main()

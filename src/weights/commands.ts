@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { analyzeSpecFile } from '../commands.js';
+import { displayPath } from '../output.js';
+import { readWeightsFolder } from '../runtime/weights.js';
+import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
+import { writeWeightsFolder } from './folder.js';
+import { readSafetensors, WeightFileError, writeSafetensors } from './safetensors.js';
+import { writeAtomically } from '../output.js';
+
+const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** Prints a weight file's problems, one per line, and returns the exit status for them. */
+function reportWeightError(error: unknown): number {
+  if (!(error instanceof WeightFileError)) throw error;
+  for (const problem of error.problems) process.stderr.write(`${displayPath(error.file)}: ${problem}\n`);
+  process.stderr.write(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; nothing was written\n`);
+  return 1;
+}
+
+function readInput(path: string): Uint8Array | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    process.stderr.write(`netspec: cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}\n`);
+    return undefined;
+  }
+}
+
+export async function importCommand(options: { spec: string; checkpoint: string; out: string } & ImportOptions): Promise<number> {
+  const started = performance.now();
+  const graph = analyzeSpecFile(options.spec);
+  const bytes = readInput(options.checkpoint);
+  if (!graph || !bytes) return 1;
+  try {
+    const checkpoint = readSafetensors(options.checkpoint, bytes);
+    const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
+    writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers);
+    for (const line of imported.skipped) process.stderr.write(`skipped: ${line}\n`);
+    const size = imported.weights.reduce((sum, w) => sum + w.data.byteLength, 0);
+    process.stdout.write(
+      `imported ${imported.weights.length} tensors (${megabytes(size)}) of ${graph.name} from ${displayPath(options.checkpoint)} into ${displayPath(options.out)} in ${Math.round(performance.now() - started)} ms` +
+        (imported.skippedLayers.length > 0 ? `; ${imported.skippedLayers.length} layers keep their initialisation: ${imported.skippedLayers.join(', ')}` : '') +
+        '\n',
+    );
+    return 0;
+  } catch (error) {
+    return reportWeightError(error);
+  }
+}
+
+export async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  let folder;
+  try {
+    folder = await readWeightsFolder(options.folder);
+  } catch (error) {
+    process.stderr.write(`netspec: cannot read the weights folder ${displayPath(options.folder)}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const tensors = exportCheckpoint(graph, options.folder, folder.weights, folder.manifest.skipped);
+    const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name]]));
+    writeAtomically(options.out, bytes);
+    process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
+    return 0;
+  } catch (error) {
+    return reportWeightError(error);
+  }
+}

@@ -1,0 +1,121 @@
+// Numerical parity with PyTorch: weights written by PyTorch are imported, the generated model runs on the wasm
+// backend, and its outputs must match PyTorch's eval-mode outputs within 1e-4 of their largest magnitude.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileSpec } from '../src/compile.js';
+import type { AnalyzedGraph } from '../src/ir/analyze.js';
+import { outputPathFor } from '../src/output.js';
+import { initBackend } from '../src/runtime/backend.js';
+import { readWeightsFolder } from '../src/runtime/weights.js';
+import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
+import { writeWeightsFolder } from '../src/weights/folder.js';
+import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+import type { GeneratedModule } from './support/agreement.js';
+
+const PYTHON = '/usr/bin/python3';
+const TOLERANCE = 1e-4;
+
+/** The models the reference script writes, the spec each corresponds to, and the renames its checkpoint needs. */
+const models = [
+  { name: 'founding_resnet34', spec: 'specs/resnet34.json', renames: [['shortcut', 'downsample']] as [string, string][] },
+  { name: 'resnet18', spec: 'specs/imagenet/resnet18.json', renames: [] },
+  { name: 'resnet34', spec: 'specs/imagenet/resnet34.json', renames: [] },
+  { name: 'resnet50', spec: 'specs/imagenet/resnet50.json', renames: [] },
+  { name: 'resnext50_32x4d', spec: 'specs/imagenet/resnext50_32x4d.json', renames: [] },
+];
+
+const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+const available = probe.status === 0;
+const reason = `skipped: the PyTorch reference needs Debian's python3-torch and python3-torchvision at ${PYTHON} (apt-get install -y python3-torch python3-torchvision)`;
+const folder = mkdtempSync(join(tmpdir(), 'netspec-parity-'));
+
+test.before(async () => {
+  if (!available) {
+    console.log(`\n  parity.test.ts ${reason}\n`);
+    return;
+  }
+  await initBackend({ backend: 'wasm', log: () => {} });
+  const run = spawnSync(PYTHON, ['scripts/pytorch-reference.py', folder], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`the PyTorch reference script failed:\n${run.stderr}`);
+});
+
+test.after(() => rmSync(folder, { recursive: true, force: true }));
+
+function analyzed(spec: string): AnalyzedGraph {
+  const result = compileSpec(spec, readFileSync(spec));
+  if (!result.ok) throw new Error(`${spec} does not compile`);
+  return result.graph;
+}
+
+const nhwc = (nchw: FloatTensor) => tf.tidy(() => tf.tensor(nchw.data, [...nchw.shape]).transpose([0, 2, 3, 1]));
+
+/** max |actual − expected| relative to max |expected|. */
+function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]! / tf.max(tf.abs(expected)).dataSync()[0]!);
+}
+
+const define = available ? test : test.skip;
+
+for (const model of models) {
+  define(`${model.name}: outputs match PyTorch within ${TOLERANCE} of their scale (wasm)`, async () => {
+    const graph = analyzed(model.spec);
+    const checkpointPath = join(folder, `${model.name}.safetensors`);
+    const imported = importCheckpoint(graph, checkpointPath, readSafetensors(checkpointPath, readFileSync(checkpointPath)), { renames: model.renames });
+    const weightsFolder = join(folder, `${model.name}.weights`);
+    writeWeightsFolder(weightsFolder, graph.name, imported.weights, imported.skippedLayers);
+    const generated = (await import(`./${relative('test', outputPathFor(model.spec, 'specs', 'generated'))}`)) as GeneratedModule & {
+      createModel(options: { weights: string }): Promise<tf.LayersModel>;
+    };
+    const net = await generated.createModel({ weights: weightsFolder });
+    const io = readSafetensors('io', readFileSync(join(folder, `${model.name}.io.safetensors`))).tensors;
+    const input = nhwc(io.get('input')!) as tf.Tensor4D;
+    const output = generated.predict(net, input) as tf.Tensor;
+    const expected = tf.tensor(io.get('output')!.data, [...io.get('output')!.shape]);
+    const error = relativeError(output, expected);
+    assert.ok(error <= TOLERANCE, `relative max |Δ| ${error.toExponential(2)}`);
+    tf.dispose([input, output, expected]);
+    net.dispose();
+  });
+}
+
+define('resnet18: every stage output matches PyTorch, so a mismatch would be located', async () => {
+  const generated = (await import('../generated/imagenet/resnet18.ts')) as { createModel(options: { weights: string }): Promise<tf.LayersModel> };
+  const net = await generated.createModel({ weights: join(folder, 'resnet18.weights') });
+  const stages = ['layer1.1.relu2', 'layer2.1.relu2', 'layer3.1.relu2', 'layer4.1.relu2'];
+  const probe = tf.model({ inputs: net.inputs, outputs: stages.map((name) => net.getLayer(name).output as tf.SymbolicTensor) });
+  const io = readSafetensors('io', readFileSync(join(folder, 'resnet18.io.safetensors'))).tensors;
+  const input = nhwc(io.get('input')!);
+  const outputs = probe.predict(input) as tf.Tensor[];
+  stages.forEach((stage, i) => {
+    const expected = nhwc(io.get(`layer${i + 1}`)!);
+    const error = relativeError(outputs[i]!, expected);
+    assert.ok(error <= TOLERANCE, `${stage}: relative max |Δ| ${error.toExponential(2)}`);
+    expected.dispose();
+  });
+  tf.dispose([input, ...outputs]);
+  net.dispose();
+});
+
+define('import then export gives back every PyTorch tensor bit for bit', async () => {
+  for (const model of models) {
+    const graph = analyzed(model.spec);
+    const checkpointPath = join(folder, `${model.name}.safetensors`);
+    const original = readSafetensors(checkpointPath, readFileSync(checkpointPath));
+    const { manifest, weights } = await readWeightsFolder(join(folder, `${model.name}.weights`));
+    const exported = exportCheckpoint(graph, 'weights', weights, manifest.skipped);
+    const renamed = (key: string) => model.renames.reduce((k, [from, to]) => k.replace(`.${from}.`, `.${to}.`), key);
+    assert.equal([...exported.keys()].sort(), [...original.tensors.keys()].map(renamed).sort(), model.name);
+    for (const [key, tensor] of original.tensors) {
+      const back = exported.get(renamed(key))!;
+      assert.equal(back.shape, tensor.shape, key);
+      assert.ok(Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength).equals(Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)), `${model.name} ${key} differs`);
+    }
+  }
+});
+
+test.run();
