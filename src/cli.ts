@@ -14,6 +14,7 @@ Usage:
   netspec check <spec.json> [--json]
   netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
   netspec weights export <spec.json> <DIR> --out <file.safetensors>
+  netspec predict <spec.json> --weights DIR <image>...
   netspec <command> --help
   netspec --version
 
@@ -21,6 +22,7 @@ Commands:
   compile   Validate specs and generate one TypeScript module per spec
   check     Validate one spec and print its layer-by-layer summary
   weights   Convert PyTorch weights (safetensors) to and from a generated model's weights folder
+  predict   Classify JPEG or PNG images with a spec's model and imported weights, printing the top 5
 
 Exit status: 0 success, 1 spec errors or stale output, 2 usage errors.`;
 
@@ -39,7 +41,7 @@ function parseRenames(values: unknown): [string, string][] {
   });
 }
 
-const commands: Record<'compile' | 'check' | 'weights', Command> = {
+const commands: Record<'compile' | 'check' | 'weights' | 'predict', Command> = {
   compile: {
     help: `Usage: netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
 
@@ -124,6 +126,26 @@ Options:
       }
       if (values.partial || values.rename) throw new UsageError('--partial and --rename apply to weights import');
       return weights.exportCommand({ spec, folder: source, out: values.out });
+    },
+  },
+  predict: {
+    help: `Usage: netspec predict <spec.json> --weights DIR <image>...
+
+Builds the spec's model, loads a weights folder written by 'netspec weights import', and classifies each JPEG or
+PNG image after torchvision's ImageNet evaluation transform (shorter side resized to 256/224 of the input size,
+centre crop, ImageNet mean and standard deviation). Prints the top 5 classes with their probabilities: ImageNet
+class names for a 1000-class classifier, class indices otherwise. The backend is chosen as for generated code.
+
+Options:
+  --weights DIR   The weights folder
+  -h, --help      Show this help`,
+    options: { weights: { type: 'string' } },
+    run: async ({ values, positionals }) => {
+      const [spec, ...images] = positionals;
+      if (!spec || images.length === 0) throw new UsageError('predict takes a spec and at least one image');
+      if (typeof values.weights !== 'string') throw new UsageError('predict needs --weights DIR');
+      const { predictCommand } = await import('./predict.js');
+      return predictCommand({ spec, weights: values.weights, images });
     },
   },
 };

@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildModel } from '../src/build.js';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { findSpecs, outputPathFor } from '../src/output.js';
@@ -35,6 +36,12 @@ for (const spec of findSpecs('specs')) {
       const again = generated.createModel();
       assert.equal(again.layers.map((l) => l.name), model.layers.map((l) => l.name), 'same layer names when built twice');
       again.dispose();
+      if (graph.macs < FORWARD_MACS_LIMIT) {
+        // `netspec predict` builds from the graph directly; it must make the very same model.
+        const built = buildModel(graph);
+        assert.equal(built.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]), model.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]));
+        built.dispose();
+      }
     } finally {
       model.dispose();
     }

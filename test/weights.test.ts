@@ -16,6 +16,7 @@ import { writeWeightsFolder } from '../src/weights/folder.js';
 import { toTfjs, toTorch, weightSlots } from '../src/weights/mapping.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
 import { conv2d, dense, globalAvgPool } from '../src/runtime/layers.js';
+import { checkpointFor } from './support/checkpoint.js';
 
 const tinySpec = (classes: number) => ({
   name: 'tiny',
@@ -30,17 +31,6 @@ function analyzed(spec: object): AnalyzedGraph {
   const result = compileSpec('specs/tiny.json', new TextEncoder().encode(JSON.stringify(spec)));
   if (!result.ok) throw new Error('does not compile');
   return result.graph;
-}
-
-/** A checkpoint for `graph` in PyTorch names and shapes, every value distinct and reproducible. */
-function checkpointFor(graph: AnalyzedGraph): Map<string, FloatTensor> {
-  let next = 0;
-  return new Map(
-    weightSlots(graph).map((slot) => {
-      const size = slot.torchShape.reduce((a, b) => a * b, 1);
-      return [slot.torchName, { shape: slot.torchShape, data: Float32Array.from({ length: size }, () => (next++ % 97) / 97 - 0.5) }];
-    }),
-  );
 }
 
 const readBack = (tensors: Map<string, FloatTensor>) => readSafetensors('ckpt.safetensors', writeSafetensors(tensors));

@@ -1,27 +1,17 @@
 import { assertNever, InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
+import { runtimeCall, type Helper } from './calls.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 
 /** The module generated code imports its layer helpers from. */
 export const RUNTIME_MODULE = 'netspec/runtime';
 
-/** The runtime helper that builds each op kind; `input` is built with tfjs directly. */
-const helperFor: Record<Exclude<Op['kind'], 'input'>, string> = {
-  conv2d: 'conv2d',
-  batchNorm: 'batchNorm',
-  relu: 'relu',
-  add: 'add',
-  maxPool: 'maxPool',
-  avgPool: 'avgPool',
-  globalAvgPool: 'globalAvgPool',
-  dropout: 'dropout',
-  dense: 'dense',
-};
+const helpers: readonly Helper[] = ['conv2d', 'batchNorm', 'relu', 'add', 'maxPool', 'avgPool', 'globalAvgPool', 'dropout', 'dense'];
 /** Names the generated module declares at top level; op variables must not shadow them. */
 const moduleNames = [
   'tf',
-  ...Object.values(helperFor),
+  ...helpers,
   'predictChecked',
   'name',
   'description',
@@ -51,7 +41,7 @@ export function emitTfjs(graph: AnalyzedGraph): string {
   const variables = new Map<string, string>();
   const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
   const batchNormOp = graph.ops.find((op) => op.kind === 'batchNorm');
-  const helpers = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [helperFor[op.kind]])))];
+  const used = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [runtimeCall(op).helper])))];
   const single = graph.outputs.length === 1;
 
   const body: string[] = [];
@@ -72,7 +62,7 @@ export function emitTfjs(graph: AnalyzedGraph): string {
     lineComment('Regenerate with `npx netspec compile`.'),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${[...helpers, 'loadWeights', 'predictChecked'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...used, 'loadWeights', 'predictChecked'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     `export const description = ${stringLiteral(graph.description)};`,
@@ -107,7 +97,7 @@ export function emitTfjs(graph: AnalyzedGraph): string {
     ...(batchNormOp?.kind === 'batchNorm'
       ? [
           `// PyTorch BatchNorm2d(eps=${float(batchNormOp.epsilon)}, momentum=${float(batchNormOp.momentum)}); tfjs weighs the running value, so its momentum is 1 − PyTorch's.`,
-          `const batchNormSettings = { epsilon: ${float(batchNormOp.epsilon)}, momentum: ${float(1 - batchNormOp.momentum)} } as const;`,
+          `const batchNormSettings = ${optionsLiteral(batchNormSettings(batchNormOp))} as const;`,
           '',
         ]
       : []),
@@ -155,37 +145,27 @@ export function emitTfjs(graph: AnalyzedGraph): string {
 
 function layerCall(op: Op, inputs: readonly string[]): string {
   const name = stringLiteral(op.name);
-  const [x, y] = inputs;
-  switch (op.kind) {
-    case 'input':
-      return `tf.input({ shape: [...inputShape], name: ${name} })`;
-    case 'conv2d': {
-      const extras = [
-        ...(op.dilation > 1 ? [`dilation: ${op.dilation}`] : []),
-        ...(op.groups > 1 ? [`groups: ${op.groups}`] : []),
-        ...(op.initZero ? ['initZero: true'] : []),
-      ];
-      return `conv2d(${x}, ${name}, { ${[`filters: ${op.filters}`, `kernelSize: ${op.kernelSize}`, `stride: ${op.stride}`, `padding: ${op.padding}`, ...extras].join(', ')} })`;
-    }
-    case 'batchNorm':
-      return op.initZero ? `batchNorm(${x}, ${name}, { ...batchNormSettings, initZero: true })` : `batchNorm(${x}, ${name}, batchNormSettings)`;
-    case 'relu':
-      return `relu(${x}, ${name})`;
-    case 'add':
-      return `add(${x}, ${y}, ${name})`;
-    case 'maxPool':
-      return `maxPool(${x}, ${name}, { poolSize: ${op.poolSize}, stride: ${op.stride}, padding: ${op.padding} })`;
-    case 'avgPool':
-      return `avgPool(${x}, ${name}, { stride: ${op.stride} })`;
-    case 'globalAvgPool':
-      return `globalAvgPool(${x}, ${name})`;
-    case 'dropout':
-      return `dropout(${x}, ${name}, { rate: ${float(op.rate)} })`;
-    case 'dense':
-      return `dense(${x}, ${name}, { units: ${op.units} })`;
-    default:
-      return assertNever(op);
+  if (op.kind === 'input') return `tf.input({ shape: [...inputShape], name: ${name} })`;
+  const { helper, options } = runtimeCall(op);
+  const args = [...inputs, name];
+  if (op.kind === 'batchNorm') {
+    // Every BatchNorm shares the module's settings; only a zero-initialised scale adds to them.
+    const { initZero } = options as { initZero?: boolean };
+    args.push(initZero ? '{ ...batchNormSettings, initZero: true }' : 'batchNormSettings');
+  } else if (options) {
+    args.push(optionsLiteral(options));
   }
+  return `${helper}(${args.join(', ')})`;
+}
+
+function batchNormSettings(op: Extract<Op, { kind: 'batchNorm' }>): Record<string, number | boolean> {
+  const { epsilon, momentum } = runtimeCall(op).options as { epsilon: number; momentum: number };
+  return { epsilon, momentum };
+}
+
+/** `{ filters: 64, kernelSize: 3 }`: options are compiler-made numbers and booleans, never user text. */
+function optionsLiteral(options: Readonly<Record<string, number | boolean>>): string {
+  return `{ ${Object.entries(options).map(([key, value]) => `${key}: ${typeof value === 'number' ? float(value) : value}`).join(', ')} }`;
 }
 
 function layerRow(layer: LayerAnalysis): string {

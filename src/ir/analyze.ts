@@ -36,8 +36,8 @@ export function ceilPooledSize(size: number, stride: number): number {
 
 /**
  * Computes every op's output shape, parameters and multiply-accumulates by arithmetic alone. Inconsistencies
- * here are compiler bugs, not user errors, so they throw. Counts stay exact: schema bounds keep every
- * per-layer product below 2^53, and the limits check rejects totals long before precision could be lost.
+ * here are compiler bugs, not user errors, so they throw. Counts are exact up to 2^53, far above the limits; the
+ * schema's extremes can go past it, and the limits check rejects such a model, naming its counts as approximations.
  */
 export function analyze(graph: Graph): AnalyzedGraph {
   const byName = new Map<string, LayerAnalysis>();

@@ -33,6 +33,7 @@ function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A count with digit separators; past 2^53 a double holds only an approximation, so it is written as one. */
 function format(value: number): string {
-  return value.toLocaleString('en-US');
+  return Number.isSafeInteger(value) ? value.toLocaleString('en-US') : `about ${value.toPrecision(3)}`;
 }

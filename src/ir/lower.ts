@@ -107,11 +107,15 @@ export function lower(spec: NormalizedSpec): Graph {
     x = emit({ kind: 'maxPool', name: 'maxpool', inputs: [x], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
   }
 
+  const { head } = spec;
   const residualBlock = block.preActivation ? preActivationBlock : postActivationBlock;
   const dilations = stageDilations(spec.stages);
+  // A features-only backbone ends at the last stage it returns, as torchvision's IntermediateLayerGetter and timm's
+  // features_only models do: later stages would reach no output, and tfjs would leave them out of the model.
+  const built = head.type === 'none' && spec.outputs.length > 0 ? Math.max(...spec.outputs.map((name) => Number(name.slice(1)) - 1)) : spec.stages.length;
   const stageOutputs: string[] = [];
   let inWidth = stem.width;
-  spec.stages.forEach((stage, s) => {
+  spec.stages.slice(0, built).forEach((stage, s) => {
     const { first, rest, stride } = dilations[s]!;
     for (let b = 0; b < stage.depth; b++) {
       const plan = { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest };
@@ -121,7 +125,6 @@ export function lower(spec: NormalizedSpec): Graph {
     stageOutputs.push(x);
   });
 
-  const { head } = spec;
   // A feature-only backbone returns raw stage outputs; the final norm serves only a head or the lone output.
   if (block.preActivation && (head.type !== 'none' || spec.outputs.length === 0)) x = relu('relu_final', batchNorm('bn_final', x));
   if (head.type !== 'none') x = emit({ kind: 'globalAvgPool', name: 'avgpool', inputs: [x] });
