@@ -11,7 +11,7 @@ import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { outputPathFor } from '../src/output.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { readWeightsFolder } from '../src/runtime/weights.js';
+import { readWeightsFolder } from '../src/runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';

@@ -32,7 +32,7 @@ const groupedCases = [
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`GroupedConv2D equals per-group convolutions within 1e-5 (${backend})`, async () => {
-    await tf.setBackend(backend);
+    await initBackend({ backend, log: () => {} });
     for (const c of groupedCases) {
       const padding = (c.dilation * (c.kernelSize - 1)) >> 1;
       const x = tf.randomNormal([2, c.size, c.size, c.channels], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -71,7 +71,7 @@ test('a model with GroupedConv2D saves and loads with tfjs save/loadLayersModel'
 
 test('GroupedConv2D trains: its kernel gradient equals the per-group reference (cpu backend)', async () => {
   // wasm has no convolution weight gradients, so gradients are checked where tfjs has them.
-  await tf.setBackend('cpu');
+  await initBackend({ backend: 'cpu', log: () => {} });
   const x = tf.randomNormal([2, 7, 7, 8], 0, 1, 'float32', 5) as tf.Tensor4D;
   const kernel = tf.randomNormal([3, 3, 2, 12], 0, 0.2, 'float32', 6) as tf.Tensor4D;
   const layer = new GroupedConv2D({ name: 'g', filters: 12, kernelSize: 3, strides: 1, dilationRate: 1, groups: 4, padding: 'same', kernelInit: 'zeros' });
@@ -93,7 +93,7 @@ const image5 = () => tf.tensor4d(Array.from({ length: 25 }, (_, i) => i + 1), [1
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`ResNet-D's avg-pool keeps PyTorch's partial last window, not counting padding (${backend})`, async () => {
-    await tf.setBackend(backend);
+    await initBackend({ backend, log: () => {} });
     // 2×2 windows at rows/cols {0,1}, {2,3}, {4}: (1+2+6+7)/4 = 4, (3+4+8+9)/4 = 6, (5+10)/2 = 7.5;
     // (11+12+16+17)/4 = 14, (13+14+18+19)/4 = 16, (15+20)/2 = 17.5; (21+22)/2 = 21.5, (23+24)/2 = 23.5, 25.
     const input = tf.input({ shape: [5, 5, 1] });
@@ -116,7 +116,7 @@ test('a dilated convolution samples every other pixel, padded as PyTorch pads', 
 });
 
 test('tfjs cannot compute gradients of a dilated convolution (why NS501 warns)', async () => {
-  await tf.setBackend('cpu');
+  await initBackend({ backend: 'cpu', log: () => {} });
   const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
   const gradient = () => tf.grad((k) => tf.sum(tf.conv2d(x, k as tf.Tensor4D, 1, 'same', 'NHWC', 2)))(tf.ones([3, 3, 1, 1]) as tf.Tensor4D);
   assert.throws(gradient, /dilation rates greater than 1 are not yet supported in gradients/);

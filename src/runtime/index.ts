@@ -1,5 +1,7 @@
-// What generated modules and their users import: layer helpers and backend selection.
+// What generated modules and their users import: layer helpers, backend selection, weights and image input.
 export { add, avgPool, batchNorm, conv2d, dense, dropout, globalAvgPool, maxPool, predictChecked, relu, type ConvOptions } from './layers.js';
 export { GroupedConv2D, groupedConv2d, type GroupedConv2DArgs } from './grouped-conv.js';
-export { layerWeightNames, loadWeights, readWeightsFolder, type NamedWeight, type WeightsFolderManifest } from './weights.js';
+export { loadWeights } from './weights.js';
+export { layerWeightNames, readWeightsFolder, type NamedWeight, type WeightsFolderManifest } from './weights-folder.js';
 export { initBackend, type BackendChoice, type BackendOptions } from './backend.js';
+export { decodeImage, preprocess, IMAGENET_MEAN, IMAGENET_STD, type DecodedImage, type PreprocessOptions } from './preprocess.js';

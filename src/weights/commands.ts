@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { analyzeSpecFile } from '../commands.js';
 import { displayPath } from '../output.js';
-import { readWeightsFolder } from '../runtime/weights.js';
+import { readWeightsFolder } from '../runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
 import { writeWeightsFolder } from './folder.js';
 import { readSafetensors, WeightFileError, writeSafetensors } from './safetensors.js';

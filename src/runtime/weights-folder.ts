@@ -1,0 +1,77 @@
+// The weights folder format, readable without loading TensorFlow.js (the CLI's import and export use it).
+
+/**
+ * A weights folder: `model.json` in TensorFlow.js' weights-manifest layout plus binary shards, holding only
+ * weights — the generated module builds the topology itself. `skipped` names layers a partial import left
+ * out; they keep their fresh initialisation when loaded.
+ */
+export interface WeightsFolderManifest {
+  readonly format: 'netspec-weights';
+  readonly version: 1;
+  /** The model name the weights were imported for. */
+  readonly model: string;
+  readonly skipped: readonly string[];
+  readonly weightsManifest: readonly {
+    readonly paths: readonly string[];
+    readonly weights: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float32' }[];
+  }[];
+}
+
+export interface NamedWeight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** Each tfjs layer class's weights in `layer.weights` order, by the name they have in a weights folder. */
+export const layerWeightNames: Readonly<Record<string, readonly string[]>> = {
+  Conv2D: ['kernel'],
+  GroupedConv2D: ['kernel'],
+  BatchNormalization: ['gamma', 'beta', 'moving_mean', 'moving_variance'],
+  Dense: ['kernel', 'bias'],
+};
+
+export const MANIFEST_FILE = 'model.json';
+
+/** Reads a weights folder with Node's file system (no tfjs-node needed), checking it against its manifest. */
+export async function readWeightsFolder(folder: string): Promise<{ manifest: WeightsFolderManifest; weights: Map<string, NamedWeight> }> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const manifest = parseManifest(folder, await readFile(join(folder, MANIFEST_FILE), 'utf8'));
+  const weights = new Map<string, NamedWeight>();
+  for (const group of manifest.weightsManifest) {
+    const shards = await Promise.all(group.paths.map((path) => readFile(join(folder, path))));
+    const total = shards.reduce((sum, shard) => sum + shard.length, 0);
+    const expected = group.weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+    if (total !== expected) throw new Error(`${folder}: shards ${group.paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const shard of shards) {
+      bytes.set(shard, at);
+      at += shard.length;
+    }
+    let offset = 0;
+    for (const w of group.weights) {
+      const count = w.shape.reduce((a, b) => a * b, 1);
+      weights.set(w.name, { name: w.name, shape: w.shape, data: new Float32Array(bytes.buffer, offset, count) });
+      offset += 4 * count;
+    }
+  }
+  return { manifest, weights };
+}
+
+function parseManifest(folder: string, text: string): WeightsFolderManifest {
+  const manifest = JSON.parse(text) as Partial<Record<keyof WeightsFolderManifest, unknown>> | null;
+  const bad = (why: string) => new Error(`${folder}/${MANIFEST_FILE} is not a netspec weights manifest: ${why}`);
+  if (manifest?.format !== 'netspec-weights' || manifest.version !== 1) throw bad('unknown format or version');
+  if (!Array.isArray(manifest.weightsManifest) || !Array.isArray(manifest.skipped)) throw bad('weightsManifest or skipped is missing');
+  for (const group of manifest.weightsManifest as { paths?: unknown; weights?: unknown }[]) {
+    const paths: unknown[] = Array.isArray(group.paths) ? group.paths : [null];
+    const weights: { dtype?: unknown; shape?: unknown }[] = Array.isArray(group.weights) ? group.weights : [{}];
+    // Shard paths come from the file: only plain file names, so reading stays inside the folder.
+    if (paths.some((path) => typeof path !== 'string' || !/^[\w-][\w.-]*$/.test(path))) throw bad('a shard path is not a plain file name');
+    const validShape = (shape: unknown) => Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+    if (weights.some((w) => w.dtype !== 'float32' || !validShape(w.shape))) throw bad('a weight is not float32 or has an invalid shape');
+  }
+  return manifest as unknown as WeightsFolderManifest;
+}
