@@ -15,6 +15,7 @@ Usage:
   netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
   netspec weights export <spec.json> <DIR> --out <file.safetensors>
   netspec predict <spec.json> --weights DIR <image>...
+  netspec export onnx <spec.json> [--weights DIR] --out <file.onnx>
   netspec <command> --help
   netspec --version
 
@@ -23,6 +24,7 @@ Commands:
   check     Validate one spec and print its layer-by-layer summary
   weights   Convert PyTorch weights (safetensors) to and from a generated model's weights folder
   predict   Classify JPEG or PNG images with a spec's model and imported weights, printing the top 5
+  export    Write a spec's model as ONNX, for onnxruntime and other runtimes
 
 Exit status: 0 success, 1 spec errors or stale output, 2 usage errors.`;
 
@@ -41,7 +43,7 @@ function parseRenames(values: unknown): [string, string][] {
   });
 }
 
-const commands: Record<'compile' | 'check' | 'weights' | 'predict', Command> = {
+const commands: Record<'compile' | 'check' | 'weights' | 'predict' | 'export', Command> = {
   compile: {
     help: `Usage: netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
 
@@ -146,6 +148,29 @@ Options:
       if (typeof values.weights !== 'string') throw new UsageError('predict needs --weights DIR');
       const { predictCommand } = await import('./predict.js');
       return predictCommand({ spec, weights: values.weights, images });
+    },
+  },
+  export: {
+    help: `Usage: netspec export onnx <spec.json> [--weights DIR] --out <file.onnx>
+
+Writes the spec's model as a standard ONNX model for inference: opset 17, NCHW input named "input" with a
+dynamic batch dimension, one named output per model output (logits, or C2… for backbones), BatchNorm folded
+into the convolution before it, dropout removed. Weights come from a weights folder written by
+'netspec weights import', or without --weights are freshly initialised from a fixed seed. The generated
+<spec>.onnx.ts module runs it with onnxruntime-node.
+
+Options:
+  --weights DIR   The weights folder to export
+  --out FILE      The ONNX file to write
+  -h, --help      Show this help`,
+    options: { weights: { type: 'string' }, out: { type: 'string' } },
+    run: async ({ values, positionals }) => {
+      const [format, spec, ...extra] = positionals;
+      if (format !== 'onnx') throw new UsageError(`export takes the format onnx, got ${JSON.stringify(format ?? '')}`);
+      if (!spec || extra.length > 0) throw new UsageError('export onnx takes one spec');
+      if (typeof values.out !== 'string') throw new UsageError('export onnx needs --out FILE');
+      const { exportOnnxCommand } = await import('./weights/onnx-command.js');
+      return exportOnnxCommand({ spec, out: values.out, ...(typeof values.weights === 'string' ? { weights: values.weights } : {}) });
     },
   },
 };

@@ -13,12 +13,12 @@ export interface CompileOptions {
   readonly outDir: string;
 }
 
+/** A spec's generated files: the tfjs module (`x.ts`) and the typed onnxruntime wrapper (`x.onnx.ts`). */
 export interface PlannedOutput {
   readonly spec: string;
-  /** Absolute path of the module to write. */
-  readonly target: string;
-  readonly code: string;
   readonly graph: AnalyzedGraph;
+  /** Absolute paths and contents, the tfjs module first. */
+  readonly files: readonly { readonly target: string; readonly code: string }[];
 }
 
 export interface CompilePlan {
@@ -40,17 +40,25 @@ export function planCompile(options: CompileOptions): CompilePlan {
     }
     const result = compileSpec(shown, bytes);
     diagnostics.push(...result.diagnostics);
-    if (result.ok) outputs.push({ spec: shown, target: outputPathFor(spec, options.specRoot, options.outDir), code: result.code, graph: result.graph });
+    if (result.ok) {
+      const target = outputPathFor(spec, options.specRoot, options.outDir);
+      const files = [
+        { target, code: result.code },
+        { target: target.replace(/\.ts$/, '.onnx.ts'), code: result.onnxModule },
+      ];
+      outputs.push({ spec: shown, graph: result.graph, files });
+    }
   }
-  diagnostics.push(...findCaseCollisions(outputs));
+  diagnostics.push(...findCaseCollisions(outputs.flatMap((output) => output.files.map((file) => ({ spec: output.spec, target: file.target })))));
   return { outputs, diagnostics: sortDiagnostics(diagnostics) };
 }
 
 /** Outputs that differ from what is on disk, and (for a whole-folder compile) modules no spec produces. */
 export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolean): string[] {
-  const stale = plan.outputs.filter((output) => !isCurrent(output.target, output.code)).map((output) => `${displayPath(output.target)} is missing or out of date`);
+  const files = plan.outputs.flatMap((output) => output.files);
+  const stale = files.filter((file) => !isCurrent(file.target, file.code)).map((file) => `${displayPath(file.target)} is missing or out of date`);
   if (wholeFolder && existsSync(outDir)) {
-    const planned = new Set(plan.outputs.map((output) => output.target));
+    const planned = new Set(files.map((file) => file.target));
     const extra = (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
       .filter((file) => file.endsWith('.ts'))
       .map((file) => resolve(outDir, file))
@@ -63,7 +71,7 @@ export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolea
 
 export function writePlan(plan: CompilePlan): void {
   if (hasErrors(plan.diagnostics)) throw new Error('refusing to write a batch that has errors');
-  for (const output of plan.outputs) writeAtomically(output.target, output.code);
+  for (const file of plan.outputs.flatMap((output) => output.files)) writeAtomically(file.target, file.code);
 }
 
 function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
@@ -112,13 +120,14 @@ export async function compileCommand(options: CompileOptions & { readonly check:
       process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile'\n`);
       return 1;
     }
-    process.stdout.write(`${plan.outputs.length} generated module${plan.outputs.length === 1 ? '' : 's'} up to date\n`);
+    process.stdout.write(`${plan.outputs.length} spec${plan.outputs.length === 1 ? '\'s' : 's\''} generated modules up to date\n`);
     return 0;
   }
   writePlan(plan);
   for (const output of plan.outputs) {
     const { params } = output.graph;
-    process.stdout.write(`${output.spec} → ${displayPath(output.target)}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
+    const targets = output.files.map((file) => displayPath(file.target)).join(', ');
+    process.stdout.write(`${output.spec} → ${targets}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
   }
   process.stdout.write(`compiled ${plan.outputs.length} spec${plan.outputs.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms\n`);
   return 0;

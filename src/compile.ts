@@ -1,4 +1,5 @@
 import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { emitOnnxModule } from './emit/onnx-module.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
 import { checkLimits } from './ir/limits.js';
@@ -10,7 +11,15 @@ import { validate } from './spec/validate.js';
 
 /** On success `diagnostics` holds only warnings; on failure at least one error. */
 export type CompileResult =
-  | { readonly ok: true; readonly graph: AnalyzedGraph; readonly code: string; readonly diagnostics: readonly Diagnostic[] }
+  | {
+      readonly ok: true;
+      readonly graph: AnalyzedGraph;
+      /** The TensorFlow.js module. */
+      readonly code: string;
+      /** The typed onnxruntime wrapper for the spec's ONNX export. */
+      readonly onnxModule: string;
+      readonly diagnostics: readonly Diagnostic[];
+    }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics) });
@@ -26,5 +35,5 @@ export function compileSpec(path: string, bytes: Uint8Array): CompileResult {
   const graph = analyze(lower(normalize(checked.valid)));
   const limitErrors = checkLimits(graph, parsed.document);
   if (limitErrors.length > 0) return failed([...findings, ...limitErrors]);
-  return { ok: true, graph, code: emitTfjs(graph), diagnostics: sortDiagnostics(findings) };
+  return { ok: true, graph, code: emitTfjs(graph), onnxModule: emitOnnxModule(graph), diagnostics: sortDiagnostics(findings) };
 }

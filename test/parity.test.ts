@@ -4,13 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
+import { emitOnnx } from '../src/emit/onnx.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { outputPathFor } from '../src/output.js';
 import { initBackend } from '../src/runtime/backend.js';
+import { createSession } from '../src/runtime/onnx.js';
 import { readWeightsFolder } from '../src/runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
@@ -99,6 +102,23 @@ define('resnet18: every stage output matches PyTorch, so a mismatch would be loc
   });
   tf.dispose([input, ...outputs]);
   net.dispose();
+});
+
+define(`the ONNX exports, run by onnxruntime, match PyTorch within ${TOLERANCE} of their scale`, async () => {
+  for (const model of models) {
+    const graph = analyzed(model.spec);
+    const { manifest, weights } = await readWeightsFolder(join(folder, `${model.name}.weights`));
+    const session = await createSession(emitOnnx(graph, exportCheckpoint(graph, 'weights', weights, manifest.skipped)), { log: () => {} });
+    const io = readSafetensors('io', readFileSync(join(folder, `${model.name}.io.safetensors`))).tensors;
+    const input = io.get('input')!;
+    const result = await session.run({ input: new ort.Tensor('float32', input.data, [...input.shape]) });
+    const actual = tf.tensor(result[graph.outputs[0]!.name]!.data as Float32Array, [...result[graph.outputs[0]!.name]!.dims]);
+    const expected = tf.tensor(io.get('output')!.data, [...io.get('output')!.shape]);
+    const error = relativeError(actual, expected);
+    assert.ok(error <= TOLERANCE, `${model.name}: relative max |Δ| ${error.toExponential(2)}`);
+    tf.dispose([actual, expected]);
+    await session.release();
+  }
 });
 
 define('import then export gives back every PyTorch tensor bit for bit', async () => {

@@ -1,0 +1,64 @@
+import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
+import { lineComment, stringLiteral } from './escape.js';
+import { generatedHeader } from './header.js';
+
+/** The module the typed onnxruntime wrapper imports. */
+export const ONNX_RUNTIME_MODULE = 'netspec/onnx';
+
+/** ONNX models are NCHW: one image's [channels, height, width], or a vector as it is. */
+const nchw = (shape: Shape) => (shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : [...shape]);
+const dimsType = (shape: Shape) => `readonly [batch: number, ${nchw(shape).join(', ')}]`;
+
+/**
+ * Renders the typed onnxruntime-node wrapper for a spec's ONNX export: NCHW shapes as `const` tuples,
+ * `load()` opening the model, and `predict()` whose result is typed output by output.
+ */
+export function emitOnnxModule(graph: AnalyzedGraph): string {
+  const single = graph.outputs.length === 1;
+  const outputType = single
+    ? [`export type Outputs = TypedOutput<${dimsType(graph.outputShapes[0]!)}>;`]
+    : ['export interface Outputs {', ...graph.outputs.map((o, i) => `  readonly ${o.name}: TypedOutput<${dimsType(graph.outputShapes[i]!)}>;`), '}'];
+  const lines = [
+    ...generatedHeader(graph),
+    lineComment(`Runs the ONNX export of the spec (npx netspec export onnx ${graph.source.path} [--weights DIR] --out model.onnx)`),
+    lineComment('with onnxruntime-node. Images are NCHW, as ONNX models take them.'),
+    '',
+    `import type { InferenceSession } from ${stringLiteral('onnxruntime-node')};`,
+    `import { createSession, runChecked, type OnnxOptions, type TypedOutput } from ${stringLiteral(ONNX_RUNTIME_MODULE)};`,
+    '',
+    `export const name = ${stringLiteral(graph.name)};`,
+    '/** One image: [channels, height, width]. */',
+    `export const inputShape = [${nchw(graph.inputShape).join(', ')}] as const;`,
+    ...(single
+      ? ['/** One image\'s output. */', `export const outputShape = [${nchw(graph.outputShapes[0]!).join(', ')}] as const;`]
+      : [
+          '/** One image\'s outputs, by name. */',
+          'export const outputShapes = {',
+          ...graph.outputs.map((o, i) => `  ${o.name}: [${nchw(graph.outputShapes[i]!).join(', ')}],`),
+          '} as const;',
+        ]),
+    '',
+    ...outputType,
+    '',
+    'export interface OnnxModel {',
+    '  readonly session: InferenceSession;',
+    `  /** Runs \`batch\` images given as one NCHW Float32Array of batch × ${nchw(graph.inputShape).join(' × ')} values. */`,
+    '  predict(images: Float32Array, batch: number): Promise<Outputs>;',
+    '}',
+    '',
+    '/** Opens the ONNX model (a path or its bytes) with the CUDA execution provider if available, else the CPU. */',
+    'export async function load(model: string | Uint8Array, options?: OnnxOptions): Promise<OnnxModel> {',
+    '  const session = await createSession(model, options);',
+    '  return {',
+    '    session,',
+    '    async predict(images, batch) {',
+    '      const outputs = await runChecked(session, images, batch, inputShape);',
+    single
+      ? `      return outputs[${stringLiteral(graph.outputs[0]!.name)}] as Outputs;`
+      : `      return { ${graph.outputs.map((o) => `${o.name}: outputs[${stringLiteral(o.name)}]`).join(', ')} } as Outputs;`,
+    '    },',
+    '  };',
+    '}',
+  ];
+  return `${lines.join('\n')}\n`;
+}

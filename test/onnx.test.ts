@@ -1,0 +1,139 @@
+// The ONNX target: every block family exported to ONNX and run by onnxruntime agrees with the tfjs model built
+// from the same weights; the typed wrapper runs exports of any batch size and checks its input.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs';
+import onnxProto from 'onnx-proto';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildModel } from '../src/build.js';
+import { compileSpec } from '../src/compile.js';
+import { emitOnnx, OPSET } from '../src/emit/onnx.js';
+import type { AnalyzedGraph } from '../src/ir/analyze.js';
+import { initBackend } from '../src/runtime/backend.js';
+import { createSession } from '../src/runtime/onnx.js';
+import { importCheckpoint } from '../src/weights/convert.js';
+import { initialWeights } from '../src/weights/init.js';
+import { readSafetensors, writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+
+const TOLERANCE = 1e-4;
+const quiet = { log: () => {} };
+
+const base = {
+  input: { height: 24, width: 24, channels: 3 },
+  stem: { type: 'conv', width: 8, kernelSize: 7, stride: 2, pool: 'max' },
+  stages: { widths: [8, 16, 16], depths: [1, 2, 1], strides: [1, 2, 2] },
+  head: { type: 'classifier', classes: 7 },
+};
+const families: Record<string, object> = {
+  basic: { block: { type: 'basic' } },
+  bottleneck: { block: { type: 'bottleneck' } },
+  grouped: { block: { type: 'bottleneck', groups: 4, widthPerGroup: 32 } },
+  dilated: { block: { type: 'bottleneck' }, stages: { ...base.stages, dilate: [false, true, true] } },
+  'multi-output': { block: { type: 'bottleneck' }, head: { type: 'none' }, outputs: ['C2', 'C3', 'C4'] },
+  'pre-activation': { block: { type: 'basic', preActivation: true } },
+  'ResNet-D': { block: { type: 'bottleneck', shortcut: 'avgPool' }, stem: { type: 'deep', width: 8, stride: 2, pool: 'max' }, input: { height: 23, width: 23, channels: 3 } },
+  'CIFAR stem, pooled head, dropout': { block: { type: 'basic' }, stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 }, head: { type: 'classifier', classes: 7, dropout: 0.5 } },
+};
+
+function analyzed(spec: object): AnalyzedGraph {
+  const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify({ name: 'x', ...spec })));
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
+  return result.graph;
+}
+
+/** Seeded weights with BatchNorm statistics and scales away from the identity, so that folding is exercised. */
+function weightsFor(graph: AnalyzedGraph): Map<string, FloatTensor> {
+  const weights = initialWeights(graph, 7);
+  for (const [name, tensor] of weights) {
+    const perturb = (f: (i: number) => number) => tensor.data.forEach((_, i) => (tensor.data[i] = f(i)));
+    if (name.endsWith('.running_var')) perturb((i) => 0.5 + ((i * 13) % 10) / 10);
+    else if (name.endsWith('.running_mean')) perturb((i) => ((i * 7) % 9) / 9 - 0.4);
+    else if (tensor.shape.length === 1 && !name.startsWith('fc.')) perturb((i) => (name.endsWith('.weight') ? 0.6 : -0.2) + ((i * 5) % 8) / 10);
+  }
+  return weights;
+}
+
+/** The tfjs model with the same weights, for reference. */
+function tfjsModel(graph: AnalyzedGraph, weights: Map<string, FloatTensor>): tf.LayersModel {
+  const model = buildModel(graph);
+  const imported = importCheckpoint(graph, 'x', readSafetensors('x', writeSafetensors(weights)));
+  for (const layer of model.layers) {
+    const mine = imported.weights.filter((w) => w.name.startsWith(`${layer.name}/`));
+    if (mine.length > 0) layer.setWeights(mine.map((w) => tf.tensor(w.data, [...w.shape])));
+  }
+  return model;
+}
+
+test.before(async () => {
+  await initBackend({ backend: 'wasm', ...quiet });
+});
+
+for (const [family, overrides] of Object.entries(families)) {
+  test(`${family}: onnxruntime agrees with tfjs within ${TOLERANCE} of the output scale`, async () => {
+    const graph = analyzed({ ...base, ...overrides });
+    const weights = weightsFor(graph);
+    const session = await createSession(emitOnnx(graph, weights), quiet);
+    const model = tfjsModel(graph, weights);
+    const [h, w, c] = graph.inputShape as [number, number, number];
+    const images = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 11);
+    const results = await session.run({ input: new ort.Tensor('float32', (await images.transpose([0, 3, 1, 2]).data()) as Float32Array, [2, c, h, w]) });
+    const expected = model.predict(images) as tf.Tensor | tf.Tensor[];
+    const references = Array.isArray(expected) ? expected : [expected];
+    graph.outputs.forEach((output, i) => {
+      const reference = references[i]!.rank === 4 ? references[i]!.transpose([0, 3, 1, 2]) : references[i]!;
+      const actual = tf.tensor(results[output.name]!.data as Float32Array, [...results[output.name]!.dims]);
+      assert.equal(actual.shape, reference.shape, output.name);
+      const error = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, reference))).dataSync()[0]! / tf.max(tf.abs(reference)).dataSync()[0]!);
+      assert.ok(error <= TOLERANCE, `${output.name}: relative max |Δ| ${error.toExponential(2)}`);
+    });
+    model.dispose();
+    await session.release();
+  });
+}
+
+test('the export is standard ONNX: pinned opset, named input and outputs, dynamic batch, BatchNorm folded', () => {
+  const graph = analyzed({ ...base, block: { type: 'bottleneck' }, head: { type: 'classifier', classes: 7 }, outputs: ['C3'] });
+  const model = onnxProto.onnx.ModelProto.decode(emitOnnx(graph, initialWeights(graph)));
+  assert.equal(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', OPSET]]);
+  assert.equal(model.graph!.input.map((i) => i.name), ['input']);
+  assert.equal(model.graph!.output.map((o) => o.name), ['C3', 'logits']);
+  const dims = model.graph!.input[0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+  assert.equal(dims, ['batch', 3, 24, 24]);
+  const types = model.graph!.node.map((n) => n.opType);
+  assert.not.ok(types.includes('BatchNormalization'), 'every BatchNorm here follows a convolution');
+  assert.is(types.filter((t) => t === 'Conv').length, graph.ops.filter((op) => op.kind === 'conv2d').length);
+});
+
+test('exports are byte-identical from run to run', () => {
+  const graph = analyzed({ ...base, block: { type: 'basic' } });
+  assert.equal(emitOnnx(graph, initialWeights(graph)), emitOnnx(graph, initialWeights(graph)));
+});
+
+test('the generated onnxruntime wrapper runs any batch size, types its output and checks its input', async () => {
+  const spec = JSON.parse(readFileSync('specs/resnet18.json', 'utf8'));
+  const result = compileSpec('specs/resnet18.json', readFileSync('specs/resnet18.json'));
+  if (!result.ok) throw new Error('does not compile');
+  const folder = join('test', `.onnx-${process.pid}`);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'resnet18.onnx.ts'), result.onnxModule);
+  const wrapper = await import(`./.onnx-${process.pid}/resnet18.onnx.ts`);
+  assert.equal(wrapper.inputShape, [spec.input.channels, spec.input.height, spec.input.width]);
+  const lines: string[] = [];
+  const model = await wrapper.load(emitOnnx(result.graph, initialWeights(result.graph)), { threads: 1, log: (line: string) => lines.push(line) });
+  assert.equal(lines, ['netspec: onnxruntime execution provider cpu (this onnxruntime-node has no CUDA execution provider)']);
+  for (const batch of [1, 3]) {
+    const output = await model.predict(new Float32Array(batch * 3 * 32 * 32).fill(0.5), batch);
+    assert.equal(output.dims, [batch, 10]);
+    assert.ok(output.data.every(Number.isFinite));
+  }
+  await model.predict(new Float32Array(10), 1).then(
+    () => assert.unreachable('should refuse'),
+    (error: Error) => assert.is(error.message, 'expected 1 image(s) of [3, 32, 32] = 3072 values, got 10'),
+  );
+  await model.session.release();
+  rmSync(folder, { recursive: true });
+});
+
+test.run();
