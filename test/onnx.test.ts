@@ -7,63 +7,21 @@ import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx, OPSET } from '../src/emit/onnx.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { createSession } from '../src/runtime/onnx.js';
-import { importCheckpoint } from '../src/weights/convert.js';
 import { initialWeights } from '../src/weights/init.js';
-import { readSafetensors, writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+import { families, familySpec, modelWithWeights, weightsFor } from './support/families.js';
 
 const TOLERANCE = 1e-4;
 const quiet = { log: () => {} };
 
-const base = {
-  input: { height: 24, width: 24, channels: 3 },
-  stem: { type: 'conv', width: 8, kernelSize: 7, stride: 2, pool: 'max' },
-  stages: { widths: [8, 16, 16], depths: [1, 2, 1], strides: [1, 2, 2] },
-  head: { type: 'classifier', classes: 7 },
-};
-const families: Record<string, object> = {
-  basic: { block: { type: 'basic' } },
-  bottleneck: { block: { type: 'bottleneck' } },
-  grouped: { block: { type: 'bottleneck', groups: 4, widthPerGroup: 32 } },
-  dilated: { block: { type: 'bottleneck' }, stages: { ...base.stages, dilate: [false, true, true] } },
-  'multi-output': { block: { type: 'bottleneck' }, head: { type: 'none' }, outputs: ['C2', 'C3', 'C4'] },
-  'pre-activation': { block: { type: 'basic', preActivation: true } },
-  'ResNet-D': { block: { type: 'bottleneck', shortcut: 'avgPool' }, stem: { type: 'deep', width: 8, stride: 2, pool: 'max' }, input: { height: 23, width: 23, channels: 3 } },
-  'CIFAR stem, pooled head, dropout': { block: { type: 'basic' }, stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 }, head: { type: 'classifier', classes: 7, dropout: 0.5 } },
-};
-
 function analyzed(spec: object): AnalyzedGraph {
-  const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify({ name: 'x', ...spec })));
+  const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify(familySpec(spec))));
   if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
   return result.graph;
-}
-
-/** Seeded weights with BatchNorm statistics and scales away from the identity, so that folding is exercised. */
-function weightsFor(graph: AnalyzedGraph): Map<string, FloatTensor> {
-  const weights = initialWeights(graph, 7);
-  for (const [name, tensor] of weights) {
-    const perturb = (f: (i: number) => number) => tensor.data.forEach((_, i) => (tensor.data[i] = f(i)));
-    if (name.endsWith('.running_var')) perturb((i) => 0.5 + ((i * 13) % 10) / 10);
-    else if (name.endsWith('.running_mean')) perturb((i) => ((i * 7) % 9) / 9 - 0.4);
-    else if (tensor.shape.length === 1 && !name.startsWith('fc.')) perturb((i) => (name.endsWith('.weight') ? 0.6 : -0.2) + ((i * 5) % 8) / 10);
-  }
-  return weights;
-}
-
-/** The tfjs model with the same weights, for reference. */
-function tfjsModel(graph: AnalyzedGraph, weights: Map<string, FloatTensor>): tf.LayersModel {
-  const model = buildModel(graph);
-  const imported = importCheckpoint(graph, 'x', readSafetensors('x', writeSafetensors(weights)));
-  for (const layer of model.layers) {
-    const mine = imported.weights.filter((w) => w.name.startsWith(`${layer.name}/`));
-    if (mine.length > 0) layer.setWeights(mine.map((w) => tf.tensor(w.data, [...w.shape])));
-  }
-  return model;
 }
 
 test.before(async () => {
@@ -72,10 +30,10 @@ test.before(async () => {
 
 for (const [family, overrides] of Object.entries(families)) {
   test(`${family}: onnxruntime agrees with tfjs within ${TOLERANCE} of the output scale`, async () => {
-    const graph = analyzed({ ...base, ...overrides });
+    const graph = analyzed(overrides);
     const weights = weightsFor(graph);
     const session = await createSession(emitOnnx(graph, weights), quiet);
-    const model = tfjsModel(graph, weights);
+    const model = modelWithWeights(graph, weights);
     const [h, w, c] = graph.inputShape as [number, number, number];
     const images = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 11);
     const results = await session.run({ input: new ort.Tensor('float32', (await images.transpose([0, 3, 1, 2]).data()) as Float32Array, [2, c, h, w]) });
@@ -94,7 +52,7 @@ for (const [family, overrides] of Object.entries(families)) {
 }
 
 test('the export is standard ONNX: pinned opset, named input and outputs, dynamic batch, BatchNorm folded', () => {
-  const graph = analyzed({ ...base, block: { type: 'bottleneck' }, head: { type: 'classifier', classes: 7 }, outputs: ['C3'] });
+  const graph = analyzed({ block: { type: 'bottleneck' }, outputs: ['C3'] });
   const model = onnxProto.onnx.ModelProto.decode(emitOnnx(graph, initialWeights(graph)));
   assert.equal(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', OPSET]]);
   assert.equal(model.graph!.input.map((i) => i.name), ['input']);
@@ -107,7 +65,7 @@ test('the export is standard ONNX: pinned opset, named input and outputs, dynami
 });
 
 test('exports are byte-identical from run to run', () => {
-  const graph = analyzed({ ...base, block: { type: 'basic' } });
+  const graph = analyzed({ block: { type: 'basic' } });
   assert.equal(emitOnnx(graph, initialWeights(graph)), emitOnnx(graph, initialWeights(graph)));
 });
 
