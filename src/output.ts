@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 
 /** Every `.json` file under a folder, sorted so that batches and their outputs are in a stable order. */
@@ -16,28 +16,34 @@ export function findSpecs(root: string): string[] {
  */
 export function outputPathFor(specPath: string, specRoot: string, outDir: string): string {
   const inRoot = relative(resolve(specRoot), resolve(specPath));
-  const mirrored = inRoot.startsWith('..') || resolve(inRoot) === inRoot ? basename(specPath) : inRoot;
+  const mirrored = isInside(inRoot) ? inRoot : basename(specPath);
   const target = resolve(outDir, mirrored.replace(/\.json$/i, '') + '.ts');
-  if (!target.startsWith(resolve(outDir) + sep)) throw new Error(`output ${target} would fall outside ${outDir}`);
+  if (!isInside(relative(resolve(outDir), target))) throw new Error(`output ${target} would fall outside ${outDir}`);
   return target;
 }
 
-/** Two outputs whose paths differ only in letter case would overwrite each other on macOS and Windows. */
+/** Whether a relative path names something inside its folder: `..hidden/x` does; `..`, `../x` and other drives do not. */
+function isInside(path: string): boolean {
+  return path !== '' && path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path);
+}
+
+/** Two outputs with one path, or paths that differ only in letter case, would overwrite each other (the latter on macOS and Windows). */
 export function findCaseCollisions(outputs: readonly { spec: string; target: string }[]): Diagnostic[] {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { spec: string; target: string }>();
   const diagnostics: Diagnostic[] = [];
   for (const { spec, target } of outputs) {
     const key = target.toLowerCase();
     const earlier = seen.get(key);
-    if (earlier === undefined) seen.set(key, spec);
+    if (earlier === undefined) seen.set(key, { spec, target });
     else {
+      const why = earlier.target === target ? '' : ' (paths that differ only in letter case are one file on some systems)';
       diagnostics.push({
         file: spec,
         line: 1,
         column: 1,
         severity: 'error',
         code: 'NS401',
-        message: `this spec and ${earlier} would both write ${displayPath(target)} (paths that differ only in letter case are one file on some systems); rename one`,
+        message: `this spec and ${earlier.spec} would both write ${displayPath(target)}${why}; rename one`,
       });
     }
   }

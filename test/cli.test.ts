@@ -6,6 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeAtomically } from '../src/output.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { watch } from 'node:fs';
+import { outputPathFor } from '../src/output.js';
+import { sep } from 'node:path';
 
 const cli = resolve('dist', 'cli.js');
 
@@ -177,6 +182,109 @@ test('an atomic write that fails leaves no temporary file and the old target int
   assert.throws(() => writeAtomically(join(root, 'target.ts'), 'new'));
   assert.equal(readdirSync(root), ['target.ts']);
   rmSync(root, { recursive: true });
+});
+
+test('a compiler killed mid-write leaves every output complete, old or new, and only its own temporary files', async () => {
+  // 24 specs whose modules are about 100 KB, so that writing them takes long enough to be interrupted. The old and the
+  // new output are whatever `netspec compile` writes for the old and the new specs. Each attempt starts from the old
+  // output and is killed (SIGKILL, which cannot be caught) after the k-th change in the output folder.
+  const base = JSON.parse(readFileSync('specs/imagenet/resnet152.json', 'utf8')) as Record<string, unknown>;
+  const names = Array.from({ length: 24 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+  const writeSpecs = (root: string, classes: number) =>
+    names.forEach((name, i) => writeFileSync(join(root, 'specs', `${name}.json`), JSON.stringify({ ...base, name, head: { type: 'classifier', classes: classes + i } })));
+  const root = project({});
+  const out = join(root, 'generated');
+  const contents = () => new Map(readdirSync(out).map((file) => [file, readFileSync(join(out, file), 'utf8')]));
+  mkdirSync(join(root, 'specs'));
+  writeSpecs(root, 100);
+  assert.is(netspec(['compile'], root).status, 0);
+  const before = contents();
+  writeSpecs(root, 200);
+  assert.is(netspec(['compile'], root).status, 0);
+  const after = contents();
+  assert.equal([...after.keys()], [...before.keys()]);
+  const changed = [...after.keys()].filter((file) => after.get(file) !== before.get(file));
+  assert.ok(changed.length >= names.length, `${changed.length} files change`);
+  let interrupted = 0;
+  for (const k of [1, 10, 30, 60, 90]) {
+    for (const file of readdirSync(out)) rmSync(join(out, file));
+    for (const [file, text] of before) writeFileSync(join(out, file), text);
+    const child = spawn(process.execPath, [cli, 'compile'], { cwd: root, stdio: 'ignore' });
+    let changes = 0;
+    const watcher = watch(out, () => {
+      if (++changes === k) child.kill('SIGKILL');
+    });
+    const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    watcher.close();
+    for (const file of readdirSync(out)) {
+      // A process killed between writing its temporary file and renaming it cannot remove it. Such a file is named for
+      // that process, never replaces an output, is ignored by --check (it is not a .ts file) and by git (*.tmp).
+      const temporary = /^\.(.+)\.(\d+)\.tmp$/.exec(file);
+      if (temporary) {
+        assert.is(Number(temporary[2]), child.pid, `${file} belongs to the killed compiler`);
+        assert.ok(before.has(temporary[1]!), file);
+        continue;
+      }
+      const text = readFileSync(join(out, file), 'utf8');
+      assert.ok(text === before.get(file) || text === after.get(file), `k = ${k}: ${file} is the complete old or new output`);
+    }
+    assert.equal(readdirSync(out).filter((file) => !file.endsWith('.tmp')).sort(), [...before.keys()].sort());
+    const fresh = changed.filter((file) => readFileSync(join(out, file), 'utf8') === after.get(file)).length;
+    if (signal === 'SIGKILL' && fresh > 0 && fresh < changed.length) interrupted++;
+  }
+  // The kills must land inside the batch of writes, or this test would prove nothing.
+  assert.ok(interrupted >= 2, `${interrupted} attempts were killed between the first and the last write`);
+  // Leftover temporary files do not stop the next compile, which writes every new output, or --check.
+  assert.is(netspec(['compile'], root).status, 0);
+  for (const [file, text] of after) assert.is(readFileSync(join(out, file), 'utf8'), text, file);
+  assert.is(netspec(['compile', '--check'], root).status, 0);
+  rmSync(root, { recursive: true });
+});
+
+test('output paths stay inside the output folder: specs named with "..", reached through "..", absolute, or Windows device names', () => {
+  const root = project({
+    'specs/..hidden/x.json': tinySpec('hidden'),
+    'specs/..json': tinySpec('dots'),
+    'specs/x.json': tinySpec('x'),
+    // The output file mirrors the spec file's own name, and never the spec's `name` field. A device name such as CON
+    // (with any extension) cannot be a file on Windows, so a spec named CON.json exists only where CON.ts is an
+    // ordinary file too: it is compiled as any other spec, not refused.
+    'specs/CON.json': tinySpec('con'),
+    'specs/sub/nul.json': tinySpec('CON'),
+    'elsewhere/y.json': tinySpec('y'),
+    'elsewhere/deep/z.json': tinySpec('z'),
+  });
+  const outside = () => Object.entries(snapshot(root)).filter(([file]) => !file.startsWith('out'));
+  const untouched = outside();
+  const run = netspec(['compile', '--out', 'out'], root);
+  assert.is(run.status, 0, run.stderr);
+  const written = (readdirSync(join(root, 'out'), { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.ts')).sort();
+  // Each module and its onnxruntime wrapper (x.onnx.ts). `..hidden` is a folder inside specs/, mirrored as such (it used
+  // to be flattened to x.ts, colliding with specs/x.json).
+  const withWrappers = (modules: string[]) => modules.flatMap((m) => [m, m.replace(/\.ts$/, '.onnx.ts')]).map((f) => f.split('/').join(sep)).sort();
+  assert.equal(written, withWrappers(['..hidden/x.ts', '..ts', 'CON.ts', 'sub/nul.ts', 'x.ts']));
+  // Specs outside the specs folder, reached through ".." or by an absolute path, keep only their base name.
+  const elsewhere = netspec(['compile', 'specs/../elsewhere/y.json', join(root, 'elsewhere', 'deep', 'z.json'), '--out', 'out2'], root);
+  assert.is(elsewhere.status, 0, elsewhere.stderr);
+  assert.equal(readdirSync(join(root, 'out2')).sort(), withWrappers(['y.ts', 'z.ts']));
+  assert.equal(outside(), untouched, 'nothing written outside the output folders');
+  rmSync(root, { recursive: true });
+});
+
+test('a spec whose files would overwrite another spec\'s is refused, naming the one file both would write', () => {
+  // specs/x.json writes x.ts and its wrapper x.onnx.ts; specs/x.onnx.json writes x.onnx.ts. The paths are equal, so the
+  // message does not blame letter case (it used to).
+  const root = project({ 'specs/x.json': tinySpec('x'), 'specs/x.onnx.json': tinySpec('y') });
+  const run = netspec(['compile'], root);
+  assert.is(run.status, 1);
+  assert.match(run.stderr, /^specs\/x\.onnx\.json:1:1: error NS401: this spec and specs\/x\.json would both write generated\/x\.onnx\.ts; rename one\n/);
+  assert.not.ok(existsSync(join(root, 'generated')));
+  rmSync(root, { recursive: true });
+});
+
+test('an output folder at the file-system root is a folder like any other (regression: the containment check threw)', () => {
+  assert.is(outputPathFor('specs/a/b.json', 'specs', '/'), resolve('/', 'a', 'b.ts'));
+  assert.is(outputPathFor('/elsewhere/x.json', 'specs', '/'), resolve('/', 'x.ts'));
 });
 
 test.run();

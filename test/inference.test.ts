@@ -35,7 +35,7 @@ for (const [family, overrides] of Object.entries(families)) {
     const { graph } = compiled(overrides);
     const model = modelWithWeights(graph, weightsFor(graph));
     const fast = optimizeForInference(model);
-    const images = tf.randomNormal([3, ...graph.inputShape] as number[], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const images = tf.randomNormal<tf.Rank>([3, ...graph.inputShape], 0, 1, 'float32', 5) as tf.Tensor4D;
     const expected = model.predict(images) as tf.Tensor | tf.Tensor[];
     const actual = fast.predict(images);
     const [e, a] = [expected, actual].map((r) => (Array.isArray(r) ? r : [r]));
@@ -62,7 +62,7 @@ test('the worker pool splits an uneven batch across two workers and returns the 
   writeFileSync(join(modules, 'x.ts'), code);
   const pool = await createInferencePool({ module: join(modules, 'x.ts'), weights: join(folder, 'weights'), workers: 2 });
   try {
-    const images = tf.randomNormal([5, ...graph.inputShape] as number[], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const images = tf.randomNormal<tf.Rank>([5, ...graph.inputShape], 0, 1, 'float32', 9) as tf.Tensor4D;
     const outputs = await pool.predict(images.dataSync() as Float32Array, images.shape as [number, number, number, number]);
     const model = modelWithWeights(graph, weights);
     const expected = model.predict(images) as tf.Tensor[];

@@ -1,7 +1,9 @@
 // The ONNX target: every block family exported to ONNX and run by onnxruntime agrees with the tfjs model built
 // from the same weights; the typed wrapper runs exports of any batch size and checks its input.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
@@ -55,13 +57,32 @@ test('the export is standard ONNX: pinned opset, named input and outputs, dynami
   const graph = analyzed({ block: { type: 'bottleneck' }, outputs: ['C3'] });
   const model = onnxProto.onnx.ModelProto.decode(emitOnnx(graph, initialWeights(graph)));
   assert.equal(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', OPSET]]);
-  assert.equal(model.graph!.input.map((i) => i.name), ['input']);
-  assert.equal(model.graph!.output.map((o) => o.name), ['C3', 'logits']);
-  const dims = model.graph!.input[0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+  assert.equal(model.graph!.input!.map((i) => i.name), ['input']);
+  assert.equal(model.graph!.output!.map((o) => o.name), ['C3', 'logits']);
+  const dims = model.graph!.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
   assert.equal(dims, ['batch', 3, 24, 24]);
-  const types = model.graph!.node.map((n) => n.opType);
+  const types = model.graph!.node!.map((n) => n.opType);
   assert.not.ok(types.includes('BatchNormalization'), 'every BatchNorm here follows a convolution');
   assert.is(types.filter((t) => t === 'Conv').length, graph.ops.filter((op) => op.kind === 'conv2d').length);
+});
+
+test('compile --target onnx writes each spec\'s ONNX model beside its modules, and export onnx from a weights folder', () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-onnx-cli-'));
+  mkdirSync(join(root, 'specs'));
+  writeFileSync(join(root, 'specs', 'x.json'), JSON.stringify(familySpec(families.basic!)));
+  const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
+  const run = cli(['compile', '--target', 'onnx']);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /specs\/x\.json → generated\/x\.ts, generated\/x\.onnx\.ts, generated\/x\.onnx /);
+  const model = onnxProto.onnx.ModelProto.decode(readFileSync(join(root, 'generated', 'x.onnx')));
+  assert.equal(model.graph!.output!.map((o) => o.name), ['output']);
+  assert.is(cli(['compile', '--target', 'tflite']).status, 2);
+  const exported = cli(['export', 'onnx', 'specs/x.json', '--out', 'x.onnx']);
+  assert.is(exported.status, 0, exported.stderr);
+  assert.match(exported.stdout, /^wrote x\.onnx: x as ONNX \(opset 17, BatchNorm folded\) with freshly initialised weights/);
+  assert.equal(readFileSync(join(root, 'x.onnx')), readFileSync(join(root, 'generated', 'x.onnx')));
+  assert.is(cli(['export', 'onnx', 'specs/x.json', '--weights', 'missing', '--out', 'y.onnx']).status, 1);
+  rmSync(root, { recursive: true });
 });
 
 test('exports are byte-identical from run to run', () => {
