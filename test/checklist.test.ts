@@ -15,6 +15,7 @@ import { lower } from '../src/ir/lower.js';
 import { normalize } from '../src/spec/normalize.js';
 import { read } from '../src/spec/read.js';
 import { validate } from '../src/spec/validate.js';
+import { baseSpec, withLine } from './support/base-spec.js';
 
 type Covered = readonly [what: string, file: string, title: string][];
 
@@ -165,17 +166,6 @@ test('every test the map names exists in its file', () => {
 
 // ---- The lines no other test covered --------------------------------------------------------------------------------
 
-const baseLines = [
-  '{',
-  '  "name": "tiny",',
-  '  "input": { "height": 32, "width": 32, "channels": 3 },',
-  '  "stem": { "type": "conv", "width": 16, "kernelSize": 3, "stride": 1 },',
-  '  "block": { "type": "basic" },',
-  '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2] },',
-  '  "head": { "type": "classifier", "classes": 10 }',
-  '}',
-];
-const withLine = (n: number, line: string) => baseLines.map((original, i) => (i === n - 1 ? line : original)).join('\n');
 const diagnose = (text: string) => compileSpec('specs/x.json', new TextEncoder().encode(text)).diagnostics.map(formatDiagnostic);
 
 test('negative sizes are refused, naming the value', () => {
@@ -233,7 +223,7 @@ test('the reader keeps user-keyed objects without a prototype, at every depth', 
 });
 
 test('mismatched residual shapes and duplicate layer names are compiler bugs, caught by the analysis before emission', () => {
-  const graph = lower(normalize(validate(read('specs/x.json', new TextEncoder().encode(baseLines.join('\n'))).document!).valid!));
+  const graph = lower(normalize(validate(read('specs/x.json', new TextEncoder().encode(baseSpec)).document!).valid!));
   assert.ok(emitTfjs(analyze(graph)).length > 0, 'the untouched graph analyses and emits');
   const tampered = (change: (ops: Op[]) => Op[]): Graph => ({ ...graph, ops: change([...graph.ops]) });
   const expectBug = (broken: Graph, message: RegExp) => {

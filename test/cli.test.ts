@@ -1,16 +1,13 @@
 // The `netspec` command as a user runs it: exit codes, help, JSON output, and files written or left alone.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeAtomically } from '../src/output.js';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { watch } from 'node:fs';
-import { outputPathFor } from '../src/output.js';
-import { sep } from 'node:path';
+import { outputPathFor, writeAtomically } from '../src/output.js';
+import { snapshot } from './support/files.js';
 
 const cli = resolve('dist', 'cli.js');
 
@@ -40,16 +37,6 @@ function project(files: Record<string, string>): string {
     writeFileSync(join(root, path), text);
   }
   return root;
-}
-
-/** Every file under a folder with its bytes and modification time, to prove nothing changed. */
-function snapshot(root: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const file of (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[]).sort()) {
-    const path = join(root, file);
-    if (statSync(path).isFile()) files[file] = `${statSync(path).mtimeMs} ${readFileSync(path, 'utf8')}`;
-  }
-  return files;
 }
 
 const noStackTrace = (text: string) => assert.not.match(text, /\n\s+at /);

@@ -8,26 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { formatDiagnostic } from '../src/diagnostics.js';
+import { baseLines, baseSpec as base, withLine } from './support/base-spec.js';
 
 const FILE = 'specs/x.json';
-
-// One field per line, so that a case names its line by number: 2 name, 3 input, 4 stem, 5 block, 6 stages, 7 head.
-const baseLines = [
-  '{',
-  '  "name": "tiny",',
-  '  "input": { "height": 32, "width": 32, "channels": 3 },',
-  '  "stem": { "type": "conv", "width": 16, "kernelSize": 3, "stride": 1 },',
-  '  "block": { "type": "basic" },',
-  '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2] },',
-  '  "head": { "type": "classifier", "classes": 10 }',
-  '}',
-];
-const base = baseLines.join('\n');
-
-/** The base spec with line `n` (1-based) replaced. */
-function withLine(n: number, line: string): string {
-  return baseLines.map((original, i) => (i === n - 1 ? line : original)).join('\n');
-}
 
 function diagnose(source: string | Uint8Array): string[] {
   const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source;

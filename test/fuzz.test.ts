@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { findSpecs } from '../src/output.js';
 import { compileMutant, describeMutant, HOSTILE_KEYS, mutant, OPERATORS, type Mutant, type Outcome } from './support/mutate.js';
+import { snapshot } from './support/files.js';
 
 const SEED = 1;
 const RUNS = 2000;
@@ -64,16 +65,6 @@ test('__proto__, constructor and prototype keys at every depth of every spec are
     assert.ok(objects.length >= 6, `${path}: ${objects.length} objects`);
   }
 });
-
-/** Every file under a folder with its bytes and modification time. */
-function snapshot(root: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const file of (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[]).sort()) {
-    const path = join(root, file);
-    if (statSync(path).isFile()) files[file] = `${statSync(path).mtimeMs} ${readFileSync(path, 'utf8')}`;
-  }
-  return files;
-}
 
 test('through the CLI, a refused mutant in a batch writes nothing, overwrites nothing, and prints no stack trace', () => {
   // One refused mutant for each of several first diagnostic codes, so the batch fails at different phases.

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { groupedConv2d } from './grouped-conv.js';
 
 /** One step of the optimised plan: reads earlier values by index, writes its own. */
-type Step = (values: tf.Tensor[]) => tf.Tensor;
+interface Step {
+  readonly inputs: readonly number[];
+  readonly run: (values: tf.Tensor[]) => tf.Tensor;
+}
 
 export interface InferenceModel {
   /** Runs the model like `model.predict`, with the same outputs in the same order. */
@@ -46,6 +49,9 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
   };
 
   const steps: (Step | undefined)[] = new Array(layers.length);
+  const define = (at: number, inputs: number[], run: Step['run']) => {
+    steps[at] = { inputs, run };
+  };
   /** Where each layer's value is found: folded layers forward to the step that computed them. */
   const source = layers.map((_, i) => i);
   /** Explicit padding a ZeroPadding2D hands to the convolution or pool that reads it. */
@@ -91,7 +97,9 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
         const relu = reluIndex !== undefined && layers[reluIndex]!.getClassName() === 'ReLU';
         if (relu) last = reluIndex!;
         const groups = className === 'GroupedConv2D' ? (config.groups as number) : 1;
-        steps[last] =
+        define(
+          last,
+          [x],
           groups === 1
             ? (values) => tf.fused.conv2d({ x: values[x] as tf.Tensor4D, filter, strides, pad, dilations: dilation, bias, activation: relu ? 'relu' : 'linear' })
             : (values) => {
@@ -100,7 +108,8 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
                 let y: tf.Tensor = groupedConv2d(padded as tf.Tensor4D, filter, groups, strides, padding !== undefined ? 'valid' : (pad as 'same' | 'valid'), dilation);
                 if (bias) y = y.add(bias);
                 return relu ? y.relu() : y;
-              };
+              },
+        );
         for (const folded of [i, bnIndex, reluIndex]) if (folded !== undefined && folded <= last) source[folded] = last;
         return;
       }
@@ -109,17 +118,17 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
         const s = keep(tf.tensor1d(Array.from(scale)));
         const t = keep(tf.tensor1d(Array.from(shift)));
         const x = from(input!);
-        steps[i] = (values) => values[x]!.mul(s).add(t);
+        define(i, [x], (values) => values[x]!.mul(s).add(t));
         return;
       }
       case 'ReLU': {
         const x = from(input!);
-        steps[i] = (values) => values[x]!.relu();
+        define(i, [x], (values) => values[x]!.relu());
         return;
       }
       case 'Add': {
         const [a, b] = inputsOf(layer).map(from);
-        steps[i] = (values) => values[a!]!.add(values[b!]!);
+        define(i, [a!, b!], (values) => values[a!]!.add(values[b!]!));
         return;
       }
       case 'MaxPooling2D': {
@@ -127,22 +136,22 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
         const x = from(input!);
         const size = (config.poolSize as number[])[0]!;
         const stride = (config.strides as number[])[0]!;
-        steps[i] = (values) => {
+        define(i, [x], (values) => {
           const padded = padding > 0 ? tf.pad(values[x]!, [[0, 0], [padding, padding], [padding, padding], [0, 0]]) : values[x]!;
           return tf.maxPool(padded as tf.Tensor4D, size, stride, 'valid');
-        };
+        });
         return;
       }
       case 'AveragePooling2D': {
         const x = from(input!);
         const size = (config.poolSize as number[])[0]!;
         const stride = (config.strides as number[])[0]!;
-        steps[i] = (values) => tf.avgPool(values[x] as tf.Tensor4D, size, stride, config.padding as 'same' | 'valid');
+        define(i, [x], (values) => tf.avgPool(values[x] as tf.Tensor4D, size, stride, config.padding as 'same' | 'valid'));
         return;
       }
       case 'GlobalAveragePooling2D': {
         const x = from(input!);
-        steps[i] = (values) => values[x]!.mean([1, 2]);
+        define(i, [x], (values) => values[x]!.mean([1, 2]));
         return;
       }
       case 'Dropout':
@@ -153,7 +162,7 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
         const b = keep(kernel!.clone()) as tf.Tensor2D;
         const c = keep(bias!.clone());
         const x = from(input!);
-        steps[i] = (values) => tf.fused.matMul({ a: values[x] as tf.Tensor2D, b, bias: c });
+        define(i, [x], (values) => tf.fused.matMul({ a: values[x] as tf.Tensor2D, b, bias: c }));
         return;
       }
       default:
@@ -162,17 +171,23 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
   });
 
   const outputIndices = model.outputLayers.map((l) => source[index.get(l.name)!]!);
+  const uses = new Array<number>(layers.length).fill(0);
+  for (const step of steps) step?.inputs.forEach((j) => uses[j]!++);
   return {
-    predict: (x) =>
-      tf.tidy(() => {
-        const values: tf.Tensor[] = new Array(layers.length);
-        values[0] = x;
-        steps.forEach((step, i) => {
-          if (step) values[i] = step(values);
-        });
-        const results = outputIndices.map((i) => values[i]!);
-        return results.length === 1 ? results[0]! : results;
-      }),
+    predict: (x) => {
+      // Each value is freed after its last reader runs, as the layers model frees them: holding every activation
+      // of a large batch until the end costs more in memory traffic than fusion saves.
+      const values: tf.Tensor[] = new Array(layers.length);
+      const remaining = [...uses];
+      values[0] = x;
+      steps.forEach((step, i) => {
+        if (!step) return;
+        values[i] = tf.tidy(() => step.run(values));
+        for (const j of step.inputs) if (--remaining[j]! === 0 && j !== 0 && !outputIndices.includes(j)) values[j]!.dispose();
+      });
+      const results = outputIndices.map((i) => values[i]!);
+      return results.length === 1 ? results[0]! : results;
+    },
     dispose: () => tf.dispose(kept),
   };
 }
