@@ -10,7 +10,7 @@ class UsageError extends Error {}
 const mainHelp = `netspec — compile declarative model specs into typed TensorFlow.js model code
 
 Usage:
-  netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
+  netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check] [--target onnx]
   netspec check <spec.json> [--json]
   netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
   netspec weights export <spec.json> <DIR> --out <file.safetensors>
@@ -45,7 +45,7 @@ function parseRenames(values: unknown): [string, string][] {
 
 const commands: Record<'compile' | 'check' | 'weights' | 'predict' | 'export', Command> = {
   compile: {
-    help: `Usage: netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check]
+    help: `Usage: netspec compile [spec.json...] [--out DIR] [--specs DIR] [--check] [--target onnx]
 
 Validates every spec, renders all modules in memory, and only then writes them, each atomically. If any
 spec has errors, nothing is written. A spec under the specs folder is mirrored under the output folder:
@@ -58,19 +58,28 @@ Options:
   --out DIR      Output folder (default: generated)
   --specs DIR    Specs folder (default: specs)
   --check        Write nothing; exit 1 naming each output that is missing, stale or extra
-  -h, --help     Show this help`,
+  --target onnx  Also write each model as ONNX (<spec>.onnx beside its modules) with freshly initialised
+                 weights from a fixed seed; 'netspec export onnx --weights DIR' exports trained weights
+  -h, --help     Show this help
+
+Every spec gets two modules: <spec>.ts builds the TensorFlow.js model, <spec>.onnx.ts runs its ONNX export
+with onnxruntime-node.`,
     options: {
       out: { type: 'string', default: 'generated' },
       specs: { type: 'string', default: 'specs' },
       check: { type: 'boolean', default: false },
+      target: { type: 'string', default: 'tfjs' },
     },
     run: async ({ values, positionals }) => {
+      if (values.target !== 'tfjs' && values.target !== 'onnx') throw new UsageError(`--target takes tfjs or onnx, got ${JSON.stringify(values.target)}`);
+      if (values.target === 'onnx' && values.check) throw new UsageError('--check compares the generated modules; it does not take --target onnx');
       const { compileCommand } = await import('./commands.js');
       return compileCommand({
         specs: positionals,
         specRoot: String(values.specs),
         outDir: String(values.out),
         check: values.check === true,
+        onnx: values.target === 'onnx',
       });
     },
   },
@@ -169,7 +178,7 @@ Options:
       if (format !== 'onnx') throw new UsageError(`export takes the format onnx, got ${JSON.stringify(format ?? '')}`);
       if (!spec || extra.length > 0) throw new UsageError('export onnx takes one spec');
       if (typeof values.out !== 'string') throw new UsageError('export onnx needs --out FILE');
-      const { exportOnnxCommand } = await import('./weights/onnx-command.js');
+      const { exportOnnxCommand } = await import('./weights/commands.js');
       return exportOnnxCommand({ spec, out: values.out, ...(typeof values.weights === 'string' ? { weights: values.weights } : {}) });
     },
   },

@@ -101,7 +101,7 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
 
-export async function compileCommand(options: CompileOptions & { readonly check: boolean }): Promise<number> {
+export async function compileCommand(options: CompileOptions & { readonly check: boolean; readonly onnx?: boolean }): Promise<number> {
   if (options.specs.length === 0 && !existsSync(options.specRoot)) {
     process.stderr.write(`netspec: no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR\n`);
     return 2;
@@ -124,9 +124,15 @@ export async function compileCommand(options: CompileOptions & { readonly check:
     return 0;
   }
   writePlan(plan);
+  if (options.onnx) {
+    const { emitOnnx } = await import('./emit/onnx.js');
+    const { initialWeights } = await import('./weights/init.js');
+    for (const output of plan.outputs) writeAtomically(output.files[0]!.target.replace(/\.ts$/, '.onnx'), emitOnnx(output.graph, initialWeights(output.graph)));
+  }
   for (const output of plan.outputs) {
     const { params } = output.graph;
-    const targets = output.files.map((file) => displayPath(file.target)).join(', ');
+    const onnx = options.onnx ? [output.files[0]!.target.replace(/\.ts$/, '.onnx')] : [];
+    const targets = [...output.files.map((file) => file.target), ...onnx].map(displayPath).join(', ');
     process.stdout.write(`${output.spec} → ${targets}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
   }
   process.stdout.write(`compiled ${plan.outputs.length} spec${plan.outputs.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms\n`);

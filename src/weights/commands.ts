@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { analyzeSpecFile } from '../commands.js';
-import { displayPath } from '../output.js';
+import { emitOnnx, OPSET } from '../emit/onnx.js';
+import { displayPath, writeAtomically } from '../output.js';
 import { readWeightsFolder } from '../runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
 import { writeWeightsFolder } from './folder.js';
+import { initialWeights } from './init.js';
 import { readSafetensors, WeightFileError, writeSafetensors } from './safetensors.js';
-import { writeAtomically } from '../output.js';
 
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -67,4 +68,35 @@ export async function exportCommand(options: { spec: string; folder: string; out
   } catch (error) {
     return reportWeightError(error);
   }
+}
+
+/**
+ * `netspec export onnx`: the spec's model as ONNX, with a weights folder's weights or, without one, freshly
+ * initialised weights from a fixed seed (for benchmarks and for checking a deployment before training).
+ */
+export async function exportOnnxCommand(options: { spec: string; weights?: string; out: string }): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  let weights;
+  if (options.weights === undefined) {
+    weights = initialWeights(graph);
+  } else {
+    let folder;
+    try {
+      folder = await readWeightsFolder(options.weights);
+    } catch (error) {
+      process.stderr.write(`netspec: cannot read the weights folder ${displayPath(options.weights)}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    try {
+      weights = exportCheckpoint(graph, options.weights, folder.weights, folder.manifest.skipped);
+    } catch (error) {
+      return reportWeightError(error);
+    }
+  }
+  const bytes = emitOnnx(graph, weights);
+  writeAtomically(options.out, bytes);
+  const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
+  process.stdout.write(`wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`);
+  return 0;
 }
