@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { analyzeSpecFile } from '../commands.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
 import { displayPath, writeAtomically } from '../output.js';
 import { readWeightsFolder } from '../runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
 import { writeWeightsFolder } from './folder.js';
 import { initialWeights } from './init.js';
-import { readSafetensors, WeightFileError, writeSafetensors } from './safetensors.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor } from './safetensors.js';
 
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -49,25 +50,31 @@ export async function importCommand(options: { spec: string; checkpoint: string;
   }
 }
 
-export async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
-  const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
+/** A weights folder's weights in PyTorch names and layouts, or the exit status after saying why they cannot be read. */
+async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<string, FloatTensor> | number> {
   let folder;
   try {
-    folder = await readWeightsFolder(options.folder);
+    folder = await readWeightsFolder(path);
   } catch (error) {
-    process.stderr.write(`netspec: cannot read the weights folder ${displayPath(options.folder)}: ${(error as Error).message}\n`);
+    process.stderr.write(`netspec: cannot read the weights folder ${displayPath(path)}: ${(error as Error).message}\n`);
     return 1;
   }
   try {
-    const tensors = exportCheckpoint(graph, options.folder, folder.weights, folder.manifest.skipped);
-    const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name]]));
-    writeAtomically(options.out, bytes);
-    process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
-    return 0;
+    return exportCheckpoint(graph, path, folder.weights, folder.manifest.skipped);
   } catch (error) {
     return reportWeightError(error);
   }
+}
+
+export async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  const tensors = await torchWeightsOf(graph, options.folder);
+  if (typeof tensors === 'number') return tensors;
+  const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name]]));
+  writeAtomically(options.out, bytes);
+  process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
+  return 0;
 }
 
 /**
@@ -77,23 +84,8 @@ export async function exportCommand(options: { spec: string; folder: string; out
 export async function exportOnnxCommand(options: { spec: string; weights?: string; out: string }): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
-  let weights;
-  if (options.weights === undefined) {
-    weights = initialWeights(graph);
-  } else {
-    let folder;
-    try {
-      folder = await readWeightsFolder(options.weights);
-    } catch (error) {
-      process.stderr.write(`netspec: cannot read the weights folder ${displayPath(options.weights)}: ${(error as Error).message}\n`);
-      return 1;
-    }
-    try {
-      weights = exportCheckpoint(graph, options.weights, folder.weights, folder.manifest.skipped);
-    } catch (error) {
-      return reportWeightError(error);
-    }
-  }
+  const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
+  if (typeof weights === 'number') return weights;
   const bytes = emitOnnx(graph, weights);
   writeAtomically(options.out, bytes);
   const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
