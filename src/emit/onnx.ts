@@ -2,6 +2,7 @@ import onnxProto from 'onnx-proto';
 import { assertNever, InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
+import { batchNormAffine } from '../runtime/batchnorm-affine.js';
 import { weightSlots } from '../weights/mapping.js';
 import type { FloatTensor } from '../weights/safetensors.js';
 
@@ -80,14 +81,10 @@ export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, Floa
         const inputsOfNode = [inputs[0]!, `${name}.weight`];
         if (bn) {
           const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => weight(`${bn.name}.${p}`)) as Float32Array[];
-          fusedKernel = new Float32Array(kernel.length);
-          const bias = new Float32Array(op.filters);
-          for (let f = 0; f < op.filters; f++) {
-            // Folded in double precision, rounded once: w·γ/√(σ²+ε) and β − μ·γ/√(σ²+ε).
-            const scale = gamma![f]! / Math.sqrt(variance![f]! + bn.epsilon);
-            for (let i = 0; i < perFilter; i++) fusedKernel[f * perFilter + i] = kernel[f * perFilter + i]! * scale;
-            bias[f] = beta![f]! - mean![f]! * scale;
-          }
+          const { scale, shift } = batchNormAffine(gamma!, beta!, mean!, variance!, bn.epsilon);
+          // Folded in double precision, rounded once: w·scale and the shift as the bias.
+          fusedKernel = Float32Array.from(kernel, (w, i) => w * scale[Math.floor(i / perFilter)]!);
+          const bias = Float32Array.from(shift);
           initializers.push(initializer(`${name}.bias`, [op.filters], bias));
           inputsOfNode.push(`${name}.bias`);
         }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormAffine } from './batchnorm-affine.js';
 import { groupedConv2d } from './grouped-conv.js';
 
 /** One step of the optimised plan: reads earlier values by index, writes its own. */
@@ -39,13 +40,9 @@ export function optimizeForInference(model: tf.LayersModel): InferenceModel {
     kept.push(t);
     return t;
   };
-  /** A BatchNorm's per-channel scale γ/√(σ²+ε) and shift β − μ·scale, in double precision. */
   const affine = (bn: tf.layers.Layer) => {
     const [gamma, beta, mean, variance] = bn.getWeights().map((w) => w.dataSync());
-    const epsilon = layerConfig(bn).epsilon as number;
-    const scale = Float64Array.from(gamma!, (g, c) => g / Math.sqrt(variance![c]! + epsilon));
-    const shift = Float64Array.from(beta!, (b, c) => b - mean![c]! * scale[c]!);
-    return { scale, shift };
+    return batchNormAffine(gamma!, beta!, mean!, variance!, layerConfig(bn).epsilon as number);
   };
 
   const steps: (Step | undefined)[] = new Array(layers.length);

@@ -1,7 +1,7 @@
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
 import { outputSize } from '../ir/analyze.js';
 import { STEM_POOL } from '../ir/lower.js';
-import { bottleneckWidth, normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
+import { normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
 import { diagnose } from './read.js';
 import type { ValidSpec } from './validate.js';
 
@@ -22,6 +22,9 @@ interface Rule {
 }
 
 const stageLists = ['depths', 'strides', 'dilate'] as const;
+
+/** Each stage's stride and dilations after torchvision's stride-to-dilation replacement. */
+const dilationsOf = (spec: Spec) => stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false })));
 
 /** Stage indices whose stride becomes dilation. */
 const dilatedStages = (spec: Spec) => spec.stages.widths.flatMap((_, i) => (spec.stages.dilate?.[i] ? [i] : []));
@@ -60,7 +63,7 @@ export const rules: readonly Rule[] = [
       const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
       downsample('/stem/stride', 'the stem convolution', kernel, stem.stride, Math.floor(kernel / 2));
       if (stem.pool === 'max') downsample('/stem/pool', 'the stem max-pool', STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
-      stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false }))).forEach(({ stride }, i) =>
+      dilationsOf(spec).forEach(({ stride }, i) =>
         downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
       );
       return findings;
@@ -148,7 +151,7 @@ export const rules: readonly Rule[] = [
     sentence: 'TensorFlow.js can train every layer',
     severity: 'warning',
     check: (spec) => {
-      const dilations = stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false })));
+      const dilations = dilationsOf(spec);
       const first = dilations.findIndex((d) => d.rest > 1);
       if (first < 0 || spec.block.type === 'basic') return [];
       return [
