@@ -14,6 +14,7 @@ import { importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
 import { families, familySpec, modelWithWeights, weightsFor } from './support/families.js';
+import { relativeError } from './support/error.js';
 
 const TOLERANCE = 1e-4;
 
@@ -23,8 +24,6 @@ function compiled(overrides: object): { graph: AnalyzedGraph; code: string } {
   return result;
 }
 
-const relativeError = (actual: tf.Tensor, expected: tf.Tensor) =>
-  tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]! / tf.max(tf.abs(expected)).dataSync()[0]!);
 
 test.before(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });

@@ -16,6 +16,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { createSession } from '../src/runtime/onnx.js';
 import { initialWeights } from '../src/weights/init.js';
 import { families, familySpec, modelWithWeights, weightsFor } from './support/families.js';
+import { relativeError } from './support/error.js';
 
 const TOLERANCE = 1e-4;
 const quiet = { log: () => {} };
@@ -45,7 +46,7 @@ for (const [family, overrides] of Object.entries(families)) {
       const reference = references[i]!.rank === 4 ? references[i]!.transpose([0, 3, 1, 2]) : references[i]!;
       const actual = tf.tensor(results[output.name]!.data as Float32Array, [...results[output.name]!.dims]);
       assert.equal(actual.shape, reference.shape, output.name);
-      const error = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, reference))).dataSync()[0]! / tf.max(tf.abs(reference)).dataSync()[0]!);
+      const error = relativeError(actual, reference);
       assert.ok(error <= TOLERANCE, `${output.name}: relative max |Δ| ${error.toExponential(2)}`);
     });
     model.dispose();

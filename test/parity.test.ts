@@ -19,6 +19,7 @@ import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
 import type { GeneratedModule } from './support/agreement.js';
+import { relativeError } from './support/error.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOLERANCE = 1e-4;
@@ -56,11 +57,6 @@ function analyzed(spec: string): AnalyzedGraph {
 }
 
 const nhwc = (nchw: FloatTensor) => tf.tidy(() => tf.tensor(nchw.data, [...nchw.shape]).transpose([0, 2, 3, 1]));
-
-/** max |actual − expected| relative to max |expected|. */
-function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]! / tf.max(tf.abs(expected)).dataSync()[0]!);
-}
 
 const define = available ? test : test.skip;
 
