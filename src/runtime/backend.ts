@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradients } from './wasm-gradients.js';
 
 export type BackendChoice = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -17,6 +18,7 @@ export interface BackendOptions {
 /**
  * Picks and initialises the TensorFlow.js backend: tfjs-node-gpu, tfjs-node, wasm, cpu, in that order,
  * whichever loads. Prints one line naming the backend in use and, if a requested one could not load, why.
+ * On wasm it also registers netspec's gradient kernels, so that models train there.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -67,6 +69,7 @@ async function tryBackend(choice: BackendChoice): Promise<string | undefined> {
     }
     if (!(await tf.setBackend(choice))) return 'it failed to initialise';
     await tf.ready();
+    if (choice === 'wasm') registerWasmGradients();
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message.split('\n')[0] : String(error);

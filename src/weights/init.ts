@@ -34,7 +34,7 @@ export function initialWeights(graph: AnalyzedGraph, seed = 0): Map<string, Floa
 }
 
 /** A small, fast, seeded generator of uniform numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,0 +1,90 @@
+import type { ImageSet } from '../data/fashion-mnist.js';
+import { mulberry32 } from '../weights/init.js';
+
+/** Per-channel mean and standard deviation of the training pixels (scaled to [0, 1]), the input normalisation. */
+export interface Normalization {
+  readonly mean: number[];
+  readonly std: number[];
+}
+
+export interface Augmentation {
+  /** Zero-pad by this many pixels on every side, then crop a random window of the original size (0: off). */
+  readonly cropPadding: number;
+  /** Mirror half of the images left to right. */
+  readonly horizontalFlip: boolean;
+}
+
+export const NO_AUGMENTATION: Augmentation = { cropPadding: 0, horizontalFlip: false };
+
+/** The statistics torchvision's Normalize would be given for this training set. */
+export function measureNormalization(set: ImageSet): Normalization {
+  const sums = new Float64Array(set.channels);
+  const squares = new Float64Array(set.channels);
+  for (let i = 0; i < set.images.length; i++) {
+    const value = set.images[i]! / 255;
+    const channel = i % set.channels;
+    sums[channel] = sums[channel]! + value;
+    squares[channel] = squares[channel]! + value * value;
+  }
+  const pixels = set.images.length / set.channels;
+  const mean = [...sums].map((s) => s / pixels);
+  return { mean, std: [...squares].map((s, c) => Math.sqrt(s / pixels - mean[c]! ** 2)) };
+}
+
+/** A seeded generator for one purpose at one point of training, so that a resumed run draws the same numbers. */
+export function randomFor(seed: number, ...position: number[]): () => number {
+  let state = seed >>> 0;
+  for (const p of position) state = (Math.imul(state ^ (p + 0x9e3779b9), 0x85ebca6b) + 0x27d4eb2f) >>> 0;
+  return mulberry32(state);
+}
+
+/** The order of the training images in an epoch: a Fisher–Yates shuffle seeded by (seed, epoch). */
+export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const random = randomFor(seed, 1, epoch);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * The normalised NHWC float batch of the images at `indices`, augmented as PyTorch's RandomCrop(padding) and
+ * RandomHorizontalFlip would (padding pixels are zero before normalisation), with their labels.
+ */
+export function assembleBatch(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  normalization: Normalization,
+  augmentation: Augmentation = NO_AUGMENTATION,
+  random: () => number = Math.random,
+): { images: Float32Array; labels: Int32Array } {
+  const { height, width, channels } = set;
+  const imageSize = height * width * channels;
+  const images = new Float32Array(indices.length * imageSize);
+  const labels = new Int32Array(indices.length);
+  const pad = augmentation.cropPadding;
+  const scale = normalization.std.map((s) => 1 / (255 * s));
+  const shift = normalization.mean.map((m, c) => -m / normalization.std[c]!);
+  for (let b = 0; b < indices.length; b++) {
+    const source = indices[b]! * imageSize;
+    labels[b] = set.labels[indices[b]!]!;
+    const dy = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
+    const dx = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
+    const flip = augmentation.horizontalFlip && random() < 0.5;
+    for (let y = 0; y < height; y++) {
+      const sy = y + dy;
+      for (let x = 0; x < width; x++) {
+        const sx = (flip ? width - 1 - x : x) + dx;
+        const target = b * imageSize + (y * width + x) * channels;
+        const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
+        for (let c = 0; c < channels; c++) {
+          const pixel = inside ? set.images[source + (sy * width + sx) * channels + c]! : 0;
+          images[target + c] = pixel * scale[c]! + shift[c]!;
+        }
+      }
+    }
+  }
+  return { images, labels };
+}

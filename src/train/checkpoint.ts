@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import type { NamedWeight } from '../runtime/weights-folder.js';
+import { writeAtomically } from '../output.js';
+import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
+import type { Normalization } from './batches.js';
+import { slotNamesOf } from './optimizer.js';
+import type { EpochRecord } from './plot.js';
+import type { TrainConfig } from './train.js';
+
+/** Where a run stands: the next epoch and step to run, and the sums of the epoch in progress. */
+export interface TrainPosition {
+  readonly epoch: number;
+  readonly step: number;
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly seen: number;
+  readonly seconds: number;
+}
+
+export interface CheckpointState {
+  readonly format: 'netspec-checkpoint';
+  readonly version: 1;
+  readonly model: string;
+  readonly config: TrainConfig;
+  readonly normalization: Normalization;
+  readonly position: TrainPosition;
+  readonly history: readonly EpochRecord[];
+}
+
+export interface Checkpoint {
+  readonly state: CheckpointState;
+  readonly weights: NamedWeight[];
+  readonly optimizer: { steps: number; slots: Float32Array[][] };
+}
+
+const STATE_KEY = 'netspec.checkpoint';
+const OPTIMIZER_STEPS_KEY = 'netspec.optimizer.steps';
+
+/**
+ * One safetensors file holding everything a run needs to continue exactly: every model weight (BatchNorm
+ * statistics included) under `model/`, the optimiser's slots under `optimizer/<variable>/<slot>`, and the run's
+ * state as JSON metadata. Written atomically, so an interrupted write leaves the previous checkpoint.
+ */
+export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
+  const slotNames = slotNamesOf(checkpoint.state.config.optimizer.name);
+  const tensors = new Map<string, FloatTensor>();
+  for (const w of checkpoint.weights) tensors.set(`model/${w.name}`, { shape: w.shape, data: w.data });
+  checkpoint.optimizer.slots.forEach((slots, i) => slots.forEach((data, s) => tensors.set(`optimizer/${i}/${slotNames[s]}`, { shape: [data.length], data })));
+  const metadata = new Map([
+    [STATE_KEY, JSON.stringify(checkpoint.state)],
+    [OPTIMIZER_STEPS_KEY, String(checkpoint.optimizer.steps)],
+  ]);
+  writeAtomically(path, writeSafetensors(tensors, metadata));
+}
+
+/** Reads a checkpoint written by writeCheckpoint, refusing files that are not one or belong to another model. */
+export function readCheckpoint(path: string, model: string): Checkpoint {
+  const file = readSafetensors(path, readFileSync(path));
+  const text = file.metadata.get(STATE_KEY);
+  if (text === undefined) throw new Error(`${path} is not a netspec training checkpoint (no ${STATE_KEY} metadata)`);
+  const state = JSON.parse(text) as CheckpointState;
+  if (state.format !== 'netspec-checkpoint' || state.version !== 1) throw new Error(`${path}: unsupported checkpoint format ${String(state.format)} version ${String(state.version)}`);
+  if (state.model !== model) throw new Error(`${path} is a checkpoint of ${state.model}, not of ${model}`);
+  const slotNames = slotNamesOf(state.config.optimizer.name);
+  const weights: NamedWeight[] = [];
+  const slots: Float32Array[][] = [];
+  for (const [name, tensor] of file.tensors) {
+    if (name.startsWith('model/')) weights.push({ name: name.slice('model/'.length), shape: tensor.shape, data: tensor.data });
+    const slot = /^optimizer\/(\d+)\/(.+)$/.exec(name);
+    if (slot) (slots[Number(slot[1])] ??= [])[slotNames.indexOf(slot[2]!)] = tensor.data;
+  }
+  return { state, weights, optimizer: { steps: Number(file.metadata.get(OPTIMIZER_STEPS_KEY) ?? 0), slots } };
+}

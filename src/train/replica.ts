@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../build.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { layerWeightNames, type NamedWeight } from '../runtime/weights-folder.js';
+import { initialWeights } from '../weights/init.js';
+import { toTfjs, weightSlots } from '../weights/mapping.js';
+import { Optimizer, type OptimizerConfig } from './optimizer.js';
+
+/** What one forward and backward pass over a (sub-)batch yields: the mean-loss gradient of every trainable weight, flat. */
+export interface GradientResult {
+  readonly gradients: Float32Array;
+  /** Sum, not mean, of the per-image losses, and the number classified correctly. */
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly count: number;
+}
+
+/** Sums over evaluated images: cross-entropy, the number classified correctly, and the images. */
+export interface Evaluation {
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly count: number;
+}
+
+/**
+ * One copy of the model being trained, with its optimiser. Data-parallel training keeps one replica per thread:
+ * each computes gradients on its share of a batch, the shares are averaged, and every replica applies the same
+ * update, so their trainable weights stay bit-identical (BatchNorm statistics follow each replica's own share,
+ * as in PyTorch's DistributedDataParallel; the first replica's are the ones saved).
+ */
+export class Replica {
+  readonly model: tf.LayersModel;
+  private readonly variables: tf.Variable[];
+  readonly optimizer: Optimizer;
+  readonly trainableSize: number;
+
+  constructor(graph: AnalyzedGraph, optimizer: OptimizerConfig) {
+    this.model = buildModel(graph);
+    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.trainableSize = this.variables.reduce((total, v) => total + v.size, 0);
+    this.optimizer = new Optimizer(optimizer, this.variables);
+  }
+
+  /** Sets every weight from torchvision's initialisation, reproducible from the seed. */
+  initialise(graph: AnalyzedGraph, seed: number): void {
+    const torch = initialWeights(graph, seed);
+    this.setWeights(weightSlots(graph).map((slot) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: toTfjs(slot, torch.get(slot.torchName)!.data) })));
+  }
+
+  /** Gradients of the mean cross-entropy over an NHWC batch, with BatchNorm in training mode (updating its statistics). */
+  gradients(images: Float32Array, labels: Int32Array): GradientResult {
+    const count = labels.length;
+    // An empty share (a batch of fewer images than replicas) has no loss to differentiate: its weight in the average
+    // is zero, and running the model on it would fail (the wasm backend divides by the batch size) or give NaN.
+    if (count === 0) return { gradients: new Float32Array(this.trainableSize), lossSum: 0, correct: 0, count: 0 };
+    const shape = [count, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
+    const classes = this.model.outputs[0]!.shape[1]!;
+    const result = tf.tidy(() => {
+      const x = tf.tensor(images, shape);
+      const y = tf.tensor1d(labels, 'int32');
+      let lossSum = tf.scalar(0);
+      let correct = tf.scalar(0);
+      const { grads } = tf.variableGrads(() => {
+        const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
+        const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), logits, undefined, undefined, tf.Reduction.NONE);
+        lossSum = tf.keep(losses.sum());
+        correct = tf.keep(tf.equal(logits.argMax(1), y).sum());
+        return losses.mean() as tf.Scalar;
+      }, this.variables);
+      const flat = tf.concat(this.variables.map((v) => grads[v.name]!.reshape([-1])));
+      return { flat, lossSum, correct };
+    });
+    const gradients = result.flat.dataSync() as Float32Array;
+    const lossSum = result.lossSum.dataSync()[0]!;
+    const correct = result.correct.dataSync()[0]!;
+    tf.dispose([result.flat, result.lossSum, result.correct]);
+    return { gradients, lossSum, correct, count };
+  }
+
+  /** Applies one optimiser step with flat gradients as `gradients` returns them. */
+  apply(gradients: Float32Array, learningRate: number): void {
+    let offset = 0;
+    const parts = this.variables.map((v) => {
+      const part = tf.tensor(gradients.subarray(offset, offset + v.size), v.shape);
+      offset += v.size;
+      return part;
+    });
+    this.optimizer.step(parts, learningRate);
+    tf.dispose(parts);
+  }
+
+  /** Every weight, BatchNorm statistics included, by its weights-folder name. */
+  weights(): NamedWeight[] {
+    const named: NamedWeight[] = [];
+    for (const layer of this.model.layers) {
+      const names = layerWeightNames[layer.getClassName()];
+      if (!names) continue;
+      layer.weights.forEach((w, i) => named.push({ name: `${layer.name}/${names[i]}`, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+    }
+    return named;
+  }
+
+  setWeights(weights: readonly NamedWeight[]): void {
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    for (const layer of this.model.layers) {
+      const names = layerWeightNames[layer.getClassName()];
+      if (!names) continue;
+      const values = names.map((suffix) => {
+        const found = byName.get(`${layer.name}/${suffix}`);
+        if (!found) throw new Error(`no value for ${layer.name}/${suffix}`);
+        return tf.tensor(found.data, [...found.shape]);
+      });
+      layer.setWeights(values);
+      tf.dispose(values);
+    }
+  }
+
+  /** Cross-entropy and correct classifications over batches in inference mode (BatchNorm's running statistics). */
+  evaluate(batches: Iterable<{ images: Float32Array; labels: Int32Array }>): Evaluation {
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    const classes = this.model.outputs[0]!.shape[1]!;
+    for (const { images, labels } of batches) {
+      const shape = [labels.length, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
+      const [loss, right] = tf.tidy(() => {
+        const y = tf.tensor1d(labels, 'int32');
+        const logits = this.model.apply(tf.tensor(images, shape), { training: false }) as tf.Tensor2D;
+        const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), logits, undefined, undefined, tf.Reduction.NONE);
+        return [losses.sum().dataSync()[0]!, tf.equal(logits.argMax(1), y).sum().dataSync()[0]!];
+      });
+      lossSum += loss;
+      correct += right;
+      count += labels.length;
+    }
+    return { lossSum, correct, count };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}

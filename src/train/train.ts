@@ -1,0 +1,242 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/fashion-mnist.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { writeAtomically } from '../output.js';
+import { writeWeightsFolder } from '../weights/folder.js';
+import { assembleBatch, epochOrder, measureNormalization, randomFor, type Augmentation, type Normalization } from './batches.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
+import type { OptimizerConfig } from './optimizer.js';
+import { ReplicaWorkers } from './parallel.js';
+import { plotHistory, type EpochRecord } from './plot.js';
+import { formatDuration, progressReporter, type ProgressReporter } from './progress.js';
+import { Replica, type Evaluation, type GradientResult } from './replica.js';
+import { learningRate, type Schedule } from './schedule.js';
+
+export interface TrainConfig {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly optimizer: OptimizerConfig;
+  /** The peak learning rate the schedule starts from or rises to. */
+  readonly learningRate: number;
+  readonly schedule: Schedule;
+  readonly augmentation: Augmentation;
+  /** Seeds the initial weights, each epoch's order and each batch's augmentation. */
+  readonly seed: number;
+  /** Train on the first this many training images only; null for all. */
+  readonly trainLimit: number | null;
+  /** Replicas, one per thread, that split each batch (data-parallel). */
+  readonly replicas: number;
+}
+
+export interface TrainOptions {
+  readonly graph: AnalyzedGraph;
+  readonly data: { readonly train: ImageSet; readonly test: ImageSet };
+  /** The run's settings; a resumed run keeps the ones saved in its checkpoint. */
+  readonly config: TrainConfig;
+  /** Folder for the checkpoint, the final weights, metrics.json and curves.svg. */
+  readonly out: string;
+  /** Continue from `out`/checkpoint.safetensors, with the settings saved there. */
+  readonly resume?: boolean;
+  /** The backend replicas in worker threads initialise (the main thread's is already chosen). */
+  readonly backend?: string;
+  /** Summary lines (one per epoch, the result); default standard error. */
+  readonly log?: (line: string) => void;
+  readonly progress?: ProgressReporter;
+  /** Stop after the step in progress, save a checkpoint and return (Ctrl-C); checked after every step. */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  readonly history: readonly EpochRecord[];
+  /** Whether training stopped early at shouldStop's request; the checkpoint then holds the position. */
+  readonly interrupted: boolean;
+  readonly testAccuracy: number;
+  readonly files: { readonly checkpoint: string; readonly weights?: string; readonly metrics?: string; readonly curves?: string };
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+const EVAL_BATCH = 500;
+
+/**
+ * Trains a classifier graph on an image set: SGD or Adam per step on a schedule, BatchNorm in training mode,
+ * evaluation on the test set after each epoch in inference mode, a checkpoint after each epoch (and on a stop
+ * request) from which `resume` continues exactly, then the weights folder, metrics.json and curves.svg.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { graph, data, out } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const progress = options.progress ?? progressReporter(process.stderr);
+  const checkpointPath = join(out, CHECKPOINT_FILE);
+
+  const saved = options.resume ? readSavedRun(checkpointPath, graph.name) : undefined;
+  const state: CheckpointState = saved?.state ?? {
+    format: 'netspec-checkpoint',
+    version: 1,
+    model: graph.name,
+    config: options.config,
+    normalization: measureNormalization(data.train),
+    position: { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+    history: [],
+  };
+  const main = new Replica(graph, state.config.optimizer);
+  if (saved) {
+    main.setWeights(saved.weights);
+    main.optimizer.restore(saved.optimizer);
+  } else {
+    main.initialise(graph, state.config.seed);
+  }
+  const { config, normalization } = state;
+  const workers = config.replicas > 1 ? await ReplicaWorkers.start(config.replicas - 1, { graph, optimizer: config.optimizer, backend: options.backend ?? tf.getBackend() }) : undefined;
+  try {
+    if (workers) {
+      workers.broadcast({ kind: 'weights', weights: main.weights() });
+      workers.broadcast({ kind: 'optimizer', state: main.optimizer.state() });
+    }
+    return await run(workers);
+  } finally {
+    await workers?.close();
+    main.dispose();
+  }
+
+  function snapshot(position: TrainPosition, history: readonly EpochRecord[]): void {
+    writeCheckpoint(checkpointPath, { state: { ...state, position, history }, weights: main.weights(), optimizer: main.optimizer.state() });
+  }
+
+  async function run(workers: ReplicaWorkers | undefined): Promise<TrainResult> {
+    const trainCount = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+    const stepsPerEpoch = Math.ceil(trainCount / config.batchSize);
+    const totalSteps = stepsPerEpoch * config.epochs;
+    const history = [...state.history];
+    let { epoch, step, lossSum, correct, seen, seconds } = state.position;
+    log(
+      `netspec: training ${graph.name} on ${trainCount} images for ${config.epochs} epochs of ${stepsPerEpoch} steps (batch ${config.batchSize}, ` +
+        `${config.optimizer.name}, ${config.schedule} learning rate ${config.learningRate}, ${config.replicas} replica${config.replicas > 1 ? 's' : ''})` +
+        (epoch > 0 || step > 0 ? `; resuming at epoch ${epoch + 1}, step ${step + 1}` : ''),
+    );
+    for (; epoch < config.epochs; epoch++) {
+      const order = epochOrder(data.train.count, config.seed, epoch).filter((i) => i < trainCount);
+      const started = performance.now() - seconds * 1000;
+      for (; step < stepsPerEpoch; step++) {
+        const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
+        const batch = assembleBatch(data.train, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
+        const results = await gradients(main, workers, batch);
+        const count = results.reduce((n, r) => n + r.count, 0);
+        const averaged = new Float32Array(main.trainableSize);
+        for (const r of results) {
+          const weight = r.count / count;
+          for (let i = 0; i < averaged.length; i++) averaged[i] = averaged[i]! + r.gradients[i]! * weight;
+        }
+        const rate = learningRate(config.schedule, config.learningRate, epoch * stepsPerEpoch + step, totalSteps);
+        workers?.broadcast({ kind: 'apply', gradients: averaged, learningRate: rate });
+        main.apply(averaged, rate);
+        lossSum += results.reduce((s, r) => s + r.lossSum, 0);
+        correct += results.reduce((s, r) => s + r.correct, 0);
+        seen += count;
+        const elapsed = (performance.now() - started) / 1000;
+        progress.step({ epoch: epoch + 1, epochs: config.epochs, done: seen, total: trainCount, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / elapsed });
+        // A step on one replica never waits on anything; yield so that a Ctrl-C handler can run.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (options.shouldStop?.() && step + 1 < stepsPerEpoch) {
+          progress.end();
+          snapshot({ epoch, step: step + 1, lossSum, correct, seen, seconds: elapsed }, history);
+          log(`netspec: stopped at epoch ${epoch + 1}, step ${step + 1} of ${stepsPerEpoch}; checkpoint saved to ${checkpointPath} (continue with --resume)`);
+          return { history, interrupted: true, testAccuracy: history.at(-1)?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath } };
+        }
+      }
+      progress.end();
+      const test = await evaluate(main, workers, data.test, normalization);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        testLoss: test.loss,
+        testAccuracy: test.accuracy,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(record);
+      log(
+        `epoch ${record.epoch}/${config.epochs}  train loss ${record.trainLoss.toFixed(4)} acc ${percent(record.trainAccuracy)}  ` +
+          `test loss ${record.testLoss.toFixed(4)} acc ${percent(record.testAccuracy)}  ${formatDuration(record.seconds)}`,
+      );
+      step = 0;
+      lossSum = correct = seen = seconds = 0;
+      snapshot({ epoch: epoch + 1, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history);
+      if (options.shouldStop?.() && epoch + 1 < config.epochs) {
+        log(`netspec: stopped after epoch ${epoch + 1}; checkpoint saved to ${checkpointPath} (continue with --resume)`);
+        return { history, interrupted: true, testAccuracy: record.testAccuracy, files: { checkpoint: checkpointPath } };
+      }
+    }
+    return finish(history);
+  }
+
+  function finish(history: readonly EpochRecord[]): TrainResult {
+    const weights = join(out, 'weights');
+    const metrics = join(out, 'metrics.json');
+    const curves = join(out, 'curves.svg');
+    writeWeightsFolder(weights, graph.name, main.weights(), []);
+    const last = history.at(-1);
+    const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
+    const summary = {
+      model: graph.name,
+      backend: tf.getBackend(),
+      config: state.config,
+      normalization: state.normalization,
+      testAccuracy: last?.testAccuracy ?? null,
+      testLoss: last?.testLoss ?? null,
+      seconds: totalSeconds,
+      history,
+    };
+    writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`);
+    writeAtomically(curves, plotHistory(history, `${graph.name}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`));
+    log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
+    return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
+  }
+}
+
+function readSavedRun(checkpointPath: string, model: string): Checkpoint {
+  if (!existsSync(checkpointPath)) throw new Error(`cannot resume: ${checkpointPath} does not exist`);
+  return readCheckpoint(checkpointPath, model);
+}
+
+/** Splits a batch into one contiguous share per replica; the main thread's share runs while the workers run theirs. */
+async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: { images: Float32Array; labels: Int32Array }): Promise<GradientResult[]> {
+  if (!workers) return [main.gradients(batch.images, batch.labels)];
+  const replicas = workers.size + 1;
+  const count = batch.labels.length;
+  const imageSize = batch.images.length / count;
+  const bounds = Array.from({ length: replicas + 1 }, (_, i) => Math.round((i * count) / replicas));
+  const shares = Array.from({ length: replicas }, (_, i) => ({
+    images: batch.images.slice(bounds[i]! * imageSize, bounds[i + 1]! * imageSize),
+    labels: batch.labels.slice(bounds[i]!, bounds[i + 1]!),
+  }));
+  const pending = workers.gradients(shares.slice(1));
+  const own = main.gradients(shares[0]!.images, shares[0]!.labels);
+  return [own, ...(await pending)];
+}
+
+/**
+ * Mean loss and accuracy over a set in inference mode, split across the replicas: the workers first take the main
+ * replica's weights, so that every share is evaluated with the same BatchNorm statistics, the ones saved.
+ */
+async function evaluate(main: Replica, workers: ReplicaWorkers | undefined, set: ImageSet, normalization: Normalization): Promise<{ loss: number; accuracy: number }> {
+  const batches: { images: Float32Array; labels: Int32Array }[] = [];
+  for (let start = 0; start < set.count; start += EVAL_BATCH) {
+    batches.push(assembleBatch(set, Int32Array.from({ length: Math.min(EVAL_BATCH, set.count - start) }, (_, i) => start + i), normalization));
+  }
+  const replicas = (workers?.size ?? 0) + 1;
+  const shares = Array.from({ length: replicas }, (_, r) => batches.filter((_, i) => i % replicas === r));
+  let pending: Promise<Evaluation[]> = Promise.resolve([]);
+  if (workers) {
+    workers.broadcast({ kind: 'weights', weights: main.weights() });
+    pending = workers.evaluate(shares.slice(1));
+  }
+  const results = [main.evaluate(shares[0]!), ...(await pending)];
+  const count = results.reduce((n, r) => n + r.count, 0);
+  return { loss: results.reduce((s, r) => s + r.lossSum, 0) / count, accuracy: results.reduce((s, r) => s + r.correct, 0) / count };
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
+}
