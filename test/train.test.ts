@@ -17,13 +17,13 @@ import { readWeightsFolder } from '../src/runtime/weights-folder.js';
 import { loadWeights } from '../src/runtime/weights.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { assembleBatch, epochOrder, measureNormalization, NO_AUGMENTATION, type Normalization } from '../src/train/batches.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
 import { Optimizer, type OptimizerConfig } from '../src/train/optimizer.js';
 import type { EpochRecord } from '../src/train/plot.js';
 import type { ProgressReporter } from '../src/train/progress.js';
 import { Replica } from '../src/train/replica.js';
 import { learningRate } from '../src/train/schedule.js';
-import { CHECKPOINT_FILE, train, type TrainConfig, type TrainResult } from '../src/train/train.js';
+import { train, type TrainConfig, type TrainResult } from '../src/train/train.js';
 import { tinyGraph } from './support/tiny-fashion.js';
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { layerWeightNames, readWeightsFolder } from './weights-folder.js';
+import { layerWeightNames, readWeightsFolder, type NamedWeight } from './weights-folder.js';
 
 /**
  * Loads a weights folder into a model built by a generated module. Every layer with weights must be in the
@@ -17,7 +17,15 @@ export async function loadWeights(model: tf.LayersModel, folder: string, options
 
 async function assignWeights(model: tf.LayersModel, folder: string): Promise<tf.LayersModel> {
   const { manifest, weights } = await readWeightsFolder(folder);
-  const skipped = new Set(manifest.skipped);
+  setModelWeights(model, weights, folder, new Set(manifest.skipped));
+  return model;
+}
+
+/**
+ * Sets every layer's weights from weights named as in a weights folder (`layer/kernel`, …), layers in `skipped`
+ * excepted. All problems are reported at once, naming `source`, and nothing is set unless everything matches.
+ */
+export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<string, NamedWeight>, source: string, skipped: ReadonlySet<string> = new Set()): void {
   const problems: string[] = [];
   const assignments: { layer: tf.layers.Layer; values: tf.Tensor[] }[] = [];
   const used = new Set<string>();
@@ -40,11 +48,21 @@ async function assignWeights(model: tf.LayersModel, folder: string): Promise<tf.
   for (const name of weights.keys()) if (!used.has(name)) problems.push(`unexpected ${name}: no layer of ${model.name} has it`);
   if (problems.length > 0) {
     assignments.forEach(({ values }) => tf.dispose(values));
-    throw new Error(`${folder} does not fit ${model.name}:\n  ${problems.join('\n  ')}`);
+    throw new Error(`${source} does not fit ${model.name}:\n  ${problems.join('\n  ')}`);
   }
   for (const { layer, values } of assignments) {
     layer.setWeights(values);
     tf.dispose(values);
   }
-  return model;
+}
+
+/** Every weight of a model, BatchNorm statistics included, named as in a weights folder. */
+export function modelWeights(model: tf.LayersModel): NamedWeight[] {
+  return model.layers.flatMap((layer) => {
+    const names = layerWeightNames[layer.getClassName()] ?? [];
+    return names.map((suffix, i) => {
+      const weight = layer.weights[i]!;
+      return { name: `${layer.name}/${suffix}`, shape: weight.shape as number[], data: weight.read().dataSync() as Float32Array };
+    });
+  });
 }

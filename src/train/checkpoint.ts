@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NamedWeight } from '../runtime/weights-folder.js';
 import { writeAtomically } from '../output.js';
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
@@ -32,6 +33,9 @@ export interface Checkpoint {
   readonly weights: NamedWeight[];
   readonly optimizer: { steps: number; slots: Float32Array[][] };
 }
+
+/** The checkpoint's name inside a run's output folder. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
 const STATE_KEY = 'netspec.checkpoint';
 const OPTIMIZER_STEPS_KEY = 'netspec.optimizer.steps';
@@ -70,4 +74,11 @@ export function readCheckpoint(path: string, model: string): Checkpoint {
     if (slot) (slots[Number(slot[1])] ??= [])[slotNames.indexOf(slot[2]!)] = tensor.data;
   }
   return { state, weights, optimizer: { steps: Number(file.metadata.get(OPTIMIZER_STEPS_KEY) ?? 0), slots } };
+}
+
+/** The checkpoint of the run in `out`, to resume it; throws a message for the user when there is none to resume. */
+export function readRunCheckpoint(out: string, model: string): Checkpoint {
+  const path = join(out, CHECKPOINT_FILE);
+  if (!existsSync(path)) throw new Error(`cannot resume: ${path} does not exist`);
+  return readCheckpoint(path, model);
 }

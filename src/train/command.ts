@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { analyzeSpecFile } from '../commands.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataFileError } from '../data/idx.js';
 import { initBackend } from '../runtime/backend.js';
-import { readCheckpoint } from './checkpoint.js';
+import { readRunCheckpoint } from './checkpoint.js';
 import { progressReporter } from './progress.js';
-import { CHECKPOINT_FILE, train, type TrainConfig } from './train.js';
+import { train, type TrainConfig } from './train.js';
 
 export const DATASETS = ['fashion-mnist'] as const;
 
@@ -48,10 +46,8 @@ export async function trainCommand(options: TrainCommandOptions): Promise<number
   if (!graph) return 1;
   if (options.resume) {
     // A missing, damaged or foreign checkpoint is the user's to fix (exit 1), not an internal error.
-    const path = join(options.out, CHECKPOINT_FILE);
     try {
-      if (!existsSync(path)) throw new Error(`cannot resume: ${path} does not exist`);
-      readCheckpoint(path, graph.name);
+      readRunCheckpoint(options.out, graph.name);
     } catch (error) {
       process.stderr.write(`netspec: ${(error as Error).message}\n`);
       return 1;

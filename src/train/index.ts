@@ -1,12 +1,12 @@
 // Training from code: the same loop `netspec train` runs, and its parts.
-export { train, CHECKPOINT_FILE, type TrainConfig, type TrainOptions, type TrainResult } from './train.js';
+export { train, type TrainConfig, type TrainOptions, type TrainResult } from './train.js';
 export { DEFAULT_CONFIG } from './command.js';
 export { loadFashionMnist, FASHION_MNIST_CLASSES, type ImageSet } from '../data/fashion-mnist.js';
 export { DataFileError, readIdx, readIdxFile } from '../data/idx.js';
 export { assembleBatch, epochOrder, measureNormalization, type Augmentation, type Normalization } from './batches.js';
 export { learningRate, type Schedule } from './schedule.js';
 export { Optimizer, type OptimizerConfig, type OptimizerName } from './optimizer.js';
-export { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.js';
+export { CHECKPOINT_FILE, readCheckpoint, readRunCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.js';
 export { plotHistory, type EpochRecord } from './plot.js';
 export { progressReporter, type ProgressReporter } from './progress.js';
 export { registerWasmGradients } from '../runtime/wasm-gradients.js';

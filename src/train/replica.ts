@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../build.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { layerWeightNames, type NamedWeight } from '../runtime/weights-folder.js';
+import { modelWeights, setModelWeights } from '../runtime/weights.js';
+import type { NamedWeight } from '../runtime/weights-folder.js';
 import { initialWeights } from '../weights/init.js';
 import { toTfjs, weightSlots } from '../weights/mapping.js';
 import { Optimizer, type OptimizerConfig } from './optimizer.js';
@@ -61,10 +62,9 @@ export class Replica {
       let lossSum = tf.scalar(0);
       let correct = tf.scalar(0);
       const { grads } = tf.variableGrads(() => {
-        const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
-        const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), logits, undefined, undefined, tf.Reduction.NONE);
+        const { losses, hits } = score(this.model.apply(x, { training: true }) as tf.Tensor2D, y, classes);
         lossSum = tf.keep(losses.sum());
-        correct = tf.keep(tf.equal(logits.argMax(1), y).sum());
+        correct = tf.keep(hits.sum());
         return losses.mean() as tf.Scalar;
       }, this.variables);
       const flat = tf.concat(this.variables.map((v) => grads[v.name]!.reshape([-1])));
@@ -91,28 +91,11 @@ export class Replica {
 
   /** Every weight, BatchNorm statistics included, by its weights-folder name. */
   weights(): NamedWeight[] {
-    const named: NamedWeight[] = [];
-    for (const layer of this.model.layers) {
-      const names = layerWeightNames[layer.getClassName()];
-      if (!names) continue;
-      layer.weights.forEach((w, i) => named.push({ name: `${layer.name}/${names[i]}`, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
-    }
-    return named;
+    return modelWeights(this.model);
   }
 
   setWeights(weights: readonly NamedWeight[]): void {
-    const byName = new Map(weights.map((w) => [w.name, w]));
-    for (const layer of this.model.layers) {
-      const names = layerWeightNames[layer.getClassName()];
-      if (!names) continue;
-      const values = names.map((suffix) => {
-        const found = byName.get(`${layer.name}/${suffix}`);
-        if (!found) throw new Error(`no value for ${layer.name}/${suffix}`);
-        return tf.tensor(found.data, [...found.shape]);
-      });
-      layer.setWeights(values);
-      tf.dispose(values);
-    }
+    setModelWeights(this.model, new Map(weights.map((w) => [w.name, w])), 'the weights given');
   }
 
   /** Cross-entropy and correct classifications over batches in inference mode (BatchNorm's running statistics). */
@@ -124,10 +107,8 @@ export class Replica {
     for (const { images, labels } of batches) {
       const shape = [labels.length, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
       const [loss, right] = tf.tidy(() => {
-        const y = tf.tensor1d(labels, 'int32');
-        const logits = this.model.apply(tf.tensor(images, shape), { training: false }) as tf.Tensor2D;
-        const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), logits, undefined, undefined, tf.Reduction.NONE);
-        return [losses.sum().dataSync()[0]!, tf.equal(logits.argMax(1), y).sum().dataSync()[0]!];
+        const { losses, hits } = score(this.model.apply(tf.tensor(images, shape), { training: false }) as tf.Tensor2D, tf.tensor1d(labels, 'int32'), classes);
+        return [losses.sum().dataSync()[0]!, hits.sum().dataSync()[0]!];
       });
       lossSum += loss;
       correct += right;
@@ -140,4 +121,10 @@ export class Replica {
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/** Each image's cross-entropy and whether its highest logit is its label. */
+function score(logits: tf.Tensor2D, labels: tf.Tensor1D, classes: number): { losses: tf.Tensor1D; hits: tf.Tensor1D } {
+  const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.NONE) as tf.Tensor1D;
+  return { losses, hits: tf.equal(logits.argMax(1), labels) as tf.Tensor1D };
 }

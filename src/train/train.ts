@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/fashion-mnist.js';
@@ -6,7 +5,7 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../output.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { assembleBatch, epochOrder, measureNormalization, randomFor, type Augmentation, type Normalization } from './batches.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
+import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
 import type { OptimizerConfig } from './optimizer.js';
 import { ReplicaWorkers } from './parallel.js';
 import { plotHistory, type EpochRecord } from './plot.js';
@@ -56,7 +55,6 @@ export interface TrainResult {
   readonly files: { readonly checkpoint: string; readonly weights?: string; readonly metrics?: string; readonly curves?: string };
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const EVAL_BATCH = 500;
 
 /**
@@ -70,7 +68,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const progress = options.progress ?? progressReporter(process.stderr);
   const checkpointPath = join(out, CHECKPOINT_FILE);
 
-  const saved = options.resume ? readSavedRun(checkpointPath, graph.name) : undefined;
+  const saved = options.resume ? readRunCheckpoint(out, graph.name) : undefined;
   const state: CheckpointState = saved?.state ?? {
     format: 'netspec-checkpoint',
     version: 1,
@@ -193,11 +191,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }
-}
-
-function readSavedRun(checkpointPath: string, model: string): Checkpoint {
-  if (!existsSync(checkpointPath)) throw new Error(`cannot resume: ${checkpointPath} does not exist`);
-  return readCheckpoint(checkpointPath, model);
 }
 
 /** Splits a batch into one contiguous share per replica; the main thread's share runs while the workers run theirs. */
