@@ -219,8 +219,8 @@ Options:
   --out DIR              Output folder (default: runs/<model name>)
   --resume               Continue the run saved in DIR/checkpoint.safetensors with its own settings
   --epochs N             Epochs (default: 3)
-  --batch N              Images per step (default: 256)
-  --lr X                 Peak learning rate (default: 0.4)
+  --batch N              Images per step (default: 128)
+  --lr X                 Peak learning rate (default: 0.2)
   --schedule NAME        onecycle (default), cosine or constant
   --optimizer NAME       sgd (default) or adam
   --momentum X           SGD momentum (default: 0.9)

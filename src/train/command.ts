@@ -16,9 +16,9 @@ export const DATASETS = ['fashion-mnist'] as const;
  */
 export const DEFAULT_CONFIG: TrainConfig = {
   epochs: 3,
-  batchSize: 256,
+  batchSize: 128,
   optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4, betas: [0.9, 0.999], epsilon: 1e-8 },
-  learningRate: 0.4,
+  learningRate: 0.2,
   schedule: 'onecycle',
   augmentation: { cropPadding: 0, horizontalFlip: false },
   seed: 0,
