@@ -12,6 +12,7 @@ import { registerWasmGradients } from '../src/runtime/wasm-gradients.js';
 import { DEFAULT_CONFIG } from '../src/train/command.js';
 import { ReplicaWorkers } from '../src/train/parallel.js';
 import { Replica } from '../src/train/replica.js';
+import { trainStep } from '../src/train/train.js';
 
 const SPEC = 'specs/fashion/resnet20.json';
 const PYTHON = '/usr/bin/python3';
@@ -44,35 +45,17 @@ async function timeSteps(runs: number, step: () => Promise<void> | void, warmUp 
   return times;
 }
 
-async function oneReplica(backend: 'wasm' | 'cpu', batch: number, runs: number): Promise<number[]> {
+/** Steps of netspec train's own step function with `replicas` replicas (the extra ones in worker threads). */
+async function stepTimes(backend: 'wasm' | 'cpu', replicas: number, batch: number, runs: number): Promise<number[]> {
   await tf.setBackend(backend);
-  const replica = new Replica(graph, optimizer);
-  replica.initialise(graph, 0);
-  const { images, labels } = randomBatch(batch);
-  // The cpu backend has nothing to warm up and takes minutes a step: it is timed from its first step.
-  const times = await timeSteps(runs, () => replica.apply(replica.gradients(images, labels).gradients, 0.1), backend === 'wasm');
-  replica.dispose();
-  return times;
-}
-
-async function twoReplicas(batch: number): Promise<number[]> {
-  await tf.setBackend('wasm');
   const main = new Replica(graph, optimizer);
   main.initialise(graph, 0);
-  const workers = await ReplicaWorkers.start(1, { graph, optimizer, backend: 'wasm' });
-  workers.broadcast({ kind: 'weights', weights: main.weights() });
-  const { images, labels } = randomBatch(batch);
-  const half = batch / 2;
-  const times = await timeSteps(RUNS, async () => {
-    const pending = workers.gradients([{ images: images.slice(half * 784), labels: labels.slice(half) }]);
-    const own = main.gradients(images.subarray(0, half * 784), labels.subarray(0, half));
-    const [other] = await pending;
-    const averaged = new Float32Array(own.gradients.length);
-    for (let i = 0; i < averaged.length; i++) averaged[i] = (own.gradients[i]! + other!.gradients[i]!) / 2;
-    workers.broadcast({ kind: 'apply', gradients: averaged, learningRate: 0.1 });
-    main.apply(averaged, 0.1);
-  });
-  await workers.close();
+  const workers = replicas > 1 ? await ReplicaWorkers.start(replicas - 1, { graph, optimizer, backend }) : undefined;
+  workers?.broadcast({ kind: 'weights', weights: main.weights() });
+  const data = randomBatch(batch);
+  // The cpu backend has nothing to warm up and takes minutes a step: it is timed from its first step.
+  const times = await timeSteps(runs, async () => void (await trainStep(main, workers, data, 0.1)), backend === 'wasm');
+  await workers?.close();
   main.dispose();
   return times;
 }
@@ -83,11 +66,11 @@ await tf.ready();
 registerWasmGradients();
 const rows: { runner: string; batch: number; seconds: number }[] = [];
 for (const batch of BATCHES) {
-  rows.push({ runner: 'tfjs wasm, 1 thread (netspec kernels)', batch, seconds: median(await oneReplica('wasm', batch, RUNS)) });
-  rows.push({ runner: 'tfjs wasm, 2 replicas in 2 threads', batch, seconds: median(await twoReplicas(batch)) });
+  rows.push({ runner: 'tfjs wasm, 1 thread (netspec kernels)', batch, seconds: median(await stepTimes('wasm', 1, batch, RUNS)) });
+  rows.push({ runner: 'tfjs wasm, 2 replicas in 2 threads', batch, seconds: median(await stepTimes('wasm', 2, batch, RUNS)) });
 }
 // The cpu backend needs minutes a step: one step, at the smaller batch only.
-rows.push({ runner: 'tfjs cpu (pure JavaScript)', batch: BATCHES[0]!, seconds: median(await oneReplica('cpu', BATCHES[0]!, 1)) });
+rows.push({ runner: 'tfjs cpu (pure JavaScript)', batch: BATCHES[0]!, seconds: median(await stepTimes('cpu', 1, BATCHES[0]!, 1)) });
 const torch = spawnSync(PYTHON, ['bench/pytorch-train-step.py', BATCHES.join(','), '1,2', String(RUNS)], { encoding: 'utf8' });
 if (torch.status === 0) {
   const measured = JSON.parse(torch.stdout) as { seconds: Record<string, Record<string, number[]>> };

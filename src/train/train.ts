@@ -119,16 +119,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (; step < stepsPerEpoch; step++) {
         const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
         const batch = assembleBatch(data.train, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
-        const results = await gradients(main, workers, batch);
-        const count = results.reduce((n, r) => n + r.count, 0);
-        const averaged = new Float32Array(main.trainableSize);
-        for (const r of results) {
-          const weight = r.count / count;
-          for (let i = 0; i < averaged.length; i++) averaged[i] = averaged[i]! + r.gradients[i]! * weight;
-        }
         const rate = learningRate(config.schedule, config.learningRate, epoch * stepsPerEpoch + step, totalSteps);
-        workers?.broadcast({ kind: 'apply', gradients: averaged, learningRate: rate });
-        main.apply(averaged, rate);
+        const results = await trainStep(main, workers, batch, rate);
+        const count = results.reduce((n, r) => n + r.count, 0);
         lossSum += results.reduce((s, r) => s + r.lossSum, 0);
         correct += results.reduce((s, r) => s + r.correct, 0);
         seen += count;
@@ -193,7 +186,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** Splits a batch into one contiguous share per replica; the main thread's share runs while the workers run theirs. */
+/**
+ * One optimiser step of every replica: the batch is split into one contiguous share per replica, the main
+ * thread's share runs while the workers run theirs, and the gradients, averaged by share size, update each
+ * replica alike. Returns each share's result.
+ */
+export async function trainStep(main: Replica, workers: ReplicaWorkers | undefined, batch: { images: Float32Array; labels: Int32Array }, rate: number): Promise<GradientResult[]> {
+  const results = await gradients(main, workers, batch);
+  const count = results.reduce((n, r) => n + r.count, 0);
+  const averaged = new Float32Array(main.trainableSize);
+  for (const r of results) {
+    const weight = r.count / count;
+    for (let i = 0; i < averaged.length; i++) averaged[i] = averaged[i]! + r.gradients[i]! * weight;
+  }
+  workers?.broadcast({ kind: 'apply', gradients: averaged, learningRate: rate });
+  main.apply(averaged, rate);
+  return results;
+}
+
 async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: { images: Float32Array; labels: Int32Array }): Promise<GradientResult[]> {
   if (!workers) return [main.gradients(batch.images, batch.labels)];
   const replicas = workers.size + 1;
