@@ -1,6 +1,7 @@
-// ../shared/CHECKLIST.md, the bad inputs and faults netspec must survive: every line about the compiler (spec files,
-// spec content, text that reaches generated code, output files) is mapped here to the tests that cover it. The map is
-// checked both ways: each line of those sections must be in it, and each test it names must exist in that file.
+// test/hostile-inputs.md lists the bad inputs and faults netspec must survive: every line of its compiler sections (spec
+// files, spec content, text that reaches generated code, output files) is mapped here to the tests that cover it. The
+// map is checked both ways: each line of those sections must be in it, and each test it names must exist in its file.
+// The list lives in the repository so that these tests pass on a clone of it alone.
 // The tests at the end cover what no other file did.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ type Covered = readonly [what: string, file: string, title: string][];
 const THIS = 'checklist.test.ts';
 const checklist: Record<string, Covered> = {
   // Spec files (parsing)
-  'Not JSON at all; truncated JSON; trailing commas; comments; an empty file; a UTF-8 BOM; invalid UTF-8 bytes; CRLF line endings and tabs (positions must still be right).': [
+  'Input that is not JSON, JSON cut off part-way, trailing commas, comments, a zero-byte file, a leading UTF-8 BOM, bytes that are not valid UTF-8, and CRLF line ends or tabs (reported positions must stay exact).': [
     ['not JSON', 'diagnostics.test.ts', 'not JSON at all'],
     ['truncated', 'diagnostics.test.ts', 'truncated JSON'],
     ['truncated at every kind of byte', 'fuzz.test.ts', 'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s'],
@@ -34,18 +35,18 @@ const checklist: Record<string, Covered> = {
     ['CRLF and tabs', 'diagnostics.test.ts', 'CRLF line endings and tabs keep positions'],
     ['any formatting, BOM and CRLF compile alike', 'property.test.ts', 'the summary is a fixed point: the spec re-serialised by JSON.stringify compiles to the same summary and code'],
   ],
-  'Duplicate keys (`JSON.parse` silently keeps the last one — report it instead).': [
+  'The same key twice in one object: `JSON.parse` quietly keeps the later value, so the compiler reports the duplicate.': [
     ['a duplicate key', 'diagnostics.test.ts', 'a duplicate key'],
     ['with schema errors at once', 'diagnostics.test.ts', 'duplicate keys are reported with schema errors at once'],
   ],
-  '`__proto__`, `constructor`, `prototype` as keys at any depth: no prototype pollution, and the compiler never stores user-keyed data in plain `{}` maps.': [
+  'Keys named `__proto__`, `constructor` or `prototype` at any nesting depth: no prototype is polluted, and user-keyed data never lives in plain `{}` objects.': [
     ['__proto__', 'diagnostics.test.ts', '__proto__ as a key'],
     ['constructor, prototype', 'diagnostics.test.ts', 'constructor and prototype as nested keys'],
     ['no pollution', 'diagnostics.test.ts', '__proto__ in a spec does not pollute Object.prototype'],
     ['at any depth', 'fuzz.test.ts', '__proto__, constructor and prototype keys at every depth of every spec are refused and pollute nothing'],
     ['no plain {} maps', THIS, 'the reader keeps user-keyed objects without a prototype, at every depth'],
   ],
-  'Numbers beyond 2^53, `1e400`, `-0`, fractional widths, negative or zero sizes.': [
+  'Integers past 2^53, `1e400`, `-0`, widths with a fraction, and sizes that are zero or negative.': [
     ['beyond 2^53', 'diagnostics.test.ts', 'an integer beyond 2^53'],
     ['1e400', 'diagnostics.test.ts', '1e400'],
     ['-0', 'diagnostics.test.ts', '-0 as a width'],
@@ -54,12 +55,12 @@ const checklist: Record<string, Covered> = {
     ['negative sizes', THIS, 'negative sizes are refused, naming the value'],
     ['every bound on both sides', 'schema-suite.test.ts', 'every bound, choice, required field and closed object of the schema is tested on both sides'],
   ],
-  'Deep nesting (100,000 levels) and very large files: refuse with a size/depth limit before any recursive walk.': [
+  'Nesting 100,000 levels deep and oversized files: a size and depth limit refuses them before anything walks the tree recursively.': [
     ['100,000 levels', 'diagnostics.test.ts', '100,000 levels of nesting'],
     ['very large files', 'diagnostics.test.ts', 'a file over the size limit'],
   ],
   // Spec content (validation and semantics)
-  'Wrong types, missing required fields, unknown fields (report the field, suggest the nearest valid name), unknown block or stem type.': [
+  'Values of the wrong type, required fields left out, fields the schema does not know (name the field and suggest the closest valid one), and block or stem types that do not exist.': [
     ['wrong types', 'diagnostics.test.ts', 'a wrong type'],
     ['missing required fields', 'diagnostics.test.ts', 'a missing required field'],
     ['unknown fields, suggested', 'diagnostics.test.ts', 'an unknown field with a suggestion'],
@@ -67,28 +68,28 @@ const checklist: Record<string, Covered> = {
     ['unknown stem type', 'diagnostics.test.ts', 'an unknown stem type'],
     ['every field of the schema', 'schema-suite.test.ts', 'the suite holds at least 80 cases, with descriptions unique within each group'],
   ],
-  'Stage lists of unequal length; zero stages; depth 0; width not divisible by groups.': [
+  'Stage lists whose lengths differ, no stages at all, a depth of 0, and a width that the group count does not divide.': [
     ['unequal length', 'diagnostics.test.ts', 'stage lists of unequal length'],
     ['zero stages', 'diagnostics.test.ts', 'zero stages'],
     ['depth 0', 'diagnostics.test.ts', 'depth 0'],
     ['not divisible by groups', 'diagnostics.test.ts', 'groups that do not divide the bottleneck width'],
   ],
-  'Strides or pools that shrink the spatial size to 0 (name the stage and the sizes).': [
+  'Strides or pooling that reduce the feature map to nothing (the message names the stage and the sizes).': [
     ['strides', 'diagnostics.test.ts', 'strides that outrun the input'],
     ['pools', THIS, 'a stem max-pool that meets a map smaller than its stride is refused, naming the pool and the sizes'],
   ],
-  'Absurd sizes (a billion-parameter width, 10,000 blocks): a limit with a clear message, not an out-of-memory crash. Parameter arithmetic must not lose precision.': [
+  'Sizes out of all proportion (a width worth a billion parameters, 10,000 blocks): refused by a limit with a plain message instead of running out of memory, and parameter counts computed without losing precision.': [
     ['billions of parameters', 'diagnostics.test.ts', 'a model of hundreds of billions of parameters'],
     ['10,000 blocks', 'diagnostics.test.ts', '10,000 blocks'],
     ['a feature map past memory', 'diagnostics.test.ts', 'an input too large to hold in memory'],
     ['the largest model the schema allows; precision', THIS, 'the largest model the schema allows is refused within a second, naming counts past 2^53 as approximations'],
   ],
-  'Residual add with mismatched shapes, duplicate layer names: compiler bugs, caught by an internal check before emission.': [
+  'A residual add of two different shapes, or two layers with one name: bugs in the compiler itself, which an internal check catches before any code is emitted.': [
     ['both', THIS, 'mismatched residual shapes and duplicate layer names are compiler bugs, caught by the analysis before emission'],
     ['no input reaches them', 'fuzz.test.ts', 'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s'],
   ],
   // Text that reaches generated code
-  'Names and descriptions containing `*/`, `/*`, `//`, quotes of all three kinds, `${`, backslashes, newlines, U+2028/U+2029, lone surrogates, emoji.': [
+  'Names and descriptions holding `*/`, `/*`, `//`, single, double or back quotes, `${`, backslashes, line breaks, U+2028 or U+2029, unpaired surrogates, or emoji.': [
     ['type-checks', 'hostile.test.ts', 'every hostile module type-checks under tsc --strict'],
     ['carried unchanged', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
     ['string literals', 'hostile.test.ts', 'stringLiteral round-trips any text'],
@@ -96,35 +97,35 @@ const checklist: Record<string, Covered> = {
     ['names refused', 'diagnostics.test.ts', 'a name that would close a comment'],
     ['generated descriptions', 'property.test.ts', 'the emitted TypeScript type-checks under tsc --strict (40 generated modules, one tsc run)'],
   ],
-  'Names that are reserved words (`class`, `default`, `delete`), start with a digit, are empty, or collide after sanitising (`resnet-34` vs `resnet_34`); names that shadow what the generated file imports (`tf`).': [
+  'Names that are reserved words (`class`, `default`, `delete`), begin with a digit, are empty, become equal once sanitised (`resnet-34` and `resnet_34`), or shadow an import of the generated file (`tf`).': [
     ['identifiers', 'hostile.test.ts', 'identifiers: reserved words, leading digits, empty names and collisions after sanitising'],
     ['as model names', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
     ['empty', 'diagnostics.test.ts', 'an empty name'],
   ],
-  'Every such spec either compiles to code that type-checks and behaves, or is rejected by validation. Never an injected statement.': [
+  'Each of these specs is either compiled to code that type-checks and works, or refused by validation; none ever injects a statement.': [
     ['hostile texts', 'hostile.test.ts', 'every hostile module type-checks under tsc --strict'],
     ['generated specs type-check', 'property.test.ts', 'the emitted TypeScript type-checks under tsc --strict (40 generated modules, one tsc run)'],
     ['and behave', 'property.test.ts', 'the built tfjs model equals the analysis and runs (wasm backend)'],
     ['or are rejected', 'diagnostics.test.ts', 'a name with a path'],
   ],
   // Output files
-  'Write atomically (temporary file in the same folder, then rename): a killed compiler leaves the previous output intact.': [
+  'Writes are atomic (a temporary file in the same folder as the target, then a rename), so killing the compiler mid-run leaves the earlier output whole.': [
     ['a failed write', 'cli.test.ts', 'an atomic write that fails leaves no temporary file and the old target intact'],
     ['a killed compiler', 'cli.test.ts', 'a compiler killed mid-write leaves every output complete, old or new, and only its own temporary files'],
   ],
-  'Validate and render everything in memory before the first write; one bad spec in a batch writes nothing.': [
+  'Everything is validated and rendered in memory before the first file is written; a single bad spec in a batch means nothing is written.': [
     ['one bad spec', 'cli.test.ts', 'one bad spec in a batch writes nothing and overwrites nothing'],
     ['the whole table', 'diagnostics.test.ts', 'through the CLI, the whole table is reported at once, exits 1 and writes nothing'],
     ['refused mutants', 'fuzz.test.ts', 'through the CLI, a refused mutant in a batch writes nothing, overwrites nothing, and prints no stack trace'],
   ],
-  'Output paths derived from spec data stay inside the output folder (`../../x`, absolute paths, Windows-reserved names such as `CON`, case-only collisions).': [
+  'Output paths built from spec data cannot leave the output folder (`../../x`, absolute paths, Windows device names such as `CON`, names that differ only in letter case).': [
     ['../../x as a name', 'diagnostics.test.ts', 'a name with a path'],
     ['"..", absolute paths, CON', 'cli.test.ts', 'output paths stay inside the output folder: specs named with "..", reached through "..", absolute, or Windows device names'],
     ['outside the specs folder', 'cli.test.ts', 'a spec outside the specs folder compiles to its base name inside the output folder'],
     ['the file-system root', 'cli.test.ts', 'an output folder at the file-system root is a folder like any other (regression: the containment check threw)'],
     ['case-only collisions', 'cli.test.ts', 'outputs that differ only in letter case are refused'],
   ],
-  'A check mode that renders in memory and fails when committed output is stale.': [
+  'A check mode renders in memory and fails when the committed output is out of date.': [
     ['--check', 'cli.test.ts', 'compile mirrors the specs folder, then --check passes until output goes stale or extra'],
     ['generated/ is current', 'golden.test.ts', 'compiling specs/ reproduces generated/ byte for byte, with no extra files'],
   ],
@@ -132,7 +133,7 @@ const checklist: Record<string, Covered> = {
 
 const SECTIONS = ['Spec files (parsing)', 'Spec content (validation and semantics)', 'Text that reaches generated code', 'Output files'];
 
-/** The bullet points of the compiler's sections of the checklist, each joined onto one line. */
+/** The bullet points of the compiler's sections of the list, each joined onto one line. */
 function compilerLines(markdown: string): string[] {
   const lines: string[] = [];
   let section = '';
@@ -145,8 +146,8 @@ function compilerLines(markdown: string): string[] {
   return lines;
 }
 
-test('every compiler line of ../shared/CHECKLIST.md is mapped, and nothing else', () => {
-  const markdown = readFileSync(join('..', 'shared', 'CHECKLIST.md'), 'utf8');
+test('every compiler line of test/hostile-inputs.md is mapped, and nothing else', () => {
+  const markdown = readFileSync(join('test', 'hostile-inputs.md'), 'utf8');
   for (const section of SECTIONS) assert.ok(markdown.includes(`## ${section}\n`), section);
   assert.equal(Object.keys(checklist).sort(), compilerLines(markdown).sort());
 });
