@@ -2,10 +2,9 @@
 // Source sha256: cabf39b6b57f6ff4a4b5d9c0e1f73387011fd0c53940e896411b34e71e873836
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/resnet18.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet18";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [10] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 10]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 32 × 32 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

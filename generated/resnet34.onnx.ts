@@ -2,10 +2,9 @@
 // Source sha256: 935e337595c3df5da3cdd8a9838df76d879155da31f24b4f1d1465e6a68949d0
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/resnet34.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet34";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [10] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 10]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 32 × 32 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

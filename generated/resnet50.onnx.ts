@@ -2,10 +2,9 @@
 // Source sha256: 5f09d99ac4c915bfc79ca383a0912ed355e2ad5e72102849b37924f8a53cd828
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/resnet50.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet50";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [10] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 10]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 32 × 32 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

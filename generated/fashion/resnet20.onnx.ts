@@ -2,10 +2,9 @@
 // Source sha256: 7743094603acb79c30cbc7eeb245f2ad7fecb8f46c5983c96fd06cde5e38c4a9
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/fashion/resnet20.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet20_fashion";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [10] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 10]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 1 × 28 × 28 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

@@ -2,10 +2,9 @@
 // Source sha256: 7b474eb1bb68fcf66842553d1af6ba0ea7b80c90920a0075cf53a5c7434aa579
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/imagenet/resnet50.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet50";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [1000] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 1000]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 224 × 224 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

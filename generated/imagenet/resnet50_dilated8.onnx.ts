@@ -2,10 +2,9 @@
 // Source sha256: 41c1ac15e959e08940ea18c32e80e00deb4327e7456e2ecf0705ee8516e0441c
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/imagenet/resnet50_dilated8.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnet50_dilated8";
 /** One image: [channels, height, width]. */
@@ -26,7 +25,7 @@ export interface Outputs {
 }
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 224 × 224 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

@@ -2,10 +2,9 @@
 // Source sha256: ab71e6c8e227b6d244db5ad2739293abadcd79eb62bce04009fa1351dbc3be99
 // Regenerate with `npx netspec compile`.
 // Runs the ONNX export of the spec (npx netspec export onnx specs/imagenet/resnext101_32x8d.json [--weights DIR] --out model.onnx)
-// with onnxruntime-node. Images are NCHW, as ONNX models take them.
+// with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import type { InferenceSession } from "onnxruntime-node";
-import { createSession, runChecked, type OnnxOptions, type TypedOutput } from "netspec/onnx";
+import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "resnext101_32x8d";
 /** One image: [channels, height, width]. */
@@ -16,7 +15,7 @@ export const outputShape = [1000] as const;
 export type Outputs = TypedOutput<readonly [batch: number, 1000]>;
 
 export interface OnnxModel {
-  readonly session: InferenceSession;
+  readonly session: OnnxSession;
   /** Runs `batch` images given as one NCHW Float32Array of batch × 3 × 224 × 224 values. */
   predict(images: Float32Array, batch: number): Promise<Outputs>;
 }

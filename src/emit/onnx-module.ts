@@ -1,6 +1,6 @@
 import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
 import { lineComment, stringLiteral } from './escape.js';
-import { generatedHeader } from './header.js';
+import { generatedHeader, type EmitOptions } from './header.js';
 
 /** The module the typed onnxruntime wrapper imports. */
 export const ONNX_RUNTIME_MODULE = 'netspec/onnx';
@@ -13,18 +13,17 @@ const dimsType = (shape: Shape) => `readonly [batch: number, ${nchw(shape).join(
  * Renders the typed onnxruntime-node wrapper for a spec's ONNX export: NCHW shapes as `const` tuples,
  * `load()` opening the model, and `predict()` whose result is typed output by output.
  */
-export function emitOnnxModule(graph: AnalyzedGraph): string {
+export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}): string {
   const single = graph.outputs.length === 1;
   const outputType = single
     ? [`export type Outputs = TypedOutput<${dimsType(graph.outputShapes[0]!)}>;`]
     : ['export interface Outputs {', ...graph.outputs.map((o, i) => `  readonly ${o.name}: TypedOutput<${dimsType(graph.outputShapes[i]!)}>;`), '}'];
   const lines = [
-    ...generatedHeader(graph),
+    ...generatedHeader(graph, options),
     lineComment(`Runs the ONNX export of the spec (npx netspec export onnx ${graph.source.path} [--weights DIR] --out model.onnx)`),
-    lineComment('with onnxruntime-node. Images are NCHW, as ONNX models take them.'),
+    lineComment('with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.'),
     '',
-    `import type { InferenceSession } from ${stringLiteral('onnxruntime-node')};`,
-    `import { createSession, runChecked, type OnnxOptions, type TypedOutput } from ${stringLiteral(ONNX_RUNTIME_MODULE)};`,
+    `import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from ${stringLiteral(ONNX_RUNTIME_MODULE)};`,
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     '/** One image: [channels, height, width]. */',
@@ -41,7 +40,7 @@ export function emitOnnxModule(graph: AnalyzedGraph): string {
     ...outputType,
     '',
     'export interface OnnxModel {',
-    '  readonly session: InferenceSession;',
+    '  readonly session: OnnxSession;',
     `  /** Runs \`batch\` images given as one NCHW Float32Array of batch × ${nchw(graph.inputShape).join(' × ')} values. */`,
     '  predict(images: Float32Array, batch: number): Promise<Outputs>;',
     '}',

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 export interface OnnxOptions {
   /** Threads for one inference (onnxruntime's intra-op threads); default: onnxruntime's choice, every core. */
@@ -13,11 +13,40 @@ export interface TypedOutput<Dims extends readonly number[]> {
   readonly dims: Dims;
 }
 
+/** A tensor as onnxruntime takes and returns it. */
+export interface OnnxTensor {
+  readonly type: string;
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+
+/**
+ * The part of onnxruntime's InferenceSession that netspec uses, declared here so that projects without the optional
+ * onnxruntime-node still type-check the generated `.onnx.ts` wrappers.
+ */
+export interface OnnxSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OnnxTensor>): Promise<Record<string, OnnxTensor>>;
+  release(): Promise<void>;
+}
+
+/** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
+async function onnxRuntime(): Promise<typeof Ort> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('onnxruntime-node is not installed; run `npm install onnxruntime-node` in your project to run ONNX models');
+  }
+}
+
 /**
  * Opens an ONNX model with onnxruntime-node: the CUDA execution provider when the installed package has it,
  * else the CPU one, with one line saying which runs and why.
  */
-export async function createSession(model: string | Uint8Array, options: OnnxOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(model: string | Uint8Array, options: OnnxOptions = {}): Promise<OnnxSession> {
+  const ort = await onnxRuntime();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const cuda = ort.listSupportedBackends().find((backend) => backend.name === 'cuda');
   const threads = options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 };
@@ -44,11 +73,12 @@ export async function createSession(model: string | Uint8Array, options: OnnxOpt
  * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
  * every output by name.
  */
-export async function runChecked(session: ort.InferenceSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+export async function runChecked(session: OnnxSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
   const perImage = imageShape.reduce((a, b) => a * b, 1);
   if (!Number.isInteger(batch) || batch < 1 || images.length !== batch * perImage) {
     throw new Error(`expected ${batch} image(s) of [${imageShape.join(', ')}] = ${batch * perImage} values, got ${images.length}`);
   }
+  const ort = await onnxRuntime();
   const results = await session.run({ input: new ort.Tensor('float32', images, [batch, ...imageShape]) });
   return Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, { data: tensor.data as Float32Array, dims: tensor.dims }]));
 }
