@@ -12,10 +12,10 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadWeights } from '../src/runtime/weights.js';
 import { readWeightsFolder } from '../src/runtime/weights-folder.js';
-import { exportCheckpoint, importCheckpoint, renameKey } from '../src/weights/convert.js';
+import { exportCheckpoint, importCheckpoint, renameKey, type ImportOptions } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { toTfjs, toTorch, weightSlots } from '../src/weights/mapping.js';
-import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor, type SafetensorsFile } from '../src/weights/safetensors.js';
 import { conv2d, dense, globalAvgPool } from '../src/runtime/layers.js';
 import { checkpointFor } from './support/checkpoint.js';
 
@@ -35,6 +35,49 @@ function analyzed(spec: object): AnalyzedGraph {
 }
 
 const readBack = (tensors: Map<string, FloatTensor>) => readSafetensors('ckpt.safetensors', writeSafetensors(tensors));
+
+/** A safetensors file of `tensors` in which those named in `halves` are stored as these F16 or BF16 bit patterns. */
+function withHalves(tensors: Map<string, FloatTensor>, halves: Map<string, { dtype: 'F16' | 'BF16'; bits: number[] }>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, tensor] of tensors) {
+    const half = halves.get(name);
+    const bytes = half ? new Uint8Array(new Uint16Array(half.bits).buffer) : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    header[name] = { dtype: half?.dtype ?? 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
+  out.set(headerBytes, 8);
+  let position = 8 + headerBytes.length;
+  for (const chunk of chunks) {
+    out.set(chunk, position);
+    position += chunk.length;
+  }
+  return out;
+}
+
+/** The problems a refused import reports. */
+function importProblems(graph: AnalyzedGraph, checkpoint: SafetensorsFile, options: ImportOptions = {}): readonly string[] {
+  try {
+    importCheckpoint(graph, 'ckpt.safetensors', checkpoint, options);
+  } catch (error) {
+    if (error instanceof WeightFileError) return error.problems;
+    throw error;
+  }
+  throw new Error('the import should have failed');
+}
+
+/** `tensors` with the values at the given indices of one tensor replaced. */
+function poisoned(tensors: Map<string, FloatTensor>, name: string, values: Record<number, number>): Map<string, FloatTensor> {
+  const tensor = tensors.get(name)!;
+  const data = tensor.data.slice();
+  for (const [index, value] of Object.entries(values)) data[Number(index)] = value;
+  return new Map(tensors).set(name, { shape: tensor.shape, data });
+}
 
 test.before(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });
@@ -117,6 +160,55 @@ test('--partial loads what matches and keeps a resized classifier at its initial
   rmSync(folder, { recursive: true });
 });
 
+test('NaN and ±Inf in F32 tensors are refused, every bad tensor listed with counts and the first index, beside the other problems', () => {
+  const graph = analyzed(tinySpec(3));
+  let tensors = poisoned(checkpointFor(graph), 'conv1.weight', { 17: NaN, 20: NaN, 30: Infinity, 71: NaN });
+  tensors = poisoned(tensors, 'fc.bias', { 2: -Infinity });
+  tensors.delete('bn1.running_var');
+  assert.equal(importProblems(graph, readBack(tensors)), [
+    'missing bn1.running_var (bn1 expects [4])',
+    'conv1.weight holds 3 NaN and 1 +Inf values (first at index 17)',
+    'fc.bias holds 1 -Inf value (at index 2)',
+  ]);
+});
+
+test('NaN and ±Inf stored as F16 or BF16 are refused once widened', () => {
+  const graph = analyzed(tinySpec(3));
+  const tensors = checkpointFor(graph);
+  // F16: 0x3C00 = 1, 0x7E00 = NaN, 0x7C00 = +Inf, 0xFC00 = −Inf. BF16: 0x3F80 = 1, 0x7FC0 = NaN, 0xFF80 = −Inf.
+  const halves = new Map([
+    ['bn1.weight', { dtype: 'F16' as const, bits: [0x3c00, 0x7e00, 0x7c00, 0xfc00] }],
+    ['layer1.0.bn1.bias', { dtype: 'BF16' as const, bits: [0x3f80, 0x3f80, 0xff80, 0xff80] }],
+    ['layer1.0.bn1.running_mean', { dtype: 'BF16' as const, bits: [0x3f80, 0x3f80, 0x3f80, 0x7fc0] }],
+  ]);
+  assert.equal(importProblems(graph, readSafetensors('ckpt.safetensors', withHalves(tensors, halves))), [
+    'bn1.weight holds 1 NaN, 1 +Inf and 1 -Inf values (first at index 1)',
+    'layer1.0.bn1.bias holds 2 -Inf values (first at index 2)',
+    'layer1.0.bn1.running_mean holds 1 NaN value (at index 3)',
+  ]);
+  // The largest F16 (0x7BFF = 65504) and the smallest subnormal (0x0001) are finite and import.
+  const finite = new Map([
+    ['bn1.weight', { dtype: 'F16' as const, bits: [0x3c00, 0x3c00, 0x7bff, 0x0001] }],
+    ['layer1.0.bn1.bias', { dtype: 'BF16' as const, bits: [0x3f80, 0x3f80, 0x3f80, 0x3f80] }],
+  ]);
+  assert.is(importCheckpoint(graph, 'ckpt', readSafetensors('ckpt', withHalves(tensors, finite))).weights.length, tensors.size);
+});
+
+test('--partial refuses NaN and ±Inf too, and refuses a checkpoint of which no tensor matches, showing both spellings', () => {
+  const source = analyzed(tinySpec(5));
+  const target = analyzed(tinySpec(3));
+  const nan = poisoned(checkpointFor(source), 'layer2.0.conv3.weight', { 5: NaN });
+  assert.equal(importProblems(target, readBack(nan), { partial: true }), ['layer2.0.conv3.weight holds 1 NaN value (at index 5)']);
+
+  const prefixed = new Map([...checkpointFor(target)].map(([name, tensor]) => [`backbone.${name}`, tensor]));
+  assert.equal(importProblems(target, readBack(prefixed), { partial: true }), [
+    'no tensor of the checkpoint matched any layer of tiny: the checkpoint has backbone.conv1.weight, backbone.bn1.weight, … (47 in all); ' +
+      'tiny expects conv1.weight, bn1.weight, … (47 in all); if the names differ by a prefix or a module name, --rename from=to maps them',
+  ]);
+  assert.is(importCheckpoint(target, 'ckpt', readBack(prefixed), { partial: true, renames: [['backbone', '']] }).weights.length, 47);
+  assert.match(importProblems(target, readBack(new Map()), { partial: true })[0]!, /: the checkpoint has no floating-point tensors; tiny expects /);
+});
+
 test('renames replace whole dot-separated segments only', () => {
   const renames = [['shortcut', 'downsample'], ['module', '']] as const;
   assert.is(renameKey('module.layer1.0.shortcut.0.weight', renames), 'layer1.0.downsample.0.weight');
@@ -168,6 +260,38 @@ test('weights import and export through the CLI: exit codes, nothing written on 
   assert.is(cli(['weights', 'import', 'tiny.json', 'good.safetensors']).status, 2, '--out is required');
   assert.is(cli(['weights', 'frobnicate', 'tiny.json', 'x']).status, 2);
   assert.is(cli(['weights', 'import', 'tiny.json', 'good.safetensors', '--out', 'w', '--rename', 'nonsense']).status, 2);
+  rmSync(root, { recursive: true });
+});
+
+test('weights import through the CLI refuses NaN and ±Inf and a --partial that matches nothing: exit 1, nothing written', () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-weights-cli-'));
+  writeFileSync(join(root, 'tiny.json'), JSON.stringify(tinySpec(3)));
+  const tensors = checkpointFor(analyzed(tinySpec(3)));
+  writeFileSync(join(root, 'nan.safetensors'), writeSafetensors(poisoned(poisoned(tensors, 'bn1.running_var', { 1: NaN }), 'fc.weight', { 0: Infinity, 9: -Infinity })));
+  writeFileSync(join(root, 'renamed.safetensors'), writeSafetensors(new Map([...tensors].map(([name, tensor]) => [`model.${name}`, tensor]))));
+  const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
+
+  for (const partial of [[], ['--partial']]) {
+    const nan = cli(['weights', 'import', 'tiny.json', 'nan.safetensors', '--out', 'w', ...partial]);
+    assert.is(nan.status, 1);
+    assert.is(
+      nan.stderr,
+      'nan.safetensors: bn1.running_var holds 1 NaN value (at index 1)\n' +
+        'nan.safetensors: fc.weight holds 1 +Inf and 1 -Inf values (first at index 0)\n' +
+        '2 problems; nothing was written\n',
+    );
+    assert.not.ok(existsSync(join(root, 'w')));
+  }
+
+  const renamed = cli(['weights', 'import', 'tiny.json', 'renamed.safetensors', '--out', 'w', '--partial']);
+  assert.is(renamed.status, 1);
+  assert.is(
+    renamed.stderr,
+    'renamed.safetensors: no tensor of the checkpoint matched any layer of tiny: the checkpoint has model.conv1.weight, model.bn1.weight, … (47 in all); ' +
+      'tiny expects conv1.weight, bn1.weight, … (47 in all); if the names differ by a prefix or a module name, --rename from=to maps them\n' +
+      '1 problem; nothing was written\n',
+  );
+  assert.not.ok(existsSync(join(root, 'w')));
   rmSync(root, { recursive: true });
 });
 
