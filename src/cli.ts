@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fsFaultLine } from './fs-errors.js';
+import { displayPath } from './display-path.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT } from './output.js';
+import { OutputError } from './output-guard.js';
 
-/** Exit codes: spec errors and stale output are the user's to fix (1); a malformed command line is 2. */
+/** Exit codes: spec errors, stale output and filesystem faults are the user's to fix (1); a malformed command line is 2. */
 const EXIT = { ok: 0, specError: 1, usage: 2, internal: 70 } as const;
 
 class UsageError extends Error {}
@@ -28,7 +32,8 @@ Commands:
   export    Write a spec's model as ONNX, for onnxruntime and other runtimes
   train     Train a spec's classifier on Fashion-MNIST, with checkpoints, resume and training curves
 
-Exit status: 0 success, 1 spec errors or stale output, 2 usage errors.`;
+Exit status: 0 success, 1 spec errors, stale output, refused outputs or file-system faults, 2 usage errors,
+70 internal errors (please report them).`;
 
 interface Command {
   readonly help: string;
@@ -84,8 +89,8 @@ Options:
 Every spec gets two modules: <spec>.ts builds the TensorFlow.js model, <spec>.onnx.ts runs its ONNX export
 with onnxruntime-node.`,
     options: {
-      out: { type: 'string', default: 'generated' },
-      specs: { type: 'string', default: 'specs' },
+      out: { type: 'string', default: DEFAULT_OUT_DIR },
+      specs: { type: 'string', default: DEFAULT_SPEC_ROOT },
       check: { type: 'boolean', default: false },
       target: { type: 'string', default: 'tfjs' },
     },
@@ -299,7 +304,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${pkg.version}\n`);
     return EXIT.ok;
   }
-  if (!(first in commands)) throw new UsageError(`unknown command ${JSON.stringify(first)}; commands are ${Object.keys(commands).join(', ')}`);
+  // Own keys only: `constructor` or `__proto__` are not commands.
+  if (!Object.hasOwn(commands, first)) throw new UsageError(`unknown command ${JSON.stringify(first)}; commands are ${Object.keys(commands).join(', ')}`);
   const command = commands[first as keyof typeof commands];
   let parsed;
   try {
@@ -324,9 +330,15 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    const fsFault = fsFaultLine(error, displayPath);
     if (error instanceof UsageError) {
       process.stderr.write(`netspec: ${error.message}\nRun 'netspec --help' for usage.\n`);
       process.exitCode = EXIT.usage;
+    } else if (error instanceof OutputError || fsFault !== undefined) {
+      // The user's files and folders: what failed, on which path, in one line each; nothing here is a bug.
+      const lines = fsFault ?? (error as Error).message;
+      process.stderr.write(lines.split('\n').map((line) => `netspec: ${line}\n`).join(''));
+      process.exitCode = EXIT.specError;
     } else {
       process.stderr.write(`netspec: internal error, please report it with the spec that caused it:\n${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = EXIT.internal;

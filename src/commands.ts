@@ -1,10 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compileSpec } from './compile.js';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { outputsText, summarize, summaryTable } from './emit/summary.js';
 import type { AnalyzedGraph } from './ir/analyze.js';
-import { displayPath, findCaseCollisions, findSpecs, isCurrent, outputPathFor, writeAtomically } from './output.js';
+import { displayPath } from './display-path.js';
+import { describeFsError } from './fs-errors.js';
+import { assertWritable } from './output-guard.js';
+import { MAX_SPEC_BYTES, sizeLimitMessage } from './spec/read.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, findCaseCollisions, findFiles, findSpecs, isCurrent, isInsideFolder, outputPathFor, writeAtomically } from './output.js';
 
 export interface CompileOptions {
   /** Spec files; empty means every spec under `specRoot`. */
@@ -38,7 +42,7 @@ export function planCompile(options: CompileOptions): CompilePlan {
       diagnostics.push(bytes);
       continue;
     }
-    const result = compileSpec(shown, bytes);
+    const result = compileSpec(shown, bytes, { regenerate: regenerateCommand(spec, options) });
     diagnostics.push(...result.diagnostics);
     if (result.ok) {
       const target = outputPathFor(spec, options.specRoot, options.outDir);
@@ -53,17 +57,30 @@ export function planCompile(options: CompileOptions): CompilePlan {
   return { outputs, diagnostics: sortDiagnostics(diagnostics) };
 }
 
+/**
+ * The command that remakes a spec's modules where they are, as their header states it: the folders when they are
+ * not the defaults, and the spec itself when it lies outside the specs folder (a whole-folder compile would miss it).
+ */
+function regenerateCommand(spec: string, options: CompileOptions): string {
+  const words = ['npx netspec compile'];
+  if (!isInsideFolder(spec, options.specRoot)) words.push(shellWord(displayPath(spec)));
+  else if (resolve(options.specRoot) !== resolve(DEFAULT_SPEC_ROOT)) words.push('--specs', shellWord(displayPath(options.specRoot)));
+  if (resolve(options.outDir) !== resolve(DEFAULT_OUT_DIR)) words.push('--out', shellWord(displayPath(options.outDir)));
+  return words.join(' ');
+}
+
+/** A path as one shell word: quoted when it holds anything but plain path characters. */
+const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+
 /** Outputs that differ from what is on disk, and (for a whole-folder compile) modules no spec produces. */
 export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolean): string[] {
   const files = plan.outputs.flatMap((output) => output.files);
   const stale = files.filter((file) => !isCurrent(file.target, file.code)).map((file) => `${displayPath(file.target)} is missing or out of date`);
   if (wholeFolder && existsSync(outDir)) {
     const planned = new Set(files.map((file) => file.target));
-    const extra = (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => resolve(outDir, file))
-      .filter((file) => !planned.has(file))
-      .sort();
+    const extra = findFiles(outDir, '.ts')
+      .map((file) => resolve(file))
+      .filter((file) => !planned.has(file));
     stale.push(...extra.map((file) => `${displayPath(file)} has no spec`));
   }
   return stale;
@@ -71,16 +88,43 @@ export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolea
 
 export function writePlan(plan: CompilePlan): void {
   if (hasErrors(plan.diagnostics)) throw new Error('refusing to write a batch that has errors');
-  for (const file of plan.outputs.flatMap((output) => output.files)) writeAtomically(file.target, file.code);
+  const files = plan.outputs.flatMap((output) => output.files);
+  assertWritable(files.map((file) => ({ path: file.target, kind: 'generated-text' })));
+  for (const file of files) writeAtomically(file.target, file.code, 'generated-text');
 }
 
+/**
+ * A spec file's bytes, read no further than the size limit: devices, FIFOs and sockets are refused before reading
+ * (and opened without blocking), so `/dev/zero` or a pipe cannot make the compiler read forever.
+ */
 function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
+  const refuse = (code: 'NS001' | 'NS002', message: string): Diagnostic => ({ file: shown, line: 1, column: 1, severity: 'error', code, message });
+  let fd: number | undefined;
   try {
-    if (statSync(path).isDirectory()) throw new Error('it is a folder');
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return refuse('NS001', `cannot read the spec: ${stats.isDirectory() ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
+    if (stats.size > MAX_SPEC_BYTES) return refuse('NS002', sizeLimitMessage(`${stats.size} bytes`));
+    const bytes = new Uint8Array(MAX_SPEC_BYTES + 1);
+    let length = 0;
+    while (length < bytes.length) {
+      const read = readSync(fd, bytes, length, bytes.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return length > MAX_SPEC_BYTES ? refuse('NS002', sizeLimitMessage(`more than ${MAX_SPEC_BYTES} bytes`)) : bytes.subarray(0, length);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    return { file: shown, line: 1, column: 1, severity: 'error', code: 'NS001', message: `cannot read the spec: ${reason}` };
+    return refuse('NS001', `cannot read the spec: ${isBrokenLink(path) ? 'it is a symbolic link to nothing' : describeFsError(error)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function isBrokenLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && !existsSync(path);
+  } catch {
+    return false;
   }
 }
 
@@ -106,6 +150,10 @@ export async function compileCommand(options: CompileOptions & { readonly check:
     process.stderr.write(`netspec: no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR\n`);
     return 2;
   }
+  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory()) {
+    process.stderr.write(`netspec: --specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments\n`);
+    return 2;
+  }
   const started = performance.now();
   const plan = planCompile(options);
   if (hasErrors(plan.diagnostics)) {
@@ -123,15 +171,17 @@ export async function compileCommand(options: CompileOptions & { readonly check:
     process.stdout.write(`${plan.outputs.length} spec${plan.outputs.length === 1 ? '\'s' : 's\''} generated modules up to date\n`);
     return 0;
   }
+  const onnxPath = (output: PlannedOutput) => output.files[0]!.target.replace(/\.ts$/, '.onnx');
+  if (options.onnx) assertWritable(plan.outputs.map((output) => ({ path: onnxPath(output), kind: 'onnx' })));
   writePlan(plan);
   if (options.onnx) {
     const { emitOnnx } = await import('./emit/onnx.js');
     const { initialWeights } = await import('./weights/init.js');
-    for (const output of plan.outputs) writeAtomically(output.files[0]!.target.replace(/\.ts$/, '.onnx'), emitOnnx(output.graph, initialWeights(output.graph)));
+    for (const output of plan.outputs) writeAtomically(onnxPath(output), emitOnnx(output.graph, initialWeights(output.graph)), 'onnx');
   }
   for (const output of plan.outputs) {
     const { params } = output.graph;
-    const onnx = options.onnx ? [output.files[0]!.target.replace(/\.ts$/, '.onnx')] : [];
+    const onnx = options.onnx ? [onnxPath(output)] : [];
     const targets = [...output.files.map((file) => file.target), ...onnx].map(displayPath).join(', ');
     process.stdout.write(`${output.spec} → ${targets}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
   }

@@ -1,4 +1,5 @@
 import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import type { EmitOptions } from './emit/header.js';
 import { emitOnnxModule } from './emit/onnx-module.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
@@ -25,7 +26,7 @@ export type CompileResult =
 const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics) });
 
 /** The whole compiler: a spec file's bytes in, the analysed model and its TypeScript module out. Pure; no I/O. */
-export function compileSpec(path: string, bytes: Uint8Array): CompileResult {
+export function compileSpec(path: string, bytes: Uint8Array, options: EmitOptions = {}): CompileResult {
   const parsed = read(path, bytes);
   if (!parsed.document) return failed(parsed.diagnostics);
   const checked = validate(parsed.document);
@@ -35,5 +36,5 @@ export function compileSpec(path: string, bytes: Uint8Array): CompileResult {
   const graph = analyze(lower(normalize(checked.valid)));
   const limitErrors = checkLimits(graph, parsed.document);
   if (limitErrors.length > 0) return failed([...findings, ...limitErrors]);
-  return { ok: true, graph, code: emitTfjs(graph), onnxModule: emitOnnxModule(graph), diagnostics: sortDiagnostics(findings) };
+  return { ok: true, graph, code: emitTfjs(graph, options), onnxModule: emitOnnxModule(graph, options), diagnostics: sortDiagnostics(findings) };
 }

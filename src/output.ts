@@ -1,13 +1,47 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
+import { displayPath } from './display-path.js';
+import { outputProblem, OutputError, type OutputKind } from './output-guard.js';
+
+/** Where specs are found and modules written unless told otherwise. */
+export const DEFAULT_SPEC_ROOT = 'specs';
+export const DEFAULT_OUT_DIR = 'generated';
 
 /** Every `.json` file under a folder, sorted so that batches and their outputs are in a stable order. */
 export function findSpecs(root: string): string[] {
-  return (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
-    .filter((file) => file.endsWith('.json') && statSync(join(root, file)).isFile())
-    .map((file) => join(root, file))
-    .sort();
+  return findFiles(root, '.json');
+}
+
+/**
+ * Every file under a folder whose name ends in `suffix`, sorted. Symbolic links to folders are followed once each:
+ * a folder already visited (a link back up the tree, or two links to one place) is not walked again. A link to
+ * nothing is listed, so that reading it reports the broken link.
+ */
+export function findFiles(root: string, suffix: string): string[] {
+  const found: string[] = [];
+  const visited = new Set<string>();
+  const walk = (folder: string) => {
+    const real = realpathSync(folder);
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      const isFolder = entry.isDirectory() || (entry.isSymbolicLink() && isFolderLink(path));
+      if (isFolder) walk(path);
+      else if (entry.name.endsWith(suffix)) found.push(path);
+    }
+  };
+  walk(root);
+  return found.sort();
+}
+
+function isFolderLink(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -15,11 +49,15 @@ export function findSpecs(root: string): string[] {
  * (`specs/imagenet/resnet34.json` → `generated/imagenet/resnet34.ts`); a spec outside the root keeps its base name.
  */
 export function outputPathFor(specPath: string, specRoot: string, outDir: string): string {
-  const inRoot = relative(resolve(specRoot), resolve(specPath));
-  const mirrored = isInside(inRoot) ? inRoot : basename(specPath);
+  const mirrored = isInsideFolder(specPath, specRoot) ? relative(resolve(specRoot), resolve(specPath)) : basename(specPath);
   const target = resolve(outDir, mirrored.replace(/\.json$/i, '') + '.ts');
   if (!isInside(relative(resolve(outDir), target))) throw new Error(`output ${target} would fall outside ${outDir}`);
   return target;
+}
+
+/** Whether `path` lies inside `folder`, which mirrors it under the output folder. */
+export function isInsideFolder(path: string, folder: string): boolean {
+  return isInside(relative(resolve(folder), resolve(path)));
 }
 
 /** Whether a relative path names something inside its folder: `..hidden/x` does; `..`, `../x` and other drives do not. */
@@ -50,8 +88,13 @@ export function findCaseCollisions(outputs: readonly { spec: string; target: str
   return diagnostics;
 }
 
-/** Writes through a temporary file in the same folder and a rename, so a killed process never leaves half a file. */
-export function writeAtomically(path: string, text: string | Uint8Array): void {
+/**
+ * Writes through a temporary file in the same folder and a rename, so a killed process never leaves half a file.
+ * Refuses (OutputError) to replace anything netspec did not write as this kind of file.
+ */
+export function writeAtomically(path: string, text: string | Uint8Array, kind: Exclude<OutputKind, 'weights-folder'>): void {
+  const problem = outputProblem(path, kind);
+  if (problem !== undefined) throw new OutputError(problem);
   mkdirSync(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -72,9 +115,3 @@ export function isCurrent(path: string, text: string): boolean {
   }
 }
 
-/** A path as diagnostics and headers show it: relative to the working directory when inside it, with forward slashes. */
-export function displayPath(path: string): string {
-  const inside = relative(process.cwd(), resolve(path));
-  const shown = inside.startsWith('..') ? resolve(path) : inside;
-  return shown.split(sep).join('/');
-}

@@ -166,7 +166,7 @@ test('a spec outside the specs folder compiles to its base name inside the outpu
 
 test('an atomic write that fails leaves no temporary file and the old target intact', () => {
   const root = project({ 'target.ts/keep': 'a folder stands where the file would go' });
-  assert.throws(() => writeAtomically(join(root, 'target.ts'), 'new'));
+  assert.throws(() => writeAtomically(join(root, 'target.ts'), 'new', 'generated-text'), /target\.ts: it is a folder/);
   assert.equal(readdirSync(root), ['target.ts']);
   rmSync(root, { recursive: true });
 });

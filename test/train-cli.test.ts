@@ -80,6 +80,7 @@ test('--resume without a usable checkpoint exits 1 naming the file: missing, not
   noStackTrace(garbage.stderr);
   const config: TrainConfig = { epochs: 1, batchSize: 8, optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 }, learningRate: 0.1, schedule: 'constant', augmentation: { cropPadding: 0, horizontalFlip: false }, seed: 0, trainLimit: 8, replicas: 1 };
   const state: CheckpointState = { format: 'netspec-checkpoint', version: 1, model: 'other_model', config, normalization: { mean: [0], std: [1] }, position: { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history: [] };
+  rmSync(path); // writeCheckpoint, like every netspec write, refuses to replace a file netspec did not write
   writeCheckpoint(path, { state, weights: [], optimizer: { steps: 0, slots: [] } });
   const foreign = resume();
   assert.is(foreign.status, 1, foreign.stderr);

@@ -3,7 +3,7 @@ import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { runtimeCall, type Helper } from './calls.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
-import { generatedHeader } from './header.js';
+import { generatedHeader, type EmitOptions } from './header.js';
 
 /** The module generated code imports its layer helpers from. */
 export const RUNTIME_MODULE = 'netspec/runtime';
@@ -37,7 +37,7 @@ const moduleNames = [
  * data, `createModel()` as a straight line of named layers with each output shape beside it, and `predict()`.
  * Output depends only on the graph, so the same spec always renders the same bytes.
  */
-export function emitTfjs(graph: AnalyzedGraph): string {
+export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): string {
   const variable = identifierScope(moduleNames);
   const variables = new Map<string, string>();
   const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
@@ -58,7 +58,7 @@ export function emitTfjs(graph: AnalyzedGraph): string {
   }
 
   const lines = [
-    ...generatedHeader(graph),
+    ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
     `import { ${[...used, 'loadWeights', 'predictChecked'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,

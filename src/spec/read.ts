@@ -7,6 +7,9 @@ export const MAX_SPEC_BYTES = 1024 * 1024;
 /** A spec nests three levels; the parser and every later walk recurse, so depth is capped first. */
 export const MAX_SPEC_DEPTH = 64;
 
+/** The NS002 sentence, for a size known exactly or only as "more than" the limit. */
+export const sizeLimitMessage = (size: string) => `the file is ${size}; spec files are limited to ${MAX_SPEC_BYTES} bytes`;
+
 export interface Position {
   readonly line: number;
   readonly column: number;
@@ -43,7 +46,7 @@ export function read(path: string, bytes: Uint8Array): ReadResult {
     diagnostics: [{ file: path, ...position, severity: 'error', code, message }],
   });
   if (bytes.length > MAX_SPEC_BYTES) {
-    return at(start, 'NS002', `the file is ${bytes.length} bytes; spec files are limited to ${MAX_SPEC_BYTES} bytes`);
+    return at(start, 'NS002', sizeLimitMessage(`${bytes.length} bytes`));
   }
   const decoded = decodeUtf8(bytes);
   if (typeof decoded !== 'string') {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedWeight } from '../runtime/weights-folder.js';
 import { writeAtomically } from '../output.js';
+import { PRODUCER } from '../output-guard.js';
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
 import type { Normalization } from './batches.js';
 import { slotNamesOf } from './optimizer.js';
@@ -53,8 +54,9 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
   const metadata = new Map([
     [STATE_KEY, JSON.stringify(checkpoint.state)],
     [OPTIMIZER_STEPS_KEY, String(checkpoint.optimizer.steps)],
+    ['producer', PRODUCER],
   ]);
-  writeAtomically(path, writeSafetensors(tensors, metadata));
+  writeAtomically(path, writeSafetensors(tensors, metadata), 'safetensors');
 }
 
 /** Reads a checkpoint written by writeCheckpoint, refusing files that are not one or belong to another model. */

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
+import { assertWritable, type OutputKind } from '../output-guard.js';
 import { analyzeSpecFile } from '../commands.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataFileError } from '../data/idx.js';
 import { initBackend } from '../runtime/backend.js';
 import { readRunCheckpoint } from './checkpoint.js';
 import { progressReporter } from './progress.js';
-import { train, type TrainConfig } from './train.js';
+import { runFiles, train, type TrainConfig } from './train.js';
 
 export const DATASETS = ['fashion-mnist'] as const;
 
@@ -40,6 +41,17 @@ export interface TrainCommandOptions {
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
 }
 
+/** What a run writes into its folder, each replaced only if an earlier run of netspec wrote it. */
+function runOutputs(out: string): { path: string; kind: OutputKind }[] {
+  const files = runFiles(out);
+  return [
+    { path: files.checkpoint, kind: 'safetensors' },
+    { path: files.weights, kind: 'weights-folder' },
+    { path: files.metrics, kind: 'json' },
+    { path: files.curves, kind: 'generated-text' },
+  ];
+}
+
 /** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
 export async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
@@ -53,6 +65,8 @@ export async function trainCommand(options: TrainCommandOptions): Promise<number
       return 1;
     }
   }
+  // Before the first step: a run that cannot save its results should not train for an epoch first.
+  assertWritable(runOutputs(options.out));
   let data;
   try {
     data = loadFashionMnist();

@@ -6,6 +6,7 @@
  * Layout (in SVG units): the picture is 960 × 420 and splits into two panels 480 wide; inside panel i the plot
  * area spans x from 480·i + 80 to 480·i + 450 and y from 95 (top of the axis) to 355 (bottom).
  */
+import { GENERATED_MARK } from '../output-guard.js';
 
 /** One epoch of training: losses, accuracies as fractions from 0 to 1, and the time it took. */
 export interface EpochRecord {
@@ -50,6 +51,7 @@ function escapeXml(text: string): string {
 export function plotHistory(history: readonly EpochRecord[], title: string): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<desc>${GENERATED_MARK}: training curves</desc>`,
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     text(WIDTH / 2, 28, title, 'class="title" text-anchor="middle" font-size="18"'),

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/fashion-mnist.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../output.js';
+import { PRODUCER } from '../output-guard.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { assembleBatch, epochOrder, measureNormalization, randomFor, type Augmentation, type Normalization } from './batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
@@ -57,6 +58,11 @@ export interface TrainResult {
 
 const EVAL_BATCH = 500;
 
+/** The files a run writes into its folder. */
+export function runFiles(out: string): { checkpoint: string; weights: string; metrics: string; curves: string } {
+  return { checkpoint: join(out, CHECKPOINT_FILE), weights: join(out, 'weights'), metrics: join(out, 'metrics.json'), curves: join(out, 'curves.svg') };
+}
+
 /**
  * Trains a classifier graph on an image set: SGD or Adam per step on a schedule, BatchNorm in training mode,
  * evaluation on the test set after each epoch in inference mode, a checkpoint after each epoch (and on a stop
@@ -66,7 +72,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { graph, data, out } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const progress = options.progress ?? progressReporter(process.stderr);
-  const checkpointPath = join(out, CHECKPOINT_FILE);
+  const { checkpoint: checkpointPath, weights, metrics, curves } = runFiles(out);
 
   const saved = options.resume ? readRunCheckpoint(out, graph.name) : undefined;
   const state: CheckpointState = saved?.state ?? {
@@ -170,6 +176,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const last = history.at(-1);
     const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
     const summary = {
+      producer: PRODUCER,
       model: graph.name,
       backend: tf.getBackend(),
       config: state.config,
@@ -179,8 +186,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       seconds: totalSeconds,
       history,
     };
-    writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`);
-    writeAtomically(curves, plotHistory(history, `${graph.name}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`));
+    writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
+    writeAtomically(curves, plotHistory(history, `${graph.name}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`), 'generated-text');
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }

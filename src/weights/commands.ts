@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { analyzeSpecFile } from '../commands.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
-import { displayPath, writeAtomically } from '../output.js';
+import { displayPath } from '../display-path.js';
+import { writeAtomically } from '../output.js';
+import { assertWritable, PRODUCER } from '../output-guard.js';
 import { readWeightsFolder } from '../runtime/weights-folder.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
 import { writeWeightsFolder } from './folder.js';
@@ -30,6 +32,7 @@ function readInput(path: string): Uint8Array | undefined {
 
 export async function importCommand(options: { spec: string; checkpoint: string; out: string } & ImportOptions): Promise<number> {
   const started = performance.now();
+  assertWritable([{ path: options.out, kind: 'weights-folder' }]);
   const graph = analyzeSpecFile(options.spec);
   const bytes = readInput(options.checkpoint);
   if (!graph || !bytes) return 1;
@@ -67,12 +70,13 @@ async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<s
 }
 
 export async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
+  assertWritable([{ path: options.out, kind: 'safetensors' }]);
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
   const tensors = await torchWeightsOf(graph, options.folder);
   if (typeof tensors === 'number') return tensors;
-  const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name]]));
-  writeAtomically(options.out, bytes);
+  const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name], ['producer', PRODUCER]]));
+  writeAtomically(options.out, bytes, 'safetensors');
   process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
   return 0;
 }
@@ -82,12 +86,13 @@ export async function exportCommand(options: { spec: string; folder: string; out
  * initialised weights from a fixed seed (for benchmarks and for checking a deployment before training).
  */
 export async function exportOnnxCommand(options: { spec: string; weights?: string; out: string }): Promise<number> {
+  assertWritable([{ path: options.out, kind: 'onnx' }]);
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
   const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
   if (typeof weights === 'number') return weights;
   const bytes = emitOnnx(graph, weights);
-  writeAtomically(options.out, bytes);
+  writeAtomically(options.out, bytes, 'onnx');
   const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
   process.stdout.write(`wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`);
   return 0;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { assertWritable } from '../output-guard.js';
 import { MANIFEST_FILE, type NamedWeight, type WeightsFolderManifest } from '../runtime/weights-folder.js';
 
 /** TensorFlow.js' shard size, so that browsers can cache the files. */
@@ -22,6 +23,8 @@ export function writeWeightsFolder(folder: string, model: string, weights: reado
     weightsManifest: [{ paths, weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })) }],
   };
 
+  // Replacing a folder deletes it, so only netspec's own weights folders are replaced.
+  assertWritable([{ path: folder, kind: 'weights-folder' }]);
   mkdirSync(dirname(folder), { recursive: true });
   const staging = join(dirname(folder), `.${basename(folder)}.${process.pid}.tmp`);
   const previous = join(dirname(folder), `.${basename(folder)}.${process.pid}.old`);

@@ -96,7 +96,7 @@ export const EXTREME_NUMBERS = [
   'NaN', 'Infinity', '-Infinity', '0x10', '01', '+1', '.5', '5.', '1e', '--1',
 ];
 
-/** Text that must never reach generated code unescaped (../shared/CHECKLIST.md, "Text that reaches generated code"). */
+/** Text that must never reach generated code unescaped (test/hostile-inputs.md, "Text that reaches generated code"). */
 export const HOSTILE_STRINGS = [
   '*/', '/*', '//', '${', '${process.exit(1)}', '"', "'", '`', '\\', 'a\\u0041', '\n', '\r\n', '\u2028', '\u2029',
   '\ud800', '\udfff', 'x\ud83d', '🧠', '🏳️‍🌈', '\u0000', '\u001b[31m', '*/ export const pwned = 1; /*', '</script>',
