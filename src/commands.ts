@@ -114,7 +114,9 @@ function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
     }
     return length > MAX_SPEC_BYTES ? refuse('NS002', sizeLimitMessage(`more than ${MAX_SPEC_BYTES} bytes`)) : bytes.subarray(0, length);
   } catch (error) {
-    return refuse('NS001', `cannot read the spec: ${isBrokenLink(path) ? 'it is a symbolic link to nothing' : describeFsError(error)}`);
+    // ENOENT on a link is a link to nothing; a loop of links fails with ELOOP instead.
+    const brokenLink = (error as NodeJS.ErrnoException).code === 'ENOENT' && isBrokenLink(path);
+    return refuse('NS001', `cannot read the spec: ${brokenLink ? 'it is a symbolic link to nothing' : describeFsError(error)}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -102,6 +102,8 @@ export function writeAtomically(path: string, text: string | Uint8Array, kind: E
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
+    // A failed write of an open file (ENOSPC) carries no path; the user needs the one they asked for.
+    (error as NodeJS.ErrnoException).path ??= path;
     throw error;
   }
 }

@@ -124,6 +124,32 @@ test('a read-only output folder is a user error naming it', () => {
   }
 });
 
+test('a full disk is one line naming the file, and nothing half-written is left', () => {
+  const root = project({ 'specs/a.json': SPEC });
+  mkdirSync(join(root, 'small'));
+  // One 4 KiB page: room for the folder, not for both modules.
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', join(root, 'small')]).status !== 0) {
+    console.log('\n  user-files.test.ts skipped the full-disk case: this machine cannot mount a tmpfs\n');
+    rmSync(root, { recursive: true });
+    return;
+  }
+  try {
+    assertUserError(netspec(['compile', '--out', 'small'], root), /^netspec: cannot write small\/a(\.onnx)?\.ts: no space left on the device$/m);
+    assert.not.ok(Object.keys(snapshot(join(root, 'small'))).some((file) => file.endsWith('.tmp')), 'no temporary file is left');
+  } finally {
+    spawnSync('umount', [join(root, 'small')]);
+    rmSync(root, { recursive: true });
+  }
+});
+
+test('a loop of symbolic links as a spec is a positioned error', () => {
+  const root = project();
+  symlinkSync('b.json', join(root, 'a.json'));
+  symlinkSync('a.json', join(root, 'b.json'));
+  assertUserError(netspec(['check', 'a.json'], root), /^a\.json:1:1: error NS001: cannot read the spec: too many levels of symbolic links$/m);
+  rmSync(root, { recursive: true });
+});
+
 test('spec reads stop at the size limit on devices, FIFOs and endless files', () => {
   const root = project();
   spawnSync('mkfifo', [join(root, 'pipe.json')]);
