@@ -164,23 +164,40 @@ Options:
     },
   },
   predict: {
-    help: `Usage: netspec predict <spec.json> --weights DIR <image>...
+    help: `Usage: netspec predict <spec.json> --weights DIR [--max-pixels N] <image>...
 
-Builds the spec's model, loads a weights folder written by 'netspec weights import', and classifies each JPEG or
-PNG image after torchvision's ImageNet evaluation transform (shorter side resized to 256/224 of the input size,
-centre crop, ImageNet mean and standard deviation). Prints the top 5 classes with their probabilities: ImageNet
-class names for a 1000-class classifier, class indices otherwise. The backend is chosen as for generated code.
+Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
+classifies each JPEG or PNG image. Prints the top 5 classes with their probabilities: the folder's class names
+when it has them ('netspec train' saves Fashion-MNIST's), ImageNet class names for a 1000-class classifier,
+class indices otherwise. The backend is chosen as for generated code.
+
+Images become the model's channels first: 1 grey (ITU-R BT.601 luma, as PIL's convert('L')), 2 grey and alpha,
+3 RGB, 4 RGBA; grey, palette and transparent images are converted. Then torchvision's evaluation transform:
+  - a folder that records its normalisation, as 'netspec train' writes it: the run saw whole frames, so the
+    shorter side is resized straight to the input size, centre-cropped to the input's height × width, and
+    normalised as the run measured
+  - other folders: the shorter side is resized to 256/224 of the input's longer side (256 for 224),
+    centre-cropped, and normalised with ImageNet's mean and standard deviation (their luma for grey)
+Pixels are fed as they are, never inverted: a Fashion-MNIST model has seen light garments on a black background,
+so a dark garment photographed on white looks nothing like what it learnt.
+
+An image that cannot be read or is too large is reported on one line, the others are still classified, and the
+exit status is 1.
 
 Options:
-  --weights DIR   The weights folder
-  -h, --help      Show this help`,
-    options: { weights: { type: 'string' } },
+  --weights DIR    The weights folder
+  --max-pixels N   Refuse images of more than N pixels (width × height), read from the header before
+                   decoding (default: 50000000, 50 megapixels)
+  -h, --help       Show this help`,
+    options: { weights: { type: 'string' }, 'max-pixels': { type: 'string' } },
     run: async ({ values, positionals }) => {
       const [spec, ...images] = positionals;
       if (!spec || images.length === 0) throw new UsageError('predict takes a spec and at least one image');
       if (typeof values.weights !== 'string') throw new UsageError('predict needs --weights DIR');
+      const { DEFAULT_MAX_PIXELS } = await import('./runtime/image-header.js');
+      const maxPixels = numberOption(values, 'max-pixels', DEFAULT_MAX_PIXELS, { min: 1, integer: true });
       const { predictCommand } = await import('./predict.js');
-      return predictCommand({ spec, weights: values.weights, images });
+      return predictCommand({ spec, weights: values.weights, images, maxPixels });
     },
   },
   export: {

@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from './build.js';
 import { analyzeSpecFile } from './commands.js';
+import type { AnalyzedGraph } from './ir/analyze.js';
 import { initBackend } from './runtime/backend.js';
-import { decodeImage, preprocess } from './runtime/preprocess.js';
-import { loadWeights } from './runtime/weights.js';
+import { ImageTooLargeError } from './runtime/image-header.js';
+import { decodeImage, preprocess, type PreprocessOptions } from './runtime/preprocess.js';
+import { setModelWeights } from './runtime/weights.js';
+import { MANIFEST_FILE, readWeightsFolder } from './runtime/weights-folder.js';
 
 const TOP = 5;
 
@@ -13,45 +16,101 @@ function imagenetClasses(): string[] {
   return JSON.parse(readFileSync(new URL('../data/imagenet-classes.json', import.meta.url), 'utf8')) as string[];
 }
 
+export interface PredictOptions {
+  readonly spec: string;
+  readonly weights: string;
+  readonly images: readonly string[];
+  /** Refuse images of more than this many pixels before decoding them (default: DEFAULT_MAX_PIXELS). */
+  readonly maxPixels?: number;
+}
+
+interface Classifier {
+  readonly model: tf.LayersModel;
+  readonly classes: number;
+  readonly names: readonly string[] | undefined;
+  readonly transform: PreprocessOptions;
+}
+
 /**
- * Classifies images with a spec's model and a weights folder, printing each image's top five classes: ImageNet
- * names for a 1000-class classifier, class indices for any other.
+ * Classifies images with a spec's model and a weights folder, printing each image's top five classes: the folder's
+ * class names when it has them, ImageNet names for a 1000-class classifier, class indices otherwise. An image that
+ * cannot be read or is too large is reported and the others are still classified; the status is then 1.
  */
-export async function predictCommand(options: { spec: string; weights: string; images: readonly string[] }): Promise<number> {
+export async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
-  const [height, width] = graph.inputShape;
-  const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : 0;
-  if (graph.ops.at(-1)?.kind !== 'dense' || graph.outputs.length !== 1 || height !== width || graph.inputShape[2] !== 3) {
-    process.stderr.write(`netspec: predict needs a single-output classifier of square RGB images; ${graph.name} is not one\n`);
+  const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
+  const channels = graph.inputShape[2]!;
+  const unsupported =
+    classes === 0 ? `predict needs a single-output classifier; ${graph.name} is not one`
+    : channels > 4 ? `predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`
+    : undefined;
+  if (unsupported) {
+    process.stderr.write(`netspec: ${unsupported}\n`);
     return 1;
   }
-  const names = classes === 1000 ? imagenetClasses() : undefined;
   await initBackend();
-  let model: tf.LayersModel;
+  let classifier: Classifier;
   try {
-    model = await loadWeights(buildModel(graph), options.weights, { disposeOnError: true });
+    classifier = await loadClassifier(graph, options.weights, classes);
   } catch (error) {
     process.stderr.write(`netspec: ${(error as Error).message}\n`);
     return 1;
   }
   let status = 0;
   for (const path of options.images) {
-    let input: tf.Tensor3D;
-    try {
-      input = preprocess(await decodeImage(readFileSync(path)), { crop: height! });
-    } catch (error) {
-      process.stderr.write(`netspec: cannot read the image ${path}: ${(error as Error).message}\n`);
-      status = 1;
-      continue;
-    }
-    const probabilities = tf.tidy(() => tf.softmax(model.predict(input.expandDims(0)) as tf.Tensor2D).squeeze() as tf.Tensor1D);
-    const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
-    const [p, i] = [await values.data(), await indices.data()];
-    process.stdout.write(`${path}\n`);
-    i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${names?.[index] ?? `class ${index}`}\n`));
-    tf.dispose([input, probabilities, values, indices]);
+    const input = await readInput(path, classifier.transform, options.maxPixels);
+    if (input) await printTopClasses(classifier, path, input);
+    else status = 1;
   }
-  model.dispose();
+  classifier.model.dispose();
   return status;
+}
+
+/**
+ * The model with the folder's weights, and how to feed and name it: weights from `netspec train` carry the run's
+ * normalisation and class names; other weights get ImageNet's normalisation and torchvision's crop margin.
+ */
+async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: number): Promise<Classifier> {
+  const { manifest, weights } = await readWeightsFolder(folder);
+  // An image input is [height, width, channels].
+  const [height, width, channels] = graph.inputShape as readonly [number, number, number];
+  const { input } = manifest;
+  if (input && input.mean.length !== channels) throw new Error(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
+  if (manifest.classes && manifest.classes.length !== classes) throw new Error(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
+  const model = buildModel(graph);
+  try {
+    setModelWeights(model, weights, folder, new Set(manifest.skipped));
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
+  const crop = [height, width] as const;
+  // A trained run saw whole frames, so the shorter side goes straight to the input size: no margin to crop away.
+  const transform: PreprocessOptions = input ? { crop, channels, resize: Math.max(height, width), mean: input.mean, std: input.std } : { crop, channels };
+  return { model, classes, names, transform };
+}
+
+/** The image as the model's input, or undefined once standard error says why it cannot be. */
+async function readInput(path: string, transform: PreprocessOptions, maxPixels: number | undefined): Promise<tf.Tensor3D | undefined> {
+  try {
+    return preprocess(await decodeImage(readFileSync(path), { maxPixels }), transform);
+  } catch (error) {
+    const reason =
+      error instanceof ImageTooLargeError
+        ? `${path} is ${error.width}×${error.height} = ${error.width * error.height} pixels, more than the limit of ${error.maxPixels}; --max-pixels raises it`
+        : `cannot read the image ${path}: ${(error as Error).message}`;
+    process.stderr.write(`netspec: ${reason}\n`);
+    return undefined;
+  }
+}
+
+async function printTopClasses({ model, classes, names }: Classifier, path: string, input: tf.Tensor3D): Promise<void> {
+  const probabilities = tf.tidy(() => tf.softmax(model.predict(input.expandDims(0)) as tf.Tensor2D).squeeze([0]) as tf.Tensor1D);
+  const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
+  const [p, i] = [await values.data(), await indices.data()];
+  process.stdout.write(`${path}\n`);
+  i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${names?.[index] ?? `class ${index}`}\n`));
+  tf.dispose([input, probabilities, values, indices]);
 }

@@ -40,14 +40,15 @@ export function defaultFashionMnistDir(): string {
   return process.env.NETSPEC_FASHION_MNIST || FASHION_MNIST_DIR;
 }
 
-/** Loads and checks both splits; throws DataFileError naming the file at fault (and how to get missing ones). */
-export function loadFashionMnist(dir = defaultFashionMnistDir()): { train: ImageSet; test: ImageSet } {
+/** Loads and checks both splits, with the class names; throws DataFileError naming the file at fault (and how to get missing ones). */
+export function loadFashionMnist(dir = defaultFashionMnistDir()): { train: ImageSet; test: ImageSet; classNames: readonly string[] } {
   if (!existsSync(dir)) throw new DataFileError(dir, `the Fashion-MNIST folder does not exist; ${howToGet}`);
   // Every file is located before any is read, so a missing one is reported before seconds of decompression.
   const paths = Object.fromEntries(Object.entries(fileNames).map(([key, name]) => [key, locate(dir, name)])) as Record<keyof typeof fileNames, string>;
   return {
     train: loadSplit(paths.trainImages, paths.trainLabels),
     test: loadSplit(paths.testImages, paths.testLabels),
+    classNames: FASHION_MNIST_CLASSES,
   };
 }
 

@@ -11,10 +11,19 @@ export interface WeightsFolderManifest {
   /** The model name the weights were imported for. */
   readonly model: string;
   readonly skipped: readonly string[];
+  /** The input normalisation the weights were trained with, per channel, for pixels scaled to [0, 1] (netspec train). */
+  readonly input?: InputNormalization;
+  /** The class names in label order, when known (netspec train). */
+  readonly classes?: readonly string[];
   readonly weightsManifest: readonly {
     readonly paths: readonly string[];
     readonly weights: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float32' }[];
   }[];
+}
+
+export interface InputNormalization {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
 }
 
 export interface NamedWeight {
@@ -73,5 +82,13 @@ function parseManifest(folder: string, text: string): WeightsFolderManifest {
     const validShape = (shape: unknown) => Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
     if (weights.some((w) => w.dtype !== 'float32' || !validShape(w.shape))) throw bad('a weight is not float32 or has an invalid shape');
   }
+  if (manifest.input !== undefined && !isNormalization(manifest.input)) throw bad('input is not { mean, std } with one finite mean and one positive deviation per channel');
+  if (manifest.classes !== undefined && !(Array.isArray(manifest.classes) && manifest.classes.every((name) => typeof name === 'string'))) throw bad('classes is not a list of names');
   return manifest as unknown as WeightsFolderManifest;
+}
+
+function isNormalization(value: unknown): value is InputNormalization {
+  const { mean, std } = (value ?? {}) as Partial<Record<keyof InputNormalization, unknown>>;
+  const numbers = (list: unknown): list is number[] => Array.isArray(list) && list.length > 0 && list.every(Number.isFinite);
+  return numbers(mean) && numbers(std) && mean.length === std.length && std.every((s) => s > 0);
 }

@@ -32,7 +32,8 @@ export interface TrainConfig {
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;
-  readonly data: { readonly train: ImageSet; readonly test: ImageSet };
+  /** The images, and the class names in label order that the weights folder records when given. */
+  readonly data: { readonly train: ImageSet; readonly test: ImageSet; readonly classNames?: readonly string[] };
   /** The run's settings; a resumed run keeps the ones saved in its checkpoint. */
   readonly config: TrainConfig;
   /** Folder for the checkpoint, the final weights, metrics.json and curves.svg. */
@@ -172,7 +173,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const weights = join(out, 'weights');
     const metrics = join(out, 'metrics.json');
     const curves = join(out, 'curves.svg');
-    writeWeightsFolder(weights, graph.name, main.weights(), []);
+    // The normalisation and class names travel with the weights, so that predict feeds and names images as training did.
+    writeWeightsFolder(weights, graph.name, main.weights(), [], { input: state.normalization, classes: data.classNames });
     const last = history.at(-1);
     const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
     const summary = {

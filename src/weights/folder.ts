@@ -10,7 +10,7 @@ export const SHARD_BYTES = 4 * 1024 * 1024;
  * Writes a weights folder: shards of the weights' bytes in order, then model.json. The folder is written
  * beside the target and renamed into place, so a failure never leaves a half-written folder behind.
  */
-export function writeWeightsFolder(folder: string, model: string, weights: readonly NamedWeight[], skipped: readonly string[]): void {
+export function writeWeightsFolder(folder: string, model: string, weights: readonly NamedWeight[], skipped: readonly string[], trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes'> = {}): void {
   const bytes = concatenate(weights);
   const total = bytes.byteLength;
   const count = Math.max(1, Math.ceil(total / SHARD_BYTES));
@@ -19,6 +19,7 @@ export function writeWeightsFolder(folder: string, model: string, weights: reado
     format: 'netspec-weights',
     version: 1,
     model,
+    ...trainedWith,
     skipped,
     weightsManifest: [{ paths, weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })) }],
   };
