@@ -170,9 +170,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   function finish(history: readonly EpochRecord[]): TrainResult {
-    const weights = join(out, 'weights');
-    const metrics = join(out, 'metrics.json');
-    const curves = join(out, 'curves.svg');
     // The normalisation and class names travel with the weights, so that predict feeds and names images as training did.
     writeWeightsFolder(weights, graph.name, main.weights(), [], { input: state.normalization, classes: data.classNames });
     const last = history.at(-1);

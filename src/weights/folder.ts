@@ -8,7 +8,8 @@ export const SHARD_BYTES = 4 * 1024 * 1024;
 
 /**
  * Writes a weights folder: shards of the weights' bytes in order, then model.json. The folder is written
- * beside the target and renamed into place, so a failure never leaves a half-written folder behind.
+ * beside the target and renamed into place, so a failure never leaves a half-written folder behind. Anything at the
+ * target but an empty folder or a netspec weights folder is refused (OutputError).
  */
 export function writeWeightsFolder(folder: string, model: string, weights: readonly NamedWeight[], skipped: readonly string[], trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes'> = {}): void {
   const bytes = concatenate(weights);
