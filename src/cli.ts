@@ -18,7 +18,7 @@ Usage:
   netspec check <spec.json> [--json]
   netspec weights import <spec.json> <file.safetensors> --out DIR [--partial] [--rename FROM=TO...]
   netspec weights export <spec.json> <DIR> --out <file.safetensors>
-  netspec predict <spec.json> --weights DIR <image>...
+  netspec predict <spec.json> --weights DIR [--max-pixels N] <image>...
   netspec export onnx <spec.json> [--weights DIR] --out <file.onnx>
   netspec train <spec.json> --data fashion-mnist [--epochs N] [--batch B] [--lr X] [--out DIR] [--resume]
   netspec <command> --help
