@@ -5,9 +5,11 @@ import { analyzeSpecFile } from './commands.js';
 import type { AnalyzedGraph } from './ir/analyze.js';
 import { initBackend } from './runtime/backend.js';
 import { ImageTooLargeError } from './runtime/image-header.js';
-import { decodeImage, preprocess, type PreprocessOptions } from './runtime/preprocess.js';
+import { decodeImage } from './runtime/decode-image.js';
+import { preprocess, type PreprocessOptions } from './runtime/preprocess.js';
 import { setModelWeights } from './runtime/weights.js';
-import { MANIFEST_FILE, readWeightsFolder } from './runtime/weights-folder.js';
+import { readWeightsFolder } from './runtime/weights-files.js';
+import { MANIFEST_FILE } from './runtime/weights-folder.js';
 
 const TOP = 5;
 

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { buildModel } from '../src/build.js';
 import { compileSpec } from '../src/compile.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadWeights } from '../src/runtime/weights.js';
+import { loadWeights } from '../src/runtime/weights-files.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { checkpointFor } from './support/checkpoint.js';
 import { relativeError } from './support/error.js';

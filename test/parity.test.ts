@@ -14,7 +14,7 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { outputPathFor } from '../src/output.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { createSession } from '../src/runtime/onnx.js';
-import { readWeightsFolder } from '../src/runtime/weights-folder.js';
+import { readWeightsFolder } from '../src/runtime/weights-files.js';
 import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';

@@ -15,9 +15,10 @@ import { defaultFashionMnistDir, FASHION_MNIST_CLASSES } from '../src/data/fashi
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { DEFAULT_MAX_PIXELS } from '../src/runtime/image-header.js';
-import { decodeImage, IMAGENET_MEAN, IMAGENET_STD, imagenetNormalization, preprocess, type DecodedImage, type PreprocessOptions } from '../src/runtime/preprocess.js';
-import { loadWeights } from '../src/runtime/weights.js';
-import { readWeightsFolder } from '../src/runtime/weights-folder.js';
+import { decodeImage } from '../src/runtime/decode-image.js';
+import { IMAGENET_MEAN, IMAGENET_STD, imagenetNormalization, preprocess, type DecodedImage, type PreprocessOptions } from '../src/runtime/preprocess.js';
+import { loadWeights } from '../src/runtime/weights-files.js';
+import { readWeightsFolder } from '../src/runtime/weights-files.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';

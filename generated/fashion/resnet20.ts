@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, add, globalAvgPool, dense, loadWeights, predictChecked } from "netspec/runtime";
+import { conv2d, batchNorm, relu, add, globalAvgPool, dense, loadWeights, predictChecked, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet20_fashion";
 export const description = "ResNet-20 in the CIFAR layout (He et al., 2016, section 4.2: three stages of 16, 32 and 64 channels, three basic blocks each) for Fashion-MNIST's 28×28 grey images and 10 classes.";
@@ -102,13 +102,14 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 
 /**
  * Builds resnet20_fashion with freshly initialised weights, or, given a weights folder written by
- * `netspec weights import`, with those weights (read with Node's file system).
+ * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
+ * (relative to it), or a tf.io.IOHandler.
  *
  * ResNet-20 in the CIFAR layout (He et al., 2016, section 4.2: three stages of 16, 32 and 64 channels, three basic blocks each) for Fashion-MNIST's 28×28 grey images and 10 classes.
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: string }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
+export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
   return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
 }

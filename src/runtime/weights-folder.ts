@@ -1,4 +1,5 @@
-// The weights folder format, readable without loading TensorFlow.js (the CLI's import and export use it).
+// The weights folder format, readable without loading TensorFlow.js (the CLI's import and export use it), and with
+// no Node builtin: how the files are read is the caller's.
 
 /**
  * A weights folder: `model.json` in TensorFlow.js' weights-manifest layout plus binary shards, holding only
@@ -42,17 +43,26 @@ export const layerWeightNames: Readonly<Record<string, readonly string[]>> = {
 
 export const MANIFEST_FILE = 'model.json';
 
-/** Reads a weights folder with Node's file system (no tfjs-node needed), checking it against its manifest. */
-export async function readWeightsFolder(folder: string): Promise<{ manifest: WeightsFolderManifest; weights: Map<string, NamedWeight> }> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const manifest = parseManifest(folder, await readFile(join(folder, MANIFEST_FILE), 'utf8'));
+/** A weights folder read and checked against its manifest: every weight by its name in the folder. */
+export interface WeightsFolder {
+  /** The folder's path or URL, as messages name it. */
+  readonly location: string;
+  readonly manifest: WeightsFolderManifest;
+  readonly weights: Map<string, NamedWeight>;
+}
+
+/**
+ * Reads a weights folder through `read` (a file name in the folder to its bytes: Node's file system, fetch, …),
+ * checking it against its manifest. `location` names the folder in messages.
+ */
+export async function readWeightsFolderFrom(location: string, read: (file: string) => Promise<Uint8Array>): Promise<WeightsFolder> {
+  const manifest = parseManifest(location, new TextDecoder().decode(await read(MANIFEST_FILE)));
   const weights = new Map<string, NamedWeight>();
   for (const group of manifest.weightsManifest) {
-    const shards = await Promise.all(group.paths.map((path) => readFile(join(folder, path))));
+    const shards = await Promise.all(group.paths.map(read));
     const total = shards.reduce((sum, shard) => sum + shard.length, 0);
     const expected = group.weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-    if (total !== expected) throw new Error(`${folder}: shards ${group.paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);
+    if (total !== expected) throw new Error(`${location}: shards ${group.paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);
     const bytes = new Uint8Array(total);
     let at = 0;
     for (const shard of shards) {
@@ -66,11 +76,17 @@ export async function readWeightsFolder(folder: string): Promise<{ manifest: Wei
       offset += 4 * count;
     }
   }
-  return { manifest, weights };
+  return { location, manifest, weights };
 }
 
 function parseManifest(folder: string, text: string): WeightsFolderManifest {
-  const manifest = JSON.parse(text) as Partial<Record<keyof WeightsFolderManifest, unknown>> | null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${folder}/${MANIFEST_FILE} is not a netspec weights manifest: it is not JSON`);
+  }
+  const manifest = parsed as Partial<Record<keyof WeightsFolderManifest, unknown>> | null;
   const bad = (why: string) => new Error(`${folder}/${MANIFEST_FILE} is not a netspec weights manifest: ${why}`);
   if (manifest?.format !== 'netspec-weights' || manifest.version !== 1) throw bad('unknown format or version');
   if (!Array.isArray(manifest.weightsManifest) || !Array.isArray(manifest.skipped)) throw bad('weightsManifest or skipped is missing');

@@ -5,7 +5,7 @@ import { emitOnnx, OPSET } from '../emit/onnx.js';
 import { displayPath } from '../display-path.js';
 import { writeAtomically } from '../output.js';
 import { assertWritable, PRODUCER } from '../output-guard.js';
-import { readWeightsFolder } from '../runtime/weights-folder.js';
+import { readWeightsFolder } from '../runtime/weights-files.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
 import { writeWeightsFolder } from './folder.js';
 import { initialWeights } from './init.js';

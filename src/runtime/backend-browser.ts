@@ -1,0 +1,68 @@
+// Backend choice in a web page or worker: the fastest backend that initialises, and on wasm the threaded SIMD build
+// when the page is cross-origin isolated.
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmGradients } from './wasm-gradients.js';
+
+export type BrowserBackend = 'webgl' | 'wasm' | 'cpu';
+
+const order: readonly BrowserBackend[] = ['webgl', 'wasm', 'cpu'];
+
+/** The page's globals this module reads, declared here so that Node builds need no DOM library. */
+const page = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+
+export interface BrowserBackendOptions {
+  /** Force a backend; the others are not tried. */
+  readonly backend?: BrowserBackend;
+  /**
+   * Where tfjs-backend-wasm's .wasm files are served (a folder URL ending in `/`, or one URL per file). Bundlers do
+   * not copy them: serve the three files of `@tensorflow/tfjs-backend-wasm/dist/*.wasm` and point here.
+   */
+  readonly wasmPaths?: Parameters<typeof setWasmPaths>[0];
+  /** Threads for the wasm backend on a cross-origin-isolated page (default: every core; tfjs caps at half). */
+  readonly threads?: number;
+  /** Where the one line naming the backend goes (default: console.info). */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Picks and initialises the TensorFlow.js backend for a page: webgl, wasm, cpu, in that order, each only if it
+ * initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
+ * for lack of cross-origin isolation, that COOP/COEP headers would give more. Registers netspec's wasm gradients.
+ */
+export async function initBackend(options: BrowserBackendOptions = {}): Promise<BrowserBackend> {
+  const log = options.log ?? ((line: string) => console.info(line));
+  const failures: string[] = [];
+  for (const choice of options.backend ? [options.backend] : order) {
+    const failure = await tryBackend(choice, options);
+    if (failure === undefined) {
+      log(`netspec: TensorFlow.js backend ${choice}${choice === 'wasm' ? ` (${wasmThreadsNote()})` : ''}${failures.length > 0 ? `; ${failures.join('; ')}` : ''}`);
+      return choice;
+    }
+    failures.push(`${choice} unavailable: ${failure}`);
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
+}
+
+async function tryBackend(choice: BrowserBackend, options: BrowserBackendOptions): Promise<string | undefined> {
+  try {
+    if (choice === 'wasm') {
+      if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
+      // Threads only engage where SharedArrayBuffer exists, that is on a cross-origin-isolated page.
+      if (page.crossOriginIsolated) setThreadsCount(options.threads ?? page.navigator?.hardwareConcurrency ?? 1);
+    }
+    if (choice === 'cpu') tf.enableProdMode();
+    if (!(await tf.setBackend(choice))) return 'it failed to initialise';
+    await tf.ready();
+    if (choice === 'wasm') registerWasmGradients();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n')[0] : String(error);
+  }
+}
+
+function wasmThreadsNote(): string {
+  const threads = getThreadsCount();
+  if (page.crossOriginIsolated) return `${threads} thread${threads === 1 ? '' : 's'}`;
+  return '1 thread: the page is not cross-origin isolated; serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp for threads';
+}
