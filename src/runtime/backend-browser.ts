@@ -2,35 +2,21 @@
 // when the page is cross-origin isolated.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendChoice, BackendOptions } from './backend-options.js';
 import { registerWasmGradients } from './wasm-gradients.js';
 
-export type BrowserBackend = 'webgl' | 'wasm' | 'cpu';
-
-const order: readonly BrowserBackend[] = ['webgl', 'wasm', 'cpu'];
+/** A page's backends, fastest first; libtensorflow needs Node. */
+const order: readonly BackendChoice[] = ['webgl', 'wasm', 'cpu'];
 
 /** The page's globals this module reads, declared here so that Node builds need no DOM library. */
 const page = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
-
-export interface BrowserBackendOptions {
-  /** Force a backend; the others are not tried. */
-  readonly backend?: BrowserBackend;
-  /**
-   * Where tfjs-backend-wasm's .wasm files are served (a folder URL ending in `/`, or one URL per file). Bundlers do
-   * not copy them: serve the three files of `@tensorflow/tfjs-backend-wasm/dist/*.wasm` and point here.
-   */
-  readonly wasmPaths?: Parameters<typeof setWasmPaths>[0];
-  /** Threads for the wasm backend on a cross-origin-isolated page (default: every core; tfjs caps at half). */
-  readonly threads?: number;
-  /** Where the one line naming the backend goes (default: console.info). */
-  readonly log?: (line: string) => void;
-}
 
 /**
  * Picks and initialises the TensorFlow.js backend for a page: webgl, wasm, cpu, in that order, each only if it
  * initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
  * for lack of cross-origin isolation, that COOP/COEP headers would give more. Registers netspec's wasm gradients.
  */
-export async function initBackend(options: BrowserBackendOptions = {}): Promise<BrowserBackend> {
+export async function initBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const log = options.log ?? ((line: string) => console.info(line));
   const failures: string[] = [];
   for (const choice of options.backend ? [options.backend] : order) {
@@ -44,8 +30,9 @@ export async function initBackend(options: BrowserBackendOptions = {}): Promise<
   throw new Error(`no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
 }
 
-async function tryBackend(choice: BrowserBackend, options: BrowserBackendOptions): Promise<string | undefined> {
+async function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string | undefined> {
   try {
+    if (choice === 'tensorflow') return 'libtensorflow (tfjs-node) runs only in Node';
     if (choice === 'wasm') {
       if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
       // Threads only engage where SharedArrayBuffer exists, that is on a cross-origin-isolated page.

@@ -1,19 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradients } from './wasm-gradients.js';
 
-export type BackendChoice = 'tensorflow' | 'wasm' | 'cpu';
+import type { BackendChoice, BackendOptions } from './backend-options.js';
 
+export type { BackendChoice, BackendOptions } from './backend-options.js';
+
+/** Node's backends, fastest first; webgl needs a page. */
 const choices: readonly BackendChoice[] = ['tensorflow', 'wasm', 'cpu'];
 
 /** The optional libtensorflow bindings, fastest first; either registers the `tensorflow` backend when imported. */
 const tensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
-
-export interface BackendOptions {
-  /** Force a backend; defaults to the NETSPEC_BACKEND environment variable, then the fastest that loads. */
-  readonly backend?: BackendChoice;
-  /** Where the one line naming the backend goes; defaults to standard error. */
-  readonly log?: (line: string) => void;
-}
 
 /**
  * Picks and initialises the TensorFlow.js backend: tfjs-node-gpu, tfjs-node, wasm, cpu, in that order,
@@ -49,6 +45,7 @@ let loadedTensorflowPackage = '';
 /** Returns undefined when the backend is now active, or a short reason why it is not. */
 async function tryBackend(choice: BackendChoice): Promise<string | undefined> {
   try {
+    if (choice === 'webgl') return 'WebGL needs a browser';
     if (choice === 'tensorflow') {
       const missing: string[] = [];
       for (const name of tensorflowPackages) {

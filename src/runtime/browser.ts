@@ -2,5 +2,5 @@
 // images. Node gets ./index.js; generated modules import the same specifier in both.
 export * from './common.js';
 export { loadWeights } from './weights.js';
-export { initBackend, type BrowserBackend, type BrowserBackendOptions } from './backend-browser.js';
-export { pageImagePixels, type PageImage } from './image-input.js';
+export { initBackend } from './backend-browser.js';
+export type { BackendChoice, BackendOptions } from './backend-options.js';

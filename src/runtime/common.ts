@@ -8,3 +8,4 @@ export { registerWasmGradients } from './wasm-gradients.js';
 export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type DecodedImage, type PreprocessOptions } from './preprocess.js';
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './image-header.js';
 export { optimizeForInference, type InferenceModel } from './optimize.js';
+export { pageImagePixels, type PageImage } from './image-input.js';

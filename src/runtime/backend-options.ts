@@ -1,0 +1,22 @@
+// One options type for initBackend in Node and in the page, so code that runs in both type-checks against either.
+import type { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+/** `tensorflow` (tfjs-node, libtensorflow) exists only in Node, `webgl` only in a page; wasm and cpu everywhere. */
+export type BackendChoice = 'tensorflow' | 'webgl' | 'wasm' | 'cpu';
+
+export interface BackendOptions {
+  /**
+   * Force a backend (falling back, with the reason, if it cannot start). In Node the default is the NETSPEC_BACKEND
+   * environment variable, then tfjs-node-gpu, tfjs-node, wasm, cpu; in a page webgl, wasm, cpu.
+   */
+  readonly backend?: BackendChoice;
+  /**
+   * Where tfjs-backend-wasm's .wasm files are served (a folder URL ending in `/`, or one URL per file). Bundlers do
+   * not copy them: serve `@tensorflow/tfjs-backend-wasm/dist/*.wasm` and point here. Node finds them itself.
+   */
+  readonly wasmPaths?: Parameters<typeof setWasmPaths>[0];
+  /** wasm threads on a cross-origin-isolated page (default: every core; tfjs caps at half). Node's wasm has one. */
+  readonly threads?: number;
+  /** Where the one line naming the backend goes: standard error in Node, console.info in a page. */
+  readonly log?: (line: string) => void;
+}
