@@ -1,35 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
+import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './onnx-types.js';
 
-export interface OnnxOptions {
-  /** Threads for one inference (onnxruntime's intra-op threads); default: onnxruntime's choice, every core. */
-  readonly threads?: number;
-  /** Where the one line naming the execution provider goes; defaults to standard error. */
-  readonly log?: (line: string) => void;
-}
-
-/** A float32 tensor as onnxruntime returns it, with its dimensions typed by the generated module. */
-export interface TypedOutput<Dims extends readonly number[]> {
-  readonly data: Float32Array;
-  readonly dims: Dims;
-}
-
-/** A tensor as onnxruntime takes and returns it. */
-export interface OnnxTensor {
-  readonly type: string;
-  readonly data: unknown;
-  readonly dims: readonly number[];
-}
-
-/**
- * The part of onnxruntime's InferenceSession that netspec uses, declared here so that projects without the optional
- * onnxruntime-node still type-check the generated `.onnx.ts` wrappers.
- */
-export interface OnnxSession {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  run(feeds: Record<string, OnnxTensor>): Promise<Record<string, OnnxTensor>>;
-  release(): Promise<void>;
-}
+export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './onnx-types.js';
 
 /** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
 async function onnxRuntime(): Promise<typeof Ort> {
@@ -43,7 +15,7 @@ async function onnxRuntime(): Promise<typeof Ort> {
 
 /**
  * Opens an ONNX model with onnxruntime-node: the CUDA execution provider when the installed package has it,
- * else the CPU one, with one line saying which runs and why.
+ * else the CPU one, with one line saying which runs and why. `wasmPaths` is for the browser entry and ignored here.
  */
 export async function createSession(model: string | Uint8Array, options: OnnxOptions = {}): Promise<OnnxSession> {
   const ort = await onnxRuntime();
@@ -73,12 +45,6 @@ export async function createSession(model: string | Uint8Array, options: OnnxOpt
  * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
  * every output by name.
  */
-export async function runChecked(session: OnnxSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
-  const perImage = imageShape.reduce((a, b) => a * b, 1);
-  if (!Number.isInteger(batch) || batch < 1 || images.length !== batch * perImage) {
-    throw new Error(`expected ${batch} image(s) of [${imageShape.join(', ')}] = ${batch * perImage} values, got ${images.length}`);
-  }
-  const ort = await onnxRuntime();
-  const results = await session.run({ input: new ort.Tensor('float32', images, [batch, ...imageShape]) });
-  return Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, { data: tensor.data as Float32Array, dims: tensor.dims }]));
+export async function runChecked(session: OnnxSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<CheckedOutputs> {
+  return runCheckedWith(async (data, dims) => new (await onnxRuntime()).Tensor('float32', data, dims), session, images, batch, imageShape);
 }
