@@ -1,7 +1,7 @@
 // Weights over HTTP and through tf.io.IOHandlers, in Node (its fetch is the browser's API): the same folder that
 // `netspec weights import` writes, the same checks as on disk, and one error naming the URL for each way it fails.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -39,6 +39,8 @@ test.before(async () => {
   }
   cpSync(join(root, 'weights/tiny'), join(root, 'weights/short'), { recursive: true });
   truncateSync(join(root, 'weights/short/group1-shard1of1.bin'), 100);
+  mkdirSync(join(root, 'weights/html'));
+  writeFileSync(join(root, 'weights/html/model.json'), '<!doctype html><p>a page, not weights</p>');
   server = await serve(root, { isolated: false });
 });
 
@@ -80,6 +82,7 @@ test('a missing folder, a short shard and another model\'s folder that does not 
   assert.is(await failure(`${server.url}weights/missing/`), `cannot fetch ${server.url}weights/missing/model.json: HTTP 404 Not Found`);
   assert.is(await failure(`${server.url}weights/short`), `${server.url}weights/short/: shards group1-shard1of1.bin hold 100 bytes, the manifest describes ${readFileSync(join(root, 'weights/tiny/group1-shard1of1.bin')).length}`);
   assert.match(await failure(`${server.url}weights/other/`), new RegExp(`^${server.url.replace(/[.]/g, '\\.')}weights/other/ holds weights of other_net, not of tiny_fashion: .* does not fit tiny_fashion:\n  fc/kernel is \\[16, 5\\] but fc expects \\[16, 10\\]`));
+  assert.is(await failure(`${server.url}weights/html/`), `${server.url}weights/html/model.json is not a netspec weights manifest: it is not JSON`);
   assert.match(await failure('http://127.0.0.1:9/weights/'), /^cannot fetch http:\/\/127\.0\.0\.1:9\/weights\/model\.json: the request failed \(.+\); the server may be unreachable or refuse cross-origin requests \(CORS\)$/);
 });
 

@@ -80,14 +80,16 @@ export async function readWeightsFolderFrom(location: string, read: (file: strin
 }
 
 function parseManifest(folder: string, text: string): WeightsFolderManifest {
+  // A folder URL ends in a slash, a path need not.
+  const file = `${folder.replace(/\/$/, '')}/${MANIFEST_FILE}`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${folder}/${MANIFEST_FILE} is not a netspec weights manifest: it is not JSON`);
+    throw new Error(`${file} is not a netspec weights manifest: it is not JSON`);
   }
   const manifest = parsed as Partial<Record<keyof WeightsFolderManifest, unknown>> | null;
-  const bad = (why: string) => new Error(`${folder}/${MANIFEST_FILE} is not a netspec weights manifest: ${why}`);
+  const bad = (why: string) => new Error(`${file} is not a netspec weights manifest: ${why}`);
   if (manifest?.format !== 'netspec-weights' || manifest.version !== 1) throw bad('unknown format or version');
   if (!Array.isArray(manifest.weightsManifest) || !Array.isArray(manifest.skipped)) throw bad('weightsManifest or skipped is missing');
   for (const group of manifest.weightsManifest as { paths?: unknown; weights?: unknown }[]) {
