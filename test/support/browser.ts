@@ -1,18 +1,19 @@
 // A harness for tests that run in a real, headless Chromium: Debian's /usr/bin/chromium driven by playwright-core,
-// which never downloads a browser of its own. It serves a folder over loopback HTTP (cross-origin isolated by
-// default, so SharedArrayBuffer and wasm threads are available), launches the browser with the flags a root,
-// sandbox-less, GPU-less machine needs, and collects what a page reports as an error.
+// which never downloads a browser of its own. It bundles a page script with esbuild, serves a folder over loopback
+// HTTP (cross-origin isolated by default, so SharedArrayBuffer and wasm threads are available), launches the browser
+// with the flags a root, sandbox-less, GPU-less machine needs, and collects what a page reports as an error.
 //
 // Debian's chromium need not be the version a playwright-core release was built against (156 here, where
 // playwright-core 1.65 names 159); Playwright speaks the DevTools protocol, which is stable enough for this.
 // /usr/bin/chromium is Debian's wrapper script: it adds the flags in /etc/chromium.d and execs the browser. WebGL
 // works headless on the SwiftShader inside Debian's chromium; `webgl: true` asks for it explicitly.
 import { spawnSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { copyFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
+import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's chromium; CI installs it with apt-get. */
@@ -212,6 +213,20 @@ export async function evaluateWithin<R>(page: Page, script: () => R | Promise<R>
   }
 }
 
+/** evaluateWithin for a script that takes one serialisable argument, passed to it in the page. */
+export async function callWithin<A, R>(page: Page, script: (arg: A) => R | Promise<R>, arg: A, ms: number = BROWSER_TIMEOUT): Promise<R> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`page evaluation did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    // Playwright types the argument as it arrives (Unboxed<A>); for plain JSON data that is A itself.
+    return await Promise.race([page.evaluate(script as unknown as () => R | Promise<R>, arg), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface PageErrors {
   /** Console errors, uncaught exceptions and unhandled rejections, failed requests and crashes, in order. */
   readonly messages: readonly string[];
@@ -267,4 +282,42 @@ export function browserSkipReason(): string | undefined {
   const status = chromiumAvailable();
   if (status.available || process.env.CI === 'true') return undefined;
   return `skipped: ${status.reason}`;
+}
+
+/** tfjs-backend-wasm's three binaries: plain, SIMD, and threaded SIMD (picked at run time by what the page allows). */
+export const WASM_FILES: readonly string[] = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+export interface BundledPage {
+  /** The page's file name in the folder, e.g. `models.html`. */
+  readonly html: string;
+  /** What went into the bundle, as esbuild's metafile names them: paths relative to the working directory. */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * Bundles a page script for the browser into `folder` (`<name>.js`, everything included, tfjs too, as an ES
+ * module), writes `<name>.html` that loads it, and copies tfjs-backend-wasm's .wasm files beside it, where
+ * setWasmPaths('./') finds them. esbuild with `platform: 'browser'` resolves each package's `browser` field and
+ * the `browser` export condition, this package's own (`netspec/runtime` from inside the repository) included.
+ */
+export async function bundlePage(entry: string, folder: string, title: string): Promise<BundledPage> {
+  const name = basename(entry).replace(/\.[cm]?[jt]s$/, '');
+  const result = await build({
+    entryPoints: [entry],
+    outfile: join(folder, `${name}.js`),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const html = `${name}.html`;
+  writeFileSync(
+    join(folder, html),
+    `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n<link rel="icon" href="data:,">\n` +
+      `<script type="module" src="./${name}.js"></script>\n</head>\n<body></body>\n</html>\n`,
+  );
+  for (const file of WASM_FILES) copyFileSync(join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file), join(folder, file));
+  return { html, inputs: Object.keys(result.metafile.inputs) };
 }
