@@ -1,0 +1,56 @@
+// Runs every test/*.test.ts file with uvu, two files at a time (the machine has two cores and most test time is one
+// thread of wasm or Node), each in a process of its own, longest first so the two lanes finish together. Prints each
+// file's output when it ends, its time, and a closing "N passed, N failed, N skipped" line; exits 1 if any failed.
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { readdirSync } from 'node:fs';
+
+/**
+ * The files that take longest, started first (seconds measured with both lanes busy: model 128, train 107, parity 99,
+ * browser-models 75, train-cli 63, predict 48, browser-onnx 42, journey 38, matrix 32, user-files 30, web-app 28,
+ * cli 23, property 17, onnx 14); the rest, a few seconds each, follow by name.
+ */
+const LONGEST_FIRST = [
+  'model.test.ts', 'train.test.ts', 'parity.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'predict.test.ts', 'browser-onnx.test.ts',
+  'journey.test.ts', 'matrix.test.ts', 'user-files.test.ts', 'web-app.test.ts', 'cli.test.ts', 'property.test.ts', 'onnx.test.ts',
+];
+
+const pattern = process.argv[2] === undefined ? /\.test\.ts$/ : new RegExp(process.argv[2]);
+const files = readdirSync('test').filter((file) => file.endsWith('.test.ts') && pattern.test(file));
+const rank = (file: string) => (LONGEST_FIRST.includes(file) ? LONGEST_FIRST.indexOf(file) : LONGEST_FIRST.length);
+const queue = files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+const lanes = Math.max(1, Math.min(2, availableParallelism()));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failedFiles: string[] = [];
+
+function runFile(file: string): Promise<void> {
+  const started = performance.now();
+  const escaped = file.replace(/[.]/g, '\\.');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `^${escaped}$`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((done) => {
+    child.on('close', (code) => {
+      // uvu's summary lines, without their colour codes.
+      const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+      const count = (label: string) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain)?.[1] ?? 0);
+      const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
+      totals.passed += passed;
+      totals.skipped += skipped;
+      totals.failed += Math.max(total - passed - skipped, code === 0 ? 0 : 1);
+      if (code !== 0 || total === 0) failedFiles.push(file);
+      process.stdout.write(`${output.trimEnd()}\n  ${file}: ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
+      done();
+    });
+  });
+}
+
+async function lane(): Promise<void> {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runFile(file);
+}
+
+await Promise.all(Array.from({ length: lanes }, lane));
+if (failedFiles.length > 0) process.stdout.write(`failed: ${failedFiles.join(', ')}\n`);
+process.stdout.write(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+process.exitCode = failedFiles.length > 0 ? 1 : 0;
