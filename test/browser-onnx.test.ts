@@ -17,17 +17,16 @@
 //   warns "No available adapters."); the wrapper says so and runs wasm.
 // - The first batch or two run on V8's baseline wasm code and are several times slower: the timings skip them.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inputShape } from '../generated/resnet34.onnx.js';
 import { createSession, runChecked } from '../src/runtime/onnx.js';
 import { onnxCaseImages, type OnnxPageResult } from './browser/onnx-case.js';
-import { browserSkipReason, chromiumAvailable, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
+import { browserSkipReason, bundlePage, chromiumAvailable, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
 
 const FILE = 'browser-onnx.test.ts';
 const TOLERANCE = 1e-4;
@@ -60,22 +59,7 @@ function exportModel(): Promise<void> {
 
 /** The page script, everything bundled (onnxruntime-web too), `netspec/onnx` by the package's browser condition. */
 async function bundle(): Promise<void> {
-  const result = await build({
-    entryPoints: ['test/browser/onnx-page.ts'],
-    outfile: join(folder, 'onnx-page.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  inputs = Object.keys(result.metafile.inputs);
-  writeFileSync(
-    join(folder, 'index.html'),
-    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>netspec ONNX in the browser</title>\n' +
-      '<link rel="icon" href="data:,">\n<script type="module" src="./onnx-page.js"></script>\n</head>\n<body></body>\n</html>\n',
-  );
+  ({ inputs } = await bundlePage('test/browser/onnx-page.ts', folder, 'netspec ONNX in the browser'));
   for (const file of ORT_FILES) copyFileSync(join('node_modules/onnxruntime-web/dist', file), join(folder, file));
 }
 
@@ -112,7 +96,7 @@ async function runPage(browser: Browser, isolated: boolean): Promise<OnnxPageRes
     const { context, page } = await newPage(browser, { hardwareConcurrency: 2 * THREADS });
     try {
       const errors = pageErrors(page);
-      await page.goto(`${served.url}index.html?batch=${BATCH}&warmup=${WARMUP}&runs=${RUNS}`);
+      await page.goto(`${served.url}onnx-page.html?batch=${BATCH}&warmup=${WARMUP}&runs=${RUNS}`);
       const result = await evaluateWithin(page, () => (globalThis as { __result?: Promise<OnnxPageResult> }).__result!);
       errors.assertNone(isolated ? 'isolated page' : 'plain page');
       return result;

@@ -2,8 +2,7 @@
 // when the page is cross-origin isolated.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendChoice, BackendOptions } from './backend-options.js';
-import { registerWasmGradients } from './wasm-gradients.js';
+import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
 
 /** A page's backends, fastest first; libtensorflow needs Node. */
 const order: readonly BackendChoice[] = ['webgl', 'wasm', 'cpu'];
@@ -30,8 +29,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   throw new Error(`no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
 }
 
-async function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string | undefined> {
-  try {
+function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string | undefined> {
+  return startBackend(choice, async () => {
     if (choice === 'tensorflow') return 'libtensorflow (tfjs-node) runs only in Node';
     if (choice === 'wasm') {
       if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
@@ -39,13 +38,8 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions): Promi
       if (page.crossOriginIsolated) setThreadsCount(options.threads ?? page.navigator?.hardwareConcurrency ?? 1);
     }
     if (choice === 'cpu') tf.enableProdMode();
-    if (!(await tf.setBackend(choice))) return 'it failed to initialise';
-    await tf.ready();
-    if (choice === 'wasm') registerWasmGradients();
     return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] : String(error);
-  }
+  });
 }
 
 function wasmThreadsNote(): string {

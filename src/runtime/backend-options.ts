@@ -1,5 +1,8 @@
-// One options type for initBackend in Node and in the page, so code that runs in both type-checks against either.
+// What initBackend shares in Node and in the page: one options type, so code that runs in both type-checks against
+// either, and the last step of starting a backend.
+import * as tf from '@tensorflow/tfjs';
 import type { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmGradients } from './wasm-gradients.js';
 
 /** `tensorflow` (tfjs-node, libtensorflow) exists only in Node, `webgl` only in a page; wasm and cpu everywhere. */
 export type BackendChoice = 'tensorflow' | 'webgl' | 'wasm' | 'cpu';
@@ -19,4 +22,21 @@ export interface BackendOptions {
   readonly threads?: number;
   /** Where the one line naming the backend goes: standard error in Node, console.info in a page. */
   readonly log?: (line: string) => void;
+}
+
+/**
+ * Starts `choice` after `prepare` (which loads or configures it, or says why it cannot be had); undefined when it
+ * is now active, else a short reason. On wasm it registers netspec's gradient kernels, so that models train there.
+ */
+export async function startBackend(choice: BackendChoice, prepare: () => Promise<string | undefined>): Promise<string | undefined> {
+  try {
+    const refused = await prepare();
+    if (refused !== undefined) return refused;
+    if (!(await tf.setBackend(choice))) return 'it failed to initialise';
+    await tf.ready();
+    if (choice === 'wasm') registerWasmGradients();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n')[0] : String(error);
+  }
 }

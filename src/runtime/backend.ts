@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmGradients } from './wasm-gradients.js';
 
-import type { BackendChoice, BackendOptions } from './backend-options.js';
+import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
 
 export type { BackendChoice, BackendOptions } from './backend-options.js';
 
@@ -43,8 +42,8 @@ function parseChoice(value: string | undefined): BackendChoice | undefined {
 let loadedTensorflowPackage = '';
 
 /** Returns undefined when the backend is now active, or a short reason why it is not. */
-async function tryBackend(choice: BackendChoice): Promise<string | undefined> {
-  try {
+function tryBackend(choice: BackendChoice): Promise<string | undefined> {
+  return startBackend(choice, async () => {
     if (choice === 'webgl') return 'WebGL needs a browser';
     if (choice === 'tensorflow') {
       const missing: string[] = [];
@@ -57,18 +56,11 @@ async function tryBackend(choice: BackendChoice): Promise<string | undefined> {
           missing.push(name);
         }
       }
-      if (!loadedTensorflowPackage) return `${missing.join(' and ')} not installed`;
-    } else if (choice === 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
-    } else {
-      // The cpu backend's one-time advice to install tfjs-node is printed unless tfjs runs in production mode.
-      tf.enableProdMode();
+      return loadedTensorflowPackage ? undefined : `${missing.join(' and ')} not installed`;
     }
-    if (!(await tf.setBackend(choice))) return 'it failed to initialise';
-    await tf.ready();
-    if (choice === 'wasm') registerWasmGradients();
+    if (choice === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    // The cpu backend's one-time advice to install tfjs-node is printed unless tfjs runs in production mode.
+    else tf.enableProdMode();
     return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] : String(error);
-  }
+  });
 }
