@@ -1,11 +1,11 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compileSpec } from './compile.js';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { outputsText, summarize, summaryTable } from './emit/summary.js';
 import type { AnalyzedGraph } from './ir/analyze.js';
 import { displayPath } from './display-path.js';
-import { describeFsError } from './fs-errors.js';
+import { readBounded } from './read-bounded.js';
 import { assertWritable } from './output-guard.js';
 import { MAX_SPEC_BYTES, sizeLimitMessage } from './spec/read.js';
 import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, findCaseCollisions, findFiles, findSpecs, isCurrent, isInsideFolder, outputPathFor, writeAtomically } from './output.js';
@@ -93,41 +93,12 @@ export function writePlan(plan: CompilePlan): void {
   for (const file of files) writeAtomically(file.target, file.code, 'generated-text');
 }
 
-/**
- * A spec file's bytes, read no further than the size limit: devices, FIFOs and sockets are refused before reading
- * (and opened without blocking), so `/dev/zero` or a pipe cannot make the compiler read forever.
- */
+/** A spec file's bytes, read no further than the size limit (devices and pipes refused), or the diagnostic why not. */
 function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
-  const refuse = (code: 'NS001' | 'NS002', message: string): Diagnostic => ({ file: shown, line: 1, column: 1, severity: 'error', code, message });
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) return refuse('NS001', `cannot read the spec: ${stats.isDirectory() ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
-    if (stats.size > MAX_SPEC_BYTES) return refuse('NS002', sizeLimitMessage(`${stats.size} bytes`));
-    const bytes = new Uint8Array(MAX_SPEC_BYTES + 1);
-    let length = 0;
-    while (length < bytes.length) {
-      const read = readSync(fd, bytes, length, bytes.length - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return length > MAX_SPEC_BYTES ? refuse('NS002', sizeLimitMessage(`more than ${MAX_SPEC_BYTES} bytes`)) : bytes.subarray(0, length);
-  } catch (error) {
-    // ENOENT on a link is a link to nothing; a loop of links fails with ELOOP instead.
-    const brokenLink = (error as NodeJS.ErrnoException).code === 'ENOENT' && isBrokenLink(path);
-    return refuse('NS001', `cannot read the spec: ${brokenLink ? 'it is a symbolic link to nothing' : describeFsError(error)}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function isBrokenLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink() && !existsSync(path);
-  } catch {
-    return false;
-  }
+  const read = readBounded(path, MAX_SPEC_BYTES);
+  if (read instanceof Uint8Array) return read;
+  const [code, message] = read.kind === 'tooLarge' ? (['NS002', sizeLimitMessage(read.size)] as const) : (['NS001', `cannot read the spec: ${read.reason}`] as const);
+  return { file: shown, line: 1, column: 1, severity: 'error', code, message };
 }
 
 /** Prints diagnostics and a count line; prints nothing when there are none. */

@@ -7,11 +7,14 @@ import { initBackend } from './runtime/backend.js';
 import { ImageTooLargeError } from './runtime/image-header.js';
 import { decodeImage } from './runtime/decode-image.js';
 import { preprocess, type PreprocessOptions } from './runtime/preprocess.js';
+import { readBounded } from './read-bounded.js';
 import { setModelWeights } from './runtime/weights.js';
 import { readWeightsFolder } from './runtime/weights-files.js';
 import { MANIFEST_FILE } from './runtime/weights-folder.js';
 
 const TOP = 5;
+/** A 50-megapixel RGBA PNG stored without compression is 200 MB; a file past 512 MiB is not an image to read. */
+const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 
 /** ImageNet's 1000 class names in index order, as torchvision lists them (data/imagenet-classes.json). */
 function imagenetClasses(): string[] {
@@ -97,7 +100,9 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
 /** The image as the model's input, or undefined once standard error says why it cannot be. */
 async function readInput(path: string, transform: PreprocessOptions, maxPixels: number | undefined): Promise<tf.Tensor3D | undefined> {
   try {
-    return preprocess(await decodeImage(readFileSync(path), { maxPixels }), transform);
+    const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
+    if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
+    return preprocess(await decodeImage(bytes, { maxPixels }), transform);
   } catch (error) {
     const reason =
       error instanceof ImageTooLargeError

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
@@ -158,6 +159,20 @@ test('spec reads stop at the size limit on devices, FIFOs and endless files', ()
     assert.is(run.signal, null, `${path} did not hang`);
     assertUserError(run, /error NS001: cannot read the spec: it is not a regular file \(a device, pipe or socket\)/);
   }
+  rmSync(root, { recursive: true });
+});
+
+test('predict reads no device or pipe as an image, and still classifies the images around it', () => {
+  const root = project();
+  assert.is(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root).status, 0);
+  const png = new PNG({ width: 28, height: 28 });
+  writeFileSync(join(root, 'grey.png'), PNG.sync.write(png));
+  spawnSync('mkfifo', [join(root, 'pipe.png')]);
+  const run = netspec(['predict', 'tiny.json', '--weights', 'w', '/dev/zero', 'grey.png', 'pipe.png'], root, 60_000);
+  assert.is(run.signal, null, 'did not hang');
+  assertUserError(run, /^netspec: cannot read the image \/dev\/zero: it is not a regular file \(a device, pipe or socket\)$/m);
+  assert.match(run.stderr, /^netspec: cannot read the image pipe\.png: it is not a regular file \(a device, pipe or socket\)$/m);
+  assert.match(run.stdout, /^grey\.png\n  1\. /m);
   rmSync(root, { recursive: true });
 });
 
