@@ -162,7 +162,7 @@ test('spec reads stop at the size limit on devices, FIFOs and endless files', ()
   rmSync(root, { recursive: true });
 });
 
-test('predict reads no device or pipe as an image, and still classifies the images around it', () => {
+test('predict and weights import read no device or pipe, and predict still classifies the images around them', () => {
   const root = project();
   assert.is(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root).status, 0);
   const png = new PNG({ width: 28, height: 28 });
@@ -173,6 +173,9 @@ test('predict reads no device or pipe as an image, and still classifies the imag
   assertUserError(run, /^netspec: cannot read the image \/dev\/zero: it is not a regular file \(a device, pipe or socket\)$/m);
   assert.match(run.stderr, /^netspec: cannot read the image pipe\.png: it is not a regular file \(a device, pipe or socket\)$/m);
   assert.match(run.stdout, /^grey\.png\n  1\. /m);
+  const checkpoint = netspec(['weights', 'import', 'tiny.json', '/dev/zero', '--out', 'w2'], root, 20_000);
+  assert.is(checkpoint.signal, null, 'weights import did not hang');
+  assertUserError(checkpoint, /^netspec: cannot read \/dev\/zero: it is not a regular file \(a device, pipe or socket\)$/m);
   rmSync(root, { recursive: true });
 });
 

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { analyzeSpecFile } from '../commands.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
 import { displayPath } from '../display-path.js';
 import { writeAtomically } from '../output.js';
+import { readBounded } from '../read-bounded.js';
 import { assertWritable, PRODUCER } from '../output-guard.js';
 import { readWeightsFolder } from '../runtime/weights-files.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from './convert.js';
@@ -21,13 +21,15 @@ function reportWeightError(error: unknown): number {
   return 1;
 }
 
+/** The largest file one buffer holds in Node; a checkpoint past it cannot be read at once. */
+const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
+
 function readInput(path: string): Uint8Array | undefined {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    process.stderr.write(`netspec: cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}\n`);
-    return undefined;
-  }
+  const read = readBounded(path, MAX_CHECKPOINT_BYTES);
+  if (read instanceof Uint8Array) return read;
+  const reason = read.kind === 'tooLarge' ? `the file is ${read.size}; checkpoints are read whole, up to ${MAX_CHECKPOINT_BYTES} bytes` : read.reason;
+  process.stderr.write(`netspec: cannot read ${path}: ${reason}\n`);
+  return undefined;
 }
 
 export async function importCommand(options: { spec: string; checkpoint: string; out: string } & ImportOptions): Promise<number> {
