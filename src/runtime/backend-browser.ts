@@ -5,14 +5,14 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
 
 /** A page's backends, fastest first; libtensorflow needs Node. */
-const order: readonly BackendChoice[] = ['webgl', 'wasm', 'cpu'];
+const order: readonly BackendChoice[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** The page's globals this module reads, declared here so that Node builds need no DOM library. */
-const page = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+const page = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number; gpu?: { requestAdapter(): Promise<unknown> } } };
 
 /**
- * Picks and initialises the TensorFlow.js backend for a page: webgl, wasm, cpu, in that order, each only if it
- * initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
+ * Picks and initialises the TensorFlow.js backend for a page: webgpu (when the page imports its package), webgl,
+ * wasm, cpu, in that order, each only if it initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
  * for lack of cross-origin isolation, that COOP/COEP headers would give more. Registers netspec's wasm gradients.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendChoice> {
@@ -32,6 +32,13 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
 function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string | undefined> {
   return startBackend(choice, async () => {
     if (choice === 'tensorflow') return 'libtensorflow (tfjs-node) runs only in Node';
+    // tfjs' WebGPU backend is a package of its own; importing it registers the backend, and then it is tried first.
+    if (choice === 'webgpu') {
+      const gpu = page.navigator?.gpu;
+      if (!tf.findBackendFactory('webgpu')) return "the page does not import '@tensorflow/tfjs-backend-webgpu'";
+      if (!gpu) return 'this browser has no WebGPU';
+      if (!(await gpu.requestAdapter())) return 'the browser has no WebGPU adapter (no GPU, or WebGPU is switched off)';
+    }
     if (choice === 'wasm') {
       if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
       // Threads only engage where SharedArrayBuffer exists, that is on a cross-origin-isolated page.

@@ -4,13 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradients } from './wasm-gradients.js';
 
-/** `tensorflow` (tfjs-node, libtensorflow) exists only in Node, `webgl` only in a page; wasm and cpu everywhere. */
-export type BackendChoice = 'tensorflow' | 'webgl' | 'wasm' | 'cpu';
+/** `tensorflow` (tfjs-node, libtensorflow) exists only in Node, `webgpu` and `webgl` only in a page; wasm and cpu everywhere. */
+export type BackendChoice = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 export interface BackendOptions {
   /**
    * Force a backend (falling back, with the reason, if it cannot start). In Node the default is the NETSPEC_BACKEND
-   * environment variable, then tfjs-node-gpu, tfjs-node, wasm, cpu; in a page webgl, wasm, cpu.
+   * environment variable, then tfjs-node-gpu, tfjs-node, wasm, cpu; in a page webgpu (when the page imports
+   * `@tensorflow/tfjs-backend-webgpu`, which registers it), webgl, wasm, cpu.
    */
   readonly backend?: BackendChoice;
   /**

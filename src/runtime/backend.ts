@@ -44,7 +44,7 @@ let loadedTensorflowPackage = '';
 /** Returns undefined when the backend is now active, or a short reason why it is not. */
 function tryBackend(choice: BackendChoice): Promise<string | undefined> {
   return startBackend(choice, async () => {
-    if (choice === 'webgl') return 'WebGL needs a browser';
+    if (choice === 'webgl' || choice === 'webgpu') return `${choice} needs a browser`;
     if (choice === 'tensorflow') {
       const missing: string[] = [];
       for (const name of tensorflowPackages) {
