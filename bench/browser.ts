@@ -15,6 +15,7 @@ import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { bundlePage, callWithin, launchChromium, newPage, serve } from '../test/support/browser.js';
 import type { BenchModel, Timing } from './browser/page.js';
+import { timed } from './browser/timing.js';
 
 const WARMUP = 3;
 const RUNS = 10;
@@ -78,25 +79,14 @@ async function inNode(): Promise<Map<string, number[]>> {
     const module = (await import(pathToFileURL(resolve(`generated/imagenet/${model}.ts`)).href)) as { createModel(o: { weights: string }): Promise<tf.LayersModel>; predict(m: tf.LayersModel, x: tf.Tensor4D): tf.Tensor };
     const built = await module.createModel({ weights: join(folder, 'weights', model) });
     const x = tf.randomUniform([1, 224, 224, 3]) as tf.Tensor4D;
-    results.set(`Node tfjs wasm, 1 thread|${model}`, await time(async () => void (await module.predict(built, x).data())));
+    results.set(`Node tfjs wasm, 1 thread|${model}`, await timed(async () => void (await module.predict(built, x).data()), WARMUP, RUNS));
     built.dispose();
     const session = await createSession(join(folder, `${model}.onnx`), { threads: 2, log: () => {} });
     const images = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i));
-    results.set(`Node onnxruntime-node, 2 threads|${model}`, await time(async () => void (await runChecked(session, images, 1, [3, 224, 224]))));
+    results.set(`Node onnxruntime-node, 2 threads|${model}`, await timed(async () => void (await runChecked(session, images, 1, [3, 224, 224])), WARMUP, RUNS));
     await session.release();
   }
   return results;
-}
-
-async function time(call: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < WARMUP; i++) await call();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await call();
-    times.push(performance.now() - start);
-  }
-  return times;
 }
 
 try {

@@ -6,6 +6,7 @@ import * as resnet18 from '../../generated/imagenet/resnet18.js';
 import * as resnet50 from '../../generated/imagenet/resnet50.js';
 import * as resnet18Onnx from '../../generated/imagenet/resnet18.onnx.js';
 import * as resnet50Onnx from '../../generated/imagenet/resnet50.onnx.js';
+import { timed } from './timing.js';
 
 const models = { resnet18, resnet50 } as const;
 const onnx = { resnet18: resnet18Onnx, resnet50: resnet50Onnx } as const;
@@ -14,18 +15,6 @@ export type BenchModel = keyof typeof models;
 export interface Timing {
   readonly label: string;
   readonly msPerImage: number[];
-}
-
-/** Seconds of `runs` timed calls after `warmup` untimed ones, in milliseconds each. */
-async function timed(call: () => Promise<void>, warmup: number, runs: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await call();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await call();
-    times.push(performance.now() - start);
-  }
-  return times;
 }
 
 async function tfjs(backend: 'wasm' | 'webgl', model: BenchModel, warmup: number, runs: number): Promise<Timing> {
