@@ -8,8 +8,7 @@ import { ImageTooLargeError } from './runtime/image-header.js';
 import { decodeImage } from './runtime/decode-image.js';
 import { preprocess, type PreprocessOptions } from './runtime/preprocess.js';
 import { readBounded } from './read-bounded.js';
-import { setModelWeights } from './runtime/weights.js';
-import { readWeightsFolder } from './runtime/weights-files.js';
+import { loadWeights, readWeightsFolder } from './runtime/weights-files.js';
 import { MANIFEST_FILE } from './runtime/weights-folder.js';
 
 const TOP = 5;
@@ -77,19 +76,14 @@ export async function predictCommand(options: PredictOptions): Promise<number> {
  * normalisation and class names; other weights get ImageNet's normalisation and torchvision's crop margin.
  */
 async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: number): Promise<Classifier> {
-  const { manifest, weights } = await readWeightsFolder(folder);
+  const read = await readWeightsFolder(folder);
+  const { manifest } = read;
   // An image input is [height, width, channels].
   const [height, width, channels] = graph.inputShape as readonly [number, number, number];
   const { input } = manifest;
   if (input && input.mean.length !== channels) throw new Error(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
   if (manifest.classes && manifest.classes.length !== classes) throw new Error(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
-  const model = buildModel(graph);
-  try {
-    setModelWeights(model, weights, folder, new Set(manifest.skipped));
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
+  const model = await loadWeights(buildModel(graph), read, { disposeOnError: true });
   const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
   const crop = [height, width] as const;
   // A trained run saw whole frames, so the shorter side goes straight to the input size: no margin to crop away.
