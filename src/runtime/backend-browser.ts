@@ -3,12 +3,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
+import { page, webgpuUnavailable } from './page.js';
 
 /** A page's backends, fastest first; libtensorflow needs Node. */
 const order: readonly BackendChoice[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
-/** The page's globals this module reads, declared here so that Node builds need no DOM library. */
-const page = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number; gpu?: { requestAdapter(): Promise<unknown> } } };
 
 /**
  * Picks and initialises the TensorFlow.js backend for a page: webgpu (when the page imports its package), webgl,
@@ -33,12 +32,7 @@ function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<str
   return startBackend(choice, async () => {
     if (choice === 'tensorflow') return 'libtensorflow (tfjs-node) runs only in Node';
     // tfjs' WebGPU backend is a package of its own; importing it registers the backend, and then it is tried first.
-    if (choice === 'webgpu') {
-      const gpu = page.navigator?.gpu;
-      if (!tf.findBackendFactory('webgpu')) return "the page does not import '@tensorflow/tfjs-backend-webgpu'";
-      if (!gpu) return 'this browser has no WebGPU';
-      if (!(await gpu.requestAdapter())) return 'the browser has no WebGPU adapter (no GPU, or WebGPU is switched off)';
-    }
+    if (choice === 'webgpu') return tf.findBackendFactory('webgpu') ? webgpuUnavailable() : "the page does not import '@tensorflow/tfjs-backend-webgpu'";
     if (choice === 'wasm') {
       if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
       // Threads only engage where SharedArrayBuffer exists, that is on a cross-origin-isolated page.

@@ -8,29 +8,13 @@
 // node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm and ort-wasm-simd-threaded.jsep.mjs (the
 // Emscripten loader, which wasm threads start from), at the URL given as `wasmPaths`.
 import * as ort from 'onnxruntime-web';
+import { page, webgpuUnavailable } from './page.js';
 import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './onnx-types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './onnx-types.js';
 
-/** The page's globals this module reads, declared here so that Node builds need no DOM library. */
-const page = globalThis as {
-  crossOriginIsolated?: boolean;
-  navigator?: { hardwareConcurrency?: number; gpu?: { requestAdapter(): Promise<unknown> } };
-};
-
 /** onnxruntime-web's own default thread count: half the logical cores (one per physical core), at most 4. */
 const MAX_DEFAULT_THREADS = 4;
-
-/** Why WebGPU cannot run here, or undefined when the browser gives an adapter. */
-async function webgpuUnavailable(): Promise<string | undefined> {
-  const gpu = page.navigator?.gpu;
-  if (gpu === undefined) return 'this browser has no navigator.gpu';
-  try {
-    return (await gpu.requestAdapter()) ? undefined : 'the browser has no WebGPU adapter';
-  } catch (error) {
-    return `requesting a WebGPU adapter failed: ${firstLine(error)}`;
-  }
-}
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
