@@ -1,6 +1,5 @@
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
-import { outputSize } from '../ir/analyze.js';
-import { STEM_POOL } from '../ir/lower.js';
+import { outputSize, STEM_POOL } from '../ops/window.js';
 import { normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
 import { diagnose } from './read.js';
 import type { ValidSpec } from './validate.js';
