@@ -52,6 +52,39 @@ export function assertNever(value: never): never {
   throw new InternalError(`unexpected value ${JSON.stringify(value)}`);
 }
 
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * A parsed spec file: its value, and where each part of it came from. Declared here, beside Diagnostic, so that every
+ * layer that reports at a spec field (spec's rules, ir's limits) can do so without importing the reader.
+ */
+export interface SourceDocument {
+  /** The path shown in diagnostics and generated headers, with forward slashes. */
+  readonly path: string;
+  readonly sha256: string;
+  /** The parsed JSON. Objects have no prototype, so keys such as `__proto__` are plain data. */
+  readonly value: unknown;
+  /** Where the value at a JSON pointer (as ajv reports it) starts, or where its key starts. */
+  locate(pointer: string, part?: 'key' | 'value'): Position;
+  /** The value at a JSON pointer as written in the file, shortened for messages. */
+  sourceText(pointer: string): string;
+}
+
+/** A diagnostic at the field a JSON pointer names. */
+export function diagnose(
+  document: SourceDocument,
+  code: DiagnosticCode,
+  pointer: string,
+  message: string,
+  part: 'key' | 'value' = 'value',
+  severity: Diagnostic['severity'] = 'error',
+): Diagnostic {
+  return { file: document.path, ...document.locate(pointer, part), severity, code, message };
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
 }

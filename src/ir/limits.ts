@@ -1,5 +1,4 @@
-import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
-import { diagnose, type SourceDocument } from '../spec/read.js';
+import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../diagnostics.js';
 import type { AnalyzedGraph } from './analyze.js';
 
 /** Beyond these a model cannot be built or trained here; refusing early beats running out of memory. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as momoa from '@humanwhocodes/momoa';
-import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
+import type { Diagnostic, DiagnosticCode, Position, SourceDocument } from '../diagnostics.js';
 
 /** Spec files are small; anything past this is a mistake or an attack, refused before parsing. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -9,24 +9,6 @@ export const MAX_SPEC_DEPTH = 64;
 
 /** The NS002 sentence, for a size known exactly or only as "more than" the limit. */
 export const sizeLimitMessage = (size: string) => `the file is ${size}; spec files are limited to ${MAX_SPEC_BYTES} bytes`;
-
-export interface Position {
-  readonly line: number;
-  readonly column: number;
-}
-
-/** A parsed spec file: its value, and where each part of it came from. */
-export interface SourceDocument {
-  /** The path shown in diagnostics and generated headers, with forward slashes. */
-  readonly path: string;
-  readonly sha256: string;
-  /** The parsed JSON. Objects have no prototype, so keys such as `__proto__` are plain data. */
-  readonly value: unknown;
-  /** Where the value at a JSON pointer (as ajv reports it) starts, or where its key starts. */
-  locate(pointer: string, part?: 'key' | 'value'): Position;
-  /** The value at a JSON pointer as written in the file, shortened for messages. */
-  sourceText(pointer: string): string;
-}
 
 export interface ReadResult {
   readonly document?: SourceDocument;
@@ -252,16 +234,4 @@ function describeSyntaxError(text: string, error: unknown, unclosed: boolean): {
   if (char === "'") return { position, message: "strings in JSON take double quotes, not '" };
   const shown = char.trim() === '' ? `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : `'${char}'`;
   return { position, message: `unexpected ${shown} in JSON` };
-}
-
-/** A diagnostic at the field a JSON pointer names. */
-export function diagnose(
-  document: SourceDocument,
-  code: DiagnosticCode,
-  pointer: string,
-  message: string,
-  part: 'key' | 'value' = 'value',
-  severity: Diagnostic['severity'] = 'error',
-): Diagnostic {
-  return { file: document.path, ...document.locate(pointer, part), severity, code, message };
 }

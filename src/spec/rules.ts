@@ -1,7 +1,6 @@
-import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
+import { diagnose, type Diagnostic, type DiagnosticCode } from '../diagnostics.js';
 import { outputSize, STEM_POOL } from '../ops/window.js';
 import { normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
-import { diagnose } from './read.js';
 import type { ValidSpec } from './validate.js';
 
 type Spec = ValidSpec['spec'];

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
-import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
-import { diagnose, escapePointer, type SourceDocument } from './read.js';
+import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../diagnostics.js';
+import { escapePointer } from './read.js';
 import type { NetSpec } from './types.js';
 
 export const schemaPath = fileURLToPath(new URL('../../schema/netspec.schema.json', import.meta.url));
