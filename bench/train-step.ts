@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { compileSpec } from '../src/compile.js';
 import { registerWasmGradients } from '../src/runtime/wasm-gradients.js';
-import { DEFAULT_CONFIG } from '../src/train/command.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { ReplicaWorkers } from '../src/train/parallel.js';
 import { Replica } from '../src/train/replica.js';
 import { trainStep } from '../src/train/train.js';

@@ -277,7 +277,7 @@ Options:
       if (values.data !== 'fashion-mnist') throw new UsageError(`train needs --data fashion-mnist${values.data === undefined ? '' : `; ${JSON.stringify(values.data)} is not a known dataset`}`);
       const given = trainSettings.filter((name) => values[name] !== undefined);
       if (values.resume && given.length > 0) throw new UsageError(`--resume continues with the checkpoint's own settings; drop ${given.map((n) => `--${n}`).join(', ')}`);
-      const { DEFAULT_CONFIG, trainCommand } = await import('./train/command.js');
+      const [{ DEFAULT_CONFIG }, { trainCommand }] = await Promise.all([import('./train/config.js'), import('./train/command.js')]);
       const choice = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
         const value = values[name];
         if (value === undefined) return fallback;

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultFashionMnistDir } from '../src/data/fashion-mnist.js';
 import { writeCheckpoint, type CheckpointState } from '../src/train/checkpoint.js';
-import type { TrainConfig } from '../src/train/train.js';
+import type { TrainConfig } from '../src/train/config.js';
 import { TINY_FASHION_SPEC } from './support/tiny-fashion.js';
 
 const cli = resolve('dist', 'cli.js');

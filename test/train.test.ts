@@ -23,7 +23,8 @@ import type { EpochRecord } from '../src/train/plot.js';
 import type { ProgressReporter } from '../src/train/progress.js';
 import { Replica } from '../src/train/replica.js';
 import { learningRate } from '../src/train/schedule.js';
-import { train, type TrainConfig, type TrainResult } from '../src/train/train.js';
+import type { TrainConfig } from '../src/train/config.js';
+import { train, type TrainResult } from '../src/train/train.js';
 import { tinyGraph } from './support/tiny-fashion.js';
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/
 import type { Normalization } from './batches.js';
 import { slotNamesOf } from './optimizer.js';
 import type { EpochRecord } from './plot.js';
-import type { TrainConfig } from './train.js';
+import type { TrainConfig } from './config.js';
 
 /** Where a run stands: the next epoch and step to run, and the sums of the epoch in progress. */
 export interface TrainPosition {

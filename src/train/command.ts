@@ -6,26 +6,10 @@ import { DataFileError } from '../data/idx.js';
 import { initBackend } from '../runtime/backend.js';
 import { readRunCheckpoint } from './checkpoint.js';
 import { progressReporter } from './progress.js';
-import { runFiles, train, type TrainConfig } from './train.js';
+import type { TrainConfig } from './config.js';
+import { runFiles, train } from './train.js';
 
 export const DATASETS = ['fashion-mnist'] as const;
-
-/**
- * The settings `netspec train` uses unless told otherwise: a short one-cycle recipe sized for ResNet-20 on
- * Fashion-MNIST in about half an hour on two cores. Three epochs leave the model underfitting rather than
- * overfitting, so augmentation is off; longer runs should turn it on.
- */
-export const DEFAULT_CONFIG: TrainConfig = {
-  epochs: 3,
-  batchSize: 128,
-  optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4, betas: [0.9, 0.999], epsilon: 1e-8 },
-  learningRate: 0.2,
-  schedule: 'onecycle',
-  augmentation: { cropPadding: 0, horizontalFlip: false },
-  seed: 0,
-  trainLimit: null,
-  replicas: 1,
-};
 
 /** Replicas when not asked for: one per core (at most two) on the single-threaded wasm backend, else one. */
 export function defaultReplicas(backend: string): number {

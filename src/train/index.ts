@@ -1,6 +1,6 @@
 // Training from code: the same loop `netspec train` runs, and its parts.
-export { train, type TrainConfig, type TrainOptions, type TrainResult } from './train.js';
-export { DEFAULT_CONFIG } from './command.js';
+export { train, type TrainOptions, type TrainResult } from './train.js';
+export { DEFAULT_CONFIG, type TrainConfig } from './config.js';
 export { loadFashionMnist, FASHION_MNIST_CLASSES, type ImageSet } from '../data/fashion-mnist.js';
 export { DataFileError, readIdx, readIdxFile } from '../data/idx.js';
 export { assembleBatch, epochOrder, measureNormalization, type Augmentation, type Normalization } from './batches.js';

@@ -5,30 +5,14 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../output.js';
 import { PRODUCER } from '../output-guard.js';
 import { writeWeightsFolder } from '../weights/folder.js';
-import { assembleBatch, epochOrder, measureNormalization, randomFor, type Augmentation, type Normalization } from './batches.js';
+import { assembleBatch, epochOrder, measureNormalization, randomFor, type Normalization } from './batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
-import type { OptimizerConfig } from './optimizer.js';
+import type { TrainConfig } from './config.js';
 import { ReplicaWorkers } from './parallel.js';
 import { plotHistory, type EpochRecord } from './plot.js';
 import { formatDuration, progressReporter, type ProgressReporter } from './progress.js';
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
-import { learningRate, type Schedule } from './schedule.js';
-
-export interface TrainConfig {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerConfig;
-  /** The peak learning rate the schedule starts from or rises to. */
-  readonly learningRate: number;
-  readonly schedule: Schedule;
-  readonly augmentation: Augmentation;
-  /** Seeds the initial weights, each epoch's order and each batch's augmentation. */
-  readonly seed: number;
-  /** Train on the first this many training images only; null for all. */
-  readonly trainLimit: number | null;
-  /** Replicas, one per thread, that split each batch (data-parallel). */
-  readonly replicas: number;
-}
+import { learningRate } from './schedule.js';
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;
