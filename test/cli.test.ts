@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { outputPathFor, writeAtomically } from '../src/output.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, outputPathFor, writeAtomically } from '../src/output.js';
+import { DEFAULT_MAX_PIXELS } from '../src/runtime/image-header.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { snapshot } from './support/files.js';
 
 const cli = resolve('dist', 'cli.js');
@@ -53,6 +55,32 @@ test('--help for the tool and each command', () => {
   }
 });
 
+test('the tool\'s help gives each command\'s usage lines as its own help does, and the defaults the code uses', () => {
+  const main = netspec(['--help']).stdout;
+  const helps = new Map(['compile', 'check', 'weights', 'predict', 'export', 'train'].map((command) => [command, netspec([command, '--help']).stdout]));
+  for (const [command, help] of helps) {
+    const usage = /^Usage:(?: (.+)|\n((?: {2}.+\n)+))/.exec(help)!;
+    const lines = usage[1] !== undefined ? [usage[1]] : usage[2]!.trimEnd().split('\n').map((line) => line.trim());
+    for (const line of lines) assert.ok(main.includes(`\n  ${line}\n`), `${command}: ${line}`);
+  }
+  // An option's help, its continuation lines joined.
+  const option = (command: string, name: string) => helps.get(command)!.match(new RegExp(`\n {2}--${name} [^]*?(?=\n {2}-)`))?.[0].replace(/\s+/g, ' ');
+  assert.match(option('compile', 'out')!, `(default: ${DEFAULT_OUT_DIR})`);
+  assert.match(option('compile', 'specs')!, `(default: ${DEFAULT_SPEC_ROOT})`);
+  assert.match(option('predict', 'max-pixels')!, `(default: ${DEFAULT_MAX_PIXELS},`);
+  assert.match(option('train', 'epochs')!, `(default: ${DEFAULT_CONFIG.epochs})`);
+  assert.match(option('train', 'batch')!, `(default: ${DEFAULT_CONFIG.batchSize})`);
+  assert.match(option('train', 'lr')!, `(default: ${DEFAULT_CONFIG.learningRate})`);
+  assert.match(option('train', 'weight-decay')!, `(default: ${DEFAULT_CONFIG.optimizer.weightDecay})`);
+  assert.match(option('train', 'schedule')!, `default: ${DEFAULT_CONFIG.schedule})`);
+});
+
+test('the README\'s command reference quotes the tool\'s usage lines', () => {
+  const usage = /\nUsage:\n((?: {2}.+\n)+)/.exec(netspec(['--help']).stdout)![1]!.replace(/^ {2}/gm, '');
+  const readme = readFileSync('README.md', 'utf8');
+  assert.ok(readme.includes(`## Command reference\n\n\`\`\`\n${usage}\`\`\`\n`), usage);
+});
+
 test('usage errors exit 2 with a one-line reason and no stack trace', () => {
   for (const args of [[], ['frobnicate'], ['compile', '--frobnicate'], ['check'], ['check', 'a.json', 'b.json'], ['compile', '--out']]) {
     const run = netspec(args);
@@ -60,6 +88,8 @@ test('usage errors exit 2 with a one-line reason and no stack trace', () => {
     noStackTrace(run.stderr);
   }
   assert.match(netspec(['frobnicate']).stderr, /unknown command "frobnicate"/);
+  // Choices are checked from the option table, before the command runs.
+  assert.match(netspec(['compile', '--target', 'tflite']).stderr, /^netspec: --target takes tfjs, onnx, got "tflite"\n/);
 });
 
 test('check --json prints exactly one JSON object with the founding counts', () => {

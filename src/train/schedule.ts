@@ -1,7 +1,8 @@
 /** Learning-rate schedules as PyTorch defines them, as functions of the fraction of training done. */
 export type Schedule = 'cosine' | 'onecycle' | 'constant';
 
-export const schedules: readonly Schedule[] = ['cosine', 'onecycle', 'constant'];
+/** In the order `netspec train` lists them in its help and usage errors. */
+export const schedules: readonly Schedule[] = ['onecycle', 'cosine', 'constant'];
 
 /** OneCycleLR's defaults: warm up over the first 30% from peak / 25, then anneal to peak / (25 · 10⁴). */
 const ONE_CYCLE = { warmup: 0.3, startDivisor: 25, finalDivisor: 1e4 } as const;

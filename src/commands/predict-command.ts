@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from './build.js';
-import { analyzeSpecFile } from './commands.js';
-import type { AnalyzedGraph } from './ir/analyze.js';
-import { initBackend } from './runtime/backend.js';
-import { ImageTooLargeError } from './runtime/image-header.js';
-import { decodeImage } from './runtime/decode-image.js';
-import { preprocess, type PreprocessOptions } from './runtime/preprocess.js';
-import { readBounded } from './read-bounded.js';
-import { loadWeights, readWeightsFolder } from './runtime/weights-files.js';
-import { MANIFEST_FILE } from './runtime/weights-folder.js';
+import { buildModel } from '../build.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { readBounded } from '../read-bounded.js';
+import { initBackend } from '../runtime/backend.js';
+import { decodeImage } from '../runtime/decode-image.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
+import { loadWeights, readWeightsFolder } from '../runtime/weights-files.js';
+import { MANIFEST_FILE } from '../runtime/weights-folder.js';
+import { defineCommand, UsageError } from './command-line.js';
+import { analyzeSpecFile } from './print-diagnostics.js';
 
 const TOP = 5;
 /** A 50-megapixel RGBA PNG stored without compression is 200 MB; a file past 512 MiB is not an image to read. */
@@ -17,15 +18,56 @@ const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 
 /** ImageNet's 1000 class names in index order, as torchvision lists them (data/imagenet-classes.json). */
 function imagenetClasses(): string[] {
-  return JSON.parse(readFileSync(new URL('../data/imagenet-classes.json', import.meta.url), 'utf8')) as string[];
+  return JSON.parse(readFileSync(new URL('../../data/imagenet-classes.json', import.meta.url), 'utf8')) as string[];
 }
 
-export interface PredictOptions {
+export const command = defineCommand({
+  name: 'predict',
+  summary: `Classify JPEG or PNG images with a spec's model and imported weights, printing the top ${TOP}`,
+  forms: [{ args: '<spec.json>', after: '<image>...' }],
+  description: `Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
+classifies each JPEG or PNG image. Prints the top ${TOP} classes with their probabilities: the folder's class names
+when it has them ('netspec train' saves Fashion-MNIST's), ImageNet class names for a 1000-class classifier,
+class indices otherwise. The backend is chosen as for generated code.
+
+Images become the model's channels first: 1 grey (ITU-R BT.601 luma, as PIL's convert('L')), 2 grey and alpha,
+3 RGB, 4 RGBA; grey, palette and transparent images are converted. Then torchvision's evaluation transform:
+  - a folder that records its normalisation, as 'netspec train' writes it: the run saw whole frames, so the
+    shorter side is resized straight to the input size, centre-cropped to the input's height × width, and
+    normalised as the run measured
+  - other folders: the shorter side is resized to 256/224 of the input's longer side (256 for 224),
+    centre-cropped, and normalised with ImageNet's mean and standard deviation (their luma for grey)
+Pixels are fed as they are, never inverted: a Fashion-MNIST model has seen light garments on a black background,
+so a dark garment photographed on white looks nothing like what it learnt.
+
+An image that cannot be read or is too large is reported on one line, the others are still classified, and the
+exit status is 1.`,
+  options: {
+    weights: { type: 'string', arg: 'DIR', required: true, help: 'The weights folder' },
+    'max-pixels': {
+      type: 'number',
+      arg: 'N',
+      default: DEFAULT_MAX_PIXELS,
+      defaultText: `${DEFAULT_MAX_PIXELS}, ${DEFAULT_MAX_PIXELS / 1e6} megapixels`,
+      min: 1,
+      integer: true,
+      help: 'Refuse images of more than N pixels (width × height), read from the header before decoding',
+    },
+  },
+  run: async ({ values, positionals }) => {
+    const [spec, ...images] = positionals;
+    if (!spec || images.length === 0) throw new UsageError('predict takes a spec and at least one image');
+    if (values.weights === undefined) throw new UsageError('predict needs --weights DIR');
+    return predictCommand({ spec, weights: values.weights, images, maxPixels: values['max-pixels'] });
+  },
+});
+
+interface PredictOptions {
   readonly spec: string;
   readonly weights: string;
   readonly images: readonly string[];
-  /** Refuse images of more than this many pixels before decoding them (default: DEFAULT_MAX_PIXELS). */
-  readonly maxPixels?: number;
+  /** Refuse images of more than this many pixels before decoding them. */
+  readonly maxPixels: number;
 }
 
 interface Classifier {
@@ -40,7 +82,7 @@ interface Classifier {
  * class names when it has them, ImageNet names for a 1000-class classifier, class indices otherwise. An image that
  * cannot be read or is too large is reported and the others are still classified; the status is then 1.
  */
-export async function predictCommand(options: PredictOptions): Promise<number> {
+async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
   const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
@@ -92,7 +134,7 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
 }
 
 /** The image as the model's input, or undefined once standard error says why it cannot be. */
-async function readInput(path: string, transform: PreprocessOptions, maxPixels: number | undefined): Promise<tf.Tensor3D | undefined> {
+async function readInput(path: string, transform: PreprocessOptions, maxPixels: number): Promise<tf.Tensor3D | undefined> {
   try {
     const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
     if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);

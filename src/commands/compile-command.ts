@@ -1,0 +1,84 @@
+import { existsSync, statSync } from 'node:fs';
+import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../compile-files.js';
+import { displayPath } from '../display-path.js';
+import { outputsText } from '../emit/summary.js';
+import { assertWritable } from '../output-guard.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, writeAtomically } from '../output.js';
+import { defineCommand, UsageError } from './command-line.js';
+import { printDiagnostics } from './print-diagnostics.js';
+
+export const command = defineCommand({
+  name: 'compile',
+  summary: 'Validate specs and generate one TypeScript module per spec',
+  forms: [{ args: '[spec.json...]' }],
+  description: `Validates every spec, renders all modules in memory, and only then writes them, each atomically. If any
+spec has errors, nothing is written. A spec under the specs folder is mirrored under the output folder:
+${DEFAULT_SPEC_ROOT}/imagenet/resnet34.json → ${DEFAULT_OUT_DIR}/imagenet/resnet34.ts. Every spec gets two modules: <spec>.ts
+builds the TensorFlow.js model, <spec>.onnx.ts runs its ONNX export with onnxruntime-node.
+
+Arguments:
+  spec.json...   Spec files to compile (default: every .json file under the specs folder)`,
+  options: {
+    out: { type: 'string', arg: 'DIR', default: DEFAULT_OUT_DIR, help: 'Output folder' },
+    specs: { type: 'string', arg: 'DIR', default: DEFAULT_SPEC_ROOT, help: 'Specs folder' },
+    check: { type: 'boolean', help: 'Write nothing; exit 1 naming each output that is missing, stale or extra' },
+    target: {
+      type: 'choice',
+      arg: 'TARGET',
+      choices: ['tfjs', 'onnx'],
+      default: 'tfjs',
+      help: "tfjs writes the modules; onnx also writes each model as ONNX (<spec>.onnx beside its modules) with freshly initialised weights from a fixed seed, where 'netspec export onnx --weights DIR' exports trained weights",
+    },
+  },
+  run: async ({ values, positionals }) => {
+    if (values.target === 'onnx' && values.check) throw new UsageError('--check compares the generated modules; it does not take --target onnx');
+    return compileCommand({ specs: positionals, specRoot: values.specs, outDir: values.out, check: values.check, onnx: values.target === 'onnx' });
+  },
+});
+
+async function compileCommand(options: CompileOptions & { readonly check: boolean; readonly onnx: boolean }): Promise<number> {
+  if (options.specs.length === 0 && !existsSync(options.specRoot)) {
+    process.stderr.write(`netspec: no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR\n`);
+    return 2;
+  }
+  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory()) {
+    process.stderr.write(`netspec: --specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments\n`);
+    return 2;
+  }
+  const started = performance.now();
+  const plan = planCompile(options);
+  if (hasErrors(plan.diagnostics)) {
+    printDiagnostics(plan.diagnostics, options.check ? '' : '; nothing was written');
+    return 1;
+  }
+  printDiagnostics(plan.diagnostics);
+  if (options.check) return reportStale(findStale(plan, options.outDir, options.specs.length === 0), plan.outputs.length);
+  const onnxPath = (output: PlannedOutput) => output.files[0]!.target.replace(/\.ts$/, '.onnx');
+  if (options.onnx) assertWritable(plan.outputs.map((output) => ({ path: onnxPath(output), kind: 'onnx' })));
+  writePlan(plan);
+  if (options.onnx) {
+    // Loaded for --target onnx only, so that other compiles do not load the ONNX encoder.
+    const { emitOnnx } = await import('../emit/onnx.js');
+    const { initialWeights } = await import('../weights/init.js');
+    for (const output of plan.outputs) writeAtomically(onnxPath(output), emitOnnx(output.graph, initialWeights(output.graph)), 'onnx');
+  }
+  for (const output of plan.outputs) {
+    const { params } = output.graph;
+    const onnx = options.onnx ? [onnxPath(output)] : [];
+    const targets = [...output.files.map((file) => file.target), ...onnx].map(displayPath).join(', ');
+    process.stdout.write(`${output.spec} → ${targets}  (${params.trainable.toLocaleString('en-US')} trainable params, output ${outputsText(output.graph)})\n`);
+  }
+  process.stdout.write(`compiled ${plan.outputs.length} spec${plan.outputs.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms\n`);
+  return 0;
+}
+
+/** `compile --check`: each stale output on a line of its own and status 1, or one line saying all is current. */
+function reportStale(stale: readonly string[], specs: number): number {
+  for (const line of stale) process.stderr.write(`stale: ${line}\n`);
+  if (stale.length > 0) {
+    process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile'\n`);
+    return 1;
+  }
+  process.stdout.write(`${specs} spec${specs === 1 ? "'s" : "s'"} generated modules up to date\n`);
+  return 0;
+}

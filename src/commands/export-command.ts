@@ -1,0 +1,47 @@
+import { displayPath } from '../display-path.js';
+import { emitOnnx, OPSET } from '../emit/onnx.js';
+import { assertWritable } from '../output-guard.js';
+import { writeAtomically } from '../output.js';
+import { initialWeights } from '../weights/init.js';
+import { defineCommand, UsageError } from './command-line.js';
+import { analyzeSpecFile } from './print-diagnostics.js';
+import { megabytes, torchWeightsOf } from './weights-command.js';
+
+export const command = defineCommand({
+  name: 'export',
+  summary: 'Write a spec\'s model as ONNX, for onnxruntime and other runtimes',
+  forms: [{ args: 'onnx <spec.json>' }],
+  description: `Writes the spec's model as a standard ONNX model for inference: opset ${OPSET}, NCHW input named "input" with a
+dynamic batch dimension, one named output per model output (logits, or C2… for backbones), BatchNorm folded
+into the convolution before it, dropout removed. Weights come from a weights folder written by
+'netspec weights import', or without --weights are freshly initialised from a fixed seed. The generated
+<spec>.onnx.ts module runs it with onnxruntime-node.`,
+  options: {
+    weights: { type: 'string', arg: 'DIR', help: 'The weights folder to export' },
+    out: { type: 'string', arg: 'FILE', required: true, help: 'The ONNX file to write' },
+  },
+  run: async ({ values, positionals }) => {
+    const [format, spec, ...extra] = positionals;
+    if (format !== 'onnx') throw new UsageError(`export takes the format onnx, got ${JSON.stringify(format ?? '')}`);
+    if (!spec || extra.length > 0) throw new UsageError('export onnx takes one spec');
+    if (values.out === undefined) throw new UsageError('export onnx needs --out FILE');
+    return exportOnnxCommand({ spec, out: values.out, weights: values.weights });
+  },
+});
+
+/**
+ * `netspec export onnx`: the spec's model as ONNX, with a weights folder's weights or, without one, freshly
+ * initialised weights from a fixed seed (for benchmarks and for checking a deployment before training).
+ */
+async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string }): Promise<number> {
+  assertWritable([{ path: options.out, kind: 'onnx' }]);
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
+  if (typeof weights === 'number') return weights;
+  const bytes = emitOnnx(graph, weights);
+  writeAtomically(options.out, bytes, 'onnx');
+  const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
+  process.stdout.write(`wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`);
+  return 0;
+}

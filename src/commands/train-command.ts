@@ -1,0 +1,194 @@
+import { availableParallelism } from 'node:os';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { DataFileError } from '../data/idx.js';
+import { assertWritable, type OutputKind } from '../output-guard.js';
+import { initBackend } from '../runtime/backend.js';
+import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
+import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
+import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
+import { optimizerNames } from '../train/optimizer.js';
+import { progressReporter } from '../train/progress.js';
+import { schedules } from '../train/schedule.js';
+import { runFiles, train } from '../train/train.js';
+import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
+import { analyzeSpecFile } from './print-diagnostics.js';
+
+const DATASETS = ['fashion-mnist'] as const;
+/** A run's folder when --out is not given: runs/<spec file's name>. */
+const RUNS_DIR = 'runs';
+/** On wasm, replicas by default are one per core, up to this many. */
+const MAX_DEFAULT_REPLICAS = 2;
+
+/** The --augment names, and the augmentation each stands for. */
+const AUGMENTATIONS = {
+  none: NO_AUGMENTATION,
+  crop: { cropPadding: 2, horizontalFlip: false },
+  'crop-flip': { cropPadding: 2, horizontalFlip: true },
+} as const satisfies Record<string, Augmentation>;
+const augmentationNames = Object.keys(AUGMENTATIONS) as (keyof typeof AUGMENTATIONS)[];
+
+/** The --augment name of an augmentation; DEFAULT_CONFIG's must have one, or the help could not state the default. */
+function augmentationName({ cropPadding, horizontalFlip }: Augmentation): keyof typeof AUGMENTATIONS {
+  const name = augmentationNames.find((n) => AUGMENTATIONS[n].cropPadding === cropPadding && AUGMENTATIONS[n].horizontalFlip === horizontalFlip);
+  if (name === undefined) throw new Error(`no --augment name stands for ${JSON.stringify({ cropPadding, horizontalFlip })}`);
+  return name;
+}
+
+const options = {
+  data: { type: 'string', arg: DATASETS.join('|'), required: true, help: 'The dataset' },
+  out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
+  resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },
+  epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, min: 1, max: 10_000, integer: true, help: 'Epochs' },
+  batch: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.batchSize, min: 1, max: 65_536, integer: true, help: 'Images per step' },
+  lr: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.learningRate, min: 0, max: 100, exclusiveMin: true, help: 'Peak learning rate' },
+  schedule: { type: 'choice', arg: 'NAME', choices: schedules, default: DEFAULT_CONFIG.schedule, help: 'Learning-rate schedule' },
+  optimizer: { type: 'choice', arg: 'NAME', choices: optimizerNames, default: DEFAULT_CONFIG.optimizer.name, help: 'Optimiser' },
+  momentum: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.momentum, min: 0, max: 1, help: 'SGD momentum' },
+  nesterov: { type: 'choice', arg: 'BOOL', choices: ['true', 'false'], default: String(DEFAULT_CONFIG.optimizer.nesterov), help: 'SGD with Nesterov momentum' },
+  'weight-decay': { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.weightDecay, min: 0, max: 1, help: 'L2 weight decay added to the gradient, as torch.optim does' },
+  augment: {
+    type: 'choice',
+    arg: 'NAME',
+    choices: augmentationNames,
+    default: augmentationName(DEFAULT_CONFIG.augmentation),
+    help: `Augmentation: crop takes a random crop with ${AUGMENTATIONS.crop.cropPadding} pixels of padding, crop-flip adds a random horizontal flip; worth turning on for runs longer than the default`,
+  },
+  seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, min: 0, max: 2 ** 32 - 1, integer: true, help: 'Seeds the initial weights, the order of the images and the augmentation' },
+  limit: { type: 'number', arg: 'N', defaultText: 'every training image', min: 1, integer: true, help: 'Train on the first N training images only' },
+  workers: {
+    type: 'number',
+    arg: 'N',
+    defaultText: `on wasm one per core, at most ${MAX_DEFAULT_REPLICAS}; on other backends 1`,
+    min: 1,
+    max: 64,
+    integer: true,
+    help: 'Model replicas, one thread each, splitting every batch',
+  },
+} as const satisfies OptionTable;
+
+/** The options that set up a run; a resumed run keeps its saved settings, so they cannot be combined with --resume. */
+const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'schedule', 'augment', 'seed', 'limit', 'workers'] as const satisfies readonly (keyof typeof options)[];
+
+export const command = defineCommand({
+  name: 'train',
+  summary: "Train a spec's classifier on Fashion-MNIST, with checkpoints, resume and training curves",
+  forms: [{ args: '<spec.json>', options: ['data'], after: '[options]' }],
+  description: `Trains the spec's classifier from a seeded initialisation on Fashion-MNIST (Debian's dataset-fashion-mnist
+package, or NETSPEC_FASHION_MNIST pointing at its four idx files). Each step runs BatchNorm in training mode;
+after each epoch the test set is evaluated in inference mode and a checkpoint is written atomically to
+DIR/${CHECKPOINT_FILE}. At the end DIR holds weights/ (load with createModel({ weights })), metrics.json
+(settings, input normalisation, per-epoch losses and accuracies) and curves.svg. A progress bar shows loss,
+accuracy, images per second and the time left; without a terminal, plain lines. Ctrl-C finishes the step,
+saves a checkpoint and exits with status 130; --resume continues from it exactly.
+
+On the wasm backend each step's batch is split across worker threads, one model replica per core.`,
+  options,
+  run: async ({ values, positionals, given }) => {
+    if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);
+    const data = DATASETS.find((name) => name === values.data);
+    if (data === undefined) throw new UsageError(`train needs --data ${DATASETS.join(' or ')}${values.data === undefined ? '' : `; ${JSON.stringify(values.data)} is not a known dataset`}`);
+    const settings = RUN_SETTINGS.filter((name) => given.has(name));
+    if (values.resume && settings.length > 0) throw new UsageError(`--resume continues with the checkpoint's own settings; drop ${settings.map((n) => `--${n}`).join(', ')}`);
+    const spec = positionals[0]!;
+    const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
+    return trainCommand({ spec, data, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
+  },
+});
+
+/** The run's settings from the command line, each option at DEFAULT_CONFIG's value unless given. */
+function configOf(values: OptionValues<typeof options>): TrainCommandOptions['config'] {
+  return {
+    epochs: values.epochs,
+    batchSize: values.batch,
+    optimizer: { ...DEFAULT_CONFIG.optimizer, name: values.optimizer, momentum: values.momentum, nesterov: values.nesterov === 'true', weightDecay: values['weight-decay'] },
+    learningRate: values.lr,
+    schedule: values.schedule,
+    augmentation: AUGMENTATIONS[values.augment],
+    seed: values.seed,
+    trainLimit: values.limit ?? null,
+    replicas: values.workers ?? null,
+  };
+}
+
+/** Replicas when not asked for: one per core (at most MAX_DEFAULT_REPLICAS) on the single-threaded wasm backend, else one. */
+function defaultReplicas(backend: string): number {
+  return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
+}
+
+interface TrainCommandOptions {
+  readonly spec: string;
+  readonly data: (typeof DATASETS)[number];
+  readonly out: string;
+  readonly resume: boolean;
+  /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
+  readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
+}
+
+/** What a run writes into its folder, each replaced only if an earlier run of netspec wrote it. */
+function runOutputs(out: string): { path: string; kind: OutputKind }[] {
+  const files = runFiles(out);
+  return [
+    { path: files.checkpoint, kind: 'safetensors' },
+    { path: files.weights, kind: 'weights-folder' },
+    { path: files.metrics, kind: 'json' },
+    { path: files.curves, kind: 'generated-text' },
+  ];
+}
+
+/** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
+async function trainCommand(options: TrainCommandOptions): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  if (options.resume) {
+    // A missing, damaged or foreign checkpoint is the user's to fix (exit 1), not an internal error.
+    try {
+      readRunCheckpoint(options.out, graph.name);
+    } catch (error) {
+      process.stderr.write(`netspec: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
+  // Before the first step: a run that cannot save its results should not train for an epoch first.
+  assertWritable(runOutputs(options.out));
+  let data;
+  try {
+    data = loadFashionMnist();
+  } catch (error) {
+    if (!(error instanceof DataFileError)) throw error;
+    process.stderr.write(`netspec: ${error.message}\n`);
+    return 1;
+  }
+  const [height, width, channels] = graph.inputShape;
+  const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0] : undefined;
+  const { train: set } = data;
+  if (height !== set.height || width !== set.width || channels !== set.channels || classes !== set.classes) {
+    process.stderr.write(
+      `netspec: ${options.data} has ${set.height}×${set.width}×${set.channels} images in ${set.classes} classes; ` +
+        `${graph.name} takes ${graph.inputShape.join('×')} and outputs ${graph.outputShapes.map((s) => `[${s.join(', ')}]`).join(', ')}\n`,
+    );
+    return 1;
+  }
+  const backend = await initBackend();
+  let stopRequested = false;
+  const onInterrupt = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write('\nnetspec: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const result = await train({
+      graph,
+      data,
+      config: { ...options.config, replicas: options.config.replicas ?? defaultReplicas(backend) },
+      out: options.out,
+      resume: options.resume,
+      backend,
+      progress: progressReporter(process.stderr),
+      shouldStop: () => stopRequested,
+    });
+    return result.interrupted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}

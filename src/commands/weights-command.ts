@@ -1,0 +1,131 @@
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { displayPath } from '../display-path.js';
+import { writeAtomically } from '../output.js';
+import { readBounded } from '../read-bounded.js';
+import { assertWritable, PRODUCER } from '../output-guard.js';
+import { readWeightsFolder } from '../runtime/weights-files.js';
+import { exportCheckpoint, importCheckpoint, type ImportOptions } from '../weights/convert.js';
+import { writeWeightsFolder } from '../weights/folder.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
+import { defineCommand, UsageError } from './command-line.js';
+import { analyzeSpecFile } from './print-diagnostics.js';
+
+export const command = defineCommand({
+  name: 'weights',
+  summary: 'Convert PyTorch weights (safetensors) to and from a generated model\'s weights folder',
+  forms: [
+    { args: 'import <spec.json> <file.safetensors>', options: ['out', 'partial', 'rename'] },
+    { args: 'export <spec.json> <DIR>', options: ['out'] },
+  ],
+  description: `import reads a PyTorch state dict saved as safetensors (F32, F16 or BF16), checks every tensor against the
+model the spec describes — names as torchvision names them (conv1.weight, layer1.0.bn1.running_mean,
+layer2.0.downsample.0.weight, fc.bias), shapes in PyTorch's layout — converts OIHW convolutions to HWIO and
+[out, in] matrices to [in, out], and writes a weights folder (model.json and binary shards) that the
+generated module loads with createModel({ weights: DIR }). Every missing, unexpected or misshapen tensor is
+listed at once, and nothing is written unless all match. num_batches_tracked is ignored.
+
+export writes a weights folder back as a PyTorch state dict in safetensors (F32).`,
+  options: {
+    out: { type: 'string', arg: 'PATH', required: true, help: 'The weights folder (import) or safetensors file (export) to write' },
+    partial: {
+      type: 'boolean',
+      help: 'import: load the layers that match, keep the others at their initialisation, and list what was skipped (fine-tuning with, say, another number of classes)',
+    },
+    rename: {
+      type: 'string',
+      arg: 'FROM=TO',
+      multiple: true,
+      help: 'import: rename checkpoint keys first, replacing whole dot-separated segments; repeatable. E.g. --rename shortcut=downsample, or --rename module= to drop a prefix',
+    },
+  },
+  run: async ({ values, positionals }) => {
+    const [action, spec, source, ...extra] = positionals;
+    if (action !== 'import' && action !== 'export') throw new UsageError(`weights takes import or export, got ${JSON.stringify(action ?? '')}`);
+    if (!spec || !source || extra.length > 0) throw new UsageError(`weights ${action} takes a spec and a ${action === 'import' ? 'safetensors file' : 'weights folder'}`);
+    if (values.out === undefined) throw new UsageError(`weights ${action} needs --out`);
+    if (action === 'import') return importCommand({ spec, checkpoint: source, out: values.out, partial: values.partial, renames: parseRenames(values.rename) });
+    if (values.partial || values.rename.length > 0) throw new UsageError('--partial and --rename apply to weights import');
+    return exportCommand({ spec, folder: source, out: values.out });
+  },
+});
+
+/** `--rename FROM=TO` values as pairs; a malformed one is a usage error. */
+function parseRenames(values: readonly string[]): [string, string][] {
+  return values.map((value) => {
+    const match = /^([^=]+)=([^=]*)$/.exec(value);
+    if (!match) throw new UsageError(`--rename takes FROM=TO, got ${JSON.stringify(value)}`);
+    return [match[1]!, match[2]!];
+  });
+}
+
+export const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** Prints a weight file's problems, one per line, and returns the exit status for them. */
+function reportWeightError(error: unknown): number {
+  if (!(error instanceof WeightFileError)) throw error;
+  for (const problem of error.problems) process.stderr.write(`${displayPath(error.file)}: ${problem}\n`);
+  process.stderr.write(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; nothing was written\n`);
+  return 1;
+}
+
+/** The largest file one buffer holds in Node; a checkpoint past it cannot be read at once. */
+const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
+
+function readInput(path: string): Uint8Array | undefined {
+  const read = readBounded(path, MAX_CHECKPOINT_BYTES);
+  if (read instanceof Uint8Array) return read;
+  const reason = read.kind === 'tooLarge' ? `the file is ${read.size}; checkpoints are read whole, up to ${MAX_CHECKPOINT_BYTES} bytes` : read.reason;
+  process.stderr.write(`netspec: cannot read ${path}: ${reason}\n`);
+  return undefined;
+}
+
+async function importCommand(options: { spec: string; checkpoint: string; out: string } & ImportOptions): Promise<number> {
+  const started = performance.now();
+  assertWritable([{ path: options.out, kind: 'weights-folder' }]);
+  const graph = analyzeSpecFile(options.spec);
+  const bytes = readInput(options.checkpoint);
+  if (!graph || !bytes) return 1;
+  try {
+    const checkpoint = readSafetensors(options.checkpoint, bytes);
+    const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
+    writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers);
+    for (const line of imported.skipped) process.stderr.write(`skipped: ${line}\n`);
+    const size = imported.weights.reduce((sum, w) => sum + w.data.byteLength, 0);
+    process.stdout.write(
+      `imported ${imported.weights.length} tensors (${megabytes(size)}) of ${graph.name} from ${displayPath(options.checkpoint)} into ${displayPath(options.out)} in ${Math.round(performance.now() - started)} ms` +
+        (imported.skippedLayers.length > 0 ? `; ${imported.skippedLayers.length} layers keep their initialisation: ${imported.skippedLayers.join(', ')}` : '') +
+        '\n',
+    );
+    return 0;
+  } catch (error) {
+    return reportWeightError(error);
+  }
+}
+
+/** A weights folder's weights in PyTorch names and layouts, or the exit status after saying why they cannot be read. */
+export async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<string, FloatTensor> | number> {
+  let folder;
+  try {
+    folder = await readWeightsFolder(path);
+  } catch (error) {
+    process.stderr.write(`netspec: cannot read the weights folder ${displayPath(path)}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    return exportCheckpoint(graph, path, folder.weights, folder.manifest.skipped);
+  } catch (error) {
+    return reportWeightError(error);
+  }
+}
+
+async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
+  assertWritable([{ path: options.out, kind: 'safetensors' }]);
+  const graph = analyzeSpecFile(options.spec);
+  if (!graph) return 1;
+  const tensors = await torchWeightsOf(graph, options.folder);
+  if (typeof tensors === 'number') return tensors;
+  const bytes = writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name], ['producer', PRODUCER]]));
+  writeAtomically(options.out, bytes, 'safetensors');
+  process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
+  return 0;
+}
