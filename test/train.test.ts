@@ -517,7 +517,7 @@ withData('a run stopped after epoch 1, or in the middle of epoch 2, and resumed 
   await resumeReproduces(1, [4, 6]);
 });
 
-withData('the same with 2 replicas in worker threads (dist/train/train-worker.js: run `npm run build` first)', async () => {
+withData('the same with 2 replicas in worker threads, which run this source as the test does', async () => {
   await resumeReproduces(2, [6]);
 });
 

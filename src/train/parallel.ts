@@ -10,6 +10,19 @@ export interface WorkerSetup {
   readonly backend: string;
 }
 
+/**
+ * A worker thread running train-worker: from dist/, the compiled script beside this one; from source, the .ts
+ * script, so that an edit needs no rebuild. Node 20 does not apply the parent's --import (tsx's loader) to a worker,
+ * so the worker registers tsx itself before it imports the script.
+ */
+function startWorker(setup: WorkerSetup): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData: setup });
+  const script = new URL('./train-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(script)}))`;
+  return new Worker(bootstrap, { eval: true, workerData: setup });
+}
+
 export type ReplicaMessage =
   | { readonly kind: 'gradients'; readonly images: Float32Array; readonly labels: Int32Array }
   | { readonly kind: 'apply'; readonly gradients: Float32Array; readonly learningRate: number }
@@ -42,9 +55,7 @@ export class ReplicaWorkers {
   }
 
   static async start(count: number, setup: WorkerSetup): Promise<ReplicaWorkers> {
-    // Workers start without the parent's TypeScript loader, so they always run the compiled script.
-    const script = new URL(import.meta.url.endsWith('.ts') ? '../../dist/train/train-worker.js' : './train-worker.js', import.meta.url);
-    const workers = Array.from({ length: count }, () => new Worker(script, { workerData: setup }));
+    const workers = Array.from({ length: count }, () => startWorker(setup));
     const pool = new ReplicaWorkers(workers);
     await Promise.all(workers.map((_, i) => pool.reply(i)));
     return pool;
