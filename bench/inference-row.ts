@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/runtime/backend.js';
 import { createSession } from '../src/runtime/onnx.js';
-import { optimizeForInference } from '../src/runtime/optimize.js';
+import { optimizeForInference, type InferencePlan } from '../src/runtime/optimize.js';
 import { createInferencePool } from '../src/runtime/pool.js';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
@@ -59,10 +59,13 @@ if (row.kind === 'sgemm') {
   close = () => pool.close();
 } else {
   await initBackend({ backend: row.backend ?? 'wasm', log: () => {} });
-  const generated = (await import(pathToFileURL(resolve(row.model)).href)) as { createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel> };
+  const generated = (await import(pathToFileURL(resolve(row.model)).href)) as {
+    createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel>;
+    inferencePlan: InferencePlan;
+  };
   const model = await (row.weights ? generated.createModel({ weights: row.weights }) : generated.createModel());
   const x = tf.tensor4d(images, row.shape);
-  const predict = row.kind === 'tfjs-optimised' ? optimizeForInference(model).predict : (input: tf.Tensor4D) => model.predict(input);
+  const predict = row.kind === 'tfjs-optimised' ? optimizeForInference(model, generated.inferencePlan).predict : (input: tf.Tensor4D) => model.predict(input);
   run = async () => {
     const y = predict(x);
     await Promise.all((Array.isArray(y) ? y : [y]).map((t) => t.data()));

@@ -8,7 +8,7 @@ import { renderSpecTypes, specTypesPath } from '../scripts/spec-types.js';
 import { findStale, planCompile } from '../src/compile-files.js';
 import { emitTfjs } from '../src/emit/tfjs.js';
 import { analyze } from '../src/ir/analyze.js';
-import { lower } from '../src/ir/lower.js';
+import { lower } from '../src/spec/lower.js';
 import { DEFAULTS, normalize } from '../src/spec/normalize.js';
 import { read } from '../src/spec/read.js';
 import { schemaPath, validate } from '../src/spec/validate.js';
@@ -80,6 +80,8 @@ test("the normalizer's defaults are the schema's, and every schema default has o
     preActivation: 'preActivation',
     zeroInitResidual: 'zeroInitResidual',
     shortcut: 'shortcut',
+    attention: 'attention',
+    dropPath: 'dropPath',
     dropout: 'dropout',
   };
   const found = new Set<string>();

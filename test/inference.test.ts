@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
+import { inferencePlan } from '../src/emit/plan.js';
 import { optimizeForInference } from '../src/runtime/optimize.js';
 import { createInferencePool } from '../src/runtime/pool.js';
 import { importCheckpoint } from '../src/weights/convert.js';
@@ -33,7 +34,7 @@ for (const [family, overrides] of Object.entries(families)) {
   test(`${family}: the optimised path (BatchNorm folded, ReLU fused) equals the layers model within ${TOLERANCE}`, () => {
     const { graph } = compiled(overrides);
     const model = modelWithWeights(graph, weightsFor(graph));
-    const fast = optimizeForInference(model);
+    const fast = optimizeForInference(model, inferencePlan(graph));
     const images = tf.randomNormal<tf.Rank>([3, ...graph.inputShape], 0, 1, 'float32', 5) as tf.Tensor4D;
     const expected = model.predict(images) as tf.Tensor | tf.Tensor[];
     const actual = fast.predict(images);

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, loadWeights, predictChecked, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet18";
 export const description = "torchvision's resnet18: ImageNet layout (224×224×3 input, 7×7 stride-2 stem with 3×3 stride-2 max-pool, 1000 classes).";
@@ -199,6 +199,56 @@ function buildModel(): tf.LayersModel {
 
   return tf.model({ inputs: input, outputs: fc, name });
 }
+
+/**
+ * The inference pass's plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms
+ * folded into the convolutions before them, ReLUs fused after them, dropout gone.
+ */
+export const inferencePlan: InferencePlan = {
+  input: "input",
+  steps: [
+    { helper: "conv2d", name: "relu", layer: "conv1", inputs: ["input"], options: { filters: 64, kernelSize: 7, stride: 2, padding: 3 }, batchNorm: { layer: "bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "maxPool", name: "maxpool", layer: "maxpool", inputs: ["relu"], options: { poolSize: 3, stride: 2, padding: 1 } },
+    { helper: "conv2d", name: "layer1.0.relu1", layer: "layer1.0.conv1", inputs: ["maxpool"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.0.bn2", layer: "layer1.0.conv2", inputs: ["layer1.0.relu1"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.0.bn2", epsilon: 0.00001 } },
+    { helper: "add", name: "layer1.0.add", layer: "layer1.0.add", inputs: ["layer1.0.bn2", "maxpool"] },
+    { helper: "relu", name: "layer1.0.relu2", layer: "layer1.0.relu2", inputs: ["layer1.0.add"] },
+    { helper: "conv2d", name: "layer1.1.relu1", layer: "layer1.1.conv1", inputs: ["layer1.0.relu2"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.1.bn2", layer: "layer1.1.conv2", inputs: ["layer1.1.relu1"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.1.bn2", epsilon: 0.00001 } },
+    { helper: "add", name: "layer1.1.add", layer: "layer1.1.add", inputs: ["layer1.1.bn2", "layer1.0.relu2"] },
+    { helper: "relu", name: "layer1.1.relu2", layer: "layer1.1.relu2", inputs: ["layer1.1.add"] },
+    { helper: "conv2d", name: "layer2.0.relu1", layer: "layer2.0.conv1", inputs: ["layer1.1.relu2"], options: { filters: 128, kernelSize: 3, stride: 2, padding: 1 }, batchNorm: { layer: "layer2.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.0.bn2", layer: "layer2.0.conv2", inputs: ["layer2.0.relu1"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.0.bn2", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer2.0.downsample.1", layer: "layer2.0.downsample.0", inputs: ["layer1.1.relu2"], options: { filters: 128, kernelSize: 1, stride: 2, padding: 0 }, batchNorm: { layer: "layer2.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.0.add", layer: "layer2.0.add", inputs: ["layer2.0.bn2", "layer2.0.downsample.1"] },
+    { helper: "relu", name: "layer2.0.relu2", layer: "layer2.0.relu2", inputs: ["layer2.0.add"] },
+    { helper: "conv2d", name: "layer2.1.relu1", layer: "layer2.1.conv1", inputs: ["layer2.0.relu2"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.1.bn2", layer: "layer2.1.conv2", inputs: ["layer2.1.relu1"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.1.bn2", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.1.add", layer: "layer2.1.add", inputs: ["layer2.1.bn2", "layer2.0.relu2"] },
+    { helper: "relu", name: "layer2.1.relu2", layer: "layer2.1.relu2", inputs: ["layer2.1.add"] },
+    { helper: "conv2d", name: "layer3.0.relu1", layer: "layer3.0.conv1", inputs: ["layer2.1.relu2"], options: { filters: 256, kernelSize: 3, stride: 2, padding: 1 }, batchNorm: { layer: "layer3.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.0.bn2", layer: "layer3.0.conv2", inputs: ["layer3.0.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer3.0.bn2", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer3.0.downsample.1", layer: "layer3.0.downsample.0", inputs: ["layer2.1.relu2"], options: { filters: 256, kernelSize: 1, stride: 2, padding: 0 }, batchNorm: { layer: "layer3.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.0.add", layer: "layer3.0.add", inputs: ["layer3.0.bn2", "layer3.0.downsample.1"] },
+    { helper: "relu", name: "layer3.0.relu2", layer: "layer3.0.relu2", inputs: ["layer3.0.add"] },
+    { helper: "conv2d", name: "layer3.1.relu1", layer: "layer3.1.conv1", inputs: ["layer3.0.relu2"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer3.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.1.bn2", layer: "layer3.1.conv2", inputs: ["layer3.1.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer3.1.bn2", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.1.add", layer: "layer3.1.add", inputs: ["layer3.1.bn2", "layer3.0.relu2"] },
+    { helper: "relu", name: "layer3.1.relu2", layer: "layer3.1.relu2", inputs: ["layer3.1.add"] },
+    { helper: "conv2d", name: "layer4.0.relu1", layer: "layer4.0.conv1", inputs: ["layer3.1.relu2"], options: { filters: 512, kernelSize: 3, stride: 2, padding: 1 }, batchNorm: { layer: "layer4.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.0.bn2", layer: "layer4.0.conv2", inputs: ["layer4.0.relu1"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer4.0.bn2", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer4.0.downsample.1", layer: "layer4.0.downsample.0", inputs: ["layer3.1.relu2"], options: { filters: 512, kernelSize: 1, stride: 2, padding: 0 }, batchNorm: { layer: "layer4.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer4.0.add", layer: "layer4.0.add", inputs: ["layer4.0.bn2", "layer4.0.downsample.1"] },
+    { helper: "relu", name: "layer4.0.relu2", layer: "layer4.0.relu2", inputs: ["layer4.0.add"] },
+    { helper: "conv2d", name: "layer4.1.relu1", layer: "layer4.1.conv1", inputs: ["layer4.0.relu2"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer4.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.1.bn2", layer: "layer4.1.conv2", inputs: ["layer4.1.relu1"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer4.1.bn2", epsilon: 0.00001 } },
+    { helper: "add", name: "layer4.1.add", layer: "layer4.1.add", inputs: ["layer4.1.bn2", "layer4.0.relu2"] },
+    { helper: "relu", name: "layer4.1.relu2", layer: "layer4.1.relu2", inputs: ["layer4.1.add"] },
+    { helper: "globalAvgPool", name: "avgpool", layer: "avgpool", inputs: ["layer4.1.relu2"] },
+    { helper: "dense", name: "fc", layer: "fc", inputs: ["avgpool"], options: { units: 1000 } },
+  ],
+  outputs: ["fc"],
+};
 
 /** Runs the model on images shaped [batch, 224, 224, 3]; returns [batch, 1000]. */
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor2D {

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, loadWeights, predictChecked, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet50_dilated8";
 export const description = "A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.";
@@ -429,6 +429,103 @@ function buildModel(): tf.LayersModel {
 
   return tf.model({ inputs: input, outputs: [layer1_2_relu3, layer2_3_relu3, layer3_5_relu3, layer4_2_relu3], name });
 }
+
+/**
+ * The inference pass's plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms
+ * folded into the convolutions before them, ReLUs fused after them, dropout gone.
+ */
+export const inferencePlan: InferencePlan = {
+  input: "input",
+  steps: [
+    { helper: "conv2d", name: "relu", layer: "conv1", inputs: ["input"], options: { filters: 64, kernelSize: 7, stride: 2, padding: 3 }, batchNorm: { layer: "bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "maxPool", name: "maxpool", layer: "maxpool", inputs: ["relu"], options: { poolSize: 3, stride: 2, padding: 1 } },
+    { helper: "conv2d", name: "layer1.0.relu1", layer: "layer1.0.conv1", inputs: ["maxpool"], options: { filters: 64, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.0.relu2", layer: "layer1.0.conv2", inputs: ["layer1.0.relu1"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.0.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.0.bn3", layer: "layer1.0.conv3", inputs: ["layer1.0.relu2"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.0.bn3", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer1.0.downsample.1", layer: "layer1.0.downsample.0", inputs: ["maxpool"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer1.0.add", layer: "layer1.0.add", inputs: ["layer1.0.bn3", "layer1.0.downsample.1"] },
+    { helper: "relu", name: "layer1.0.relu3", layer: "layer1.0.relu3", inputs: ["layer1.0.add"] },
+    { helper: "conv2d", name: "layer1.1.relu1", layer: "layer1.1.conv1", inputs: ["layer1.0.relu3"], options: { filters: 64, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.1.relu2", layer: "layer1.1.conv2", inputs: ["layer1.1.relu1"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.1.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.1.bn3", layer: "layer1.1.conv3", inputs: ["layer1.1.relu2"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.1.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer1.1.add", layer: "layer1.1.add", inputs: ["layer1.1.bn3", "layer1.0.relu3"] },
+    { helper: "relu", name: "layer1.1.relu3", layer: "layer1.1.relu3", inputs: ["layer1.1.add"] },
+    { helper: "conv2d", name: "layer1.2.relu1", layer: "layer1.2.conv1", inputs: ["layer1.1.relu3"], options: { filters: 64, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.2.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.2.relu2", layer: "layer1.2.conv2", inputs: ["layer1.2.relu1"], options: { filters: 64, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer1.2.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer1.2.bn3", layer: "layer1.2.conv3", inputs: ["layer1.2.relu2"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer1.2.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer1.2.add", layer: "layer1.2.add", inputs: ["layer1.2.bn3", "layer1.1.relu3"] },
+    { helper: "relu", name: "layer1.2.relu3", layer: "layer1.2.relu3", inputs: ["layer1.2.add"] },
+    { helper: "conv2d", name: "layer2.0.relu1", layer: "layer2.0.conv1", inputs: ["layer1.2.relu3"], options: { filters: 128, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.0.relu2", layer: "layer2.0.conv2", inputs: ["layer2.0.relu1"], options: { filters: 128, kernelSize: 3, stride: 2, padding: 1 }, batchNorm: { layer: "layer2.0.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.0.bn3", layer: "layer2.0.conv3", inputs: ["layer2.0.relu2"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.0.bn3", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer2.0.downsample.1", layer: "layer2.0.downsample.0", inputs: ["layer1.2.relu3"], options: { filters: 512, kernelSize: 1, stride: 2, padding: 0 }, batchNorm: { layer: "layer2.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.0.add", layer: "layer2.0.add", inputs: ["layer2.0.bn3", "layer2.0.downsample.1"] },
+    { helper: "relu", name: "layer2.0.relu3", layer: "layer2.0.relu3", inputs: ["layer2.0.add"] },
+    { helper: "conv2d", name: "layer2.1.relu1", layer: "layer2.1.conv1", inputs: ["layer2.0.relu3"], options: { filters: 128, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.1.relu2", layer: "layer2.1.conv2", inputs: ["layer2.1.relu1"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.1.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.1.bn3", layer: "layer2.1.conv3", inputs: ["layer2.1.relu2"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.1.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.1.add", layer: "layer2.1.add", inputs: ["layer2.1.bn3", "layer2.0.relu3"] },
+    { helper: "relu", name: "layer2.1.relu3", layer: "layer2.1.relu3", inputs: ["layer2.1.add"] },
+    { helper: "conv2d", name: "layer2.2.relu1", layer: "layer2.2.conv1", inputs: ["layer2.1.relu3"], options: { filters: 128, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.2.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.2.relu2", layer: "layer2.2.conv2", inputs: ["layer2.2.relu1"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.2.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.2.bn3", layer: "layer2.2.conv3", inputs: ["layer2.2.relu2"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.2.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.2.add", layer: "layer2.2.add", inputs: ["layer2.2.bn3", "layer2.1.relu3"] },
+    { helper: "relu", name: "layer2.2.relu3", layer: "layer2.2.relu3", inputs: ["layer2.2.add"] },
+    { helper: "conv2d", name: "layer2.3.relu1", layer: "layer2.3.conv1", inputs: ["layer2.2.relu3"], options: { filters: 128, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.3.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.3.relu2", layer: "layer2.3.conv2", inputs: ["layer2.3.relu1"], options: { filters: 128, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer2.3.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer2.3.bn3", layer: "layer2.3.conv3", inputs: ["layer2.3.relu2"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer2.3.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer2.3.add", layer: "layer2.3.add", inputs: ["layer2.3.bn3", "layer2.2.relu3"] },
+    { helper: "relu", name: "layer2.3.relu3", layer: "layer2.3.relu3", inputs: ["layer2.3.add"] },
+    { helper: "conv2d", name: "layer3.0.relu1", layer: "layer3.0.conv1", inputs: ["layer2.3.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.0.relu2", layer: "layer3.0.conv2", inputs: ["layer3.0.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 1 }, batchNorm: { layer: "layer3.0.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.0.bn3", layer: "layer3.0.conv3", inputs: ["layer3.0.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.0.bn3", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer3.0.downsample.1", layer: "layer3.0.downsample.0", inputs: ["layer2.3.relu3"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.0.add", layer: "layer3.0.add", inputs: ["layer3.0.bn3", "layer3.0.downsample.1"] },
+    { helper: "relu", name: "layer3.0.relu3", layer: "layer3.0.relu3", inputs: ["layer3.0.add"] },
+    { helper: "conv2d", name: "layer3.1.relu1", layer: "layer3.1.conv1", inputs: ["layer3.0.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.1.relu2", layer: "layer3.1.conv2", inputs: ["layer3.1.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer3.1.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.1.bn3", layer: "layer3.1.conv3", inputs: ["layer3.1.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.1.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.1.add", layer: "layer3.1.add", inputs: ["layer3.1.bn3", "layer3.0.relu3"] },
+    { helper: "relu", name: "layer3.1.relu3", layer: "layer3.1.relu3", inputs: ["layer3.1.add"] },
+    { helper: "conv2d", name: "layer3.2.relu1", layer: "layer3.2.conv1", inputs: ["layer3.1.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.2.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.2.relu2", layer: "layer3.2.conv2", inputs: ["layer3.2.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer3.2.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.2.bn3", layer: "layer3.2.conv3", inputs: ["layer3.2.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.2.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.2.add", layer: "layer3.2.add", inputs: ["layer3.2.bn3", "layer3.1.relu3"] },
+    { helper: "relu", name: "layer3.2.relu3", layer: "layer3.2.relu3", inputs: ["layer3.2.add"] },
+    { helper: "conv2d", name: "layer3.3.relu1", layer: "layer3.3.conv1", inputs: ["layer3.2.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.3.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.3.relu2", layer: "layer3.3.conv2", inputs: ["layer3.3.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer3.3.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.3.bn3", layer: "layer3.3.conv3", inputs: ["layer3.3.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.3.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.3.add", layer: "layer3.3.add", inputs: ["layer3.3.bn3", "layer3.2.relu3"] },
+    { helper: "relu", name: "layer3.3.relu3", layer: "layer3.3.relu3", inputs: ["layer3.3.add"] },
+    { helper: "conv2d", name: "layer3.4.relu1", layer: "layer3.4.conv1", inputs: ["layer3.3.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.4.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.4.relu2", layer: "layer3.4.conv2", inputs: ["layer3.4.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer3.4.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.4.bn3", layer: "layer3.4.conv3", inputs: ["layer3.4.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.4.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.4.add", layer: "layer3.4.add", inputs: ["layer3.4.bn3", "layer3.3.relu3"] },
+    { helper: "relu", name: "layer3.4.relu3", layer: "layer3.4.relu3", inputs: ["layer3.4.add"] },
+    { helper: "conv2d", name: "layer3.5.relu1", layer: "layer3.5.conv1", inputs: ["layer3.4.relu3"], options: { filters: 256, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.5.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.5.relu2", layer: "layer3.5.conv2", inputs: ["layer3.5.relu1"], options: { filters: 256, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer3.5.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer3.5.bn3", layer: "layer3.5.conv3", inputs: ["layer3.5.relu2"], options: { filters: 1024, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer3.5.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer3.5.add", layer: "layer3.5.add", inputs: ["layer3.5.bn3", "layer3.4.relu3"] },
+    { helper: "relu", name: "layer3.5.relu3", layer: "layer3.5.relu3", inputs: ["layer3.5.add"] },
+    { helper: "conv2d", name: "layer4.0.relu1", layer: "layer4.0.conv1", inputs: ["layer3.5.relu3"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.0.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.0.relu2", layer: "layer4.0.conv2", inputs: ["layer4.0.relu1"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 2, dilation: 2 }, batchNorm: { layer: "layer4.0.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.0.bn3", layer: "layer4.0.conv3", inputs: ["layer4.0.relu2"], options: { filters: 2048, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.0.bn3", epsilon: 0.00001 } },
+    { helper: "conv2d", name: "layer4.0.downsample.1", layer: "layer4.0.downsample.0", inputs: ["layer3.5.relu3"], options: { filters: 2048, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.0.downsample.1", epsilon: 0.00001 } },
+    { helper: "add", name: "layer4.0.add", layer: "layer4.0.add", inputs: ["layer4.0.bn3", "layer4.0.downsample.1"] },
+    { helper: "relu", name: "layer4.0.relu3", layer: "layer4.0.relu3", inputs: ["layer4.0.add"] },
+    { helper: "conv2d", name: "layer4.1.relu1", layer: "layer4.1.conv1", inputs: ["layer4.0.relu3"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.1.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.1.relu2", layer: "layer4.1.conv2", inputs: ["layer4.1.relu1"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 4, dilation: 4 }, batchNorm: { layer: "layer4.1.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.1.bn3", layer: "layer4.1.conv3", inputs: ["layer4.1.relu2"], options: { filters: 2048, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.1.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer4.1.add", layer: "layer4.1.add", inputs: ["layer4.1.bn3", "layer4.0.relu3"] },
+    { helper: "relu", name: "layer4.1.relu3", layer: "layer4.1.relu3", inputs: ["layer4.1.add"] },
+    { helper: "conv2d", name: "layer4.2.relu1", layer: "layer4.2.conv1", inputs: ["layer4.1.relu3"], options: { filters: 512, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.2.bn1", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.2.relu2", layer: "layer4.2.conv2", inputs: ["layer4.2.relu1"], options: { filters: 512, kernelSize: 3, stride: 1, padding: 4, dilation: 4 }, batchNorm: { layer: "layer4.2.bn2", epsilon: 0.00001 }, relu: true },
+    { helper: "conv2d", name: "layer4.2.bn3", layer: "layer4.2.conv3", inputs: ["layer4.2.relu2"], options: { filters: 2048, kernelSize: 1, stride: 1, padding: 0 }, batchNorm: { layer: "layer4.2.bn3", epsilon: 0.00001 } },
+    { helper: "add", name: "layer4.2.add", layer: "layer4.2.add", inputs: ["layer4.2.bn3", "layer4.1.relu3"] },
+    { helper: "relu", name: "layer4.2.relu3", layer: "layer4.2.relu3", inputs: ["layer4.2.add"] },
+  ],
+  outputs: ["layer1.2.relu3", "layer2.3.relu3", "layer3.5.relu3", "layer4.2.relu3"],
+};
 
 export interface Outputs {
   /** [batch, 56, 56, 256] */

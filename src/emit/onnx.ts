@@ -1,10 +1,9 @@
 import onnxProto from 'onnx-proto';
-import { assertNever, InternalError } from '../diagnostics.js';
+import { InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import type { Op } from '../ir/graph.js';
-import { batchNormAffine } from '../runtime/batchnorm-affine.js';
-import { weightSlots } from '../weights/mapping.js';
-import type { FloatTensor } from '../weights/safetensors.js';
+import { fuseForInference } from '../ir/fuse.js';
+import { definitionOf } from '../ops/index.js';
+import type { OnnxGraph } from '../ops/onnx.js';
 
 const { onnx } = onnxProto;
 
@@ -12,13 +11,8 @@ const { onnx } = onnxProto;
 export const OPSET = 17;
 const IR_VERSION = 8;
 
-type Attribute = InstanceType<typeof onnx.AttributeProto>;
+type Tensor = InstanceType<typeof onnx.TensorProto>;
 type Node = InstanceType<typeof onnx.NodeProto>;
-
-const ints = (name: string, values: readonly number[]): Attribute =>
-  onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
-const int = (name: string, value: number): Attribute => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
-const float = (name: string, value: number): Attribute => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value });
 
 /** An NCHW value description with a symbolic batch dimension. */
 function valueInfo(name: string, shape: readonly number[]) {
@@ -27,7 +21,7 @@ function valueInfo(name: string, shape: readonly number[]) {
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } });
 }
 
-function initializer(name: string, dims: readonly number[], data: Float32Array) {
+function floatTensor(name: string, dims: readonly number[], data: Float32Array): Tensor {
   return onnx.TensorProto.create({
     name,
     dims: [...dims],
@@ -38,106 +32,40 @@ function initializer(name: string, dims: readonly number[], data: Float32Array) 
 
 /**
  * Renders an analysed graph as an ONNX model for inference: NCHW input `input` with a dynamic batch, one
- * output per model output (NCHW feature maps), PyTorch-layout weights (ONNX's own), BatchNorm folded into the
- * convolution before it, dropout dropped. `weights` maps PyTorch state-dict names to tensors.
+ * output per model output (NCHW feature maps), PyTorch-layout weights (ONNX's own), and the inference pass's
+ * folding (BatchNorm into the convolution before it, dropout dropped). `weights` maps PyTorch state-dict names to
+ * tensors. Each step's nodes are its op module's.
  */
-export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, FloatTensor>): Uint8Array {
-  const consumers = new Map<string, Op[]>();
-  for (const op of graph.ops) for (const input of op.inputs) consumers.set(input, [...(consumers.get(input) ?? []), op]);
-  const byName = new Map(graph.ops.map((op) => [op.name, op]));
-  const torchShapes = new Map(weightSlots(graph).map((slot) => [slot.torchName, slot.torchShape]));
-  const weight = (name: string): Float32Array => {
-    const found = weights.get(name);
-    if (!found) throw new InternalError(`no weight ${name}`);
-    return found.data;
-  };
-  const exported = new Set(graph.outputs.map((o) => o.op));
-  /** The ONNX value each op's output is known by: a folded BatchNorm is its convolution; dropout is its input. */
-  const value = new Map<string, string>();
+export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { readonly data: Float32Array }>): Uint8Array {
+  const fused = fuseForInference(graph);
   const nodes: Node[] = [];
-  const initializers: ReturnType<typeof initializer>[] = [];
-  const node = (opType: string, name: string, inputs: string[], attribute: Attribute[] = []) => {
-    nodes.push(onnx.NodeProto.create({ opType, name, input: inputs, output: [name], attribute }));
-    value.set(name, name);
+  const initializers: Tensor[] = [];
+  const onnxGraph: OnnxGraph = {
+    node: (opType, output, inputs, attribute = []) => {
+      nodes.push(onnx.NodeProto.create({ opType, name: output, input: [...inputs], output: [output], attribute: [...attribute] }));
+      return output;
+    },
+    initializer: (name, dims, data) => {
+      initializers.push(floatTensor(name, dims, data));
+      return name;
+    },
+    int64Initializer: (name, values) => {
+      initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: [...values] }));
+      return name;
+    },
+    weight: (name) => {
+      const found = weights.get(name);
+      if (!found) throw new InternalError(`no weight ${name}`);
+      return found.data;
+    },
   };
-  /** A convolution that feeds only the BatchNorm after it takes that BatchNorm's scale and shift. */
-  const folded = (op: Op) => {
-    const next = consumers.get(op.name) ?? [];
-    return op.kind === 'conv2d' && next.length === 1 && next[0]!.kind === 'batchNorm' && !exported.has(op.name) ? next[0] : undefined;
-  };
-
-  for (const op of graph.ops) {
-    const inputs = op.inputs.map((name) => value.get(name)!);
-    switch (op.kind) {
-      case 'input':
-        value.set(op.name, 'input');
-        break;
-      case 'conv2d': {
-        const bn = folded(op);
-        const name = bn ? bn.name : op.name;
-        const kernel = weight(`${op.name}.weight`);
-        const perFilter = kernel.length / op.filters;
-        let fusedKernel = kernel;
-        const inputsOfNode = [inputs[0]!, `${name}.weight`];
-        if (bn) {
-          const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => weight(`${bn.name}.${p}`)) as Float32Array[];
-          const { scale, shift } = batchNormAffine(gamma!, beta!, mean!, variance!, bn.epsilon);
-          // Folded in double precision, rounded once: w·scale and the shift as the bias.
-          fusedKernel = Float32Array.from(kernel, (w, i) => w * scale[Math.floor(i / perFilter)]!);
-          const bias = Float32Array.from(shift);
-          initializers.push(initializer(`${name}.bias`, [op.filters], bias));
-          inputsOfNode.push(`${name}.bias`);
-        }
-        initializers.push(initializer(`${name}.weight`, torchShapes.get(`${op.name}.weight`)!, fusedKernel));
-        const p = op.padding;
-        node('Conv', name, inputsOfNode, [
-          ints('kernel_shape', [op.kernelSize, op.kernelSize]),
-          ints('strides', [op.stride, op.stride]),
-          ints('pads', [p, p, p, p]),
-          ints('dilations', [op.dilation, op.dilation]),
-          int('group', op.groups),
-        ]);
-        break;
-      }
-      case 'batchNorm': {
-        const producer = byName.get(op.inputs[0]!)!;
-        if (folded(producer) === op) break;
-        const params = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => `${op.name}.${p}`);
-        params.forEach((p) => initializers.push(initializer(p, [weight(p).length], weight(p))));
-        node('BatchNormalization', op.name, [inputs[0]!, ...params], [float('epsilon', op.epsilon)]);
-        break;
-      }
-      case 'relu':
-        node('Relu', op.name, inputs);
-        break;
-      case 'add':
-        node('Add', op.name, inputs);
-        break;
-      case 'maxPool':
-        node('MaxPool', op.name, inputs, [ints('kernel_shape', [op.poolSize, op.poolSize]), ints('strides', [op.stride, op.stride]), ints('pads', [op.padding, op.padding, op.padding, op.padding])]);
-        break;
-      case 'avgPool':
-        node('AveragePool', op.name, inputs, [ints('kernel_shape', [op.stride, op.stride]), ints('strides', [op.stride, op.stride]), int('ceil_mode', 1), int('count_include_pad', 0)]);
-        break;
-      case 'globalAvgPool':
-        node('GlobalAveragePool', `${op.name}.pool`, inputs);
-        node('Flatten', op.name, [`${op.name}.pool`], [int('axis', 1)]);
-        break;
-      case 'dropout':
-        value.set(op.name, inputs[0]!);
-        break;
-      case 'dense':
-        initializers.push(initializer(`${op.name}.weight`, [op.units, weight(`${op.name}.weight`).length / op.units], weight(`${op.name}.weight`)));
-        initializers.push(initializer(`${op.name}.bias`, [op.units], weight(`${op.name}.bias`)));
-        node('Gemm', op.name, [inputs[0]!, `${op.name}.weight`, `${op.name}.bias`], [int('transB', 1)]);
-        break;
-      default:
-        assertNever(op);
-    }
+  /** The ONNX value each step's output is known by. */
+  const value = new Map<string, string>([[fused.input, 'input']]);
+  for (const step of fused.steps) {
+    value.set(step.name, definitionOf(step.op).onnx(step, step.inputs.map((name) => value.get(name)!), onnxGraph));
   }
-
   // Graph outputs carry the model's output names; Identity nodes give them those names.
-  graph.outputs.forEach((output) => node('Identity', output.name, [value.get(output.op)!]));
+  fused.outputs.forEach((output) => onnxGraph.node('Identity', output.name, [value.get(output.step)!]));
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],

@@ -1,18 +1,35 @@
-import { assertNever, InternalError } from '../diagnostics.js';
+import { InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
-import { runtimeCall, type Helper } from './calls.js';
+import { definitionOf, type BatchNormOp } from '../ops/index.js';
+import type { InferencePlan } from '../runtime/optimize.js';
+import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
 
 /** The module generated code imports its layer helpers from. */
 export const RUNTIME_MODULE = 'netspec/runtime';
 
-const helpers: readonly Helper[] = ['conv2d', 'batchNorm', 'relu', 'add', 'maxPool', 'avgPool', 'globalAvgPool', 'dropout', 'dense'];
-/** Names the generated module declares at top level; op variables must not shadow them. */
+/**
+ * Names the generated module declares at top level; op variables must not shadow them. Layer helpers are imported
+ * by their names, which the `$`-free op variables (`layer1_0_conv1`) could take: `relu`, `add`, `maxpool`.
+ */
 const moduleNames = [
   'tf',
-  ...helpers,
+  'conv2d',
+  'batchNorm',
+  'relu',
+  'add',
+  'maxPool',
+  'avgPool',
+  'globalAvgPool',
+  'dropout',
+  'dense',
+  'squeezeExcite',
+  'efficientChannelAttention',
+  'dropPath',
+  'InferencePlan',
+  'inferencePlan',
   'predictChecked',
   'WeightsSource',
   'name',
@@ -43,7 +60,8 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
   const variables = new Map<string, string>();
   const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
   const batchNormOp = graph.ops.find((op) => op.kind === 'batchNorm');
-  const used = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [runtimeCall(op).helper])))];
+  const used = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [definitionOf(op).call(op).helper])))];
+  for (const helper of used) if (!moduleNames.includes(helper)) throw new InternalError(`the helper ${helper} is not reserved in generated modules`);
   const single = graph.outputs.length === 1;
 
   const body: string[] = [];
@@ -62,7 +80,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${[...used, 'loadWeights', 'predictChecked', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...used, 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     `export const description = ${stringLiteral(graph.description)};`,
@@ -122,6 +140,12 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     `  return tf.model({ inputs: ${variables.get(graph.ops[0]!.name)}, outputs: ${single ? variables.get(graph.outputs[0]!.op) : `[${graph.outputs.map((o) => variables.get(o.op)).join(', ')}]`}, name });`,
     '}',
     '',
+    '/**',
+    ' * The inference pass\'s plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms',
+    ' * folded into the convolutions before them, ReLUs fused after them, dropout gone.',
+    ' */',
+    `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
+    '',
     ...(single
       ? [
           `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShapes[0]!.join(', ')}]. */`,
@@ -147,7 +171,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
 function layerCall(op: Op, inputs: readonly string[]): string {
   const name = stringLiteral(op.name);
   if (op.kind === 'input') return `tf.input({ shape: [...inputShape], name: ${name} })`;
-  const { helper, options } = runtimeCall(op);
+  const { helper, options } = definitionOf(op).call(op);
   const args = [...inputs, name];
   if (op.kind === 'batchNorm') {
     // Every BatchNorm shares the module's settings; only a zero-initialised scale adds to them.
@@ -159,9 +183,21 @@ function layerCall(op: Op, inputs: readonly string[]): string {
   return `${helper}(${args.join(', ')})`;
 }
 
-function batchNormSettings(op: Extract<Op, { kind: 'batchNorm' }>): Record<string, number | boolean> {
-  const { epsilon, momentum } = runtimeCall(op).options as { epsilon: number; momentum: number };
+function batchNormSettings(op: BatchNormOp): Record<string, number | boolean> {
+  const { epsilon, momentum } = definitionOf(op).call(op).options as { epsilon: number; momentum: number };
   return { epsilon, momentum };
+}
+
+/** The plan as a literal, a step a line; its names are op names and its options compiler-made numbers. */
+function planLiteral(plan: InferencePlan): string {
+  const step = ({ helper, name, layer, inputs, options, batchNorm, relu }: InferencePlan['steps'][number]) => {
+    const fields = [`helper: ${stringLiteral(helper)}`, `name: ${stringLiteral(name)}`, `layer: ${stringLiteral(layer)}`, `inputs: [${inputs.map(stringLiteral).join(', ')}]`];
+    if (options) fields.push(`options: ${optionsLiteral(options)}`);
+    if (batchNorm) fields.push(`batchNorm: { layer: ${stringLiteral(batchNorm.layer)}, epsilon: ${float(batchNorm.epsilon)} }`);
+    if (relu) fields.push('relu: true');
+    return `    { ${fields.join(', ')} },`;
+  };
+  return ['{', `  input: ${stringLiteral(plan.input)},`, '  steps: [', ...plan.steps.map(step), '  ],', `  outputs: [${plan.outputs.map(stringLiteral).join(', ')}],`, '}'].join('\n');
 }
 
 /** `{ filters: 64, kernelSize: 3 }`: options are compiler-made numbers and booleans, never user text. */

@@ -1,18 +1,12 @@
-import { assertNever, InternalError } from '../diagnostics.js';
+import { InternalError } from '../diagnostics.js';
+import { definitionOf } from '../ops/index.js';
+import type { OpAnalysis, Shape } from '../ops/op.js';
 import type { Graph, Op } from './graph.js';
 
-/** Output shape of one image, without the batch dimension: [height, width, channels] or [features]. */
-export type Shape = readonly number[];
+export type { Shape } from '../ops/op.js';
 
-export interface LayerAnalysis {
+export interface LayerAnalysis extends OpAnalysis {
   readonly op: Op;
-  readonly outputShape: Shape;
-  /** What PyTorch's `parameters()` counts. */
-  readonly trainable: number;
-  /** BatchNorm running statistics: state, not parameters. */
-  readonly nonTrainable: number;
-  /** Multiply-accumulates per image, counted for convolutions and dense layers as torchvision's figures are. */
-  readonly macs: number;
 }
 
 export interface AnalyzedGraph extends Graph {
@@ -22,16 +16,6 @@ export interface AnalyzedGraph extends Graph {
   readonly outputShapes: readonly Shape[];
   readonly params: { readonly trainable: number; readonly nonTrainable: number; readonly total: number };
   readonly macs: number;
-}
-
-/** PyTorch's output size of a padded, strided, dilated window: ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. */
-export function outputSize(size: number, kernel: number, stride: number, padding: number, dilation = 1): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
-}
-
-/** PyTorch's ceil-mode size for an unpadded `stride`×`stride` pool: ⌈n / s⌉ (a partial last window is kept). */
-export function ceilPooledSize(size: number, stride: number): number {
-  return Math.ceil(size / stride);
 }
 
 /**
@@ -84,61 +68,7 @@ export function analyze(graph: Graph): AnalyzedGraph {
 }
 
 function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {
-  const arity = op.kind === 'input' ? 0 : op.kind === 'add' ? 2 : 1;
-  if (inputs.length !== arity) throw new InternalError(`${op.name} (${op.kind}) has ${inputs.length} inputs`);
-  const layer = (outputShape: Shape, trainable = 0, nonTrainable = 0, macs = 0): LayerAnalysis => ({
-    op,
-    outputShape,
-    trainable,
-    nonTrainable,
-    macs,
-  });
-  if (op.kind === 'input') return layer(op.shape);
-  const [h, w, c] = spatial(op, inputs[0]!.outputShape);
-  switch (op.kind) {
-    case 'conv2d': {
-      if (c % op.groups !== 0 || op.filters % op.groups !== 0) {
-        throw new InternalError(`${op.name} splits ${c}→${op.filters} channels into ${op.groups} groups`);
-      }
-      const oh = outputSize(h, op.kernelSize, op.stride, op.padding, op.dilation);
-      const ow = outputSize(w, op.kernelSize, op.stride, op.padding, op.dilation);
-      const weights = op.kernelSize * op.kernelSize * (c / op.groups) * op.filters;
-      return layer([oh, ow, op.filters], weights, 0, oh * ow * weights);
-    }
-    case 'batchNorm':
-      return layer([h, w, c], 2 * c, 2 * c);
-    case 'relu':
-      return layer([h, w, c]);
-    case 'add': {
-      const other = inputs[1]!.outputShape;
-      if (other.join() !== [h, w, c].join()) {
-        throw new InternalError(`${op.name} adds ${[h, w, c].join('×')} to ${other.join('×')}`);
-      }
-      return layer([h, w, c]);
-    }
-    case 'maxPool':
-      if (op.padding > 0 && inputs[0]!.op.kind !== 'relu') {
-        throw new InternalError(`${op.name} zero-pads an input that may be negative`);
-      }
-      return layer([outputSize(h, op.poolSize, op.stride, op.padding), outputSize(w, op.poolSize, op.stride, op.padding), c]);
-    case 'avgPool':
-      return layer([ceilPooledSize(h, op.stride), ceilPooledSize(w, op.stride), c]);
-    case 'globalAvgPool':
-      return layer([c]);
-    case 'dropout':
-      return layer([c]);
-    case 'dense':
-      return layer([op.units], c * op.units + op.units, 0, c * op.units);
-    default:
-      return assertNever(op);
-  }
-}
-
-function spatial(op: Op, shape: Shape): readonly [number, number, number] {
-  if (op.kind === 'dense' || op.kind === 'dropout') {
-    if (shape.length !== 1) throw new InternalError(`${op.name} expects a vector, got ${shape.join('×')}`);
-    return [1, 1, shape[0]!];
-  }
-  if (shape.length !== 3) throw new InternalError(`${op.name} expects a feature map, got ${shape.join('×')}`);
-  return shape as readonly [number, number, number];
+  const definition = definitionOf(op);
+  if (inputs.length !== definition.arity) throw new InternalError(`${op.name} (${op.kind}) has ${inputs.length} inputs`);
+  return { op, ...definition.analyze(op, inputs.map((input) => ({ kind: input.op.kind, shape: input.outputShape }))) };
 }

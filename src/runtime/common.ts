@@ -1,11 +1,13 @@
 // The portable runtime: what generated modules need in browsers, web workers and Node alike. No Node builtin here.
-export { add, avgPool, batchNorm, conv2d, dense, dropout, globalAvgPool, maxPool, predictChecked, relu, type ConvOptions } from './layers.js';
+export { add, avgPool, batchNorm, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, layerHelpers, maxPool, predictChecked, relu, squeezeExcite, type ConvOptions, type LayerHelper } from './layers.js';
+export { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
+export { DropPath } from './drop-path.js';
 export { GroupedConv2D, groupedConv2d, type GroupedConv2DArgs } from './grouped-conv.js';
 export { modelWeights, setModelWeights, type LoadOptions, type WeightsSource } from './weights.js';
 export { fetchWeightsFolder } from './weights-http.js';
-export { layerWeightNames, readWeightsFolderFrom, type InputNormalization, type NamedWeight, type WeightsFolder, type WeightsFolderManifest } from './weights-folder.js';
+export { readWeightsFolderFrom, type InputNormalization, type NamedWeight, type WeightsFolder, type WeightsFolderManifest } from './weights-folder.js';
 export { registerWasmGradients } from './wasm-gradients.js';
 export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type DecodedImage, type PreprocessOptions } from './preprocess.js';
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './image-header.js';
-export { optimizeForInference, type InferenceModel } from './optimize.js';
+export { optimizeForInference, type InferenceModel, type InferencePlan, type InferenceStep } from './optimize.js';
 export { pageImagePixels, type PageImage } from './image-input.js';

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend.js';
-import { optimizeForInference } from './optimize.js';
+import { optimizeForInference, type InferencePlan } from './optimize.js';
 
 interface Setup {
   readonly module: string;
@@ -22,9 +22,9 @@ if (module.endsWith('.ts')) {
   ((await import(tsx)) as { register(): void }).register();
 }
 await initBackend({ backend: 'wasm', log: () => {} });
-const generated = (await import(module)) as { createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel> };
+const generated = (await import(module)) as { createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel>; inferencePlan: InferencePlan };
 const model = await (weights === undefined ? generated.createModel() : generated.createModel({ weights }));
-const fast = optimizeForInference(model);
+const fast = optimizeForInference(model, generated.inferencePlan);
 
 parentPort!.on('message', ({ id, images, shape }: Request) => {
   try {

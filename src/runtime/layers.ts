@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
+import { DropPath } from './drop-path.js';
 import { GroupedConv2D } from './grouped-conv.js';
 
 /**
@@ -123,6 +125,29 @@ export function dense(x: Tensor, name: string, options: { units: number }): Tens
   });
   return apply(layer, x);
 }
+
+/** timm's squeeze-excitation: channels gated by a two-layer function of their means, reduced to `reduced` channels between. */
+export function squeezeExcite(x: Tensor, name: string, options: { reduced: number }): Tensor {
+  return apply(new SqueezeExcite({ name, reduced: options.reduced }), x);
+}
+
+/** timm's ECA: channels gated by a 1-D convolution of `kernelSize` taps across their means. */
+export function efficientChannelAttention(x: Tensor, name: string, options: { kernelSize: number }): Tensor {
+  return apply(new EfficientChannelAttention({ name, kernelSize: options.kernelSize }), x);
+}
+
+/** Stochastic depth on a residual branch, active only in training. */
+export function dropPath(x: Tensor, name: string, options: { rate: number }): Tensor {
+  return apply(new DropPath({ name, rate: options.rate }), x);
+}
+
+/**
+ * Every helper by the name op modules give in their runtime call: the generated code imports them by these names
+ * and the model builder calls them from here, `helper(...inputs, name, options)`.
+ */
+export const layerHelpers = { conv2d, batchNorm, relu, add, maxPool, avgPool, globalAvgPool, dropout, dense, squeezeExcite, efficientChannelAttention, dropPath } as const;
+
+export type LayerHelper = keyof typeof layerHelpers;
 
 /** Runs a model on a batch after checking that each image has the shape the model was compiled for. */
 export function predictChecked(model: tf.LayersModel, x: tf.Tensor, imageShape: readonly number[]): tf.Tensor | tf.Tensor[] {

@@ -1,11 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormAffine } from './batchnorm-affine.js';
+import { efficientChannelGate, squeezeExciteGate } from './channel-gates.js';
 import { groupedConv2d } from './grouped-conv.js';
+import type { LayerHelper } from './layers.js';
 
-/** One step of the optimised plan: reads earlier values by index, writes its own. */
-interface Step {
-  readonly inputs: readonly number[];
-  readonly run: (values: tf.Tensor[]) => tf.Tensor;
+/**
+ * One step of a model at inference, as the compiler's inference pass planned it (each generated module exports its
+ * `inferencePlan`): the layer it runs, with a BatchNorm folded into it and a ReLU fused after it where the pass
+ * found them.
+ */
+export interface InferenceStep {
+  readonly helper: LayerHelper;
+  /** Its output's name, by which later steps read it. */
+  readonly name: string;
+  /** The layer whose weights it uses. */
+  readonly layer: string;
+  readonly inputs: readonly string[];
+  /** The layer's options, as the model was built with them. */
+  readonly options?: Readonly<Record<string, number | boolean>>;
+  readonly batchNorm?: { readonly layer: string; readonly epsilon: number };
+  readonly relu?: boolean;
+}
+
+export interface InferencePlan {
+  /** The input's name, which steps read like any other value. */
+  readonly input: string;
+  readonly steps: readonly InferenceStep[];
+  /** The value of each model output, in order. */
+  readonly outputs: readonly string[];
 }
 
 export interface InferenceModel {
@@ -15,174 +37,114 @@ export interface InferenceModel {
   dispose(): void;
 }
 
-const layerConfig = (layer: tf.layers.Layer) => layer.getConfig() as Record<string, unknown>;
+/** A step made runnable: its weights read (and folded) once, its inputs' values in, its value out. */
+type Run = (inputs: tf.Tensor[]) => tf.Tensor;
+/** What preparing a step may do: copy a layer's weights, and keep tensors it derives, until `dispose`. */
+interface Weights {
+  of(layer: string): tf.Tensor[];
+  keep<T extends tf.Tensor>(tensor: T): T;
+}
+type Prepare = (step: InferenceStep, weights: Weights) => Run;
+
+const option = (step: InferenceStep, key: string, fallback?: number): number => {
+  const value = step.options?.[key] ?? fallback;
+  if (typeof value !== 'number') throw new Error(`the inference plan's step ${step.name} lacks its ${key}`);
+  return value;
+};
+const symmetric = (p: number): [number, number][] => [[0, 0], [p, p], [p, p], [0, 0]];
+const passThrough: Prepare = () => ([x]) => x!;
+
+/** A convolution with its folded BatchNorm as a bias and its ReLU in one fused call (grouped ones as depthwise-and-sum). */
+const convolution: Prepare = (step, weights) => {
+  const [kernel] = weights.of(step.layer);
+  const [kernelSize, stride, padding, dilation, groups] = ['kernelSize', 'stride', 'padding'].map((key) => option(step, key)).concat([option(step, 'dilation', 1), option(step, 'groups', 1)]) as number[];
+  let filter = kernel as tf.Tensor4D;
+  let bias: tf.Tensor1D | undefined;
+  if (step.batchNorm) {
+    const { scale, shift } = affineOf(weights.of(step.batchNorm.layer), step.batchNorm.epsilon, weights);
+    filter = weights.keep(tf.tidy(() => kernel!.mul(scale)) as tf.Tensor4D);
+    bias = shift;
+  }
+  // tfjs `same` equals PyTorch's symmetric padding only at stride 1 with padding d(k − 1) / 2.
+  const same = stride! === 1 && 2 * padding! === dilation! * (kernelSize! - 1);
+  const activation = step.relu ? 'relu' : 'linear';
+  if (groups === 1) {
+    const pad = same ? 'same' : (symmetric(padding!) as [[number, number], [number, number], [number, number], [number, number]]);
+    return ([x]) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides: stride!, pad, dilations: dilation!, bias, activation });
+  }
+  return ([x]) => {
+    const padded = same || padding === 0 ? x! : tf.pad(x!, symmetric(padding!));
+    let y: tf.Tensor = groupedConv2d(padded as tf.Tensor4D, filter, groups!, stride!, same ? 'same' : 'valid', dilation!);
+    if (bias) y = y.add(bias);
+    return step.relu ? y.relu() : y;
+  };
+};
+
+function affineOf([gamma, beta, mean, variance]: tf.Tensor[], epsilon: number, weights: Weights): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  const { scale, shift } = batchNormAffine(gamma!.dataSync(), beta!.dataSync(), mean!.dataSync(), variance!.dataSync(), epsilon);
+  return { scale: weights.keep(tf.tensor1d(Float32Array.from(scale))), shift: weights.keep(tf.tensor1d(Float32Array.from(shift))) };
+}
+
+/** How the optimised path runs each helper's layer; dropout and stochastic depth never reach it. */
+const kernels: Readonly<Record<LayerHelper, Prepare>> = {
+  conv2d: convolution,
+  batchNorm: (step, weights) => {
+    const { scale, shift } = affineOf(weights.of(step.layer), option(step, 'epsilon'), weights);
+    return ([x]) => x!.mul(scale).add(shift);
+  },
+  relu: () => ([x]) => x!.relu(),
+  add: () => ([a, b]) => a!.add(b!),
+  maxPool: (step) => {
+    const [size, stride, padding] = ['poolSize', 'stride', 'padding'].map((key) => option(step, key)) as [number, number, number];
+    // Zero padding equals PyTorch's −∞ only after a ReLU, which is the only place the compiler pads a max-pool.
+    return ([x]) => tf.maxPool((padding > 0 ? tf.pad(x!, symmetric(padding)) : x!) as tf.Tensor4D, size, stride, 'valid');
+  },
+  avgPool: (step) => ([x]) => tf.avgPool(x as tf.Tensor4D, option(step, 'stride'), option(step, 'stride'), 'same'),
+  globalAvgPool: () => ([x]) => x!.mean([1, 2]),
+  dropout: passThrough,
+  dropPath: passThrough,
+  dense: (step, weights) => {
+    const [kernel, bias] = weights.of(step.layer);
+    return ([x]) => tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias, activation: step.relu ? 'relu' : 'linear' });
+  },
+  squeezeExcite: (step, weights) => {
+    const [fc1, fc1Bias, fc2, fc2Bias] = weights.of(step.layer);
+    return ([x]) => squeezeExciteGate(x as tf.Tensor4D, fc1!, fc1Bias!, fc2!, fc2Bias!);
+  },
+  efficientChannelAttention: (step, weights) => {
+    const [kernel] = weights.of(step.layer);
+    return ([x]) => efficientChannelGate(x as tf.Tensor4D, kernel!);
+  },
+};
 
 /**
- * An inference-only version of a model built by a generated module: each BatchNorm that follows a convolution is
- * folded into its kernel and a bias, a ReLU after it is fused into the same `tf.fused.conv2d` call, dense layers
- * become one fused matrix multiply, and dropout disappears. Weights are read once, when this is called; train
- * or reload the layers model and call it again.
+ * An inference-only version of a model built by a generated module, running the plan the compiler's inference pass
+ * made for it (`inferencePlan` from the same module): BatchNorms folded into the convolutions before them, ReLUs
+ * fused into the same `tf.fused.conv2d` call, dense layers as one fused matrix multiply, dropout gone. Weights are
+ * read once, when this is called; train or reload the layers model and call it again.
  */
-export function optimizeForInference(model: tf.LayersModel): InferenceModel {
-  const layers = model.layers;
-  const index = new Map(layers.map((layer, i) => [layer.name, i]));
-  const inputsOf = (layer: tf.layers.Layer) => layer.inboundNodes[0]!.inboundLayers.map((l) => index.get(l.name)!);
-  const consumers = new Map<number, number[]>();
-  layers.forEach((layer, i) => inputsOf(layer).forEach((j) => consumers.set(j, [...(consumers.get(j) ?? []), i])));
-  const outputs = new Set(model.outputLayers.map((l) => index.get(l.name)!));
-  /** The single consumer of layer i, when nothing else (not even a model output) reads it. */
-  const soleConsumer = (i: number) => {
-    const next = consumers.get(i) ?? [];
-    return next.length === 1 && !outputs.has(i) ? next[0]! : undefined;
-  };
+export function optimizeForInference(model: tf.LayersModel, plan: InferencePlan): InferenceModel {
   const kept: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => {
-    kept.push(t);
-    return t;
+  const keep = <T extends tf.Tensor>(tensor: T): T => {
+    kept.push(tensor);
+    return tensor;
   };
-  const affine = (bn: tf.layers.Layer) => {
-    const [gamma, beta, mean, variance] = bn.getWeights().map((w) => w.dataSync());
-    return batchNormAffine(gamma!, beta!, mean!, variance!, layerConfig(bn).epsilon as number);
-  };
-
-  const steps: (Step | undefined)[] = new Array(layers.length);
-  const define = (at: number, inputs: number[], run: Step['run']) => {
-    steps[at] = { inputs, run };
-  };
-  /** Where each layer's value is found: folded layers forward to the step that computed them. */
-  const source = layers.map((_, i) => i);
-  /** Explicit padding a ZeroPadding2D hands to the convolution or pool that reads it. */
-  const padOf = new Map<number, number>();
-
-  layers.forEach((layer, i) => {
-    if (steps[i] !== undefined || source[i] !== i) return;
-    const [input] = inputsOf(layer);
-    const from = (j: number) => source[j]!;
-    const className = layer.getClassName();
-    const config = layerConfig(layer);
-    switch (className) {
-      case 'InputLayer':
-        return;
-      case 'ZeroPadding2D': {
-        const padding = (config.padding as number[][])[0]![0]!;
-        padOf.set(i, padding);
-        source[i] = from(input!);
-        return;
-      }
-      case 'Conv2D':
-      case 'GroupedConv2D': {
-        const padding = padOf.get(input!);
-        const x = from(input!);
-        const pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
-          padding !== undefined ? [[0, 0], [padding, padding], [padding, padding], [0, 0]] : (config.padding as 'same' | 'valid');
-        const strides = (className === 'Conv2D' ? (config.strides as number[])[0] : config.strides) as number;
-        const dilation = (className === 'Conv2D' ? (config.dilationRate as number[])[0] : config.dilationRate) as number;
-        const kernel = layer.getWeights()[0]!;
-        let last = i;
-        let bias: tf.Tensor1D | undefined;
-        let filter = kernel as tf.Tensor4D;
-        const bnIndex = soleConsumer(i);
-        if (bnIndex !== undefined && layers[bnIndex]!.getClassName() === 'BatchNormalization') {
-          const { scale, shift } = affine(layers[bnIndex]!);
-          filter = keep(tf.tidy(() => kernel.mul(tf.tensor1d(Array.from(scale)))) as tf.Tensor4D);
-          bias = keep(tf.tensor1d(Array.from(shift)));
-          last = bnIndex;
-        } else {
-          filter = keep(kernel.clone()) as tf.Tensor4D;
-        }
-        const reluIndex = soleConsumer(last);
-        const relu = reluIndex !== undefined && layers[reluIndex]!.getClassName() === 'ReLU';
-        if (relu) last = reluIndex!;
-        const groups = className === 'GroupedConv2D' ? (config.groups as number) : 1;
-        define(
-          last,
-          [x],
-          groups === 1
-            ? (values) => tf.fused.conv2d({ x: values[x] as tf.Tensor4D, filter, strides, pad, dilations: dilation, bias, activation: relu ? 'relu' : 'linear' })
-            : (values) => {
-                // Grouped convolutions take explicit padding as a pad op, then run as depthwise-and-sum.
-                const padded = padding !== undefined ? tf.pad(values[x]!, pad as [number, number][]) : values[x]!;
-                let y: tf.Tensor = groupedConv2d(padded as tf.Tensor4D, filter, groups, strides, padding !== undefined ? 'valid' : (pad as 'same' | 'valid'), dilation);
-                if (bias) y = y.add(bias);
-                return relu ? y.relu() : y;
-              },
-        );
-        for (const folded of [i, bnIndex, reluIndex]) if (folded !== undefined && folded <= last) source[folded] = last;
-        return;
-      }
-      case 'BatchNormalization': {
-        const { scale, shift } = affine(layer);
-        const s = keep(tf.tensor1d(Array.from(scale)));
-        const t = keep(tf.tensor1d(Array.from(shift)));
-        const x = from(input!);
-        define(i, [x], (values) => values[x]!.mul(s).add(t));
-        return;
-      }
-      case 'ReLU': {
-        const x = from(input!);
-        define(i, [x], (values) => values[x]!.relu());
-        return;
-      }
-      case 'Add': {
-        const [a, b] = inputsOf(layer).map(from);
-        define(i, [a!, b!], (values) => values[a!]!.add(values[b!]!));
-        return;
-      }
-      case 'MaxPooling2D': {
-        const padding = padOf.get(input!) ?? 0;
-        const x = from(input!);
-        const size = (config.poolSize as number[])[0]!;
-        const stride = (config.strides as number[])[0]!;
-        define(i, [x], (values) => {
-          const padded = padding > 0 ? tf.pad(values[x]!, [[0, 0], [padding, padding], [padding, padding], [0, 0]]) : values[x]!;
-          return tf.maxPool(padded as tf.Tensor4D, size, stride, 'valid');
-        });
-        return;
-      }
-      case 'AveragePooling2D': {
-        const x = from(input!);
-        const size = (config.poolSize as number[])[0]!;
-        const stride = (config.strides as number[])[0]!;
-        define(i, [x], (values) => tf.avgPool(values[x] as tf.Tensor4D, size, stride, config.padding as 'same' | 'valid'));
-        return;
-      }
-      case 'GlobalAveragePooling2D': {
-        const x = from(input!);
-        define(i, [x], (values) => values[x]!.mean([1, 2]));
-        return;
-      }
-      case 'Dropout':
-        source[i] = from(input!);
-        return;
-      case 'Dense': {
-        const [kernel, bias] = layer.getWeights();
-        const b = keep(kernel!.clone()) as tf.Tensor2D;
-        const c = keep(bias!.clone());
-        const x = from(input!);
-        define(i, [x], (values) => tf.fused.matMul({ a: values[x] as tf.Tensor2D, b, bias: c }));
-        return;
-      }
-      default:
-        throw new Error(`optimizeForInference does not know the layer ${layer.name} (${className})`);
-    }
-  });
-
-  const outputIndices = model.outputLayers.map((l) => source[index.get(l.name)!]!);
-  const uses = new Array<number>(layers.length).fill(0);
-  for (const step of steps) step?.inputs.forEach((j) => uses[j]!++);
+  const weights: Weights = { of: (layer) => model.getLayer(layer).getWeights().map((w) => keep(w.clone())), keep };
+  const runs = plan.steps.map((step) => ({ step, run: kernels[step.helper](step, weights) }));
+  const lastUse = new Map<string, number>();
+  runs.forEach(({ step }, i) => step.inputs.forEach((name) => lastUse.set(name, i)));
   return {
     predict: (x) => {
       // Each value is freed after its last reader runs, as the layers model frees them: holding every activation
       // of a large batch until the end costs more in memory traffic than fusion saves.
-      const values: tf.Tensor[] = new Array(layers.length);
-      const remaining = [...uses];
-      values[0] = x;
-      steps.forEach((step, i) => {
-        if (!step) return;
-        values[i] = tf.tidy(() => step.run(values));
-        for (const j of step.inputs) if (--remaining[j]! === 0 && j !== 0 && !outputIndices.includes(j)) values[j]!.dispose();
+      const values = new Map<string, tf.Tensor>([[plan.input, x]]);
+      runs.forEach(({ step, run }, i) => {
+        values.set(step.name, tf.tidy(() => run(step.inputs.map((name) => values.get(name)!))));
+        for (const name of new Set(step.inputs)) {
+          if (lastUse.get(name) === i && name !== plan.input && !plan.outputs.includes(name)) values.get(name)!.dispose();
+        }
       });
-      const results = outputIndices.map((i) => values[i]!);
+      const results = plan.outputs.map((name) => values.get(name)!);
       return results.length === 1 ? results[0]! : results;
     },
     dispose: () => tf.dispose(kept),

@@ -33,14 +33,6 @@ export interface NamedWeight {
   readonly data: Float32Array;
 }
 
-/** Each tfjs layer class's weights in `layer.weights` order, by the name they have in a weights folder. */
-export const layerWeightNames: Readonly<Record<string, readonly string[]>> = {
-  Conv2D: ['kernel'],
-  GroupedConv2D: ['kernel'],
-  BatchNormalization: ['gamma', 'beta', 'moving_mean', 'moving_variance'],
-  Dense: ['kernel', 'bias'],
-};
-
 export const MANIFEST_FILE = 'model.json';
 
 /** A weights folder read and checked against its manifest: every weight by its name in the folder. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fetchWeightsFolder } from './weights-http.js';
-import { layerWeightNames, type NamedWeight, type WeightsFolder } from './weights-folder.js';
+import type { NamedWeight, WeightsFolder } from './weights-folder.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a
@@ -90,19 +90,19 @@ export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<stri
   const assignments: { layer: tf.layers.Layer; values: tf.Tensor[] }[] = [];
   const used = new Set<string>();
   for (const layer of model.layers) {
-    const names = layerWeightNames[layer.getClassName()];
-    if (!names || skipped.has(layer.name)) continue;
+    if (layer.weights.length === 0 || skipped.has(layer.name)) continue;
     const values: tf.Tensor[] = [];
-    names.forEach((suffix, i) => {
-      const name = `${layer.name}/${suffix}`;
-      const expected = layer.weights[i]!.shape;
+    for (const variable of layer.weights) {
+      // A variable's original name is its layer's name and its own (`layer1.0.se/fc1/kernel`), as in a weights folder.
+      const name = variable.originalName;
+      const expected = variable.shape;
       const found = weights.get(name);
       used.add(name);
       if (!found) problems.push(`missing ${name} (${layer.getClassName()} ${layer.name} expects [${expected.join(', ')}])`);
       else if (found.shape.join() !== expected.join()) problems.push(`${name} is [${found.shape.join(', ')}] but ${layer.name} expects [${expected.join(', ')}]`);
       else values.push(tf.tensor(found.data, [...found.shape]));
-    });
-    if (values.length === names.length) assignments.push({ layer, values });
+    }
+    if (values.length === layer.weights.length) assignments.push({ layer, values });
     else tf.dispose(values);
   }
   for (const name of weights.keys()) if (!used.has(name)) problems.push(`unexpected ${name}: no layer of ${model.name} has it`);
@@ -118,11 +118,5 @@ export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<stri
 
 /** Every weight of a model, BatchNorm statistics included, named as in a weights folder. */
 export function modelWeights(model: tf.LayersModel): NamedWeight[] {
-  return model.layers.flatMap((layer) => {
-    const names = layerWeightNames[layer.getClassName()] ?? [];
-    return names.map((suffix, i) => {
-      const weight = layer.weights[i]!;
-      return { name: `${layer.name}/${suffix}`, shape: weight.shape as number[], data: weight.read().dataSync() as Float32Array };
-    });
-  });
+  return model.layers.flatMap((layer) => layer.weights.map((weight) => ({ name: weight.originalName, shape: weight.shape as number[], data: weight.read().dataSync() as Float32Array })));
 }

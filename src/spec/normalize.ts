@@ -11,6 +11,8 @@ export const DEFAULTS = {
   preActivation: false,
   zeroInitResidual: false,
   shortcut: 'conv',
+  attention: 'none',
+  dropPath: 0,
   dropout: 0,
   batchNormEpsilon: 1e-5,
   batchNormMomentum: 0.1,
@@ -37,6 +39,9 @@ export interface NormalizedBlock {
   readonly preActivation: boolean;
   readonly zeroInitResidual: boolean;
   readonly shortcut: 'conv' | 'avgPool';
+  readonly attention: 'none' | 'se' | 'eca';
+  /** Stochastic depth rate at the last block. */
+  readonly dropPath: number;
 }
 
 export type NormalizedHead =
@@ -99,6 +104,8 @@ export function normalizeBlock(block: NetSpec['block']): NormalizedBlock {
     preActivation: block.preActivation ?? DEFAULTS.preActivation,
     zeroInitResidual: block.zeroInitResidual ?? DEFAULTS.zeroInitResidual,
     shortcut: block.shortcut ?? DEFAULTS.shortcut,
+    attention: block.attention ?? DEFAULTS.attention,
+    dropPath: block.dropPath ?? DEFAULTS.dropPath,
   };
   return block.type === 'basic'
     ? { type: 'basic', expansion: 1, groups: 1, widthPerGroup: 64, strideOn: '3x3', ...common }

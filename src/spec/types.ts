@@ -131,6 +131,14 @@ export interface BasicBlock {
    * Projection shortcut where the stride or width changes: 'conv' is a strided 1×1 convolution and BatchNorm (torchvision); 'avgPool' is a 2×2 average-pool with the stride, then a 1×1 convolution and BatchNorm (ResNet-D).
    */
   shortcut?: 'conv' | 'avgPool';
+  /**
+   * Channel attention on each block's residual branch, after its last BatchNorm (with preActivation, its last convolution) and before the add, its weights under the block's `se` as timm names them: 'se' is timm's squeeze-excitation (channel means through 1×1 convolutions with bias to output channels / 16 rounded to a multiple of 8 and back, ReLU between, sigmoid gate), as in seresnet50; 'eca' is timm's efficient channel attention (a 1-D convolution over the channel means, its odd kernel size from the channel count, sigmoid gate), as in ecaresnet50d.
+   */
+  attention?: 'none' | 'se' | 'eca';
+  /**
+   * Stochastic depth (timm's drop_path_rate): in training, each image's residual branch is dropped with this probability at the last block, rising linearly from 0 at the first; the kept branches are scaled to keep their expectation. Does nothing at inference.
+   */
+  dropPath?: number;
 }
 /**
  * A 1×1 convolution down to the bottleneck width, a 3×3 (optionally grouped) convolution, and a 1×1 convolution up to expansion × the stage width (ResNet50 and deeper, ResNeXt, Wide ResNet). The bottleneck width is ⌊stage width × widthPerGroup / 64⌋ × groups, as in torchvision.
@@ -168,6 +176,14 @@ export interface BottleneckBlock {
    * Projection shortcut where the stride or width changes: 'conv' is a strided 1×1 convolution and BatchNorm (torchvision); 'avgPool' is a 2×2 average-pool with the stride, then a 1×1 convolution and BatchNorm (ResNet-D).
    */
   shortcut?: 'conv' | 'avgPool';
+  /**
+   * Channel attention on each block's residual branch, after its last BatchNorm (with preActivation, its last convolution) and before the add, its weights under the block's `se` as timm names them: 'se' is timm's squeeze-excitation (channel means through 1×1 convolutions with bias to output channels / 16 rounded to a multiple of 8 and back, ReLU between, sigmoid gate), as in seresnet50; 'eca' is timm's efficient channel attention (a 1-D convolution over the channel means, its odd kernel size from the channel count, sigmoid gate), as in ecaresnet50d.
+   */
+  attention?: 'none' | 'se' | 'eca';
+  /**
+   * Stochastic depth (timm's drop_path_rate): in training, each image's residual branch is dropped with this probability at the last block, rising linearly from 0 at the first; the kept branches are scaled to keep their expectation. Does nothing at inference.
+   */
+  dropPath?: number;
 }
 /**
  * The stages of residual blocks, as parallel lists with one entry per stage. A stage's first block applies its stride; a projection shortcut is used where the stride or width changes.

@@ -1,33 +1,27 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import type { Init } from '../ops/op.js';
 import { weightSlots } from './mapping.js';
 import type { FloatTensor } from './safetensors.js';
 
 /**
- * Freshly initialised weights in PyTorch names and layouts, reproducible from a seed: He normal over fan-out for
- * convolutions (torchvision), BatchNorm as identity (scale 1, shift 0, mean 0, variance 1), and nn.Linear's
- * uniform ±1/√fan_in. For exporting a model that has no trained weights yet, byte-identical run to run.
+ * Freshly initialised weights in PyTorch names and layouts, reproducible from a seed, each as its op's module
+ * declares (He normal over fan-out for convolutions as torchvision, BatchNorm as identity, nn.Linear's uniform
+ * ±1/√fan_in, zeros where zeroInitResidual asks). For exporting a model that has no trained weights yet, and for
+ * starting training; byte-identical run to run.
  */
 export function initialWeights(graph: AnalyzedGraph, seed = 0): Map<string, FloatTensor> {
   const random = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const draw: { readonly [K in Init['kind']]: (init: Extract<Init, { kind: K }>) => () => number } = {
+    normal: ({ std }) => () => normal() * std,
+    uniform: ({ bound }) => () => (2 * random() - 1) * bound,
+    constant: ({ value }) => () => value,
+  };
   const weights = new Map<string, FloatTensor>();
-  /** nn.Linear's bound per dense layer; its bias (next in slot order) takes the same one. */
-  const linearBounds = new Map<string, number>();
   for (const slot of weightSlots(graph)) {
-    const size = slot.torchShape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    const param = slot.torchName.slice(slot.torchName.lastIndexOf('.') + 1);
-    const bound = slot.layout === 'linear' ? 1 / Math.sqrt(slot.torchShape[1]!) : linearBounds.get(slot.layer);
-    if (slot.layout === 'conv') {
-      const [out, , k] = slot.torchShape as [number, number, number, number];
-      const std = Math.sqrt(2 / (out * k * k));
-      for (let i = 0; i < size; i++) data[i] = normal() * std;
-    } else if (bound !== undefined) {
-      linearBounds.set(slot.layer, bound);
-      for (let i = 0; i < size; i++) data[i] = (2 * random() - 1) * bound;
-    } else {
-      data.fill(param === 'weight' || param === 'running_var' ? 1 : 0);
-    }
+    const next = (draw[slot.init.kind] as (init: Init) => () => number)(slot.init);
+    const data = new Float32Array(slot.torchShape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = next();
     weights.set(slot.torchName, { shape: slot.torchShape, data });
   }
   return weights;

@@ -1,5 +1,7 @@
-import { assertNever, InternalError } from '../diagnostics.js';
+import { InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import { definitionOf } from '../ops/index.js';
+import type { Init } from '../ops/op.js';
 
 /**
  * One weight tensor as PyTorch names and lays it out (`layer1.0.conv1.weight`, OIHW) and as the generated
@@ -15,61 +17,34 @@ export interface WeightSlot {
   readonly tfjsShape: readonly number[];
   /** conv: OIHW ↔ HWIO; linear: [out, in] ↔ [in, out]; vector: as is. */
   readonly layout: 'conv' | 'linear' | 'vector';
+  /** How a fresh model starts it. */
+  readonly init: Init;
 }
 
-/** Every weight of the model, in execution order. BatchNorm's `num_batches_tracked` has no tfjs counterpart. */
+/** Every weight of the model, in execution order, as each op's module declares them. BatchNorm's `num_batches_tracked` has no tfjs counterpart. */
 export function weightSlots(graph: AnalyzedGraph): WeightSlot[] {
-  const channelsOf = new Map(graph.layers.map((layer) => [layer.op.name, layer.outputShape[layer.outputShape.length - 1]!]));
-  const vector = (layer: string, torch: string, tfjs: string, size: number): WeightSlot => ({
-    layer,
-    torchName: `${layer}.${torch}`,
-    torchShape: [size],
-    tfjsName: `${layer}/${tfjs}`,
-    tfjsShape: [size],
-    layout: 'vector',
-  });
-  return graph.ops.flatMap((op): WeightSlot[] => {
-    const inputs = op.inputs.map((name) => channelsOf.get(name) ?? 0);
-    switch (op.kind) {
-      case 'conv2d': {
-        const perGroup = inputs[0]! / op.groups;
-        const k = op.kernelSize;
-        return [{ layer: op.name, torchName: `${op.name}.weight`, torchShape: [op.filters, perGroup, k, k], tfjsName: `${op.name}/kernel`, tfjsShape: [k, k, perGroup, op.filters], layout: 'conv' }];
-      }
-      case 'batchNorm': {
-        const c = inputs[0]!;
-        return [vector(op.name, 'weight', 'gamma', c), vector(op.name, 'bias', 'beta', c), vector(op.name, 'running_mean', 'moving_mean', c), vector(op.name, 'running_var', 'moving_variance', c)];
-      }
-      case 'dense':
-        return [
-          { layer: op.name, torchName: `${op.name}.weight`, torchShape: [op.units, inputs[0]!], tfjsName: `${op.name}/kernel`, tfjsShape: [inputs[0]!, op.units], layout: 'linear' },
-          vector(op.name, 'bias', 'bias', op.units),
-        ];
-      case 'input':
-      case 'relu':
-      case 'add':
-      case 'maxPool':
-      case 'avgPool':
-      case 'globalAvgPool':
-      case 'dropout':
-        return [];
-      default:
-        return assertNever(op);
-    }
-  });
+  const shapeOf = new Map(graph.layers.map((layer) => [layer.op.name, layer.outputShape]));
+  return graph.ops.flatMap((op) =>
+    definitionOf(op)
+      .weights(op, op.inputs.map((name) => shapeOf.get(name)!))
+      .map(({ torch, tfjs, ...weight }) => ({ layer: op.name, torchName: `${op.name}.${torch}`, tfjsName: `${op.name}/${tfjs}`, ...weight })),
+  );
 }
+
+/** What permuting a weight between layouts needs. */
+type Layout = Pick<WeightSlot, 'torchName' | 'torchShape' | 'tfjsShape' | 'layout'>;
 
 /** PyTorch layout → tfjs layout. */
-export function toTfjs(slot: WeightSlot, data: Float32Array, out = new Float32Array(data.length)): Float32Array {
+export function toTfjs(slot: Layout, data: Float32Array, out = new Float32Array(data.length)): Float32Array {
   return permute(slot, data, out, 'toTfjs');
 }
 
 /** tfjs layout → PyTorch layout. */
-export function toTorch(slot: WeightSlot, data: Float32Array, out = new Float32Array(data.length)): Float32Array {
+export function toTorch(slot: Layout, data: Float32Array, out = new Float32Array(data.length)): Float32Array {
   return permute(slot, data, out, 'toTorch');
 }
 
-function permute(slot: WeightSlot, data: Float32Array, out: Float32Array, direction: 'toTfjs' | 'toTorch'): Float32Array {
+function permute(slot: Layout, data: Float32Array, out: Float32Array, direction: 'toTfjs' | 'toTorch'): Float32Array {
   if (data.length !== out.length) throw new InternalError(`${slot.torchName}: ${data.length} values into ${out.length}`);
   if (slot.layout === 'vector') {
     out.set(data);

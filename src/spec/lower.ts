@@ -1,8 +1,7 @@
-import { bottleneckWidth, stageDilations, type NormalizedSpec } from '../spec/normalize.js';
-import type { Graph, Op } from './graph.js';
+import type { Graph, Op } from '../ir/graph.js';
+import { STEM_POOL } from '../ops/window.js';
+import { bottleneckWidth, stageDilations, type NormalizedSpec } from './normalize.js';
 
-/** The ImageNet stem's max-pool, as torchvision builds it. */
-export const STEM_POOL = { size: 3, stride: 2, padding: 1 } as const;
 
 /** The ops of one residual block, named under its prefix (`layer2.0`) as torchvision and timm name them. */
 interface BlockPlan {
@@ -12,6 +11,22 @@ interface BlockPlan {
   readonly width: number;
   readonly stride: number;
   readonly dilation: number;
+  /** Stochastic depth rate of this block. */
+  readonly dropPath: number;
+}
+
+/** timm's make_divisible(v, 8, round_limit=0): the nearest multiple of 8 to v, at least 8. */
+export function makeDivisible(value: number, divisor = 8): number {
+  return Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
+}
+
+/** timm's SEModule width: output channels / 16, made divisible by 8. */
+export const squeezeExciteWidth = (channels: number) => makeDivisible(channels / 16);
+
+/** timm's EcaModule kernel size: ⌊|log₂ C + 1| / 2⌋, made odd, at least 3. */
+export function ecaKernelSize(channels: number): number {
+  const t = Math.floor(Math.abs(Math.log2(channels) + 1) / 2);
+  return Math.max(t % 2 === 1 ? t : t + 1, 3);
 }
 
 /** Lowers a spec to the op graph, naming every op as torchvision (or timm, for its variants) names its module. */
@@ -30,6 +45,16 @@ export function lower(spec: NormalizedSpec): Graph {
   };
   const batchNorm = (name: string, input: string, initZero = false) => emit({ kind: 'batchNorm', name, inputs: [input], epsilon, momentum, initZero });
   const relu = (name: string, input: string) => emit({ kind: 'relu', name, inputs: [input] });
+
+  /** The end of a residual branch, before the add: channel attention, then stochastic depth (timm's order). */
+  const branchTail = ({ prefix, width, dropPath }: BlockPlan, input: string): string => {
+    const channels = width * block.expansion;
+    let x = input;
+    if (block.attention === 'se') x = emit({ kind: 'squeezeExcite', name: `${prefix}.se`, inputs: [x], reduced: squeezeExciteWidth(channels) });
+    if (block.attention === 'eca') x = emit({ kind: 'efficientChannelAttention', name: `${prefix}.se`, inputs: [x], kernelSize: ecaKernelSize(channels) });
+    if (dropPath > 0) x = emit({ kind: 'dropPath', name: `${prefix}.drop_path`, inputs: [x], rate: dropPath });
+    return x;
+  };
 
   /** The projection shortcut: conv (+ BN), or ResNet-D's average-pool first; pre-activation drops its BN. */
   const projection = ({ prefix, inWidth, width, stride }: BlockPlan, input: string): string => {
@@ -73,7 +98,7 @@ export function lower(spec: NormalizedSpec): Graph {
       x = batchNorm(`${plan.prefix}.bn${n}`, x, last && block.zeroInitResidual);
       if (!last) x = relu(`${plan.prefix}.relu${n}`, x);
     });
-    const sum = emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [x, projection(plan, plan.input)] });
+    const sum = emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(plan, x), projection(plan, plan.input)] });
     return relu(`${plan.prefix}.relu${layers.length}`, sum);
   };
 
@@ -89,7 +114,7 @@ export function lower(spec: NormalizedSpec): Graph {
       x = conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, { ...layer, initZero: n === layers.length && block.zeroInitResidual });
     });
     const shortcut = projection(plan, activated);
-    return emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [x, shortcut === activated ? plan.input : shortcut] });
+    return emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(plan, x), shortcut === activated ? plan.input : shortcut] });
   };
 
   const { height, width, channels } = spec.input;
@@ -115,10 +140,14 @@ export function lower(spec: NormalizedSpec): Graph {
   const built = head.type === 'none' && spec.outputs.length > 0 ? Math.max(...spec.outputs.map((name) => Number(name.slice(1)) - 1)) : spec.stages.length;
   const stageOutputs: string[] = [];
   let inWidth = stem.width;
+  // timm's drop_path_rate: rising linearly over all blocks, from 0 at the first to the rate at the last.
+  const blocks = spec.stages.reduce((sum, stage) => sum + stage.depth, 0);
+  let index = 0;
   spec.stages.slice(0, built).forEach((stage, s) => {
     const { first, rest, stride } = dilations[s]!;
     for (let b = 0; b < stage.depth; b++) {
-      const plan = { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest };
+      const dropPath = blocks > 1 ? (block.dropPath * index++) / (blocks - 1) : 0;
+      const plan = { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest, dropPath };
       x = residualBlock(plan);
       inWidth = stage.width * block.expansion;
     }
