@@ -10,7 +10,9 @@ Usage: /usr/bin/python3 scripts/pytorch-reference.py OUT_DIR [MODEL ...]
 Needs Debian's python3-torch and python3-torchvision; writes safetensors itself (the format is small).
 """
 import json
+import math
 import struct
+import types
 import sys
 from pathlib import Path
 
@@ -71,12 +73,73 @@ class FoundingResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
+class SEModule(nn.Module):
+    """timm's SEModule as its ResNets build it: reduction 1/16 made divisible by 8, 1×1 convolutions with bias."""
+
+    def __init__(self, channels):
+        super().__init__()
+        reduced = max(8, int(channels / 16 + 4) // 8 * 8)
+        self.fc1 = nn.Conv2d(channels, reduced, kernel_size=1, bias=True)
+        self.fc2 = nn.Conv2d(reduced, channels, kernel_size=1, bias=True)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean((2, 3), keepdim=True)))))
+
+
+class EcaModule(nn.Module):
+    """timm's EcaModule: a 1-D convolution over the channel means, its kernel size from the channel count."""
+
+    def __init__(self, channels, gamma=2, beta=1):
+        super().__init__()
+        t = int(abs(math.log(channels, 2) + beta) / gamma)
+        kernel_size = max(t if t % 2 else t + 1, 3)
+        self.conv = nn.Conv1d(1, 1, kernel_size=kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1))
+        return x * torch.sigmoid(y).view(x.shape[0], -1, 1, 1)
+
+
+def attended_forward(self, x):
+    """torchvision's Bottleneck.forward with timm's attention after the last BatchNorm, before the add."""
+    out = self.relu(self.bn1(self.conv1(x)))
+    out = self.relu(self.bn2(self.conv2(out)))
+    out = self.se(self.bn3(self.conv3(out)))
+    identity = x if self.downsample is None else self.downsample(x)
+    return self.relu(out + identity)
+
+
+def with_attention(model, attention):
+    for stage in [model.layer1, model.layer2, model.layer3, model.layer4]:
+        for block in stage:
+            block.se = attention(block.bn3.num_features)
+            block.forward = types.MethodType(attended_forward, block)
+    return model
+
+
+def resnet_d(model):
+    """timm's ResNet-D from torchvision's resnet50: the deep 32-32-64 stem and average-pool projection shortcuts."""
+    model.conv1 = nn.Sequential(
+        nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+        nn.Conv2d(32, 32, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+        nn.Conv2d(32, 64, 3, stride=1, padding=1, bias=False),
+    )
+    for stage in [model.layer1, model.layer2, model.layer3, model.layer4]:
+        conv, bn = stage[0].downsample
+        stride = conv.stride[0]
+        pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
+        stage[0].downsample = nn.Sequential(pool, nn.Conv2d(conv.in_channels, conv.out_channels, 1, bias=False), bn)
+    return model
+
+
 MODELS = {
     "founding_resnet34": (lambda: FoundingResNet([3, 4, 6, 3]), 32),
     "resnet18": (torchvision.models.resnet18, 224),
     "resnet34": (torchvision.models.resnet34, 224),
     "resnet50": (torchvision.models.resnet50, 224),
     "resnext50_32x4d": (torchvision.models.resnext50_32x4d, 224),
+    "seresnet50": (lambda: with_attention(torchvision.models.resnet50(), SEModule), 224),
+    "ecaresnet50d": (lambda: with_attention(resnet_d(torchvision.models.resnet50()), EcaModule), 224),
 }
 STAGES_OF = {"resnet18"}
 

@@ -81,6 +81,47 @@ test("resnet50d: the deep stem adds 19,232 parameters to resnet50, giving timm's
   assert.equal([pool.op.kind, pool.outputShape], ['avgPool', [28, 28, 256]]);
 });
 
+test("seresnet50: squeeze-excitation adds 2,530,992 parameters to resnet50, giving timm's 28,088,024", () => {
+  // An SE module over C channels reduces to R = make_divisible(C / 16, 8): max(8, ⌊(C/16 + 4) / 8⌋ · 8), so
+  // C 256 → 16, 512 → 32, 1024 → 64, 2048 → 128. Its 1×1 convolutions with bias hold C·R + R + R·C + C:
+  //   stage 1: 2·256·16 + 16 + 256 = 8,464 × 3 blocks = 25,392
+  //   stage 2: 2·512·32 + 32 + 512 = 33,312 × 4 = 133,248
+  //   stage 3: 2·1024·64 + 64 + 1024 = 132,160 × 6 = 792,960
+  //   stage 4: 2·2048·128 + 128 + 2048 = 526,464 × 3 = 1,579,392
+  const se = 25_392 + 133_248 + 792_960 + 1_579_392;
+  assert.is(se, 2_530_992);
+  const graph = analyzed('specs/imagenet/seresnet50.json');
+  assert.is(graph.params.trainable, 25_557_032 + se);
+  // After the block's last BatchNorm, before the residual add, named as timm names it.
+  const names = graph.layers.map((l) => l.op.name);
+  assert.equal(names.slice(names.indexOf('layer1.0.bn3'), names.indexOf('layer1.0.bn3') + 2), ['layer1.0.bn3', 'layer1.0.se']);
+  const add = graph.ops.find((op) => op.name === 'layer1.0.add')!;
+  assert.is(add.inputs[0], 'layer1.0.se');
+});
+
+test("ecaresnet50d: ECA adds 86 parameters to resnet50d, giving timm's 25,576,350", () => {
+  // ECA's kernel over C channels: t = ⌊|log₂ C + 1| / 2⌋, made odd, at least 3:
+  //   C 256: ⌊9 / 2⌋ = 4 → 5;  512: ⌊10 / 2⌋ = 5;  1024: ⌊11 / 2⌋ = 5;  2048: ⌊12 / 2⌋ = 6 → 7.
+  // One 1-D convolution without bias per block: 3·5 + 4·5 + 6·5 + 3·7 = 86.
+  const graph = analyzed('specs/imagenet/ecaresnet50d.json');
+  assert.is(graph.params.trainable, 25_557_032 + 19_232 + 86);
+  const kernels = graph.ops.flatMap((op) => (op.kind === 'efficientChannelAttention' ? [op.kernelSize] : []));
+  assert.equal(kernels, [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7]);
+});
+
+test("dropPath rises linearly over the blocks, from 0 at the first to the rate at the last, as timm's drop_path_rate", () => {
+  const spec = JSON.parse(readFileSync('specs/imagenet/resnet50.json', 'utf8')) as { block: object };
+  spec.block = { type: 'bottleneck', dropPath: 0.15 };
+  const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify(spec)));
+  assert.ok(result.ok);
+  // 16 blocks: block i drops with 0.15 · i / 15; the first (rate 0) has none.
+  const rates = result.graph.ops.flatMap((op) => (op.kind === 'dropPath' ? [[op.name, op.rate] as const] : []));
+  assert.is(rates.length, 15);
+  assert.equal(rates[0], ['layer1.1.drop_path', 0.01]);
+  assert.equal(rates.at(-1), ['layer4.2.drop_path', 0.15]);
+  assert.is(result.graph.params.trainable, 25_557_032);
+});
+
 test('pre-activation resnet50: BatchNorm moves onto block inputs, projections lose theirs, a final BatchNorm is added', () => {
   // Per block the BatchNorms are 2c + 2p + 2p instead of 2p + 2p + 2·4p; only first blocks differ (c ≠ 4p):
   //   stage 1 (c 64, p 64): 384 vs 768 → −384;   stage 2 (c 256, p 128): 1,024 vs 1,536 → −512;

@@ -31,6 +31,9 @@ const models = [
   { name: 'resnet34', spec: 'specs/imagenet/resnet34.json', renames: [] },
   { name: 'resnet50', spec: 'specs/imagenet/resnet50.json', renames: [] },
   { name: 'resnext50_32x4d', spec: 'specs/imagenet/resnext50_32x4d.json', renames: [] },
+  // timm's variants, built by the reference script from torchvision's resnet50 with timm's modules and names.
+  { name: 'seresnet50', spec: 'specs/imagenet/seresnet50.json', renames: [] },
+  { name: 'ecaresnet50d', spec: 'specs/imagenet/ecaresnet50d.json', renames: [] },
 ];
 
 const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });

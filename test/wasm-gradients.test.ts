@@ -368,6 +368,22 @@ for (const [i, c] of groupedCases.entries()) {
 }
 
 const trainingSpecs: Record<string, object> = {
+  'squeeze-excitation bottleneck': {
+    name: 'tinyse',
+    input: { height: 12, width: 12, channels: 1 },
+    stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 },
+    block: { type: 'bottleneck', attention: 'se' },
+    stages: { widths: [8, 16], depths: [1, 1], strides: [1, 2] },
+    head: { type: 'classifier', classes: 3 },
+  },
+  'ECA basic block': {
+    name: 'tinyeca',
+    input: { height: 12, width: 12, channels: 1 },
+    stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 },
+    block: { type: 'basic', attention: 'eca' },
+    stages: { widths: [8, 16], depths: [1, 1], strides: [1, 2] },
+    head: { type: 'classifier', classes: 3 },
+  },
   'basic ResNet': {
     name: 'tiny',
     input: { height: 12, width: 12, channels: 1 },

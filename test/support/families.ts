@@ -21,6 +21,9 @@ export const families: Record<string, object> = {
   'multi-output': { block: { type: 'bottleneck' }, head: { type: 'none' }, outputs: ['C2', 'C3', 'C4'] },
   'pre-activation': { block: { type: 'basic', preActivation: true } },
   'ResNet-D': { block: { type: 'bottleneck', shortcut: 'avgPool' }, stem: { type: 'deep', width: 8, stride: 2, pool: 'max' }, input: { height: 23, width: 23, channels: 3 } },
+  'squeeze-excitation': { block: { type: 'bottleneck', attention: 'se' } },
+  'ECA, ResNet-D, stochastic depth': { block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'eca', dropPath: 0.2 } },
+  'pre-activation with squeeze-excitation': { block: { type: 'basic', preActivation: true, attention: 'se' } },
   'CIFAR stem, pooled head, dropout': { block: { type: 'basic' }, stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 }, head: { type: 'classifier', classes: 7, dropout: 0.5 } },
 };
 
