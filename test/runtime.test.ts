@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend } from '../src/runtime/backend.js';
+import { efficientChannelGate, squeezeExciteGate } from '../src/runtime/channel-gates.js';
+import { DropPath } from '../src/runtime/drop-path.js';
 import { GroupedConv2D } from '../src/runtime/grouped-conv.js';
 import { avgPool, conv2d } from '../src/runtime/layers.js';
 import { groupedConvReference } from './reference/grouped-conv.js';
@@ -121,6 +123,35 @@ test('tfjs cannot compute gradients of a dilated convolution (why NS501 warns)',
   const gradient = () => tf.grad((k) => tf.sum(tf.conv2d(x, k as tf.Tensor4D, 1, 'same', 'NHWC', 2)))(tf.ones([3, 3, 1, 1]) as tf.Tensor4D);
   assert.throws(gradient, /dilation rates greater than 1 are not yet supported in gradients/);
   await tf.setBackend('wasm');
+});
+
+test('DropPath: in training each image keeps its whole branch, scaled by 1 / (1 − rate), or loses it; otherwise identity', () => {
+  const layer = new DropPath({ name: 'drop_path', rate: 0.25 });
+  const x = tf.ones([4000, 2, 2, 3]);
+  const trained = layer.apply(x, { training: true }) as tf.Tensor;
+  const values = trained.dataSync();
+  const perImage = Array.from({ length: 4000 }, (_, i) => values.slice(i * 12, i * 12 + 12));
+  // Every image is all 0 or all 1 / 0.75; about 75% are kept (±3%, over 20 standard deviations of 0.68%).
+  assert.ok(perImage.every((image) => image.every((v) => v === 0) || image.every((v) => Math.abs(v - 4 / 3) < 1e-6)));
+  const kept = perImage.filter((image) => image[0] !== 0).length / 4000;
+  assert.ok(Math.abs(kept - 0.75) < 0.03, `kept ${kept}`);
+  const inferred = layer.apply(x, { training: false }) as tf.Tensor;
+  assert.equal(inferred.dataSync(), x.dataSync());
+  tf.dispose([x, trained, inferred]);
+});
+
+test('squeeze-excitation and ECA gates equal their arithmetic worked by hand', () => {
+  // One image, 1×2 pixels, 2 channels: channel means m = [2, 3].
+  const x = tf.tensor4d([1, 2, 3, 4], [1, 1, 2, 2]);
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  // SE with R = 1: h = relu(1·2 − 1·3 + 0.5) = relu(−0.5) = 0, so the gates are σ(0·w + b) = σ(0.1), σ(−0.2).
+  const se = squeezeExciteGate(x, tf.tensor4d([1, -1], [1, 1, 2, 1]), tf.tensor1d([0.5]), tf.tensor4d([3, 4], [1, 1, 1, 2]), tf.tensor1d([0.1, -0.2]));
+  const seExpected = [1 * sigmoid(0.1), 2 * sigmoid(-0.2), 3 * sigmoid(0.1), 4 * sigmoid(-0.2)];
+  Array.from(se.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - seExpected[i]!) < 1e-6, `SE ${i}: ${v}`));
+  // ECA with taps [0.5, 1, −1] over zero-padded means [0, 2, 3, 0]: out₀ = 0.5·0 + 2 − 3 = −1, out₁ = 1 + 3 − 0 = 4.
+  const eca = efficientChannelGate(x, tf.tensor1d([0.5, 1, -1]));
+  const ecaExpected = [1 * sigmoid(-1), 2 * sigmoid(4), 3 * sigmoid(-1), 4 * sigmoid(4)];
+  Array.from(eca.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - ecaExpected[i]!) < 1e-6, `ECA ${i}: ${v}`));
 });
 
 test.run();
