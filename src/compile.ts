@@ -4,7 +4,7 @@ import { emitOnnxModule } from './emit/onnx-module.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
 import { checkLimits } from './ir/limits.js';
-import { lower } from './ir/lower.js';
+import { lower } from './spec/lower.js';
 import { normalize } from './spec/normalize.js';
 import { read } from './spec/read.js';
 import { checkRules } from './spec/rules.js';

@@ -12,7 +12,7 @@ import { formatDiagnostic, InternalError } from '../src/diagnostics.js';
 import { emitTfjs } from '../src/emit/tfjs.js';
 import { analyze } from '../src/ir/analyze.js';
 import type { Graph, Op } from '../src/ir/graph.js';
-import { lower } from '../src/ir/lower.js';
+import { lower } from '../src/spec/lower.js';
 import { normalize } from '../src/spec/normalize.js';
 import { read } from '../src/spec/read.js';
 import { validate } from '../src/spec/validate.js';

@@ -1,0 +1,131 @@
+import type { Op } from '../ir/graph.js';
+import { bottleneckWidth, type NormalizedBlock } from './normalize.js';
+
+/** The op list lowering appends to, with the layers every part of a ResNet repeats. */
+export class OpList {
+  readonly ops: Op[] = [];
+
+  constructor(private readonly batchNormSettings: { readonly epsilon: number; readonly momentum: number }) {}
+
+  emit(op: Op): string {
+    this.ops.push(op);
+    return op.name;
+  }
+
+  /** A convolution padded as PyTorch pads a "same" window: d(k − 1) / 2 on every side. */
+  conv(name: string, input: string, filters: number, kernelSize: number, stride: number, options: { dilation?: number; groups?: number; initZero?: boolean } = {}): string {
+    const { dilation = 1, groups = 1, initZero = false } = options;
+    const padding = (dilation * (kernelSize - 1)) >> 1;
+    return this.emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding, dilation, groups, initZero });
+  }
+
+  batchNorm(name: string, input: string, initZero = false): string {
+    return this.emit({ kind: 'batchNorm', name, inputs: [input], ...this.batchNormSettings, initZero });
+  }
+
+  relu(name: string, input: string): string {
+    return this.emit({ kind: 'relu', name, inputs: [input] });
+  }
+}
+
+/** One residual block, named under its prefix (`layer2.0`) as torchvision and timm name them. */
+export interface BlockPlan {
+  readonly prefix: string;
+  readonly input: string;
+  readonly inWidth: number;
+  readonly width: number;
+  readonly stride: number;
+  readonly dilation: number;
+  /** Stochastic depth rate of this block. */
+  readonly dropPath: number;
+}
+
+/** Appends one residual block and returns its output: post-activation (v1) or pre-activation (v2). */
+export function residualBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan): string {
+  return block.preActivation ? preActivationBlock(ops, block, plan) : postActivationBlock(ops, block, plan);
+}
+
+/** Post-activation (v1): conv → BN → ReLU …, last BN, attention, add, ReLU. */
+function postActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan): string {
+  const layers = convLayers(block, plan);
+  let x = plan.input;
+  layers.forEach((layer, i) => {
+    const n = i + 1;
+    const last = n === layers.length;
+    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, layer);
+    x = ops.batchNorm(`${plan.prefix}.bn${n}`, x, last && block.zeroInitResidual);
+    if (!last) x = ops.relu(`${plan.prefix}.relu${n}`, x);
+  });
+  const sum = ops.emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(ops, block, plan, x), projection(ops, block, plan, plan.input)] });
+  return ops.relu(`${plan.prefix}.relu${layers.length}`, sum);
+}
+
+/** Pre-activation (v2): BN → ReLU → conv …, attention, add; a projection reads the pre-activated input. */
+function preActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan): string {
+  const layers = convLayers(block, plan);
+  let x = plan.input;
+  let activated = '';
+  layers.forEach((layer, i) => {
+    const n = i + 1;
+    x = ops.relu(`${plan.prefix}.relu${n}`, ops.batchNorm(`${plan.prefix}.bn${n}`, x));
+    if (n === 1) activated = x;
+    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, { ...layer, initZero: n === layers.length && block.zeroInitResidual });
+  });
+  const shortcut = projection(ops, block, plan, activated);
+  return ops.emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(ops, block, plan, x), shortcut === activated ? plan.input : shortcut] });
+}
+
+/** conv1 … convN of a block with each one's kernel, width, stride, dilation and groups. */
+function convLayers(block: NormalizedBlock, { width, stride, dilation }: BlockPlan) {
+  if (block.type === 'basic') {
+    return [
+      { kernel: 3, filters: width, stride, dilation, groups: 1 },
+      { kernel: 3, filters: width, stride: 1, dilation, groups: 1 },
+    ];
+  }
+  const inner = bottleneckWidth(width, block);
+  const [first, middle] = block.strideOn === '1x1' ? [stride, 1] : [1, stride];
+  return [
+    { kernel: 1, filters: inner, stride: first, dilation: 1, groups: 1 },
+    { kernel: 3, filters: inner, stride: middle, dilation, groups: block.groups },
+    { kernel: 1, filters: width * block.expansion, stride: 1, dilation: 1, groups: 1 },
+  ];
+}
+
+/** The projection shortcut: conv (+ BN), or ResNet-D's average-pool first; pre-activation drops its BN. */
+function projection(ops: OpList, block: NormalizedBlock, { prefix, inWidth, width, stride }: BlockPlan, input: string): string {
+  const out = width * block.expansion;
+  if (stride === 1 && inWidth === out) return input;
+  let index = 0;
+  let x = input;
+  if (block.shortcut === 'avgPool') {
+    if (stride > 1) x = ops.emit({ kind: 'avgPool', name: `${prefix}.downsample.${index}`, inputs: [x], stride });
+    index++;
+  }
+  x = ops.conv(`${prefix}.downsample.${index++}`, x, out, 1, block.shortcut === 'avgPool' ? 1 : stride);
+  return block.preActivation ? x : ops.batchNorm(`${prefix}.downsample.${index}`, x);
+}
+
+/** The end of a residual branch, before the add: channel attention, then stochastic depth (timm's order). */
+function branchTail(ops: OpList, block: NormalizedBlock, { prefix, width, dropPath }: BlockPlan, input: string): string {
+  const channels = width * block.expansion;
+  let x = input;
+  if (block.attention === 'se') x = ops.emit({ kind: 'squeezeExcite', name: `${prefix}.se`, inputs: [x], reduced: squeezeExciteWidth(channels) });
+  if (block.attention === 'eca') x = ops.emit({ kind: 'efficientChannelAttention', name: `${prefix}.se`, inputs: [x], kernelSize: ecaKernelSize(channels) });
+  if (dropPath > 0) x = ops.emit({ kind: 'dropPath', name: `${prefix}.drop_path`, inputs: [x], rate: dropPath });
+  return x;
+}
+
+/** timm's make_divisible(v, 8, round_limit=0): the nearest multiple of 8 to v, at least 8. */
+export function makeDivisible(value: number, divisor = 8): number {
+  return Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
+}
+
+/** timm's SEModule width: output channels / 16, made divisible by 8. */
+export const squeezeExciteWidth = (channels: number) => makeDivisible(channels / 16);
+
+/** timm's EcaModule kernel size: ⌊|log₂ C + 1| / 2⌋, made odd, at least 3. */
+export function ecaKernelSize(channels: number): number {
+  const t = Math.floor(Math.abs(Math.log2(channels) + 1) / 2);
+  return Math.max(t % 2 === 1 ? t : t + 1, 3);
+}
