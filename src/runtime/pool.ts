@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerScript } from './worker-thread.js';
 
 export interface PoolOptions {
   /** The generated module (path or file URL) whose createModel() each worker calls. */
@@ -27,14 +28,13 @@ export interface InferencePool {
  */
 export async function createInferencePool(options: PoolOptions): Promise<InferencePool> {
   const count = Math.max(1, options.workers ?? availableParallelism());
-  // Workers start without the parent's TypeScript loader, so they always run the compiled worker script.
-  const script = new URL(import.meta.url.endsWith('.ts') ? '../../dist/runtime/inference-worker.js' : './inference-worker.js', import.meta.url);
+  const script = workerScript('inference-worker', import.meta.url);
   const module = options.module.startsWith('file:') ? options.module : new URL(options.module, `file://${process.cwd()}/`).href;
   const pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   const workers = await Promise.all(
     Array.from({ length: count }, async () => {
-      const worker = new Worker(script, { workerData: { module, weights: options.weights } });
+      const worker = startWorker(script, { module, weights: options.weights });
       worker.on('message', (message: { id?: number; outputs?: OutputTensor[]; error?: string }) => {
         if (message.id === undefined) return;
         const waiter = pending.get(message.id)!;

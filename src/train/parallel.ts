@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { NamedWeight } from '../runtime/weights-folder.js';
+import { startWorker, workerScript } from '../runtime/worker-thread.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { Evaluation, GradientResult } from './replica.js';
 
@@ -8,19 +9,6 @@ export interface WorkerSetup {
   readonly graph: AnalyzedGraph;
   readonly optimizer: OptimizerConfig;
   readonly backend: string;
-}
-
-/**
- * A worker thread running train-worker: from dist/, the compiled script beside this one; from source, the .ts
- * script, so that an edit needs no rebuild. Node 20 does not apply the parent's --import (tsx's loader) to a worker,
- * so the worker registers tsx itself before it imports the script.
- */
-function startWorker(setup: WorkerSetup): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData: setup });
-  const script = new URL('./train-worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(script)}))`;
-  return new Worker(bootstrap, { eval: true, workerData: setup });
 }
 
 export type ReplicaMessage =
@@ -55,7 +43,7 @@ export class ReplicaWorkers {
   }
 
   static async start(count: number, setup: WorkerSetup): Promise<ReplicaWorkers> {
-    const workers = Array.from({ length: count }, () => startWorker(setup));
+    const workers = Array.from({ length: count }, () => startWorker(workerScript('train-worker', import.meta.url), setup));
     const pool = new ReplicaWorkers(workers);
     await Promise.all(workers.map((_, i) => pool.reply(i)));
     return pool;
