@@ -1,24 +1,18 @@
 import { InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { definitionOf } from '../ops/index.js';
-import type { Init } from '../ops/op.js';
+import type { WeightSpec } from '../ops/op.js';
 
 /**
  * One weight tensor as PyTorch names and lays it out (`layer1.0.conv1.weight`, OIHW) and as the generated
  * tfjs model holds it (`layer1.0.conv1/kernel`, HWIO). Op names are torchvision's module names, so the
  * PyTorch key is the op name plus the parameter's name.
  */
-export interface WeightSlot {
+export interface WeightSlot extends Omit<WeightSpec, 'torch' | 'tfjs'> {
   /** The op (tfjs layer) the weight belongs to. */
   readonly layer: string;
   readonly torchName: string;
-  readonly torchShape: readonly number[];
   readonly tfjsName: string;
-  readonly tfjsShape: readonly number[];
-  /** conv: OIHW ↔ HWIO; linear: [out, in] ↔ [in, out]; vector: as is. */
-  readonly layout: 'conv' | 'linear' | 'vector';
-  /** How a fresh model starts it. */
-  readonly init: Init;
 }
 
 /** Every weight of the model, in execution order, as each op's module declares them. BatchNorm's `num_batches_tracked` has no tfjs counterpart. */
