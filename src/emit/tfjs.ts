@@ -56,32 +56,33 @@ const moduleNames = [
  * Output depends only on the graph, so the same spec always renders the same bytes.
  */
 export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): string {
-  const variable = identifierScope(moduleNames);
-  const variables = new Map<string, string>();
-  const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
-  const batchNormOp = graph.ops.find((op) => op.kind === 'batchNorm');
   const used = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [definitionOf(op).call(op).helper])))];
   for (const helper of used) if (!moduleNames.includes(helper)) throw new InternalError(`the helper ${helper} is not reserved in generated modules`);
-  const single = graph.outputs.length === 1;
-
-  const body: string[] = [];
-  let block = '';
-  for (const layer of graph.layers) {
-    const group = layer.op.name.split('.').length >= 3 ? layer.op.name.split('.').slice(0, 2).join('.') : '';
-    if (group !== block && group !== '') body.push('', lineComment(group, '  '));
-    block = group;
-    const name = variable(layer.op.name);
-    variables.set(layer.op.name, name);
-    const call = layerCall(layer.op, layer.op.inputs.map((input) => variables.get(input)!));
-    body.push(`  const ${name} = ${call}; // ${shapeText(layer.outputShape)}`);
-  }
-
   const lines = [
     ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
     `import { ${[...used, 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
+    ...analysisConstants(graph),
+    ...modelBuilder(graph),
+    '/**',
+    ' * The inference pass\'s plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms',
+    ' * folded into the convolutions before them, ReLUs fused after them, dropout gone.',
+    ' */',
+    `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
+    '',
+    ...predictFunction(graph),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
+
+/** The analysis as `const` data: name, shapes, parameters, MACs and the layer table. */
+function analysisConstants(graph: AnalyzedGraph): string[] {
+  const single = graph.outputs.length === 1;
+  return [
     `export const name = ${stringLiteral(graph.name)};`,
     `export const description = ${stringLiteral(graph.description)};`,
     '',
@@ -112,7 +113,27 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     '',
     'export type LayerName = (typeof layers)[number][\'name\'];',
     '',
-    ...(batchNormOp?.kind === 'batchNorm'
+  ];
+}
+
+/** `createModel()` and `buildModel()`: a straight line of named layers, each output shape beside it. */
+function modelBuilder(graph: AnalyzedGraph): string[] {
+  const variable = identifierScope(moduleNames);
+  const variables = new Map<string, string>();
+  const batchNormOp = graph.ops.find((op): op is BatchNormOp => op.kind === 'batchNorm');
+  const single = graph.outputs.length === 1;
+  const body: string[] = [];
+  let block = '';
+  for (const layer of graph.layers) {
+    const group = layer.op.name.split('.').length >= 3 ? layer.op.name.split('.').slice(0, 2).join('.') : '';
+    if (group !== block && group !== '') body.push('', lineComment(group, '  '));
+    block = group;
+    const name = variable(layer.op.name);
+    variables.set(layer.op.name, name);
+    body.push(`  const ${name} = ${layerCall(layer.op, layer.op.inputs.map((input) => variables.get(input)!))}; // ${shapeText(layer.outputShape)}`);
+  }
+  return [
+    ...(batchNormOp
       ? [
           `// PyTorch BatchNorm2d(eps=${float(batchNormOp.epsilon)}, momentum=${float(batchNormOp.momentum)}); tfjs weighs the running value, so its momentum is 1 − PyTorch's.`,
           `const batchNormSettings = ${optionsLiteral(batchNormSettings(batchNormOp))} as const;`,
@@ -140,32 +161,29 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     `  return tf.model({ inputs: ${variables.get(graph.ops[0]!.name)}, outputs: ${single ? variables.get(graph.outputs[0]!.op) : `[${graph.outputs.map((o) => variables.get(o.op)).join(', ')}]`}, name });`,
     '}',
     '',
-    '/**',
-    ' * The inference pass\'s plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms',
-    ' * folded into the convolutions before them, ReLUs fused after them, dropout gone.',
-    ' */',
-    `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
-    '',
-    ...(single
-      ? [
-          `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShapes[0]!.join(', ')}]. */`,
-          `export function predict(model: tf.LayersModel, x: tf.Tensor4D): ${tensorType(graph.outputShapes[0]!)} {`,
-          `  return predictChecked(model, x, inputShape) as ${tensorType(graph.outputShapes[0]!)};`,
-          '}',
-        ]
-      : [
-          'export interface Outputs {',
-          ...graph.outputs.map((o, i) => `  /** [batch, ${graph.outputShapes[i]!.join(', ')}] */\n  ${o.name}: ${tensorType(graph.outputShapes[i]!)};`),
-          '}',
-          '',
-          `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns one tensor per output. */`,
-          'export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {',
-          `  const [${graph.outputs.map((o) => o.name).join(', ')}] = predictChecked(model, x, inputShape) as tf.Tensor[];`,
-          `  return { ${graph.outputs.map((o, i) => `${o.name}: ${o.name} as ${tensorType(graph.outputShapes[i]!)}`).join(', ')} };`,
-          '}',
-        ]),
   ];
-  return `${lines.join('\n')}\n`;
+}
+
+/** `predict()`, typed by the output shapes: one tensor, or an `Outputs` record for a multi-output model. */
+function predictFunction(graph: AnalyzedGraph): string[] {
+  return graph.outputs.length === 1
+    ? [
+        `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShapes[0]!.join(', ')}]. */`,
+        `export function predict(model: tf.LayersModel, x: tf.Tensor4D): ${tensorType(graph.outputShapes[0]!)} {`,
+        `  return predictChecked(model, x, inputShape) as ${tensorType(graph.outputShapes[0]!)};`,
+        '}',
+      ]
+    : [
+        'export interface Outputs {',
+        ...graph.outputs.map((o, i) => `  /** [batch, ${graph.outputShapes[i]!.join(', ')}] */\n  ${o.name}: ${tensorType(graph.outputShapes[i]!)};`),
+        '}',
+        '',
+        `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns one tensor per output. */`,
+        'export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {',
+        `  const [${graph.outputs.map((o) => o.name).join(', ')}] = predictChecked(model, x, inputShape) as tf.Tensor[];`,
+        `  return { ${graph.outputs.map((o, i) => `${o.name}: ${o.name} as ${tensorType(graph.outputShapes[i]!)}`).join(', ')} };`,
+        '}',
+      ];
 }
 
 function layerCall(op: Op, inputs: readonly string[]): string {
