@@ -39,9 +39,13 @@ export interface InferenceModel {
 
 /** A step made runnable: its weights read (and folded) once, its inputs' values in, its value out. */
 type Run = (inputs: tf.Tensor[]) => tf.Tensor;
-/** What preparing a step may do: copy a layer's weights, and keep tensors it derives, until `dispose`. */
+/**
+ * What preparing a step may do with the model's weights: read a layer's values once (to fold them), copy a layer's
+ * weights that the step uses as they are, and keep tensors it derives; copies and kept tensors live until `dispose`.
+ */
 interface Weights {
-  of(layer: string): tf.Tensor[];
+  read(layer: string): tf.Tensor[];
+  copy(layer: string): tf.Tensor[];
   keep<T extends tf.Tensor>(tensor: T): T;
 }
 type Prepare = (step: InferenceStep, weights: Weights) => Run;
@@ -56,25 +60,30 @@ const passThrough: Prepare = () => ([x]) => x!;
 
 /** A convolution with its folded BatchNorm as a bias and its ReLU in one fused call (grouped ones as depthwise-and-sum). */
 const convolution: Prepare = (step, weights) => {
-  const [kernel] = weights.of(step.layer);
-  const [kernelSize, stride, padding, dilation, groups] = ['kernelSize', 'stride', 'padding'].map((key) => option(step, key)).concat([option(step, 'dilation', 1), option(step, 'groups', 1)]) as number[];
-  let filter = kernel as tf.Tensor4D;
+  const kernelSize = option(step, 'kernelSize');
+  const stride = option(step, 'stride');
+  const padding = option(step, 'padding');
+  const dilation = option(step, 'dilation', 1);
+  const groups = option(step, 'groups', 1);
+  let filter: tf.Tensor4D;
   let bias: tf.Tensor1D | undefined;
   if (step.batchNorm) {
-    const { scale, shift } = affineOf(weights.of(step.batchNorm.layer), step.batchNorm.epsilon, weights);
-    filter = weights.keep(tf.tidy(() => kernel!.mul(scale)) as tf.Tensor4D);
+    const { scale, shift } = affineOf(weights.read(step.batchNorm.layer), step.batchNorm.epsilon, weights);
+    filter = weights.keep(tf.tidy(() => weights.read(step.layer)[0]!.mul(scale)) as tf.Tensor4D);
     bias = shift;
+  } else {
+    filter = weights.copy(step.layer)[0] as tf.Tensor4D;
   }
   // tfjs `same` equals PyTorch's symmetric padding only at stride 1 with padding d(k − 1) / 2.
-  const same = stride! === 1 && 2 * padding! === dilation! * (kernelSize! - 1);
+  const same = stride === 1 && 2 * padding === dilation * (kernelSize - 1);
   const activation = step.relu ? 'relu' : 'linear';
   if (groups === 1) {
-    const pad = same ? 'same' : (symmetric(padding!) as [[number, number], [number, number], [number, number], [number, number]]);
-    return ([x]) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides: stride!, pad, dilations: dilation!, bias, activation });
+    const pad = same ? 'same' : (symmetric(padding) as [[number, number], [number, number], [number, number], [number, number]]);
+    return ([x]) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides: stride, pad, dilations: dilation, bias, activation });
   }
   return ([x]) => {
-    const padded = same || padding === 0 ? x! : tf.pad(x!, symmetric(padding!));
-    let y: tf.Tensor = groupedConv2d(padded as tf.Tensor4D, filter, groups!, stride!, same ? 'same' : 'valid', dilation!);
+    const padded = same || padding === 0 ? x! : tf.pad(x!, symmetric(padding));
+    let y: tf.Tensor = groupedConv2d(padded as tf.Tensor4D, filter, groups, stride, same ? 'same' : 'valid', dilation);
     if (bias) y = y.add(bias);
     return step.relu ? y.relu() : y;
   };
@@ -89,7 +98,7 @@ function affineOf([gamma, beta, mean, variance]: tf.Tensor[], epsilon: number, w
 const kernels: Readonly<Record<LayerHelper, Prepare>> = {
   conv2d: convolution,
   batchNorm: (step, weights) => {
-    const { scale, shift } = affineOf(weights.of(step.layer), option(step, 'epsilon'), weights);
+    const { scale, shift } = affineOf(weights.read(step.layer), option(step, 'epsilon'), weights);
     return ([x]) => x!.mul(scale).add(shift);
   },
   relu: () => ([x]) => x!.relu(),
@@ -104,15 +113,15 @@ const kernels: Readonly<Record<LayerHelper, Prepare>> = {
   dropout: passThrough,
   dropPath: passThrough,
   dense: (step, weights) => {
-    const [kernel, bias] = weights.of(step.layer);
+    const [kernel, bias] = weights.copy(step.layer);
     return ([x]) => tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias, activation: step.relu ? 'relu' : 'linear' });
   },
   squeezeExcite: (step, weights) => {
-    const [fc1, fc1Bias, fc2, fc2Bias] = weights.of(step.layer);
+    const [fc1, fc1Bias, fc2, fc2Bias] = weights.copy(step.layer);
     return ([x]) => squeezeExciteGate(x as tf.Tensor4D, fc1!, fc1Bias!, fc2!, fc2Bias!);
   },
   efficientChannelAttention: (step, weights) => {
-    const [kernel] = weights.of(step.layer);
+    const [kernel] = weights.copy(step.layer);
     return ([x]) => efficientChannelGate(x as tf.Tensor4D, kernel!);
   },
 };
@@ -129,7 +138,8 @@ export function optimizeForInference(model: tf.LayersModel, plan: InferencePlan)
     kept.push(tensor);
     return tensor;
   };
-  const weights: Weights = { of: (layer) => model.getLayer(layer).getWeights().map((w) => keep(w.clone())), keep };
+  const read = (layer: string) => model.getLayer(layer).getWeights();
+  const weights: Weights = { read, copy: (layer) => read(layer).map((w) => keep(w.clone())), keep };
   const runs = plan.steps.map((step) => ({ step, run: kernels[step.helper](step, weights) }));
   const lastUse = new Map<string, number>();
   runs.forEach(({ step }, i) => step.inputs.forEach((name) => lastUse.set(name, i)));

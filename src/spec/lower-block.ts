@@ -117,15 +117,15 @@ function branchTail(ops: OpList, block: NormalizedBlock, { prefix, width, dropPa
 }
 
 /** timm's make_divisible(v, 8, round_limit=0): the nearest multiple of 8 to v, at least 8. */
-export function makeDivisible(value: number, divisor = 8): number {
+function makeDivisible(value: number, divisor = 8): number {
   return Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
 }
 
 /** timm's SEModule width: output channels / 16, made divisible by 8. */
-export const squeezeExciteWidth = (channels: number) => makeDivisible(channels / 16);
+const squeezeExciteWidth = (channels: number) => makeDivisible(channels / 16);
 
 /** timm's EcaModule kernel size: ⌊|log₂ C + 1| / 2⌋, made odd, at least 3. */
-export function ecaKernelSize(channels: number): number {
+function ecaKernelSize(channels: number): number {
   const t = Math.floor(Math.abs(Math.log2(channels) + 1) / 2);
   return Math.max(t % 2 === 1 ? t : t + 1, 3);
 }
