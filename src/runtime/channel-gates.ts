@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { soleInputShape } from './layer-shape.js';
 
 /**
  * Channel attention as timm computes it, in NHWC: squeeze-excitation (the channel means through two 1×1
@@ -33,11 +34,10 @@ const heNormalFanOut = () => tf.initializers.varianceScaling({ scale: 2, mode: '
 const uniform = (fanIn: number) => tf.initializers.randomUniform({ minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn) });
 
 const channelsOf = (inputShape: tf.Shape | tf.Shape[]) => {
-  const channels = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape)[3];
+  const channels = soleInputShape(inputShape)[3];
   if (typeof channels !== 'number') throw new Error('channel attention needs a known number of input channels');
   return channels;
 };
-const sameShape = (inputShape: tf.Shape | tf.Shape[]) => (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
 const firstInput = (inputs: tf.Tensor | tf.Tensor[]) => (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
 
 /** timm's SEModule as a layer: weights `fc1/kernel`, `fc1/bias`, `fc2/kernel`, `fc2/bias`. */
@@ -64,7 +64,7 @@ export class SqueezeExcite extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return sameShape(inputShape);
+    return soleInputShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -94,7 +94,7 @@ export class EfficientChannelAttention extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return sameShape(inputShape);
+    return soleInputShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { soleInputShape } from './layer-shape.js';
 
 /**
  * Stochastic depth (timm's DropPath) as a layer: in training each image of the batch keeps its residual branch with
@@ -15,7 +16,7 @@ export class DropPath extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return soleInputShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {

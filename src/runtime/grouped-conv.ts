@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { soleInputShape } from './layer-shape.js';
 
 /** How a grouped convolution's kernel starts: torchvision's He normal over fan-out, or zeros. */
 export type GroupedKernelInit = 'heNormalFanOut' | 'zeros';
@@ -45,7 +46,7 @@ export class GroupedConv2D extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [batch, height, width] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const [batch, height, width] = soleInputShape(inputShape);
     const { kernelSize, strides, dilationRate, padding, filters } = this.args;
     const extent = dilationRate * (kernelSize - 1) + 1;
     const size = (n: number | null) => (n === null ? null : padding === 'same' ? Math.ceil(n / strides) : Math.floor((n - extent) / strides) + 1);
@@ -88,7 +89,7 @@ export function groupedConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, groups: numbe
 }
 
 function channelsOf(inputShape: tf.Shape | tf.Shape[]): number {
-  const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  const shape = soleInputShape(inputShape);
   const channels = shape[3];
   if (typeof channels !== 'number') throw new Error('GroupedConv2D needs a known number of input channels');
   return channels;
