@@ -4,11 +4,14 @@
 For each model, with a fixed seed: a randomly initialised state dict (BatchNorm statistics and affine
 parameters randomised too, so that eval-mode BatchNorm is exercised) as <name>.safetensors, and a fixed
 input batch with the eval-mode outputs (and, for resnet18, each stage's output) as <name>.io.safetensors.
-Tensors are NCHW as PyTorch holds them.
+The same state dict is loaded, with no renames beyond the model's own, into the PyTorch module netspec
+generated for the model's spec, and that module's outputs are saved beside the reference's as
+emitted.<output>. Tensors are NCHW as PyTorch holds them.
 
 Usage: /usr/bin/python3 scripts/pytorch-reference.py OUT_DIR [MODEL ...]
 Needs Debian's python3-torch and python3-torchvision; writes safetensors itself (the format is small).
 """
+import importlib.util
 import json
 import math
 import struct
@@ -132,6 +135,13 @@ def resnet_d(model):
     return model
 
 
+def dilated_backbone():
+    """torchvision's resnet50 with layer3 and layer4 dilated, returning each stage's output as C2…C5."""
+    model = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True])
+    stages = {"layer1": "C2", "layer2": "C3", "layer3": "C4", "layer4": "C5"}
+    return torchvision.models._utils.IntermediateLayerGetter(model, stages)
+
+
 MODELS = {
     "founding_resnet34": (lambda: FoundingResNet([3, 4, 6, 3]), 32),
     "resnet18": (torchvision.models.resnet18, 224),
@@ -140,6 +150,18 @@ MODELS = {
     "resnext50_32x4d": (torchvision.models.resnext50_32x4d, 224),
     "seresnet50": (lambda: with_attention(torchvision.models.resnet50(), SEModule), 224),
     "ecaresnet50d": (lambda: with_attention(resnet_d(torchvision.models.resnet50()), EcaModule), 224),
+    "resnet50_dilated8": (dilated_backbone, 224),
+}
+# The module netspec generates for each model's spec, and the renames the model's own names need.
+EMITTED = {
+    "founding_resnet34": ("generated/resnet34.py", [(".shortcut.", ".downsample.")]),
+    "resnet18": ("generated/imagenet/resnet18.py", []),
+    "resnet34": ("generated/imagenet/resnet34.py", []),
+    "resnet50": ("generated/imagenet/resnet50.py", []),
+    "resnext50_32x4d": ("generated/imagenet/resnext50_32x4d.py", []),
+    "seresnet50": ("generated/imagenet/seresnet50.py", []),
+    "ecaresnet50d": ("generated/imagenet/ecaresnet50d.py", []),
+    "resnet50_dilated8": ("generated/imagenet/resnet50_dilated8.py", []),
 }
 STAGES_OF = {"resnet18"}
 
@@ -173,6 +195,25 @@ def randomise_batchnorm(model, generator):
             module.num_batches_tracked = torch.tensor(100, dtype=torch.int64)
 
 
+def emitted_outputs(name, state_dict, x):
+    """The generated module's eval-mode outputs for `x`, with the reference's weights loaded strictly."""
+    path, renames = EMITTED[name]
+    spec = importlib.util.spec_from_file_location(f"emitted_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.create_model()
+    renamed = {}
+    for key, tensor in state_dict.items():
+        for old, new in renames:
+            key = key.replace(old, new)
+        renamed[key] = tensor
+    model.load_state_dict(renamed, strict=True)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    return y if isinstance(y, dict) else {"output": y}
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -192,9 +233,12 @@ def main():
                 getattr(model, stage).register_forward_hook(lambda _m, _i, output, stage=stage: stages.__setitem__(stage, output))
         with torch.no_grad():
             y = model(x)
+        outputs = dict(y) if isinstance(y, dict) else {"output": y}
+        emitted = {f"emitted.{key}": value for key, value in emitted_outputs(name, model.state_dict(), x).items()}
         write_safetensors(out / f"{name}.safetensors", model.state_dict())
-        write_safetensors(out / f"{name}.io.safetensors", {"input": x, "output": y, **stages})
-        print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, output {list(y.shape)}")
+        write_safetensors(out / f"{name}.io.safetensors", {"input": x, **outputs, **stages, **emitted})
+        shapes = ", ".join(f"{key} {list(value.shape)}" for key, value in outputs.items())
+        print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, {shapes}")
 
 
 if __name__ == "__main__":

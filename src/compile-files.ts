@@ -16,9 +16,11 @@ export interface CompileOptions {
   readonly specs: readonly string[];
   readonly specRoot: string;
   readonly outDir: string;
+  /** Also the PyTorch module (`x.py`) beside the TypeScript ones. */
+  readonly pytorch?: boolean;
 }
 
-/** A spec's generated files: the tfjs module (`x.ts`) and the typed onnxruntime wrapper (`x.onnx.ts`). */
+/** A spec's generated files: the tfjs module (`x.ts`), the typed onnxruntime wrapper (`x.onnx.ts`) and, if asked, the PyTorch module (`x.py`). */
 export interface PlannedOutput {
   readonly spec: string;
   readonly graph: AnalyzedGraph;
@@ -50,6 +52,7 @@ export function planCompile(options: CompileOptions): CompilePlan {
       const files = [
         { target, code: result.code },
         { target: target.replace(/\.ts$/, '.onnx.ts'), code: result.onnxModule },
+        ...(options.pytorch ? [{ target: target.replace(/\.ts$/, '.py'), code: result.pytorchModule }] : []),
       ];
       outputs.push({ spec: shown, graph: result.graph, files });
     }
@@ -80,13 +83,18 @@ function regenerateCommand(spec: string, options: CompileOptions): string {
 /** A path as one shell word: quoted when it holds anything but plain path characters. */
 const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
-/** Outputs that differ from what is on disk, and (for a whole-folder compile) modules no spec produces. */
+/**
+ * Outputs that differ from what is on disk, and (for a whole-folder compile) modules no spec produces: TypeScript
+ * always, Python when the plan holds PyTorch modules.
+ */
 export function findStale(plan: CompilePlan, outDir: string, wholeFolder: boolean): string[] {
   const files = plan.outputs.flatMap((output) => output.files);
   const stale = files.filter((file) => !isCurrent(file.target, file.code)).map((file) => `${displayPath(file.target)} is missing or out of date`);
   if (wholeFolder && existsSync(outDir)) {
     const planned = new Set(files.map((file) => file.target));
-    const extra = findFiles(outDir, '.ts')
+    const kinds = files.some((file) => file.target.endsWith('.py')) ? ['.ts', '.py'] : ['.ts'];
+    const extra = kinds
+      .flatMap((kind) => findFiles(outDir, kind))
       .map((file) => resolve(file))
       .filter((file) => !planned.has(file));
     stale.push(...extra.map((file) => `${displayPath(file)} has no spec`));

@@ -1,6 +1,7 @@
 import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import type { EmitOptions } from './emit/header.js';
 import { emitOnnxModule } from './emit/onnx-module.js';
+import { emitPytorch } from './emit/pytorch.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
 import { checkLimits } from './ir/limits.js';
@@ -19,13 +20,15 @@ export type CompileResult =
       readonly code: string;
       /** The typed onnxruntime wrapper for the spec's ONNX export. */
       readonly onnxModule: string;
+      /** The PyTorch module, for `compile --target pytorch`. */
+      readonly pytorchModule: string;
       readonly diagnostics: readonly Diagnostic[];
     }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 const failed = (diagnostics: readonly Diagnostic[]): CompileResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics) });
 
-/** The whole compiler: a spec file's bytes in, the analysed model and its TypeScript module out. Pure; no I/O. */
+/** The whole compiler: a spec file's bytes in, the analysed model and its TypeScript and Python modules out. Pure; no I/O. */
 export function compileSpec(path: string, bytes: Uint8Array, options: EmitOptions = {}): CompileResult {
   const parsed = read(path, bytes);
   if (!parsed.document) return failed(parsed.diagnostics);
@@ -36,5 +39,12 @@ export function compileSpec(path: string, bytes: Uint8Array, options: EmitOption
   const graph = analyze(lower(normalize(checked.valid)));
   const limitErrors = checkLimits(graph, parsed.document);
   if (limitErrors.length > 0) return failed([...findings, ...limitErrors]);
-  return { ok: true, graph, code: emitTfjs(graph, options), onnxModule: emitOnnxModule(graph, options), diagnostics: sortDiagnostics(findings) };
+  return {
+    ok: true,
+    graph,
+    code: emitTfjs(graph, options),
+    onnxModule: emitOnnxModule(graph, options),
+    pytorchModule: emitPytorch(graph, options),
+    diagnostics: sortDiagnostics(findings),
+  };
 }

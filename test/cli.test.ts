@@ -89,7 +89,7 @@ test('usage errors exit 2 with a one-line reason and no stack trace', () => {
   }
   assert.match(netspec(['frobnicate']).stderr, /unknown command "frobnicate"/);
   // Choices are checked from the option table, before the command runs.
-  assert.match(netspec(['compile', '--target', 'tflite']).stderr, /^netspec: --target takes tfjs, onnx, got "tflite"\n/);
+  assert.match(netspec(['compile', '--target', 'tflite']).stderr, /^netspec: --target takes tfjs, pytorch, onnx, got "tflite"\n/);
 });
 
 test('check --json prints exactly one JSON object with the founding counts', () => {

@@ -1,5 +1,6 @@
 // Text that reaches generated code: every hostile name, description and path either compiles to code that
 // type-checks under `tsc --strict` and carries the text unchanged, or is rejected by validation.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -27,7 +28,7 @@ const hostileTexts = [
   '</script><!--',
 ];
 
-const names = ['class', 'default', 'delete', 'tf', '34resnet', 'resnet-34', 'resnet_34', 'constructor', 'layers', 'createModel', 'x'.repeat(64)];
+const names = ['class', 'default', 'delete', 'tf', '34resnet', 'resnet-34', 'resnet_34', 'constructor', 'layers', 'createModel', 'x'.repeat(64), 'F', 'nn', 'None', 'lambda', 'create_model', 'Modules', 'Tensor'];
 
 function tinySpec(name: string, description: string): string {
   return JSON.stringify({
@@ -63,6 +64,7 @@ test.before(async () => {
     const result = compileSpec(c.specPath, new TextEncoder().encode(tinySpec(c.name, c.description)));
     if (!result.ok) throw new Error(`${c.file}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
     writeFileSync(join(folder, c.file), result.code);
+    writeFileSync(join(folder, c.file.replace(/\.ts$/, '.py')), result.pytorchModule);
   }
 });
 
@@ -85,6 +87,42 @@ test('each module carries its text unchanged, injects nothing, and builds a work
     output.dispose();
     model.dispose();
   }
+});
+
+const PYTHON = '/usr/bin/python3';
+const havePytorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+/** Parses, runs and describes each generated Python module: its top-level names, NAME, DESCRIPTION, the class's docstring, an output. */
+const DESCRIBE_PYTHON = `
+import ast, importlib.util, json, sys, torch
+for path in sys.argv[1:]:
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    spec = importlib.util.spec_from_file_location("hostile", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.create_model().eval()
+    model_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == type(model).__name__)
+    y = model(torch.ones(1, 1, 8, 8))
+    names = sorted(k for k in vars(module) if not k.startswith("__"))
+    print(json.dumps({"names": names, "class": model_class.name, "NAME": module.NAME, "DESCRIPTION": module.DESCRIPTION, "doc": ast.get_docstring(model_class, clean=False), "shape": list(y.shape)}))
+`;
+
+(havePytorch ? test : test.skip)('each PyTorch module parses, carries its text unchanged, injects nothing, and runs', () => {
+  const paths = cases.map((c) => join(folder, c.file.replace(/\.ts$/, '.py')));
+  const run = spawnSync(PYTHON, ['-c', DESCRIBE_PYTHON, ...paths], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  const reports = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { names: string[]; class: string; NAME: string; DESCRIPTION: string; doc: string; shape: number[] });
+  const helpers = ['DESCRIPTION', 'F', 'INPUT_SHAPE', 'MACS', 'NAME', 'OUTPUT_SHAPES', 'PARAMS', 'Tensor', '_Modules', '_batch_norm', '_conv', 'create_model', 'nn', 'torch'];
+  cases.forEach((c, i) => {
+    const report = reports[i]!;
+    assert.match(report.class, /^[A-Za-z_][A-Za-z0-9_]*$/, c.file);
+    assert.equal(report.names, [...helpers, report.class].sort(), c.file);
+    assert.is(report.NAME, c.name, c.file);
+    assert.is(report.DESCRIPTION, c.description, c.file);
+    // The docstring is the text made well-formed: CPython cannot build a class whose docstring has lone surrogates.
+    assert.is(report.doc, (c.description || c.name).toWellFormed(), c.file);
+    assert.equal(report.shape, [1, 3], c.file);
+  });
 });
 
 test('stringLiteral round-trips any text', () => {

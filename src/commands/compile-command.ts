@@ -14,7 +14,9 @@ export const command = defineCommand({
   description: `Validates every spec, renders all modules in memory, and only then writes them, each atomically. If any
 spec has errors, nothing is written. A spec under the specs folder is mirrored under the output folder:
 ${DEFAULT_SPEC_ROOT}/imagenet/resnet34.json → ${DEFAULT_OUT_DIR}/imagenet/resnet34.ts. Every spec gets two modules: <spec>.ts
-builds the TensorFlow.js model, <spec>.onnx.ts runs its ONNX export with onnxruntime-node.
+builds the TensorFlow.js model, <spec>.onnx.ts runs its ONNX export with onnxruntime-node. With --target pytorch
+each also gets <spec>.py, the same network as a PyTorch nn.Module whose state_dict() keys are the names
+'netspec weights import' reads.
 
 Arguments:
   spec.json...   Spec files to compile (default: every .json file under the specs folder)`,
@@ -25,14 +27,14 @@ Arguments:
     target: {
       type: 'choice',
       arg: 'TARGET',
-      choices: ['tfjs', 'onnx'],
+      choices: ['tfjs', 'pytorch', 'onnx'],
       default: 'tfjs',
-      help: "tfjs writes the modules; onnx also writes each model as ONNX (<spec>.onnx beside its modules) with freshly initialised weights from a fixed seed, where 'netspec export onnx --weights DIR' exports trained weights",
+      help: "tfjs writes the modules; pytorch also writes <spec>.py, an nn.Module (with --check, checks those too); onnx also writes each model as ONNX (<spec>.onnx beside its modules) with freshly initialised weights from a fixed seed, where 'netspec export onnx --weights DIR' exports trained weights",
     },
   },
   run: async ({ values, positionals }) => {
     if (values.target === 'onnx' && values.check) throw new UsageError('--check compares the generated modules; it does not take --target onnx');
-    return compileCommand({ specs: positionals, specRoot: values.specs, outDir: values.out, check: values.check, onnx: values.target === 'onnx' });
+    return compileCommand({ specs: positionals, specRoot: values.specs, outDir: values.out, check: values.check, onnx: values.target === 'onnx', pytorch: values.target === 'pytorch' });
   },
 });
 
@@ -52,7 +54,7 @@ async function compileCommand(options: CompileOptions & { readonly check: boolea
     return 1;
   }
   printDiagnostics(plan.diagnostics);
-  if (options.check) return reportStale(findStale(plan, options.outDir, options.specs.length === 0), plan.outputs.length);
+  if (options.check) return reportStale(findStale(plan, options.outDir, options.specs.length === 0), plan.outputs.length, options.pytorch === true);
   const onnxPath = (output: PlannedOutput) => output.files[0]!.target.replace(/\.ts$/, '.onnx');
   if (options.onnx) assertWritable(plan.outputs.map((output) => ({ path: onnxPath(output), kind: 'onnx' })));
   writePlan(plan);
@@ -73,10 +75,10 @@ async function compileCommand(options: CompileOptions & { readonly check: boolea
 }
 
 /** `compile --check`: each stale output on a line of its own and status 1, or one line saying all is current. */
-function reportStale(stale: readonly string[], specs: number): number {
+function reportStale(stale: readonly string[], specs: number, pytorch: boolean): number {
   for (const line of stale) process.stderr.write(`stale: ${line}\n`);
   if (stale.length > 0) {
-    process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile'\n`);
+    process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile${pytorch ? ' --target pytorch' : ''}'\n`);
     return 1;
   }
   process.stdout.write(`${specs} spec${specs === 1 ? "'s" : "s'"} generated modules up to date\n`);

@@ -18,21 +18,43 @@ const reservedWords = new Set(
   ).split(' '),
 );
 
+const pythonKeywords = new Set(
+  (
+    'False None True and as assert async await break class continue def del elif else except finally for from global ' +
+    'if import in is lambda nonlocal not or pass raise return try while with yield match case type _'
+  ).split(' '),
+);
+
 /**
- * Turns names into distinct identifiers: invalid characters become `_`, a leading digit or a reserved word
- * gets a `_`, and a name that collides with one already taken (or with `reserved`) gets a numeric suffix.
+ * Turns names into distinct TypeScript identifiers: invalid characters become `_`, a leading digit or a reserved
+ * word gets a `_`, and a name that collides with one already taken (or with `reserved`) gets a numeric suffix.
  */
 export function identifierScope(reserved: Iterable<string>): (name: string) => string {
+  return scope(reserved, /[^A-Za-z0-9_$]/g, reservedWords);
+}
+
+/** The same for Python identifiers, which are ASCII letters, digits and `_` here (no `$`), and Python's keywords. */
+export function pythonIdentifierScope(reserved: Iterable<string>): (name: string) => string {
+  return scope(reserved, /[^A-Za-z0-9_]/g, pythonKeywords);
+}
+
+function scope(reserved: Iterable<string>, invalid: RegExp, keywords: ReadonlySet<string>): (name: string) => string {
   const taken = new Set(reserved);
   return (name) => {
-    let base = name.replace(/[^A-Za-z0-9_$]/g, '_');
-    if (base === '' || /^[0-9]/.test(base) || reservedWords.has(base)) base = `_${base}`;
+    let base = name.replace(invalid, '_');
+    if (base === '' || /^[0-9]/.test(base) || keywords.has(base)) base = `_${base}`;
     let candidate = base;
     for (let n = 2; taken.has(candidate); n++) candidate = `${base}_${n}`;
     taken.add(candidate);
     return candidate;
   };
 }
+
+/**
+ * A double-quoted Python string literal of any text: the JSON escapes TypeScript's literal uses (`\"`, `\\`, `\n`,
+ * `\uXXXX`, lone surrogates as `\ud800`) mean the same in Python, so the same text serves.
+ */
+export const pythonStringLiteral = stringLiteral;
 
 /** Lines of text for comments: split at every line break, with lone surrogates made well-formed. */
 function commentLines(text: string): string[] {
@@ -43,6 +65,13 @@ function commentLines(text: string): string[] {
 export function lineComment(text: string, indent = ''): string {
   return commentLines(text)
     .map((line) => `${indent}//${line === '' ? '' : ` ${line}`}`)
+    .join('\n');
+}
+
+/** `# ` Python comment lines, one per line of `text`. */
+export function pythonComment(text: string, indent = ''): string {
+  return commentLines(text)
+    .map((line) => `${indent}#${line === '' ? '' : ` ${line}`}`)
     .join('\n');
 }
 

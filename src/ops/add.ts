@@ -16,4 +16,5 @@ export const add: OpDefinition<AddOp> = {
   weights: () => [],
   call: () => ({ helper: 'add' }),
   onnx: ({ name }, inputs, graph) => graph.node('Add', name, inputs),
+  pytorch: { expression: (_op, [a, b]) => `${a} + ${b}` },
 };

@@ -1,6 +1,7 @@
 import { int, ints } from './onnx.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
 import { ceilPooledSize } from './window.js';
+import { pythonCall } from './pytorch.js';
 
 /**
  * Average-pooling of `stride`×`stride` windows in PyTorch's ceil mode without counting padding, as ResNet-D's
@@ -21,4 +22,5 @@ export const avgPool: OpDefinition<AvgPoolOp> = {
   call: (op) => ({ helper: 'avgPool', options: { stride: op.stride } }),
   onnx: ({ op, name }, inputs, graph) =>
     graph.node('AveragePool', name, inputs, [ints('kernel_shape', [op.stride, op.stride]), ints('strides', [op.stride, op.stride]), int('ceil_mode', 1), int('count_include_pad', 0)]),
+  pytorch: { module: (op) => pythonCall('nn.AvgPool2d', [op.stride], { stride: op.stride, ceil_mode: true, count_include_pad: false }) },
 };

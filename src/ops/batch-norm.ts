@@ -1,5 +1,6 @@
 import { float, type OnnxGraph } from './onnx.js';
 import { featureMap, vectorWeight, type OpBase, type OpDefinition } from './op.js';
+import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /** BatchNorm over channels; `momentum` in PyTorch's convention (weight of the new batch statistic). */
 export interface BatchNormOp extends OpBase {
@@ -12,6 +13,19 @@ export interface BatchNormOp extends OpBase {
 
 /** PyTorch's parameter and buffer names, in tfjs' weight order. */
 const PARAMS = ['weight', 'bias', 'running_mean', 'running_var'] as const;
+
+/** nn.BatchNorm2d, starting from a zero scale when asked (zeroInitResidual); its own initialisation is otherwise the one declared. */
+const pythonBatchNorm: PythonDefinition = {
+  name: '_batch_norm',
+  source: [
+    'def _batch_norm(channels: int, eps: float = 1e-5, momentum: float = 0.1, zero_init: bool = False) -> nn.BatchNorm2d:',
+    '    """BatchNorm over channels; a zero scale makes the residual block it ends start as the identity."""',
+    '    norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum)',
+    '    if zero_init:',
+    '        nn.init.zeros_(norm.weight)',
+    '    return norm',
+  ],
+};
 
 export const batchNorm: OpDefinition<BatchNormOp> = {
   arity: 1,
@@ -33,5 +47,9 @@ export const batchNorm: OpDefinition<BatchNormOp> = {
   onnx: ({ op, name }, [input], graph: OnnxGraph) => {
     const params = PARAMS.map((p) => graph.initializer(`${op.name}.${p}`, [graph.weight(`${op.name}.${p}`).length], graph.weight(`${op.name}.${p}`)));
     return graph.node('BatchNormalization', name, [input!, ...params], [float('epsilon', op.epsilon)]);
+  },
+  pytorch: {
+    module: (op, [input]) => pythonCall('_batch_norm', [input![2]!], { eps: op.epsilon === 1e-5 ? undefined : op.epsilon, momentum: op.momentum === 0.1 ? undefined : op.momentum, zero_init: op.initZero || undefined }),
+    uses: [pythonBatchNorm],
   },
 };

@@ -3,6 +3,7 @@ import { batchNormAffine } from '../runtime/batchnorm-affine.js';
 import { int, ints, type OnnxGraph } from './onnx.js';
 import { featureMap, type FusedStep, type OpBase, type OpDefinition } from './op.js';
 import { outputSize } from './window.js';
+import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /** A convolution without bias, zero-padded symmetrically by `padding` pixels on every side, as in PyTorch. */
 export interface Conv2dOp extends OpBase {
@@ -17,6 +18,21 @@ export interface Conv2dOp extends OpBase {
   /** Start with a zero kernel (the last convolution of a pre-activation block under zeroInitResidual). */
   readonly initZero: boolean;
 }
+
+/** The convolution as torchvision's ResNet makes and initialises it. */
+const pythonConv: PythonDefinition = {
+  name: '_conv',
+  source: [
+    'def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1, zero_init: bool = False) -> nn.Conv2d:',
+    '    """A convolution without bias, He-normal over fan-out as torchvision initialises a ResNet, or zero."""',
+    '    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=False)',
+    '    if zero_init:',
+    '        nn.init.zeros_(conv.weight)',
+    '    else:',
+    '        nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")',
+    '    return conv',
+  ],
+};
 
 export const conv2d: OpDefinition<Conv2dOp> = {
   arity: 1,
@@ -59,6 +75,17 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     // The folded node takes the BatchNorm's name, the one its value had in the unfused graph.
     const conv = graph.node('Conv', step.batchNorm?.name ?? op.name, inputs, attributes);
     return step.relu ? graph.node('Relu', step.name, [conv]) : conv;
+  },
+  pytorch: {
+    module: (op, [input]) =>
+      pythonCall('_conv', [input![2]!, op.filters, op.kernelSize], {
+        stride: op.stride === 1 ? undefined : op.stride,
+        padding: op.padding === 0 ? undefined : op.padding,
+        dilation: op.dilation === 1 ? undefined : op.dilation,
+        groups: op.groups === 1 ? undefined : op.groups,
+        zero_init: op.initZero || undefined,
+      }),
+    uses: [pythonConv],
   },
 };
 

@@ -1,5 +1,6 @@
 import { int } from './onnx.js';
 import { vector, vectorWeight, type OpBase, type OpDefinition } from './op.js';
+import { pythonCall } from './pytorch.js';
 
 /** A fully connected layer with bias. */
 export interface DenseOp extends OpBase {
@@ -25,4 +26,6 @@ export const dense: OpDefinition<DenseOp> = {
     const inputs = [input!, graph.initializer(`${op.name}.weight`, [op.units, weight.length / op.units], weight), graph.initializer(`${op.name}.bias`, [op.units], graph.weight(`${op.name}.bias`))];
     return graph.node('Gemm', name, inputs, [int('transB', 1)]);
   },
+  // nn.Linear's own initialisation is the one declared above.
+  pytorch: { module: (op, [input]) => pythonCall('nn.Linear', [input![0]!, op.units]) },
 };

@@ -1,4 +1,5 @@
 import { shapeOnly, vector, type OpBase, type OpDefinition } from './op.js';
+import { pythonCall } from './pytorch.js';
 
 /** Dropout, active only in training. */
 export interface DropoutOp extends OpBase {
@@ -13,4 +14,5 @@ export const dropout: OpDefinition<DropoutOp> = {
   call: (op) => ({ helper: 'dropout', options: { rate: op.rate } }),
   fusion: { identityAtInference: true },
   onnx: (_step, [input]) => input!,
+  pytorch: { module: (op) => pythonCall('nn.Dropout', [op.rate]) },
 };

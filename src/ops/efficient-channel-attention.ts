@@ -1,5 +1,6 @@
 import { ints } from './onnx.js';
 import { featureMap, type OpBase, type OpDefinition } from './op.js';
+import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /**
  * timm's EcaModule: the channel means, a 1-D convolution over the channel axis (`kernelSize` taps, zero-padded,
@@ -9,6 +10,23 @@ export interface EfficientChannelAttentionOp extends OpBase {
   readonly kind: 'efficientChannelAttention';
   readonly kernelSize: number;
 }
+
+/** timm's EcaModule; nn.Conv1d keeps its own initialisation, the one declared above. */
+const pythonEfficientChannelAttention: PythonDefinition = {
+  name: '_EfficientChannelAttention',
+  source: [
+    'class _EfficientChannelAttention(nn.Module):',
+    '    """timm\'s EcaModule: x · σ(conv1d(mean(x))) along the channels, zero-padded, without bias."""',
+    '',
+    '    def __init__(self, kernel_size: int) -> None:',
+    '        super().__init__()',
+    '        self.conv = nn.Conv1d(1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)',
+    '',
+    '    def forward(self, x: Tensor) -> Tensor:',
+    '        gate = self.conv(x.mean((2, 3)).unsqueeze(1))',
+    '        return x * torch.sigmoid(gate).view(x.shape[0], -1, 1, 1)',
+  ],
+};
 
 export const efficientChannelAttention: OpDefinition<EfficientChannelAttentionOp> = {
   arity: 1,
@@ -31,4 +49,5 @@ export const efficientChannelAttention: OpDefinition<EfficientChannelAttentionOp
     const gate = graph.node('Sigmoid', `${name}.gate`, [graph.node('Reshape', `${name}.channels`, [mixed, graph.int64Initializer(`${name}.channels_shape`, [0, -1, 1, 1])])]);
     return graph.node('Mul', name, [input!, gate]);
   },
+  pytorch: { module: (op) => pythonCall('_EfficientChannelAttention', [op.kernelSize]), uses: [pythonEfficientChannelAttention] },
 };

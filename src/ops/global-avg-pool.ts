@@ -12,4 +12,5 @@ export const globalAvgPool: OpDefinition<GlobalAvgPoolOp> = {
   weights: () => [],
   call: () => ({ helper: 'globalAvgPool' }),
   onnx: ({ name }, inputs, graph) => graph.node('Flatten', name, [graph.node('GlobalAveragePool', `${name}.pool`, inputs)], [int('axis', 1)]),
+  pytorch: { expression: (_op, [x]) => `torch.flatten(F.adaptive_avg_pool2d(${x}, 1), 1)` },
 };

@@ -17,4 +17,5 @@ export const input: OpDefinition<InputOp> = {
   weights: () => [],
   call: notALayer,
   onnx: notALayer,
+  pytorch: null,
 };

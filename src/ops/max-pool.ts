@@ -2,6 +2,7 @@ import { InternalError } from '../diagnostics.js';
 import { ints } from './onnx.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
 import { outputSize } from './window.js';
+import { pythonCall } from './pytorch.js';
 
 /** Max-pooling with symmetric padding; lowering only places it after a ReLU, so zero padding equals PyTorch's −∞ padding. */
 export interface MaxPoolOp extends OpBase {
@@ -24,4 +25,5 @@ export const maxPool: OpDefinition<MaxPoolOp> = {
     const p = op.padding;
     return graph.node('MaxPool', name, inputs, [ints('kernel_shape', [op.poolSize, op.poolSize]), ints('strides', [op.stride, op.stride]), ints('pads', [p, p, p, p])]);
   },
+  pytorch: { module: (op) => pythonCall('nn.MaxPool2d', [op.poolSize], { stride: op.stride, padding: op.padding }) },
 };

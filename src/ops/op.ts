@@ -1,6 +1,7 @@
 import { InternalError } from '../diagnostics.js';
 import type { LayerHelper } from '../runtime/layers.js';
 import type { OnnxGraph } from './onnx.js';
+import type { PytorchForm } from './pytorch.js';
 
 /** Output shape of one image, without the batch dimension: [height, width, channels] or [features]. */
 export type Shape = readonly number[];
@@ -82,7 +83,7 @@ export interface FusedStep<O extends OpBase = OpBase> {
 
 /**
  * Everything about one op kind, so that adding an op is one module: its analysis, its weights, the runtime call
- * the tfjs model is built with, what the inference pass may do with it, and its ONNX nodes.
+ * the tfjs model is built with, what the inference pass may do with it, its ONNX nodes and its PyTorch form.
  */
 export interface OpDefinition<O extends OpBase> {
   /** How many inputs it reads. */
@@ -94,6 +95,8 @@ export interface OpDefinition<O extends OpBase> {
   readonly fusion?: Fusion;
   /** Appends its ONNX nodes (NCHW) and initialisers, reading the ONNX values `inputs`; returns its output value. */
   readonly onnx: (step: FusedStep<O>, inputs: readonly string[], graph: OnnxGraph) => string;
+  /** Its form in the emitted PyTorch module; the input has none (it is `forward`'s argument). */
+  readonly pytorch: PytorchForm<O> | null;
 }
 
 /** The [height, width, channels] of a feature-map input; anything else is a compiler bug. */

@@ -1,4 +1,5 @@
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
+import { pythonCall } from './pytorch.js';
 
 export interface ReluOp extends OpBase {
   readonly kind: 'relu';
@@ -10,4 +11,5 @@ export const relu: OpDefinition<ReluOp> = {
   weights: () => [],
   call: () => ({ helper: 'relu' }),
   onnx: ({ name }, inputs, graph) => graph.node('Relu', name, inputs),
+  pytorch: { module: () => pythonCall('nn.ReLU', []) },
 };

@@ -1,5 +1,6 @@
 import { ints } from './onnx.js';
 import { featureMap, vectorWeight, type OpBase, type OpDefinition, type WeightSpec } from './op.js';
+import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /**
  * timm's SEModule: the channel means through a 1×1 convolution to `reduced` channels, ReLU, a 1×1 convolution back,
@@ -9,6 +10,26 @@ export interface SqueezeExciteOp extends OpBase {
   readonly kind: 'squeezeExcite';
   readonly reduced: number;
 }
+
+/** timm's SEModule (without its optional BatchNorm), initialised as timm's ResNet does. */
+const pythonSqueezeExcite: PythonDefinition = {
+  name: '_SqueezeExcite',
+  source: [
+    'class _SqueezeExcite(nn.Module):',
+    '    """timm\'s SEModule: x · σ(fc2(relu(fc1(mean(x))))), both 1×1 convolutions with bias."""',
+    '',
+    '    def __init__(self, channels: int, reduced: int) -> None:',
+    '        super().__init__()',
+    '        self.fc1 = nn.Conv2d(channels, reduced, 1)',
+    '        self.fc2 = nn.Conv2d(reduced, channels, 1)',
+    '        for fc in (self.fc1, self.fc2):',
+    '            nn.init.kaiming_normal_(fc.weight, mode="fan_out", nonlinearity="relu")',
+    '',
+    '    def forward(self, x: Tensor) -> Tensor:',
+    '        gate = self.fc2(F.relu(self.fc1(x.mean((2, 3), keepdim=True))))',
+    '        return x * torch.sigmoid(gate)',
+  ],
+};
 
 export const squeezeExcite: OpDefinition<SqueezeExciteOp> = {
   arity: 1,
@@ -31,6 +52,7 @@ export const squeezeExcite: OpDefinition<SqueezeExciteOp> = {
     const gate = graph.node('Sigmoid', `${name}.gate`, [conv('fc2', hidden, c, op.reduced)]);
     return graph.node('Mul', name, [input!, gate]);
   },
+  pytorch: { module: (op, [input]) => pythonCall('_SqueezeExcite', [input![2]!, op.reduced]), uses: [pythonSqueezeExcite] },
 };
 
 /**

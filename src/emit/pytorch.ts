@@ -1,0 +1,197 @@
+import { InternalError } from '../diagnostics.js';
+import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
+import type { Op } from '../ir/graph.js';
+import { definitionOf } from '../ops/index.js';
+import type { PythonDefinition } from '../ops/pytorch.js';
+import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './escape.js';
+import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.js';
+
+/** Names the emitted file declares or imports at top level; the model's class must not take them. */
+const moduleNames = ['torch', 'nn', 'F', 'Tensor', 'NAME', 'DESCRIPTION', 'INPUT_SHAPE', 'OUTPUT_SHAPES', 'PARAMS', 'MACS', 'create_model', '_Modules'];
+
+/** Attributes every nn.Module has: a submodule cannot be registered under these names. */
+const moduleAttributes = new Set(['training', 'forward', 'parameters', 'buffers', 'modules', 'children', 'state_dict', 'train', 'eval', 'to', 'cuda', 'cpu', 'float', 'double', 'half', 'type', 'apply', 'zero_grad', 'extra_repr']);
+
+/** The names `forward` gives its values, reused as values die, so that an eval pass holds only what it still needs. */
+const VALUE_NAMES = ['x', 'y', 'z', 'w', 'v', 'u'];
+
+/** The container that groups named modules (a residual block), so that their weights sit under torchvision's names. */
+const MODULES_CLASS: PythonDefinition = {
+  name: '_Modules',
+  source: [
+    'class _Modules(nn.Module):',
+    '    """Named modules under one name (a block), so that their weights carry torchvision\'s state-dict names."""',
+    '',
+    '    def __init__(self, **modules: nn.Module) -> None:',
+    '        super().__init__()',
+    '        for name, module in modules.items():',
+    '            self.add_module(name, module)',
+  ],
+};
+
+/**
+ * Renders the PyTorch module for an analysed graph: a header naming the source, the analysis as constants, the
+ * helpers its ops use, and one `nn.Module` whose submodules carry the compiler's op names (so `state_dict()` has
+ * exactly the keys `netspec weights import` maps) and whose `forward` is a straight line of the ops, each
+ * output shape beside it. Output depends only on the graph.
+ */
+export function emitPytorch(graph: AnalyzedGraph, options: EmitOptions = {}): string {
+  const className = pythonIdentifierScope(moduleNames)(classNameOf(graph.name));
+  const uses = new Map<string, PythonDefinition>([[MODULES_CLASS.name, MODULES_CLASS]]);
+  for (const op of graph.ops) for (const use of definitionOf(op).pytorch?.uses ?? []) uses.set(use.name, use);
+  const lines = [
+    ...generatedHeader(graph, { regenerate: `${options.regenerate ?? DEFAULT_REGENERATE} --target pytorch` }, pythonComment),
+    pythonComment('Shapes are per image, channels first: C×H×W, or features.'),
+    '',
+    'import torch',
+    'import torch.nn.functional as F',
+    'from torch import Tensor, nn',
+    '',
+    ...analysisConstants(graph),
+    ...[...uses.values()].flatMap((use) => ['', '', ...use.source]),
+    '',
+    '',
+    `class ${className}(nn.Module):`,
+    // CPython refuses a class docstring with lone surrogates; DESCRIPTION keeps the text as it is.
+    `    ${pythonStringLiteral((graph.description || graph.name).toWellFormed())}`,
+    '',
+    '    def __init__(self) -> None:',
+    '        super().__init__()',
+    ...submodules(graph),
+    '',
+    ...forward(graph),
+    '',
+    '',
+    `def create_model() -> ${className}:`,
+    `    """${className} with freshly initialised weights, as netspec declares them (torchvision's scheme)."""`,
+    `    return ${className}()`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** `resnet50_dilated8` → `Resnet50Dilated8`. */
+function classNameOf(name: string): string {
+  const words = name.split(/[^A-Za-z0-9]+/).filter((word) => word !== '');
+  const joined = words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
+  return /^[A-Za-z]/.test(joined) ? joined : `Model${joined}`;
+}
+
+function analysisConstants(graph: AnalyzedGraph): string[] {
+  const shapes = graph.outputs.map((output, i) => `${pythonStringLiteral(output.name)}: ${tuple(channelsFirst(graph.outputShapes[i]!))}`);
+  return [
+    `NAME = ${pythonStringLiteral(graph.name)}`,
+    `DESCRIPTION = ${pythonStringLiteral(graph.description)}`,
+    `INPUT_SHAPE = ${tuple(channelsFirst(graph.inputShape))}`,
+    `OUTPUT_SHAPES = {${shapes.join(', ')}}`,
+    pythonComment('Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.'),
+    `PARAMS = {"trainable": ${graph.params.trainable}, "non_trainable": ${graph.params.nonTrainable}}`,
+    `MACS = ${graph.macs}`,
+  ];
+}
+
+/** A node of the module tree: a module at an op's name, or a container of named children. */
+interface TreeNode {
+  module?: string;
+  readonly children: Map<string, TreeNode>;
+}
+
+/** `__init__`'s assignments: every op that has a module, nested by the dots of its name. */
+function submodules(graph: AnalyzedGraph): string[] {
+  const shapeOf = new Map(graph.layers.map((layer) => [layer.op.name, layer.outputShape]));
+  const root: TreeNode = { children: new Map() };
+  for (const op of graph.ops) {
+    const form = definitionOf(op).pytorch;
+    if (!form || !('module' in form)) continue;
+    let node = root;
+    for (const segment of op.name.split('.')) {
+      if (node.module !== undefined) throw new InternalError(`${op.name} lies inside the module of another op`);
+      if (!node.children.has(segment)) node.children.set(segment, { children: new Map() });
+      node = node.children.get(segment)!;
+    }
+    if (node.children.size > 0) throw new InternalError(`${op.name} has a module and modules inside it`);
+    node.module = form.module(op as never, op.inputs.map((name) => shapeOf.get(name)!));
+  }
+  return [...root.children].flatMap(([name, node]) => {
+    if (moduleAttributes.has(name) || !isPlainName(name)) throw new InternalError(`${name} cannot name a submodule`);
+    const [first, ...rest] = render(node, '        ');
+    return [`        self.${name} = ${first}`, ...rest];
+  });
+}
+
+/** A name Python can take as an attribute and a keyword argument. */
+const isPlainName = (name: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && pythonIdentifierScope([])(name) === name;
+
+/**
+ * A node as Python lines: its module; for numbered children an nn.Sequential, with nn.Identity() where a number has
+ * no module (timm's ResNet-D shortcut at stride 1 has no pool at `downsample.0`); else `_Modules(name=…)`.
+ */
+function render(node: TreeNode, indent: string): string[] {
+  if (node.module !== undefined) return [node.module];
+  const names = [...node.children.keys()];
+  const inner = `${indent}    `;
+  const item = (child: TreeNode | undefined, keyword: string) => {
+    const lines = child ? render(child, inner) : ['nn.Identity()'];
+    lines[0] = `${inner}${keyword}${lines[0]}`;
+    lines[lines.length - 1] += ',';
+    return lines;
+  };
+  if (names.every((name) => /^\d+$/.test(name))) {
+    const count = Math.max(...names.map(Number)) + 1;
+    return ['nn.Sequential(', ...Array.from({ length: count }, (_, i) => item(node.children.get(String(i)), '')).flat(), `${indent})`];
+  }
+  if (!names.every(isPlainName)) throw new InternalError(`modules named ${names.join(', ')} need a container of their own`);
+  return ['_Modules(', ...[...node.children].flatMap(([name, child]) => item(child, `${name}=`)), `${indent})`];
+}
+
+/** `forward`: a line per op, values named x, y, z… and reused once dead; the model's outputs keep their own names. */
+function forward(graph: AnalyzedGraph): string[] {
+  const single = graph.outputs.length === 1;
+  const outputName = pythonIdentifierScope(VALUE_NAMES);
+  const kept = new Map(single ? [] : graph.outputs.map((output) => [output.op, outputName(output.name.toLowerCase())]));
+  const lastRead = new Map<string, number>();
+  graph.ops.forEach((op, i) => op.inputs.forEach((name) => lastRead.set(name, i)));
+  const free = [...VALUE_NAMES];
+  const valueOf = new Map<string, string>();
+  let extra = VALUE_NAMES.length;
+  const take = () => {
+    free.sort((a, b) => valueIndex(a) - valueIndex(b));
+    return free.shift() ?? `t${extra++}`;
+  };
+  const body: string[] = [];
+  let block = '';
+  graph.layers.forEach((layer, i) => {
+    const { op } = layer;
+    const args = op.inputs.map((name) => valueOf.get(name)!);
+    for (const name of new Set(op.inputs)) if (lastRead.get(name) === i && !kept.has(name)) free.push(valueOf.get(name)!);
+    const value = kept.get(op.name) ?? take();
+    valueOf.set(op.name, value);
+    if (op.kind === 'input') return;
+    const group = op.name.split('.').length >= 3 ? op.name.split('.').slice(0, 2).join('.') : '';
+    if (group !== block && group !== '') body.push(pythonComment(group, '        '));
+    block = group;
+    body.push(`        ${value} = ${expression(op, args)}  # ${shapeText(layer)}`);
+  });
+  const input = valueOf.get(graph.ops[0]!.name)!;
+  const returned = single ? valueOf.get(graph.outputs[0]!.op)! : `{${graph.outputs.map((o) => `${pythonStringLiteral(o.name)}: ${valueOf.get(o.op)}`).join(', ')}}`;
+  return [`    def forward(self, ${input}: Tensor) -> ${single ? 'Tensor' : 'dict[str, Tensor]'}:`, ...body, `        return ${returned}`];
+}
+
+const valueIndex = (name: string) => (VALUE_NAMES.includes(name) ? VALUE_NAMES.indexOf(name) : Number(name.slice(1)));
+
+/** An op's call in `forward`: its module at its name (`self.layer1[0].conv1(y)`), or its expression. */
+function expression(op: Op, args: readonly string[]): string {
+  const form = definitionOf(op).pytorch;
+  if (!form) throw new InternalError(`${op.name} has no PyTorch form`);
+  if ('expression' in form) return form.expression(op as never, args);
+  const path = op.name
+    .split('.')
+    .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`))
+    .join('');
+  return `self${path}(${args.join(', ')})`;
+}
+
+const channelsFirst = (shape: Shape): Shape => (shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : shape);
+
+const tuple = (shape: Shape) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+
+const shapeText = (layer: LayerAnalysis) => channelsFirst(layer.outputShape).join('×');
