@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataFileError } from '../data/idx.js';
+import { DEFAULT_MAX_PIXELS } from '../runtime/image-header.js';
 import { assertWritable, type OutputKind } from '../output-guard.js';
 import { initBackend } from '../runtime/backend.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
@@ -9,11 +9,12 @@ import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
 import { optimizerNames } from '../train/optimizer.js';
 import { progressReporter } from '../train/progress.js';
 import { schedules } from '../train/schedule.js';
+import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
 import { runFiles, train } from '../train/train.js';
+import { DATA_SOURCE_ARG, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 
-const DATASETS = ['fashion-mnist'] as const;
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
 /** On wasm, replicas by default are one per core, up to this many. */
@@ -24,18 +25,21 @@ const AUGMENTATIONS = {
   none: NO_AUGMENTATION,
   crop: { cropPadding: 2, horizontalFlip: false },
   'crop-flip': { cropPadding: 2, horizontalFlip: true },
+  'resized-crop': { cropPadding: 0, horizontalFlip: false, resizedCrop: true },
+  'resized-crop-flip': { cropPadding: 0, horizontalFlip: true, resizedCrop: true },
 } as const satisfies Record<string, Augmentation>;
 const augmentationNames = Object.keys(AUGMENTATIONS) as (keyof typeof AUGMENTATIONS)[];
 
 /** The --augment name of an augmentation; DEFAULT_CONFIG's must have one, or the help could not state the default. */
-function augmentationName({ cropPadding, horizontalFlip }: Augmentation): keyof typeof AUGMENTATIONS {
-  const name = augmentationNames.find((n) => AUGMENTATIONS[n].cropPadding === cropPadding && AUGMENTATIONS[n].horizontalFlip === horizontalFlip);
-  if (name === undefined) throw new Error(`no --augment name stands for ${JSON.stringify({ cropPadding, horizontalFlip })}`);
+function augmentationName(augmentation: Augmentation): keyof typeof AUGMENTATIONS {
+  const same = (a: Augmentation) => a.cropPadding === augmentation.cropPadding && a.horizontalFlip === augmentation.horizontalFlip && Boolean(a.resizedCrop) === Boolean(augmentation.resizedCrop);
+  const name = augmentationNames.find((n) => same(AUGMENTATIONS[n]));
+  if (name === undefined) throw new Error(`no --augment name stands for ${JSON.stringify(augmentation)}`);
   return name;
 }
 
 const options = {
-  data: { type: 'string', arg: DATASETS.join('|'), required: true, help: 'The dataset' },
+  data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The dataset: Fashion-MNIST, a folder of CIFAR binary files, or an image folder (one subfolder per class)' },
   out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
   resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },
   epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, min: 1, max: 10_000, integer: true, help: 'Epochs' },
@@ -51,8 +55,13 @@ const options = {
     arg: 'NAME',
     choices: augmentationNames,
     default: augmentationName(DEFAULT_CONFIG.augmentation),
-    help: `Augmentation: crop takes a random crop with ${AUGMENTATIONS.crop.cropPadding} pixels of padding, crop-flip adds a random horizontal flip; worth turning on for runs longer than the default`,
+    help:
+      `Augmentation: crop takes a random crop with ${AUGMENTATIONS.crop.cropPadding} pixels of padding, crop-flip adds a random horizontal flip; ` +
+      'resized-crop takes a random box of 25–100% of the area and aspect 3/4–4/3 resized to the input (RandomResizedCrop), resized-crop-flip adds the flip; worth turning on for runs longer than the default',
   },
+  'val-split': { type: 'number', arg: 'X', default: DEFAULT_VAL_SPLIT, min: 0, max: 0.9, exclusiveMin: true, help: 'Image folders without val/ or test/: the fraction of each class held back for validation, chosen by --seed' },
+  strict: { type: 'boolean', help: 'Image folders: refuse an image that cannot be decoded instead of skipping it' },
+  'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Image folders: skip (or under --strict refuse) images of more than N pixels, read from the header' },
   seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, min: 0, max: 2 ** 32 - 1, integer: true, help: 'Seeds the initial weights, the order of the images and the augmentation' },
   limit: { type: 'number', arg: 'N', defaultText: 'every training image', min: 1, integer: true, help: 'Train on the first N training images only' },
   workers: {
@@ -71,13 +80,21 @@ const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nestero
 
 export const command = defineCommand({
   name: 'train',
-  summary: "Train a spec's classifier on Fashion-MNIST, with checkpoints, resume and training curves",
+  summary: "Train a spec's classifier on Fashion-MNIST, CIFAR or a folder of images, with checkpoints, resume and training curves",
   forms: [{ args: '<spec.json>', options: ['data'], after: '[options]' }],
-  description: `Trains the spec's classifier from a seeded initialisation on Fashion-MNIST (Debian's dataset-fashion-mnist
-package, or NETSPEC_FASHION_MNIST pointing at its four idx files). Each step runs BatchNorm in training mode;
+  description: `Trains the spec's classifier from a seeded initialisation on one of:
+  - fashion-mnist: Debian's dataset-fashion-mnist package, or NETSPEC_FASHION_MNIST pointing at its four idx files
+  - cifar10:DIR, cifar100:DIR (fine labels), cifar100-coarse:DIR: the CIFAR binary version's files, each of the
+    published size (data_batch_1.bin … data_batch_5.bin and test_batch.bin; train.bin and test.bin)
+  - DIR: an image folder, one subfolder per class of JPEG or PNG files (ImageFolder's layout), with DIR/train and
+    DIR/val (or DIR/test) as the splits when present, else --val-split of each class held back. Images are
+    converted to the spec's channels, their shorter side resized (antialiased, as PIL) to the input size and
+    centre-cropped, and kept in memory at that size; undecodable images are listed and skipped.
+Each step runs BatchNorm in training mode;
 after each epoch the test set is evaluated in inference mode and a checkpoint is written atomically to
 DIR/${CHECKPOINT_FILE}. At the end DIR holds weights/ (load with createModel({ weights })), metrics.json
-(settings, input normalisation, per-epoch losses and accuracies) and curves.svg. A progress bar shows loss,
+(settings, input normalisation, per-epoch losses and accuracies) and curves.svg; the weights folder records the
+normalisation and the class names, which predict, eval and export read. A progress bar shows loss,
 accuracy, images per second and the time left; without a terminal, plain lines. Ctrl-C finishes the step,
 saves a checkpoint and exits with status 130; --resume continues from it exactly.
 
@@ -85,13 +102,13 @@ On the wasm backend each step's batch is split across worker threads, one model 
   options,
   run: async ({ values, positionals, given }) => {
     if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);
-    const data = DATASETS.find((name) => name === values.data);
-    if (data === undefined) throw new UsageError(`train needs --data ${DATASETS.join(' or ')}${values.data === undefined ? '' : `; ${JSON.stringify(values.data)} is not a known dataset`}`);
+    const data = parseDataSource(values.data, 'train');
     const settings = RUN_SETTINGS.filter((name) => given.has(name));
     if (values.resume && settings.length > 0) throw new UsageError(`--resume continues with the checkpoint's own settings; drop ${settings.map((n) => `--${n}`).join(', ')}`);
     const spec = positionals[0]!;
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
-    return trainCommand({ spec, data, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
+    const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
+    return trainCommand({ spec, data, folder, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
   },
 });
 
@@ -117,7 +134,9 @@ function defaultReplicas(backend: string): number {
 
 interface TrainCommandOptions {
   readonly spec: string;
-  readonly data: (typeof DATASETS)[number];
+  readonly data: DataSource;
+  /** How an image folder is split and decoded. */
+  readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
   readonly out: string;
   readonly resume: boolean;
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
@@ -152,20 +171,15 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
   assertWritable(runOutputs(options.out));
   let data;
   try {
-    data = loadFashionMnist();
+    data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
   } catch (error) {
     if (!(error instanceof DataFileError)) throw error;
     process.stderr.write(`netspec: ${error.message}\n`);
     return 1;
   }
-  const [height, width, channels] = graph.inputShape;
-  const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0] : undefined;
-  const { train: set } = data;
-  if (height !== set.height || width !== set.width || channels !== set.channels || classes !== set.classes) {
-    process.stderr.write(
-      `netspec: ${options.data} has ${set.height}×${set.width}×${set.channels} images in ${set.classes} classes; ` +
-        `${graph.name} takes ${graph.inputShape.join('×')} and outputs ${graph.outputShapes.map((s) => `[${s.join(', ')}]`).join(', ')}\n`,
-    );
+  const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
+  if (mismatch) {
+    process.stderr.write(`netspec: ${mismatch}\n`);
     return 1;
   }
   const backend = await initBackend();

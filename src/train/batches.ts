@@ -1,4 +1,5 @@
 import type { ImageSet } from '../data/fashion-mnist.js';
+import { randomResizedCropBox, resample } from '../data/resize.js';
 import { mulberry32 } from '../weights/init.js';
 
 /** Per-channel mean and standard deviation of the training pixels (scaled to [0, 1]), the input normalisation. */
@@ -12,6 +13,8 @@ export interface Augmentation {
   readonly cropPadding: number;
   /** Mirror half of the images left to right. */
   readonly horizontalFlip: boolean;
+  /** First take torchvision's RandomResizedCrop (25–100% of the area, aspect 3/4–4/3) of the stored image, resized back to its size. */
+  readonly resizedCrop?: boolean;
 }
 
 export const NO_AUGMENTATION: Augmentation = { cropPadding: 0, horizontalFlip: false };
@@ -68,7 +71,8 @@ export function assembleBatch(
   const scale = normalization.std.map((s) => 1 / (255 * s));
   const shift = normalization.mean.map((m, c) => -m / normalization.std[c]!);
   for (let b = 0; b < indices.length; b++) {
-    const source = indices[b]! * imageSize;
+    const stored = set.images.subarray(indices[b]! * imageSize, (indices[b]! + 1) * imageSize);
+    const pixels = augmentation.resizedCrop ? resizedCrop(stored, set, random) : stored;
     labels[b] = set.labels[indices[b]!]!;
     const dy = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
     const dx = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
@@ -80,11 +84,17 @@ export function assembleBatch(
         const target = b * imageSize + (y * width + x) * channels;
         const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
         for (let c = 0; c < channels; c++) {
-          const pixel = inside ? set.images[source + (sy * width + sx) * channels + c]! : 0;
+          const pixel = inside ? pixels[(sy * width + sx) * channels + c]! : 0;
           images[target + c] = pixel * scale[c]! + shift[c]!;
         }
       }
     }
   }
   return { images, labels };
+}
+
+/** A random resized crop of one stored image, at the stored size. */
+function resizedCrop(data: Uint8Array, set: ImageSet, random: () => number): Uint8Array {
+  const image = { width: set.width, height: set.height, channels: set.channels, data };
+  return resample(image, randomResizedCropBox(set.width, set.height, random), set.width, set.height).data;
 }

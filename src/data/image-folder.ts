@@ -1,0 +1,121 @@
+/**
+ * Image folders in the layout of torchvision's ImageFolder and Keras' image_dataset_from_directory: one subfolder
+ * per class holding JPEG or PNG files (at any depth), class labels in sorted order of the folder names.
+ * `DIR/train` with `DIR/val` (or `DIR/test`) are used as the splits when present; otherwise a seeded, per-class
+ * split of DIR holds back a fraction for validation.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DataFileError } from './idx.js';
+
+export interface ImageFile {
+  readonly path: string;
+  readonly label: number;
+}
+
+export interface ImageFolderListing {
+  readonly classNames: readonly string[];
+  readonly train: readonly ImageFile[];
+  readonly val: readonly ImageFile[];
+  /** How the validation images were chosen: a folder of their own (its path), or a seeded split. */
+  readonly valSource: string;
+  /** Files that are not .jpg, .jpeg or .png, ignored (as torchvision ignores them). */
+  readonly ignored: readonly string[];
+}
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'] as const;
+const isImageName = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
+
+/** Lists an image folder's splits and classes; throws DataFileError for a layout that cannot be trained on. */
+export function listImageFolder(dir: string, options: { valSplit: number; seed: number }): ImageFolderListing {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataFileError(dir, 'not a folder of class folders (or of train/ and val/ folders)');
+  const trainDir = join(dir, 'train');
+  const valDir = ['val', 'test'].map((name) => join(dir, name)).find((path) => existsSync(path) && statSync(path).isDirectory());
+  const ignored: string[] = [];
+  if (existsSync(trainDir) && statSync(trainDir).isDirectory()) {
+    const train = listClasses(trainDir, ignored);
+    if (valDir === undefined) return { ...seededSplit(train, options), valSource: `a seeded split of ${trainDir}`, ignored };
+    const val = listClasses(valDir, ignored, { allowEmpty: true });
+    const unknown = val.names.filter((name) => !train.names.includes(name));
+    if (unknown.length > 0) throw new DataFileError(valDir, `has classes that ${trainDir} lacks: ${unknown.join(', ')}`);
+    const relabelled = val.files.map((file) => ({ path: file.path, label: train.names.indexOf(val.names[file.label]!) }));
+    return { classNames: train.names, train: train.files, val: relabelled, valSource: valDir, ignored };
+  }
+  const all = listClasses(dir, ignored);
+  return { ...seededSplit(all, options), valSource: `a seeded split (${options.valSplit} of each class)`, ignored };
+}
+
+/**
+ * The class folders of `dir` (sorted by name, hidden ones skipped) and their images. Empty classes and a single
+ * class are refused: torchvision refuses the first, and a classifier needs two.
+ */
+function listClasses(dir: string, ignored: string[], { allowEmpty = false } = {}): { names: string[]; files: ImageFile[] } {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+  if (names.length === 0) throw new DataFileError(dir, 'holds no class folders; put each class\'s images in a folder named after the class');
+  if (names.length === 1 && !allowEmpty) throw new DataFileError(dir, `holds one class folder (${names[0]}); a classifier needs at least two classes`);
+  const files: ImageFile[] = [];
+  const empty: string[] = [];
+  names.forEach((name, label) => {
+    const images = walk(join(dir, name), ignored);
+    if (images.length === 0) empty.push(name);
+    for (const path of images) files.push({ path, label });
+  });
+  if (empty.length > 0 && !allowEmpty) throw new DataFileError(dir, `class folders without any ${IMAGE_EXTENSIONS.join(', ')} file: ${empty.join(', ')}`);
+  return { names, files };
+}
+
+/** Image files under `dir` in sorted order, depth first; other files are added to `ignored`. */
+function walk(dir: string, ignored: string[]): string[] {
+  const found: string[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...walk(path, ignored));
+    else if (isImageName(entry.name)) found.push(path);
+    else ignored.push(path);
+  }
+  return found;
+}
+
+/**
+ * Each class's images shuffled by the seed, round(count × valSplit) of them held back for validation: at least one
+ * of a class of two or more, and never a class's last training image.
+ */
+function seededSplit(all: { names: string[]; files: ImageFile[] }, { valSplit, seed }: { valSplit: number; seed: number }): Omit<ImageFolderListing, 'valSource' | 'ignored'> {
+  const train: ImageFile[] = [];
+  const val: ImageFile[] = [];
+  const random = splitRandom(seed);
+  all.names.forEach((_, label) => {
+    const files = all.files.filter((file) => file.label === label);
+    for (let i = files.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [files[i], files[j]] = [files[j]!, files[i]!];
+    }
+    const held = files.length < 2 ? 0 : Math.min(files.length - 1, Math.max(1, Math.round(files.length * valSplit)));
+    val.push(...files.slice(0, held));
+    train.push(...files.slice(held));
+  });
+  const byPath = (a: ImageFile, b: ImageFile) => (a.path < b.path ? -1 : 1);
+  return { classNames: all.names, train: train.sort(byPath), val: val.sort(byPath) };
+}
+
+/** mulberry32, seeded apart from the training order's generator. */
+function splitRandom(seed: number): () => number {
+  let state = (seed ^ 0x5eed5eed) >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A path as messages show it: relative to the dataset folder. */
+export function shortName(dir: string, path: string): string {
+  return relative(dir, path);
+}

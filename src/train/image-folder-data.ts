@@ -1,0 +1,98 @@
+// An image folder decoded into image sets at a model's input size: each file is read with its size bounded,
+// decoded (its pixel count checked from the header first), converted to the model's channels, resized and
+// centre-cropped, and only the input-size pixels are kept, so memory holds the cache and one decoded image.
+import type { ImageSet } from '../data/fashion-mnist.js';
+import { listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
+import { DataFileError } from '../data/idx.js';
+import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
+import { readBounded } from '../read-bounded.js';
+import { decodeImage } from '../runtime/decode-image.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+
+export interface ImageFolderOptions {
+  /** The model's input: height, width, channels. */
+  readonly input: readonly [number, number, number];
+  /** Fraction of each class held back for validation when the folder has no val/ or test/ folder. */
+  readonly valSplit?: number;
+  readonly seed?: number;
+  /** Refuse (rather than skip) the first image that cannot be decoded. */
+  readonly strict?: boolean;
+  readonly maxPixels?: number;
+  /** Refuse a dataset whose input-size cache would take more than this many bytes. */
+  readonly cacheBytes?: number;
+  /** Summary lines: what was skipped or ignored. */
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_VAL_SPLIT = 0.1;
+export const DEFAULT_CACHE_BYTES = 4 * 2 ** 30;
+const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
+const LISTED = 10;
+
+export interface ImageFolderData {
+  readonly train: ImageSet;
+  readonly test: ImageSet;
+  readonly classNames: readonly string[];
+}
+
+/** Decodes an image folder's train and validation splits; throws DataFileError for every fault of the dataset. */
+export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const listing = listImageFolder(dir, { valSplit: options.valSplit ?? DEFAULT_VAL_SPLIT, seed: options.seed ?? 0 });
+  const [height, width, channels] = options.input;
+  const bytes = (listing.train.length + listing.val.length) * height * width * channels;
+  const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  if (bytes > budget) {
+    throw new DataFileError(dir, `${listing.train.length + listing.val.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(budget)}`);
+  }
+  if (listing.ignored.length > 0) log(`netspec: ignored ${listing.ignored.length} file${plural(listing.ignored.length)} that ${listing.ignored.length === 1 ? 'is' : 'are'} not .jpg, .jpeg or .png: ${listed(dir, listing.ignored)}`);
+  const classes = listing.classNames.length;
+  const failures: string[] = [];
+  const train = await decodeAll(listing.train, options, classes, failures, dir);
+  const test = await decodeAll(listing.val, options, classes, failures, dir);
+  if (failures.length > 0) log(`netspec: skipped ${failures.length} image${plural(failures.length)} that cannot be used: ${failures.slice(0, LISTED).join('; ')}${failures.length > LISTED ? `; and ${failures.length - LISTED} more` : ''}`);
+  const lost = listing.classNames.filter((_, label) => !train.labels.includes(label));
+  if (lost.length > 0) throw new DataFileError(dir, `no training image of ${lost.join(', ')} could be decoded`);
+  if (test.count === 0) throw new DataFileError(dir, `no validation images (${listing.valSource})`);
+  log(`netspec: ${dir}: ${train.count} training and ${test.count} validation images in ${classes} classes (validation: ${listing.valSource})`);
+  return { train, test, classNames: listing.classNames };
+}
+
+/** The files decoded into one set, those that fail left out (and described in `failures`), or thrown under strict. */
+async function decodeAll(files: readonly ImageFile[], options: ImageFolderOptions, classes: number, failures: string[], dir: string): Promise<ImageSet> {
+  const [height, width, channels] = options.input;
+  const size = height * width * channels;
+  const images = new Uint8Array(files.length * size);
+  const labels = new Uint8Array(files.length);
+  let count = 0;
+  for (const file of files) {
+    try {
+      images.set(await decodeToInput(file.path, options.input, options.maxPixels ?? DEFAULT_MAX_PIXELS), count * size);
+      labels[count++] = file.label;
+    } catch (error) {
+      const problem = error instanceof DataFileError ? error.message.slice(error.file.length + 2) : (error as Error).message;
+      if (options.strict) throw new DataFileError(file.path, `${problem} (--strict refuses any image that cannot be used)`);
+      failures.push(`${shortName(dir, file.path)}: ${problem}`);
+    }
+  }
+  return { images: images.subarray(0, count * size), labels: labels.subarray(0, count), count, height, width, channels, classes };
+}
+
+/** One image file as input-size pixels: read, decoded, converted, resized and centre-cropped as for evaluation. */
+export async function decodeToInput(path: string, input: readonly [number, number, number], maxPixels: number): Promise<Uint8Array> {
+  const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
+  if (!(bytes instanceof Uint8Array)) throw new DataFileError(path, bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, past the ${MAX_IMAGE_FILE_BYTES}-byte limit for images` : bytes.reason);
+  let decoded;
+  try {
+    decoded = await decodeImage(bytes, { maxPixels });
+  } catch (error) {
+    const reason = error instanceof ImageTooLargeError ? `${error.message} (--max-pixels raises it)` : `cannot be decoded: ${(error as Error).message}`;
+    throw new DataFileError(path, reason);
+  }
+  const [height, width, channels] = input;
+  return resizeAndCentreCrop(convertChannels(decoded, channels), height, width).data;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const plural = (n: number) => (n === 1 ? '' : 's');
+const listed = (dir: string, paths: readonly string[]) => paths.slice(0, LISTED).map((p) => shortName(dir, p)).join(', ') + (paths.length > LISTED ? `, and ${paths.length - LISTED} more` : '');
