@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchNormalization } from './batch-norm-layer.js';
 import { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
 import { DropPath } from './drop-path.js';
 import { GroupedConv2D } from './grouped-conv.js';
@@ -58,10 +59,11 @@ export function conv2d(x: Tensor, name: string, options: ConvOptions): Tensor {
 
 /**
  * BatchNorm over channels. Settings are in tfjs terms: `momentum` weighs the old running value (PyTorch 0.1 is
- * 0.9). `initZero` starts the scale at zero, so a residual block ending in it starts as the identity.
+ * 0.9). `initZero` starts the scale at zero, so a residual block ending in it starts as the identity. Training
+ * runs fused kernels with PyTorch's running-variance update (see BatchNormalization).
  */
 export function batchNorm(x: Tensor, name: string, options: { epsilon: number; momentum: number; initZero?: boolean }): Tensor {
-  const layer = tf.layers.batchNormalization({
+  const layer = new BatchNormalization({
     name,
     axis: -1,
     epsilon: options.epsilon,
