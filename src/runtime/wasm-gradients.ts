@@ -11,8 +11,9 @@ import * as tf from '@tensorflow/tfjs';
  *   [channels, height, width, batch] is convolved with the output gradient transposed to
  *   [outHeight, outWidth, batch, outChannels], using the forward stride as dilation and the forward dilation as
  *   stride: out[c, kh, kw, o] = Σ_{n,oh,ow} x[n, oh·s + kh·d − top, ow·s + kw·d − left, c] · dy[n, oh, ow, o].
- * - input gradient = a stride-1 convolution of the output gradient, zero-interleaved when the stride is above 1,
- *   with the filter rotated 180° and its channel axes swapped.
+ * - input gradient = a stride-1 convolution of the output gradient with the filter rotated 180° and its channel
+ *   axes swapped; at a stride above 1, one such convolution per sub-pixel phase with that phase's taps of the
+ *   filter (zero interleaving only where a dilation is strided too).
  * - depthwise filter gradient = an im2col matrix times the output gradient, batched over channels.
  * - depthwise input gradient = one depthwise convolution per channel multiplier, summed.
  *
@@ -135,10 +136,50 @@ function conv2DBackpropFilter({ inputs, backend, attrs = {} }: KernelArgs): Tens
   return runner.finish(runner.transpose(swapped, [1, 2, 0, 3]));
 }
 
+/**
+ * The input gradient of a strided, undilated convolution without zero interleaving, split by sub-pixel phase. With
+ * u = i + top, an input row of phase r = u mod s receives dy[o]·w[k] only from taps k ≡ r (mod s): writing
+ * u = s·q + r and k = r + s·j, dx[u] = Σ_j dy[q − j]·w[r + s·j], a stride-1 convolution of dy with the sub-filter
+ * w[r::s], rotated. Each of the s² phases is one such convolution over Q = ⌈(top + in) / s⌉ positions per axis (a
+ * phase with no taps is zero); the phases interleave into [n, Q·s, Q'·s, c], cropped to the input from (top, left).
+ * The products are exactly the convolution's, where the interleaved form also multiplies the (s² − 1) / s² zeros.
+ */
+function stridedInputGradient(runner: KernelRunner, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inChannels: channels, batchSize: batch } = info;
+  const { top, left } = info.padInfo;
+  const rows = Math.ceil((top + info.inHeight) / sh);
+  const cols = Math.ceil((left + info.inWidth) / sw);
+  const taps = (extent: number, stride: number, phase: number) => Math.max(Math.ceil((extent - phase) / stride), 0);
+  const rowPieces: TensorInfo[] = [];
+  for (let rh = 0; rh < sh; rh++) {
+    const pieces: TensorInfo[] = [];
+    for (let rw = 0; rw < sw; rw++) {
+      const [th, tw] = [taps(kh, sh, rh), taps(kw, sw, rw)];
+      let phase: TensorInfo;
+      if (th === 0 || tw === 0) {
+        phase = runner.run('Fill', {}, { shape: [batch, rows, cols, channels], value: 0, dtype: 'float32' });
+      } else {
+        const end = [rh + (th - 1) * sh + 1, rw + (tw - 1) * sw + 1, channels, info.outChannels];
+        const sub = runner.run('StridedSlice', { x: filter }, { begin: [rh, rw, 0, 0], end, strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+        const flipped = runner.transpose(rotate(runner, sub), [0, 1, 3, 2]);
+        const padded = runner.pad(dy, [[0, 0], [th - 1, rows - info.outHeight], [tw - 1, cols - info.outWidth], [0, 0]]);
+        phase = runner.run('Conv2D', { x: padded, filter: flipped }, { strides: 1, dilations: 1, pad: 'valid', dataFormat: 'NHWC' });
+      }
+      pieces.push(runner.reshape(phase, [batch, rows, 1, cols, 1, channels]));
+    }
+    rowPieces.push(sw === 1 ? pieces[0]! : runner.run('Concat', pieces, { axis: 4 }));
+  }
+  const phases = sh === 1 ? rowPieces[0]! : runner.run('Concat', rowPieces, { axis: 2 });
+  const whole = runner.reshape(phases, [batch, rows * sh, cols * sw, channels]);
+  return runner.run('Slice', { x: whole }, { begin: [0, top, left, 0], size: [batch, info.inHeight, info.inWidth, channels] });
+}
+
 function conv2DBackpropInput({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const info = convInfo((attrs as Attrs).inputShape as number[], filter.shape, attrs as Attrs, false);
   const runner = new KernelRunner(backend as Backend);
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  if (strided && info.dilationHeight === 1 && info.dilationWidth === 1) return runner.finish(stridedInputGradient(runner, dy, filter, info));
   const spread = spreadOutputGradient(runner, dy, info);
   const flipped = runner.transpose(rotate(runner, filter), [0, 1, 3, 2]);
   const dx = runner.run('Conv2D', { x: spread, filter: flipped }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' });
