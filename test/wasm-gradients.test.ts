@@ -1,6 +1,7 @@
 // The wasm backend's gradient kernels (src/runtime/wasm-gradients.ts) against tfjs' own cpu kernels and
 // gradients on seeded random data, for every convolution setting the compiler emits; dilated kernels, which no
-// public tfjs gradient reaches, against sums written out in plain loops; then one training step of compiled models.
+// public tfjs gradient reaches, against sums written out in plain loops, called directly, through tf.grads and in a
+// layer; then one training step of compiled models.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { fusedBatchNormGradConfig } from '@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { GroupedConv2D } from '../src/runtime/grouped-conv.js';
+import { conv2d as conv2dHelper } from '../src/runtime/layers.js';
 import { registerWasmGradients } from '../src/runtime/wasm-gradients.js';
 import { relativeError } from './support/error.js';
 import { modelWithWeights, weightsFor } from './support/families.js';
@@ -144,7 +146,7 @@ function caseTensors(c: ConvCase, seed: number): { x: tf.Tensor4D; w: tf.Tensor4
 /** dL/dx and dL/dw of L = Σ conv(x, w) · dy through tfjs' public ops and gradients. */
 function opGradients(c: ConvCase, seed: number): Computation {
   const { x, w, dy } = caseTensors(c, seed);
-  const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => (c.depthwise ? tf.depthwiseConv2d(a, b, c.stride, c.padding) : tf.conv2d(a, b, c.stride, c.padding));
+  const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => (c.depthwise ? tf.depthwiseConv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation) : tf.conv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation));
   return computation([x, w, dy], () => tf.grads((a, b) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]));
 }
 
@@ -277,6 +279,40 @@ for (const [i, c] of dilatedCases.entries()) {
     assertAgrees('dilation 2 (direct kernels)', `${describe(c)} dw`, actual[1]!, expected[1]!);
   });
 }
+
+for (const [i, c] of dilatedCases.entries()) {
+  test(`${describe(c)}: tf.grads through the public op (tfjs' gradient refuses dilation) equals the loop reference`, async () => {
+    const actual = await valuesOn('wasm', () => opGradients(c, 70 + i));
+    const expected = loopGradients(c, 70 + i);
+    assertAgrees('dilation 2 (tf.grads)', `${describe(c)} dx`, actual[0]!, expected[0]!);
+    assertAgrees('dilation 2 (tf.grads)', `${describe(c)} dw`, actual[1]!, expected[1]!);
+  });
+}
+
+test('a dilated Conv2D layer built by the conv2d helper trains on wasm: its kernel gradient equals the loop reference', async () => {
+  const c = dilatedCases[1]!;
+  await useBackend('wasm');
+  const input = tf.input({ shape: [c.height, c.width, c.channels] });
+  const model = tf.model({ inputs: input, outputs: conv2dHelper(input, 'dilated', { filters: c.out, kernelSize: c.kernel, stride: 1, padding: 0, dilation: 2 }) });
+  const layer = model.getLayer('dilated');
+  assert.is(layer.getClassName(), 'Conv2D');
+  const { x, w, dy } = caseTensors(c, 70 + 1);
+  layer.setWeights([w]);
+  const kernel = layer.trainableWeights[0]!.read() as tf.Variable;
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar, [kernel]);
+  assertAgrees('dilation 2 (layer)', 'dkernel', copy(grads[kernel.name]!), loopGradients(c, 70 + 1)[1]!);
+  tf.dispose([value, grads[kernel.name]!, x, w, dy]);
+  model.dispose();
+});
+
+test('on cpu, whose backprop kernels ignore dilation, a dilated gradient is refused with a clear error', async () => {
+  await useBackend('cpu');
+  const c = dilatedCases[0]!;
+  const made = opGradients(c, 70);
+  assert.throws(() => made.gradients(), /dilated convolutions run on the wasm backend only, not on cpu/);
+  made.dispose();
+  await useBackend('wasm');
+});
 
 /** Gradients of Σ batchNorm(x, mean, variance, offset, scale) · dy with respect to all five inputs. */
 function batchNormGradients(): Computation {

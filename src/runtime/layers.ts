@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNormalization } from './batch-norm-layer.js';
 import { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
+import { Conv2D } from './dilated-conv.js';
 import { DropPath } from './drop-path.js';
 import { GroupedConv2D } from './grouped-conv.js';
 
@@ -43,7 +44,7 @@ export function conv2d(x: Tensor, name: string, options: ConvOptions): Tensor {
   const conv =
     groups > 1
       ? new GroupedConv2D({ name, filters, kernelSize, strides: stride, dilationRate: dilation, groups, padding: layerPadding, kernelInit: initZero ? 'zeros' : 'heNormalFanOut' })
-      : tf.layers.conv2d({
+      : new Conv2D({
           name,
           filters,
           kernelSize,

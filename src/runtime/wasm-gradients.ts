@@ -17,8 +17,8 @@ import * as tf from '@tensorflow/tfjs';
  * - depthwise filter gradient = an im2col matrix times the output gradient, batched over channels.
  * - depthwise input gradient = one depthwise convolution per channel multiplier, summed.
  *
- * Gradients of dilated convolutions are computed alike; tfjs' own Conv2D gradient refuses dilation above 1 before
- * reaching these kernels, so only the kernels, not the layers, support it.
+ * Gradients of dilated convolutions are computed alike; tfjs' own Conv2D and depthwise gradients refuse dilation
+ * above 1 before reaching these kernels, so they are replaced by ones that pass it on (see dilatedConvGradient).
  */
 
 type TensorInfo = tf.TensorInfo;
@@ -256,6 +256,32 @@ const batchNormGradient: tf.GradConfig = {
   },
 };
 
+const isDilated = (dilations: unknown) => dilations !== undefined && dilations !== null && [dilations].flat().some((d) => d !== 1);
+
+/**
+ * tfjs' Conv2D and DepthwiseConv2dNative gradients refuse a dilation above 1 before reaching any kernel. These pass
+ * it to the backprop kernels, which take it on wasm (netspec's) and nowhere else: cpu's ignore the dilation, so on
+ * other backends a dilated gradient stays refused. An undilated gradient is tfjs' own.
+ */
+function dilatedConvGradient(kernelName: string, inputKernel: string, filterKernel: string): tf.GradConfig {
+  const original = tf.getGradient(kernelName);
+  return {
+    kernelName,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      if (!isDilated(attrs.dilations)) return original.gradFunc(dy, saved, attrs);
+      if (tf.getBackend() !== 'wasm') throw new Error(`gradients of dilated convolutions run on the wasm backend only, not on ${tf.getBackend()}`);
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const { strides, pad, dimRoundingMode, dilations } = attrs as Attrs;
+      const common = { strides, pad, dimRoundingMode, dilations, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
+      return {
+        x: () => tf.engine().runKernel(inputKernel, { dy: dy as tf.Tensor, filter }, { ...common, inputShape: x.shape }) as tf.Tensor,
+        filter: () => tf.engine().runKernel(filterKernel, { x, dy: dy as tf.Tensor }, { ...common, filterShape: filter.shape }) as tf.Tensor,
+      };
+    },
+  };
+}
+
 let registered = false;
 
 /** Registers the gradient kernels with the wasm backend (replacing its slow Conv2DBackpropInput); idempotent. */
@@ -269,6 +295,8 @@ export function registerWasmGradients(): void {
     ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput],
   ];
   tf.registerGradient(batchNormGradient);
+  tf.registerGradient(dilatedConvGradient('Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'));
+  tf.registerGradient(dilatedConvGradient('DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'));
   for (const [kernelName, kernelFunc] of kernels) {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
