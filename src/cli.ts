@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ readonly command: Comman
   predict: () => import('./commands/predict-command.js'),
   export: () => import('./commands/export-command.js'),
   train: () => import('./commands/train-command.js'),
+  eval: () => import('./commands/eval-command.js'),
 };
 
 async function toolHelp(): Promise<string> {

@@ -33,7 +33,9 @@ export interface LoadedData {
 export async function loadDataSource(source: DataSource, graph: AnalyzedGraph, options: Omit<ImageFolderOptions, 'input'> = {}): Promise<LoadedData> {
   if (source.kind === 'fashion-mnist') return loadFashionMnist();
   if (source.kind === 'cifar') return loadCifar(source.variant, source.dir);
-  return loadImageFolder(source.dir, { ...options, input: graph.inputShape as [number, number, number] });
+  const output = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
+  const model = output === undefined ? undefined : { name: graph.name, classes: output };
+  return loadImageFolder(source.dir, { ...options, model, input: graph.inputShape as [number, number, number] });
 }
 
 /** Why the data does not fit the graph (input size, channels, class count, naming both), or undefined when it does. */
@@ -43,7 +45,7 @@ export function dataMismatch(name: string, data: LoadedData, graph: AnalyzedGrap
   const set = data.train;
   if (output === undefined) return `${graph.name} is not a classifier (it outputs ${graph.outputShapes.map((s) => `[${s.join(', ')}]`).join(', ')})`;
   if (height !== set.height || width !== set.width || channels !== set.channels) return `${name} has ${set.height}×${set.width}×${set.channels} images; ${graph.name} takes ${graph.inputShape.join('×')}`;
-  if (output !== set.classes) return `${name} has ${set.classes} classes but ${graph.name}'s head has ${output}; set the spec's head.classes to ${set.classes}`;
+  if (output !== set.classes) return `${name} has ${set.classes} classes but ${graph.name} outputs ${output}; its head should be a classifier of ${set.classes} classes`;
   return undefined;
 }
 

@@ -46,6 +46,18 @@ export function listImageFolder(dir: string, options: { valSplit: number; seed: 
 }
 
 /**
+ * The images to evaluate in an image folder: its val/ (or test/) folder when it has one, else the folder itself, one
+ * subfolder per class; a class without images is allowed (it has no accuracy of its own).
+ */
+export function listEvalFolder(dir: string): { classNames: readonly string[]; files: readonly ImageFile[]; source: string; ignored: readonly string[] } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataFileError(dir, 'not a folder of class folders (or with a val/ or test/ folder of them)');
+  const source = ['val', 'test'].map((name) => join(dir, name)).find((path) => existsSync(path) && statSync(path).isDirectory()) ?? dir;
+  const ignored: string[] = [];
+  const { names, files } = listClasses(source, ignored, { allowEmpty: true });
+  return { classNames: names, files, source, ignored };
+}
+
+/**
  * The class folders of `dir` (sorted by name, hidden ones skipped) and their images. Empty classes and a single
  * class are refused: torchvision refuses the first, and a classifier needs two.
  */

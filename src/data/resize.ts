@@ -36,12 +36,12 @@ export function convertChannels(image: Pixels, channels: number): Pixels {
 }
 
 /**
- * torchvision's evaluation transform at the input size: the shorter side resized to the longer of `height` and
- * `width` (the longer side truncated, as torchvision computes it), then a centre crop of height × width.
+ * torchvision's evaluation transform: the shorter side resized to `resize` (default the longer of `height` and
+ * `width`; the longer side truncated, as torchvision computes it), then a centre crop of height × width.
  */
-export function resizeAndCentreCrop(image: Pixels, height: number, width: number): Pixels {
+export function resizeAndCentreCrop(image: Pixels, height: number, width: number, resize = Math.max(height, width)): Pixels {
   const short = Math.min(image.width, image.height);
-  const target = Math.max(height, width);
+  const target = resize;
   const scaled = (side: number) => (side === short ? target : Math.floor((target * side) / short));
   const resized = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, scaled(image.width), scaled(image.height));
   const top = roundHalfToEven((resized.height - height) / 2);

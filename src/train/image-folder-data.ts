@@ -2,7 +2,7 @@
 // decoded (its pixel count checked from the header first), converted to the model's channels, resized and
 // centre-cropped, and only the input-size pixels are kept, so memory holds the cache and one decoded image.
 import type { ImageSet } from '../data/fashion-mnist.js';
-import { listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
+import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
 import { DataFileError } from '../data/idx.js';
 import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
 import { readBounded } from '../read-bounded.js';
@@ -20,6 +20,10 @@ export interface ImageFolderOptions {
   readonly maxPixels?: number;
   /** Refuse a dataset whose input-size cache would take more than this many bytes. */
   readonly cacheBytes?: number;
+  /** The classifier to be trained, whose class count is checked against the folder's before any image is decoded. */
+  readonly model?: { readonly name: string; readonly classes: number };
+  /** The shorter side is resized to this before the centre crop (default: the input's longer side). */
+  readonly resize?: number;
   /** Summary lines: what was skipped or ignored. */
   readonly log?: (line: string) => void;
 }
@@ -39,23 +43,46 @@ export interface ImageFolderData {
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const listing = listImageFolder(dir, { valSplit: options.valSplit ?? DEFAULT_VAL_SPLIT, seed: options.seed ?? 0 });
+  const { model } = options;
+  if (model && model.classes !== listing.classNames.length) {
+    throw new DataFileError(dir, `holds ${listing.classNames.length} classes (${listing.classNames.join(', ')}) but ${model.name} outputs ${model.classes}; its head should be a classifier of ${listing.classNames.length} classes`);
+  }
   const [height, width, channels] = options.input;
   const bytes = (listing.train.length + listing.val.length) * height * width * channels;
   const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   if (bytes > budget) {
     throw new DataFileError(dir, `${listing.train.length + listing.val.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(budget)}`);
   }
-  if (listing.ignored.length > 0) log(`netspec: ignored ${listing.ignored.length} file${plural(listing.ignored.length)} that ${listing.ignored.length === 1 ? 'is' : 'are'} not .jpg, .jpeg or .png: ${listed(dir, listing.ignored)}`);
   const classes = listing.classNames.length;
   const failures: string[] = [];
   const train = await decodeAll(listing.train, options, classes, failures, dir);
   const test = await decodeAll(listing.val, options, classes, failures, dir);
-  if (failures.length > 0) log(`netspec: skipped ${failures.length} image${plural(failures.length)} that cannot be used: ${failures.slice(0, LISTED).join('; ')}${failures.length > LISTED ? `; and ${failures.length - LISTED} more` : ''}`);
+  reportSkipped(log, dir, listing.ignored, failures);
   const lost = listing.classNames.filter((_, label) => !train.labels.includes(label));
   if (lost.length > 0) throw new DataFileError(dir, `no training image of ${lost.join(', ')} could be decoded`);
   if (test.count === 0) throw new DataFileError(dir, `no validation images (${listing.valSource})`);
   log(`netspec: ${dir}: ${train.count} training and ${test.count} validation images in ${classes} classes (validation: ${listing.valSource})`);
   return { train, test, classNames: listing.classNames };
+}
+
+/** Decodes the images an image folder holds for evaluation (see listEvalFolder), skipping or refusing bad ones as training does. */
+export async function loadEvalFolder(dir: string, options: ImageFolderOptions): Promise<{ set: ImageSet; classNames: readonly string[]; source: string }> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const listing = listEvalFolder(dir);
+  const [height, width, channels] = options.input;
+  const bytes = listing.files.length * height * width * channels;
+  if (bytes > (options.cacheBytes ?? DEFAULT_CACHE_BYTES)) throw new DataFileError(dir, `${listing.files.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(options.cacheBytes ?? DEFAULT_CACHE_BYTES)}`);
+  const failures: string[] = [];
+  const set = await decodeAll(listing.files, options, listing.classNames.length, failures, dir);
+  reportSkipped(log, dir, listing.ignored, failures);
+  if (set.count === 0) throw new DataFileError(listing.source, 'holds no image that can be decoded');
+  return { set, classNames: listing.classNames, source: listing.source };
+}
+
+/** The lines saying which files were ignored and which images skipped. */
+function reportSkipped(log: (line: string) => void, dir: string, ignored: readonly string[], failures: readonly string[]): void {
+  if (ignored.length > 0) log(`netspec: ignored ${ignored.length} file${plural(ignored.length)} that ${ignored.length === 1 ? 'is' : 'are'} not .jpg, .jpeg or .png: ${listed(dir, ignored)}`);
+  if (failures.length > 0) log(`netspec: skipped ${failures.length} image${plural(failures.length)} that cannot be used: ${failures.slice(0, LISTED).join('; ')}${failures.length > LISTED ? `; and ${failures.length - LISTED} more` : ''}`);
 }
 
 /** The files decoded into one set, those that fail left out (and described in `failures`), or thrown under strict. */
@@ -67,7 +94,7 @@ async function decodeAll(files: readonly ImageFile[], options: ImageFolderOption
   let count = 0;
   for (const file of files) {
     try {
-      images.set(await decodeToInput(file.path, options.input, options.maxPixels ?? DEFAULT_MAX_PIXELS), count * size);
+      images.set(await decodeToInput(file.path, options.input, options.maxPixels ?? DEFAULT_MAX_PIXELS, options.resize), count * size);
       labels[count++] = file.label;
     } catch (error) {
       const problem = error instanceof DataFileError ? error.message.slice(error.file.length + 2) : (error as Error).message;
@@ -79,7 +106,7 @@ async function decodeAll(files: readonly ImageFile[], options: ImageFolderOption
 }
 
 /** One image file as input-size pixels: read, decoded, converted, resized and centre-cropped as for evaluation. */
-export async function decodeToInput(path: string, input: readonly [number, number, number], maxPixels: number): Promise<Uint8Array> {
+export async function decodeToInput(path: string, input: readonly [number, number, number], maxPixels: number, resize?: number): Promise<Uint8Array> {
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
   if (!(bytes instanceof Uint8Array)) throw new DataFileError(path, bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, past the ${MAX_IMAGE_FILE_BYTES}-byte limit for images` : bytes.reason);
   let decoded;
@@ -90,7 +117,7 @@ export async function decodeToInput(path: string, input: readonly [number, numbe
     throw new DataFileError(path, reason);
   }
   const [height, width, channels] = input;
-  return resizeAndCentreCrop(convertChannels(decoded, channels), height, width).data;
+  return resizeAndCentreCrop(convertChannels(decoded, channels), height, width, resize).data;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
