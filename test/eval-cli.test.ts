@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import onnxProto from 'onnx-proto';
 import { evaluationReport, formatReport } from '../src/train/evaluation.js';
 import { writeShapeFolder } from './support/shape-folder.js';
 import { TINY_FASHION_SPEC } from './support/tiny-fashion.js';
@@ -87,6 +88,13 @@ test('train on an image folder saves its class names and normalisation; eval pri
   const predicted = netspec(['predict', spec, '--weights', join(out, 'weights'), join(shapes, 'val', 'hbar', 'hbar-000.jpg')]);
   assert.is(predicted.status, 0, predicted.stderr);
   assert.match(predicted.stdout, /\n {2}1\. +[\d.]+% {2}(disc|hbar|vbar)\n/);
+
+  // The ONNX export carries the normalisation and the class names as metadata_props.
+  const onnxFile = join(root, 'shapes.onnx');
+  const exported = netspec(['export', 'onnx', spec, '--weights', join(out, 'weights'), '--out', onnxFile]);
+  assert.is(exported.status, 0, exported.stderr);
+  const props = Object.fromEntries(onnxProto.onnx.ModelProto.decode(readFileSync(onnxFile)).metadataProps.map((p) => [p.key, p.value]));
+  assert.equal(props, { 'netspec.input.mean': JSON.stringify(manifest.input.mean), 'netspec.input.std': JSON.stringify(manifest.input.std), 'netspec.classes': '["disc","hbar","vbar"]' });
 
   // A validation folder whose class the weights do not know is one line naming both lists.
   const extra = join(root, 'extra');

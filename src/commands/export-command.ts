@@ -2,6 +2,8 @@ import { displayPath } from '../display-path.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
 import { assertWritable } from '../output-guard.js';
 import { writeAtomically } from '../output.js';
+import { readWeightsFolder } from '../runtime/weights-files.js';
+import { deploymentMetadata } from '../runtime/weights-folder.js';
 import { initialWeights } from '../weights/init.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
@@ -39,7 +41,9 @@ async function exportOnnxCommand(options: { spec: string; weights: string | unde
   if (!graph) return 1;
   const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
   if (typeof weights === 'number') return weights;
-  const bytes = emitOnnx(graph, weights);
+  // A trained folder's normalisation and class names travel in the file, for whoever deploys it.
+  const metadata = options.weights === undefined ? {} : deploymentMetadata((await readWeightsFolder(options.weights)).manifest);
+  const bytes = emitOnnx(graph, weights, metadata);
   writeAtomically(options.out, bytes, 'onnx');
   const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
   process.stdout.write(`wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`);

@@ -34,9 +34,10 @@ function floatTensor(name: string, dims: readonly number[], data: Float32Array):
  * Renders an analysed graph as an ONNX model for inference: NCHW input `input` with a dynamic batch, one
  * output per model output (NCHW feature maps), PyTorch-layout weights (ONNX's own), and the inference pass's
  * folding (BatchNorm into the convolution before it, dropout dropped). `weights` maps PyTorch state-dict names to
- * tensors. Each step's nodes are its op module's.
+ * tensors; `metadata` (the input normalisation and class names of a trained model) goes into metadata_props. Each
+ * step's nodes are its op module's.
  */
-export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { readonly data: Float32Array }>): Uint8Array {
+export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { readonly data: Float32Array }>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const fused = fuseForInference(graph);
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
@@ -70,6 +71,7 @@ export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { re
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'netspec',
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     graph: onnx.GraphProto.create({
       name: graph.name,
       node: nodes,

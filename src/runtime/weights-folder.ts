@@ -97,6 +97,21 @@ function parseManifest(folder: string, text: string): WeightsFolderManifest {
   return manifest as unknown as WeightsFolderManifest;
 }
 
+/**
+ * What a trained model needs beside its weights, as string pairs for a model file's metadata (ONNX metadata_props):
+ * `netspec.input.mean` and `netspec.input.std` (JSON lists per channel, for pixels scaled to [0, 1]) and
+ * `netspec.classes` (a JSON list of names in label order), each only when the folder records it.
+ */
+export function deploymentMetadata(manifest: Pick<WeightsFolderManifest, 'input' | 'classes'>): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (manifest.input) {
+    metadata['netspec.input.mean'] = JSON.stringify(manifest.input.mean);
+    metadata['netspec.input.std'] = JSON.stringify(manifest.input.std);
+  }
+  if (manifest.classes) metadata['netspec.classes'] = JSON.stringify(manifest.classes);
+  return metadata;
+}
+
 function isNormalization(value: unknown): value is InputNormalization {
   const { mean, std } = (value ?? {}) as Partial<Record<keyof InputNormalization, unknown>>;
   const numbers = (list: unknown): list is number[] => Array.isArray(list) && list.length > 0 && list.every(Number.isFinite);
