@@ -1,6 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { DataFileError } from '../data/idx.js';
+import { buildModel } from '../build.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/image-header.js';
+import { readWeightsFolder } from '../runtime/weights-files.js';
+import { frozenLayers } from '../train/fine-tune.js';
 import { assertWritable, type OutputKind } from '../output-guard.js';
 import { initBackend } from '../runtime/backend.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
@@ -62,6 +66,8 @@ const options = {
   'val-split': { type: 'number', arg: 'X', default: DEFAULT_VAL_SPLIT, min: 0, max: 0.9, exclusiveMin: true, help: 'Image folders without val/ or test/: the fraction of each class held back for validation, chosen by --seed' },
   strict: { type: 'boolean', help: 'Image folders: refuse an image that cannot be decoded instead of skipping it' },
   'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Image folders: skip (or under --strict refuse) images of more than N pixels, read from the header' },
+  init: { type: 'string', arg: 'WEIGHTS_DIR', help: 'Start from a weights folder (imported or trained) instead of a fresh initialisation; a classifier head for another class count starts fresh' },
+  freeze: { type: 'string', arg: 'LAYERS', help: 'Comma-separated layers to keep as they are, BatchNorm in inference mode: stem (the layers before layer1), layer1, layer2.0, fc, …' },
   seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, min: 0, max: 2 ** 32 - 1, integer: true, help: 'Seeds the initial weights, the order of the images and the augmentation' },
   limit: { type: 'number', arg: 'N', defaultText: 'every training image', min: 1, integer: true, help: 'Train on the first N training images only' },
   workers: {
@@ -76,7 +82,7 @@ const options = {
 } as const satisfies OptionTable;
 
 /** The options that set up a run; a resumed run keeps its saved settings, so they cannot be combined with --resume. */
-const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'schedule', 'augment', 'seed', 'limit', 'workers'] as const satisfies readonly (keyof typeof options)[];
+const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'schedule', 'augment', 'seed', 'limit', 'workers', 'init', 'freeze'] as const satisfies readonly (keyof typeof options)[];
 
 export const command = defineCommand({
   name: 'train',
@@ -108,7 +114,7 @@ On the wasm backend each step's batch is split across worker threads, one model 
     const spec = positionals[0]!;
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
-    return trainCommand({ spec, data, folder, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
+    return trainCommand({ spec, data, folder, init: values.init, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
   },
 });
 
@@ -124,6 +130,7 @@ function configOf(values: OptionValues<typeof options>): TrainCommandOptions['co
     seed: values.seed,
     trainLimit: values.limit ?? null,
     replicas: values.workers ?? null,
+    freeze: values.freeze === undefined ? [] : values.freeze.split(',').map((name) => name.trim()).filter((name) => name !== ''),
   };
 }
 
@@ -139,6 +146,8 @@ interface TrainCommandOptions {
   readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
   readonly out: string;
   readonly resume: boolean;
+  /** The weights folder to start from. */
+  readonly init: string | undefined;
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
 }
@@ -152,6 +161,17 @@ function runOutputs(out: string): { path: string; kind: OutputKind }[] {
     { path: files.metrics, kind: 'json' },
     { path: files.curves, kind: 'generated-text' },
   ];
+}
+
+/** Throws naming a --freeze entry that matches no layer, before any data is read. */
+function checkFreeze(graph: AnalyzedGraph, freeze: readonly string[]): void {
+  if (freeze.length === 0) return;
+  const model = buildModel(graph);
+  try {
+    frozenLayers(model, freeze);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
@@ -183,6 +203,14 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
     return 1;
   }
   const backend = await initBackend();
+  let init;
+  try {
+    checkFreeze(graph, options.config.freeze ?? []);
+    init = options.init === undefined ? undefined : { weights: (await readWeightsFolder(options.init)).weights, source: options.init };
+  } catch (error) {
+    process.stderr.write(`netspec: ${(error as Error).message}\n`);
+    return 1;
+  }
   let stopRequested = false;
   const onInterrupt = () => {
     if (stopRequested) process.exit(130);
@@ -195,6 +223,7 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
       graph,
       data,
       config: { ...options.config, replicas: options.config.replicas ?? defaultReplicas(backend) },
+      init,
       out: options.out,
       resume: options.resume,
       backend,

@@ -18,6 +18,8 @@ export interface TrainConfig {
   readonly trainLimit: number | null;
   /** Replicas, one per thread, that split each batch (data-parallel). */
   readonly replicas: number;
+  /** Layers kept as they are (see frozenLayers: `stem`, `layer1`, …), their BatchNorm in inference mode; absent in older checkpoints. */
+  readonly freeze?: readonly string[];
 }
 
 /**

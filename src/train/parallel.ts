@@ -8,6 +8,8 @@ import type { Evaluation, GradientResult } from './replica.js';
 export interface WorkerSetup {
   readonly graph: AnalyzedGraph;
   readonly optimizer: OptimizerConfig;
+  /** Layers to freeze (see frozenLayers); none when absent. */
+  readonly freeze?: readonly string[];
   readonly backend: string;
 }
 

@@ -5,6 +5,7 @@ import { modelWeights, setModelWeights } from '../runtime/weights.js';
 import type { NamedWeight } from '../runtime/weights-folder.js';
 import { initialWeights } from '../weights/init.js';
 import { toTfjs, weightSlots } from '../weights/mapping.js';
+import { freezeBatchNorm, frozenLayers } from './fine-tune.js';
 import { Optimizer, type OptimizerConfig } from './optimizer.js';
 
 /** What one forward and backward pass over a (sub-)batch yields: the mean-loss gradient of every trainable weight, flat. */
@@ -35,9 +36,12 @@ export class Replica {
   readonly optimizer: Optimizer;
   readonly trainableSize: number;
 
-  constructor(graph: AnalyzedGraph, optimizer: OptimizerConfig) {
+  /** `freeze` names layers (see frozenLayers) whose weights stay as they are, their BatchNorm in inference mode. */
+  constructor(graph: AnalyzedGraph, optimizer: OptimizerConfig, freeze: readonly string[] = []) {
     this.model = buildModel(graph);
-    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const frozen = frozenLayers(this.model, freeze);
+    freezeBatchNorm(this.model, frozen);
+    this.variables = this.model.layers.filter((layer) => !frozen.has(layer.name)).flatMap((layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable));
     this.trainableSize = this.variables.reduce((total, v) => total + v.size, 0);
     this.optimizer = new Optimizer(optimizer, this.variables);
   }

@@ -7,7 +7,7 @@ import { Replica } from './replica.js';
 
 const setup = workerData as WorkerSetup;
 await initBackend({ backend: setup.backend as BackendChoice, log: () => {} });
-const replica = new Replica(setup.graph, setup.optimizer);
+const replica = new Replica(setup.graph, setup.optimizer, setup.freeze ?? []);
 const port = parentPort!;
 
 port.on('message', (message: ReplicaMessage) => {

@@ -13,6 +13,8 @@ import { plotHistory, type EpochRecord } from './plot.js';
 import { formatDuration, progressReporter, type ProgressReporter } from './progress.js';
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
+import { initialisedFrom } from './fine-tune.js';
+import type { NamedWeight } from '../runtime/weights-folder.js';
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;
@@ -22,6 +24,8 @@ export interface TrainOptions {
   readonly config: TrainConfig;
   /** Folder for the checkpoint, the final weights, metrics.json and curves.svg. */
   readonly out: string;
+  /** Start from these weights (a weights folder's, named in `source`) instead of a fresh initialisation; a classifier head of other shapes starts fresh. */
+  readonly init?: { readonly weights: ReadonlyMap<string, NamedWeight>; readonly source: string };
   /** Continue from `out`/checkpoint.safetensors, with the settings saved there. */
   readonly resume?: boolean;
   /** The backend replicas in worker threads initialise (the main thread's is already chosen). */
@@ -69,15 +73,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     position: { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 },
     history: [],
   };
-  const main = new Replica(graph, state.config.optimizer);
+  const freeze = state.config.freeze ?? [];
+  const main = new Replica(graph, state.config.optimizer, freeze);
   if (saved) {
     main.setWeights(saved.weights);
     main.optimizer.restore(saved.optimizer);
   } else {
     main.initialise(graph, state.config.seed);
+    if (options.init) startFrom(main, options.init, log);
   }
   const { config, normalization } = state;
-  const workers = config.replicas > 1 ? await ReplicaWorkers.start(config.replicas - 1, { graph, optimizer: config.optimizer, backend: options.backend ?? tf.getBackend() }) : undefined;
+  const workers = config.replicas > 1 ? await ReplicaWorkers.start(config.replicas - 1, { graph, optimizer: config.optimizer, freeze, backend: options.backend ?? tf.getBackend() }) : undefined;
   try {
     if (workers) {
       workers.broadcast({ kind: 'weights', weights: main.weights() });
@@ -174,6 +180,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }
+}
+
+/** Sets the replica's weights from a folder's, keeping a head for another class count fresh and saying so. */
+function startFrom(main: Replica, init: NonNullable<TrainOptions['init']>, log: (line: string) => void): void {
+  const head = main.model.layers.filter((layer) => layer.weights.length > 0).at(-1)!.name;
+  const { weights, freshHead } = initialisedFrom(main.weights(), init.weights, head, init.source);
+  main.setWeights(weights);
+  log(`netspec: starting from the weights in ${init.source}${freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`);
 }
 
 /**
