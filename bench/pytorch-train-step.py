@@ -5,7 +5,8 @@ Usage: /usr/bin/python3 bench/pytorch-train-step.py BATCHES THREADS RUNS
 The network is the one specs/fashion/resnet20.json describes (3×3 stem of 16, three stages of three basic
 blocks with 16, 32 and 64 channels, projection shortcuts where the shape changes, 10 classes), trained as
 netspec trains it: cross-entropy, SGD with Nesterov momentum 0.9 and weight decay 5e-4, BatchNorm in training
-mode. Prints one JSON object: {"parameters": N, "seconds": {"<threads>": {"<batch>": [step times]}}}.
+mode. Prints one JSON object: {"parameters": N, "seconds": {"<threads>": {"<batch>": [step times]}}, "cpu": {...}},
+"cpu" holding the process's processor seconds (all threads) of each step.
 """
 import json
 import sys
@@ -58,23 +59,25 @@ def main():
     torch.manual_seed(0)
     model = ResNet20().train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    seconds = {}
+    seconds, cpu = {}, {}
     for count in threads:
         torch.set_num_threads(count)
-        seconds[str(count)] = {}
+        seconds[str(count)], cpu[str(count)] = {}, {}
         for batch in batches:
             images = torch.randn(batch, 1, 28, 28)
             labels = torch.randint(0, 10, (batch,))
-            times = []
+            times, processor = [], []
             for run in range(runs + 2):
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 optimizer.zero_grad()
                 F.cross_entropy(model(images), labels).backward()
                 optimizer.step()
                 if run >= 2:
                     times.append(time.perf_counter() - start)
+                    processor.append(time.process_time() - cpu_start)
             seconds[str(count)][str(batch)] = times
-    print(json.dumps({"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds}))
+            cpu[str(count)][str(batch)] = processor
+    print(json.dumps({"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds, "cpu": cpu}))
 
 
 main()
