@@ -10,3 +10,8 @@ export { CHECKPOINT_FILE, readCheckpoint, readRunCheckpoint, writeCheckpoint, ty
 export { plotHistory, type EpochRecord } from './plot.js';
 export { progressReporter, type ProgressReporter } from './progress.js';
 export { registerWasmGradients } from '../runtime/wasm-gradients.js';
+export { loadCifar, readCifarFiles, CIFAR10_CLASSES, type CifarVariant } from '../data/cifar.js';
+export { listImageFolder, type ImageFolderListing } from '../data/image-folder.js';
+export { loadImageFolder, loadEvalFolder, type ImageFolderOptions } from './image-folder-data.js';
+export { evaluationReport, formatReport, confusionSvg, predictLabels, type EvaluationReport } from './evaluation.js';
+export { frozenLayers } from './fine-tune.js';
