@@ -8,7 +8,7 @@ import { findCycles, readImports, type Import } from './support/import-graph.js'
 
 const { files, imports } = readImports('src');
 
-type Layer = 'cli' | 'commands' | 'train' | 'library' | 'compile' | 'build' | 'emit' | 'weights' | 'data' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
+type Layer = 'cli' | 'commands' | 'train' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
 
 /** Where each file of src/ sits: the first entry whose path is the file or a folder holding it. A new file must be placed. */
 const PLACES: readonly (readonly [string, Layer])[] = [
@@ -22,6 +22,8 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['compile.ts', 'compile'],
   // The analysed graph as a live tfjs model, beside the emitters that write it as code.
   ['build.ts', 'build'],
+  // Int8 quantisation of the ONNX target: calibrates an emitted model on images and rewrites it.
+  ['quantize/', 'quantize'],
   ['emit/', 'emit'],
   ['weights/', 'weights'],
   ['data/', 'data'],
@@ -47,11 +49,12 @@ const PLACES: readonly (readonly [string, Layer])[] = [
  */
 const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   cli: ['commands', 'shared'],
-  commands: ['train', 'library', 'compile', 'build', 'emit', 'weights', 'data', 'spec', 'ir', 'ops', 'runtime', 'shared'],
+  commands: ['train', 'library', 'compile', 'build', 'quantize', 'emit', 'weights', 'data', 'spec', 'ir', 'ops', 'runtime', 'shared'],
   train: ['build', 'weights', 'data', 'ir', 'ops', 'runtime', 'shared'],
   library: ['compile', 'emit', 'spec', 'ir', 'ops', 'shared'],
   compile: ['emit', 'spec', 'ir', 'ops', 'shared'],
   build: ['emit', 'ir', 'ops', 'runtime', 'shared'],
+  quantize: ['emit', 'data', 'ir', 'ops', 'runtime', 'shared'],
   emit: ['ir', 'ops', 'runtime', 'shared'],
   weights: ['ir', 'ops', 'runtime', 'shared'],
   data: ['shared'],

@@ -1,0 +1,58 @@
+// `netspec export onnx --quantize int8`: the fp32 export calibrated on images and rewritten as an int8 QDQ model.
+import { displayPath } from '../display-path.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { writeAtomically } from '../output.js';
+import { initBackend } from '../runtime/backend.js';
+import { readWeightsFolder } from '../runtime/weights-files.js';
+import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
+import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
+import { megabytes } from './weights-command.js';
+
+/** Calibration images unless told otherwise: enough for stable ranges, a few seconds of fp32 inference at 224. */
+export const DEFAULT_CALIBRATION_IMAGES = 128;
+
+/** export's quantisation options, spread into its option table. */
+export const QUANTIZE_OPTIONS = {
+  quantize: { type: 'choice', arg: 'TYPE', choices: ['int8'], help: 'Write a static int8 QDQ model (needs --weights and --calibrate)' },
+  calibrate: { type: 'string', arg: 'SOURCE', help: 'Calibration images: fashion-mnist (its training split) or a folder of JPEG and PNG images' },
+  'calibration-images': { type: 'number', arg: 'N', default: DEFAULT_CALIBRATION_IMAGES, min: 1, max: 60000, integer: true, help: 'How many calibration images to run (the first N of a folder by name)' },
+  calibration: { type: 'choice', arg: 'METHOD', choices: CALIBRATION_METHODS, default: 'minmax', help: 'Activation ranges from the extremes, the 99.999th percentile of magnitudes, or the least KL divergence' },
+} as const;
+
+export interface QuantizeRequest {
+  readonly calibrate: string | undefined;
+  readonly images: number;
+  readonly method: CalibrationMethod;
+}
+
+/** Calibrates the fp32 model on the request's images, writes the int8 model, and says what stayed fp32. */
+export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, weights: string, out: string, request: QuantizeRequest): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`netspec: ${message}\n`);
+    return 1;
+  };
+  if (request.calibrate === undefined) return fail('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
+  const needed = MIN_CALIBRATION_IMAGES[request.method];
+  if (request.images < needed) return fail(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
+  const { input } = (await readWeightsFolder(weights)).manifest;
+  const inputShape = graph.inputShape as readonly [number, number, number];
+  let images;
+  try {
+    if (request.calibrate === 'fashion-mnist') images = fashionMnistImages(inputShape, request.images, input);
+    else {
+      await initBackend({ log: () => {} });
+      images = await folderImages(request.calibrate, request.images, evaluationTransform(inputShape, input));
+    }
+  } catch (error) {
+    if (error instanceof CalibrationError) return fail(error.message);
+    throw error;
+  }
+  const quantized = await quantizeOnnx(fp32, { images, method: request.method });
+  writeAtomically(out, quantized.bytes, 'onnx');
+  const kept = [...quantized.fp32].map(([op, count]) => `${op} ×${count}`).join(', ');
+  const source = request.calibrate === 'fashion-mnist' ? 'Fashion-MNIST training images' : `images from ${displayPath(request.calibrate)}`;
+  process.stdout.write(`wrote ${displayPath(out)}: ${graph.name} as int8 QDQ ONNX (${DEFAULT_ACTIVATIONS} activations, ${request.method} ranges from ${images.count} ${source}), ${megabytes(quantized.bytes.length)}\n`);
+  if (kept) process.stdout.write(`stayed fp32: ${kept}\n`);
+  return 0;
+}

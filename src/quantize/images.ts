@@ -1,0 +1,107 @@
+// Calibration images as the model takes them: Fashion-MNIST's training split, or a folder of JPEG and PNG files
+// resized and normalised as `netspec predict` feeds images. Every fault is a CalibrationError of one line.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { describeFsError } from '../fs-errors.js';
+import { readBounded } from '../read-bounded.js';
+import { decodeImage } from '../runtime/decode-image.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
+import type { InputNormalization } from '../runtime/weights-folder.js';
+import type { CalibrationImages } from './calibrate.js';
+
+/** Bad calibration input, in one line for the user. */
+export class CalibrationError extends Error {}
+
+/** An image file past 512 MiB is not one to read (as predict bounds it). */
+const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
+
+/** The model's input as the compiler describes it: [height, width, channels]. */
+type InputShape = readonly [height: number, width: number, channels: number];
+
+/**
+ * predict's evaluation transform: weights trained by `netspec train` record their normalisation and saw whole
+ * frames (the shorter side resized straight to the input); other weights get ImageNet's normalisation and crop.
+ */
+export function evaluationTransform([height, width, channels]: InputShape, normalization: InputNormalization | undefined): PreprocessOptions {
+  const crop = [height, width] as const;
+  return normalization ? { crop, channels, resize: Math.max(height, width), mean: normalization.mean, std: normalization.std } : { crop, channels };
+}
+
+/**
+ * `count` images of Fashion-MNIST's training split (never its test split, which measures accuracy), evenly spaced
+ * through it so that every class is seen, scaled to [0, 1] and normalised.
+ */
+export function fashionMnistImages(input: InputShape, count: number, normalization: InputNormalization | undefined): CalibrationImages {
+  const [height, width, channels] = input;
+  if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
+  let train;
+  try {
+    ({ train } = loadFashionMnist());
+  } catch (error) {
+    throw new CalibrationError((error as Error).message);
+  }
+  if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
+  const { mean: [mean], std: [std] } = normalization ?? imagenetNormalization(1);
+  const pixels = height * width;
+  const data = new Float32Array(count * pixels);
+  const step = Math.floor(train.count / count);
+  for (let i = 0; i < count; i++) {
+    const source = train.images.subarray(i * step * pixels, (i * step + 1) * pixels);
+    for (let p = 0; p < pixels; p++) data[i * pixels + p] = (source[p]! / 255 - mean!) / std!;
+  }
+  return { data, count, shape: [channels, height, width] };
+}
+
+/**
+ * The first `count` images of a folder by file name (files starting with a dot are skipped), each resized and
+ * normalised by `transform`. A folder with fewer images, a file that is not a JPEG or PNG image, or one that
+ * cannot be read is refused, naming it.
+ */
+export async function folderImages(folder: string, count: number, transform: PreprocessOptions): Promise<CalibrationImages> {
+  const files = imageFiles(folder);
+  if (files.length < count) {
+    const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
+    throw new CalibrationError(`the calibration folder ${folder} ${held}; ${count} are needed (--calibration-images sets how many)`);
+  }
+  const crop = typeof transform.crop === 'number' ? [transform.crop, transform.crop] : transform.crop;
+  const channels = transform.channels ?? 3;
+  const perImage = channels * crop[0]! * crop[1]!;
+  const data = new Float32Array(count * perImage);
+  for (let i = 0; i < count; i++) data.set(await readImage(join(folder, files[i]!), transform), i * perImage);
+  return { data, count, shape: [channels, crop[0]!, crop[1]!] };
+}
+
+/** The folder's file names in order, every non-hidden entry a file. */
+function imageFiles(folder: string): string[] {
+  let entries;
+  try {
+    if (!statSync(folder).isDirectory()) throw new CalibrationError(`the calibration source ${folder} is not a folder (nor fashion-mnist)`);
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    if (error instanceof CalibrationError) throw error;
+    throw new CalibrationError(`cannot read the calibration folder ${folder}: ${describeFsError(error)}`);
+  }
+  const visible = entries.filter((entry) => !entry.name.startsWith('.'));
+  const folders = visible.filter((entry) => entry.isDirectory());
+  if (folders.length > 0) throw new CalibrationError(`the calibration folder ${folder} holds the folder ${folders[0]!.name}; put the images in it directly`);
+  return visible.map((entry) => entry.name).sort();
+}
+
+/** One image in NCHW order (channels first), normalised. */
+async function readImage(path: string, transform: PreprocessOptions): Promise<Float32Array> {
+  try {
+    const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
+    if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
+    const image = preprocess(await decodeImage(bytes, { maxPixels: DEFAULT_MAX_PIXELS }), transform);
+    const chw = tf.tidy(() => image.transpose([2, 0, 1]));
+    const data = chw.dataSync() as Float32Array;
+    tf.dispose([image, chw]);
+    return data;
+  } catch (error) {
+    const reason = error instanceof ImageTooLargeError ? `it is ${error.width}×${error.height} pixels, more than ${error.maxPixels}` : (error as Error).message;
+    throw new CalibrationError(`cannot read the calibration image ${path}: ${reason}`);
+  }
+}
