@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
  * cli 23, property 17, onnx 14); the rest, a few seconds each, follow by name.
  */
 const LONGEST_FIRST = [
-  'model.test.ts', 'train.test.ts', 'parity.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'predict.test.ts', 'browser-onnx.test.ts',
+  'model.test.ts', 'train.test.ts', 'parity.test.ts', 'torch-engine.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'predict.test.ts', 'browser-onnx.test.ts',
   'journey.test.ts', 'matrix.test.ts', 'user-files.test.ts', 'web-app.test.ts', 'cli.test.ts', 'property.test.ts', 'onnx.test.ts',
 ];
 

@@ -157,14 +157,20 @@ function float16ToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** Writes float32 tensors (in the given order, contiguous) as a safetensors file. */
-export function writeSafetensors(tensors: ReadonlyMap<string, FloatTensor>, metadata: ReadonlyMap<string, string> = new Map()): Uint8Array {
+/** A tensor of bytes (images, labels), written as U8. */
+export interface ByteTensor {
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/** Writes float32 (F32) and byte (U8) tensors, in the given order and contiguous, as a safetensors file. */
+export function writeSafetensors(tensors: ReadonlyMap<string, FloatTensor | ByteTensor>, metadata: ReadonlyMap<string, string> = new Map()): Uint8Array {
   const header: Record<string, unknown> = Object.create(null);
   if (metadata.size > 0) header.__metadata__ = Object.fromEntries(metadata);
   let offset = 0;
   for (const [name, tensor] of tensors) {
-    const bytes = tensor.data.length * 4;
-    header[name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = tensor.data.byteLength;
+    header[name] = { dtype: tensor.data instanceof Uint8Array ? 'U8' : 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   // The data should start 8-byte aligned, so the header is padded with spaces as the reference writer pads it.
@@ -178,7 +184,7 @@ export function writeSafetensors(tensors: ReadonlyMap<string, FloatTensor>, meta
   out.set(headerBytes, 8);
   let position = 8 + headerBytes.length;
   for (const tensor of tensors.values()) {
-    // Float32Array is little-endian on every platform Node runs on; copy its bytes as they are.
+    // Float32Array is little-endian on every platform Node runs on; copy its bytes (or the bytes) as they are.
     out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), position);
     position += tensor.data.byteLength;
   }

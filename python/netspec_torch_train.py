@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""netspec's PyTorch training engine: `netspec train --engine torch` launches it through torchrun.
+
+It trains the nn.Module that `netspec compile --target pytorch` emits for the spec, on the images netspec
+prepared in the run folder, with the recipe of netspec's own trainer: SGD (momentum, Nesterov) or Adam with
+torch.optim's weight decay, the same learning-rate schedules by optimiser step, random crops with zero padding
+and horizontal flips, and per-channel input normalisation. With several processes it is DistributedDataParallel
+(gloo on CPUs, nccl on GPUs), and BatchNorm normalises each batch with the statistics of the whole global batch,
+so N processes compute what one process does with the same global batch.
+
+The run folder holds, from netspec: model.py, torch-run.json (settings and normalisation) and
+torch-data.safetensors (the images and labels as bytes); this engine adds checkpoint.pt after each epoch (resumed with --resume),
+torch-history.json, and at the end weights.safetensors (the state dict), which netspec turns into a weights
+folder, metrics.json and curves.svg.
+
+Usage: torchrun [torchrun options] netspec_torch_train.py RUN_DIR [--resume] [--stop-after EPOCHS]
+(--stop-after ends the run after that many epochs, as an interruption would, leaving the checkpoint to resume.)
+"""
+import importlib.util
+import json
+import math
+import os
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.distributed.nn as dist_nn
+import torch.nn as nn
+import torch.nn.functional as F
+
+EVAL_BATCH = 500
+ONE_CYCLE = {"warmup": 0.3, "start_divisor": 25, "final_divisor": 1e4}
+
+
+def cosine_between(start, end, fraction):
+    fraction = min(max(fraction, 0.0), 1.0)
+    return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+
+def learning_rate(schedule, peak, step, total):
+    """The learning rate after `step` of `total` steps: netspec's schedules (OneCycleLR's defaults, cosine, constant)."""
+    if schedule == "constant":
+        return peak
+    if schedule == "cosine":
+        return cosine_between(peak, 0.0, step / max(total, 1))
+    start = peak / ONE_CYCLE["start_divisor"]
+    warmup_steps = ONE_CYCLE["warmup"] * total - 1
+    if step <= warmup_steps:
+        return cosine_between(start, peak, step / warmup_steps)
+    return cosine_between(peak, start / ONE_CYCLE["final_divisor"], (step - warmup_steps) / (total - 1 - warmup_steps))
+
+
+class GlobalBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose training statistics are those of the whole global batch, across processes.
+
+    The per-channel sums are taken in double precision and, with several processes, all-reduced through an
+    all_reduce that carries gradients, so the backward pass is the one of a single BatchNorm over the global batch.
+    One process runs the same arithmetic, so that N processes and one agree to rounding (float32 BatchNorm's own
+    rounding differs from it by more than that after a few steps). PyTorch's SyncBatchNorm does this on GPUs only.
+    The running statistics use the global unbiased variance, as nn.BatchNorm2d's do.
+    """
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        wide = x.double()
+        count = torch.tensor([x.numel() // x.shape[1]], dtype=torch.float64, device=x.device)
+        stats = torch.cat([wide.sum((0, 2, 3)), (wide * wide).sum((0, 2, 3)), count])
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            stats = dist_nn.all_reduce(stats)
+        channels = x.shape[1]
+        total = stats[-1]
+        mean = stats[:channels] / total
+        var = stats[channels : 2 * channels] / total - mean * mean
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            unbiased = var * total / (total - 1)
+            self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean.to(x.dtype))
+            self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased.to(x.dtype))
+        scale = self.weight.double() / torch.sqrt(var + self.eps)
+        shift = self.bias.double() - mean * scale
+        return (wide * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)).to(x.dtype)
+
+
+def load_model(path):
+    spec = importlib.util.spec_from_file_location("netspec_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_data(path):
+    """The images (uint8, N×H×W×C) and labels netspec wrote for the run, by split, from a safetensors file."""
+    raw = path.read_bytes()
+    length = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + length])
+    base = 8 + length
+    tensor = lambda name: torch.from_numpy(np.frombuffer(raw, np.uint8, int(np.prod(header[name]["shape"])), base + header[name]["data_offsets"][0]).reshape(header[name]["shape"]).copy())
+    return {split: (tensor(f"{split}.images"), tensor(f"{split}.labels").long()) for split in ("train", "test")}
+
+
+def normalised(images, normalization):
+    """uint8 NHWC → float NCHW, (x / 255 − mean) / std per channel."""
+    x = images.permute(0, 3, 1, 2).float() / 255
+    mean = torch.tensor(normalization["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(normalization["std"]).view(1, -1, 1, 1)
+    return (x - mean) / std
+
+
+def augmented(images, augmentation, generator):
+    """Random crops of the zero-padded images and horizontal flips, drawn for the whole global batch."""
+    pad = augmentation["cropPadding"]
+    count, height, width = images.shape[0], images.shape[2], images.shape[3]
+    if pad > 0:
+        padded = F.pad(images, (pad, pad, pad, pad))
+        offsets = torch.randint(0, 2 * pad + 1, (count, 2), generator=generator)
+        images = torch.stack([padded[i, :, dy : dy + height, dx : dx + width] for i, (dy, dx) in enumerate(offsets.tolist())])
+    if augmentation["horizontalFlip"]:
+        flips = torch.rand(count, generator=generator) < 0.5
+        images = torch.where(flips.view(-1, 1, 1, 1), images.flip(3), images)
+    return images
+
+
+def make_optimizer(model, config):
+    settings = config["optimizer"]
+    if settings["name"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config["learningRate"], momentum=settings["momentum"], nesterov=settings["nesterov"], weight_decay=settings["weightDecay"])
+    return torch.optim.Adam(model.parameters(), lr=config["learningRate"], betas=tuple(settings["betas"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"])
+
+
+def share(count, rank, world):
+    """This process's contiguous share of a global batch of `count` images."""
+    return round(rank * count / world), round((rank + 1) * count / world)
+
+
+def evaluate(model, images, labels, normalization):
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(labels), EVAL_BATCH):
+            x = normalised(images[start : start + EVAL_BATCH], normalization)
+            y = labels[start : start + EVAL_BATCH]
+            logits = model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+    model.train()
+    return loss_sum / len(labels), correct / len(labels)
+
+
+def write_safetensors(path, tensors):
+    dtypes = {torch.float32: "F32", torch.int64: "I64"}
+    header, chunks, offset = {"__metadata__": {"producer": "netspec"}}, [], 0
+    for name, tensor in tensors.items():
+        data = tensor.detach().contiguous().cpu().numpy().tobytes()
+        header[name] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for chunk in chunks:
+            f.write(chunk)
+
+
+def save_atomically(path, write):
+    partial = path.with_name(f".{path.name}.partial")
+    write(partial)
+    os.replace(partial, path)
+
+
+def setup():
+    """The process group when torchrun started several processes: nccl on GPUs, gloo on CPUs."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu")
+    return (dist.get_rank() if world > 1 else 0), world, device
+
+
+def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
+    config, normalization = settings["config"], settings["normalization"]
+    images, labels = data
+    count = len(labels)
+    batch = config["batchSize"]
+    steps = math.ceil(count / batch)
+    total = steps * config["epochs"]
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(config["seed"] * 100_003 + epoch))
+    loss_sum, correct = 0.0, 0
+    for step in range(steps):
+        indices = order[step * batch : (step + 1) * batch]
+        x = normalised(images[indices], normalization)
+        if config["augmentation"]["cropPadding"] > 0 or config["augmentation"]["horizontalFlip"]:
+            x = augmented(x, config["augmentation"], torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch * 10_007 + step))
+        begin, end = share(len(indices), rank, world)
+        x, y = x[begin:end].to(device), labels[indices][begin:end].to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config["schedule"], config["learningRate"], epoch * steps + step, total)
+        logits = model(x)
+        # DDP averages gradients over processes: scaling each share's sum by world / global count makes that the global mean.
+        loss = F.cross_entropy(logits, y, reduction="sum") * world / len(indices)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        stats = torch.tensor([F.cross_entropy(logits, y, reduction="sum").item(), (logits.argmax(1) == y).sum().item()], dtype=torch.float64)
+        if world > 1:
+            dist.all_reduce(stats)
+        loss_sum += stats[0].item()
+        correct += int(stats[1].item())
+    return loss_sum / count, correct / count
+
+
+def main():
+    run = Path(sys.argv[1])
+    resume = "--resume" in sys.argv[2:]
+    stop_after = int(sys.argv[sys.argv.index("--stop-after") + 1]) if "--stop-after" in sys.argv else None
+    settings = json.loads((run / "torch-run.json").read_text())
+    config = settings["config"]
+    rank, world, device = setup()
+    torch.manual_seed(config["seed"])
+    model = load_model(run / "model.py").create_model()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.__class__ = GlobalBatchNorm2d
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    history, first_epoch = [], 0
+    checkpoint_path = run / "checkpoint.pt"
+    if resume:
+        saved = torch.load(checkpoint_path, map_location=device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        history, first_epoch = saved["history"], saved["epoch"]
+    trained = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    data = read_data(run / "torch-data.safetensors")
+    train_data, test_data = data["train"], data["test"]
+    for epoch in range(first_epoch, config["epochs"]):
+        started = time.perf_counter()
+        train_loss, train_accuracy = train_epoch(trained, optimizer, train_data, settings, epoch, rank, world, device)
+        if rank == 0:
+            test_loss, test_accuracy = evaluate(model, *test_data, settings["normalization"])
+            record = {"epoch": epoch + 1, "trainLoss": train_loss, "trainAccuracy": train_accuracy, "testLoss": test_loss, "testAccuracy": test_accuracy, "seconds": time.perf_counter() - started}
+            history.append(record)
+            print(f"epoch {epoch + 1}/{config['epochs']}  train loss {train_loss:.4f} acc {100 * train_accuracy:.2f}%  test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}%  {record['seconds']:.1f} s", file=sys.stderr, flush=True)
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history, "epoch": epoch + 1}
+            save_atomically(checkpoint_path, lambda path: torch.save(state, path))
+        if world > 1:
+            dist.barrier()
+        if stop_after is not None and epoch + 1 >= stop_after:
+            break
+    finished = len(history) == config["epochs"] if rank == 0 else False
+    if finished:
+        save_atomically(run / "weights.safetensors", lambda path: write_safetensors(path, {k: v.cpu() for k, v in model.state_dict().items()}))
+        save_atomically(run / "torch-history.json", lambda path: path.write_text(json.dumps(history, indent=2) + "\n"))
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+// Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the images; torchrun runs the
+// engine netspec ships (python/netspec_torch_train.py) on one or many processes and machines; the result comes back
+// as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ImageSet } from '../data/fashion-mnist.js';
+import { displayPath } from '../display-path.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { assertWritable, PRODUCER } from '../output-guard.js';
+import { writeAtomically } from '../output.js';
+import { importCheckpoint } from '../weights/convert.js';
+import { writeWeightsFolder } from '../weights/folder.js';
+import { readSafetensors, writeSafetensors, type ByteTensor } from '../weights/safetensors.js';
+import { measureNormalization, type Normalization } from './batches.js';
+import type { TrainConfig } from './config.js';
+import { plotHistory, type EpochRecord } from './plot.js';
+import { runFiles } from './train.js';
+
+/** The engine's script, shipped in the package beside dist/. */
+export const TORCH_ENGINE_SCRIPT = fileURLToPath(new URL('../../python/netspec_torch_train.py', import.meta.url));
+
+/** How torchrun spreads the run: processes on this machine, machines, and where they meet (c10d rendezvous). */
+export interface TorchLaunch {
+  readonly nproc: number;
+  readonly nnodes: number;
+  readonly nodeRank: number;
+  /** HOST:PORT of the rendezvous, needed with more than one machine. */
+  readonly rdzvEndpoint?: string;
+  /** The torchrun to run; default `torchrun` on the PATH. */
+  readonly torchrun?: string;
+}
+
+export interface TorchTrainOptions {
+  readonly graph: AnalyzedGraph;
+  /** The spec's PyTorch module, as `compile --target pytorch` writes it. */
+  readonly module: string;
+  readonly data: { readonly train: ImageSet; readonly test: ImageSet; readonly classNames?: readonly string[] };
+  readonly config: TrainConfig;
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly launch: TorchLaunch;
+  /** End after this many epochs, leaving the checkpoint to resume from, as an interruption would. */
+  readonly stopAfterEpochs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** The run-folder files the engine reads and writes, beside the ones every run has. */
+export function torchRunFiles(out: string) {
+  return {
+    ...runFiles(out),
+    module: join(out, 'model.py'),
+    settings: join(out, 'torch-run.json'),
+    data: join(out, 'torch-data.safetensors'),
+    checkpoint: join(out, 'checkpoint.pt'),
+    state: join(out, 'weights.safetensors'),
+    history: join(out, 'torch-history.json'),
+  };
+}
+
+/** A run that cannot start or did not finish: one line for the user. */
+export class TorchEngineError extends Error {}
+
+const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch; elsewhere: pip install torch), which provides torchrun';
+
+/**
+ * Trains the graph with PyTorch through torchrun. This machine's rank-0 process writes the results; on the other
+ * machines of a multi-machine run the call returns `{ written: false }` once torchrun ends.
+ */
+export async function trainWithTorch(options: TorchTrainOptions): Promise<{ written: boolean; testAccuracy?: number }> {
+  const stopping = options.stopAfterEpochs !== undefined && options.stopAfterEpochs < options.config.epochs;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const torchrun = options.launch.torchrun ?? 'torchrun';
+  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error) throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
+  const files = torchRunFiles(options.out);
+  const normalization = options.resume ? resumedNormalization(files) : prepareRun(options, files);
+  const started = Date.now();
+  const args = [...torchrunArguments(options.launch, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
+  log(`netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`);
+  const status = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(torchrun, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (status !== 0) throw new TorchEngineError(`torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`);
+  if (stopping) {
+    log(`netspec: stopped after epoch ${options.stopAfterEpochs}; continue with --resume`);
+    return { written: false };
+  }
+  if (!existsSync(files.state) || statSync(files.state).mtimeMs < started - 1000) {
+    log('netspec: this machine did not run rank 0, which writes the weights; they are on the machine that did');
+    return { written: false };
+  }
+  return { written: true, testAccuracy: finishRun(options, files, normalization, log) };
+}
+
+/** Writes the module, the settings and the images into the run folder; returns the normalisation it measured. */
+function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): Normalization {
+  const { data, config } = options;
+  if (existsSync(files.checkpoint)) throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
+  assertWritable([
+    { path: files.data, kind: 'safetensors' },
+    { path: files.module, kind: 'generated-text' },
+    { path: files.settings, kind: 'json' },
+    { path: files.state, kind: 'safetensors' },
+    { path: files.weights, kind: 'weights-folder' },
+    { path: files.metrics, kind: 'json' },
+    { path: files.curves, kind: 'generated-text' },
+  ]);
+  const normalization = measureNormalization(data.train);
+  const limit = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+  const split = (name: string, set: ImageSet, count: number): [string, ByteTensor][] => [
+    [`${name}.images`, { shape: [count, set.height, set.width, set.channels], data: set.images.subarray(0, count * set.height * set.width * set.channels) }],
+    [`${name}.labels`, { shape: [count], data: set.labels.subarray(0, count) }],
+  ];
+  const tensors = new Map([...split('train', data.train, limit), ...split('test', data.test, data.test.count)]);
+  writeAtomically(files.data, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
+  writeAtomically(files.module, options.module, 'generated-text');
+  const settings = { producer: PRODUCER, model: options.graph.name, config, normalization, classNames: data.classNames ?? null };
+  writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
+  return normalization;
+}
+
+/** A resumed run keeps the settings it started with. */
+function resumedNormalization(files: ReturnType<typeof torchRunFiles>): Normalization {
+  for (const path of [files.settings, files.data, files.module, files.checkpoint]) {
+    if (!existsSync(path)) throw new TorchEngineError(`--resume needs ${displayPath(path)}, which a PyTorch run writes; start the run without --resume`);
+  }
+  return (JSON.parse(readFileSync(files.settings, 'utf8')) as { normalization: Normalization }).normalization;
+}
+
+/** torchrun's options, spelt with underscores, which every torchrun release takes (dashes came later). */
+function torchrunArguments(launch: TorchLaunch, name: string, out: string, resume: boolean): string[] {
+  const spread = ['--nnodes', String(launch.nnodes), '--nproc_per_node', String(launch.nproc)];
+  if (launch.nnodes > 1) {
+    if (!launch.rdzvEndpoint) throw new TorchEngineError('a run on several machines needs --rdzv-endpoint HOST:PORT, where the machines meet');
+    spread.push('--node_rank', String(launch.nodeRank), '--rdzv_backend', 'c10d', '--rdzv_endpoint', launch.rdzvEndpoint, '--rdzv_id', `netspec-${name}`);
+  } else {
+    // One machine: a private rendezvous on a free port, so that runs side by side do not meet.
+    spread.push('--standalone');
+  }
+  // torchrun before PyTorch 2 cannot parse its own defaults "0" for these under Python 3.11 (IntFlag iteration skips
+  // 0); teeing standard error, where the engine reports, into logs in the run folder is parsed by every release.
+  const streams = ['--redirects', '2', '--tee', '2', '--log_dir', join(out, 'torchrun-logs')];
+  return [...spread, ...streams, TORCH_ENGINE_SCRIPT, out, ...(resume ? ['--resume'] : [])];
+}
+
+/** The state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
+function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, normalization: Normalization, log: (line: string) => void): number {
+  const { graph } = options;
+  const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readFileSync(files.state)));
+  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: TrainConfig; classNames: string[] | null };
+  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: normalization, classes: settings.classNames ?? undefined });
+  const history = JSON.parse(readFileSync(files.history, 'utf8')) as EpochRecord[];
+  const last = history.at(-1);
+  const summary = {
+    producer: PRODUCER,
+    model: graph.name,
+    backend: 'torch',
+    config: settings.config,
+    normalization,
+    testAccuracy: last?.testAccuracy ?? null,
+    testLoss: last?.testLoss ?? null,
+    seconds: history.reduce((s, r) => s + r.seconds, 0),
+    history,
+  };
+  writeAtomically(files.metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
+  const accuracy = last ? `${(last.testAccuracy * 100).toFixed(2)}%` : 'n/a';
+  writeAtomically(files.curves, plotHistory(history, `${graph.name}: ${history.length} epochs in PyTorch, test accuracy ${accuracy}`), 'generated-text');
+  log(`netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`);
+  return last?.testAccuracy ?? NaN;
+}
