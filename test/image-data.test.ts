@@ -8,7 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCifar, readCifarFiles } from '../src/data/cifar.js';
 import { listImageFolder } from '../src/data/image-folder.js';
-import { convertChannels, resample, resizeAndCentreCrop } from '../src/data/resize.js';
+import { convertChannels, randomResizedCropBox, resample, resizeAndCentreCrop } from '../src/data/resize.js';
+import { mulberry32 } from '../src/weights/init.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { loadImageFolder } from '../src/train/image-folder-data.js';
@@ -109,6 +110,21 @@ test('resizeAndCentreCrop: the shorter side to the input size, the longer trunca
   assert.equal([...out.data], [25, 45, 25, 45]);
   const grey = convertChannels({ width: 1, height: 1, channels: 3, data: Uint8Array.from([255, 0, 0]) }, 1);
   assert.equal([...grey.data], [76]); // 255 × 19595 / 65536 = 76.24
+});
+
+test('randomResizedCropBox: boxes inside the image, of 25–100% of its area and aspect 3/4 to 4/3 (within rounding), the same for the same draws', () => {
+  const random = mulberry32(9);
+  for (let i = 0; i < 500; i++) {
+    const box = randomResizedCropBox(32, 24, random);
+    assert.ok(box.left >= 0 && box.top >= 0 && box.left + box.width <= 32 && box.top + box.height <= 24, JSON.stringify(box));
+    const area = (box.width * box.height) / (32 * 24);
+    assert.ok(area > 0.2 && area <= 1, `area ${area}`);
+    const aspect = box.width / box.height;
+    assert.ok(aspect > 0.7 && aspect < 1.45, `aspect ${aspect}`);
+  }
+  assert.equal(randomResizedCropBox(32, 24, mulberry32(4)), randomResizedCropBox(32, 24, mulberry32(4)));
+  // A sliver whose every try fails falls back to the centred box of the nearest allowed aspect: 40×1 → round(1 · 4/3) = 1 wide, at (40 − 1) // 2 = 19.
+  assert.equal(randomResizedCropBox(40, 1, () => 0.99), { left: 19, top: 0, width: 1, height: 1 });
 });
 
 test('image folders: every bad layout is one line naming the folder', () => {

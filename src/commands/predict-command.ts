@@ -27,7 +27,7 @@ export const command = defineCommand({
   forms: [{ args: '<spec.json>', after: '<image>...' }],
   description: `Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
 classifies each JPEG or PNG image. Prints the top ${TOP} classes with their probabilities: the folder's class names
-when it has them ('netspec train' saves Fashion-MNIST's), ImageNet class names for a 1000-class classifier,
+when it has them ('netspec train' saves its dataset's), ImageNet class names for a 1000-class classifier,
 class indices otherwise. The backend is chosen as for generated code.
 
 Images become the model's channels first: 1 grey (ITU-R BT.601 luma, as PIL's convert('L')), 2 grey and alpha,
