@@ -17,8 +17,12 @@ const DataType = onnx.TensorProto.DataType;
 export type ActivationType = 'uint8' | 'int8';
 
 const LIMITS = { uint8: [0, 255], int8: [-128, 127] } as const;
-/** Symmetric int8 weights use ±127, so that −w quantises to −q exactly. */
-const WEIGHT_MAX = 127;
+/**
+ * The largest weight level: symmetric, so that −w quantises to −q exactly. With uint8 activations the weights
+ * keep 7 bits (onnxruntime's reduce_range): x86 CPUs without VNNI multiply uint8 by int8 in pairs summed into
+ * saturating 16 bits, and 2 × 255 × 64 stays below 2^15 where 2 × 255 × 127 does not.
+ */
+const WEIGHT_MAX = { int8: 127, uint8: 63 } as const;
 
 export interface QuantParams {
   readonly scale: number;
@@ -38,16 +42,16 @@ export function activationParams(range: Range, type: ActivationType): QuantParam
   return { scale, zeroPoint: Math.max(qmin, Math.min(qmax, Math.round(qmin - min / scale))) };
 }
 
-/** Symmetric per-output-channel int8 weights: scale max|w| / 127 per channel (1 for an all-zero channel). */
-export function quantizeWeights(data: Float32Array, channels: number): { values: Int8Array; scales: Float32Array } {
+/** Symmetric per-output-channel int8 weights: scale max|w| / levels per channel (1 for an all-zero channel). */
+export function quantizeWeights(data: Float32Array, channels: number, levels: number): { values: Int8Array; scales: Float32Array } {
   const perChannel = data.length / channels;
   const scales = new Float32Array(channels);
   const values = new Int8Array(data.length);
   for (let c = 0; c < channels; c++) {
     let largest = 0;
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++) largest = Math.max(largest, Math.abs(data[i]!));
-    scales[c] = largest === 0 ? 1 : largest / WEIGHT_MAX;
-    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) values[i] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(data[i]! / scales[c]!)));
+    scales[c] = largest === 0 ? 1 : largest / levels;
+    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) values[i] = Math.max(-levels, Math.min(levels, Math.round(data[i]! / scales[c]!)));
   }
   return { values, scales };
 }
@@ -93,10 +97,11 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
     const inputs = original.input!.map((name) => (activationReads(original, name) ? dequantized(name) : name));
     if (original.opType === 'Conv' || original.opType === 'Gemm') {
       const scaleOfInput = params.get(activationInputs(original, new Set(initializers.keys()))[0]!)!.scale;
-      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, added, nodes));
+      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, WEIGHT_MAX[type], added, nodes));
     }
     nodes.push(onnx.NodeProto.create({ ...original, input: inputs }));
-    if (plan.writtenQuantized.has(original.output![0]!)) quantizePair(original.output![0]!);
+    // Every value with a range gets its pair where it is computed: a quantised node's output, or an fp32 node's read by one.
+    if (params.has(original.output![0]!)) quantizePair(original.output![0]!);
   }
   const used = new Set(nodes.flatMap((n) => n.input!));
   const kept = graph.initializer!.filter((t) => used.has(t.name!));
@@ -109,12 +114,12 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
  * channel (axis 0: OIHW kernels and Gemm's transposed [out, in] weight). The bias's scale is the input's scale
  * times the weight's, so that the integer kernel adds it to its int32 sums unchanged.
  */
-function weightInputs(conv: Node, initializers: ReadonlyMap<string, Tensor>, inputScale: number, added: Tensor[], nodes: Node[]): string[] {
+function weightInputs(conv: Node, initializers: ReadonlyMap<string, Tensor>, inputScale: number, levels: number, added: Tensor[], nodes: Node[]): string[] {
   const [, weightName, biasName] = conv.input!;
   const weight = initializers.get(weightName!);
   if (!weight) throw new InternalError(`${conv.name}'s weight ${weightName} is not an initialiser`);
   const channels = Number(weight.dims![0]);
-  const { values, scales } = quantizeWeights(floatsOf(weight), channels);
+  const { values, scales } = quantizeWeights(floatsOf(weight), channels, levels);
   const axis = [int('axis', 0)];
   added.push(tensor(`${weightName}_quantized`, weight.dims!.map(Number), DataType.INT8, values));
   added.push(tensor(`${weightName}_scale`, [channels], DataType.FLOAT, scales));

@@ -16,12 +16,12 @@ export interface QuantizeOptions {
 }
 
 /**
- * int8 activations with int8 weights (S8S8), chosen by measuring both on this project's 2-core AMD EPYC (AVX2,
- * no AVX-512 VNNI) with onnxruntime-node 1.30 (bench/results.md): without VNNI onnxruntime's U8S8 kernels
- * multiply byte pairs into saturating 16-bit sums, which cost U8S8 1.4 points of top-1 agreement with fp32 on
- * the Fashion-MNIST ResNet-20 (98.4% against S8S8's 99.8%).
+ * uint8 activations with int8 weights kept to 7 bits (U8S8, onnxruntime's reduce_range), chosen by measuring
+ * against S8S8 on this project's 2-core AMD EPYC (AVX2, no AVX-512 VNNI) with onnxruntime-node 1.30
+ * (bench/results.md): onnxruntime's AVX2 kernels are built for U8S8, and S8S8 ran slower than fp32; with full
+ * 8-bit weights U8S8's saturating 16-bit pair sums cost 1.4 points of top-1 agreement, with 7 bits 0.2.
  */
-export const DEFAULT_ACTIVATIONS: ActivationType = 'int8';
+export const DEFAULT_ACTIVATIONS: ActivationType = 'uint8';
 
 /**
  * The fewest calibration images each method accepts. The extremes of a handful of images are a range, though a

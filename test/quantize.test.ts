@@ -1,0 +1,142 @@
+// Static int8 quantisation: the quantisation arithmetic against hand-worked figures, the QDQ model against the
+// fp32 one on onnxruntime, deterministic output, and the CLI's options and refusals.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { PNG } from 'pngjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileSpec } from '../src/compile.js';
+import { emitOnnx } from '../src/emit/onnx.js';
+import type { AnalyzedGraph } from '../src/ir/analyze.js';
+import { activationParams, quantizeWeights } from '../src/quantize/qdq.js';
+import { quantizeOnnx } from '../src/quantize/quantize.js';
+import { entropyBins, percentileBins, rangeOf } from '../src/quantize/ranges.js';
+import { writeSafetensors } from '../src/weights/safetensors.js';
+import { families, familySpec, weightsFor } from './support/families.js';
+
+function analyzed(overrides: object): AnalyzedGraph {
+  const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify(familySpec(overrides))));
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
+  return result.graph;
+}
+
+/** Smooth patterns, a different phase per image and per seed. */
+const patterns = (count: number, per: number, seed: number) => Float32Array.from({ length: count * per }, (_, i) => Math.sin(i * 0.05 + Math.floor(i / per) * 1.3 + seed) + 0.3 * Math.cos(i * 0.7));
+
+test('activation parameters as onnxruntime computes them', () => {
+  // [−1, 3] in uint8: scale 4 / 255, zero point round(0 + 1 / (4 / 255)) = round(63.75) = 64.
+  const u8 = activationParams({ min: -1, max: 3 }, 'uint8');
+  assert.ok(Math.abs(u8.scale - 4 / 255) < 1e-9);
+  assert.is(u8.zeroPoint, 64);
+  // In int8 the zero point moves down by 128: round(−128 + 63.75) = −64.
+  assert.is(activationParams({ min: -1, max: 3 }, 'int8').zeroPoint, -64);
+  // A ReLU's [0, 2.55]: scale 0.01 with 0 at the bottom of the range, so negative values clamp to exactly 0.
+  assert.equal(activationParams({ min: 0, max: 2.55 }, 'uint8'), { scale: Math.fround(0.01), zeroPoint: 0 });
+  assert.is(activationParams({ min: 0.5, max: 2.55 }, 'int8').zeroPoint, -128, 'the range is widened to hold 0');
+});
+
+test('weights are symmetric per output channel', () => {
+  // Channel 0 [0.6, −1]: scale 1 / 127, levels round(76.2) = 76 and −127. Channel 1 [0.25, 0.1]: scale 0.25 / 127,
+  // levels 127 and round(0.1 / 0.25 × 127) = round(50.8) = 51. With 63 levels: round(37.8) = 38, −63; 63, round(25.2) = 25.
+  const full = quantizeWeights(Float32Array.of(0.6, -1, 0.25, 0.1), 2, 127);
+  assert.equal([...full.values], [76, -127, 127, 51]);
+  assert.equal([...full.scales], [Math.fround(1 / 127), Math.fround(0.25 / 127)]);
+  assert.equal([...quantizeWeights(Float32Array.of(0.6, -1, 0.25, 0.1), 2, 63).values], [38, -63, 63, 25]);
+});
+
+test('percentile and entropy thresholds', () => {
+  // 90, 9 and 1 counts: 99% of 100 is reached in the second bin.
+  assert.is(percentileBins(Float64Array.of(90, 9, 1), 99), 2);
+  assert.is(percentileBins(Float64Array.of(90, 9, 1), 99.5), 3);
+  // 300 bins of a smooth decay and one far outlier: entropy clips the outlier but keeps the body.
+  const histogram = new Float64Array(2048);
+  for (let i = 0; i < 300; i++) histogram[i] = 1000 * Math.exp(-i / 60);
+  histogram[2047] = 1;
+  const bins = entropyBins(histogram, 256);
+  assert.ok(bins >= 250 && bins < 600, `threshold at bin ${bins}`);
+  // A signed value's threshold is over 128 levels, clipped to the extremes seen: [−0.5, 4] binned up to 4.
+  const range = rangeOf({ min: -0.5, max: 4, histogram }, 'entropy');
+  assert.ok(range.min === -0.5 && Math.abs(range.max - (entropyBins(histogram, 128) * 4) / 2048) < 1e-12, JSON.stringify(range));
+  assert.equal(rangeOf({ min: -0.5, max: 4 }, 'minmax'), { min: -0.5, max: 4 });
+});
+
+for (const family of ['basic', 'squeeze-excitation']) {
+  test(`${family}: the int8 model agrees with fp32 on onnxruntime, on images it was not calibrated with`, async () => {
+    const graph = analyzed(families[family]!);
+    const [h, w, c] = graph.inputShape as [number, number, number];
+    const fp32 = emitOnnx(graph, weightsFor(graph));
+    const calibration = { data: patterns(16, c * h * w, 0), count: 16, shape: [c, h, w] as const };
+    const { bytes, fp32: kept } = await quantizeOnnx(fp32, { images: calibration, method: 'minmax' });
+    const model = onnxProto.onnx.ModelProto.decode(bytes);
+    const types = model.graph!.node!.map((n) => n.opType!);
+    assert.equal(model.graph!.input!.map((i) => i.name), ['input']);
+    assert.equal(model.graph!.output!.map((o) => o.name), ['output']);
+    assert.not.ok(types.includes('Relu'), 'every ReLU after a Conv or Add is absorbed');
+    assert.is(types.filter((t) => t === 'QuantizeLinear').length > 0, true);
+    assert.equal([...kept.keys()].sort(), family === 'squeeze-excitation' ? ['Mul', 'Sigmoid'] : []);
+    const options = { intraOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const [reference, quantized] = await Promise.all([fp32, bytes].map((b) => ort.InferenceSession.create(b, options)));
+    const input = new ort.Tensor('float32', patterns(8, c * h * w, 5), [8, c, h, w]);
+    const [expected, actual] = await Promise.all([reference!, quantized!].map(async (s) => (await s.run({ input })).output!.data as Float32Array));
+    const scale = expected!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const error = expected!.reduce((m, v, i) => Math.max(m, Math.abs(v - actual![i]!)), 0) / scale;
+    // Seven logits from about 20 layers of 8-bit values: a few percent of the output scale, far below a random model's 100%.
+    assert.ok(error < 0.06, `relative max |Δ| ${error.toFixed(4)}`);
+  });
+}
+
+test('the same weights and images give the same bytes', async () => {
+  const graph = analyzed(families.basic!);
+  const fp32 = emitOnnx(graph, weightsFor(graph));
+  const images = { data: patterns(16, 3 * 24 * 24, 1), count: 16, shape: [3, 24, 24] as const };
+  const [a, b] = await Promise.all([0, 1].map(() => quantizeOnnx(fp32, { images, method: 'percentile' })));
+  assert.equal(a!.bytes, b!.bytes);
+  await quantizeOnnx(fp32, { images: { ...images, data: images.data.subarray(0, 4 * 3 * 24 * 24), count: 4 }, method: 'entropy' }).then(
+    () => assert.unreachable('should refuse'),
+    (error: Error) => assert.is(error.message, 'entropy calibration needs at least 16 images, got 4'),
+  );
+});
+
+test('export onnx --quantize int8 from a folder of images of other sizes and modes, and its refusals', () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-quantize-'));
+  const spec = join(root, 'x.json');
+  writeFileSync(spec, JSON.stringify(familySpec(families.basic!)));
+  const graph = analyzed(families.basic!);
+  writeFileSync(join(root, 'x.safetensors'), writeSafetensors(weightsFor(graph)));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
+  assert.is(cli('weights', 'import', 'x.json', 'x.safetensors', '--out', 'w').status, 0);
+  const images = join(root, 'images');
+  mkdirSync(images);
+  // RGBA at 40×30 and grey at 24×50 with an alpha channel: resized, cropped and converted as predict does.
+  for (let i = 0; i < 3; i++) {
+    const png = new PNG({ width: 40 - 8 * i, height: 30 + 10 * i });
+    png.data.forEach((_, k) => (png.data[k] = (k * (7 + i)) % 251));
+    writeFileSync(join(images, `${i}.png`), PNG.sync.write(png, i === 2 ? { colorType: 4 } : {}));
+  }
+  writeFileSync(join(images, '.hidden'), 'skipped');
+  const made = cli('export', 'onnx', 'x.json', '--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3', '--out', 'x.int8.onnx');
+  assert.is(made.status, 0, made.stderr);
+  assert.match(made.stdout, /^wrote x\.int8\.onnx: x as int8 QDQ ONNX \(uint8 activations, minmax ranges from 3 images from images\)/);
+  const refusal = (args: string[], status: number, message: string) => {
+    const run = cli('export', 'onnx', 'x.json', ...args, '--out', 'y.onnx');
+    assert.is(run.status, status, run.stderr);
+    assert.is(run.stderr.split('\n')[0], message);
+  };
+  refusal(['--quantize', 'int8', '--calibrate', 'images'], 2, 'netspec: export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images'], 1, 'netspec: the calibration folder images holds 3 images; 128 are needed (--calibration-images sets how many)');
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile', '--calibration-images', '3'], 1, 'netspec: percentile calibration needs at least 16 images; --calibration-images is 3');
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'missing'], 1, 'netspec: cannot read the calibration folder missing: no such file or folder');
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'fashion-mnist'], 1, 'netspec: fashion-mnist calibration needs a 28×28 grey input; the model takes 24×24×3 — calibrate with a folder of images');
+  mkdirSync(join(root, 'empty'));
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'empty'], 1, 'netspec: the calibration folder empty holds no images; 128 are needed (--calibration-images sets how many)');
+  writeFileSync(join(images, '00-notes.txt'), 'not an image');
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3'], 1, `netspec: cannot read the calibration image ${join('images', '00-notes.txt')}: the image is neither JPEG nor PNG`);
+  assert.equal(readFileSync(join(root, 'x.int8.onnx')).length > 0, true);
+  rmSync(root, { recursive: true });
+});
+
+test.run();
