@@ -134,4 +134,29 @@ define('a second start into a folder with a PyTorch checkpoint is refused, namin
   }
 });
 
+const netspec = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', env });
+
+test('the command line: options of one engine refused with the other, in one line with status 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['--engine', 'torch', '--workers', '2'], /^netspec: --engine torch does not take --workers\n/],
+    [['--engine', 'torch', '--augment', 'resized-crop'], /^netspec: --engine torch takes --augment none, crop or crop-flip\n/],
+    [['--nproc', '2'], /^netspec: --nproc set up --engine torch\n/],
+    [['--engine', 'torch', '--nnodes', '2'], /^netspec: --nnodes above 1 needs --rdzv-endpoint HOST:PORT/],
+    [['--engine', 'torch', '--nnodes', '2', '--node-rank', '2', '--rdzv-endpoint', '127.0.0.1:29400'], /^netspec: --node-rank must be below --nnodes \(2\), got 2\n/],
+  ];
+  for (const [args, message] of cases) {
+    const result = netspec(['train', SPEC, '--data', 'fashion-mnist', ...args]);
+    assert.is(result.status, 2, args.join(' '));
+    assert.match(result.stderr, message);
+  }
+});
+
+(haveData ? test : test.skip)('without torchrun, one line says how to get PyTorch', () => {
+  // The command runs by node's absolute path; a PATH of an empty folder finds no torchrun.
+  const emptyPath = mkdtempSync(join(folder, 'path-'));
+  const result = netspec(['train', SPEC, '--data', 'fashion-mnist', '--engine', 'torch', '--out', join(folder, 'no-torch')], { ...process.env, PATH: emptyPath });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /^netspec: --engine torch runs torchrun, which is not installed; install PyTorch \(Debian: apt-get install python3-torch; elsewhere: pip install torch\), which provides torchrun\n$/);
+});
+
 test.run();

@@ -18,6 +18,7 @@ import { runFiles, train } from '../train/train.js';
 import { DATA_SOURCE_ARG, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { trainTorchCommand } from './train-torch.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
@@ -79,7 +80,17 @@ const options = {
     integer: true,
     help: 'Model replicas, one thread each, splitting every batch',
   },
+  engine: { type: 'choice', arg: 'NAME', choices: ['tfjs', 'torch'], default: 'tfjs', help: "tfjs trains in this process; torch runs PyTorch through torchrun on the spec's emitted nn.Module" },
+  nproc: { type: 'number', arg: 'N', default: 1, min: 1, max: 1024, integer: true, help: '--engine torch: processes on this machine (one per GPU, or CPU processes on gloo)' },
+  nnodes: { type: 'number', arg: 'N', default: 1, min: 1, max: 65_536, integer: true, help: '--engine torch: machines in the run' },
+  'node-rank': { type: 'number', arg: 'R', default: 0, min: 0, integer: true, help: "--engine torch: this machine's rank, 0 … nnodes − 1" },
+  'rdzv-endpoint': { type: 'string', arg: 'HOST:PORT', help: '--engine torch with --nnodes above 1: where the machines meet (c10d rendezvous)' },
 } as const satisfies OptionTable;
+
+/** Options of netspec's own trainer that the PyTorch engine does not take. */
+const TFJS_ONLY = ['workers', 'init', 'freeze'] as const satisfies readonly (keyof typeof options)[];
+/** Options that only the PyTorch engine reads. */
+const TORCH_ONLY = ['nproc', 'nnodes', 'node-rank', 'rdzv-endpoint'] as const satisfies readonly (keyof typeof options)[];
 
 /** The options that set up a run; a resumed run keeps its saved settings, so they cannot be combined with --resume. */
 const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'schedule', 'augment', 'seed', 'limit', 'workers', 'init', 'freeze'] as const satisfies readonly (keyof typeof options)[];
@@ -104,7 +115,14 @@ normalisation and the class names, which predict, eval and export read. A progre
 accuracy, images per second and the time left; without a terminal, plain lines. Ctrl-C finishes the step,
 saves a checkpoint and exits with status 130; --resume continues from it exactly.
 
-On the wasm backend each step's batch is split across worker threads, one model replica per core.`,
+On the wasm backend each step's batch is split across worker threads, one model replica per core.
+
+With --engine torch the run is PyTorch's: DIR gets the spec's nn.Module (model.py), the settings and the images,
+and torchrun runs the training script netspec ships on --nproc processes per machine and --nnodes machines
+(DistributedDataParallel, nccl on GPUs, gloo on CPUs, BatchNorm over the whole global batch), with the same
+optimisers, schedules, crop and flip augmentation and normalisation, a checkpoint (checkpoint.pt) after each
+epoch for --resume, and at the end the same weights/, metrics.json and curves.svg. Every machine runs the same
+command with its own --node-rank; the machine that runs rank 0 writes the results.`,
   options,
   run: async ({ values, positionals, given }) => {
     if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);
@@ -114,7 +132,19 @@ On the wasm backend each step's batch is split across worker threads, one model 
     const spec = positionals[0]!;
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
-    return trainCommand({ spec, data, folder, init: values.init, out: values.out ?? `${RUNS_DIR}/${name}`, resume: values.resume, config: configOf(values) });
+    const out = values.out ?? `${RUNS_DIR}/${name}`;
+    if (values.engine === 'torch') {
+      const unsupported = TFJS_ONLY.filter((option) => given.has(option));
+      if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);
+      if (values.augment.startsWith('resized-crop')) throw new UsageError('--engine torch takes --augment none, crop or crop-flip');
+      if (values['node-rank'] >= values.nnodes) throw new UsageError(`--node-rank must be below --nnodes (${values.nnodes}), got ${values['node-rank']}`);
+      if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined) throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
+      const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
+      return trainTorchCommand({ spec, data, folder, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
+    }
+    const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
+    if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);
+    return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values) });
   },
 });
 

@@ -64,6 +64,11 @@ export class TorchEngineError extends Error {}
 
 const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch; elsewhere: pip install torch), which provides torchrun';
 
+/** Throws, saying how to get PyTorch, when `torchrun` cannot be run. */
+export function assertTorchrun(torchrun = 'torchrun'): void {
+  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error) throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
+}
+
 /**
  * Trains the graph with PyTorch through torchrun. This machine's rank-0 process writes the results; on the other
  * machines of a multi-machine run the call returns `{ written: false }` once torchrun ends.
@@ -72,7 +77,7 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   const stopping = options.stopAfterEpochs !== undefined && options.stopAfterEpochs < options.config.epochs;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const torchrun = options.launch.torchrun ?? 'torchrun';
-  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error) throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
+  assertTorchrun(torchrun);
   const files = torchRunFiles(options.out);
   const normalization = options.resume ? resumedNormalization(files) : prepareRun(options, files);
   const started = Date.now();
