@@ -39,7 +39,7 @@ export const diagnosticCodes = {
   NS207: 'the avgPool shortcut is given a stride above 2',
   NS301: 'the model is larger than the size limit',
   NS401: 'two specs would write the same output file',
-  NS501: 'the model cannot be trained in TensorFlow.js (warning)',
+  NS501: 'the model trains in TensorFlow.js on the wasm backend only (warning)',
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;

@@ -196,7 +196,7 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     'a strided stage after a dilated one',
     withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [2, 2], "dilate": [true, false] }'),
     [
-      `${FILE}:6:83: warning NS501: stage 1 uses dilation 2; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`,
+      `${FILE}:6:83: warning NS501: stage 1 uses dilation 2; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`,
       `${FILE}:6:89: error NS205: stage 2 is not dilated but stage 1 is; dilation carries over to later stages, which would then need a strided dilated convolution, so dilate every stage after the first dilated one`,
     ],
   ],
@@ -214,7 +214,7 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'a dilated model warns that tfjs cannot train it, and still compiles',
     withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [1, 2], "dilate": [false, true] }'),
-    [`${FILE}:6:90: warning NS501: stage 2 uses dilation 2; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`],
+    [`${FILE}:6:90: warning NS501: stage 2 uses dilation 2; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`],
   ],
   // Text that would reach generated code
   ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],

@@ -152,7 +152,7 @@ test('train --help exits 0 and lists every option', () => {
   const run = netspec(['train', '--help']);
   assert.is(run.status, 0);
   assert.match(run.stdout, /^Usage: netspec train <spec\.json> --data fashion-mnist\|cifar10:DIR/);
-  const options = ['data', 'out', 'resume', 'epochs', 'batch', 'lr', 'schedule', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'augment', 'val-split', 'strict', 'max-pixels', 'init', 'freeze', 'seed', 'limit', 'workers', 'help'];
+  const options = ['data', 'out', 'resume', 'epochs', 'batch', 'lr', 'schedule', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'augment', 'val-split', 'strict', 'max-pixels', 'init', 'freeze', 'seed', 'limit', 'workers', 'engine', 'nproc', 'nnodes', 'node-rank', 'rdzv-endpoint', 'help'];
   for (const option of options) assert.match(run.stdout, new RegExp(`\\n {2}(-h, )?--${option}\\b`), `--${option}`);
   // …and nothing the parser accepts goes unlisted.
   const listed = [...run.stdout.matchAll(/\n {2}(?:-h, )?--([a-z-]+)/g)].map((m) => m[1]);

@@ -155,7 +155,7 @@ export const rules: readonly Rule[] = [
       return [
         {
           pointer: `/stages/dilate/${first}`,
-          message: `stage ${first + 1} uses dilation ${dilations[first]!.rest}; TensorFlow.js cannot compute gradients of dilated convolutions, so this model runs but cannot be trained in TensorFlow.js`,
+          message: `stage ${first + 1} uses dilation ${dilations[first]!.rest}; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`,
         },
       ];
     },
