@@ -9,12 +9,10 @@ generated for the model's spec, and that module's outputs are saved beside the r
 emitted.<output>. Tensors are NCHW as PyTorch holds them.
 
 Usage: /usr/bin/python3 scripts/pytorch-reference.py OUT_DIR [MODEL ...]
-Needs Debian's python3-torch and python3-torchvision; writes safetensors itself (the format is small).
+Needs Debian's python3-torch and python3-torchvision; writes safetensors with the engine's own writer (the format is small).
 """
 import importlib.util
-import json
 import math
-import struct
 import types
 import sys
 from pathlib import Path
@@ -22,6 +20,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torchvision
+
+# The safetensors writer of the training engine netspec ships.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
+from netspec_torch_train import write_safetensors  # noqa: E402
 
 
 class FoundingBlock(nn.Module):
@@ -164,25 +166,6 @@ EMITTED = {
     "resnet50_dilated8": ("generated/imagenet/resnet50_dilated8.py", []),
 }
 STAGES_OF = {"resnet18"}
-
-DTYPES = {torch.float32: "F32", torch.int64: "I64"}
-
-
-def write_safetensors(path, tensors):
-    header, chunks, offset = {}, [], 0
-    for name, tensor in tensors.items():
-        data = tensor.detach().contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
-
 
 def randomise_batchnorm(model, generator):
     for module in model.modules():
