@@ -202,12 +202,12 @@ def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config["schedule"], config["learningRate"], epoch * steps + step, total)
         logits = model(x)
-        # DDP averages gradients over processes: scaling each share's sum by world / global count makes that the global mean.
-        loss = F.cross_entropy(logits, y, reduction="sum") * world / len(indices)
+        share_loss = F.cross_entropy(logits, y, reduction="sum")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # DDP averages gradients over processes: scaling each share's sum by world / global count makes that the global mean.
+        (share_loss * world / len(indices)).backward()
         optimizer.step()
-        stats = torch.tensor([F.cross_entropy(logits, y, reduction="sum").item(), (logits.argmax(1) == y).sum().item()], dtype=torch.float64)
+        stats = torch.tensor([share_loss.item(), (logits.argmax(1) == y).sum().item()], dtype=torch.float64)
         if world > 1:
             dist.all_reduce(stats)
         loss_sum += stats[0].item()

@@ -15,8 +15,8 @@ import { writeWeightsFolder } from '../weights/folder.js';
 import { readSafetensors, writeSafetensors, type ByteTensor } from '../weights/safetensors.js';
 import { measureNormalization, type Normalization } from './batches.js';
 import type { TrainConfig } from './config.js';
-import { plotHistory, type EpochRecord } from './plot.js';
-import { runFiles } from './train.js';
+import type { EpochRecord } from './plot.js';
+import { runFiles, writeRunReport } from './train.js';
 
 /** The engine's script, shipped in the package beside dist/. */
 export const TORCH_ENGINE_SCRIPT = fileURLToPath(new URL('../../python/netspec_torch_train.py', import.meta.url));
@@ -79,7 +79,8 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   const torchrun = options.launch.torchrun ?? 'torchrun';
   assertTorchrun(torchrun);
   const files = torchRunFiles(options.out);
-  const normalization = options.resume ? resumedNormalization(files) : prepareRun(options, files);
+  if (options.resume) checkResumable(files);
+  else prepareRun(options, files);
   const started = Date.now();
   const args = [...torchrunArguments(options.launch, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
   log(`netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`);
@@ -97,11 +98,11 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
     log('netspec: this machine did not run rank 0, which writes the weights; they are on the machine that did');
     return { written: false };
   }
-  return { written: true, testAccuracy: finishRun(options, files, normalization, log) };
+  return { written: true, testAccuracy: finishRun(options, files, log) };
 }
 
-/** Writes the module, the settings and the images into the run folder; returns the normalisation it measured. */
-function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): Normalization {
+/** Writes the module, the settings (with the normalisation it measures) and the images into the run folder. */
+function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): void {
   const { data, config } = options;
   if (existsSync(files.checkpoint)) throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
   assertWritable([
@@ -124,15 +125,13 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
   writeAtomically(files.module, options.module, 'generated-text');
   const settings = { producer: PRODUCER, model: options.graph.name, config, normalization, classNames: data.classNames ?? null };
   writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
-  return normalization;
 }
 
-/** A resumed run keeps the settings it started with. */
-function resumedNormalization(files: ReturnType<typeof torchRunFiles>): Normalization {
+/** A resumed run keeps the settings, module and images it started with. */
+function checkResumable(files: ReturnType<typeof torchRunFiles>): void {
   for (const path of [files.settings, files.data, files.module, files.checkpoint]) {
     if (!existsSync(path)) throw new TorchEngineError(`--resume needs ${displayPath(path)}, which a PyTorch run writes; start the run without --resume`);
   }
-  return (JSON.parse(readFileSync(files.settings, 'utf8')) as { normalization: Normalization }).normalization;
 }
 
 /** torchrun's options, spelt with underscores, which every torchrun release takes (dashes came later). */
@@ -152,27 +151,14 @@ function torchrunArguments(launch: TorchLaunch, name: string, out: string, resum
 }
 
 /** The state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
-function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, normalization: Normalization, log: (line: string) => void): number {
+function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, log: (line: string) => void): number {
   const { graph } = options;
   const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readFileSync(files.state)));
-  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: TrainConfig; classNames: string[] | null };
-  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: normalization, classes: settings.classNames ?? undefined });
+  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: TrainConfig; normalization: Normalization; classNames: string[] | null };
+  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: settings.normalization, classes: settings.classNames ?? undefined });
   const history = JSON.parse(readFileSync(files.history, 'utf8')) as EpochRecord[];
-  const last = history.at(-1);
-  const summary = {
-    producer: PRODUCER,
-    model: graph.name,
-    backend: 'torch',
-    config: settings.config,
-    normalization,
-    testAccuracy: last?.testAccuracy ?? null,
-    testLoss: last?.testLoss ?? null,
-    seconds: history.reduce((s, r) => s + r.seconds, 0),
-    history,
-  };
-  writeAtomically(files.metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
+  const { last } = writeRunReport(options.out, { model: graph.name, backend: 'torch', config: settings.config, normalization: settings.normalization, history });
   const accuracy = last ? `${(last.testAccuracy * 100).toFixed(2)}%` : 'n/a';
-  writeAtomically(files.curves, plotHistory(history, `${graph.name}: ${history.length} epochs in PyTorch, test accuracy ${accuracy}`), 'generated-text');
   log(`netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`);
   return last?.testAccuracy ?? NaN;
 }

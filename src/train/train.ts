@@ -162,24 +162,28 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   function finish(history: readonly EpochRecord[]): TrainResult {
     // The normalisation and class names travel with the weights, so that predict feeds and names images as training did.
     writeWeightsFolder(weights, graph.name, main.weights(), [], { input: state.normalization, classes: data.classNames });
-    const last = history.at(-1);
-    const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
-    const summary = {
-      producer: PRODUCER,
-      model: graph.name,
-      backend: tf.getBackend(),
-      config: state.config,
-      normalization: state.normalization,
-      testAccuracy: last?.testAccuracy ?? null,
-      testLoss: last?.testLoss ?? null,
-      seconds: totalSeconds,
-      history,
-    };
-    writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
-    writeAtomically(curves, plotHistory(history, `${graph.name}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`), 'generated-text');
+    const { last, totalSeconds } = writeRunReport(out, { model: graph.name, backend: tf.getBackend(), config: state.config, normalization: state.normalization, history });
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }
+}
+
+/**
+ * A finished run's metrics.json (settings, input normalisation, every epoch) and curves.svg, whichever engine
+ * trained it; returns the last epoch and the seconds of all of them.
+ */
+export function writeRunReport(
+  out: string,
+  run: { readonly model: string; readonly backend: string; readonly config: TrainConfig; readonly normalization: Normalization; readonly history: readonly EpochRecord[] },
+): { last: EpochRecord | undefined; totalSeconds: number } {
+  const { metrics, curves } = runFiles(out);
+  const { model, backend, config, normalization, history } = run;
+  const last = history.at(-1);
+  const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
+  const summary = { producer: PRODUCER, model, backend, config, normalization, testAccuracy: last?.testAccuracy ?? null, testLoss: last?.testLoss ?? null, seconds: totalSeconds, history };
+  writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
+  writeAtomically(curves, plotHistory(history, `${model}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`), 'generated-text');
+  return { last, totalSeconds };
 }
 
 /** Sets the replica's weights from a folder's, keeping a head for another class count fresh and saying so. */
