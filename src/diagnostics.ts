@@ -37,9 +37,13 @@ export const diagnosticCodes = {
   NS205: 'a stage after a dilated stage is not dilated',
   NS206: 'an output names a stage the model does not have',
   NS207: 'the avgPool shortcut is given a stride above 2',
+  NS208: 'a neck or head reads a stage the backbone does not have',
+  NS209: 'a head is combined with a neck or with outputs it does not take',
+  NS210: "the anchors do not fit the pyramid's levels",
   NS301: 'the model is larger than the size limit',
   NS401: 'two specs would write the same output file',
   NS501: 'the model trains in TensorFlow.js on the wasm backend only (warning)',
+  NS502: 'a DeepLabV3 head reads an undilated backbone (warning)',
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;

@@ -120,9 +120,9 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'an unknown head type',
     withLine(7, '  "head": { "type": "clasifier", "classes": 10 }'),
-    [`${FILE}:7:21: error NS105: head.type must be one of "classifier", "pool", "none", got "clasifier"; did you mean "classifier"?`],
+    [`${FILE}:7:21: error NS105: head.type must be one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet", got "clasifier"; did you mean "classifier"?`],
   ],
-  ['a head without its type', withLine(7, '  "head": {}'), [`${FILE}:7:11: error NS102: head is missing the required field "type" (one of "classifier", "pool", "none")`]],
+  ['a head without its type', withLine(7, '  "head": {}'), [`${FILE}:7:11: error NS102: head is missing the required field "type" (one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet")`]],
   ['a classifier without classes', withLine(7, '  "head": { "type": "classifier" }'), [`${FILE}:7:11: error NS102: head is missing the required field "classes"`]],
   [
     'a kernel size that is not offered',
@@ -216,6 +216,23 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [1, 2], "dilate": [false, true] }'),
     [`${FILE}:6:90: warning NS501: stage 2 uses dilation 2; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`],
   ],
+  // Necks, segmentation and detection heads
+  ['a neck reading a stage the backbone lacks', withLine(7, '  "head": { "type": "none" }, "neck": { "type": "fpn", "from": ["C2", "C4"] }'), [`${FILE}:7:71: error NS208: neck.from[1] is "C4", but the backbone has 2 stages (C2–C3)`]],
+  ['a RetinaNet head without a neck', withLine(7, '  "head": { "type": "retinanet", "classes": 5 }'), [`${FILE}:7:21: error NS209: a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }`]],
+  ['a segmentation head on a neck', withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "neck": { "type": "fpn", "from": ["C2", "C3"] }'), [`${FILE}:7:52: error NS209: an FCN head reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head`]],
+  ['stage outputs beside a segmentation head', withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "outputs": ["C2"]'), [`${FILE}:7:55: error NS209: outputs selects stage features, but a model with an FCN head returns its own outputs; remove outputs`]],
+  ['segmentation with no classes', withLine(7, '  "head": { "type": "deeplabv3", "classes": 0 }'), [`${FILE}:7:45: error NS104: head.classes must be >= 1, got 0`]],
+  [
+    'anchors for fewer levels than the pyramid has',
+    withLine(7, '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "pool" }'),
+    [`${FILE}:7:70: error NS210: anchors.sizes has 2 entries, but the pyramid has 3 levels (2 from the backbone, 1 extra); give one list of sizes per level`],
+  ],
+  [
+    'levels with different anchor counts',
+    withLine(7, '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64, 90]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "none" }'),
+    [`${FILE}:7:77: error NS210: level 2 has 2 anchors per location (sizes × ratios) but level 1 has 1; the head's towers are shared by every level, so each level needs the same count`],
+  ],
+  ['DeepLab on an undilated backbone warns, and still compiles', withLine(7, '  "head": { "type": "deeplabv3", "classes": 5 }'), [`${FILE}:7:21: warning NS502: a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8`]],
   // Text that would reach generated code
   ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],
   ['an empty name', withLine(2, '  "name": "",'), [`${FILE}:2:11: error NS106: name must not be empty, got ""`]],

@@ -86,6 +86,14 @@ test("the normalizer's defaults are the schema's, and every schema default has o
     attention: 'attention',
     dropPath: 'dropPath',
     dropout: 'dropout',
+    aux: 'aux',
+    rates: 'asppRates',
+    channels: 'fpnChannels',
+    extra: 'fpnExtra',
+    scoreThreshold: 'scoreThreshold',
+    nmsThreshold: 'nmsThreshold',
+    detectionsPerImage: 'detectionsPerImage',
+    topkCandidates: 'topkCandidates',
   };
   const found = new Set<string>();
   const visit = (node: unknown, field: string) => {
@@ -94,7 +102,7 @@ test("the normalizer's defaults are the schema's, and every schema default has o
     if ('default' in schema) {
       const name = key[field];
       assert.ok(name, `schema default for ${field} has no normalizer default`);
-      assert.is(schema.default, DEFAULTS[name!], field);
+      assert.equal(schema.default, DEFAULTS[name!], field);
       found.add(name!);
     }
     for (const [child, value] of Object.entries((schema.properties as object) ?? {})) visit(value, child);

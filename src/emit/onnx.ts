@@ -54,6 +54,11 @@ export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { re
       initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: [...values] }));
       return name;
     },
+    shapeOf: (op) => {
+      const found = graph.layers.find((layer) => layer.op.name === op);
+      if (!found) throw new InternalError(`no op ${op}`);
+      return found.outputShape;
+    },
     weight: (name) => {
       const found = weights.get(name);
       if (!found) throw new InternalError(`no weight ${name}`);

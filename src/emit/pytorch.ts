@@ -38,7 +38,10 @@ const MODULES_CLASS: PythonDefinition = {
 export function emitPytorch(graph: AnalyzedGraph, options: EmitOptions = {}): string {
   const className = pythonIdentifierScope(moduleNames)(classNameOf(graph.name));
   const uses = new Map<string, PythonDefinition>([[MODULES_CLASS.name, MODULES_CLASS]]);
-  for (const op of graph.ops) for (const use of definitionOf(op).pytorch?.uses ?? []) uses.set(use.name, use);
+  for (const op of graph.ops) {
+    const used = definitionOf(op).pytorch?.uses ?? [];
+    for (const use of typeof used === 'function' ? used(op) : used) uses.set(use.name, use);
+  }
   const lines = [
     ...generatedHeader(graph, { regenerate: `${options.regenerate ?? DEFAULT_REGENERATE} --target pytorch` }, pythonComment),
     pythonComment('Shapes are per image, channels first: C×H×W, or features.'),

@@ -4,6 +4,7 @@
  * Each op kind's fields live in its module under src/ops/.
  */
 import type { Op } from '../ops/index.js';
+import type { AnchorSettings, DetectionSettings } from '../spec/normalize.js';
 
 export type { Op, OpKind } from '../ops/index.js';
 
@@ -14,4 +15,15 @@ export interface Graph {
   readonly ops: readonly Op[];
   /** The model's outputs in order: a name for each (`output` for a single-output model, else `C2`… and `logits`) and its op. */
   readonly outputs: readonly { readonly name: string; readonly op: string }[];
+  /** What a model's outputs mean beyond their values: present for segmentation and detection models. */
+  readonly task?: Task;
 }
+
+/**
+ * A segmentation model's `out` (and `aux`) are per-pixel class logits at input resolution; a detection model's
+ * `cls_logits` and `bbox_regression` are RetinaNet's raw outputs over the anchors of its pyramid levels (the ops
+ * named in `levels`, lowest first), decoded as torchvision's RetinaNet decodes them.
+ */
+export type Task =
+  | { readonly kind: 'segmentation'; readonly classes: number }
+  | { readonly kind: 'detection'; readonly classes: number; readonly levels: readonly string[]; readonly anchors: AnchorSettings; readonly decoding: DetectionSettings };

@@ -1,11 +1,18 @@
 import { InternalError } from '../diagnostics.js';
 import { batchNormAffine } from '../runtime/batchnorm-affine.js';
 import { int, ints, type OnnxGraph } from './onnx.js';
-import { featureMap, type FusedStep, type OpBase, type OpDefinition } from './op.js';
+import { featureMap, vectorWeight, type FusedStep, type Init, type OpBase, type OpDefinition, type WeightSpec } from './op.js';
 import { outputSize } from './window.js';
 import { pythonCall, type PythonDefinition } from './pytorch.js';
 
-/** A convolution without bias, zero-padded symmetrically by `padding` pixels on every side, as in PyTorch. */
+/**
+ * How a convolution's weights start, each as its PyTorch module does: torchvision's ResNet (He normal over fan-out),
+ * zeros, PyTorch's own nn.Conv2d default (kernel and bias uniform ±1/√fan_in, as torchvision's segmentation heads
+ * leave them), and torchvision's FPN (kaiming_uniform with a = 1, that is ±√(3/fan_in), and a zero bias).
+ */
+export type ConvInit = 'heFanOut' | 'zero' | 'pytorchDefault' | 'kaimingUniform';
+
+/** A convolution, with or without bias, zero-padded symmetrically by `padding` pixels on every side, as in PyTorch. */
 export interface Conv2dOp extends OpBase {
   readonly kind: 'conv2d';
   readonly filters: number;
@@ -15,9 +22,26 @@ export interface Conv2dOp extends OpBase {
   readonly dilation: number;
   /** Input and output channels split into this many independent groups (ResNeXt). */
   readonly groups: number;
-  /** Start with a zero kernel (the last convolution of a pre-activation block under zeroInitResidual). */
-  readonly initZero: boolean;
+  readonly bias: boolean;
+  /** 'zero' for the last convolution of a pre-activation block under zeroInitResidual. */
+  readonly init: ConvInit;
 }
+
+/** The gain g of a uniform init ±g·√(3/fan_in): PyTorch's default kaiming_uniform(a = √5) has g = √(1/3). */
+const UNIFORM_GAIN = { pytorchDefault: Math.sqrt(1 / 3), kaimingUniform: 1 } as const;
+
+/** The convolution of torchvision's FPN and LastLevelP6P7: kaiming_uniform with a = 1, and a zero bias. */
+const pythonFpnConv: PythonDefinition = {
+  name: '_fpn_conv',
+  source: [
+    'def _fpn_conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> nn.Conv2d:',
+    '    """A convolution with bias, initialised as torchvision\'s FeaturePyramidNetwork initialises its own."""',
+    '    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)',
+    '    nn.init.kaiming_uniform_(conv.weight, a=1)',
+    '    nn.init.zeros_(conv.bias)',
+    '    return conv',
+  ],
+};
 
 /** The convolution as torchvision's ResNet makes and initialises it. */
 const pythonConv: PythonDefinition = {
@@ -42,14 +66,20 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     const oh = outputSize(h, op.kernelSize, op.stride, op.padding, op.dilation);
     const ow = outputSize(w, op.kernelSize, op.stride, op.padding, op.dilation);
     const weights = op.kernelSize * op.kernelSize * (c / op.groups) * op.filters;
-    return { outputShape: [oh, ow, op.filters], trainable: weights, nonTrainable: 0, macs: oh * ow * weights };
+    return { outputShape: [oh, ow, op.filters], trainable: weights + (op.bias ? op.filters : 0), nonTrainable: 0, macs: oh * ow * weights };
   },
   weights: (op, [input]) => {
     const perGroup = input![2]! / op.groups;
     const k = op.kernelSize;
-    // torchvision's initialisation: He normal over fan-out.
-    const init = op.initZero ? { kind: 'constant', value: 0 } as const : { kind: 'normal', std: Math.sqrt(2 / (op.filters * k * k)) } as const;
-    return [{ torch: 'weight', torchShape: [op.filters, perGroup, k, k], tfjs: 'kernel', tfjsShape: [k, k, perGroup, op.filters], layout: 'conv', init }];
+    const fanIn = perGroup * k * k;
+    const init: Init =
+      op.init === 'zero' ? { kind: 'constant', value: 0 }
+      : op.init === 'heFanOut' ? { kind: 'normal', std: Math.sqrt(2 / (op.filters * k * k)) }
+      : { kind: 'uniform', bound: UNIFORM_GAIN[op.init] * Math.sqrt(3 / fanIn) };
+    const kernel: WeightSpec = { torch: 'weight', torchShape: [op.filters, perGroup, k, k], tfjs: 'kernel', tfjsShape: [k, k, perGroup, op.filters], layout: 'conv', init };
+    if (!op.bias) return [kernel];
+    const biasInit: Init = op.init === 'pytorchDefault' ? { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) } : { kind: 'constant', value: 0 };
+    return [kernel, vectorWeight('bias', 'bias', op.filters, biasInit)];
   },
   call: (op) => ({
     helper: 'conv2d',
@@ -60,7 +90,9 @@ export const conv2d: OpDefinition<Conv2dOp> = {
       padding: op.padding,
       ...(op.dilation > 1 ? { dilation: op.dilation } : {}),
       ...(op.groups > 1 ? { groups: op.groups } : {}),
-      ...(op.initZero ? { initZero: true } : {}),
+      ...(op.bias ? { bias: true } : {}),
+      ...(op.init === 'zero' ? { initZero: true } : {}),
+      ...(op.init === 'pytorchDefault' || op.init === 'kaimingUniform' ? { uniformGain: UNIFORM_GAIN[op.init], biasUniform: op.init === 'pytorchDefault' } : {}),
     },
   }),
   fusion: { absorbsBatchNormAndRelu: true },
@@ -77,15 +109,20 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     return step.relu ? graph.node('Relu', step.name, [conv]) : conv;
   },
   pytorch: {
-    module: (op, [input]) =>
-      pythonCall('_conv', [input![2]!, op.filters, op.kernelSize], {
+    module: (op, [input]) => {
+      const geometry = {
         stride: op.stride === 1 ? undefined : op.stride,
         padding: op.padding === 0 ? undefined : op.padding,
         dilation: op.dilation === 1 ? undefined : op.dilation,
         groups: op.groups === 1 ? undefined : op.groups,
-        zero_init: op.initZero || undefined,
-      }),
-    uses: [pythonConv],
+      };
+      const args = [input![2]!, op.filters, op.kernelSize];
+      // torchvision's segmentation heads keep nn.Conv2d's own initialisation.
+      if (op.init === 'pytorchDefault') return pythonCall('nn.Conv2d', args, { ...geometry, bias: op.bias });
+      if (op.init === 'kaimingUniform') return pythonCall('_fpn_conv', args, geometry);
+      return pythonCall('_conv', args, { ...geometry, zero_init: op.init === 'zero' || undefined });
+    },
+    uses: (op) => (op.init === 'pytorchDefault' ? [] : [op.init === 'kaimingUniform' ? pythonFpnConv : pythonConv]),
   },
 };
 
@@ -95,9 +132,12 @@ export const conv2d: OpDefinition<Conv2dOp> = {
  */
 export function foldedConv(step: FusedStep<Conv2dOp>, graph: Pick<OnnxGraph, 'weight'>): { kernel: Float32Array; bias?: Float32Array } {
   const kernel = graph.weight(`${step.op.name}.weight`);
-  if (!step.batchNorm) return { kernel };
+  const own = step.op.bias ? graph.weight(`${step.op.name}.bias`) : undefined;
+  if (!step.batchNorm) return own ? { kernel, bias: own } : { kernel };
   const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => graph.weight(`${step.batchNorm!.name}.${p}`)) as [Float32Array, Float32Array, Float32Array, Float32Array];
   const { scale, shift } = batchNormAffine(gamma, beta, mean, variance, step.batchNorm.epsilon);
   const perFilter = kernel.length / step.op.filters;
-  return { kernel: Float32Array.from(kernel, (w, i) => w * scale[Math.floor(i / perFilter)]!), bias: Float32Array.from(shift) };
+  // A bias before the BatchNorm moves with the mean: scale·(w·x + b) + shift = (scale·w)·x + (scale·b + shift).
+  const bias = Float32Array.from(shift, (t, o) => (own ? t + scale[o]! * own[o]! : t));
+  return { kernel: Float32Array.from(kernel, (w, i) => w * scale[Math.floor(i / perFilter)]!), bias };
 }

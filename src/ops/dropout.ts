@@ -1,7 +1,7 @@
-import { shapeOnly, vector, type OpBase, type OpDefinition } from './op.js';
+import { shapeOnly, type OpBase, type OpDefinition } from './op.js';
 import { pythonCall } from './pytorch.js';
 
-/** Dropout, active only in training. */
+/** Dropout of features or of a feature map's elements (nn.Dropout), active only in training. */
 export interface DropoutOp extends OpBase {
   readonly kind: 'dropout';
   readonly rate: number;
@@ -9,7 +9,7 @@ export interface DropoutOp extends OpBase {
 
 export const dropout: OpDefinition<DropoutOp> = {
   arity: 1,
-  analyze: (op, [input]) => shapeOnly([vector(op, input!.shape)]),
+  analyze: (_op, [input]) => shapeOnly(input!.shape),
   weights: () => [],
   call: (op) => ({ helper: 'dropout', options: { rate: op.rate } }),
   fusion: { identityAtInference: true },

@@ -1,6 +1,7 @@
 import { add, type AddOp } from './add.js';
 import { avgPool, type AvgPoolOp } from './avg-pool.js';
 import { batchNorm, type BatchNormOp } from './batch-norm.js';
+import { concat, type ConcatOp } from './concat.js';
 import { conv2d, type Conv2dOp } from './conv2d.js';
 import { dense, type DenseOp } from './dense.js';
 import { dropPath, type DropPathOp } from './drop-path.js';
@@ -11,6 +12,8 @@ import { input, type InputOp } from './input.js';
 import { maxPool, type MaxPoolOp } from './max-pool.js';
 import type { OpDefinition } from './op.js';
 import { relu, type ReluOp } from './relu.js';
+import { resize, type ResizeOp } from './resize.js';
+import { retinanetHead, type RetinaNetHeadOp } from './retinanet-head.js';
 import { squeezeExcite, type SqueezeExciteOp } from './squeeze-excite.js';
 
 /** The IR's ops. The union is closed: the registry below must hold every kind, and consumers switch exhaustively. */
@@ -27,7 +30,10 @@ export type Op =
   | DenseOp
   | SqueezeExciteOp
   | EfficientChannelAttentionOp
-  | DropPathOp;
+  | DropPathOp
+  | ResizeOp
+  | ConcatOp
+  | RetinaNetHeadOp;
 
 export type OpKind = Op['kind'];
 export type OpOf<K extends OpKind> = Extract<Op, { kind: K }>;
@@ -47,6 +53,9 @@ const registry: { readonly [K in OpKind]: OpDefinition<OpOf<K>> } = {
   squeezeExcite,
   efficientChannelAttention,
   dropPath,
+  resize,
+  concat,
+  retinanetHead,
 };
 
 /** The module of an op's kind, typed for that op. */
@@ -54,4 +63,4 @@ export function definitionOf<O extends Op>(op: O): OpDefinition<O> {
   return registry[op.kind] as unknown as OpDefinition<O>;
 }
 
-export type { AddOp, AvgPoolOp, BatchNormOp, Conv2dOp, DenseOp, DropoutOp, DropPathOp, EfficientChannelAttentionOp, GlobalAvgPoolOp, InputOp, MaxPoolOp, ReluOp, SqueezeExciteOp };
+export type { AddOp, AvgPoolOp, BatchNormOp, ConcatOp, Conv2dOp, DenseOp, DropoutOp, DropPathOp, EfficientChannelAttentionOp, GlobalAvgPoolOp, InputOp, MaxPoolOp, ReluOp, ResizeOp, RetinaNetHeadOp, SqueezeExciteOp };

@@ -86,8 +86,8 @@ export interface FusedStep<O extends OpBase = OpBase> {
  * the tfjs model is built with, what the inference pass may do with it, its ONNX nodes and its PyTorch form.
  */
 export interface OpDefinition<O extends OpBase> {
-  /** How many inputs it reads. */
-  readonly arity: number;
+  /** How many inputs it reads: a number, or 'many' for one or more. */
+  readonly arity: number | 'many';
   readonly analyze: (op: O, inputs: readonly AnalyzedInput[]) => OpAnalysis;
   /** Its weights in execution order, given its input shapes; `[]` for ops without any. */
   readonly weights: (op: O, inputs: readonly Shape[]) => readonly WeightSpec[];

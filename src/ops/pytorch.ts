@@ -29,5 +29,8 @@ export interface PythonDefinition {
  * input, or, for an op without weights or state, an expression over its inputs.
  */
 export type PytorchForm<O> =
-  | { readonly module: (op: O, inputs: readonly (readonly number[])[]) => string; readonly uses?: readonly PythonDefinition[] }
-  | { readonly expression: (op: O, inputs: readonly string[]) => string; readonly uses?: readonly PythonDefinition[] };
+  | { readonly module: (op: O, inputs: readonly (readonly number[])[]) => string; readonly uses?: Uses<O> }
+  | { readonly expression: (op: O, inputs: readonly string[]) => string; readonly uses?: Uses<O> };
+
+/** The definitions a form uses: always the same, or chosen by the op. */
+export type Uses<O> = readonly PythonDefinition[] | ((op: O) => readonly PythonDefinition[]);

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
 import { BatchNormalization } from './batch-norm-layer.js';
 import { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
 import { Conv2D } from './dilated-conv.js';
 import { DropPath } from './drop-path.js';
 import { GroupedConv2D } from './grouped-conv.js';
+import { Resize } from './resize-layer.js';
+import { RetinaNetHead } from './retinanet-tower.js';
 
 /**
  * The layer helpers that generated modules call. Each sets every option explicitly to PyTorch's behaviour
@@ -29,15 +32,31 @@ export interface ConvOptions {
   readonly groups?: number;
   /** Start from a zero kernel instead of He normal. */
   readonly initZero?: boolean;
+  readonly bias?: boolean;
+  /** Start the kernel uniform in ±gain·√(3/fan_in) instead of He normal (PyTorch's default has gain √(1/3)). */
+  readonly uniformGain?: number;
+  /** Start the bias uniform in ±1/√fan_in, as PyTorch's default does, instead of at zero. */
+  readonly biasUniform?: boolean;
+}
+
+/** The kernel and bias initialisers a convolution's options ask for. */
+function convInitializers(x: Tensor, options: ConvOptions): { kernel: Initializer; bias: Initializer } {
+  const { kernelSize, groups = 1, initZero = false, uniformGain, biasUniform = false } = options;
+  const fanIn = (x.shape[3]! / groups) * kernelSize * kernelSize;
+  const uniform = (bound: number) => tf.initializers.randomUniform({ minval: -bound, maxval: bound });
+  const kernel = initZero ? tf.initializers.zeros() : uniformGain !== undefined ? uniform(uniformGain * Math.sqrt(3 / fanIn)) : convInitializer();
+  return { kernel, bias: biasUniform ? uniform(1 / Math.sqrt(fanIn)) : tf.initializers.zeros() };
 }
 
 /**
- * A convolution without bias, padded by `padding` zeros on every side as PyTorch pads. tfjs `same` padding
- * equals that only at stride 1 with padding d(k − 1) / 2; otherwise an explicit `<name>.pad` layer pads first.
- * Grouped convolutions use the GroupedConv2D layer.
+ * A convolution, padded by `padding` zeros on every side as PyTorch pads. tfjs `same` padding equals that only at
+ * stride 1 with padding d(k − 1) / 2; otherwise an explicit `<name>.pad` layer pads first. Grouped convolutions
+ * (never with bias) use the GroupedConv2D layer.
  */
 export function conv2d(x: Tensor, name: string, options: ConvOptions): Tensor {
-  const { filters, kernelSize, stride, padding, dilation = 1, groups = 1, initZero = false } = options;
+  const { filters, kernelSize, stride, padding, dilation = 1, groups = 1, initZero = false, bias = false } = options;
+  if (groups > 1 && bias) throw new Error(`${name}: grouped convolutions have no bias here`);
+  const initializers = convInitializers(x, options);
   const same = stride === 1 && 2 * padding === dilation * (kernelSize - 1);
   const input = same || padding === 0 ? x : apply(tf.layers.zeroPadding2d({ name: `${name}.pad`, padding }), x);
   const layerPadding = same ? 'same' : 'valid';
@@ -51,8 +70,9 @@ export function conv2d(x: Tensor, name: string, options: ConvOptions): Tensor {
           strides: stride,
           padding: layerPadding,
           dilationRate: dilation,
-          useBias: false,
-          kernelInitializer: initZero ? 'zeros' : convInitializer(),
+          useBias: bias,
+          kernelInitializer: initializers.kernel,
+          biasInitializer: initializers.bias,
           dataFormat: 'channelsLast',
         });
   return apply(conv, input);
@@ -110,8 +130,29 @@ export function dropout(x: Tensor, name: string, options: { rate: number }): Ten
   return apply(tf.layers.dropout({ name, rate: options.rate }), x);
 }
 
-export function globalAvgPool(x: Tensor, name: string): Tensor {
-  return apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
+/** Channel means: features, or with `keepDims` a 1×1 map (tfjs' layer has no keepDims, so `<name>.map` reshapes). */
+export function globalAvgPool(x: Tensor, name: string, options: { keepDims?: boolean } = {}): Tensor {
+  const pooled = apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
+  return options.keepDims ? apply(tf.layers.reshape({ name: `${name}.map`, targetShape: [1, 1, x.shape[3]!] }), pooled) : pooled;
+}
+
+/** `x` resized to the height and width of `reference`, bilinear (align_corners=False) or nearest, as PyTorch resizes. */
+export function resize(x: Tensor, reference: Tensor, name: string, options: { bilinear: boolean }): Tensor {
+  return apply(new Resize({ name, bilinear: options.bilinear }), [x, reference]);
+}
+
+/** Feature maps joined along channels: `concat(...maps, name)`, and an empty options object where a builder passes one. */
+export function concat(...args: (Tensor | string | Record<string, never>)[]): Tensor {
+  const name = args.find((arg): arg is string => typeof arg === 'string');
+  const maps = args.filter((arg): arg is Tensor => arg instanceof tf.SymbolicTensor);
+  return apply(tf.layers.concatenate({ name, axis: -1 }), maps);
+}
+
+/** One of RetinaNet's towers, its weights shared by every level it reads; the levels' outputs joined. */
+export function retinanetHead(...args: [...Tensor[], string, { anchors: number; perAnchor: number; convs: number; prior?: number }]): Tensor {
+  const options = args.pop() as { anchors: number; perAnchor: number; convs: number; prior?: number };
+  const name = args.pop() as string;
+  return apply(new RetinaNetHead({ name, ...options }), args as Tensor[]);
 }
 
 /** A fully connected layer initialised as PyTorch's nn.Linear: weights and bias uniform in ±1/√fan_in. */
@@ -148,7 +189,7 @@ export function dropPath(x: Tensor, name: string, options: { rate: number }): Te
  * Every helper by the name op modules give in their runtime call: the generated code imports them by these names
  * and the model builder calls them from here, `helper(...inputs, name, options)`.
  */
-export const layerHelpers = { conv2d, batchNorm, relu, add, maxPool, avgPool, globalAvgPool, dropout, dense, squeezeExcite, efficientChannelAttention, dropPath } as const;
+export const layerHelpers = { conv2d, batchNorm, relu, add, maxPool, avgPool, globalAvgPool, dropout, dense, squeezeExcite, efficientChannelAttention, dropPath, resize, concat, retinanetHead } as const;
 
 export type LayerHelper = keyof typeof layerHelpers;
 

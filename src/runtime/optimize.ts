@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNormAffine } from './batchnorm-affine.js';
 import { efficientChannelGate, squeezeExciteGate } from './channel-gates.js';
 import { groupedConv2d } from './grouped-conv.js';
+import { resizeLike } from './resize-layer.js';
+import { retinanetTower } from './retinanet-tower.js';
 import type { LayerHelper } from './layers.js';
 
 /**
@@ -69,10 +71,12 @@ const convolution: Prepare = (step, weights) => {
   let bias: tf.Tensor1D | undefined;
   if (step.batchNorm) {
     const { scale, shift } = affineOf(weights.read(step.batchNorm.layer), step.batchNorm.epsilon, weights);
-    filter = weights.keep(tf.tidy(() => weights.read(step.layer)[0]!.mul(scale)) as tf.Tensor4D);
-    bias = shift;
+    const [kernel, own] = weights.read(step.layer);
+    filter = weights.keep(tf.tidy(() => kernel!.mul(scale)) as tf.Tensor4D);
+    // A bias before the BatchNorm moves with the mean: scale·(w·x + b) + shift.
+    bias = own ? weights.keep(tf.tidy(() => own.mul(scale).add(shift)) as tf.Tensor1D) : shift;
   } else {
-    filter = weights.copy(step.layer)[0] as tf.Tensor4D;
+    [filter, bias] = weights.copy(step.layer) as [tf.Tensor4D, tf.Tensor1D | undefined];
   }
   // tfjs `same` equals PyTorch's symmetric padding only at stride 1 with padding d(k − 1) / 2.
   const same = stride === 1 && 2 * padding === dilation * (kernelSize - 1);
@@ -109,7 +113,13 @@ const kernels: Readonly<Record<LayerHelper, Prepare>> = {
     return ([x]) => tf.maxPool((padding > 0 ? tf.pad(x!, symmetric(padding)) : x!) as tf.Tensor4D, size, stride, 'valid');
   },
   avgPool: (step) => ([x]) => tf.avgPool(x as tf.Tensor4D, option(step, 'stride'), option(step, 'stride'), 'same'),
-  globalAvgPool: () => ([x]) => x!.mean([1, 2]),
+  globalAvgPool: (step) => ([x]) => x!.mean([1, 2], step.options?.keepDims === true),
+  resize: (step) => ([x, reference]) => resizeLike(x as tf.Tensor4D, reference!.shape[1]!, reference!.shape[2]!, step.options?.bilinear === true),
+  concat: () => (inputs) => tf.concat(inputs, -1),
+  retinanetHead: (step, weights) => {
+    const tower = weights.copy(step.layer);
+    return (levels) => retinanetTower(levels as tf.Tensor4D[], tower, option(step, 'perAnchor'));
+  },
   dropout: passThrough,
   dropPath: passThrough,
   dense: (step, weights) => {

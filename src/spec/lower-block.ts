@@ -1,22 +1,35 @@
 import type { Op } from '../ir/graph.js';
+import type { ConvInit } from '../ops/conv2d.js';
 import { bottleneckWidth, type NormalizedBlock } from './normalize.js';
 
-/** The op list lowering appends to, with the layers every part of a ResNet repeats. */
+/**
+ * The op list lowering appends to, with the layers every part of a ResNet repeats. A scoped list appends to the same
+ * ops under a name prefix (`backbone.`), as torchvision nests a backbone's modules in a detection or segmentation model.
+ */
 export class OpList {
-  readonly ops: Op[] = [];
+  constructor(
+    private readonly batchNormSettings: { readonly epsilon: number; readonly momentum: number },
+    readonly ops: Op[] = [],
+    private readonly prefix = '',
+  ) {}
 
-  constructor(private readonly batchNormSettings: { readonly epsilon: number; readonly momentum: number }) {}
+  /** The same list, naming what it appends `<prefix><name>`. */
+  scoped(prefix: string): OpList {
+    return new OpList(this.batchNormSettings, this.ops, this.prefix + prefix);
+  }
 
   emit(op: Op): string {
-    this.ops.push(op);
-    return op.name;
+    const name = this.prefix + op.name;
+    this.ops.push({ ...op, name });
+    return name;
   }
 
   /** A convolution padded as PyTorch pads a "same" window: d(k − 1) / 2 on every side. */
-  conv(name: string, input: string, filters: number, kernelSize: number, stride: number, options: { dilation?: number; groups?: number; initZero?: boolean } = {}): string {
-    const { dilation = 1, groups = 1, initZero = false } = options;
+  conv(name: string, input: string, filters: number, kernelSize: number, stride: number, options: { dilation?: number; groups?: number; initZero?: boolean; bias?: boolean; init?: ConvInit } = {}): string {
+    const { dilation = 1, groups = 1, initZero = false, bias = false } = options;
     const padding = (dilation * (kernelSize - 1)) >> 1;
-    return this.emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding, dilation, groups, initZero });
+    const init = options.init ?? (initZero ? 'zero' : 'heFanOut');
+    return this.emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding, dilation, groups, bias, init });
   }
 
   batchNorm(name: string, input: string, initZero = false): string {

@@ -14,6 +14,14 @@ export const DEFAULTS = {
   attention: 'none',
   dropPath: 0,
   dropout: 0,
+  aux: false,
+  asppRates: [12, 24, 36],
+  fpnChannels: 256,
+  fpnExtra: 'pool',
+  scoreThreshold: 0.05,
+  nmsThreshold: 0.5,
+  detectionsPerImage: 300,
+  topkCandidates: 1000,
   batchNormEpsilon: 1e-5,
   batchNormMomentum: 0.1,
 } as const;
@@ -44,10 +52,35 @@ export interface NormalizedBlock {
   readonly dropPath: number;
 }
 
+/** torchvision's AnchorGenerator arguments: per pyramid level, the anchor sizes and the aspect ratios. */
+export interface AnchorSettings {
+  readonly sizes: readonly (readonly number[])[];
+  readonly ratios: readonly (readonly number[])[];
+}
+
+/** How RetinaNet's raw outputs become detections, in torchvision's terms. */
+export interface DetectionSettings {
+  readonly scoreThreshold: number;
+  readonly nmsThreshold: number;
+  readonly detectionsPerImage: number;
+  readonly topkCandidates: number;
+}
+
 export type NormalizedHead =
   | { readonly type: 'classifier'; readonly classes: number; readonly dropout: number }
   | { readonly type: 'pool' }
-  | { readonly type: 'none' };
+  | { readonly type: 'none' }
+  | { readonly type: 'fcn'; readonly classes: number; readonly aux: boolean }
+  | { readonly type: 'deeplabv3'; readonly classes: number; readonly aux: boolean; readonly rates: readonly number[] }
+  | { readonly type: 'retinanet'; readonly classes: number; readonly anchors: AnchorSettings; readonly detection: DetectionSettings };
+
+export interface NormalizedNeck {
+  readonly type: 'fpn';
+  readonly channels: number;
+  /** Stage indices it reads, lowest first (C3 is stage index 1). */
+  readonly from: readonly number[];
+  readonly extra: 'pool' | 'p6p7' | 'none';
+}
 
 /** A spec with every default filled in and the stage lists zipped into one entry per stage. */
 export interface NormalizedSpec {
@@ -58,6 +91,7 @@ export interface NormalizedSpec {
   readonly stem: NormalizedStem;
   readonly block: NormalizedBlock;
   readonly stages: readonly Stage[];
+  readonly neck: NormalizedNeck | null;
   readonly head: NormalizedHead;
   /** Stage outputs returned as features (C2 = first stage); empty for a single-output model. */
   readonly outputs: readonly string[];
@@ -80,16 +114,60 @@ export function normalize({ document, spec }: ValidSpec): NormalizedSpec {
       stride: spec.stages.strides[i]!,
       dilate: spec.stages.dilate?.[i] ?? false,
     })),
-    head:
-      spec.head.type === 'classifier'
-        ? { type: 'classifier', classes: spec.head.classes, dropout: spec.head.dropout ?? DEFAULTS.dropout }
-        : { type: spec.head.type },
+    neck: spec.neck ? normalizeNeck(spec.neck) : null,
+    head: normalizeHead(spec.head),
     outputs: [...(spec.outputs ?? [])],
     batchNorm: {
       epsilon: spec.batchNorm?.epsilon ?? DEFAULTS.batchNormEpsilon,
       momentum: spec.batchNorm?.momentum ?? DEFAULTS.batchNormMomentum,
     },
   };
+}
+
+/** The stage index of a stage output's name: C2 is the first stage's. */
+export const stageIndexOf = (output: string): number => Number(output.slice(1)) - 2;
+
+function normalizeNeck(neck: NonNullable<NetSpec['neck']>): NormalizedNeck {
+  const from = neck.from.map(stageIndexOf).sort((a, b) => a - b);
+  return { type: 'fpn', channels: neck.channels ?? DEFAULTS.fpnChannels, from, extra: neck.extra ?? DEFAULTS.fpnExtra };
+}
+
+/**
+ * torchvision's RetinaNet anchors: on each of five levels, sizes x, x·2^(1/3), x·2^(2/3) for x = 32 … 512 (truncated
+ * to integers, as torchvision's `int(x * 2 ** (i / 3))` does) and ratios 0.5, 1, 2.
+ */
+export function retinanetDefaultAnchorSettings(): AnchorSettings {
+  const sizes = [32, 64, 128, 256, 512].map((x) => [0, 1, 2].map((i) => Math.trunc(x * 2 ** (i / 3))));
+  return { sizes, ratios: sizes.map(() => [0.5, 1, 2]) };
+}
+
+export function normalizeHead(head: NetSpec['head']): NormalizedHead {
+  switch (head.type) {
+    case 'classifier':
+      return { type: 'classifier', classes: head.classes, dropout: head.dropout ?? DEFAULTS.dropout };
+    case 'fcn':
+      return { type: 'fcn', classes: head.classes, aux: head.aux ?? DEFAULTS.aux };
+    case 'deeplabv3':
+      return { type: 'deeplabv3', classes: head.classes, aux: head.aux ?? DEFAULTS.aux, rates: head.rates ?? DEFAULTS.asppRates };
+    case 'retinanet': {
+      const anchors = head.anchors ?? retinanetDefaultAnchorSettings();
+      // One ratio list applies to every level, as the schema says.
+      const ratios = anchors.ratios.length === 1 ? anchors.sizes.map(() => anchors.ratios[0]!) : anchors.ratios;
+      return {
+        type: 'retinanet',
+        classes: head.classes,
+        anchors: { sizes: anchors.sizes, ratios },
+        detection: {
+          scoreThreshold: head.scoreThreshold ?? DEFAULTS.scoreThreshold,
+          nmsThreshold: head.nmsThreshold ?? DEFAULTS.nmsThreshold,
+          detectionsPerImage: head.detectionsPerImage ?? DEFAULTS.detectionsPerImage,
+          topkCandidates: head.topkCandidates ?? DEFAULTS.topkCandidates,
+        },
+      };
+    }
+    default:
+      return { type: head.type };
+  }
 }
 
 export function normalizeStem(stem: NetSpec['stem']): NormalizedStem {

@@ -1,6 +1,6 @@
 import { diagnose, type Diagnostic, type DiagnosticCode } from '../diagnostics.js';
 import { outputSize, STEM_POOL } from '../ops/window.js';
-import { normalizeBlock, normalizeStem, stageDilations } from './normalize.js';
+import { normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
 import type { ValidSpec } from './validate.js';
 
 type Spec = ValidSpec['spec'];
@@ -26,6 +26,16 @@ const dilationsOf = (spec: Spec) => stageDilations(spec.stages.strides.map((stri
 
 /** Stage indices whose stride becomes dilation. */
 const dilatedStages = (spec: Spec) => spec.stages.widths.flatMap((_, i) => (spec.stages.dilate?.[i] ? [i] : []));
+
+/** How messages name each head. */
+const HEAD_NAMES: Readonly<Record<Spec['head']['type'], string>> = {
+  classifier: 'a classifier head',
+  pool: 'a pool head',
+  none: 'a backbone without a head',
+  fcn: 'an FCN head',
+  deeplabv3: 'a DeepLabV3 head',
+  retinanet: 'a RetinaNet head',
+};
 
 /** The semantic rules that the schema cannot express, one entry each. They run on a schema-valid spec. */
 export const rules: readonly Rule[] = [
@@ -145,6 +155,57 @@ export const rules: readonly Rule[] = [
           ),
   },
   {
+    code: 'NS208',
+    sentence: 'a neck or head reads stages the backbone has',
+    severity: 'error',
+    check: (spec) => {
+      const stages = spec.stages.widths.length;
+      const findings = (spec.neck?.from ?? []).flatMap((name, i) =>
+        stageIndexOf(name) >= stages ? [{ pointer: `/neck/from/${i}`, message: `neck.from[${i}] is "${name}", but the backbone has ${stages} stage${stages === 1 ? '' : 's'} (C2–C${stages + 1})` }] : [],
+      );
+      const { head } = spec;
+      if ((head.type === 'fcn' || head.type === 'deeplabv3') && head.aux && stages < 2) {
+        findings.push({ pointer: '/head/aux', message: `the auxiliary head reads the stage before the last, but the backbone has only ${stages} stage` });
+      }
+      return findings;
+    },
+  },
+  {
+    code: 'NS209',
+    sentence: 'a RetinaNet head reads an FPN neck, and segmentation heads read the backbone alone',
+    severity: 'error',
+    check: ({ head, neck, outputs }) => {
+      const findings: Finding[] = [];
+      if (head.type === 'retinanet' && !neck) findings.push({ pointer: '/head/type', message: 'a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }' });
+      const headName = HEAD_NAMES[head.type];
+      if (neck && head.type !== 'retinanet' && head.type !== 'none') findings.push({ pointer: '/neck', message: `${headName} reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head` });
+      const dense = neck !== undefined || ['fcn', 'deeplabv3', 'retinanet'].includes(head.type);
+      if (dense && outputs) findings.push({ pointer: '/outputs', message: `outputs selects stage features, but a model with ${neck && head.type === 'none' ? 'a neck' : headName} returns its own outputs; remove outputs` });
+      return findings;
+    },
+  },
+  {
+    code: 'NS210',
+    sentence: "the anchors have one entry per pyramid level and one count of anchors per location",
+    severity: 'error',
+    check: ({ head, neck }) => {
+      if (head.type !== 'retinanet' || !head.anchors || !neck) return [];
+      const levels = neck.from.length + ({ pool: 1, p6p7: 2, none: 0 } as const)[neck.extra ?? 'pool'];
+      const { sizes, ratios } = head.anchors;
+      if (sizes.length !== levels) {
+        return [{ pointer: '/head/anchors/sizes', message: `anchors.sizes has ${sizes.length} entr${sizes.length === 1 ? 'y' : 'ies'}, but the pyramid has ${levels} level${levels === 1 ? '' : 's'} (${neck.from.length} from the backbone, ${levels - neck.from.length} extra); give one list of sizes per level` }];
+      }
+      if (ratios.length !== 1 && ratios.length !== levels) {
+        return [{ pointer: '/head/anchors/ratios', message: `anchors.ratios has ${ratios.length} entries; give one list of ratios for every level, or one per level (${levels})` }];
+      }
+      const perLocation = sizes.map((s, i) => s.length * (ratios[ratios.length === 1 ? 0 : i]!).length);
+      const odd = perLocation.findIndex((n) => n !== perLocation[0]);
+      return odd < 0
+        ? []
+        : [{ pointer: `/head/anchors/sizes/${odd}`, message: `level ${odd + 1} has ${perLocation[odd]} anchors per location (sizes × ratios) but level 1 has ${perLocation[0]}; the head's towers are shared by every level, so each level needs the same count` }];
+    },
+  },
+  {
     code: 'NS501',
     sentence: 'TensorFlow.js can train every layer',
     severity: 'warning',
@@ -159,6 +220,15 @@ export const rules: readonly Rule[] = [
         },
       ];
     },
+  },
+  {
+    code: 'NS502',
+    sentence: "DeepLabV3 reads a dilated backbone, as torchvision's does",
+    severity: 'warning',
+    check: (spec) =>
+      spec.head.type !== 'deeplabv3' || spec.stages.dilate?.some(Boolean)
+        ? []
+        : [{ pointer: '/head/type', message: 'a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8' }],
   },
 ];
 

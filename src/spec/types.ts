@@ -29,10 +29,11 @@ export interface NetSpec {
   stem: Stem;
   block: Block;
   stages: Stages;
+  neck?: FpnNeck;
   /**
    * What follows the last stage.
    */
-  head: ClassifierHead | PoolHead | NoHead;
+  head: ClassifierHead | PoolHead | NoHead | FcnHead | DeepLabV3Head | RetinaNetHead;
   /**
    * Stage outputs to return as features, named as FPN names them: C2 is the first stage's output, C3 the second's, and so on. With a head, the head's output is returned last. The model then returns one tensor per name.
    *
@@ -227,6 +228,32 @@ export interface Stages {
   dilate?: boolean[];
 }
 /**
+ * torchvision's FeaturePyramidNetwork on stage outputs: a 1×1 lateral convolution per level and a 3×3 output convolution, both with bias, and a top-down path that adds each level's lateral to the level above upsampled (nearest) to its size. The backbone is then named `body` and the pyramid `fpn` (under `backbone` with a RetinaNet head), as in torchvision's BackboneWithFPN. Without a head the model returns the levels P3 … (one per `from` entry, numbered as its stage) and the extra levels.
+ */
+export interface FpnNeck {
+  /**
+   * Neck kind: 'fpn'.
+   */
+  type: 'fpn';
+  /**
+   * Channels of every pyramid level (256 in torchvision).
+   */
+  channels?: number;
+  /**
+   * The stage outputs it reads, lowest first: ['C3', 'C4', 'C5'] in RetinaNet.
+   *
+   * @minItems 1
+   * @maxItems 8
+   *
+   * Items: A stage output, C2 to C9.
+   */
+  from: ('C2' | 'C3' | 'C4' | 'C5' | 'C6' | 'C7' | 'C8' | 'C9')[];
+  /**
+   * Levels added above the last: 'pool' is torchvision's LastLevelMaxPool (a stride-2 1×1 max-pool of the top level); 'p6p7' is LastLevelP6P7 as RetinaNet uses it (a stride-2 3×3 convolution of the top level, then ReLU and another); 'none' adds nothing.
+   */
+  extra?: 'pool' | 'p6p7' | 'none';
+}
+/**
  * Global average pooling, optional dropout, then a fully connected layer with bias producing one logit per class.
  */
 export interface ClassifierHead {
@@ -260,6 +287,98 @@ export interface NoHead {
    * Head kind.
    */
   type: 'none';
+}
+/**
+ * torchvision's FCNHead on the last stage: a 3×3 convolution to a quarter of its channels, BatchNorm, ReLU, dropout 0.1 and a 1×1 convolution with bias to the classes; the logits are resized bilinearly (align_corners false) to the input size and returned as `out`. Named classifier.0 … classifier.4 under a backbone named `backbone`, as in fcn_resnet50.
+ */
+export interface FcnHead {
+  /**
+   * Head kind.
+   */
+  type: 'fcn';
+  /**
+   * Number of classes, the background included (21 for PASCAL VOC's 20 and background).
+   */
+  classes: number;
+  /**
+   * Add torchvision's auxiliary FCNHead on the stage before the last (C4 of a ResNet), returned as `aux` at input resolution; torchvision trains with it and drops it at inference.
+   */
+  aux?: boolean;
+}
+/**
+ * torchvision's DeepLabHead on the last stage: ASPP (a 1×1 branch, three dilated 3×3 branches and an image-pooling branch, 256 channels each, concatenated and projected to 256 with dropout 0.5), a 3×3 convolution, BatchNorm, ReLU and a 1×1 convolution with bias to the classes; the logits are resized bilinearly (align_corners false) to the input size and returned as `out`. torchvision dilates the last two stages (stages.dilate [false, false, true, true]).
+ */
+export interface DeepLabV3Head {
+  /**
+   * Head kind.
+   */
+  type: 'deeplabv3';
+  /**
+   * Number of classes, the background included (21 for PASCAL VOC's 20 and background).
+   */
+  classes: number;
+  /**
+   * Add torchvision's auxiliary FCNHead on the stage before the last (C4 of a ResNet), returned as `aux` at input resolution; torchvision trains with it and drops it at inference.
+   */
+  aux?: boolean;
+  /**
+   * Dilation rates of ASPP's three 3×3 branches.
+   *
+   * @minItems 3
+   * @maxItems 3
+   *
+   * Items: One branch's dilation rate.
+   */
+  rates?: number[];
+}
+/**
+ * torchvision's RetinaNet head on the FPN levels (needs `neck`): a classification and a box-regression tower, each four 3×3 convolutions with bias and ReLU and a last 3×3 convolution, shared by all levels. The model returns `cls_logits` [anchors, classes] and `bbox_regression` [anchors, 4] over all levels' anchors, as torchvision's RetinaNetHead does; the generated module's `detect` decodes them into boxes.
+ */
+export interface RetinaNetHead {
+  /**
+   * Head kind.
+   */
+  type: 'retinanet';
+  /**
+   * Number of classes, as torchvision counts them (91 for COCO's category ids).
+   */
+  classes: number;
+  anchors?: Anchors;
+  /**
+   * Decoding: detections scoring below this are dropped (torchvision's score_thresh).
+   */
+  scoreThreshold?: number;
+  /**
+   * Decoding: per class, a box overlapping a higher-scoring one by more than this IoU is suppressed (nms_thresh).
+   */
+  nmsThreshold?: number;
+  /**
+   * Decoding: at most this many detections per image (detections_per_img).
+   */
+  detectionsPerImage?: number;
+  /**
+   * Decoding: per level, at most this many highest-scoring candidates before suppression (topk_candidates).
+   */
+  topkCandidates?: number;
+}
+/**
+ * The anchors of each FPN level, as torchvision's AnchorGenerator takes them. Default: RetinaNet's, sizes x, x·2^(1/3), x·2^(2/3) for x = 32, 64, 128, 256, 512 and ratios 0.5, 1, 2 on every level.
+ */
+export interface Anchors {
+  /**
+   * Per FPN level, the anchor sizes in input pixels (the side of a square anchor of the same area).
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  sizes: number[][];
+  /**
+   * Per FPN level, the aspect ratios (height / width); one list applies to every level.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  ratios: number[][];
 }
 /**
  * BatchNorm settings, in PyTorch's convention; they are translated for TensorFlow.js (its momentum is 1 − this momentum).
