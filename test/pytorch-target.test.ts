@@ -80,7 +80,8 @@ define('every spec: a forward pass gives the analysed output shapes, channels fi
  */
 function drawnAs(tensor: TensorReport, init: Init): string | undefined {
   const n = tensor.shape.reduce((a, b) => a * b, 1);
-  if (init.kind === 'constant') return tensor.min === init.value && tensor.max === init.value ? undefined : `not constant ${init.value}: ${tensor.min}…${tensor.max}`;
+  // A float32 tensor holds the constant rounded to float32 (RetinaNet's prior −log 99, for one).
+  if (init.kind === 'constant') return tensor.min === Math.fround(init.value) && tensor.max === Math.fround(init.value) ? undefined : `not constant ${init.value}: ${tensor.min}…${tensor.max}`;
   const sigma = init.kind === 'normal' ? init.std : init.bound / Math.sqrt(3);
   const stdError = (init.kind === 'normal' ? 1 / Math.sqrt(2 * n) : 0.45 / Math.sqrt(n)) * 5;
   if (Math.abs(tensor.std / sigma - 1) > stdError) return `std ${tensor.std} where ${init.kind} gives ${sigma}`;

@@ -5,8 +5,8 @@ import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DecodedImage } from '../src/runtime/preprocess.js';
-import { blendMask, drawDetections, labelColour, segmentationPalette } from '../src/render/overlay.js';
-import { encodePng } from '../src/render/png.js';
+import { blendMask, drawDetections, labelColour, segmentationPalette } from '../src/runtime/overlay.js';
+import { encodePng } from '../src/runtime/png.js';
 
 const PYTHON = '/usr/bin/python3';
 

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, decodeBatch, type Detections, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "retinanet_resnet50_fpn";
 export const description = "torchvision's retinanet_resnet50_fpn: a resnet50 backbone, an FPN of 256 channels on C3–C5 with P6 and P7, and RetinaNet's classification and box-regression towers over 9 anchors per location, 91 classes (COCO's category ids), on a 512×512 input.";
@@ -544,13 +544,37 @@ export const inferencePlan: InferencePlan = {
 
 export interface Outputs {
   /** [batch, 49104, 91] */
-  cls_logits: tf.Tensor4D;
+  cls_logits: tf.Tensor3D;
   /** [batch, 49104, 4] */
-  bbox_regression: tf.Tensor4D;
+  bbox_regression: tf.Tensor3D;
 }
 
 /** Runs the model on images shaped [batch, 512, 512, 3]; returns one tensor per output. */
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {
   const [cls_logits, bbox_regression] = predictChecked(model, x, inputShape) as tf.Tensor[];
-  return { cls_logits: cls_logits as tf.Tensor4D, bbox_regression: bbox_regression as tf.Tensor4D };
+  return { cls_logits: cls_logits as tf.Tensor3D, bbox_regression: bbox_regression as tf.Tensor3D };
+}
+
+/** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */
+export const detection = {
+  input: [512, 512],
+  levels: [[64, 64], [32, 32], [16, 16], [8, 8], [4, 4]],
+  anchors: { sizes: [[32, 40, 50], [64, 80, 101], [128, 161, 203], [256, 322, 406], [512, 645, 812]], ratios: [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]] },
+  scoreThreshold: 0.05,
+  nmsThreshold: 0.5,
+  detectionsPerImage: 300,
+  topkCandidates: 1000,
+} as const;
+
+/**
+ * Runs the model and decodes each image's detections as torchvision's RetinaNet does: `boxes` [n, 4] as
+ * (x1, y1, x2, y2) in input pixels, `scores` and `labels` (0 to 90), highest score first.
+ */
+export function detect(model: tf.LayersModel, x: tf.Tensor4D): Detections[] {
+  const { cls_logits, bbox_regression } = predict(model, x);
+  try {
+    return decodeBatch(cls_logits, bbox_regression, detection);
+  } finally {
+    tf.dispose([cls_logits, bbox_regression]);
+  }
 }

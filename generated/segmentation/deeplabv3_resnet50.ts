@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, resize, concat, dropout, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, resize, concat, dropout, classMasks, type ClassMask, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "deeplabv3_resnet50";
 export const description = "torchvision's deeplabv3_resnet50: a resnet50 backbone with its last two stages dilated (output stride 8), DeepLabHead (ASPP with rates 12, 24, 36) on C5 and the auxiliary FCNHead on C4, 21 classes (PASCAL VOC), logits resized to the 520×520 input.";
@@ -595,4 +595,14 @@ export interface Outputs {
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {
   const [out, aux] = predictChecked(model, x, inputShape) as tf.Tensor[];
   return { out: out as tf.Tensor4D, aux: aux as tf.Tensor4D };
+}
+
+/** Runs the model and takes each pixel's highest-scoring of the 21 classes in `out`, per image. */
+export function segment(model: tf.LayersModel, x: tf.Tensor4D): ClassMask[] {
+  const outputs = predict(model, x);
+  try {
+    return classMasks(outputs.out);
+  } finally {
+    tf.dispose(Object.values(outputs));
+  }
 }

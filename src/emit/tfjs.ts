@@ -6,6 +6,7 @@ import type { InferencePlan } from '../runtime/optimize.js';
 import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
+import { taskFunctions, taskImports } from './tfjs-task.js';
 
 /** The module generated code imports its layer helpers from. */
 export const RUNTIME_MODULE = 'netspec/runtime';
@@ -31,10 +32,13 @@ const moduleNames = [
   'resize',
   'concat',
   'retinanetHead',
-  'decodeDetections',
+  'decodeBatch',
   'Detections',
   'detection',
   'detect',
+  'classMasks',
+  'ClassMask',
+  'segment',
   'InferencePlan',
   'inferencePlan',
   'predictChecked',
@@ -69,7 +73,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${[...used, 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...used, ...taskImports(graph), 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     ...analysisConstants(graph),
     ...modelBuilder(graph),
@@ -80,11 +84,13 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
     '',
     ...predictFunction(graph),
+    ...taskFunctions(graph),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-const tensorType = (shape: Shape) => (shape.length === 1 ? 'tf.Tensor2D' : 'tf.Tensor4D');
+/** One image's shape plus the batch: features, an anchor table ([anchors, values]) or a feature map. */
+const tensorType = (shape: Shape) => (['tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D'] as const)[shape.length - 1]!;
 
 /** The analysis as `const` data: name, shapes, parameters, MACs and the layer table. */
 function analysisConstants(graph: AnalyzedGraph): string[] {

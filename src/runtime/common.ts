@@ -1,5 +1,5 @@
 // The portable runtime: what generated modules need in browsers, web workers and Node alike. No Node builtin here.
-export { add, avgPool, batchNorm, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, layerHelpers, maxPool, predictChecked, relu, squeezeExcite, type ConvOptions, type LayerHelper } from './layers.js';
+export { add, avgPool, batchNorm, concat, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, layerHelpers, maxPool, predictChecked, relu, resize, retinanetHead, squeezeExcite, type ConvOptions, type LayerHelper } from './layers.js';
 export { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
 export { DropPath } from './drop-path.js';
 export { GroupedConv2D, groupedConv2d, type GroupedConv2DArgs } from './grouped-conv.js';
@@ -11,3 +11,9 @@ export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type De
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './image-header.js';
 export { optimizeForInference, type InferenceModel, type InferencePlan, type InferenceStep } from './optimize.js';
 export { pageImagePixels, type PageImage } from './image-input.js';
+export { Resize } from './resize-layer.js';
+export { RetinaNetHead } from './retinanet-tower.js';
+export { anchorsPerLocation, decodeDetections, generateAnchors, retinanetDefaultAnchors, type AnchorOptions, type DetectionOptions, type Detections, type LevelOutput } from './detection.js';
+export { decodeBatch, type DetectionConfig } from './detect.js';
+export { classMasks, type ClassMask } from './segmentation.js';
+export { blendMask, drawDetections, segmentationPalette, type BlendOptions, type DrawOptions, type SegmentationMask } from './overlay.js';

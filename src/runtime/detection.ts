@@ -29,6 +29,11 @@ export interface DetectionOptions {
   detectionsPerImage?: number;
   /** At most this many candidates per level before NMS. Default 1000. */
   topkCandidates?: number;
+  /**
+   * Clip boxes to this region instead of the whole input: the image's own size when it was padded at the bottom and
+   * right to the network's input, as torchvision clips to each image's size while its anchors stride over the batch.
+   */
+  clipTo?: { readonly height: number; readonly width: number };
 }
 
 /** Detections in descending score order; boxes are [n, 4] as (x1, y1, x2, y2) in input-image pixels. */
@@ -116,8 +121,7 @@ function roundHalfEven(value: number): number {
  * RetinaNet's postprocess_detections for one image: per level, sigmoid scores above the threshold, the top
  * candidates (ties broken by the lower flat index), decoded against the anchors and clipped to the image; then
  * NMS per class over all levels and the highest-scoring detections (equal scores keep level, then rank, order).
- * The image size sets both the anchor strides and the clipping; torchvision takes the strides from its padded
- * batch and clips to the unpadded image, which are the same size when the network input is not padded.
+ * The input size sets the anchor strides and, unless `clipTo` names the unpadded image inside it, the clipping.
  */
 export function decodeDetections(levels: readonly LevelOutput[], imageHeight: number, imageWidth: number, anchors: AnchorOptions, options: DetectionOptions = {}): Detections {
   const settings = resolveOptions(options);
@@ -126,12 +130,14 @@ export function decodeDetections(levels: readonly LevelOutput[], imageHeight: nu
   validateLevelSizes(imageHeight, imageWidth, levels, anchors);
   const classes = validateLevelOutputs(levels, anchors);
   const levelAnchors = generateAnchors(imageHeight, imageWidth, levels, anchors);
+  const clip = options.clipTo ?? { height: imageHeight, width: imageWidth };
+  validateImageSize(clip.height, clip.width);
   const candidates: Candidate[] = [];
   levels.forEach((level, index) => {
     for (const pick of topCandidates(level.classLogits, settings.scoreThreshold, settings.topkCandidates)) {
       const anchor = Math.floor(pick.index / classes);
       const box = decodeBox(levelAnchors[index]!, level.boxRegression, anchor);
-      candidates.push({ box: clipBox(box, imageHeight, imageWidth), score: pick.score, label: pick.index % classes });
+      candidates.push({ box: clipBox(box, clip.height, clip.width), score: pick.score, label: pick.index % classes });
     }
   });
   const keep = batchedNms(candidates, settings.nmsThreshold).slice(0, settings.detectionsPerImage);
@@ -229,7 +235,7 @@ function iou32(a: readonly number[], b: readonly number[], areaA: number, areaB:
   return f32(intersection / f32(f32(areaA + areaB) - intersection));
 }
 
-function resolveOptions(options: DetectionOptions): Required<DetectionOptions> {
+function resolveOptions(options: DetectionOptions): Required<Omit<DetectionOptions, 'clipTo'>> {
   const settings = { scoreThreshold: 0.05, nmsThreshold: 0.5, detectionsPerImage: 300, topkCandidates: 1000, ...options };
   if (!Number.isFinite(settings.scoreThreshold)) throw new Error(`scoreThreshold must be a finite number, got ${settings.scoreThreshold}`);
   if (!(settings.nmsThreshold >= 0 && settings.nmsThreshold <= 1)) throw new Error(`nmsThreshold must be between 0 and 1, got ${settings.nmsThreshold}`);

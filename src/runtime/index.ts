@@ -5,3 +5,4 @@ export { loadWeights, readWeightsFolder } from './weights-files.js';
 export { initBackend, type BackendChoice, type BackendOptions } from './backend.js';
 export { decodeImage, type DecodeOptions } from './decode-image.js';
 export { createInferencePool, type InferencePool, type OutputTensor, type PoolOptions } from './pool.js';
+export { encodePng } from './png.js';

@@ -1,0 +1,60 @@
+import type { AnalyzedGraph } from '../ir/analyze.js';
+
+/**
+ * What a segmentation or detection module adds to `predict`: `segment()`, each pixel's class, or `detection` (the
+ * decoding settings) and `detect()`, RetinaNet's boxes. Every value printed is a compiler-made or schema-checked
+ * number, never user text.
+ */
+export function taskImports(graph: AnalyzedGraph): string[] {
+  if (graph.task?.kind === 'segmentation') return ['classMasks', 'type ClassMask'];
+  if (graph.task?.kind === 'detection') return ['decodeBatch', 'type Detections'];
+  return [];
+}
+
+export function taskFunctions(graph: AnalyzedGraph): string[] {
+  const { task } = graph;
+  if (task?.kind === 'segmentation') {
+    return [
+      '',
+      `/** Runs the model and takes each pixel's highest-scoring of the ${task.classes} classes in \`out\`, per image. */`,
+      'export function segment(model: tf.LayersModel, x: tf.Tensor4D): ClassMask[] {',
+      '  const outputs = predict(model, x);',
+      '  try {',
+      '    return classMasks(outputs.out);',
+      '  } finally {',
+      '    tf.dispose(Object.values(outputs));',
+      '  }',
+      '}',
+    ];
+  }
+  if (task?.kind !== 'detection') return [];
+  const shapeOf = (op: string) => graph.layers.find((layer) => layer.op.name === op)!.outputShape;
+  const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
+  const { decoding } = task;
+  return [
+    '',
+    '/** How `detect` decodes: the input and pyramid levels\' [height, width], torchvision\'s anchors and RetinaNet\'s settings. */',
+    'export const detection = {',
+    `  input: [${graph.inputShape[0]}, ${graph.inputShape[1]}],`,
+    `  levels: ${lists(task.levels.map((op) => shapeOf(op).slice(0, 2)))},`,
+    `  anchors: { sizes: ${lists(task.anchors.sizes)}, ratios: ${lists(task.anchors.ratios)} },`,
+    `  scoreThreshold: ${decoding.scoreThreshold},`,
+    `  nmsThreshold: ${decoding.nmsThreshold},`,
+    `  detectionsPerImage: ${decoding.detectionsPerImage},`,
+    `  topkCandidates: ${decoding.topkCandidates},`,
+    '} as const;',
+    '',
+    '/**',
+    ' * Runs the model and decodes each image\'s detections as torchvision\'s RetinaNet does: `boxes` [n, 4] as',
+    ` * (x1, y1, x2, y2) in input pixels, \`scores\` and \`labels\` (0 to ${task.classes - 1}), highest score first.`,
+    ' */',
+    'export function detect(model: tf.LayersModel, x: tf.Tensor4D): Detections[] {',
+    '  const { cls_logits, bbox_regression } = predict(model, x);',
+    '  try {',
+    '    return decodeBatch(cls_logits, bbox_regression, detection);',
+    '  } finally {',
+    '    tf.dispose([cls_logits, bbox_regression]);',
+    '  }',
+    '}',
+  ];
+}
