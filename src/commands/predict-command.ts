@@ -9,7 +9,11 @@ import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.
 import { preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
 import { loadWeights, readWeightsFolder } from '../runtime/weights-files.js';
 import { MANIFEST_FILE } from '../runtime/weights-folder.js';
+import type { Task } from '../ir/graph.js';
+import type { DecodedImage } from '../runtime/preprocess.js';
+import type { WeightsFolderManifest } from '../runtime/weights-folder.js';
 import { defineCommand, UsageError } from './command-line.js';
+import { detectImage, detectionConfig, letterbox, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 
 const TOP = 5;
@@ -23,7 +27,7 @@ function imagenetClasses(): string[] {
 
 export const command = defineCommand({
   name: 'predict',
-  summary: `Classify JPEG or PNG images with a spec's model and imported weights, printing the top ${TOP}`,
+  summary: `Classify, segment or detect objects in JPEG or PNG images with a spec's model and imported weights`,
   forms: [{ args: '<spec.json>', after: '<image>...' }],
   description: `Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
 classifies each JPEG or PNG image. Prints the top ${TOP} classes with their probabilities: the folder's class names
@@ -40,7 +44,17 @@ Images become the model's channels first: 1 grey (ITU-R BT.601 luma, as PIL's co
 Pixels are fed as they are, never inverted: a Fashion-MNIST model has seen light garments on a black background,
 so a dark garment photographed on white looks nothing like what it learnt.
 
-An image that cannot be read or is too large is reported on one line, the others are still classified, and the
+Segmentation models (an fcn or deeplabv3 head) and detection models (retinanet) see each image scaled to fit the
+input with its aspect kept, padded with zeros (the mean colour) at the bottom and right, and normalised as above.
+  - segmentation: prints each class's share of the image and writes OUT/<image>.segmentation.png, the image with
+    each pixel's class (from the model's 'out') blended over it in PASCAL VOC's colours, the background left clear
+  - detection: decodes as torchvision's RetinaNet does (score above the spec's threshold, per-class suppression)
+    and keeps detections scoring --min-score or more: prints them and writes OUT/<image>.detections.json (boxes as
+    x1, y1, x2, y2 in the image's pixels) and OUT/<image>.detections.png with the boxes and labels drawn
+Class names are the weights folder's, else PASCAL VOC's for 21 classes and COCO's for 91. Existing files are
+never replaced.
+
+An image that cannot be read or is too large is reported on one line, the others are still processed, and the
 exit status is 1.`,
   options: {
     weights: { type: 'string', arg: 'DIR', required: true, help: 'The weights folder' },
@@ -53,12 +67,14 @@ exit status is 1.`,
       integer: true,
       help: 'Refuse images of more than N pixels (width × height), read from the header before decoding',
     },
+    out: { type: 'string', arg: 'DIR', default: 'predictions', help: 'Where segmentation and detection models write their images and JSON (created if missing)' },
+    'min-score': { type: 'number', arg: 'S', default: 0.5, min: 0, max: 1, help: 'Detection models: keep detections scoring at least S' },
   },
   run: async ({ values, positionals }) => {
     const [spec, ...images] = positionals;
     if (!spec || images.length === 0) throw new UsageError('predict takes a spec and at least one image');
     if (values.weights === undefined) throw new UsageError('predict needs --weights DIR');
-    return predictCommand({ spec, weights: values.weights, images, maxPixels: values['max-pixels'] });
+    return predictCommand({ spec, weights: values.weights, images, maxPixels: values['max-pixels'], output: { folder: values.out, minScore: values['min-score'] } });
   },
 });
 
@@ -68,6 +84,7 @@ interface PredictOptions {
   readonly images: readonly string[];
   /** Refuse images of more than this many pixels before decoding them. */
   readonly maxPixels: number;
+  readonly output: DenseOutput;
 }
 
 interface Classifier {
@@ -85,6 +102,7 @@ interface Classifier {
 async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   if (!graph) return 1;
+  if (graph.task) return predictTask(graph, graph.task, options);
   const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
   const channels = graph.inputShape[2]!;
   const unsupported =
@@ -135,10 +153,16 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
 
 /** The image as the model's input, or undefined once standard error says why it cannot be. */
 async function readInput(path: string, transform: PreprocessOptions, maxPixels: number): Promise<tf.Tensor3D | undefined> {
+  const image = await readImage(path, maxPixels);
+  return image && preprocess(image, transform);
+}
+
+/** The decoded image, or undefined once standard error says why it cannot be read. */
+async function readImage(path: string, maxPixels: number): Promise<DecodedImage | undefined> {
   try {
     const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
     if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
-    return preprocess(await decodeImage(bytes, { maxPixels }), transform);
+    return await decodeImage(bytes, { maxPixels });
   } catch (error) {
     const reason =
       error instanceof ImageTooLargeError
@@ -156,4 +180,51 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
   process.stdout.write(`${path}\n`);
   i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${names?.[index] ?? `class ${index}`}\n`));
   tf.dispose([input, probabilities, values, indices]);
+}
+
+/**
+ * Segments or detects objects in each image with a segmentation or detection model, writing the results under the
+ * output folder. An image that cannot be read, or whose results cannot be written, is reported; the status is then 1.
+ */
+async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOptions): Promise<number> {
+  const channels = graph.inputShape[2]!;
+  if (channels !== 1 && channels !== 3) {
+    process.stderr.write(`netspec: predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels\n`);
+    return 1;
+  }
+  await initBackend();
+  let model: tf.LayersModel;
+  let manifest: WeightsFolderManifest;
+  try {
+    const read = await readWeightsFolder(options.weights);
+    manifest = read.manifest;
+    if (manifest.classes && manifest.classes.length !== task.classes) throw new Error(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
+    prepareOutputFolder(options.output.folder);
+    model = await loadWeights(buildModel(graph), read, { disposeOnError: true });
+  } catch (error) {
+    process.stderr.write(`netspec: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const names = taskClassNames(task, manifest.classes);
+  const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
+  let status = 0;
+  for (const path of options.images) {
+    const image = await readImage(path, options.maxPixels);
+    if (!image) {
+      status = 1;
+      continue;
+    }
+    const fitted = letterbox(image, graph.inputShape, manifest.input);
+    try {
+      if (config) detectImage(model, config, path, image, fitted, names, options.output);
+      else segmentImage(model, graph, path, image, fitted, names, options.output);
+    } catch (error) {
+      process.stderr.write(`netspec: ${(error as Error).message}\n`);
+      status = 1;
+    } finally {
+      fitted.input.dispose();
+    }
+  }
+  model.dispose();
+  return status;
 }

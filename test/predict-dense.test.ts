@@ -1,0 +1,115 @@
+// `netspec predict` on segmentation and detection models, through the CLI, with weights whose results can be worked
+// by hand: heads whose last convolution has a zero kernel give the same logits at every pixel and anchor, so the mask,
+// the blended PNG and the first detection's box follow from the biases and the letterbox arithmetic alone.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PNG } from 'pngjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileSpec } from '../src/compile.js';
+import { initialWeights } from '../src/weights/init.js';
+import { writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+
+const backbone = {
+  input: { height: 37, width: 29, channels: 3 },
+  stem: { type: 'conv', width: 8, kernelSize: 3, stride: 2, pool: 'max' },
+  block: { type: 'bottleneck', expansion: 2 },
+  stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2] },
+};
+const segmentation = { ...backbone, name: 'tiny_fcn', head: { type: 'fcn', classes: 21, aux: true } };
+const detection = {
+  ...backbone,
+  name: 'tiny_retinanet',
+  neck: { type: 'fpn', channels: 8, from: ['C3', 'C4', 'C5'], extra: 'p6p7' },
+  head: { type: 'retinanet', classes: 91, anchors: { sizes: [[8], [16], [32], [64], [128]], ratios: [[0.5, 1, 2]] } },
+};
+
+const root = mkdtempSync(join(tmpdir(), 'netspec-predict-dense-'));
+const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A 74×58 RGB image whose pixel (x, y) is (x, y, 200). */
+function writeImage(name: string): void {
+  const png = new PNG({ width: 74, height: 58 });
+  for (let y = 0; y < 58; y++) for (let x = 0; x < 74; x++) png.data.set([x, y, 200, 255], 4 * (y * 74 + x));
+  writeFileSync(join(root, name), PNG.sync.write(png));
+}
+
+/** The spec and a weights folder imported through the CLI, its weights drawn as declared and then `edit`ed. */
+function prepare(spec: { name: string }, edit: (weights: Map<string, FloatTensor>) => void): void {
+  writeFileSync(join(root, `${spec.name}.json`), JSON.stringify(spec));
+  const compiled = compileSpec('tiny.json', new TextEncoder().encode(JSON.stringify(spec)));
+  if (!compiled.ok) throw new Error('does not compile');
+  const weights = initialWeights(compiled.graph, 3);
+  edit(weights);
+  writeFileSync(join(root, `${spec.name}.safetensors`), writeSafetensors(weights));
+  const run = cli(['weights', 'import', `${spec.name}.json`, `${spec.name}.safetensors`, '--out', `${spec.name}.weights`]);
+  assert.is(run.status, 0, run.stderr);
+}
+
+const fill = (tensor: FloatTensor, value: (i: number) => number) => tensor.data.forEach((_, i) => (tensor.data[i] = value(i)));
+
+test('segmentation: every pixel of the class the biases favour, VOC names, and the mask blended over the image', () => {
+  prepare(segmentation, (weights) => {
+    fill(weights.get('classifier.4.weight')!, () => 0);
+    fill(weights.get('classifier.4.bias')!, (i) => (i === 15 ? 5 : 0));
+  });
+  writeImage('street.png');
+  const run = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'results', 'street.png']);
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(run.stdout.trimEnd().split('\n'), ['street.png → results/street.segmentation.png', '100.00%  person'].map((l, i) => (i === 0 ? l : `  ${l}`)));
+  const blended = PNG.sync.read(readFileSync(join(root, 'results', 'street.segmentation.png')));
+  assert.equal([blended.width, blended.height], [74, 58]);
+  // Class 15 (person) is VOC's (192, 128, 128); at alpha 0.5 pixel (10, 20) = (10, 20, 200) becomes
+  // round(0.5·10 + 0.5·192) = 101, round(0.5·20 + 0.5·128) = 74, round(0.5·200 + 0.5·128) = 164.
+  const at = 4 * (20 * 74 + 10);
+  assert.equal([...blended.data.subarray(at, at + 3)], [101, 74, 164]);
+  // Never replaces a result already there.
+  const again = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'results', 'street.png']);
+  assert.is(again.status, 1);
+  assert.match(again.stderr, /cannot write results\/street\.segmentation\.png: something is already there; predict never replaces a file/);
+});
+
+test('detection: the anchors as boxes when the regression is zero, in the image\'s pixels, as JSON and drawn', () => {
+  prepare(detection, (weights) => {
+    for (const name of ['head.classification_head.cls_logits', 'head.regression_head.bbox_reg']) fill(weights.get(`${name}.weight`)!, () => 0);
+    // Label 3 (COCO's "car") at logit 3 for every anchor, every other class at −10: 91 classes per anchor.
+    fill(weights.get('head.classification_head.cls_logits.bias')!, (i) => (i % 91 === 3 ? 3 : -10));
+    fill(weights.get('head.regression_head.bbox_reg.bias')!, () => 0);
+  });
+  writeImage('road.png');
+  const run = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'results', 'road.png']);
+  assert.is(run.status, 0, run.stderr);
+  const found = JSON.parse(readFileSync(join(root, 'results', 'road.detections.json'), 'utf8')) as { width: number; height: number; detections: { label: number; name: string; score: number; box: number[] }[] };
+  assert.equal([found.width, found.height], [74, 58]);
+  assert.ok(found.detections.length > 1);
+  assert.ok(found.detections.every((d) => d.label === 3 && d.name === 'car'));
+  // Every anchor scores σ(3) = 0.952574; the first in torchvision's order is level 0's first anchor, ratio 0.5 and
+  // size 8: half-widths 8/√0.5/2 = 5.657 and 8·√0.5/2 = 2.828, rounded to the cell anchor (−6, −3, 6, 3) at (0, 0),
+  // clipped to the 29×23 part of the input the image fills: (0, 0, 6, 3). The image was scaled by
+  // min(37/58, 29/74) = 29/74, so in its pixels the box is (0, 0, 6·74/29, 3·74/29) = (0, 0, 15.310, 7.655).
+  const [first] = found.detections;
+  assert.ok(Math.abs(first!.score - 0.952574) < 1e-6, String(first!.score));
+  first!.box.forEach((v, i) => assert.ok(Math.abs(v - [0, 0, 15.3103, 7.6552][i]!) < 1e-3, `box ${first!.box}`));
+  assert.ok(found.detections.every((d) => d.box[2]! <= 74 && d.box[3]! <= 58));
+  const drawn = PNG.sync.read(readFileSync(join(root, 'results', 'road.detections.png')));
+  assert.equal([drawn.width, drawn.height], [74, 58]);
+  assert.match(run.stdout, new RegExp(`^road\\.png → results/road\\.detections\\.png, results/road\\.detections\\.json: ${found.detections.length} detections scoring 0\\.5 or more\\n  0\\.953  car at \\(0\\.0, 0\\.0, 15\\.3, 7\\.7\\)`));
+  const strict = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'strict', '--min-score', '0.96', 'road.png']);
+  assert.is(strict.status, 0, strict.stderr);
+  assert.equal((JSON.parse(readFileSync(join(root, 'strict', 'road.detections.json'), 'utf8')) as { detections: unknown[] }).detections, []);
+});
+
+test('an unreadable image is reported on one line and the others are still processed', () => {
+  writeImage('good.png');
+  writeFileSync(join(root, 'bad.png'), 'not an image');
+  const run = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'mixed', 'bad.png', 'good.png']);
+  assert.is(run.status, 1);
+  assert.match(run.stderr, /netspec: cannot read the image bad\.png: /);
+  assert.ok(existsSync(join(root, 'mixed', 'good.segmentation.png')));
+  assert.not.ok(existsSync(join(root, 'mixed', 'bad.segmentation.png')));
+});
+
+test.run();
