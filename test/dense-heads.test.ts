@@ -122,7 +122,7 @@ for (const mode of ['bilinear', 'nearest'] as const) {
   });
 }
 
-test('decodeBatch decodes each image of a batch as it decodes that image alone, and refuses outputs of other levels', async () => {
+test('decodeBatch decodes each image of a batch as it decodes that image alone, from tfjs or onnxruntime outputs, and refuses outputs of other levels', async () => {
   await tf.setBackend('wasm');
   const graph = compiled(specs.retinanet);
   if (graph.task?.kind !== 'detection') throw new Error('not a detection graph');
@@ -145,6 +145,9 @@ test('decodeBatch decodes each image of a batch as it decodes that image alone, 
     assert.ok(alone.scores.length > 0, 'the check needs detections');
     assert.equal(batch[i], alone);
   }
+  // onnxruntime's outputs, { data, dims }, decode the same.
+  const asOnnx = (t: tf.Tensor) => ({ data: t.dataSync() as Float32Array, dims: t.shape });
+  assert.equal(decodeBatch(asOnnx(logits!), asOnnx(boxes!), config), batch);
   assert.throws(() => decodeBatch(logits!, boxes!, { ...config, levels: config.levels.slice(1) }), /the outputs hold \d+ anchors, but the levels .* have \d+/);
   tf.dispose([x, logits!, boxes!]);
   model.dispose();

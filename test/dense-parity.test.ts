@@ -6,9 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildModel } from '../src/build.js';
@@ -133,6 +134,22 @@ test(`the ONNX exports, run by onnxruntime, match torchvision within ${TOLERANCE
     }
     await session.release();
   }
+});
+
+test("the README's detection journey through the CLI: torchvision's state dict imported unchanged into the committed spec, then predict", () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: folder, encoding: 'utf8' });
+  const spec = resolve('specs/detection/retinanet_resnet50_fpn.json');
+  const imported = cli(['weights', 'import', spec, 'retinanet_resnet50_fpn.safetensors', '--out', 'weights/retinanet']);
+  assert.is(imported.status, 0, imported.stderr);
+  const png = new PNG({ width: 120, height: 90 });
+  for (let i = 0; i < png.data.length; i += 4) png.data.set([(i / 4) % 120, (i / 480) % 256, 90, 255], i);
+  writeFileSync(join(folder, 'street.png'), PNG.sync.write(png));
+  const run = cli(['predict', spec, '--weights', 'weights/retinanet', '--out', 'results', 'street.png']);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^street\.png → results\/street\.detections\.png, results\/street\.detections\.json: \d+ detections? scoring 0\.5 or more\n/);
+  const found = JSON.parse(readFileSync(join(folder, 'results', 'street.detections.json'), 'utf8')) as { detections: { box: number[] }[] };
+  assert.ok(found.detections.every(({ box }) => box[0]! >= 0 && box[1]! >= 0 && box[2]! <= 120 && box[3]! <= 90));
+  assert.equal([PNG.sync.read(readFileSync(join(folder, 'results', 'street.detections.png'))).width], [120]);
 });
 
 test.run();

@@ -4,7 +4,7 @@
 // Runs the ONNX export of the spec (npx netspec export onnx specs/detection/retinanet_resnet50_fpn.json [--weights DIR] --out model.onnx)
 // with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.
 
-import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
+import { decodeBatch, type Detections, createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from "netspec/onnx";
 
 export const name = "retinanet_resnet50_fpn";
 /** One image: [channels, height, width]. */
@@ -36,4 +36,20 @@ export async function load(model: string | Uint8Array, options?: OnnxOptions): P
       return { cls_logits: outputs["cls_logits"], bbox_regression: outputs["bbox_regression"] } as Outputs;
     },
   };
+}
+
+/** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */
+export const detection = {
+  input: [512, 512],
+  levels: [[64, 64], [32, 32], [16, 16], [8, 8], [4, 4]],
+  anchors: { sizes: [[32, 40, 50], [64, 80, 101], [128, 161, 203], [256, 322, 406], [512, 645, 812]], ratios: [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]] },
+  scoreThreshold: 0.05,
+  nmsThreshold: 0.5,
+  detectionsPerImage: 300,
+  topkCandidates: 1000,
+} as const;
+
+/** Decodes each image's detections from the raw outputs as torchvision's RetinaNet does: boxes (x1, y1, x2, y2) in input pixels. */
+export function detect(outputs: Outputs): Detections[] {
+  return decodeBatch(outputs.cls_logits, outputs.bbox_regression, detection);
 }

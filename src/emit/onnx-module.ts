@@ -1,6 +1,7 @@
 import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
 import { lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
+import { detectionConstant } from './detection-constant.js';
 
 /** The module the typed onnxruntime wrapper imports. */
 export const ONNX_RUNTIME_MODULE = 'netspec/onnx';
@@ -15,6 +16,7 @@ const dimsType = (shape: Shape) => `readonly [batch: number, ${nchw(shape).join(
  */
 export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}): string {
   const single = graph.outputs.length === 1;
+  const detecting = graph.task?.kind === 'detection';
   const outputType = single
     ? [`export type Outputs = TypedOutput<${dimsType(graph.outputShapes[0]!)}>;`]
     : ['export interface Outputs {', ...graph.outputs.map((o, i) => `  readonly ${o.name}: TypedOutput<${dimsType(graph.outputShapes[i]!)}>;`), '}'];
@@ -23,7 +25,7 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     lineComment(`Runs the ONNX export of the spec (npx netspec export onnx ${graph.source.path} [--weights DIR] --out model.onnx)`),
     lineComment('with onnxruntime-node (an optional peer: npm install onnxruntime-node). Images are NCHW, as ONNX models take them.'),
     '',
-    `import { createSession, runChecked, type OnnxOptions, type OnnxSession, type TypedOutput } from ${stringLiteral(ONNX_RUNTIME_MODULE)};`,
+    `import { ${[...(detecting ? ['decodeBatch', 'type Detections'] : []), 'createSession', 'runChecked', 'type OnnxOptions', 'type OnnxSession', 'type TypedOutput'].join(', ')} } from ${stringLiteral(ONNX_RUNTIME_MODULE)};`,
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     '/** One image: [channels, height, width]. */',
@@ -58,6 +60,17 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '    },',
     '  };',
     '}',
+    ...(detecting
+      ? [
+          '',
+          ...detectionConstant(graph),
+          '',
+          '/** Decodes each image\'s detections from the raw outputs as torchvision\'s RetinaNet does: boxes (x1, y1, x2, y2) in input pixels. */',
+          'export function detect(outputs: Outputs): Detections[] {',
+          '  return decodeBatch(outputs.cls_logits, outputs.bbox_regression, detection);',
+          '}',
+        ]
+      : []),
   ];
   return `${lines.join('\n')}\n`;
 }

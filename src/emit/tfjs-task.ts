@@ -1,4 +1,5 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import { detectionConstant } from './detection-constant.js';
 
 /**
  * What a segmentation or detection module adds to `predict`: `segment()`, each pixel's class, or `detection` (the
@@ -28,21 +29,9 @@ export function taskFunctions(graph: AnalyzedGraph): string[] {
     ];
   }
   if (task?.kind !== 'detection') return [];
-  const shapeOf = (op: string) => graph.layers.find((layer) => layer.op.name === op)!.outputShape;
-  const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
-  const { decoding } = task;
   return [
     '',
-    '/** How `detect` decodes: the input and pyramid levels\' [height, width], torchvision\'s anchors and RetinaNet\'s settings. */',
-    'export const detection = {',
-    `  input: [${graph.inputShape[0]}, ${graph.inputShape[1]}],`,
-    `  levels: ${lists(task.levels.map((op) => shapeOf(op).slice(0, 2)))},`,
-    `  anchors: { sizes: ${lists(task.anchors.sizes)}, ratios: ${lists(task.anchors.ratios)} },`,
-    `  scoreThreshold: ${decoding.scoreThreshold},`,
-    `  nmsThreshold: ${decoding.nmsThreshold},`,
-    `  detectionsPerImage: ${decoding.detectionsPerImage},`,
-    `  topkCandidates: ${decoding.topkCandidates},`,
-    '} as const;',
+    ...detectionConstant(graph),
     '',
     '/**',
     ' * Runs the model and decodes each image\'s detections as torchvision\'s RetinaNet does: `boxes` [n, 4] as',

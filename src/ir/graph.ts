@@ -4,7 +4,6 @@
  * Each op kind's fields live in its module under src/ops/.
  */
 import type { Op } from '../ops/index.js';
-import type { AnchorSettings, DetectionSettings } from '../spec/normalize.js';
 
 export type { Op, OpKind } from '../ops/index.js';
 
@@ -27,3 +26,17 @@ export interface Graph {
 export type Task =
   | { readonly kind: 'segmentation'; readonly classes: number }
   | { readonly kind: 'detection'; readonly classes: number; readonly levels: readonly string[]; readonly anchors: AnchorSettings; readonly decoding: DetectionSettings };
+
+/** torchvision's AnchorGenerator arguments: per pyramid level, the anchor sizes and the aspect ratios. */
+export interface AnchorSettings {
+  readonly sizes: readonly (readonly number[])[];
+  readonly ratios: readonly (readonly number[])[];
+}
+
+/** How RetinaNet's raw outputs become detections, in torchvision's terms. */
+export interface DetectionSettings {
+  readonly scoreThreshold: number;
+  readonly nmsThreshold: number;
+  readonly detectionsPerImage: number;
+  readonly topkCandidates: number;
+}

@@ -130,10 +130,11 @@ export function dropout(x: Tensor, name: string, options: { rate: number }): Ten
   return apply(tf.layers.dropout({ name, rate: options.rate }), x);
 }
 
-/** Channel means: features, or with `keepDims` a 1×1 map (tfjs' layer has no keepDims, so `<name>.map` reshapes). */
+/** Channel means: features, or with `keepDims` a 1×1 map (tfjs' layer has no keepDims: `<name>.pool` pools, `<name>` reshapes). */
 export function globalAvgPool(x: Tensor, name: string, options: { keepDims?: boolean } = {}): Tensor {
-  const pooled = apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
-  return options.keepDims ? apply(tf.layers.reshape({ name: `${name}.map`, targetShape: [1, 1, x.shape[3]!] }), pooled) : pooled;
+  if (!options.keepDims) return apply(tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), x);
+  const pooled = apply(tf.layers.globalAveragePooling2d({ name: `${name}.pool`, dataFormat: 'channelsLast' }), x);
+  return apply(tf.layers.reshape({ name, targetShape: [1, 1, x.shape[3]!] }), pooled);
 }
 
 /** `x` resized to the height and width of `reference`, bilinear (align_corners=False) or nearest, as PyTorch resizes. */

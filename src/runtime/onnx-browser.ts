@@ -12,6 +12,8 @@ import { page, webgpuUnavailable } from './page.js';
 import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './onnx-types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './onnx-types.js';
+export { decodeBatch, type DetectionConfig } from './detect.js';
+export type { Detections } from './detection.js';
 
 /** onnxruntime-web's own default thread count: half the logical cores (one per physical core), at most 4. */
 const MAX_DEFAULT_THREADS = 4;

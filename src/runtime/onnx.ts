@@ -2,6 +2,8 @@ import type * as Ort from 'onnxruntime-node';
 import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './onnx-types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './onnx-types.js';
+export { decodeBatch, type DetectionConfig } from './detect.js';
+export type { Detections } from './detection.js';
 
 /** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
 async function onnxRuntime(): Promise<typeof Ort> {

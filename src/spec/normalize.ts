@@ -1,3 +1,4 @@
+import type { AnchorSettings, DetectionSettings } from '../ir/graph.js';
 import type { NetSpec } from './types.js';
 import type { ValidSpec } from './validate.js';
 
@@ -50,20 +51,6 @@ export interface NormalizedBlock {
   readonly attention: 'none' | 'se' | 'eca';
   /** Stochastic depth rate at the last block. */
   readonly dropPath: number;
-}
-
-/** torchvision's AnchorGenerator arguments: per pyramid level, the anchor sizes and the aspect ratios. */
-export interface AnchorSettings {
-  readonly sizes: readonly (readonly number[])[];
-  readonly ratios: readonly (readonly number[])[];
-}
-
-/** How RetinaNet's raw outputs become detections, in torchvision's terms. */
-export interface DetectionSettings {
-  readonly scoreThreshold: number;
-  readonly nmsThreshold: number;
-  readonly detectionsPerImage: number;
-  readonly topkCandidates: number;
 }
 
 export type NormalizedHead =
