@@ -3,6 +3,7 @@
 // towers from every level; and `decodeBatch`, which generated modules' `detect` calls, decodes each image of a batch
 // as it decodes that image alone.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { test } from 'uvu';
@@ -121,6 +122,20 @@ for (const mode of ['bilinear', 'nearest'] as const) {
     }
   });
 }
+
+test("without the auxiliary head, the committed segmentation specs count torchvision's 32,957,013 and 39,638,869", () => {
+  // torchvision's FCNHead(1024, 21) on C4: a 3×3 convolution 1024 → 256 (2,359,296), BatchNorm (512) and a 1×1
+  // convolution 256 → 21 with bias (5,397): 2,365,205 in all, so 35,322,218 − 2,365,205 and 42,004,074 − 2,365,205.
+  for (const [spec, withAux, withoutAux] of [
+    ['specs/segmentation/fcn_resnet50.json', 35_322_218, 32_957_013],
+    ['specs/segmentation/deeplabv3_resnet50.json', 42_004_074, 39_638_869],
+  ] as const) {
+    const source = JSON.parse(readFileSync(spec, 'utf8')) as { head: { aux: boolean } };
+    assert.is(compiled(source).params.trainable, withAux, spec);
+    assert.is(compiled({ ...source, head: { ...source.head, aux: false } }).params.trainable, withoutAux, `${spec} without aux`);
+    assert.is(withAux - withoutAux, 1024 * 256 * 9 + 2 * 256 + 256 * 21 + 21);
+  }
+});
 
 test('decodeBatch decodes each image of a batch as it decodes that image alone, from tfjs or onnxruntime outputs, and refuses outputs of other levels', async () => {
   await tf.setBackend('wasm');

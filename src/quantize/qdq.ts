@@ -83,6 +83,7 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
   }
   const added: Tensor[] = [];
   const nodes: Node[] = [];
+  const sink: WeightSink = { added, nodes, weights: new Map(), biases: new Set() };
   const dequantized = (name: string) => `${name}_dequantized`;
   const quantizePair = (name: string) => {
     const p = params.get(name)!;
@@ -97,7 +98,7 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
     const inputs = original.input!.map((name) => (activationReads(original, name) ? dequantized(name) : name));
     if (original.opType === 'Conv' || original.opType === 'Gemm') {
       const scaleOfInput = params.get(activationInputs(original, new Set(initializers.keys()))[0]!)!.scale;
-      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, WEIGHT_MAX[type], added, nodes));
+      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, WEIGHT_MAX[type], sink));
     }
     nodes.push(onnx.NodeProto.create({ ...original, input: inputs }));
     // Every value with a range gets its pair where it is computed: a quantised node's output, or an fp32 node's read by one.
@@ -109,29 +110,47 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
   return onnx.ModelProto.create({ ...model, graph: quantizedGraph });
 }
 
+/** What quantising weights appends to: initialisers, nodes, and each weight already quantised with its scales. */
+interface WeightSink {
+  readonly added: Tensor[];
+  readonly nodes: Node[];
+  readonly weights: Map<string, Float32Array>;
+  /** Biases already quantised for some node: a later node's copy takes its own name. */
+  readonly biases: Set<string>;
+}
+
 /**
  * A Conv's or Gemm's weight and bias as int8 and int32 initialisers behind DequantizeLinear nodes, per output
  * channel (axis 0: OIHW kernels and Gemm's transposed [out, in] weight). The bias's scale is the input's scale
- * times the weight's, so that the integer kernel adds it to its int32 sums unchanged.
+ * times the weight's, so that the integer kernel adds it to its int32 sums unchanged. A weight shared by several
+ * nodes (RetinaNet's towers, one node per level) is quantised once; its bias once per node, as each node's input has
+ * its own scale.
  */
-function weightInputs(conv: Node, initializers: ReadonlyMap<string, Tensor>, inputScale: number, levels: number, added: Tensor[], nodes: Node[]): string[] {
+function weightInputs(conv: Node, initializers: ReadonlyMap<string, Tensor>, inputScale: number, levels: number, sink: WeightSink): string[] {
   const [, weightName, biasName] = conv.input!;
   const weight = initializers.get(weightName!);
   if (!weight) throw new InternalError(`${conv.name}'s weight ${weightName} is not an initialiser`);
   const channels = Number(weight.dims![0]);
-  const { values, scales } = quantizeWeights(floatsOf(weight), channels, levels);
   const axis = [int('axis', 0)];
-  added.push(tensor(`${weightName}_quantized`, weight.dims!.map(Number), DataType.INT8, values));
-  added.push(tensor(`${weightName}_scale`, [channels], DataType.FLOAT, scales));
-  added.push(tensor(`${weightName}_zero_point`, [channels], DataType.INT8, new Int8Array(channels)));
-  nodes.push(node('DequantizeLinear', [`${weightName}_quantized`, `${weightName}_scale`, `${weightName}_zero_point`], `${weightName}_dequantized`, axis));
+  let scales = sink.weights.get(weightName!);
+  if (!scales) {
+    const quantized = quantizeWeights(floatsOf(weight), channels, levels);
+    scales = quantized.scales;
+    sink.weights.set(weightName!, scales);
+    sink.added.push(tensor(`${weightName}_quantized`, weight.dims!.map(Number), DataType.INT8, quantized.values));
+    sink.added.push(tensor(`${weightName}_scale`, [channels], DataType.FLOAT, scales));
+    sink.added.push(tensor(`${weightName}_zero_point`, [channels], DataType.INT8, new Int8Array(channels)));
+    sink.nodes.push(node('DequantizeLinear', [`${weightName}_quantized`, `${weightName}_scale`, `${weightName}_zero_point`], `${weightName}_dequantized`, axis));
+  }
   if (!biasName) return [`${weightName}_dequantized`];
   const bias = floatsOf(initializers.get(biasName)!);
   const biasScales = Float32Array.from(scales, (s) => inputScale * s);
   const int32 = Int32Array.from(bias, (b, c) => Math.max(-(2 ** 31) + 1, Math.min(2 ** 31 - 1, Math.round(b / biasScales[c]!))));
-  added.push(tensor(`${biasName}_quantized`, [channels], DataType.INT32, int32));
-  added.push(tensor(`${biasName}_scale`, [channels], DataType.FLOAT, biasScales));
-  added.push(tensor(`${biasName}_zero_point`, [channels], DataType.INT32, new Int32Array(channels)));
-  nodes.push(node('DequantizeLinear', [`${biasName}_quantized`, `${biasName}_scale`, `${biasName}_zero_point`], `${biasName}_dequantized`, axis));
-  return [`${weightName}_dequantized`, `${biasName}_dequantized`];
+  const name = sink.biases.has(biasName) ? `${biasName}.${conv.name}` : biasName;
+  sink.biases.add(biasName);
+  sink.added.push(tensor(`${name}_quantized`, [channels], DataType.INT32, int32));
+  sink.added.push(tensor(`${name}_scale`, [channels], DataType.FLOAT, biasScales));
+  sink.added.push(tensor(`${name}_zero_point`, [channels], DataType.INT32, new Int32Array(channels)));
+  sink.nodes.push(node('DequantizeLinear', [`${name}_quantized`, `${name}_scale`, `${name}_zero_point`], `${name}_dequantized`, axis));
+  return [`${weightName}_dequantized`, `${name}_dequantized`];
 }
