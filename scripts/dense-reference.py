@@ -6,7 +6,7 @@ BatchNorm statistics and affine parameters are randomised, and every convolution
 is redrawn at unit scale, so that eval-mode BatchNorm, the heads and the pyramid all shape the outputs. Writes the
 state dict as <name>.safetensors, and the input batch (HEIGHT×WIDTH) with the eval-mode outputs as
 <name>.io.safetensors: `out` and `aux` for segmentation, `cls_logits` and `bbox_regression` (torchvision's
-RetinaNetHead outputs) and the pyramid levels P3… for detection. The same state dict is loaded strictly into the
+RetinaNetHead outputs) and the pyramid levels P3… and torchvision's decoded detections of each image for detection. The same state dict is loaded strictly into the
 PyTorch module netspec generated, whose outputs are saved beside them as emitted.<output>.
 
 Usage: /usr/bin/python3 scripts/dense-reference.py OUT_DIR HEIGHT WIDTH NAME=GENERATED.py ...
@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torchvision.models.detection as detection
 import torchvision.models.segmentation as segmentation
+from torchvision.models.detection.image_list import ImageList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 from netspec_torch_train import write_safetensors  # noqa: E402
@@ -51,8 +52,21 @@ def reference_outputs(name, model, x):
             features = list(model.backbone(x).values())
             head = model.head(features)
             levels = {f"P{i + 3}": level for i, level in enumerate(features)}
-            return {"cls_logits": head["cls_logits"], "bbox_regression": head["bbox_regression"], **levels}
+            return {"cls_logits": head["cls_logits"], "bbox_regression": head["bbox_regression"], **levels, **detections(model, x, features, head)}
         return dict(model(x))
+
+
+def detections(model, x, features, head):
+    """torchvision's own decoding of raw outputs for the unpadded batch, as RetinaNet.forward splits them: the head's
+    outputs divided by 100, since the redrawn weights give logits of hundreds, whose sigmoids all round to 1 and tie."""
+    head = {key: value / 100 for key, value in head.items()}
+    size = tuple(x.shape[-2:])
+    anchors = model.anchor_generator(ImageList(x, [size] * len(x)), features)
+    per_level = [level.shape[2] * level.shape[3] * model.anchor_generator.num_anchors_per_location()[0] for level in features]
+    split = {key: list(value.split(per_level, dim=1)) for key, value in head.items()}
+    found = model.postprocess_detections(split, [list(a.split(per_level)) for a in anchors], [size] * len(x))
+    decoded = {f"detections.{i}.{key}": value.float() for i, image in enumerate(found) for key, value in image.items()}
+    return {"decode.cls_logits": head["cls_logits"], "decode.bbox_regression": head["bbox_regression"], **decoded}
 
 
 def emitted_outputs(name, path, state_dict, x):

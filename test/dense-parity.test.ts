@@ -13,11 +13,13 @@ import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildModel } from '../src/build.js';
+import { detectionConfig } from '../src/commands/predict-dense.js';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import { inferencePlan } from '../src/emit/plan.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
+import { decodeBatch } from '../src/runtime/detect.js';
 import { createSession } from '../src/runtime/onnx.js';
 import { optimizeForInference } from '../src/runtime/optimize.js';
 import { loadWeights, readWeightsFolder } from '../src/runtime/weights-files.js';
@@ -116,6 +118,32 @@ test('the pyramid levels P3–P7 each match torchvision, so a mismatch would be 
   tf.dispose([input, ...outputs]);
   net.dispose();
 });
+
+test("netspec's decoding of torchvision's own raw outputs gives torchvision's detections: same labels, scores within 1e-4, boxes IoU ≥ 0.99", () => {
+  const graph = graphs.get('retinanet_resnet50_fpn')!;
+  const tensors = io('retinanet_resnet50_fpn');
+  const raw = (name: string) => ({ data: tensors.get(name)!.data, dims: tensors.get(name)!.shape });
+  // The reference scales the head's outputs down (see scripts/dense-reference.py) so that scores do not saturate and tie.
+  const decoded = decodeBatch(raw('decode.cls_logits'), raw('decode.bbox_regression'), detectionConfig(graph));
+  decoded.forEach((mine, image) => {
+    const theirs = { boxes: tensors.get(`detections.${image}.boxes`)!.data, scores: tensors.get(`detections.${image}.scores`)!.data, labels: tensors.get(`detections.${image}.labels`)!.data };
+    assert.ok(theirs.scores.length > 10, 'the check needs detections');
+    assert.is(mine.scores.length, theirs.scores.length, `image ${image}: detections`);
+    mine.scores.forEach((score, i) => {
+      assert.is(mine.labels[i], theirs.labels[i], `image ${image} detection ${i}: label`);
+      assert.ok(Math.abs(score - theirs.scores[i]!) <= 1e-4, `image ${image} detection ${i}: score ${score} against ${theirs.scores[i]}`);
+      const iou = intersectionOverUnion(mine.boxes.subarray(4 * i, 4 * i + 4), theirs.boxes.subarray(4 * i, 4 * i + 4));
+      assert.ok(iou >= 0.99, `image ${image} detection ${i}: IoU ${iou}`);
+    });
+  });
+});
+
+function intersectionOverUnion(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const area = (x1: number, y1: number, x2: number, y2: number) => Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  const inner = area(Math.max(a[0]!, b[0]!), Math.max(a[1]!, b[1]!), Math.min(a[2]!, b[2]!), Math.min(a[3]!, b[3]!));
+  const union = area(a[0]!, a[1]!, a[2]!, a[3]!) + area(b[0]!, b[1]!, b[2]!, b[3]!) - inner;
+  return union === 0 ? 1 : inner / union;
+}
 
 test(`the ONNX exports, run by onnxruntime, match torchvision within ${TOLERANCE}`, async () => {
   for (const model of models) {
