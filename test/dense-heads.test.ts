@@ -16,25 +16,15 @@ import { resizeLike } from '../src/runtime/resize-layer.js';
 import { relativeError } from './support/error.js';
 import { modelWithWeights, weightsFor } from './support/families.js';
 import { seededRandom } from './support/mutate.js';
+import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
 
 const TOLERANCE = 1e-4;
 const PYTHON = '/usr/bin/python3';
-const backbone = {
-  input: { height: 37, width: 29, channels: 3 },
-  stem: { type: 'conv', width: 8, kernelSize: 3, stride: 2, pool: 'max' },
-  block: { type: 'bottleneck', expansion: 2 },
-  stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2] },
-};
 const specs = {
-  fcn: { ...backbone, name: 'tiny_fcn', head: { type: 'fcn', classes: 3, aux: true } },
+  fcn: { ...denseBackbone, name: 'tiny_fcn', head: { type: 'fcn', classes: 3, aux: true } },
   // Rates 1 keep ASPP undilated, so that tfjs' cpu kernels (which have no dilated gradients) can be the reference.
-  deeplabv3: { ...backbone, name: 'tiny_deeplab', head: { type: 'deeplabv3', classes: 3, aux: true, rates: [1, 1, 1] } },
-  retinanet: {
-    ...backbone,
-    name: 'tiny_retinanet',
-    neck: { type: 'fpn', channels: 8, from: ['C3', 'C4', 'C5'], extra: 'p6p7' },
-    head: { type: 'retinanet', classes: 4, anchors: { sizes: [[8], [16], [32], [64], [128]], ratios: [[0.5, 1, 2]] } },
-  },
+  deeplabv3: { ...denseBackbone, name: 'tiny_deeplab', head: { type: 'deeplabv3', classes: 3, aux: true, rates: [1, 1, 1] } },
+  retinanet: tinyRetinanet(4),
 };
 
 function compiled(spec: object): AnalyzedGraph {

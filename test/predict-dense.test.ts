@@ -11,20 +11,10 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
 
-const backbone = {
-  input: { height: 37, width: 29, channels: 3 },
-  stem: { type: 'conv', width: 8, kernelSize: 3, stride: 2, pool: 'max' },
-  block: { type: 'bottleneck', expansion: 2 },
-  stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2] },
-};
-const segmentation = { ...backbone, name: 'tiny_fcn', head: { type: 'fcn', classes: 21, aux: true } };
-const detection = {
-  ...backbone,
-  name: 'tiny_retinanet',
-  neck: { type: 'fpn', channels: 8, from: ['C3', 'C4', 'C5'], extra: 'p6p7' },
-  head: { type: 'retinanet', classes: 91, anchors: { sizes: [[8], [16], [32], [64], [128]], ratios: [[0.5, 1, 2]] } },
-};
+const segmentation = { ...denseBackbone, name: 'tiny_fcn', head: { type: 'fcn', classes: 21, aux: true } };
+const detection = tinyRetinanet(91);
 
 const root = mkdtempSync(join(tmpdir(), 'netspec-predict-dense-'));
 const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });

@@ -17,6 +17,7 @@ import { quantizeOnnx } from '../src/quantize/quantize.js';
 import { entropyBins, percentileBins, rangeOf } from '../src/quantize/ranges.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { families, familySpec, weightsFor } from './support/families.js';
+import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
 
 function analyzed(overrides: object): AnalyzedGraph {
   const result = compileSpec('specs/x.json', new TextEncoder().encode(JSON.stringify(familySpec(overrides))));
@@ -89,22 +90,11 @@ for (const family of ['basic', 'squeeze-excitation']) {
   });
 }
 
-const denseBackbone = {
-  input: { height: 37, width: 29, channels: 3 },
-  stem: { type: 'conv', width: 8, kernelSize: 3, stride: 2, pool: 'max' },
-  block: { type: 'bottleneck', expansion: 2 },
-  stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2] },
-};
 const denseModels = {
   deeplabv3: { ...denseBackbone, name: 'tiny_deeplab', head: { type: 'deeplabv3', classes: 3, aux: true, rates: [1, 2, 3] } },
   // RetinaNet's towers are one set of weights read by a Conv node per level: each weight is quantised once, and each
   // node's bias for its own input scale.
-  retinanet: {
-    ...denseBackbone,
-    name: 'tiny_retinanet',
-    neck: { type: 'fpn', channels: 8, from: ['C3', 'C4', 'C5'], extra: 'p6p7' },
-    head: { type: 'retinanet', classes: 4, anchors: { sizes: [[8], [16], [32], [64], [128]], ratios: [[0.5, 1, 2]] } },
-  },
+  retinanet: tinyRetinanet(4),
 };
 
 for (const [kind, spec] of Object.entries(denseModels)) {
