@@ -106,7 +106,7 @@ async function predictCommand(options: PredictOptions): Promise<number> {
   const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
   const channels = graph.inputShape[2]!;
   const unsupported =
-    classes === 0 ? `predict needs a single-output classifier; ${graph.name} is not one`
+    classes === 0 ? `predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`
     : channels > 4 ? `predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`
     : undefined;
   if (unsupported) {
