@@ -142,75 +142,82 @@ class Resnet18(nn.Module):
         x = self.bn1(x)  # 64×32×32
         x = self.relu(x)  # 64×32×32
         # layer1.0
-        y = self.layer1[0].conv1(x)  # 64×32×32
-        y = self.layer1[0].bn1(y)  # 64×32×32
-        y = self.layer1[0].relu1(y)  # 64×32×32
-        y = self.layer1[0].conv2(y)  # 64×32×32
-        y = self.layer1[0].bn2(y)  # 64×32×32
-        x = y + x  # 64×32×32
-        x = self.layer1[0].relu2(x)  # 64×32×32
+        out = self.layer1[0].conv1(x)  # 64×32×32
+        out = self.layer1[0].bn1(out)  # 64×32×32
+        out = self.layer1[0].relu1(out)  # 64×32×32
+        out = self.layer1[0].conv2(out)  # 64×32×32
+        out = self.layer1[0].bn2(out)  # 64×32×32
+        out = out + x  # 64×32×32
+        x = self.layer1[0].relu2(out)  # 64×32×32
         # layer1.1
-        y = self.layer1[1].conv1(x)  # 64×32×32
-        y = self.layer1[1].bn1(y)  # 64×32×32
-        y = self.layer1[1].relu1(y)  # 64×32×32
-        y = self.layer1[1].conv2(y)  # 64×32×32
-        y = self.layer1[1].bn2(y)  # 64×32×32
-        x = y + x  # 64×32×32
-        x = self.layer1[1].relu2(x)  # 64×32×32
+        out = self.layer1[1].conv1(x)  # 64×32×32
+        out = self.layer1[1].bn1(out)  # 64×32×32
+        out = self.layer1[1].relu1(out)  # 64×32×32
+        out = self.layer1[1].conv2(out)  # 64×32×32
+        out = self.layer1[1].bn2(out)  # 64×32×32
+        out = out + x  # 64×32×32
+        x = self.layer1[1].relu2(out)  # 64×32×32
         # layer2.0
-        y = self.layer2[0].conv1(x)  # 128×16×16
-        y = self.layer2[0].bn1(y)  # 128×16×16
-        y = self.layer2[0].relu1(y)  # 128×16×16
-        y = self.layer2[0].conv2(y)  # 128×16×16
-        y = self.layer2[0].bn2(y)  # 128×16×16
-        x = self.layer2[0].downsample[0](x)  # 128×16×16
-        x = self.layer2[0].downsample[1](x)  # 128×16×16
-        x = y + x  # 128×16×16
-        x = self.layer2[0].relu2(x)  # 128×16×16
+        out = self.layer2[0].conv1(x)  # 128×16×16
+        out = self.layer2[0].bn1(out)  # 128×16×16
+        out = self.layer2[0].relu1(out)  # 128×16×16
+        out = self.layer2[0].conv2(out)  # 128×16×16
+        out = self.layer2[0].bn2(out)  # 128×16×16
+        identity = self.layer2[0].downsample[0](x)  # 128×16×16
+        del x
+        identity = self.layer2[0].downsample[1](identity)  # 128×16×16
+        out = out + identity  # 128×16×16
+        del identity
+        x = self.layer2[0].relu2(out)  # 128×16×16
         # layer2.1
-        y = self.layer2[1].conv1(x)  # 128×16×16
-        y = self.layer2[1].bn1(y)  # 128×16×16
-        y = self.layer2[1].relu1(y)  # 128×16×16
-        y = self.layer2[1].conv2(y)  # 128×16×16
-        y = self.layer2[1].bn2(y)  # 128×16×16
-        x = y + x  # 128×16×16
-        x = self.layer2[1].relu2(x)  # 128×16×16
+        out = self.layer2[1].conv1(x)  # 128×16×16
+        out = self.layer2[1].bn1(out)  # 128×16×16
+        out = self.layer2[1].relu1(out)  # 128×16×16
+        out = self.layer2[1].conv2(out)  # 128×16×16
+        out = self.layer2[1].bn2(out)  # 128×16×16
+        out = out + x  # 128×16×16
+        x = self.layer2[1].relu2(out)  # 128×16×16
         # layer3.0
-        y = self.layer3[0].conv1(x)  # 256×8×8
-        y = self.layer3[0].bn1(y)  # 256×8×8
-        y = self.layer3[0].relu1(y)  # 256×8×8
-        y = self.layer3[0].conv2(y)  # 256×8×8
-        y = self.layer3[0].bn2(y)  # 256×8×8
-        x = self.layer3[0].downsample[0](x)  # 256×8×8
-        x = self.layer3[0].downsample[1](x)  # 256×8×8
-        x = y + x  # 256×8×8
-        x = self.layer3[0].relu2(x)  # 256×8×8
+        out = self.layer3[0].conv1(x)  # 256×8×8
+        out = self.layer3[0].bn1(out)  # 256×8×8
+        out = self.layer3[0].relu1(out)  # 256×8×8
+        out = self.layer3[0].conv2(out)  # 256×8×8
+        out = self.layer3[0].bn2(out)  # 256×8×8
+        identity = self.layer3[0].downsample[0](x)  # 256×8×8
+        del x
+        identity = self.layer3[0].downsample[1](identity)  # 256×8×8
+        out = out + identity  # 256×8×8
+        del identity
+        x = self.layer3[0].relu2(out)  # 256×8×8
         # layer3.1
-        y = self.layer3[1].conv1(x)  # 256×8×8
-        y = self.layer3[1].bn1(y)  # 256×8×8
-        y = self.layer3[1].relu1(y)  # 256×8×8
-        y = self.layer3[1].conv2(y)  # 256×8×8
-        y = self.layer3[1].bn2(y)  # 256×8×8
-        x = y + x  # 256×8×8
-        x = self.layer3[1].relu2(x)  # 256×8×8
+        out = self.layer3[1].conv1(x)  # 256×8×8
+        out = self.layer3[1].bn1(out)  # 256×8×8
+        out = self.layer3[1].relu1(out)  # 256×8×8
+        out = self.layer3[1].conv2(out)  # 256×8×8
+        out = self.layer3[1].bn2(out)  # 256×8×8
+        out = out + x  # 256×8×8
+        x = self.layer3[1].relu2(out)  # 256×8×8
         # layer4.0
-        y = self.layer4[0].conv1(x)  # 512×4×4
-        y = self.layer4[0].bn1(y)  # 512×4×4
-        y = self.layer4[0].relu1(y)  # 512×4×4
-        y = self.layer4[0].conv2(y)  # 512×4×4
-        y = self.layer4[0].bn2(y)  # 512×4×4
-        x = self.layer4[0].downsample[0](x)  # 512×4×4
-        x = self.layer4[0].downsample[1](x)  # 512×4×4
-        x = y + x  # 512×4×4
-        x = self.layer4[0].relu2(x)  # 512×4×4
+        out = self.layer4[0].conv1(x)  # 512×4×4
+        out = self.layer4[0].bn1(out)  # 512×4×4
+        out = self.layer4[0].relu1(out)  # 512×4×4
+        out = self.layer4[0].conv2(out)  # 512×4×4
+        out = self.layer4[0].bn2(out)  # 512×4×4
+        identity = self.layer4[0].downsample[0](x)  # 512×4×4
+        del x
+        identity = self.layer4[0].downsample[1](identity)  # 512×4×4
+        out = out + identity  # 512×4×4
+        del identity
+        x = self.layer4[0].relu2(out)  # 512×4×4
         # layer4.1
-        y = self.layer4[1].conv1(x)  # 512×4×4
-        y = self.layer4[1].bn1(y)  # 512×4×4
-        y = self.layer4[1].relu1(y)  # 512×4×4
-        y = self.layer4[1].conv2(y)  # 512×4×4
-        y = self.layer4[1].bn2(y)  # 512×4×4
-        x = y + x  # 512×4×4
-        x = self.layer4[1].relu2(x)  # 512×4×4
+        out = self.layer4[1].conv1(x)  # 512×4×4
+        out = self.layer4[1].bn1(out)  # 512×4×4
+        out = self.layer4[1].relu1(out)  # 512×4×4
+        out = self.layer4[1].conv2(out)  # 512×4×4
+        out = self.layer4[1].bn2(out)  # 512×4×4
+        out = out + x  # 512×4×4
+        x = self.layer4[1].relu2(out)  # 512×4×4
+        del out
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)  # 512
         x = self.fc(x)  # 10
         return x

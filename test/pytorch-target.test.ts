@@ -108,4 +108,37 @@ define('the check is not vacuous: a kernel drawn with another scale, or a shifte
   assert.ok(drawnAs({ ...tensor(0), min: 1, max: 1, mean: 1 }, { kind: 'constant', value: 0 }) !== undefined);
 });
 
+test("forward names values after what they hold, as torchvision's forwards do", () => {
+  const source = (spec: string) => outputs.find((output) => output.spec === spec)!.files.find((file) => file.target.endsWith('.py'))!.code;
+  const resnet50 = source('specs/imagenet/resnet50.json');
+  // A bottleneck: the branch is `out`, the projection `identity`, the block's output `x` for the next block.
+  for (const line of ['identity = self.layer1[0].downsample[0](x)', 'out = out + identity', 'x = self.layer1[0].relu3(out)', 'out = out + x', 'x = self.fc(x)']) {
+    assert.ok(resnet50.includes(`        ${line}  #`), `resnet50: ${line}`);
+  }
+  const retinanet = source('specs/detection/retinanet_resnet50_fpn.json');
+  // layer2's and layer3's outputs outlive layer4's (the FPN reads them): C3 and C4; the FPN's levels P3…P7.
+  for (const line of [
+    'inner_lateral = self.backbone.fpn.inner_blocks[1][0](c4)',
+    'inner_top_down = F.interpolate(last_inner, size=inner_lateral.shape[-2:], mode="nearest")',
+    'last_inner = inner_lateral + inner_top_down',
+    'p3 = self.backbone.fpn.layer_blocks[0][0](last_inner)',
+    'p7 = self.backbone.fpn.extra_blocks.p7(p6_relu)',
+    'cls_logits = self.head.classification_head(p3, p4, p5, p6, p7)',
+  ]) {
+    assert.ok(retinanet.includes(`        ${line}  #`), `retinanet: ${line}`);
+  }
+  const deeplab = source('specs/segmentation/deeplabv3_resnet50.json');
+  // The input is read again for the output size, so it is `images`; ASPP's branches are joined by name.
+  for (const line of ['x = torch.cat([branch0, branch1, branch2, branch3, branch4], dim=1)', 'x = self.aux_classifier[0](c4)', 'out = F.interpolate(x, size=images.shape[-2:], mode="bilinear", align_corners=False)']) {
+    assert.ok(deeplab.includes(`        ${line}  #`), `deeplabv3: ${line}`);
+  }
+  assert.ok(deeplab.includes('    def forward(self, images: Tensor) -> dict[str, Tensor]:'));
+  // A value dead after its last read is deleted unless the next line takes its name: identity after the add.
+  assert.ok(resnet50.includes('        out = out + identity  # 256×56×56\n        del identity\n'));
+  for (const { spec, files } of outputs) {
+    const code = files.find((file) => file.target.endsWith('.py'))!.code;
+    assert.not.match(code, /^ {8}[yzwvu] = /m, `${spec} still names values y, z, w, v or u`);
+  }
+});
+
 test.run();

@@ -144,81 +144,86 @@ class Resnet20Fashion(nn.Module):
         x = self.bn1(x)  # 16×28×28
         x = self.relu(x)  # 16×28×28
         # layer1.0
-        y = self.layer1[0].conv1(x)  # 16×28×28
-        y = self.layer1[0].bn1(y)  # 16×28×28
-        y = self.layer1[0].relu1(y)  # 16×28×28
-        y = self.layer1[0].conv2(y)  # 16×28×28
-        y = self.layer1[0].bn2(y)  # 16×28×28
-        x = y + x  # 16×28×28
-        x = self.layer1[0].relu2(x)  # 16×28×28
+        out = self.layer1[0].conv1(x)  # 16×28×28
+        out = self.layer1[0].bn1(out)  # 16×28×28
+        out = self.layer1[0].relu1(out)  # 16×28×28
+        out = self.layer1[0].conv2(out)  # 16×28×28
+        out = self.layer1[0].bn2(out)  # 16×28×28
+        out = out + x  # 16×28×28
+        x = self.layer1[0].relu2(out)  # 16×28×28
         # layer1.1
-        y = self.layer1[1].conv1(x)  # 16×28×28
-        y = self.layer1[1].bn1(y)  # 16×28×28
-        y = self.layer1[1].relu1(y)  # 16×28×28
-        y = self.layer1[1].conv2(y)  # 16×28×28
-        y = self.layer1[1].bn2(y)  # 16×28×28
-        x = y + x  # 16×28×28
-        x = self.layer1[1].relu2(x)  # 16×28×28
+        out = self.layer1[1].conv1(x)  # 16×28×28
+        out = self.layer1[1].bn1(out)  # 16×28×28
+        out = self.layer1[1].relu1(out)  # 16×28×28
+        out = self.layer1[1].conv2(out)  # 16×28×28
+        out = self.layer1[1].bn2(out)  # 16×28×28
+        out = out + x  # 16×28×28
+        x = self.layer1[1].relu2(out)  # 16×28×28
         # layer1.2
-        y = self.layer1[2].conv1(x)  # 16×28×28
-        y = self.layer1[2].bn1(y)  # 16×28×28
-        y = self.layer1[2].relu1(y)  # 16×28×28
-        y = self.layer1[2].conv2(y)  # 16×28×28
-        y = self.layer1[2].bn2(y)  # 16×28×28
-        x = y + x  # 16×28×28
-        x = self.layer1[2].relu2(x)  # 16×28×28
+        out = self.layer1[2].conv1(x)  # 16×28×28
+        out = self.layer1[2].bn1(out)  # 16×28×28
+        out = self.layer1[2].relu1(out)  # 16×28×28
+        out = self.layer1[2].conv2(out)  # 16×28×28
+        out = self.layer1[2].bn2(out)  # 16×28×28
+        out = out + x  # 16×28×28
+        x = self.layer1[2].relu2(out)  # 16×28×28
         # layer2.0
-        y = self.layer2[0].conv1(x)  # 32×14×14
-        y = self.layer2[0].bn1(y)  # 32×14×14
-        y = self.layer2[0].relu1(y)  # 32×14×14
-        y = self.layer2[0].conv2(y)  # 32×14×14
-        y = self.layer2[0].bn2(y)  # 32×14×14
-        x = self.layer2[0].downsample[0](x)  # 32×14×14
-        x = self.layer2[0].downsample[1](x)  # 32×14×14
-        x = y + x  # 32×14×14
-        x = self.layer2[0].relu2(x)  # 32×14×14
+        out = self.layer2[0].conv1(x)  # 32×14×14
+        out = self.layer2[0].bn1(out)  # 32×14×14
+        out = self.layer2[0].relu1(out)  # 32×14×14
+        out = self.layer2[0].conv2(out)  # 32×14×14
+        out = self.layer2[0].bn2(out)  # 32×14×14
+        identity = self.layer2[0].downsample[0](x)  # 32×14×14
+        del x
+        identity = self.layer2[0].downsample[1](identity)  # 32×14×14
+        out = out + identity  # 32×14×14
+        del identity
+        x = self.layer2[0].relu2(out)  # 32×14×14
         # layer2.1
-        y = self.layer2[1].conv1(x)  # 32×14×14
-        y = self.layer2[1].bn1(y)  # 32×14×14
-        y = self.layer2[1].relu1(y)  # 32×14×14
-        y = self.layer2[1].conv2(y)  # 32×14×14
-        y = self.layer2[1].bn2(y)  # 32×14×14
-        x = y + x  # 32×14×14
-        x = self.layer2[1].relu2(x)  # 32×14×14
+        out = self.layer2[1].conv1(x)  # 32×14×14
+        out = self.layer2[1].bn1(out)  # 32×14×14
+        out = self.layer2[1].relu1(out)  # 32×14×14
+        out = self.layer2[1].conv2(out)  # 32×14×14
+        out = self.layer2[1].bn2(out)  # 32×14×14
+        out = out + x  # 32×14×14
+        x = self.layer2[1].relu2(out)  # 32×14×14
         # layer2.2
-        y = self.layer2[2].conv1(x)  # 32×14×14
-        y = self.layer2[2].bn1(y)  # 32×14×14
-        y = self.layer2[2].relu1(y)  # 32×14×14
-        y = self.layer2[2].conv2(y)  # 32×14×14
-        y = self.layer2[2].bn2(y)  # 32×14×14
-        x = y + x  # 32×14×14
-        x = self.layer2[2].relu2(x)  # 32×14×14
+        out = self.layer2[2].conv1(x)  # 32×14×14
+        out = self.layer2[2].bn1(out)  # 32×14×14
+        out = self.layer2[2].relu1(out)  # 32×14×14
+        out = self.layer2[2].conv2(out)  # 32×14×14
+        out = self.layer2[2].bn2(out)  # 32×14×14
+        out = out + x  # 32×14×14
+        x = self.layer2[2].relu2(out)  # 32×14×14
         # layer3.0
-        y = self.layer3[0].conv1(x)  # 64×7×7
-        y = self.layer3[0].bn1(y)  # 64×7×7
-        y = self.layer3[0].relu1(y)  # 64×7×7
-        y = self.layer3[0].conv2(y)  # 64×7×7
-        y = self.layer3[0].bn2(y)  # 64×7×7
-        x = self.layer3[0].downsample[0](x)  # 64×7×7
-        x = self.layer3[0].downsample[1](x)  # 64×7×7
-        x = y + x  # 64×7×7
-        x = self.layer3[0].relu2(x)  # 64×7×7
+        out = self.layer3[0].conv1(x)  # 64×7×7
+        out = self.layer3[0].bn1(out)  # 64×7×7
+        out = self.layer3[0].relu1(out)  # 64×7×7
+        out = self.layer3[0].conv2(out)  # 64×7×7
+        out = self.layer3[0].bn2(out)  # 64×7×7
+        identity = self.layer3[0].downsample[0](x)  # 64×7×7
+        del x
+        identity = self.layer3[0].downsample[1](identity)  # 64×7×7
+        out = out + identity  # 64×7×7
+        del identity
+        x = self.layer3[0].relu2(out)  # 64×7×7
         # layer3.1
-        y = self.layer3[1].conv1(x)  # 64×7×7
-        y = self.layer3[1].bn1(y)  # 64×7×7
-        y = self.layer3[1].relu1(y)  # 64×7×7
-        y = self.layer3[1].conv2(y)  # 64×7×7
-        y = self.layer3[1].bn2(y)  # 64×7×7
-        x = y + x  # 64×7×7
-        x = self.layer3[1].relu2(x)  # 64×7×7
+        out = self.layer3[1].conv1(x)  # 64×7×7
+        out = self.layer3[1].bn1(out)  # 64×7×7
+        out = self.layer3[1].relu1(out)  # 64×7×7
+        out = self.layer3[1].conv2(out)  # 64×7×7
+        out = self.layer3[1].bn2(out)  # 64×7×7
+        out = out + x  # 64×7×7
+        x = self.layer3[1].relu2(out)  # 64×7×7
         # layer3.2
-        y = self.layer3[2].conv1(x)  # 64×7×7
-        y = self.layer3[2].bn1(y)  # 64×7×7
-        y = self.layer3[2].relu1(y)  # 64×7×7
-        y = self.layer3[2].conv2(y)  # 64×7×7
-        y = self.layer3[2].bn2(y)  # 64×7×7
-        x = y + x  # 64×7×7
-        x = self.layer3[2].relu2(x)  # 64×7×7
+        out = self.layer3[2].conv1(x)  # 64×7×7
+        out = self.layer3[2].bn1(out)  # 64×7×7
+        out = self.layer3[2].relu1(out)  # 64×7×7
+        out = self.layer3[2].conv2(out)  # 64×7×7
+        out = self.layer3[2].bn2(out)  # 64×7×7
+        out = out + x  # 64×7×7
+        x = self.layer3[2].relu2(out)  # 64×7×7
+        del out
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)  # 64
         x = self.fc(x)  # 10
         return x

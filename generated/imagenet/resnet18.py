@@ -144,75 +144,82 @@ class Resnet18(nn.Module):
         x = self.relu(x)  # 64×112×112
         x = self.maxpool(x)  # 64×56×56
         # layer1.0
-        y = self.layer1[0].conv1(x)  # 64×56×56
-        y = self.layer1[0].bn1(y)  # 64×56×56
-        y = self.layer1[0].relu1(y)  # 64×56×56
-        y = self.layer1[0].conv2(y)  # 64×56×56
-        y = self.layer1[0].bn2(y)  # 64×56×56
-        x = y + x  # 64×56×56
-        x = self.layer1[0].relu2(x)  # 64×56×56
+        out = self.layer1[0].conv1(x)  # 64×56×56
+        out = self.layer1[0].bn1(out)  # 64×56×56
+        out = self.layer1[0].relu1(out)  # 64×56×56
+        out = self.layer1[0].conv2(out)  # 64×56×56
+        out = self.layer1[0].bn2(out)  # 64×56×56
+        out = out + x  # 64×56×56
+        x = self.layer1[0].relu2(out)  # 64×56×56
         # layer1.1
-        y = self.layer1[1].conv1(x)  # 64×56×56
-        y = self.layer1[1].bn1(y)  # 64×56×56
-        y = self.layer1[1].relu1(y)  # 64×56×56
-        y = self.layer1[1].conv2(y)  # 64×56×56
-        y = self.layer1[1].bn2(y)  # 64×56×56
-        x = y + x  # 64×56×56
-        x = self.layer1[1].relu2(x)  # 64×56×56
+        out = self.layer1[1].conv1(x)  # 64×56×56
+        out = self.layer1[1].bn1(out)  # 64×56×56
+        out = self.layer1[1].relu1(out)  # 64×56×56
+        out = self.layer1[1].conv2(out)  # 64×56×56
+        out = self.layer1[1].bn2(out)  # 64×56×56
+        out = out + x  # 64×56×56
+        x = self.layer1[1].relu2(out)  # 64×56×56
         # layer2.0
-        y = self.layer2[0].conv1(x)  # 128×28×28
-        y = self.layer2[0].bn1(y)  # 128×28×28
-        y = self.layer2[0].relu1(y)  # 128×28×28
-        y = self.layer2[0].conv2(y)  # 128×28×28
-        y = self.layer2[0].bn2(y)  # 128×28×28
-        x = self.layer2[0].downsample[0](x)  # 128×28×28
-        x = self.layer2[0].downsample[1](x)  # 128×28×28
-        x = y + x  # 128×28×28
-        x = self.layer2[0].relu2(x)  # 128×28×28
+        out = self.layer2[0].conv1(x)  # 128×28×28
+        out = self.layer2[0].bn1(out)  # 128×28×28
+        out = self.layer2[0].relu1(out)  # 128×28×28
+        out = self.layer2[0].conv2(out)  # 128×28×28
+        out = self.layer2[0].bn2(out)  # 128×28×28
+        identity = self.layer2[0].downsample[0](x)  # 128×28×28
+        del x
+        identity = self.layer2[0].downsample[1](identity)  # 128×28×28
+        out = out + identity  # 128×28×28
+        del identity
+        x = self.layer2[0].relu2(out)  # 128×28×28
         # layer2.1
-        y = self.layer2[1].conv1(x)  # 128×28×28
-        y = self.layer2[1].bn1(y)  # 128×28×28
-        y = self.layer2[1].relu1(y)  # 128×28×28
-        y = self.layer2[1].conv2(y)  # 128×28×28
-        y = self.layer2[1].bn2(y)  # 128×28×28
-        x = y + x  # 128×28×28
-        x = self.layer2[1].relu2(x)  # 128×28×28
+        out = self.layer2[1].conv1(x)  # 128×28×28
+        out = self.layer2[1].bn1(out)  # 128×28×28
+        out = self.layer2[1].relu1(out)  # 128×28×28
+        out = self.layer2[1].conv2(out)  # 128×28×28
+        out = self.layer2[1].bn2(out)  # 128×28×28
+        out = out + x  # 128×28×28
+        x = self.layer2[1].relu2(out)  # 128×28×28
         # layer3.0
-        y = self.layer3[0].conv1(x)  # 256×14×14
-        y = self.layer3[0].bn1(y)  # 256×14×14
-        y = self.layer3[0].relu1(y)  # 256×14×14
-        y = self.layer3[0].conv2(y)  # 256×14×14
-        y = self.layer3[0].bn2(y)  # 256×14×14
-        x = self.layer3[0].downsample[0](x)  # 256×14×14
-        x = self.layer3[0].downsample[1](x)  # 256×14×14
-        x = y + x  # 256×14×14
-        x = self.layer3[0].relu2(x)  # 256×14×14
+        out = self.layer3[0].conv1(x)  # 256×14×14
+        out = self.layer3[0].bn1(out)  # 256×14×14
+        out = self.layer3[0].relu1(out)  # 256×14×14
+        out = self.layer3[0].conv2(out)  # 256×14×14
+        out = self.layer3[0].bn2(out)  # 256×14×14
+        identity = self.layer3[0].downsample[0](x)  # 256×14×14
+        del x
+        identity = self.layer3[0].downsample[1](identity)  # 256×14×14
+        out = out + identity  # 256×14×14
+        del identity
+        x = self.layer3[0].relu2(out)  # 256×14×14
         # layer3.1
-        y = self.layer3[1].conv1(x)  # 256×14×14
-        y = self.layer3[1].bn1(y)  # 256×14×14
-        y = self.layer3[1].relu1(y)  # 256×14×14
-        y = self.layer3[1].conv2(y)  # 256×14×14
-        y = self.layer3[1].bn2(y)  # 256×14×14
-        x = y + x  # 256×14×14
-        x = self.layer3[1].relu2(x)  # 256×14×14
+        out = self.layer3[1].conv1(x)  # 256×14×14
+        out = self.layer3[1].bn1(out)  # 256×14×14
+        out = self.layer3[1].relu1(out)  # 256×14×14
+        out = self.layer3[1].conv2(out)  # 256×14×14
+        out = self.layer3[1].bn2(out)  # 256×14×14
+        out = out + x  # 256×14×14
+        x = self.layer3[1].relu2(out)  # 256×14×14
         # layer4.0
-        y = self.layer4[0].conv1(x)  # 512×7×7
-        y = self.layer4[0].bn1(y)  # 512×7×7
-        y = self.layer4[0].relu1(y)  # 512×7×7
-        y = self.layer4[0].conv2(y)  # 512×7×7
-        y = self.layer4[0].bn2(y)  # 512×7×7
-        x = self.layer4[0].downsample[0](x)  # 512×7×7
-        x = self.layer4[0].downsample[1](x)  # 512×7×7
-        x = y + x  # 512×7×7
-        x = self.layer4[0].relu2(x)  # 512×7×7
+        out = self.layer4[0].conv1(x)  # 512×7×7
+        out = self.layer4[0].bn1(out)  # 512×7×7
+        out = self.layer4[0].relu1(out)  # 512×7×7
+        out = self.layer4[0].conv2(out)  # 512×7×7
+        out = self.layer4[0].bn2(out)  # 512×7×7
+        identity = self.layer4[0].downsample[0](x)  # 512×7×7
+        del x
+        identity = self.layer4[0].downsample[1](identity)  # 512×7×7
+        out = out + identity  # 512×7×7
+        del identity
+        x = self.layer4[0].relu2(out)  # 512×7×7
         # layer4.1
-        y = self.layer4[1].conv1(x)  # 512×7×7
-        y = self.layer4[1].bn1(y)  # 512×7×7
-        y = self.layer4[1].relu1(y)  # 512×7×7
-        y = self.layer4[1].conv2(y)  # 512×7×7
-        y = self.layer4[1].bn2(y)  # 512×7×7
-        x = y + x  # 512×7×7
-        x = self.layer4[1].relu2(x)  # 512×7×7
+        out = self.layer4[1].conv1(x)  # 512×7×7
+        out = self.layer4[1].bn1(out)  # 512×7×7
+        out = self.layer4[1].relu1(out)  # 512×7×7
+        out = self.layer4[1].conv2(out)  # 512×7×7
+        out = self.layer4[1].bn2(out)  # 512×7×7
+        out = out + x  # 512×7×7
+        x = self.layer4[1].relu2(out)  # 512×7×7
+        del out
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)  # 512
         x = self.fc(x)  # 1000
         return x

@@ -1,19 +1,17 @@
 import { InternalError } from '../diagnostics.js';
-import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
+import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { definitionOf } from '../ops/index.js';
 import type { PythonDefinition } from '../ops/pytorch.js';
 import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './escape.js';
 import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.js';
+import { forwardValueNames } from './pytorch-values.js';
 
 /** Names the emitted file declares or imports at top level; the model's class must not take them. */
 const moduleNames = ['torch', 'nn', 'F', 'Tensor', 'NAME', 'DESCRIPTION', 'INPUT_SHAPE', 'OUTPUT_SHAPES', 'PARAMS', 'MACS', 'create_model', '_Modules'];
 
 /** Attributes every nn.Module has: a submodule cannot be registered under these names. */
 const moduleAttributes = new Set(['training', 'forward', 'parameters', 'buffers', 'modules', 'children', 'state_dict', 'train', 'eval', 'to', 'cuda', 'cpu', 'float', 'double', 'half', 'type', 'apply', 'zero_grad', 'extra_repr']);
-
-/** The names `forward` gives its values, reused as values die, so that an eval pass holds only what it still needs. */
-const VALUE_NAMES = ['x', 'y', 'z', 'w', 'v', 'u'];
 
 /** The container that groups named modules (a residual block), so that their weights sit under torchvision's names. */
 const MODULES_CLASS: PythonDefinition = {
@@ -146,40 +144,34 @@ function render(node: TreeNode, indent: string): string[] {
   return ['_Modules(', ...[...node.children].flatMap(([name, child]) => item(child, `${name}=`)), `${indent})`];
 }
 
-/** `forward`: a line per op, values named x, y, z… and reused once dead; the model's outputs keep their own names. */
+/**
+ * `forward`: a line per op, each value named after what it holds, a comment line at each new block. A value whose
+ * name is not taken again on the next line is deleted after its last read, so an eval pass holds only what it needs.
+ */
 function forward(graph: AnalyzedGraph): string[] {
-  const single = graph.outputs.length === 1;
-  const outputName = pythonIdentifierScope(VALUE_NAMES);
-  const kept = new Map(single ? [] : graph.outputs.map((output) => [output.op, outputName(output.name.toLowerCase())]));
+  const names = forwardValueNames(graph);
+  const steps = graph.layers.filter(({ op }) => op.kind !== 'input');
   const lastRead = new Map<string, number>();
-  graph.ops.forEach((op, i) => op.inputs.forEach((name) => lastRead.set(name, i)));
-  const free = [...VALUE_NAMES];
-  const valueOf = new Map<string, string>();
-  let extra = VALUE_NAMES.length;
-  const take = () => {
-    free.sort((a, b) => valueIndex(a) - valueIndex(b));
-    return free.shift() ?? `t${extra++}`;
-  };
+  steps.forEach(({ op }, i) => op.inputs.forEach((name) => lastRead.set(name, i)));
+  const kept = new Set(graph.outputs.map((output) => output.op));
   const body: string[] = [];
   let block = '';
-  graph.layers.forEach((layer, i) => {
-    const { op } = layer;
-    const args = op.inputs.map((name) => valueOf.get(name)!);
-    for (const name of new Set(op.inputs)) if (lastRead.get(name) === i && !kept.has(name)) free.push(valueOf.get(name)!);
-    const value = kept.get(op.name) ?? take();
-    valueOf.set(op.name, value);
-    if (op.kind === 'input') return;
+  steps.forEach(({ op, outputShape }, i) => {
     const group = op.name.split('.').length >= 3 ? op.name.split('.').slice(0, 2).join('.') : '';
     if (group !== block && group !== '') body.push(pythonComment(group, '        '));
     block = group;
-    body.push(`        ${value} = ${expression(op, args)}  # ${shapeText(layer)}`);
+    const target = names.get(op.name)!;
+    body.push(`        ${target} = ${expression(op, op.inputs.map((name) => names.get(name)!))}  # ${shapeText(outputShape)}`);
+    const next = steps[i + 1] && names.get(steps[i + 1]!.op.name);
+    const dead = [...new Set(op.inputs)].filter((name) => lastRead.get(name) === i && !kept.has(name)).map((name) => names.get(name)!);
+    const unreferenced = dead.filter((name) => name !== target && name !== next);
+    if (next !== undefined && unreferenced.length > 0) body.push(`        del ${unreferenced.join(', ')}`);
   });
-  const input = valueOf.get(graph.ops[0]!.name)!;
-  const returned = single ? valueOf.get(graph.outputs[0]!.op)! : `{${graph.outputs.map((o) => `${pythonStringLiteral(o.name)}: ${valueOf.get(o.op)}`).join(', ')}}`;
+  const input = names.get(graph.ops[0]!.name)!;
+  const single = graph.outputs.length === 1;
+  const returned = single ? names.get(graph.outputs[0]!.op)! : `{${graph.outputs.map((o) => `${pythonStringLiteral(o.name)}: ${names.get(o.op)}`).join(', ')}}`;
   return [`    def forward(self, ${input}: Tensor) -> ${single ? 'Tensor' : 'dict[str, Tensor]'}:`, ...body, `        return ${returned}`];
 }
-
-const valueIndex = (name: string) => (VALUE_NAMES.includes(name) ? VALUE_NAMES.indexOf(name) : Number(name.slice(1)));
 
 /** An op's call in `forward`: its module at its name (`self.layer1[0].conv1(y)`), or its expression. */
 function expression(op: Op, args: readonly string[]): string {
@@ -197,4 +189,4 @@ const channelsFirst = (shape: Shape): Shape => (shape.length === 3 ? [shape[2]!,
 
 const tuple = (shape: Shape) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
-const shapeText = (layer: LayerAnalysis) => channelsFirst(layer.outputShape).join('×');
+const shapeText = (shape: Shape) => channelsFirst(shape).join('×');
