@@ -8,6 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { formatDiagnostic } from '../src/diagnostics.js';
+import { read } from '../src/spec/read.js';
+import { validate } from '../src/spec/validate.js';
 import { baseLines, baseSpec as base, withLine } from './support/base-spec.js';
 
 const FILE = 'specs/x.json';
@@ -276,6 +278,20 @@ test('through the CLI, the whole table is reported at once, exits 1 and writes n
 test('the table covers at least 25 invalid specs', () => {
   const invalid = cases.filter(([, , expected]) => expected.some((line) => line.includes(': error ')));
   assert.ok(invalid.length >= 25, `${invalid.length} cases`);
+});
+
+test('diagnostics cost the same each however many there are: an unknown key excerpts nothing, an excerpt reads only its own stretch', () => {
+  // 20,000 unknown keys once took 44 s: each diagnostic collapsed the whitespace of the whole spec to quote 40 characters.
+  const keys = Array.from({ length: 20000 }, (_, i) => `"extra${i}": ${i}`).join(',\n  ');
+  const parsed = read(FILE, new TextEncoder().encode(`${base.slice(0, base.lastIndexOf('}'))},\n  ${keys}\n}\n`));
+  let excerpts = 0;
+  const counted = { ...parsed.document!, sourceText: (pointer: string) => (excerpts++, parsed.document!.sourceText(pointer)) };
+  const { diagnostics } = validate(counted);
+  assert.is(diagnostics.length, 20000);
+  assert.is(excerpts, 0);
+  assert.is(diagnostics[19999]!.message, 'unknown field "extra19999" in the spec');
+  // The whole spec as an excerpt: its first 37 characters with whitespace collapsed, then an ellipsis.
+  assert.is(parsed.document!.sourceText(''), `${base.replace(/\s+/g, ' ').slice(0, 37)}...`);
 });
 
 test.run();

@@ -53,13 +53,14 @@ function isRedundant(error: ErrorObject, all: readonly ErrorObject[]): boolean {
 function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic {
   const pointer = error.instancePath;
   const where = describePath(pointer);
-  const got = document.sourceText(pointer);
+  // Read only by the messages that quote the value: an unknown key per line of a large spec must not excerpt its object each time.
+  const got = () => document.sourceText(pointer);
   const at = (code: DiagnosticCode, message: string, part: 'key' | 'value' = 'value', at = pointer): Diagnostic =>
     diagnose(document, code, at, message, part);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'type':
-      return at('NS101', `${where} must be ${article(String(params.type))}, got ${got}`);
+      return at('NS101', `${where} must be ${article(String(params.type))}, got ${got()}`);
     case 'required': {
       const field = String(params.missingProperty);
       return at('NS102', `${where} is missing the required field "${field}"`);
@@ -74,11 +75,11 @@ function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic 
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return at('NS104', `${where} must be ${String(params.comparison)} ${String(params.limit)}, got ${got}`);
+      return at('NS104', `${where} must be ${String(params.comparison)} ${String(params.limit)}, got ${got()}`);
     case 'enum':
     case 'const': {
       const allowed = (params.allowedValues as unknown[] | undefined) ?? [params.allowedValue];
-      return at('NS105', `${where} must be ${choices(allowed)}, got ${got}${suggest(error.data, allowed)}`);
+      return at('NS105', `${where} must be ${choices(allowed)}, got ${got()}${suggest(error.data, allowed)}`);
     }
     case 'discriminator': {
       const allowed = headTypes(error.parentSchema);
@@ -92,13 +93,13 @@ function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic 
       return at('NS105', `${message}${suggest(params.tagValue, allowed)}`, 'value', tagPointer);
     }
     case 'minLength':
-      return at('NS106', `${where} must not be empty, got ${got}`);
+      return at('NS106', `${where} must not be empty, got ${got()}`);
     case 'maxLength':
       return at('NS106', `${where} must be at most ${String(params.limit)} characters long, got ${(error.data as string).length}`);
     case 'pattern':
-      return at('NS106', `${where} must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got ${got}`);
+      return at('NS106', `${where} must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got ${got()}`);
     case 'minItems':
-      return at('NS107', `${where} must have at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}, got ${got}`);
+      return at('NS107', `${where} must have at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}, got ${got()}`);
     case 'maxItems':
       return at('NS107', `${where} must have at most ${String(params.limit)} entries, got ${(error.data as unknown[]).length}`);
     default:
