@@ -9,7 +9,7 @@ and horizontal flips, and per-channel input normalisation. With several processe
 so N processes compute what one process does with the same global batch.
 
 The run folder holds, from netspec: model.py, torch-run.json (settings and normalisation) and
-torch-data.safetensors (the images and labels as bytes); this engine adds checkpoint.pt after each epoch (resumed with --resume),
+torch-data.safetensors (the images and labels as bytes); this engine adds checkpoint.safetensors after each epoch (resumed with --resume: tensors and JSON, no pickle),
 torch-history.json, and at the end weights.safetensors (the state dict), which netspec turns into a weights
 folder, metrics.json and curves.svg.
 
@@ -93,14 +93,51 @@ def load_model(path):
     return module
 
 
-def read_data(path):
-    """The images (uint8, N×H×W×C) and labels netspec wrote for the run, by split, from a safetensors file."""
+def read_safetensors(path):
+    """A safetensors file netspec or this engine wrote: its tensors by name and its metadata."""
     raw = path.read_bytes()
     length = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8 : 8 + length])
+    metadata = header.pop("__metadata__", {})
     base = 8 + length
-    tensor = lambda name: torch.from_numpy(np.frombuffer(raw, np.uint8, int(np.prod(header[name]["shape"])), base + header[name]["data_offsets"][0]).reshape(header[name]["shape"]).copy())
-    return {split: (tensor(f"{split}.images"), tensor(f"{split}.labels").long()) for split in ("train", "test")}
+    dtypes = {"F32": np.float32, "I64": np.int64, "U8": np.uint8}
+
+    def tensor(entry):
+        begin, end = entry["data_offsets"]
+        array = np.frombuffer(raw, dtypes[entry["dtype"]], (end - begin) // np.dtype(dtypes[entry["dtype"]]).itemsize, base + begin)
+        return torch.from_numpy(array.reshape(entry["shape"]).copy())
+
+    return {name: tensor(entry) for name, entry in header.items()}, metadata
+
+
+def save_checkpoint(path, model, optimizer, history, epoch):
+    """The model's and optimiser's tensors as safetensors, the rest as JSON in its metadata: no pickle, nothing to run."""
+    optimizer_state = optimizer.state_dict()
+    tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    for index, slots in optimizer_state["state"].items():
+        tensors.update({f"optimizer.{index}.{key}": value for key, value in slots.items() if torch.is_tensor(value)})
+    state = {"epoch": epoch, "history": history, "param_groups": optimizer_state["param_groups"]}
+    save_atomically(path, lambda partial: write_safetensors(partial, tensors, {"netspec.checkpoint": json.dumps(state)}))
+
+
+def load_checkpoint(path, model, optimizer, device):
+    """Restores what save_checkpoint saved; returns the history and the next epoch."""
+    tensors, metadata = read_safetensors(path)
+    state = json.loads(metadata["netspec.checkpoint"])
+    model.load_state_dict({name[len("model.") :]: value for name, value in tensors.items() if name.startswith("model.")})
+    slots = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            slots.setdefault(int(index), {})[key] = value.to(device)
+    optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+    return state["history"], state["epoch"]
+
+
+def read_data(path):
+    """The images (uint8, N×H×W×C) and labels netspec wrote for the run, by split, from a safetensors file."""
+    tensors, _ = read_safetensors(path)
+    return {split: (tensors[f"{split}.images"], tensors[f"{split}.labels"].long()) for split in ("train", "test")}
 
 
 def normalised(images, normalization):
@@ -151,9 +188,9 @@ def evaluate(model, images, labels, normalization):
     return loss_sum / len(labels), correct / len(labels)
 
 
-def write_safetensors(path, tensors):
+def write_safetensors(path, tensors, metadata=None):
     dtypes = {torch.float32: "F32", torch.int64: "I64"}
-    header, chunks, offset = {"__metadata__": {"producer": "netspec"}}, [], 0
+    header, chunks, offset = {"__metadata__": {"producer": "netspec", **(metadata or {})}}, [], 0
     for name, tensor in tensors.items():
         data = tensor.detach().contiguous().cpu().numpy().tobytes()
         header[name] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
@@ -230,12 +267,9 @@ def main():
     model.to(device)
     optimizer = make_optimizer(model, config)
     history, first_epoch = [], 0
-    checkpoint_path = run / "checkpoint.pt"
+    checkpoint_path = run / "checkpoint.safetensors"
     if resume:
-        saved = torch.load(checkpoint_path, map_location=device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        history, first_epoch = saved["history"], saved["epoch"]
+        history, first_epoch = load_checkpoint(checkpoint_path, model, optimizer, device)
     trained = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     data = read_data(run / "torch-data.safetensors")
     train_data, test_data = data["train"], data["test"]
@@ -247,8 +281,7 @@ def main():
             record = {"epoch": epoch + 1, "trainLoss": train_loss, "trainAccuracy": train_accuracy, "testLoss": test_loss, "testAccuracy": test_accuracy, "seconds": time.perf_counter() - started}
             history.append(record)
             print(f"epoch {epoch + 1}/{config['epochs']}  train loss {train_loss:.4f} acc {100 * train_accuracy:.2f}%  test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}%  {record['seconds']:.1f} s", file=sys.stderr, flush=True)
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history, "epoch": epoch + 1}
-            save_atomically(checkpoint_path, lambda path: torch.save(state, path))
+            save_checkpoint(checkpoint_path, model, optimizer, history, epoch + 1)
         if world > 1:
             dist.barrier()
         if stop_after is not None and epoch + 1 >= stop_after:

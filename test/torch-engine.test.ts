@@ -1,7 +1,7 @@
 // The PyTorch engine: torchrun trains the emitted module; two processes (gloo, global BatchNorm) and two machines
 // on 127.0.0.1 (c10d rendezvous) end with the weights one process ends with; a resumed run ends where an
 // uninterrupted one does; the weights load into the generated tfjs module and classify as they did in PyTorch.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { defaultFashionMnistDir, loadFashionMnist, type ImageSet } from '../src/
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
-import { torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
+import { TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
 const SPEC = 'specs/fashion/resnet20.json';
@@ -72,6 +72,31 @@ function stateDifference(a: string, b: string): number {
   return difference / scale;
 }
 
+/** Rewrites a checkpoint's JSON state, as someone editing the run folder would. */
+const EDIT_METADATA = `import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+length = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8 : 8 + length])
+header["__metadata__"]["netspec.checkpoint"] = sys.argv[2]
+text = json.dumps(header).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + length :])`;
+
+/** A resume that must be refused before torchrun starts, with one line matching `message`. */
+async function refused(name: string, message: RegExp, model = graph): Promise<void> {
+  const compiled = compileSpecFile(SPEC);
+  if (!compiled.ok) throw new Error('no module');
+  try {
+    await trainWithTorch({ graph: model, module: compiled.pytorchModule, data, config, out: join(folder, name), resume: true, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: () => {} });
+  } catch (error) {
+    assert.instance(error, TorchEngineError);
+    assert.match((error as Error).message, message, (error as Error).message);
+    assert.not.match((error as Error).message, /\n/);
+    return;
+  }
+  assert.unreachable(`resuming ${name} was not refused`);
+}
+
 const freePort = () =>
   new Promise<number>((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -123,6 +148,45 @@ define('a run stopped after its first epoch and resumed ends with the uninterrup
   const resumed = await run('resumed', {}, { resume: true });
   assert.ok(resumed.written);
   assert.is(stateDifference('single', 'resumed'), 0);
+});
+
+define('resume runs nothing a run folder carries: model.py is written again from the spec, and a checkpoint that calls code is refused', async () => {
+  await run('handed-over', {}, { stopAfterEpochs: 1 });
+  const files = torchRunFiles(join(folder, 'handed-over'));
+  const marker = join(folder, 'payload-ran');
+  // A module that would leave a marker when imported: the resumed run must import the spec's module instead.
+  appendFileSync(files.module, `\nopen(${JSON.stringify(marker)}, "w").close()\n`);
+  const resumed = await run('handed-over', {}, { resume: true });
+  assert.ok(resumed.written);
+  assert.not.ok(existsSync(marker), 'the module found in the run folder was imported');
+  const compiled = compileSpecFile(SPEC);
+  if (!compiled.ok) throw new Error(`${SPEC} does not compile`);
+  assert.is(readFileSync(files.module, 'utf8'), compiled.pytorchModule);
+  // The checkpoint is safetensors with JSON metadata, never a pickle: one that calls os.system is refused unread.
+  const checkpoint = readFileSync(files.checkpoint);
+  const write = spawnSync('/usr/bin/python3', ['-c', `import os, pickle\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\npickle.dump({"model": Payload()}, open(${JSON.stringify(files.checkpoint)}, "wb"))`]);
+  assert.is(write.status, 0, String(write.stderr));
+  await refused('handed-over', /checkpoint\.safetensors cannot be resumed from: the header length \d+ (is above|runs past)/);
+  // Numbers that parse but cannot be trained with, and another spec's checkpoint, are one line each before torchrun starts.
+  const edited = (state: string) => {
+    writeFileSync(files.checkpoint, checkpoint);
+    const edit = spawnSync('/usr/bin/python3', ['-c', EDIT_METADATA, files.checkpoint, state], { encoding: 'utf8' });
+    assert.is(edit.status, 0, edit.stderr);
+  };
+  edited('{"epoch": 1, "history": [{}], "param_groups": [{"lr": NaN, "params": [0]}]}');
+  await refused('handed-over', /cannot be resumed from: its state is not valid JSON/);
+  edited('{"epoch": 1, "history": [{}], "param_groups": [{"lr": -0.1, "params": [0]}]}');
+  await refused('handed-over', /cannot be resumed from: the optimiser's lr is -0\.1/);
+  edited('{"epoch": 7, "history": [{}], "param_groups": [{"lr": 0.1, "params": [0]}]}');
+  await refused('handed-over', /cannot be resumed from: its epoch 7 is not one of this run's 1 to 2/);
+  writeFileSync(files.checkpoint, checkpoint);
+  const spec = JSON.parse(readFileSync(SPEC, 'utf8')) as { stages: { widths: number[] } };
+  spec.stages.widths[2] = 128;
+  writeFileSync(join(folder, 'widened.json'), JSON.stringify(spec));
+  const widened = compileSpecFile(join(folder, 'widened.json'));
+  assert.ok(widened.ok);
+  await refused('handed-over', /cannot be resumed from: it does not hold resnet20_fashion: layer3\.0\.conv1\.weight is \[64, 32, 3, 3\] but layer3\.0\.conv1 expects \[128, 32, 3, 3\] \(and \d+ more\)/, widened.graph);
+  assert.not.ok(existsSync(marker), 'the checkpoint\'s payload ran');
 });
 
 define('a second start into a folder with a PyTorch checkpoint is refused, naming --resume', async () => {

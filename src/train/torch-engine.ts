@@ -10,9 +10,10 @@ import { displayPath } from '../display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { assertWritable, PRODUCER } from '../output-guard.js';
 import { writeAtomically } from '../output.js';
-import { importCheckpoint } from '../weights/convert.js';
+import { readBounded } from '../read-bounded.js';
+import { importCheckpoint, nonFiniteProblem } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
-import { readSafetensors, writeSafetensors, type ByteTensor } from '../weights/safetensors.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type SafetensorsFile } from '../weights/safetensors.js';
 import { measureNormalization, type Normalization } from './batches.js';
 import type { TrainConfig } from './config.js';
 import type { EpochRecord } from './plot.js';
@@ -53,7 +54,7 @@ export function torchRunFiles(out: string) {
     module: join(out, 'model.py'),
     settings: join(out, 'torch-run.json'),
     data: join(out, 'torch-data.safetensors'),
-    checkpoint: join(out, 'checkpoint.pt'),
+    checkpoint: join(out, 'checkpoint.safetensors'),
     state: join(out, 'weights.safetensors'),
     history: join(out, 'torch-history.json'),
   };
@@ -79,7 +80,7 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   const torchrun = options.launch.torchrun ?? 'torchrun';
   assertTorchrun(torchrun);
   const files = torchRunFiles(options.out);
-  if (options.resume) checkResumable(files);
+  if (options.resume) checkResumable(options, files);
   else prepareRun(options, files);
   const started = Date.now();
   const args = [...torchrunArguments(options.launch, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
@@ -127,11 +128,78 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
   writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
 }
 
-/** A resumed run keeps the settings, module and images it started with. */
-function checkResumable(files: ReturnType<typeof torchRunFiles>): void {
+/**
+ * A resumed run keeps the settings and images it started with. Its module is written again from the spec rather
+ * than run as found: the engine executes model.py, and a run folder may come from someone else.
+ */
+function checkResumable(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): void {
   for (const path of [files.settings, files.data, files.module, files.checkpoint]) {
     if (!existsSync(path)) throw new TorchEngineError(`--resume needs ${displayPath(path)}, which a PyTorch run writes; start the run without --resume`);
   }
+  checkCheckpoint(options, files.checkpoint);
+  assertWritable([{ path: files.module, kind: 'generated-text' }]);
+  writeAtomically(files.module, options.module, 'generated-text');
+}
+
+/** The largest checkpoint read: a model and its optimiser's slots, in one buffer. */
+const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
+
+/**
+ * Checks a checkpoint before the engine resumes from it: the model's tensors must be the spec's, by name and shape;
+ * every tensor and every number of the optimiser's settings finite; the epoch one the run has. Each fault is one line.
+ */
+function checkCheckpoint(options: TorchTrainOptions, path: string): void {
+  const shown = displayPath(path);
+  const bytes = readBounded(path, MAX_CHECKPOINT_BYTES);
+  if (!(bytes instanceof Uint8Array)) throw new TorchEngineError(`cannot read ${shown}: ${bytes.kind === 'tooLarge' ? `it is ${bytes.size}` : bytes.reason}`);
+  const refuse = (why: string): never => {
+    throw new TorchEngineError(`${shown} cannot be resumed from: ${why}`);
+  };
+  let file: SafetensorsFile;
+  try {
+    file = readSafetensors(path, bytes);
+  } catch (error) {
+    if (!(error instanceof WeightFileError)) throw error;
+    return refuse(error.problems[0]!);
+  }
+  const model = new Map([...file.tensors].filter(([name]) => name.startsWith('model.')).map(([name, tensor]) => [name.slice('model.'.length), tensor]));
+  const others = new Map([...file.others].filter(([name]) => name.startsWith('model.')).map(([name, dtype]) => [name.slice('model.'.length), dtype]));
+  try {
+    importCheckpoint(options.graph, path, { tensors: model, others, metadata: file.metadata });
+  } catch (error) {
+    if (!(error instanceof WeightFileError)) throw error;
+    refuse(`it does not hold ${options.graph.name}: ${error.problems[0]}${error.problems.length > 1 ? ` (and ${error.problems.length - 1} more)` : ''}`);
+  }
+  for (const [name, tensor] of file.tensors) {
+    const problem = nonFiniteProblem(name, tensor.data);
+    if (problem) refuse(problem);
+  }
+  const state = parseCheckpointState(file.metadata.get('netspec.checkpoint'), options.config.epochs);
+  if (typeof state === 'string') refuse(state);
+}
+
+/** Why the checkpoint's JSON state is unusable, or the state. */
+function parseCheckpointState(text: string | undefined, epochs: number): string | { epoch: number } {
+  if (text === undefined) return 'it has no netspec.checkpoint state in its metadata';
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    return 'its state is not valid JSON';
+  }
+  const { epoch, history, param_groups: groups } = (state ?? {}) as { epoch?: unknown; history?: unknown; param_groups?: unknown };
+  if (!Number.isInteger(epoch) || (epoch as number) < 1 || (epoch as number) > epochs) return `its epoch ${JSON.stringify(epoch)} is not one of this run's 1 to ${epochs}`;
+  if (!Array.isArray(history) || history.length !== epoch) return `its history does not hold one record per finished epoch`;
+  if (!Array.isArray(groups) || groups.length === 0) return "it lacks the optimiser's settings";
+  for (const group of groups as Record<string, unknown>[]) {
+    for (const [key, value] of Object.entries(group ?? {})) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v === 'number' && !Number.isFinite(v)) || (key === 'lr' && !(typeof value === 'number' && value > 0))) {
+        return `the optimiser's ${key} is ${JSON.stringify(value)}`;
+      }
+    }
+  }
+  return { epoch: epoch as number };
 }
 
 /** torchrun's options, spelt with underscores, which every torchrun release takes (dashes came later). */

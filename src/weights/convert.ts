@@ -33,7 +33,7 @@ const eightFinite = (data: Float32Array, start: number) =>
   data[start]! * 0 + data[start + 1]! * 0 + data[start + 2]! * 0 + data[start + 3]! * 0 + data[start + 4]! * 0 + data[start + 5]! * 0 + data[start + 6]! * 0 + data[start + 7]! * 0 === 0;
 
 /** Why a tensor is unusable because it holds NaN or ±Inf, or undefined when every value is finite. */
-function nonFiniteProblem(name: string, data: Float32Array): string | undefined {
+export function nonFiniteProblem(name: string, data: Float32Array): string | undefined {
   let nan = 0;
   let positive = 0;
   let negative = 0;
