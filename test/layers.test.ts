@@ -33,13 +33,15 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['ir/', 'ir'],
   ['ops/', 'ops'],
   ['runtime/', 'runtime'],
-  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it writes.
+  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it
+  // writes, and the SVG chart primitives.
   ['diagnostics.ts', 'shared'],
   ['display-path.ts', 'shared'],
   ['fs-errors.ts', 'shared'],
   ['read-bounded.ts', 'shared'],
   ['output.ts', 'shared'],
   ['output-guard.ts', 'shared'],
+  ['svg-chart.ts', 'shared'],
 ];
 
 /**
