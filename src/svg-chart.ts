@@ -89,8 +89,9 @@ export interface LinePanel {
   readonly box: PlotBox;
   readonly xLabel: string;
   readonly yLabel: string;
-  /** Both axes, or undefined when there is nothing to draw ("no finite values" in the frame). */
+  /** Both axes, or undefined when there is nothing to draw: the frame then holds `empty` ("no finite values"). */
   readonly axes: { readonly x: Axis; readonly y: Axis } | undefined;
+  readonly empty?: string;
   readonly series: readonly LineSeries[];
 }
 
@@ -104,7 +105,7 @@ export function linePanel(panel: LinePanel): string {
   const parts = [`<g class="panel ${panel.name}">`, text(middle, top - 15, panel.heading, 'text-anchor="middle" font-size="14" font-weight="bold"')];
   const frame = `<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#333333"/>`;
   if (panel.axes === undefined) {
-    parts.push(frame, text(middle, (top + bottom) / 2, 'no finite values', 'text-anchor="middle" fill="#666666"'), '</g>');
+    parts.push(frame, text(middle, (top + bottom) / 2, panel.empty ?? 'no finite values', 'text-anchor="middle" fill="#666666"'), '</g>');
     return parts.join('\n');
   }
   const { x: xAxis, y: yAxis } = panel.axes;
