@@ -3,6 +3,11 @@
  * by ascending id, each image's in its own score order), cumulative true and false positives, precision made
  * monotone from the right and read at the recall points where `np.searchsorted(rc, recThrs, side='left')` puts
  * them (0 past the last recall reached), recall at the end of the list.
+ *
+ * pycocotools builds rc and pr at every detection; only the true positives change rc, and between two of them pr
+ * only falls, so the figures it reads are those at the true positives (pr = tp / (fp + tp + ε) with the false
+ * positives before each), and at the first detection for recall point 0. Those are the very same doubles,
+ * computed once per detection for all ten thresholds.
  */
 import { FALSE_POSITIVE, TRUE_POSITIVE } from './coco-image.js';
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETECTIONS, RECALL_THRESHOLDS } from './coco-params.js';
@@ -22,6 +27,9 @@ export interface EvaluatedImages {
 
 const T = IOU_THRESHOLDS.length;
 const R = RECALL_THRESHOLDS.length;
+// Module-local copies for the hot loops (an imported binding may be read through an accessor).
+const RECALL_POINTS = Float64Array.from(RECALL_THRESHOLDS);
+const [TP, FP] = [TRUE_POSITIVE, FALSE_POSITIVE];
 const A = AREA_RANGES.length;
 const M = MAX_DETECTIONS.length;
 // pycocotools divides by tp + fp + np.spacing(1), and the order of those additions shows in the last bit.
@@ -30,22 +38,52 @@ const SPACING_OF_ONE = Number.EPSILON;
 /** Writes category k's precision and recall; settings without ground truth keep their −1. */
 export function accumulateCategory(images: EvaluatedImages, k: number, K: number, precision: Float64Array, recall: Float64Array): void {
   const { detection, rank } = concatenated(images);
-  const byScore = Int32Array.from(detection.keys()).sort((x, y) => images.scores[detection[y]!]! - images.scores[detection[x]!]! || x - y);
-  const rc = new Float64Array(byScore.length);
-  const pr = new Float64Array(byScore.length);
-  MAX_DETECTIONS.forEach((maxDets, m) => {
-    const kept = Int32Array.from(byScore.filter((position) => rank[position]! < maxDets), (position) => detection[position]!);
-    for (let a = 0; a < A; a++) {
-      let positives = 0;
-      for (let i = 0; i < images.imageIds.length; i++) positives += images.positives[i * A + a]!;
-      if (positives === 0) continue;
-      for (let t = 0; t < T; t++) {
-        const curve = curveAt(images.outcomes, kept, a, t, positives, rc, pr);
-        recall[((t * K + k) * A + a) * M + m] = curve.recall;
-        sampleAtRecallPoints(rc, pr, kept.length, (r, value) => (precision[(((t * R + r) * K + k) * A + a) * M + m] = value));
-      }
+  const byScore = descendingStableOrder(Float64Array.from(detection, (d) => images.scores[d]!));
+  const kept = new Int32Array(byScore.length);
+  for (let m = 0; m < M; m++) {
+    const maxDets = MAX_DETECTIONS[m]!;
+    let count = 0;
+    for (const position of byScore) if (rank[position]! < maxDets) kept[count++] = detection[position]!;
+    curvesOf(images, kept.subarray(0, count), k, K, m, precision, recall);
+  }
+}
+
+/** The figures of one maxDets setting (index m), from its detections in score order. */
+function curvesOf(images: EvaluatedImages, kept: Int32Array, k: number, K: number, m: number, precision: Float64Array, recall: Float64Array): void {
+  for (let a = 0; a < A; a++) {
+    let positives = 0;
+    for (let i = 0; i < images.imageIds.length; i++) positives += images.positives[i * A + a]!;
+    if (positives === 0) continue;
+    const curves = curvesAt(images.outcomes, kept, a, positives);
+    for (let t = 0; t < T; t++) {
+      recall[((t * K + k) * A + a) * M + m] = kept.length > 0 ? curves.truePositives[t]! / positives : 0;
+      const sampled = sampledPrecision(curves, t, positives, kept.length > 0);
+      for (let r = 0; r < R; r++) precision[(((t * R + r) * K + k) * A + a) * M + m] = sampled[r]!;
     }
-  });
+  }
+}
+
+/**
+ * Positions 0…n−1 by descending key, equal keys in position order: numpy's `argsort(-keys, kind='mergesort')`. A
+ * bottom-up merge sort over typed arrays.
+ */
+export function descendingStableOrder(keys: Float64Array): Int32Array {
+  const n = keys.length;
+  let from = Int32Array.from({ length: n }, (_, i) => i);
+  let to = new Int32Array(n);
+  for (let width = 1; width < n; width *= 2) {
+    for (let start = 0; start < n; start += 2 * width) {
+      const middle = Math.min(start + width, n);
+      const end = Math.min(start + 2 * width, n);
+      let [i, j, out] = [start, middle, start];
+      // Take from the right run only when its key is strictly larger, so that ties keep their order.
+      while (i < middle && j < end) to[out++] = keys[from[j]!]! > keys[from[i]!]! ? from[j++]! : from[i++]!;
+      while (i < middle) to[out++] = from[i++]!;
+      while (j < end) to[out++] = from[j++]!;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /** Every detection of the category, images by ascending id: its index in the stored arrays and its rank in its image. */
@@ -64,26 +102,50 @@ function concatenated(images: EvaluatedImages): { detection: Int32Array; rank: I
   return { detection, rank };
 }
 
-/** Recall and precision after each detection of `kept` (ignored ones repeat the figures before them). */
-function curveAt(outcomes: Uint8Array, kept: Int32Array, a: number, t: number, positives: number, rc: Float64Array, pr: Float64Array): { recall: number } {
-  let tp = 0;
-  let fp = 0;
-  for (let i = 0; i < kept.length; i++) {
-    const outcome = outcomes[(kept[i]! * A + a) * T + t];
-    if (outcome === TRUE_POSITIVE) tp++;
-    else if (outcome === FALSE_POSITIVE) fp++;
-    rc[i] = tp / positives;
-    pr[i] = tp / (fp + tp + SPACING_OF_ONE);
-  }
-  return { recall: kept.length > 0 ? rc[kept.length - 1]! : 0 };
+interface Curves {
+  /** Per threshold: true positives in all. */
+  readonly truePositives: Int32Array;
+  /** Per threshold t, at t · (positives + 1) + c: the precision when the c-th true positive comes. */
+  readonly precisionAtHit: Float64Array;
 }
 
-/** Precision made non-increasing from the right, then read at each recall point; 0 past the recall reached. */
-function sampleAtRecallPoints(rc: Float64Array, pr: Float64Array, count: number, write: (r: number, value: number) => void): void {
-  for (let i = count - 1; i > 0; i--) if (pr[i]! > pr[i - 1]!) pr[i - 1] = pr[i]!;
-  let i = 0;
-  for (let r = 0; r < R; r++) {
-    while (i < count && rc[i]! < RECALL_THRESHOLDS[r]!) i++;
-    write(r, i < count ? pr[i]! : 0);
+/** One pass over the detections in score order, all thresholds at once. */
+function curvesAt(outcomes: Uint8Array, kept: Int32Array, a: number, positives: number): Curves {
+  const truePositives = new Int32Array(T);
+  const falsePositives = new Int32Array(T);
+  const precisionAtHit = new Float64Array(T * (positives + 1));
+  for (let i = 0; i < kept.length; i++) {
+    const base = (kept[i]! * A + a) * T;
+    for (let t = 0; t < T; t++) {
+      const outcome = outcomes[base + t];
+      if (outcome === TP) {
+        const tp = ++truePositives[t]!;
+        precisionAtHit[t * (positives + 1) + tp] = tp / (falsePositives[t]! + tp + SPACING_OF_ONE);
+      } else if (outcome === FP) falsePositives[t]!++;
+    }
   }
+  return { truePositives, precisionAtHit };
+}
+
+/**
+ * Precision at each recall point: for point r the first detection where rc = tp / positives reaches r — the c-th
+ * true positive for the least such c, or the first detection for r = 0 — and the largest precision from there on,
+ * which is the largest at the true positives from there on (the first detection, when not a true positive, has
+ * precision 0). 0 where rc never reaches r, and everywhere without detections.
+ */
+function sampledPrecision(curves: Curves, t: number, positives: number, anyDetection: boolean): Float64Array {
+  const hits = curves.truePositives[t]!;
+  const offset = t * (positives + 1);
+  const best = new Float64Array(hits + 2);
+  for (let c = hits; c >= 1; c--) best[c] = Math.max(curves.precisionAtHit[offset + c]!, best[c + 1]!);
+  const sampled = new Float64Array(R);
+  if (!anyDetection) return sampled;
+  sampled[0] = hits > 0 ? best[1]! : 0;
+  let c = 1;
+  for (let r = 1; r < R; r++) {
+    while (c <= hits && c / positives < RECALL_POINTS[r]!) c++;
+    if (c > hits) break;
+    sampled[r] = best[c]!;
+  }
+  return sampled;
 }

@@ -69,16 +69,18 @@ class CategoryRecord implements EvaluatedImages {
   }
 
   private reserve(images: number, detections: number): void {
-    const grow = <T extends Float64Array | Uint8Array | Int32Array>(array: T, needed: number, make: (n: number) => T): T => {
-      if (array.length >= needed) return array;
-      const larger = make(Math.max(needed, array.length * 2));
-      larger.set(array);
-      return larger;
-    };
-    this.positives = grow(this.positives, images * AREAS, (n) => new Int32Array(n));
-    this.scores = grow(this.scores, detections, (n) => new Float64Array(n));
-    this.outcomes = grow(this.outcomes, detections * AREAS * THRESHOLDS, (n) => new Uint8Array(n));
+    this.positives = grown(this.positives, images * AREAS, (n) => new Int32Array(n));
+    this.scores = grown(this.scores, detections, (n) => new Float64Array(n));
+    this.outcomes = grown(this.outcomes, detections * AREAS * THRESHOLDS, (n) => new Uint8Array(n));
   }
+}
+
+/** The array itself while it holds `needed`, else a copy at least twice as long. */
+function grown<T extends Float64Array | Uint8Array | Int32Array>(array: T, needed: number, make: (n: number) => T): T {
+  if (array.length >= needed) return array;
+  const larger = make(Math.max(needed, array.length * 2));
+  larger.set(array);
+  return larger;
 }
 
 export class CocoBoxEvaluator {

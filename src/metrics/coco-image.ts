@@ -60,36 +60,52 @@ export function boxIou(detection: Box, truth: Box, crowd: boolean): number {
   return intersection / (crowd ? detectionArea : detectionArea + gw * gh - intersection);
 }
 
+/** Working arrays reused from one image and category to the next, grown as needed. */
+let scratch = { ious: new Float64Array(1024), detectionAreas: new Float64Array(128), ignored: new Uint8Array(64), order: new Int32Array(64), taken: new Uint8Array(64) };
+
+function scratchFor(detections: number, truths: number): typeof scratch {
+  if (scratch.ious.length < detections * truths || scratch.detectionAreas.length < detections || scratch.ignored.length < truths) {
+    const [d, g] = [Math.max(detections, scratch.detectionAreas.length), Math.max(truths, scratch.ignored.length)];
+    scratch = { ious: new Float64Array(Math.max(d * g, scratch.ious.length)), detectionAreas: new Float64Array(d), ignored: new Uint8Array(g), order: new Int32Array(g), taken: new Uint8Array(g) };
+  }
+  return scratch;
+}
+
 /** Matches `detections` (already in score order and cut to maxDets) against `truths` and writes the outcomes. */
 export function evaluateImageCategory(truths: readonly GroundTruthBox[], detections: readonly DetectionBox[], sink: OutcomeSink): void {
-  const ious = new Float64Array(detections.length * truths.length);
-  detections.forEach((d, i) => truths.forEach((g, j) => (ious[i * truths.length + j] = boxIou(d.bbox, g.bbox, g.crowd))));
-  const detectionAreas = detections.map((d) => d.bbox[2]! * d.bbox[3]!);
-  AREA_RANGES.forEach(({ low, high }, a) => {
-    const ignored = truths.map((g) => g.crowd || g.area < low || g.area > high);
+  const [G, D] = [truths.length, detections.length];
+  const { ious, detectionAreas, ignored, order, taken } = scratchFor(D, G);
+  for (let d = 0; d < D; d++) for (let g = 0; g < G; g++) ious[d * G + g] = boxIou(detections[d]!.bbox, truths[g]!.bbox, truths[g]!.crowd);
+  for (let d = 0; d < D; d++) detectionAreas[d] = detections[d]!.bbox[2]! * detections[d]!.bbox[3]!;
+  for (let a = 0; a < AREAS; a++) {
+    const { low, high } = AREA_RANGES[a]!;
+    let regular = 0;
+    for (let g = 0; g < G; g++) {
+      const { crowd, area } = truths[g]!;
+      ignored[g] = crowd || area < low || area > high ? 1 : 0;
+      regular += 1 - ignored[g]!;
+    }
+    sink.positives[a] = regular;
     // Regular ground truth first, ignored after, each in input order: numpy's stable argsort of the flags.
-    const order = [...truths.keys()].sort((x, y) => Number(ignored[x]) - Number(ignored[y]) || x - y);
-    sink.positives[a] = ignored.filter((flag) => !flag).length;
+    let [front, back] = [0, regular];
+    for (let g = 0; g < G; g++) order[ignored[g] ? back++ : front++] = g;
     for (let t = 0; t < THRESHOLDS; t++) {
-      const taken = new Uint8Array(truths.length);
-      detections.forEach((_, d) => {
-        const match = bestMatch(ious, d, truths, order, ignored, taken, STARTING_IOU[t]!);
-        let outcome: number;
-        if (match === -1) {
-          const outside = detectionAreas[d]! < low || detectionAreas[d]! > high;
-          outcome = outside ? IGNORED : FALSE_POSITIVE;
-        } else {
+      for (let g = 0; g < G; g++) taken[g] = 0;
+      for (let d = 0; d < D; d++) {
+        const match = G === 0 ? -1 : bestMatch(ious, d, truths, order, ignored, taken, STARTING_IOU[t]!);
+        const outside = detectionAreas[d]! < low || detectionAreas[d]! > high;
+        let outcome = outside ? IGNORED : FALSE_POSITIVE;
+        if (match !== -1) {
           taken[match] = 1;
           const truth = order[match]!;
           // pycocotools records the match as the ground truth's id, and reads an id of 0 as no match at all.
           const counted = truths[truth]!.id !== 0;
-          const outside = !counted && (detectionAreas[d]! < low || detectionAreas[d]! > high);
-          outcome = ignored[truth] || outside ? IGNORED : counted ? TRUE_POSITIVE : FALSE_POSITIVE;
+          outcome = ignored[truth] || (!counted && outside) ? IGNORED : counted ? TRUE_POSITIVE : FALSE_POSITIVE;
         }
         sink.outcomes[sink.offset + (d * AREAS + a) * THRESHOLDS + t] = outcome;
-      });
+      }
     }
-  });
+  }
 }
 
 /** The position in `order` of the ground truth detection d matches at one threshold, or −1. */
@@ -97,14 +113,14 @@ function bestMatch(
   ious: Float64Array,
   d: number,
   truths: readonly GroundTruthBox[],
-  order: readonly number[],
-  ignored: readonly boolean[],
+  order: Int32Array,
+  ignored: Uint8Array,
   taken: Uint8Array,
   startingIou: number,
 ): number {
   let best = startingIou;
   let match = -1;
-  for (let j = 0; j < order.length; j++) {
+  for (let j = 0; j < truths.length; j++) {
     const g = order[j]!;
     if (taken[j] && !truths[g]!.crowd) continue;
     // Once matched to regular ground truth, the ignored ones behind it cannot take the detection.
