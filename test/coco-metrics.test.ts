@@ -58,6 +58,32 @@ for (const [name, options] of Object.entries(COCO_REFERENCE_SETS)) {
   });
 }
 
+test('the reference sets hold every case the rules distinguish', () => {
+  const sets = Object.values(COCO_REFERENCE_SETS).map((options) => ({ ...cocoSet(options), options }));
+  const all = <T>(pick: (set: (typeof sets)[number]) => readonly T[]) => sets.flatMap(pick);
+  const annotations = all((s) => s.groundTruth.annotations);
+  const detections = all((s) => s.detections);
+  assert.ok(annotations.some((a) => a.iscrowd === 1), 'crowds');
+  for (const [low, high] of [[0, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, Infinity]]) assert.ok(annotations.some((a) => a.iscrowd === 0 && a.area >= low! && a.area <= high!), `objects of area ${low}…${high}`);
+  assert.ok(annotations.some((a) => a.area !== a.bbox[2]! * a.bbox[3]!), 'an area other than the box’s');
+  assert.ok(annotations.some((a) => a.id === 0), 'annotation id 0');
+  assert.ok(detections.some((d) => d.bbox[2] === 0) && detections.some((d) => d.bbox[3]! < 0), 'boxes of zero and negative size');
+  for (const set of sets) {
+    const ids = set.groundTruth.images.map((image) => image.id);
+    assert.not.equal(ids, [...ids].sort((a, b) => a - b), 'image ids out of order');
+    assert.ok(ids.some((id) => !set.groundTruth.annotations.some((a) => a.image_id === id)), 'an image without ground truth');
+    const last = set.groundTruth.categories.at(-1)!.id;
+    assert.ok(set.groundTruth.annotations.some((a) => a.category_id === last) && !set.detections.some((d) => d.category_id === last), 'a category without detections');
+    // Scores on a grid tie often; random-a keeps them continuous.
+    if (set.options.scoreStep > 0) assert.ok(new Set(set.detections.map((d) => d.score)).size < set.detections.length / 2, 'score ties');
+    const widths = new Map(set.groundTruth.images.map((image) => [image.id, image.width]));
+    assert.ok(set.detections.some((d) => d.bbox[0]! + d.bbox[2]! > widths.get(d.image_id)!), 'boxes past the image');
+  }
+  const perImageAndCategory = new Map<string, number>();
+  for (const d of detections) perImageAndCategory.set(`${d.image_id}/${d.category_id}`, (perImageAndCategory.get(`${d.image_id}/${d.category_id}`) ?? 0) + 1);
+  assert.ok([...perImageAndCategory.values()].some((n) => n > 100), 'more than 100 detections of one category in an image');
+});
+
 test('the largest difference from pycocotools over every reference figure is 0', () => {
   assert.is(largestDifference, 0);
 });
