@@ -6,8 +6,8 @@
  *
  * pycocotools builds rc and pr at every detection; only the true positives change rc, and between two of them pr
  * only falls, so the figures it reads are those at the true positives (pr = tp / (fp + tp + ε) with the false
- * positives before each), and at the first detection for recall point 0. Those are the very same doubles,
- * computed once per detection for all ten thresholds.
+ * positives before each), and at the first detection for recall point 0. Those are the very same doubles; one
+ * walk over the detections serves all ten thresholds.
  */
 import { FALSE_POSITIVE, TRUE_POSITIVE } from './coco-image.js';
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETECTIONS, RECALL_THRESHOLDS } from './coco-params.js';
@@ -67,7 +67,7 @@ function curvesOf(images: EvaluatedImages, kept: Int32Array, k: number, K: numbe
  * Positions 0…n−1 by descending key, equal keys in position order: numpy's `argsort(-keys, kind='mergesort')`. A
  * bottom-up merge sort over typed arrays.
  */
-export function descendingStableOrder(keys: Float64Array): Int32Array {
+function descendingStableOrder(keys: Float64Array): Int32Array {
   const n = keys.length;
   let from = Int32Array.from({ length: n }, (_, i) => i);
   let to = new Int32Array(n);

@@ -96,9 +96,8 @@ export class CocoBoxEvaluator {
   }
 
   /**
-   * One image's ground truth and detections, each in its file's order (the order decides ties in score). The
-   * image_id and category_id fields of the records are not read again: `annotations` and `detections` are the
-   * image's, grouped here by category.
+   * One image's ground truth and detections, each in its file's order (the order decides ties in score). Both
+   * lists are taken as the image's (their image_id is not read) and grouped here by category_id.
    */
   addImage(imageId: number, annotations: readonly CocoAnnotation[], detections: readonly CocoDetection[]): void {
     requireFinite(imageId, 'an image id');

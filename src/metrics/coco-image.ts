@@ -31,7 +31,7 @@ export const IGNORED = 2;
 
 const THRESHOLDS = IOU_THRESHOLDS.length;
 const AREAS = AREA_RANGES.length;
-// pycocotools starts the search at min(t, 1 − 1e-10), so a perfect match still has to reach just below 1.
+// pycocotools starts the search at min(t, 1 − 1e-10); the cap matters only for a threshold of 1, kept for fidelity.
 const STARTING_IOU = IOU_THRESHOLDS.map((t) => Math.min(t, 1 - 1e-10));
 
 /** The outcomes of one image and category, written where the caller keeps them. */
