@@ -8,7 +8,7 @@ import { findCycles, readImports, type Import } from './support/import-graph.js'
 
 const { files, imports } = readImports('src');
 
-type Layer = 'cli' | 'commands' | 'train' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
+type Layer = 'cli' | 'commands' | 'train' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'metrics' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
 
 /** Where each file of src/ sits: the first entry whose path is the file or a folder holding it. A new file must be placed. */
 const PLACES: readonly (readonly [string, Layer])[] = [
@@ -27,17 +27,21 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['emit/', 'emit'],
   ['weights/', 'weights'],
   ['data/', 'data'],
+  // Scoring of predictions against labels (COCO, VOC, segmentation, classification): pure functions over data.
+  ['metrics/', 'metrics'],
   ['spec/', 'spec'],
   ['ir/', 'ir'],
   ['ops/', 'ops'],
   ['runtime/', 'runtime'],
-  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it writes.
+  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it
+  // writes, and the SVG chart primitives.
   ['diagnostics.ts', 'shared'],
   ['display-path.ts', 'shared'],
   ['fs-errors.ts', 'shared'],
   ['read-bounded.ts', 'shared'],
   ['output.ts', 'shared'],
   ['output-guard.ts', 'shared'],
+  ['svg-chart.ts', 'shared'],
 ];
 
 /**
@@ -49,15 +53,16 @@ const PLACES: readonly (readonly [string, Layer])[] = [
  */
 const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   cli: ['commands', 'shared'],
-  commands: ['train', 'library', 'compile', 'build', 'quantize', 'emit', 'weights', 'data', 'spec', 'ir', 'ops', 'runtime', 'shared'],
-  train: ['build', 'weights', 'data', 'ir', 'ops', 'runtime', 'shared'],
-  library: ['compile', 'emit', 'spec', 'ir', 'ops', 'shared'],
+  commands: ['train', 'library', 'compile', 'build', 'quantize', 'emit', 'weights', 'data', 'metrics', 'spec', 'ir', 'ops', 'runtime', 'shared'],
+  train: ['build', 'weights', 'data', 'metrics', 'ir', 'ops', 'runtime', 'shared'],
+  library: ['compile', 'emit', 'metrics', 'spec', 'ir', 'ops', 'shared'],
   compile: ['emit', 'spec', 'ir', 'ops', 'shared'],
   build: ['emit', 'ir', 'ops', 'runtime', 'shared'],
   quantize: ['emit', 'data', 'ir', 'ops', 'runtime', 'shared'],
   emit: ['ir', 'ops', 'runtime', 'shared'],
   weights: ['ir', 'ops', 'runtime', 'shared'],
   data: ['shared'],
+  metrics: ['shared'],
   spec: ['ir', 'ops', 'shared'],
   ir: ['ops', 'shared'],
   // An op module names its runtime helper and folds with the runtime's arithmetic: the compiler targets the

@@ -1,0 +1,13 @@
+/**
+ * Input the metrics cannot score: a non-finite number, a detection on an image the ground truth lacks, a label
+ * outside the classes. The message is one line naming the record; commands print it as a user error.
+ */
+export class MetricsInputError extends Error {
+  override readonly name = 'MetricsInputError';
+}
+
+/** Refuses NaN and ±Infinity where they would silently change a figure. */
+export function requireFinite(value: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new MetricsInputError(`${what} is ${String(value)}, not a finite number`);
+  return value;
+}
