@@ -62,24 +62,36 @@ export interface FolderEntry {
  * refused when it is read.
  */
 export function listFiles(dir: string): FolderEntry[] {
+  return listEntries(dir).filter((entry) => !entry.folder);
+}
+
+/** The names of a folder's subfolders (links followed), sorted, hidden ones left out. */
+export function listFolders(dir: string): string[] {
+  return listEntries(dir)
+    .filter((entry) => entry.folder)
+    .map((entry) => entry.name);
+}
+
+function listEntries(dir: string): (FolderEntry & { readonly folder: boolean })[] {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
     throw dataFault(dir, `cannot be listed: ${describeFsError(error)}`);
   }
-  const files: FolderEntry[] = [];
+  const listed: (FolderEntry & { readonly folder: boolean })[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
+    let folder = entry.isDirectory();
     if (entry.isSymbolicLink()) {
       const target = statIfAny(path);
-      if (target === undefined) throw dataFault(path, 'a symbolic link to nothing');
-      if (target.isDirectory()) continue;
-    } else if (entry.isDirectory()) continue;
-    files.push({ name: entry.name, path });
+      if (target === undefined) throw dataFault(path, 'is a symbolic link to nothing');
+      folder = target.isDirectory();
+    }
+    listed.push({ name: entry.name, path, folder });
   }
-  return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** A file name's stem and lower-cased extension: `a.b.JPG` → `a.b` and `.jpg`. */
