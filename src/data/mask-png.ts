@@ -7,7 +7,7 @@
  * replaced by the identity (entry i is the grey i) before decoding, and the red channel then reads back each
  * pixel's index. Transparency chunks are dropped: pngjs would blank a grey mask's transparent value to 0.
  */
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { decodeImage } from '../runtime/decode-image.js';
 import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
 import { IGNORE_INDEX } from './dataset.js';
@@ -100,4 +100,38 @@ export function checkMaskClasses(mask: ClassMask, classes: number, path: string)
   if (count === 0) return;
   const [x, y] = [first % mask.width, Math.floor(first / mask.width)];
   throw dataFault(path, `has the class ${mask.classes[first]} at pixel (${x}, ${y}) and ${count - 1} more pixels of classes the head lacks: it outputs ${classes} classes (0 to ${classes - 1}; ${IGNORE_INDEX} means ignore)`);
+}
+
+/**
+ * A class mask as an 8-bit PNG: with a palette (PIL mode P; index = class) when one is given, else grey (mode L;
+ * value = class). The palette is 3 bytes an entry, at most 256 entries.
+ */
+export function encodeMaskPng(mask: ClassMask, palette?: Uint8Array): Uint8Array {
+  const { width, height, classes } = mask;
+  if (classes.length !== width * height) throw new RangeError(`a ${width}×${height} mask needs ${width * height} classes, got ${classes.length}`);
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header[8] = 8;
+  header[9] = palette === undefined ? 0 : 3;
+  // Each row after its filter byte, 0 (none).
+  const rows = new Uint8Array(height * (width + 1));
+  for (let y = 0; y < height; y++) rows.set(classes.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  const chunks = [Uint8Array.from(SIGNATURE), chunk('IHDR', header), ...(palette === undefined ? [] : [chunk('PLTE', palette)]), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))];
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Pascal VOC's palette, 256 entries: entry i spreads i's bits over the three channels, highest bits first (class 1
+ * is dark red 128,0,0; 255, ignore, is 224,224,192), as the VOC development kit's colormap makes it.
+ */
+export function vocPalette(): Uint8Array {
+  const palette = new Uint8Array(3 * 256);
+  for (let i = 0; i < 256; i++) {
+    for (let bit = 0, c = i; bit < 8; bit++, c >>= 3) {
+      for (let channel = 0; channel < 3; channel++) palette[3 * i + channel]! |= ((c >> channel) & 1) << (7 - bit);
+    }
+  }
+  return palette;
 }
