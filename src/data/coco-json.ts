@@ -7,7 +7,7 @@
 import { Tokenizer, TokenParser, TokenType, type ParsedElementInfo, type ParsedTokenInfo } from '@streamparser/json';
 import { readBoundedChunks } from '../read-bounded.js';
 import type { Category } from './dataset.js';
-import { dataFault, quoted } from './dataset-files.js';
+import { dataFault, printable, quoted } from './dataset-files.js';
 import { Float64Column, Uint32Column, Uint8Column } from './columns.js';
 
 /**
@@ -61,12 +61,21 @@ export function readCocoFile(path: string, limit = COCO_JSON_LIMIT): CocoFile {
     if (!parser.isEnded) parser.end();
   } catch (error) {
     if (!(error instanceof Error) || error.name === 'DataFileError') throw error;
-    // The tokenizer's and parser's own words, without the user's text reaching the terminal unescaped.
-    const reason = error instanceof RangeError ? 'a value is too long for a JavaScript string' : error.message.replace(/\s*Either not all the data was received or the data was invalid\./, '');
-    throw dataFault(path, `is not valid JSON (near byte ${offset}): ${quoted(reason).slice(1, -1)}`);
+    throw dataFault(path, `is not valid JSON ${jsonFault(error, offset)}`);
   }
   shape.requireLists();
   return records.finish();
+}
+
+/**
+ * Where and why the tokenizer or parser stopped, in their own words less their chunk-relative position (the
+ * tokenizer's absolute position, else the last token's offset), without the user's text reaching the terminal raw.
+ */
+function jsonFault(error: Error, lastOffset: number): string {
+  if (error instanceof RangeError) return `near byte ${lastOffset}: a value is too long for a JavaScript string`;
+  const position = / at chunk position "\d+" \(absolute position "(\d+)"\)/.exec(error.message);
+  const reason = error.message.replace(position?.[0] ?? '', '').replace(/\s*Either not all the data was received or the data was invalid\./, '');
+  return `at byte ${position?.[1] ?? lastOffset}: ${printable(reason)}`;
 }
 
 /** Follows the top level: an object holding images, annotations and categories, each once and each an array. */

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { displayPath } from '../display-path.js';
 import { readCocoFile, type CocoFile } from './coco-json.js';
 import type { Category, DatasetImage, DetectionDataset, DetectionObjects } from './dataset.js';
-import { dataFault, decodeRgbFile, isFolder, quoted, requireFolder, statIfAny } from './dataset-files.js';
+import { dataFault, decodeRgbFile, quoted, requireFolder, statIfAny } from './dataset-files.js';
 import { boxWarnings } from './box-warnings.js';
 
 export interface CocoOptions {
@@ -195,8 +195,12 @@ export function findImagesFolder(annotationsPath: string): string {
   const stem = basename(annotationsPath).replace(/\.json$/i, '').replace(/^instances_/, '');
   const here = dirname(annotationsPath);
   const candidates = [join(dirname(here), stem), join(here, stem), join(here, 'images')];
-  const found = candidates.find(isFolder);
-  if (found !== undefined) return found;
+  for (const candidate of candidates) {
+    const stats = statIfAny(candidate);
+    if (stats?.isDirectory()) return candidate;
+    // A pipe or file where the folder should be is named, not passed over.
+    if (stats !== undefined) requireFolder(candidate, `the images that ${displayPath(annotationsPath)} lists`);
+  }
   throw dataFault(annotationsPath, `no images folder found at ${candidates.map(displayPath).join(', ')}; name it after the file: coco:${displayPath(annotationsPath)}:IMAGES_DIR`);
 }
 

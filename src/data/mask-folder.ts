@@ -47,7 +47,8 @@ function splitFolder(dir: string, split: string | undefined): string {
     const found = splits.length === 0 ? 'it has no split folders (each holding images/ and masks/); leave out --split' : `its splits are ${splits.join(', ')}`;
     throw dataFault(dir, `has no split ${quoted(split)}; ${found}`);
   }
-  if (isFolder(join(dir, 'images')) && isFolder(join(dir, 'masks'))) return dir;
+  // Either folder present makes DIR the pair: what is wrong with the other is then said of it by name.
+  if (statIfAny(join(dir, 'images')) !== undefined || statIfAny(join(dir, 'masks')) !== undefined) return dir;
   if (splits.length > 0) throw dataFault(dir, `holds the splits ${splits.join(', ')}; choose one with --split`);
   throw dataFault(dir, 'holds no images/ and masks/ folders (nor split folders holding them)');
 }
