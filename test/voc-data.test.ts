@@ -1,5 +1,6 @@
 // The Pascal VOC reader on folders written here: boxes converted by hand-worked arithmetic, splits and their order,
 // classes from VOC or a labelmap, segmentation masks, and every bad input as one line naming the file.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,16 @@ test('refused: split files listing an id twice or a path, images that are not th
   assert.is(refusal(() => openVocDetection(devkit)), `${devkit}: has no Annotations/ folder, so it is not a Pascal VOC dataset for detection; it holds VOC2012: name one of them, as voc:${devkit}/VOC2012`);
   const noSplits = vocFolder({ a: xml([]) });
   assert.is(refusal(() => openVocDetection(noSplits, { split: 'val' })), `${noSplits}: has no split "val" for detection (ImageSets/Main/val.txt); it has no ImageSets/Main/ folder of splits; leave out --split to take every Annotations file`);
+});
+
+test('refused without blocking: a FIFO as the Annotations folder or as an annotation file', () => {
+  const folder = vocFolder({});
+  mkdirSync(folder);
+  spawnSync('mkfifo', [join(folder, 'Annotations')]);
+  assert.is(refusal(() => openVocDetection(folder)), `${folder}/Annotations: a device, pipe or socket, not a folder; it should hold the detection annotations`);
+  const file = vocFolder({ a: xml([]) });
+  spawnSync('mkfifo', [join(file, 'Annotations', 'b.xml')]);
+  assert.is(refusal(() => openVocDetection(file)), `${file}/Annotations/b.xml: cannot be read: it is not a regular file (a device, pipe or socket)`);
 });
 
 test('refused: a labelmap naming a class twice', () => {

@@ -37,9 +37,12 @@ export function openCocoDetection(annotationsPath: string, options: CocoOptions 
   const categories = sortedCategories(file.categories, fail);
   const images = sortedImages(file, fail);
   const objects = groupAnnotations(file, images.ids, categories, fail);
-  const imagesDir = options.imagesDir ?? findImagesFolder(annotationsPath);
-  requireFolder(imagesDir, `the images that ${displayPath(annotationsPath)} lists`);
-  if (options.requireImages ?? true) checkImagesExist(annotationsPath, imagesDir, images);
+  const requireImages = options.requireImages ?? true;
+  const imagesDir = options.imagesDir ?? findImagesFolder(annotationsPath, requireImages);
+  if (requireImages) {
+    requireFolder(imagesDir, `the images that ${displayPath(annotationsPath)} lists`);
+    checkImagesExist(annotationsPath, imagesDir, images);
+  }
   const image = (index: number): DatasetImage => {
     checkIndex(index, images.ids.length);
     const name = images.fileNames[index]!;
@@ -190,8 +193,11 @@ function checkUniqueAnnotationIds(ids: Float64Array, fail: (problem: string) => 
   }
 }
 
-/** Where the images are when not given; none found is one line naming the folders looked for. */
-export function findImagesFolder(annotationsPath: string): string {
+/**
+ * Where the images are when not given; none found is one line naming the folders looked for, unless the images are
+ * not required (scoring a results file), when the first place looked is taken.
+ */
+export function findImagesFolder(annotationsPath: string, required = true): string {
   const stem = basename(annotationsPath).replace(/\.json$/i, '').replace(/^instances_/, '');
   const here = dirname(annotationsPath);
   const candidates = [join(dirname(here), stem), join(here, stem), join(here, 'images')];
@@ -201,6 +207,7 @@ export function findImagesFolder(annotationsPath: string): string {
     // A pipe or file where the folder should be is named, not passed over.
     if (stats !== undefined) requireFolder(candidate, `the images that ${displayPath(annotationsPath)} lists`);
   }
+  if (!required) return candidates[0]!;
   throw dataFault(annotationsPath, `no images folder found at ${candidates.map(displayPath).join(', ')}; name it after the file: coco:${displayPath(annotationsPath)}:IMAGES_DIR`);
 }
 
