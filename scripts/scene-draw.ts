@@ -57,10 +57,13 @@ interface Placed {
   readonly shapes: readonly Shape[];
 }
 
-/** The largest side a large object (> 96² pixels, COCO's large) may take, or 0 when the image cannot hold one. */
+/** COCO's large objects cover more than 96² pixels. */
 const LARGE_AREA = 96 * 96;
 
-/** Draws scene `index` of the seed: `large` asks for one large object at the bottom, `crowd` for a crowd region. */
+/**
+ * Draws the next scene of `random`: `large` asks for one large object at the bottom (with two small ones on top, so
+ * it stays large; none where the image cannot hold one), `crowd` for a crowd region drawn last.
+ */
 export function drawScene(random: Random, width: number, height: number, { large, crowd }: { large: boolean; crowd: boolean }): Scene {
   const placed: Placed[] = [];
   const bigSide = [width - 6, height - 6];

@@ -106,8 +106,13 @@ function columnRuns(mask: Uint8Array, width: number, height: number): number[] {
   let [value, run] = [0, 0];
   for (let x = 0; x < width; x++) {
     for (let y = 0; y < height; y++) {
-      if (mask[y * width + x] === value) run++;
-      else [runs[runs.length], value, run] = [run, 1 - value, 1];
+      if (mask[y * width + x] === value) {
+        run++;
+        continue;
+      }
+      runs.push(run);
+      value = 1 - value;
+      run = 1;
     }
   }
   runs.push(run);

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { categoryMapping, restoreCategoryMapping } from '../src/data/categories.js';
 import { openCocoDetection } from '../src/data/coco.js';
+import { readBoundedChunks } from '../src/read-bounded.js';
 import { encodePng } from '../src/runtime/png.js';
 import { asyncRefusal, refusal } from './support/data-faults.js';
 
@@ -117,6 +118,16 @@ test('a record split across the reader\'s one-megabyte chunks reads whole', () =
   assert.is(even.count, 1500);
   assert.equal(Array.from(even.boxes.subarray(4 * 1499)), [2998, 2998.5, 2, 3]);
   assert.equal(Array.from(data.objects(1).annotationIds.subarray(0, 3)), [2, 4, 6]);
+});
+
+test('the chunked bounded reader: a file that reports size 0 is read to its end, and counted against the limit', () => {
+  // /proc files report size 0 to fstat; their bytes arrive all the same and are counted as they come.
+  const chunks: number[] = [];
+  assert.is(readBoundedChunks('/proc/self/status', 1 << 20, 64, (chunk) => chunks.push(chunk.length)), undefined);
+  assert.ok(chunks.length > 2 && chunks.every((length) => length <= 64));
+  assert.equal(readBoundedChunks('/proc/self/status', 100, 64, () => {}), { kind: 'tooLarge', size: 'more than 100 bytes' });
+  assert.equal(readBoundedChunks('/dev/zero', 100, 64, () => {}), { kind: 'unreadable', reason: 'it is not a regular file (a device, pipe or socket)' });
+  assert.equal(readBoundedChunks(root, 100, 64, () => {}), { kind: 'unreadable', reason: 'it is a folder' });
 });
 
 test('an image is decoded as RGB and must have the size its record states', async () => {
