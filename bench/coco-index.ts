@@ -44,7 +44,7 @@ function writeSyntheticCoco(path: string): void {
   emit('{"info": {"description": "synthetic, COCO train2017\'s size"}, "licenses": [{"id": 1, "name": "x", "url": "x"}], "images": [');
   for (let i = 0; i < IMAGES; i++) {
     const id = 9 + i * 4;
-    emit(`${i ? ', ' : ''}{"license": 3, "file_name": "${String(id).padStart(12, '0')}.jpg", "coco_url": "http://images.cocodataset.org/train2017/${String(id).padStart(12, '0')}.jpg", "height": 480, "width": 640, "date_captured": "2013-11-14 16:28:13", "flickr_url": "http://farm5.staticflickr.com/4016/${id}_1c5cb5bf9e_z.jpg", "id": ${id}}`);
+    emit(`${i ? ', ' : ''}{"license": 3, "file_name": "${String(id).padStart(12, '0')}.jpg", "coco_url": "http://example.org/train2017/${String(id).padStart(12, '0')}.jpg", "height": 480, "width": 640, "date_captured": "2013-11-14 16:28:13", "flickr_url": "http://example.org/flickr/${id}_1c5cb5bf9e_z.jpg", "id": ${id}}`);
   }
   emit('], "annotations": [');
   for (let k = 0; k < ANNOTATIONS; k++) {

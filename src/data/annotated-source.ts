@@ -15,8 +15,6 @@ export type AnnotatedSource =
   | { readonly kind: 'voc'; readonly dir: string }
   | { readonly kind: 'masks'; readonly dir: string };
 
-export const ANNOTATED_SOURCE_ARG = 'coco:ANNOTATIONS.json[:IMAGES_DIR]|voc:DIR|masks:DIR';
-
 /**
  * The annotated source a --data value names; undefined for a value of no such prefix (a folder, CIFAR, …), and a
  * problem in words for a prefix without what must follow it.

@@ -7,7 +7,7 @@ import type { Category } from './dataset.js';
 import { DataFileError } from './idx.js';
 
 /** torchvision's COCO detectors output 91 classes, one per COCO category id 0 to 90 (0 and the gaps unused). */
-export const TORCHVISION_COCO_CLASSES = 91;
+const TORCHVISION_COCO_CLASSES = 91;
 
 /** The mapping as saved beside the weights: JSON, one entry per category. */
 export interface SavedCategoryMapping {

@@ -197,7 +197,7 @@ function checkUniqueAnnotationIds(ids: Float64Array, fail: (problem: string) => 
  * Where the images are when not given; none found is one line naming the folders looked for, unless the images are
  * not required (scoring a results file), when the first place looked is taken.
  */
-export function findImagesFolder(annotationsPath: string, required = true): string {
+function findImagesFolder(annotationsPath: string, required = true): string {
   const stem = basename(annotationsPath).replace(/\.json$/i, '').replace(/^instances_/, '');
   const here = dirname(annotationsPath);
   const candidates = [join(dirname(here), stem), join(here, stem), join(here, 'images')];

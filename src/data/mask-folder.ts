@@ -35,7 +35,7 @@ export function openMaskFolder(dir: string, options: MaskFolderOptions = {}): Se
 }
 
 /** The split folders of DIR: subfolders holding both images/ and masks/. */
-export function maskFolderSplits(dir: string): string[] {
+function maskFolderSplits(dir: string): string[] {
   requireFolder(dir, 'images/ and masks/ folders, or split folders holding them');
   return listFolders(dir).filter((name) => isFolder(join(dir, name, 'images')) && isFolder(join(dir, name, 'masks')));
 }

@@ -45,7 +45,7 @@ export async function decodeMaskFile(path: string, maxPixels = DEFAULT_MAX_PIXEL
  * The PNG with its palette made the identity and transparency dropped, so that a decoder's red channel is the
  * class index; anything but a palette or 8-bit grey PNG is refused through `fail`.
  */
-export function indexedPng(bytes: Uint8Array, fail: (problem: string) => never): Uint8Array {
+function indexedPng(bytes: Uint8Array, fail: (problem: string) => never): Uint8Array {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) fail(`is a JPEG; JPEG's lossy compression changes class indices, so ${SAVE_AS}`);
   if (bytes.length < 33 || SIGNATURE.some((byte, i) => bytes[i] !== byte)) fail(`is not a PNG; ${SAVE_AS}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -74,7 +74,7 @@ function identityPalette(entries: number): Uint8Array {
 }
 
 /** A PNG chunk: length, type, data and the CRC-32 of type and data. */
-export function chunk(type: string, data: Uint8Array): Uint8Array {
+function chunk(type: string, data: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(12 + data.length);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, data.length);

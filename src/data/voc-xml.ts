@@ -8,7 +8,7 @@ import { SaxesParser } from 'saxes';
 import { dataFault, quoted, readDataFile } from './dataset-files.js';
 
 /** VOC annotation files are a few kilobytes; a megabyte holds thousands of objects. */
-export const VOC_XML_LIMIT = 2 ** 20;
+const VOC_XML_LIMIT = 2 ** 20;
 
 export interface VocObject {
   readonly name: string;

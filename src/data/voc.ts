@@ -123,7 +123,7 @@ function vocIds(dir: string, task: VocTask, split: string | undefined): string[]
 }
 
 /** The ids a split file lists, one a line; an id twice, or one that is not a plain file name, is refused. */
-export function readSplitFile(path: string): string[] {
+function readSplitFile(path: string): string[] {
   const text = new TextDecoder().decode(readDataFile(path, SPLIT_FILE_LIMIT, 'split files'));
   const lines = new Map<string, number>();
   text.split(/\r?\n/).forEach((line, i) => {
