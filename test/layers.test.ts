@@ -61,7 +61,8 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   quantize: ['emit', 'data', 'ir', 'ops', 'runtime', 'shared'],
   emit: ['ir', 'ops', 'runtime', 'shared'],
   weights: ['ir', 'ops', 'runtime', 'shared'],
-  data: ['shared'],
+  // Datasets decode their images with the runtime's decoder.
+  data: ['runtime', 'shared'],
   metrics: ['shared'],
   spec: ['ir', 'ops', 'shared'],
   ir: ['ops', 'shared'],

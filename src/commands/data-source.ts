@@ -1,11 +1,17 @@
 // The --data argument of train and eval: a built-in dataset, a CIFAR binary folder, or an image folder.
+import { annotatedSourceName, parseAnnotatedSource, type AnnotatedSource } from '../data/annotated-source.js';
 import { loadCifar, type CifarVariant } from '../data/cifar.js';
 import { loadFashionMnist, type ImageSet } from '../data/fashion-mnist.js';
+import { DataFileError } from '../data/idx.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { loadImageFolder, type ImageFolderOptions } from '../train/image-folder-data.js';
 import { UsageError } from './command-line.js';
 
-export type DataSource = { readonly kind: 'fashion-mnist' } | { readonly kind: 'cifar'; readonly variant: CifarVariant; readonly dir: string } | { readonly kind: 'folder'; readonly dir: string };
+export type DataSource =
+  | { readonly kind: 'fashion-mnist' }
+  | { readonly kind: 'cifar'; readonly variant: CifarVariant; readonly dir: string }
+  | { readonly kind: 'folder'; readonly dir: string }
+  | { readonly kind: 'annotated'; readonly source: AnnotatedSource };
 
 export const DATA_SOURCE_ARG = 'fashion-mnist|cifar10:DIR|cifar100:DIR|cifar100-coarse:DIR|DIR';
 const CIFAR_VARIANTS: readonly CifarVariant[] = ['cifar10', 'cifar100', 'cifar100-coarse'];
@@ -14,6 +20,11 @@ const CIFAR_VARIANTS: readonly CifarVariant[] = ['cifar10', 'cifar100', 'cifar10
 export function parseDataSource(text: string | undefined, command: string): DataSource {
   if (text === undefined || text === '') throw new UsageError(`${command} needs --data ${DATA_SOURCE_ARG}`);
   if (text === 'fashion-mnist') return { kind: 'fashion-mnist' };
+  const annotated = parseAnnotatedSource(text);
+  if (annotated !== undefined) {
+    if ('problem' in annotated) throw new UsageError(`--data ${annotated.problem}`);
+    return { kind: 'annotated', source: annotated };
+  }
   const prefix = /^([a-z0-9-]+):(.*)$/.exec(text);
   const variant = CIFAR_VARIANTS.find((v) => v === prefix?.[1]);
   if (prefix && variant) {
@@ -33,6 +44,7 @@ export interface LoadedData {
 export async function loadDataSource(source: DataSource, graph: AnalyzedGraph, options: Omit<ImageFolderOptions, 'input'> = {}): Promise<LoadedData> {
   if (source.kind === 'fashion-mnist') return loadFashionMnist();
   if (source.kind === 'cifar') return loadCifar(source.variant, source.dir);
+  if (source.kind === 'annotated') throw new DataFileError(annotatedSourceName(source.source), 'holds boxes or masks for detection or segmentation, not labelled images for a classifier');
   const output = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
   const model = output === undefined ? undefined : { name: graph.name, classes: output };
   return loadImageFolder(source.dir, { ...options, model, input: graph.inputShape as [number, number, number] });
@@ -50,5 +62,6 @@ export function dataMismatch(name: string, data: LoadedData, graph: AnalyzedGrap
 }
 
 export function dataSourceName(source: DataSource): string {
+  if (source.kind === 'annotated') return annotatedSourceName(source.source);
   return source.kind === 'fashion-mnist' ? 'fashion-mnist' : source.kind === 'cifar' ? `${source.variant}:${source.dir}` : source.dir;
 }
