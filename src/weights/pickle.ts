@@ -133,6 +133,10 @@ class Machine {
   uint32(): number {
     return this.view.getUint32(this.take(4, '4 bytes'), true);
   }
+  /** BINFLOAT's double, big-endian. */
+  float64(): number {
+    return this.view.getFloat64(this.take(8, '8 bytes'), false);
+  }
   /** A 64-bit length; one past 2^53 cannot fit in the file anyway. */
   uint64(): number {
     const at = this.take(8, '8 bytes');
@@ -331,7 +335,7 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   }],
   TUPLE: ['t', (m) => m.push(new PickleTuple(m.popMark()))],
   // Protocol 1: binary.
-  BINFLOAT: ['G', (m) => m.push(new DataView(m.slice(8, '8 bytes').slice().buffer).getFloat64(0, false))],
+  BINFLOAT: ['G', (m) => m.push(m.float64())],
   BININT: ['J', (m) => m.push(m.int32())],
   BININT1: ['K', (m) => m.push(m.byte())],
   BININT2: ['M', (m) => m.push(m.uint16())],
@@ -410,7 +414,7 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
     m.pos -= length;
   }],
   // Protocol 5.
-  BYTEARRAY8: [0x96, (m) => m.push(m.slice(m.uint64(), 'the bytes').slice())],
+  BYTEARRAY8: [0x96, (m) => m.push(m.slice(m.uint64(), 'the bytes'))],
   NEXT_BUFFER: [0x97, (m) => refuse('the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle)')],
   // Marks a buffer read-only: bytes here are never written.
   READONLY_BUFFER: [0x98, (m) => void m.top()],
