@@ -49,7 +49,7 @@ torch.load(path, weights_only=True) loads when --out ends in .pth or .pt, safete
       type: 'string',
       arg: 'FROM=TO',
       multiple: true,
-      help: 'import: rename checkpoint keys first, replacing whole dot-separated segments; repeatable. E.g. --rename shortcut=downsample, or --rename module= to drop a prefix',
+      help: 'import: rename checkpoint keys first, replacing whole dot-separated segments; repeatable. E.g. --rename shortcut=downsample, or --rename model= to drop a prefix',
     },
   },
   run: async ({ values, positionals }) => {
