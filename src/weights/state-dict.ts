@@ -5,7 +5,7 @@
  * when there is one, or one that fits the model, and chosen by name otherwise; only its tensors are read, each
  * checked against its storage, and their values are made when the importer asks for them.
  */
-import { describe, PickleDict, type PickleValue } from './pickle.js';
+import { describe, PickleDict, type PickleValue } from './pickle-values.js';
 import { toFloat32, type FloatTensor, type SafetensorsFile } from './safetensors.js';
 import { TensorRef, type StorageRef, type TorchDtype } from './torch-pickle.js';
 import type { TorchContents } from './torch-file.js';
@@ -89,7 +89,7 @@ function isContiguous(shape: readonly number[], strides: readonly number[]): boo
 }
 
 /** A view's elements in row-major order. */
-function gather(source: Float32Array, { offset, shape, strides }: TensorRef): Float32Array {
+function gather(source: Float32Array, { offset, shape, strides }: Pick<TensorRef, 'offset' | 'shape' | 'strides'>): Float32Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (isContiguous(shape, strides)) return source.subarray(offset, offset + count);
   const out = new Float32Array(count);
@@ -107,9 +107,18 @@ function gather(source: Float32Array, { offset, shape, strides }: TensorRef): Fl
   return out;
 }
 
+/** One past the last storage element a view reads (its offset when it is empty); valid once extentProblem passed. */
+function viewEnd({ offset, shape, strides }: TensorRef): number {
+  if (shape.some((size) => size === 0)) return offset;
+  return shape.reduce((sum, size, i) => sum + (size - 1) * strides[i]!, offset) + 1;
+}
+
 /**
- * The chosen state dict as the importer takes it: float tensors (their values made, as float32, when first read,
- * from storages converted once however many tensors share them) and the names and dtypes of the others.
+ * The chosen state dict as the importer takes it: float tensors and the names and dtypes of the others. A float
+ * tensor's values are made when the importer reads them: a view of the file where a float32 storage lies 4-byte
+ * aligned (as PyTorch's zip format aligns it), a view of its storage converted once to float32 for the other
+ * float dtypes, and otherwise a copy of the elements it reads, made anew each time rather than kept, so that a
+ * legacy file's unaligned storages never sit in memory twice.
  */
 export function stateDictFile(tensors: ReadonlyMap<string, TensorRef>, contents: TorchContents): SafetensorsFile | string[] {
   const problems = [...tensors].flatMap(([name, tensor]) => extentProblem(name, tensor) ?? []);
@@ -124,20 +133,24 @@ export function stateDictFile(tensors: ReadonlyMap<string, TensorRef>, contents:
     if (!floats) converted.set(storage, (floats = toFloat32(FLOAT_DTYPES[storage.dtype]!, bytes.get(storage)!)));
     return floats;
   };
+  const valuesOf = (tensor: TensorRef) => {
+    const raw = bytes.get(tensor.storage)!;
+    if (tensor.storage.dtype !== 'float32' || raw.byteOffset % 4 === 0) return gather(floatsOf(tensor.storage), tensor);
+    const copy = new Float32Array(raw.slice(4 * tensor.offset, 4 * viewEnd(tensor)).buffer);
+    return gather(copy, { offset: 0, shape: tensor.shape, strides: tensor.strides });
+  };
   const floats = new Map<string, FloatTensor>();
   const others = new Map<string, string>();
   for (const [name, tensor] of tensors) {
-    if (FLOAT_DTYPES[tensor.storage.dtype] === undefined) {
-      others.set(name, OTHER_DTYPES[tensor.storage.dtype]!);
-      continue;
+    if (FLOAT_DTYPES[tensor.storage.dtype] === undefined) others.set(name, OTHER_DTYPES[tensor.storage.dtype]!);
+    else {
+      floats.set(name, {
+        shape: tensor.shape,
+        get data() {
+          return valuesOf(tensor);
+        },
+      });
     }
-    let data: Float32Array | undefined;
-    floats.set(name, {
-      shape: tensor.shape,
-      get data() {
-        return (data ??= gather(floatsOf(tensor.storage), tensor));
-      },
-    });
   }
   return { tensors: floats, others, metadata: new Map() };
 }

@@ -6,7 +6,8 @@
  * then each storage as an 8-byte little-endian element count followed by its bytes. Both are read from bytes in
  * memory; a storage's bytes are views of the file wherever they are stored uncompressed.
  */
-import { describe, PickleDict, PickleError, readPickle, type PickleValue } from './pickle.js';
+import { describe, PickleDict, PickleError, type PickleValue } from './pickle-values.js';
+import { readPickle } from './pickle.js';
 import { WeightFileError } from './safetensors.js';
 import { DTYPE_BYTES, torchPickleHost, type StorageRef } from './torch-pickle.js';
 import { readZipDirectory, ZipError, zipEntryBytes, type ZipEntry } from './zip.js';

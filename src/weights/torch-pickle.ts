@@ -5,7 +5,7 @@
  * the pickle names it. Nothing is looked up by a name read from the file except in the one fixed table below,
  * whose entries are data or functions of this module that build data.
  */
-import { describe, HostValue, ONLY_DATA, PickleDict, PickleError, PickleTuple, type PickleHost, type PickleValue } from './pickle.js';
+import { describe, HostValue, ONLY_DATA, PickleDict, PickleError, PickleTuple, type PickleHost, type PickleValue } from './pickle-values.js';
 
 export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
