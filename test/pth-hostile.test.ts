@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readCheckpoint } from '../src/weights/checkpoint-file.js';
+import { readPickle } from '../src/weights/pickle.js';
+import { PickleDict, PickleSet, PickleTuple } from '../src/weights/pickle-values.js';
 import { WeightFileError } from '../src/weights/safetensors.js';
 import { MAX_INFLATED_BYTES } from '../src/weights/torch-file.js';
+import { torchPickleHost } from '../src/weights/torch-pickle.js';
 import { cli, dictPickle, floats, global, int, pickleOf, PYTHON, skipReason, str, TINY_SPEC, tensorPickle, torchAvailable, torchZip, writeTorchCases } from './support/torch-cases.js';
 
 const ONLY_DATA = 'only tensors, numbers, strings and containers are read';
@@ -184,6 +187,18 @@ test('a storage shorter than its tensor, or than the pickle declares, and a tens
   assert.equal([...readCheckpoint('x.pth', strided).tensors.get('w')!.data], [1, 3, 5]);
   writeFileSync(join(root, 'short.pth'), cases[0]![1]);
   refusedByCli('short.pth', cases[0]![2]);
+});
+
+test('pickles at the limits: 300,000 items added to a set, a list and a dict at once read without exhausting the stack; an integer of 4096 bytes is refused', () => {
+  const count = 300_000;
+  const ones = Array.from({ length: count }, () => [0x4b, 1]).flat();
+  const pairs = Array.from({ length: count / 2 }, (_, i) => [...int(i), ...pickleOf('N')]).flat();
+  const pickle = pickleOf(0x80, 4, '(', 0x8f, '(', ones, 0x90, ']', '(', ones, 'e', '}', '(', pairs, 'u', 't.');
+  const { value } = readPickle(pickle, 0, torchPickleHost('zip'));
+  const [set, list, dict] = (value as PickleTuple).items as [PickleSet, number[], PickleDict];
+  assert.equal([set.items.length, list.length, dict.entries.size], [count, count, count / 2]);
+  const long = pickleOf(0x80, 2, 0x8b, [0, 16, 0, 0], new Uint8Array(4096), '.');
+  assert.throws(() => readPickle(long, 0, torchPickleHost('zip')), /^the pickle is malformed: LONG4 at byte 2 holds an integer of 4096 bytes; at most 2048 are read$/);
 });
 
 test.run();

@@ -53,7 +53,7 @@ export function describe(value: PickleValue): string {
   if (value === null) return 'None';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'number') return Number.isInteger(value) ? `the int ${value}` : `the float ${value}`;
-  if (typeof value === 'bigint') return `the int ${value}`;
+  if (typeof value === 'bigint') return value.toString().length > 40 ? `an int of ${value.toString().length} digits` : `the int ${value}`;
   if (typeof value === 'string') return `the str ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (value instanceof Uint8Array) return `${value.length} bytes`;
   if (Array.isArray(value)) return `a list of ${value.length}`;

@@ -13,6 +13,10 @@ import { describe, ONLY_DATA, PickleDict, PickleError, PickleSet, PickleTuple, t
 const HIGHEST_PROTOCOL = 5;
 /** Python refuses to convert integers of more digits than this from text; so does this reader. */
 const MAX_INT_DIGITS = 4300;
+/** The longest binary integer read (LONG4): as many bytes as those digits need, and a little more. */
+const MAX_INT_BYTES = 2048;
+/** The longest string read: far beyond any checkpoint's, and within what a JavaScript string holds. */
+const MAX_STRING_BYTES = 2 ** 28;
 
 /** Reads the pickle that starts at `start` (a file may hold several in a row); `name` is how messages call it. */
 export function readPickle(bytes: Uint8Array, start: number, host: PickleHost, name = 'the pickle'): { value: PickleValue; end: number } {
@@ -100,6 +104,7 @@ class Machine {
     return this.utf8(this.line());
   }
   utf8(raw: Uint8Array): string {
+    if (raw.length > MAX_STRING_BYTES) this.malformed(`holds a string of ${raw.length} bytes; at most ${MAX_STRING_BYTES} are read`);
     try {
       return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
@@ -321,7 +326,11 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   NEWTRUE: [0x88, (m) => m.push(true)],
   NEWFALSE: [0x89, (m) => m.push(false)],
   LONG1: [0x8a, (m) => m.push(longFromBytes(m.slice(m.byte(), 'the integer')))],
-  LONG4: [0x8b, (m) => m.push(longFromBytes(m.slice(m.int32(), 'the integer')))],
+  LONG4: [0x8b, (m) => {
+    const length = m.int32();
+    if (length > MAX_INT_BYTES) m.malformed(`holds an integer of ${length} bytes; at most ${MAX_INT_BYTES} are read`);
+    m.push(longFromBytes(m.slice(length, 'the integer')));
+  }],
   // Protocol 3.
   BINBYTES: ['B', (m) => m.push(m.slice(m.uint32(), 'the bytes'))],
   SHORT_BINBYTES: ['C', (m) => m.push(m.slice(m.byte(), 'the bytes'))],
@@ -334,11 +343,11 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
     const items = m.popMark();
     const set = m.top();
     if (!(set instanceof PickleSet) || set.frozen) return m.malformed(`adds items to ${describe(set)}, not a set`);
-    set.items.push(...items);
+    for (const item of items) set.items.push(item);
   }],
   FROZENSET: [0x91, (m) => {
     const set = new PickleSet(true);
-    set.items.push(...m.popMark());
+    for (const item of m.popMark()) set.items.push(item);
     m.push(set);
   }],
   NEWOBJ_EX: [0x92, (m) => refuse(`the pickle opcode NEWOBJ_EX (an instance of ${describe(m.stack.at(-3) ?? null)})`)],

@@ -42,9 +42,9 @@ export function writeTorchCases(folder: string, sections: readonly string[]): st
 export function pickleOf(...parts: (string | number | readonly number[] | Uint8Array)[]): Uint8Array {
   const bytes: number[] = [];
   for (const part of parts) {
-    if (typeof part === 'string') bytes.push(...[...part].map((c) => c.charCodeAt(0)));
+    if (typeof part === 'string') for (const c of part) bytes.push(c.charCodeAt(0));
     else if (typeof part === 'number') bytes.push(part);
-    else bytes.push(...part);
+    else for (const byte of part) bytes.push(byte);
   }
   return Uint8Array.from(bytes);
 }
