@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readCheckpoint } from '../src/weights/checkpoint-file.js';
@@ -102,7 +103,7 @@ define('hand-made pickles: INST, OBJ, BUILD, NEWOBJ, REDUCE, EXT, out-of-band bu
   }
 });
 
-define('damaged archives: truncated zips, entries past the end of the file, a legacy file cut in its storages: one line each', () => {
+define('damaged archives: truncated zips, entries past the end of the file, a legacy file cut in its storages, big-endian files, TorchScript: one line each', () => {
   const zip = readFileSync(join(cases, 'model.pth'));
   const damaged: [string, Uint8Array, string | RegExp][] = [
     ['cut in half', zip.subarray(0, zip.length >> 1), 'the zip archive has no end-of-directory record: the file is truncated or not a zip archive'],
@@ -113,6 +114,17 @@ define('damaged archives: truncated zips, entries past the end of the file, a le
   const legacy = readFileSync(join(cases, 'model-legacy.pth'));
   damaged.push(['a legacy file cut in its last storage', legacy.subarray(0, legacy.length - 4), /^storage \d+ declares \d+ float32 values \(\d+ bytes\) from byte \d+, past the end of the \d+-byte file: it is truncated$/]);
   damaged.push(['a legacy file cut in its pickle', legacy.subarray(0, 400), /^the pickle is truncated: (\w+ at byte \d+ needs .* past its end \(byte 400\)|it ends at byte 400, before STOP)$/]);
+  // Saved on a big-endian machine: its system information's little_endian is False (NEWFALSE for NEWTRUE).
+  const bigEndian = Uint8Array.from(legacy);
+  const flag = Buffer.from(bigEndian).indexOf('little_endian') + 'little_endian'.length + 2;
+  assert.is(bigEndian[flag], 0x88, 'True follows little_endian and its BINPUT');
+  bigEndian[flag] = 0x89;
+  damaged.push(['a legacy file from a big-endian machine', bigEndian, 'was saved on a big-endian machine (its system information says so); little-endian checkpoints are read']);
+  const pickle = dictPickle({ w: tensorPickle({ key: '0', numel: 1, offset: 0, shape: [], strides: [] }) });
+  const bigEndianZip = zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/byteorder': [new TextEncoder().encode('big'), { level: 0 }], 'archive/data/0': [floats(1), { level: 0 }] });
+  damaged.push(['a zip archive whose byteorder is big', bigEndianZip, 'stores its tensors big-endian (its byteorder record); little-endian checkpoints are read']);
+  const torchScript = zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/constants.pkl': [pickleOf(0x80, 2, ').'), { level: 0 }] });
+  damaged.push(['a TorchScript archive', torchScript, "is a TorchScript archive (torch.jit.save), whose code netspec does not run; save the model's state_dict() with torch.save and import that"]);
   for (const [what, bytes, line] of damaged) {
     if (typeof line === 'string') assert.is(refusal(bytes), line, what);
     else assert.match(refusal(bytes), line, what);
