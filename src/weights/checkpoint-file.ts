@@ -10,10 +10,10 @@ import { chooseStateDict, ddpPrefixRemover, stateDictFile, type StateDictOptions
 import { looksLikeLegacyTorch, readTorchLegacy, readTorchZip } from './torch-file.js';
 import { ZIP_MAGIC } from './zip.js';
 
-export type CheckpointFormat = 'safetensors' | 'torch.save zip' | 'torch.save legacy';
+type CheckpointFormat = 'safetensors' | 'torch.save zip' | 'torch.save legacy';
 
 /** The format the bytes are in, or undefined when they are none netspec reads. */
-export function checkpointFormat(bytes: Uint8Array): CheckpointFormat | undefined {
+function checkpointFormat(bytes: Uint8Array): CheckpointFormat | undefined {
   if (ZIP_MAGIC.every((byte, i) => bytes[i] === byte)) return 'torch.save zip';
   if (looksLikeLegacyTorch(bytes)) return 'torch.save legacy';
   // safetensors: an 8-byte header length, then a JSON object that fits in the file.
