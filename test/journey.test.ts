@@ -1,7 +1,8 @@
 // The README's "Use netspec in your project", run as written: pack this package, make a scratch npm project, and
 // follow the section's blocks in order — files written, commands run — with `npm install netspec` installing the
-// packed tarball. Then check what a user relies on: one copy of TensorFlow.js, no ONNX runtime unless asked for, a
-// strict type-check, and a forward pass with imported weights equal to the same model's in this repository.
+// packed tarball and `python3` being Debian's, with PyTorch. Then check what a user relies on: one copy of
+// TensorFlow.js, no ONNX runtime unless asked for, a strict type-check, and a forward pass with the weights PyTorch
+// saved equal to PyTorch's own and to the same model's in this repository.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,12 @@ import { buildModel } from '../src/build.js';
 import { compileSpec } from '../src/compile.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadWeights } from '../src/runtime/weights-files.js';
-import { writeSafetensors } from '../src/weights/safetensors.js';
+import { writeTorchFile } from '../src/weights/torch-save.js';
 import { checkpointFor } from './support/checkpoint.js';
 import { relativeError } from './support/error.js';
+
+const PYTHON = '/usr/bin/python3';
+const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 const SECTION = '## Use netspec in your project';
 
@@ -51,12 +55,17 @@ test('the README journey works in a fresh project from the packed package', asyn
   mkdirSync(project);
 
   const blocks = sectionBlocks();
-  assert.equal(blocks.map((b) => b.tag), ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'commands']);
+  assert.equal(blocks.map((b) => b.tag), ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'save-weights.py', 'commands']);
   const spec = blocks.find((b) => b.tag === 'specs/my-net.json')!.body;
   const compiled = compileSpec('specs/my-net.json', new TextEncoder().encode(spec));
   if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join('\n'));
-  // The user's PyTorch checkpoint: every tensor of the model in torchvision's names and layouts.
-  writeFileSync(join(project, 'my-net.safetensors'), writeSafetensors(checkpointFor(compiled.graph)));
+  /** The Python step: Debian's python3 with PyTorch, or, without it, the checkpoint it would save written by netspec. */
+  const python = (line: string) => {
+    if (torchAvailable) return line.replace(/^python3 /, `${PYTHON} `);
+    console.log(`\n  journey.test.ts: no PyTorch at ${PYTHON} (apt-get install -y python3-torch); "${line}" replaced by netspec writing my-net.pth\n`);
+    writeFileSync(join(project, 'my-net.pth'), writeTorchFile('my-net.pth', checkpointFor(compiled.graph)));
+    return 'true';
+  };
 
   let output = '';
   for (const { tag, body } of blocks) {
@@ -66,7 +75,8 @@ test('the README journey works in a fresh project from the packed package', asyn
       continue;
     }
     for (const line of body.split('\n').filter((l) => l.trim() !== '')) {
-      output = run(line.replace(/^npm install netspec$/, `npm install ${tarball}`), project, env);
+      const command = line.startsWith('python3 ') ? python(line) : line.replace(/^npm install netspec$/, `npm install ${tarball}`);
+      output = run(command, project, env);
     }
   }
 
@@ -85,10 +95,31 @@ test('the README journey works in a fresh project from the packed package', asyn
   const model = await loadWeights(buildModel(compiled.graph), join(project, 'weights/my-net'));
   const [h, w, c] = compiled.graph.inputShape as [number, number, number];
   const expected = model.predict(tf.ones([2, h, w, c])) as tf.Tensor2D;
-  const error = relativeError(tf.tensor2d(JSON.parse(printed![2]!) as number[][]), expected);
+  const printedLogits = tf.tensor2d(JSON.parse(printed![2]!) as number[][]);
+  const error = relativeError(printedLogits, expected);
   assert.ok(error <= 1e-6, `relative max |Δ| ${error.toExponential(2)}`);
+  if (torchAvailable) {
+    // PyTorch's own logits for the same images from the module and the file the user saved.
+    const torchRun = spawnSync(PYTHON, ['-c', TORCH_LOGITS], { cwd: project, encoding: 'utf8' });
+    assert.is(torchRun.status, 0, torchRun.stderr);
+    const torchError = relativeError(printedLogits, tf.tensor2d(JSON.parse(torchRun.stdout) as number[][]));
+    assert.ok(torchError <= 1e-4, `against PyTorch: relative max |Δ| ${torchError.toExponential(2)}`);
+  }
   model.dispose();
   rmSync(scratch, { recursive: true });
 });
+
+/** The logits of two all-ones images from src/models/my-net.py with my-net.pth loaded, in eval mode. */
+const TORCH_LOGITS = `
+import importlib.util, json, torch
+spec = importlib.util.spec_from_file_location("my_net", "src/models/my-net.py")
+my_net = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(my_net)
+model = my_net.create_model()
+model.load_state_dict(torch.load("my-net.pth", weights_only=True))
+model.eval()
+with torch.no_grad():
+    print(json.dumps(model(torch.ones(2, *my_net.INPUT_SHAPE)).tolist()))
+`;
 
 test.run();

@@ -123,7 +123,7 @@ function checkEntry(name: string, entry: unknown, dataLength: number): { dtype: 
 }
 
 /** F32 data is viewed in place when aligned (no copy: a 100 MB checkpoint stays 100 MB); other dtypes are widened. */
-function toFloat32(dtype: FloatDtype, raw: Uint8Array): Float32Array {
+export function toFloat32(dtype: FloatDtype, raw: Uint8Array): Float32Array {
   if (dtype === 'F32') {
     const aligned = raw.byteOffset % 4 === 0 ? raw : raw.slice();
     return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
