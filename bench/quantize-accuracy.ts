@@ -7,7 +7,7 @@ import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import { torchWeightsOf } from '../src/commands/weights-command.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { readWeightsFolder } from '../src/runtime/weights-files.js';
+import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { fashionMnistImages } from '../src/quantize/images.js';
 import { DEFAULT_ACTIVATIONS, quantizeOnnx } from '../src/quantize/quantize.js';
 import type { ActivationType } from '../src/quantize/qdq.js';

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { compileSpecFile } from '../src/compile-files.js';
 import { defaultFashionMnistDir, loadFashionMnist, type ImageSet } from '../src/data/fashion-mnist.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import { torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
 import { readSafetensors } from '../src/weights/safetensors.js';

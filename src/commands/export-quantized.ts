@@ -2,8 +2,8 @@
 import { displayPath } from '../display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../output.js';
-import { initBackend } from '../runtime/backend.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
+import { initBackend } from '../runtime/backends/node.js';
+import { readWeightsFolder } from '../runtime/weights/files.js';
 import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';

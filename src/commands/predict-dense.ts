@@ -5,13 +5,13 @@ import { convertChannels, resample } from '../data/resize.js';
 import { describeFsError } from '../fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
-import { decodeBatch, type DetectionConfig } from '../runtime/detect.js';
-import type { Detections } from '../runtime/detection.js';
-import { blendMask, drawDetections } from '../runtime/overlay.js';
-import { encodePng } from '../runtime/png.js';
-import { imagenetNormalization, type DecodedImage } from '../runtime/preprocess.js';
-import { classMasks, type ClassMask } from '../runtime/segmentation.js';
-import type { InputNormalization } from '../runtime/weights-folder.js';
+import { decodeBatch, type DetectionConfig } from '../runtime/tasks/detect.js';
+import type { Detections } from '../runtime/tasks/detection.js';
+import { blendMask, drawDetections } from '../runtime/tasks/overlay.js';
+import { encodePng } from '../runtime/images/png.js';
+import { imagenetNormalization, type DecodedImage } from '../runtime/images/preprocess.js';
+import { classMasks, type ClassMask } from '../runtime/tasks/segmentation.js';
+import type { InputNormalization } from '../runtime/weights/folder.js';
 
 /** An image fitted into the model's input: scaled to fit, its aspect kept, padded with zeros at the bottom and right. */
 export interface Letterboxed {

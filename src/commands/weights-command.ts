@@ -3,7 +3,7 @@ import { displayPath } from '../display-path.js';
 import { writeAtomically } from '../output.js';
 import { readBounded } from '../read-bounded.js';
 import { assertWritable, PRODUCER } from '../output-guard.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
+import { readWeightsFolder } from '../runtime/weights/files.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';

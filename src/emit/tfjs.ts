@@ -2,7 +2,7 @@ import { InternalError } from '../diagnostics.js';
 import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { definitionOf, type BatchNormOp } from '../ops/index.js';
-import type { InferencePlan } from '../runtime/optimize.js';
+import type { InferencePlan } from '../runtime/inference/optimize.js';
 import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';

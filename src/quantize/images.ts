@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { describeFsError } from '../fs-errors.js';
 import { readBounded } from '../read-bounded.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
-import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
-import type { InputNormalization } from '../runtime/weights-folder.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
+import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/images/preprocess.js';
+import type { InputNormalization } from '../runtime/weights/folder.js';
 import type { CalibrationImages } from './calibrate.js';
 
 /** Bad calibration input, in one line for the user. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 import { writeAtomically } from '../output.js';
 import { PRODUCER } from '../output-guard.js';
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';

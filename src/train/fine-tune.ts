@@ -1,7 +1,7 @@
 // Fine-tuning: starting weights from a weights folder, with a fresh classifier head when the class count differs,
 // and frozen layers that keep their weights and run their BatchNorm in inference mode.
 import type * as tf from '@tensorflow/tfjs';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 
 /** The --freeze name for every layer before the first stage (conv1 and bn1, or a deep stem's layers). */
 export const STEM = 'stem';

@@ -6,8 +6,8 @@ import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../d
 import { DataFileError } from '../data/idx.js';
 import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
 import { readBounded } from '../read-bounded.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
 
 export interface ImageFolderOptions {
   /** The model's input: height, width, channels. */

@@ -9,7 +9,7 @@ export { Optimizer, type OptimizerConfig, type OptimizerName } from './optimizer
 export { CHECKPOINT_FILE, readCheckpoint, readRunCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.js';
 export { plotHistory, type EpochRecord } from './plot.js';
 export { progressReporter, type ProgressReporter } from './progress.js';
-export { registerWasmGradients } from '../runtime/wasm-gradients.js';
+export { registerWasmGradients } from '../runtime/training/wasm-gradients.js';
 export { loadCifar, readCifarFiles, CIFAR10_CLASSES, type CifarVariant } from '../data/cifar.js';
 export { listImageFolder, type ImageFolderListing } from '../data/image-folder.js';
 export { loadImageFolder, loadEvalFolder, type ImageFolderOptions } from './image-folder-data.js';

@@ -14,7 +14,7 @@ import { formatDuration, progressReporter, type ProgressReporter } from './progr
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
 import { initialisedFrom } from './fine-tune.js';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;

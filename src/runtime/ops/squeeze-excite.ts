@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { soleInputShape } from './layer-shape.js';
+import { soleInputShape } from './op.js';
 
 /**
  * Channel attention as timm computes it, in NHWC: squeeze-excitation (the channel means through two 1×1

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
+import { startBackend, type BackendChoice, type BackendOptions } from './options.js';
 
-export type { BackendChoice, BackendOptions } from './backend-options.js';
+export type { BackendChoice, BackendOptions } from './options.js';
 
 /** Node's backends, fastest first; webgl needs a page. */
 const choices: readonly BackendChoice[] = ['tensorflow', 'wasm', 'cpu'];

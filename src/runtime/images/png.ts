@@ -1,7 +1,7 @@
 // PNG files of drawn images. Node only: pngjs needs zlib and Buffer, so this stays apart from the portable overlay code.
 import { PNG } from 'pngjs';
 import type { DecodedImage } from './preprocess.js';
-import { checkImage, toRgb } from './overlay.js';
+import { checkImage, toRgb } from '../tasks/overlay.js';
 
 const COLOR_TYPE_RGB = 2;
 

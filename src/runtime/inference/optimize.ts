@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormAffine } from './batchnorm-affine.js';
-import { efficientChannelGate, squeezeExciteGate } from './channel-gates.js';
-import { groupedConv2d } from './grouped-conv.js';
-import { resizeLike } from './resize-layer.js';
-import { retinanetTower } from './retinanet-tower.js';
-import type { LayerHelper } from './layers.js';
+import { batchNormAffine } from '../ops/batch-norm-affine.js';
+import { efficientChannelGate, squeezeExciteGate } from '../ops/squeeze-excite.js';
+import { groupedConv2d } from '../ops/conv2d.js';
+import { resizeLike } from '../ops/resize.js';
+import { retinanetTower } from '../ops/retinanet-head.js';
+import type { LayerHelper } from '../ops/index.js';
 
 /**
  * One step of a model at inference, as the compiler's inference pass planned it (each generated module exports its

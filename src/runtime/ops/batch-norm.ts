@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining, fusedBatchNormAvailable } from './batch-norm-training.js';
+import { batchNormTraining, fusedBatchNormAvailable } from '../training/batch-norm-training.js';
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 
@@ -18,7 +18,7 @@ const TfjsBatchNormalization = tf.layers.batchNormalization({}).constructor as (
 
 /**
  * tfjs-layers' BatchNormalization, same class name, configuration and weights (a saved model loads into it and
- * its weight names are unchanged), whose training mode runs the fused kernels of batch-norm-training.ts on wasm
+ * its weight names are unchanged), whose training mode runs the fused kernels of training/batch-norm-training.ts on wasm
  * and cpu. As PyTorch's BatchNorm2d it normalises with the biased batch variance and moves the running variance
  * toward the unbiased one (M / (M − 1) times it, M values per channel). Inference, and training on other
  * backends, run tfjs-layers' own code.

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { fetchWeightsFolder } from './weights-http.js';
-import type { NamedWeight, WeightsFolder } from './weights-folder.js';
+import { fetchWeightsFolder } from './http.js';
+import type { NamedWeight, WeightsFolder } from './folder.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a

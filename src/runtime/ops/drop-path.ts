@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { soleInputShape } from './layer-shape.js';
+import { soleInputShape } from './op.js';
 
 /**
  * Stochastic depth (timm's DropPath) as a layer: in training each image of the batch keeps its residual branch with

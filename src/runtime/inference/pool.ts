@@ -28,7 +28,7 @@ export interface InferencePool {
  */
 export async function createInferencePool(options: PoolOptions): Promise<InferencePool> {
   const count = Math.max(1, options.workers ?? availableParallelism());
-  const script = workerScript('inference-worker', import.meta.url);
+  const script = workerScript('worker', import.meta.url);
   const module = options.module.startsWith('file:') ? options.module : new URL(options.module, `file://${process.cwd()}/`).href;
   const pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
   let nextId = 0;

@@ -2,7 +2,7 @@
 // either, and the last step of starting a backend.
 import * as tf from '@tensorflow/tfjs';
 import type { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradients } from './wasm-gradients.js';
+import { registerWasmGradients } from '../training/wasm-gradients.js';
 
 /** `tensorflow` (tfjs-node, libtensorflow) exists only in Node, `webgpu` and `webgl` only in a page; wasm and cpu everywhere. */
 export type BackendChoice = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';

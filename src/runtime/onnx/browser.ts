@@ -1,4 +1,4 @@
-// netspec/onnx in a web page: the same createSession and runChecked as onnx.ts, on onnxruntime-web (an optional
+// netspec/onnx in a web page: the same createSession and runChecked as index.ts, on onnxruntime-web (an optional
 // peer, imported statically so that the page's bundler resolves it, and fails to bundle when it is missing).
 // The execution provider is WebGPU when the browser has an adapter and a session starts on it, else wasm; wasm runs
 // multi-threaded only on a cross-origin-isolated page (COOP: same-origin and COEP: require-corp headers), which is
@@ -8,12 +8,12 @@
 // node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm and ort-wasm-simd-threaded.jsep.mjs (the
 // Emscripten loader, which wasm threads start from), at the URL given as `wasmPaths`.
 import * as ort from 'onnxruntime-web';
-import { page, webgpuUnavailable } from './page.js';
-import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './onnx-types.js';
+import { page, webgpuUnavailable } from '../backends/page.js';
+import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
 
-export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './onnx-types.js';
-export { decodeBatch, type DetectionConfig } from './detect.js';
-export type { Detections } from './detection.js';
+export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
+export { decodeBatch, type DetectionConfig } from '../tasks/detect.js';
+export type { Detections } from '../tasks/detection.js';
 
 /** onnxruntime-web's own default thread count: half the logical cores (one per physical core), at most 4. */
 const MAX_DEFAULT_THREADS = 4;

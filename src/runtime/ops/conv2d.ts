@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { soleInputShape } from './layer-shape.js';
+import { soleInputShape } from './op.js';
 
 /** How a grouped convolution's kernel starts: torchvision's He normal over fan-out, or zeros. */
 export type GroupedKernelInit = 'heNormalFanOut' | 'zeros';

@@ -1,6 +1,6 @@
 // Image files decoded in Node: pngjs needs zlib, streams and Buffer, so this stays out of the portable runtime.
 import type { DecodedImage } from './preprocess.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader } from './image-header.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader } from './header.js';
 
 export interface DecodeOptions {
   /** Refuse images of more than this many pixels (width × height) before decoding (default: DEFAULT_MAX_PIXELS). */

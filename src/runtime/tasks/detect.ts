@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { TypedOutput } from './onnx-types.js';
+import type { TypedOutput } from '../onnx/types.js';
 import { decodeDetections, type AnchorOptions, type DetectionOptions, type Detections } from './detection.js';
 
 /** What a generated detection module exports as `detection`: its levels' sizes, anchors and decoding settings. */

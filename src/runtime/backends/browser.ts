@@ -2,7 +2,7 @@
 // when the page is cross-origin isolated.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { startBackend, type BackendChoice, type BackendOptions } from './backend-options.js';
+import { startBackend, type BackendChoice, type BackendOptions } from './options.js';
 import { page, webgpuUnavailable } from './page.js';
 
 /** A page's backends, fastest first; libtensorflow needs Node. */

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
-import { BatchNormalization } from './batch-norm-layer.js';
-import { EfficientChannelAttention, SqueezeExcite } from './channel-gates.js';
+import { BatchNormalization } from './batch-norm.js';
+import { EfficientChannelAttention, SqueezeExcite } from './squeeze-excite.js';
 import { Conv2D } from './dilated-conv.js';
 import { DropPath } from './drop-path.js';
-import { GroupedConv2D } from './grouped-conv.js';
-import { Resize } from './resize-layer.js';
-import { RetinaNetHead } from './retinanet-tower.js';
+import { GroupedConv2D } from './conv2d.js';
+import { Resize } from './resize.js';
+import { RetinaNetHead } from './retinanet-head.js';
 
 /**
  * The layer helpers that generated modules call. Each sets every option explicitly to PyTorch's behaviour

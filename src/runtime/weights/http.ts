@@ -1,5 +1,5 @@
 // Weights folders over HTTP: the same files `netspec weights import` writes, fetched.
-import { MANIFEST_FILE, readWeightsFolderFrom, type WeightsFolder } from './weights-folder.js';
+import { MANIFEST_FILE, readWeightsFolderFrom, type WeightsFolder } from './folder.js';
 
 /**
  * Fetches a weights folder by the URL of the folder or of its model.json (relative URLs resolve against the page),

@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { loadWeights as loadWeightsPortable, type LoadOptions, type WeightsSource } from './weights.js';
-import { readWeightsFolderFrom, type WeightsFolder } from './weights-folder.js';
+import { loadWeights as loadWeightsPortable, type LoadOptions, type WeightsSource } from './load.js';
+import { readWeightsFolderFrom, type WeightsFolder } from './folder.js';
 
 /** Reads a weights folder with Node's file system (no tfjs-node needed), checking it against its manifest. */
 export function readWeightsFolder(folder: string): Promise<WeightsFolder> {

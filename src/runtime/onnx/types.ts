@@ -1,5 +1,5 @@
 // What netspec/onnx's two entries share: the types the generated `.onnx.ts` wrappers name, and runChecked's input
-// check and output mapping. onnx.ts runs on onnxruntime-node, onnx-browser.ts on onnxruntime-web; each supplies only
+// check and output mapping. index.ts runs on onnxruntime-node, browser.ts on onnxruntime-web; each supplies only
 // the runtime's Tensor constructor, so a wrapper behaves the same on either. No Node builtin and no runtime here.
 
 export interface OnnxOptions {

@@ -2,7 +2,7 @@
 // weights folder, optimises the model for inference, and answers batches sent by the pool.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './backend.js';
+import { initBackend } from '../backends/node.js';
 import { optimizeForInference, type InferencePlan } from './optimize.js';
 
 interface Setup {

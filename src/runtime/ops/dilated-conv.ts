@@ -18,7 +18,7 @@ const TfjsConv2D = tf.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor a
 /**
  * tfjs-layers' Conv2D, same class name, configuration and weights, which trains with a dilation above 1: tfjs runs
  * every Conv2D layer through its fused convolution, whose gradient refuses dilation, so a dilated layer without
- * bias or activation (all the compiler emits) runs the plain convolution, whose gradient wasm-gradients.ts passes
+ * bias or activation (all the compiler emits) runs the plain convolution, whose gradient training/wasm-gradients.ts passes
  * on to netspec's dilated backprop kernels. Undilated layers run tfjs-layers' own code.
  */
 export class Conv2D extends TfjsConv2D {
