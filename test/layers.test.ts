@@ -104,6 +104,18 @@ test('src/runtime/ imports only itself, npm packages and Node builtins', () => {
   assert.equal(outside, [], `the runtime must not depend on the compiler or on undeclared packages:\n  ${outside.join('\n  ')}`);
 });
 
+test('the compiler and `netspec check` load no TensorFlow.js: the emitter reserves the layer helpers by their tfjs-free names', () => {
+  const reached = (root: string): Set<string> => {
+    const files = new Set([root]);
+    for (const file of files) for (const i of imports) if (i.from === file && i.to !== undefined) files.add(i.to);
+    return files;
+  };
+  for (const root of ['compile.ts', 'commands/check-command.ts']) {
+    const tfjs = imports.filter((i) => reached(root).has(i.from) && i.specifier.startsWith('@tensorflow/')).map((i) => `src/${i.from} imports ${i.specifier}`);
+    assert.equal(tfjs, [], `src/${root} reaches TensorFlow.js:\n  ${tfjs.join('\n  ')}`);
+  }
+});
+
 test('imports point down the layers, except the known ones listed to be fixed', () => {
   const upward = local.filter((i) => {
     const [from, to] = [layerOf(i.from), layerOf(i.to)];

@@ -3,7 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends/node.js';
-import { optimizeForInference, type InferencePlan } from './optimize.js';
+import { optimizeForInference } from './optimize.js';
+import type { InferencePlan } from './plan.js';
 
 interface Setup {
   readonly module: string;

@@ -1,5 +1,9 @@
+// BatchNorm over channels: the builder, tfjs-layers' BatchNormalization with fused training kernels, and the
+// optimised path's kernel, which applies it as a per-channel affine map (or folds it into the layer before it).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, fusedBatchNormAvailable } from '../training/batch-norm-training.js';
+import { batchNormAffine } from './batch-norm-affine.js';
+import { apply, option, type Kernel, type RuntimeOp, type SymbolicTensor, type Weights } from './op.js';
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 
@@ -51,3 +55,38 @@ function moveToward(variable: tf.LayerVariable, value: tf.Tensor, momentum: numb
 }
 
 tf.serialization.registerClass(BatchNormalization);
+
+/**
+ * BatchNorm over channels. Settings are in tfjs terms: `momentum` weighs the old running value (PyTorch 0.1 is
+ * 0.9). `initZero` starts the scale at zero, so a residual block ending in it starts as the identity. Training
+ * runs fused kernels with PyTorch's running-variance update (see BatchNormalization).
+ */
+export function batchNorm(x: SymbolicTensor, name: string, options: { epsilon: number; momentum: number; initZero?: boolean }): SymbolicTensor {
+  const layer = new BatchNormalization({
+    name,
+    axis: -1,
+    epsilon: options.epsilon,
+    momentum: options.momentum,
+    center: true,
+    scale: true,
+    gammaInitializer: options.initZero ? 'zeros' : 'ones',
+    betaInitializer: 'zeros',
+    movingMeanInitializer: 'zeros',
+    movingVarianceInitializer: 'ones',
+  });
+  return apply(layer, x);
+}
+
+/** A BatchNorm layer's weights [γ, β, μ, σ²] as the per-channel scale and shift it applies at inference, kept until disposed. */
+export function foldedBatchNorm([gamma, beta, mean, variance]: tf.Tensor[], epsilon: number, weights: Weights): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  const { scale, shift } = batchNormAffine(gamma!.dataSync(), beta!.dataSync(), mean!.dataSync(), variance!.dataSync(), epsilon);
+  return { scale: weights.keep(tf.tensor1d(Float32Array.from(scale))), shift: weights.keep(tf.tensor1d(Float32Array.from(shift))) };
+}
+
+/** A BatchNorm the inference pass did not fold into a layer before it: x · scale + shift. */
+const kernel: Kernel = (step, weights) => {
+  const { scale, shift } = foldedBatchNorm(weights.read(step.layer), option(step, 'epsilon'), weights);
+  return ([x]) => x!.mul(scale).add(shift);
+};
+
+export const batchNormOp = { build: batchNorm, kernel } satisfies RuntimeOp;

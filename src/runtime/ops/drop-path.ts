@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { soleInputShape } from './op.js';
+import { apply, passThrough, soleInputShape, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 /**
  * Stochastic depth (timm's DropPath) as a layer: in training each image of the batch keeps its residual branch with
@@ -36,3 +36,10 @@ export class DropPath extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(DropPath);
+
+/** Stochastic depth on a residual branch, active only in training. */
+export function dropPath(x: SymbolicTensor, name: string, options: { rate: number }): SymbolicTensor {
+  return apply(new DropPath({ name, rate: options.rate }), x);
+}
+
+export const dropPathOp = { build: dropPath, kernel: passThrough } satisfies RuntimeOp;

@@ -1,4 +1,7 @@
+// Resizing a feature map to another's height and width as PyTorch's F.interpolate does, bilinear or nearest: the
+// builder, its layer, and the optimised path's kernel, with a gradient that is the forward's exact adjoint.
 import * as tf from '@tensorflow/tfjs';
+import { apply, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 /**
  * The interpolation matrix [out, in] of one axis, as PyTorch weighs source pixels: bilinear with align_corners=False
@@ -77,3 +80,12 @@ export class Resize extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(Resize);
+
+/** `x` resized to the height and width of `reference`, bilinear (align_corners=False) or nearest, as PyTorch resizes. */
+export function resize(x: SymbolicTensor, reference: SymbolicTensor, name: string, options: { bilinear: boolean }): SymbolicTensor {
+  return apply(new Resize({ name, bilinear: options.bilinear }), [x, reference]);
+}
+
+const kernel: Kernel = (step) => ([x, reference]) => resizeLike(x as tf.Tensor4D, reference!.shape[1]!, reference!.shape[2]!, step.options?.bilinear === true);
+
+export const resizeOp = { build: resize, kernel } satisfies RuntimeOp;

@@ -1,4 +1,6 @@
+// One of RetinaNet's head towers, as torchvision computes it: the builder, its layer, and the optimised path's kernel.
 import * as tf from '@tensorflow/tfjs';
+import { apply, option, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 /**
  * torchvision's RetinaNet head tower in NHWC, applied with the same weights to every level: ReLU after each hidden
@@ -65,3 +67,17 @@ export class RetinaNetHead extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(RetinaNetHead);
+
+/** One of RetinaNet's towers, its weights shared by every level it reads; the levels' outputs joined. */
+export function retinanetHead(...args: [...SymbolicTensor[], string, { anchors: number; perAnchor: number; convs: number; prior?: number }]): SymbolicTensor {
+  const options = args.pop() as { anchors: number; perAnchor: number; convs: number; prior?: number };
+  const name = args.pop() as string;
+  return apply(new RetinaNetHead({ name, ...options }), args as SymbolicTensor[]);
+}
+
+const kernel: Kernel = (step, weights) => {
+  const tower = weights.copy(step.layer);
+  return (levels) => retinanetTower(levels as tf.Tensor4D[], tower, option(step, 'perAnchor'));
+};
+
+export const retinanetHeadOp = { build: retinanetHead, kernel } satisfies RuntimeOp;
