@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
-import { decodeBatch, type DetectionConfig } from '../src/runtime/tasks/detect.js';
+import { decodeBatch, type DetectionConfig } from '../src/runtime/tasks/detection.js';
 import { resizeLike } from '../src/runtime/ops/resize.js';
 import { relativeError } from './support/error.js';
 import { modelWithWeights, weightsFor } from './support/families.js';

@@ -19,7 +19,7 @@ import { emitOnnx } from '../src/emit/onnx.js';
 import { inferencePlan } from '../src/emit/plan.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
-import { decodeBatch } from '../src/runtime/tasks/detect.js';
+import { decodeBatch } from '../src/runtime/tasks/detection.js';
 import { createSession } from '../src/runtime/onnx/index.js';
 import { optimizeForInference } from '../src/runtime/inference/optimize.js';
 import { loadWeights, readWeightsFolder } from '../src/runtime/weights/files.js';

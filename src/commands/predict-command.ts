@@ -10,7 +10,7 @@ import { preprocess, type PreprocessOptions } from '../runtime/images/preprocess
 import { loadWeights, readWeightsFolder } from '../runtime/weights/files.js';
 import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 import type { Task } from '../ir/graph.js';
-import type { DecodedImage } from '../runtime/images/preprocess.js';
+import type { DecodedImage } from '../runtime/images/decoded-image.js';
 import type { WeightsFolderManifest } from '../runtime/weights/folder.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { detectImage, detectionConfig, letterbox, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';

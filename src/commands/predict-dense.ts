@@ -5,11 +5,11 @@ import { convertChannels, resample } from '../data/resize.js';
 import { describeFsError } from '../fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
-import { decodeBatch, type DetectionConfig } from '../runtime/tasks/detect.js';
-import type { Detections } from '../runtime/tasks/detection.js';
+import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
 import { blendMask, drawDetections } from '../runtime/tasks/overlay.js';
 import { encodePng } from '../runtime/images/png.js';
-import { imagenetNormalization, type DecodedImage } from '../runtime/images/preprocess.js';
+import type { DecodedImage } from '../runtime/images/decoded-image.js';
+import { imagenetNormalization } from '../runtime/images/preprocess.js';
 import { classMasks, type ClassMask } from '../runtime/tasks/segmentation.js';
 import type { InputNormalization } from '../runtime/weights/folder.js';
 

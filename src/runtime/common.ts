@@ -7,10 +7,10 @@ export { modelWeights, setModelWeights, type LoadOptions, type WeightsSource } f
 export { fetchWeightsFolder } from './weights/http.js';
 export { readWeightsFolderFrom, type InputNormalization, type NamedWeight, type WeightsFolder, type WeightsFolderManifest } from './weights/folder.js';
 export { registerWasmGradients } from './training/wasm-gradients.js';
-export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type DecodedImage, type PreprocessOptions } from './images/preprocess.js';
+export type { DecodedImage } from './images/decoded-image.js';
+export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type PreprocessOptions } from './images/preprocess.js';
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './images/header.js';
 export { pageImagePixels, type PageImage } from './images/page-image.js';
-export { anchorsPerLocation, decodeDetections, generateAnchors, retinanetDefaultAnchors, type AnchorOptions, type DetectionOptions, type Detections, type LevelOutput } from './tasks/detection.js';
-export { decodeBatch, type DetectionConfig } from './tasks/detect.js';
+export { anchorsPerLocation, decodeBatch, decodeDetections, generateAnchors, retinanetDefaultAnchors, type AnchorOptions, type DetectionConfig, type DetectionOptions, type Detections, type LevelOutput } from './tasks/detection.js';
 export { classMasks, type ClassMask } from './tasks/segmentation.js';
 export { blendMask, drawDetections, segmentationPalette, type BlendOptions, type DrawOptions, type SegmentationMask } from './tasks/overlay.js';

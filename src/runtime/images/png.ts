@@ -1,7 +1,6 @@
 // PNG files of drawn images. Node only: pngjs needs zlib and Buffer, so this stays apart from the portable overlay code.
 import { PNG } from 'pngjs';
-import type { DecodedImage } from './preprocess.js';
-import { checkImage, toRgb } from '../tasks/overlay.js';
+import { checkImage, toRgb, type DecodedImage } from './decoded-image.js';
 
 const COLOR_TYPE_RGB = 2;
 

@@ -1,12 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** Decoded pixels, row by row, with 3 (RGB) or 4 (RGBA) bytes per pixel. */
-export interface DecodedImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: 3 | 4;
-  readonly data: Uint8Array;
-}
+import type { DecodedImage } from './decoded-image.js';
 
 /** torchvision's ImageNet normalisation. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;

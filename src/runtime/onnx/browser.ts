@@ -12,8 +12,7 @@ import { page, webgpuUnavailable } from '../backends/page.js';
 import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
-export { decodeBatch, type DetectionConfig } from '../tasks/detect.js';
-export type { Detections } from '../tasks/detection.js';
+export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
 
 /** onnxruntime-web's own default thread count: half the logical cores (one per physical core), at most 4. */
 const MAX_DEFAULT_THREADS = 4;

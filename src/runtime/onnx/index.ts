@@ -2,8 +2,7 @@ import type * as Ort from 'onnxruntime-node';
 import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
-export { decodeBatch, type DetectionConfig } from '../tasks/detect.js';
-export type { Detections } from '../tasks/detection.js';
+export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
 
 /** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
 async function onnxRuntime(): Promise<typeof Ort> {

@@ -2,7 +2,7 @@
 // arithmetic, no Node or tfjs imports. Every result is a new RGB image; an RGBA input's alpha channel is dropped
 // (the colour channels are kept as they are, not composited over any background).
 import type { Detections } from './detection.js';
-import type { DecodedImage } from '../images/preprocess.js';
+import { checkImage, checkSize, toRgb, type DecodedImage } from '../images/decoded-image.js';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel, textWidth } from './font.js';
 
 /** One class index per pixel, row-major. */
@@ -194,32 +194,8 @@ function setPixel(canvas: Canvas, x: number, y: number, colour: Colour): void {
   canvas.data.set(colour, (y * canvas.width + x) * 3);
 }
 
-/** A copy of the image's colour channels, interleaved RGB: alpha is dropped, not composited. */
-export function toRgb(image: DecodedImage): Uint8Array {
-  if (image.channels === 3) return image.data.slice(0, image.width * image.height * 3);
-  const out = new Uint8Array(image.width * image.height * 3);
-  for (let pixel = 0, i = 0, o = 0; pixel < image.width * image.height; pixel++, i += 4, o += 3) {
-    out[o] = image.data[i]!;
-    out[o + 1] = image.data[i + 1]!;
-    out[o + 2] = image.data[i + 2]!;
-  }
-  return out;
-}
-
-/** Throws unless the image is RGB or RGBA with as many bytes as its size needs. */
-export function checkImage(image: DecodedImage): void {
-  checkSize('image', image.width, image.height);
-  if (image.channels !== 3 && image.channels !== 4) throw new Error(`the image must be RGB or RGBA, got ${image.channels} channels`);
-  const expected = image.width * image.height * image.channels;
-  if (image.data.length !== expected) throw new Error(`a ${image.width}×${image.height} image of ${image.channels} channels needs ${expected} bytes, got ${image.data.length}`);
-}
-
 function checkMask(mask: SegmentationMask): void {
   checkSize('mask', mask.width, mask.height);
   const expected = mask.width * mask.height;
   if (mask.classes.length !== expected) throw new Error(`a ${mask.width}×${mask.height} mask needs ${expected} classes, got ${mask.classes.length}`);
-}
-
-function checkSize(what: string, width: number, height: number): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`the ${what} size must be whole numbers from 1, got ${width}×${height}`);
 }
