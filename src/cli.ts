@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { overview, UsageError, type Command } from './commands/command-line.js';
-import { displayPath } from './display-path.js';
-import { fsFaultLine } from './fs-errors.js';
-import { OutputError } from './output-guard.js';
+import { displayPath } from './files/display-path.js';
+import { fsFaultLine } from './files/fs-errors.js';
+import { OutputError } from './files/output-guard.js';
 
 /** Exit codes: spec errors, stale output and filesystem faults are the user's to fix (1); a malformed command line is 2. */
 const EXIT = { ok: 0, specError: 1, usage: 2, internal: 70 } as const;

@@ -6,7 +6,7 @@ import { relative, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findFiles } from '../src/output.js';
+import { findFiles } from '../src/files/find-files.js';
 
 const modules = findFiles('generated', '.ts').filter((file) => !file.endsWith('.onnx.ts'));
 /** What only Node may load: the Node entry of the runtime and the modules behind it. */

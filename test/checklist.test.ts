@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
-import { formatDiagnostic, InternalError } from '../src/diagnostics.js';
+import { formatDiagnostic, InternalError } from '../src/errors/diagnostics.js';
 import { emitTfjs } from '../src/emit/tfjs.js';
 import { analyze } from '../src/ir/analyze.js';
 import type { Graph, Op } from '../src/ir/graph.js';

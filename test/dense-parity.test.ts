@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { detectionConfig } from '../src/commands/predict-dense.js';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';

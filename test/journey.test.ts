@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { loadWeights } from '../src/runtime/weights/files.js';

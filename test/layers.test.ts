@@ -15,13 +15,13 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['cli.ts', 'cli'],
   ['commands/', 'commands'],
   ['train/', 'train'],
-  // The library API (`netspec`) and the compiler run over files on disk.
+  // The library API (`netspec`) and the compiler run over a project's files on disk.
   ['index.ts', 'library'],
-  ['compile-files.ts', 'library'],
+  ['project/', 'library'],
   // The pure compiler: bytes in, analysed graph and code out.
   ['compile.ts', 'compile'],
   // The analysed graph as a live tfjs model, beside the emitters that write it as code.
-  ['build.ts', 'build'],
+  ['build/', 'build'],
   // Int8 quantisation of the ONNX target: calibrates an emitted model on images and rewrites it.
   ['quantize/', 'quantize'],
   ['emit/', 'emit'],
@@ -31,13 +31,10 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['ir/', 'ir'],
   ['ops/', 'ops'],
   ['runtime/', 'runtime'],
-  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it writes.
-  ['diagnostics.ts', 'shared'],
-  ['display-path.ts', 'shared'],
-  ['fs-errors.ts', 'shared'],
-  ['read-bounded.ts', 'shared'],
-  ['output.ts', 'shared'],
-  ['output-guard.ts', 'shared'],
+  // Leaf modules every layer may use: how problems are reported (diagnostics, errors), and the user's files (paths
+  // as shown, bounded reads, what netspec may overwrite and how it writes).
+  ['errors/', 'shared'],
+  ['files/', 'shared'],
 ];
 
 /**

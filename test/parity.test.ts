@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { outputPathFor } from '../src/output.js';
+import { outputPathFor } from '../src/project/paths.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { createSession } from '../src/runtime/onnx/index.js';
 import { readWeightsFolder } from '../src/runtime/weights/files.js';

@@ -9,7 +9,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import { defaultFashionMnistDir, FASHION_MNIST_CLASSES } from '../src/data/fashion-mnist.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileSpecFile } from '../src/compile-files.js';
+import { compileSpecFile } from '../src/project/compile-files.js';
 import { defaultFashionMnistDir, loadFashionMnist, type ImageSet } from '../src/data/fashion-mnist.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { defaultFashionMnistDir, loadFashionMnist, type ImageSet } from '../src/data/fashion-mnist.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { registerWasmGradients } from '../src/runtime/training/wasm-gradients.js';

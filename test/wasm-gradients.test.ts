@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { fusedBatchNormGradConfig } from '@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js';

@@ -17,7 +17,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { build, preview } from 'vite';
 import * as resnet18 from '../generated/imagenet/resnet18.js';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { decodeImage } from '../src/runtime/images/decode.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';

@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../compile-files.js';
-import { displayPath } from '../display-path.js';
+import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../project/compile-files.js';
+import { displayPath } from '../files/display-path.js';
 import { outputsText } from '../emit/summary.js';
-import { assertWritable } from '../output-guard.js';
-import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, writeAtomically } from '../output.js';
+import { assertWritable } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT } from '../project/paths.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { printDiagnostics } from './print-diagnostics.js';
 

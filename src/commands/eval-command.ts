@@ -1,9 +1,9 @@
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
 import type { ImageSet } from '../data/fashion-mnist.js';
 import { DataFileError } from '../data/idx.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { writeAtomically } from '../output.js';
-import { assertWritable, PRODUCER } from '../output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { imagenetNormalization } from '../runtime/images/preprocess.js';

@@ -1,7 +1,7 @@
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
-import { assertWritable } from '../output-guard.js';
-import { writeAtomically } from '../output.js';
+import { assertWritable } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { deploymentMetadata } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';

@@ -1,7 +1,7 @@
 // `netspec export onnx --quantize int8`: the fp32 export calibrated on images and rewritten as an int8 QDQ model.
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { writeAtomically } from '../output.js';
+import { writeAtomically } from '../files/atomic-write.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';

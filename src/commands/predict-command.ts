@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { readBounded } from '../read-bounded.js';
+import { readBounded } from '../files/read-bounded.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { convertChannels, resample } from '../data/resize.js';
-import { describeFsError } from '../fs-errors.js';
+import { describeFsError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
 import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';

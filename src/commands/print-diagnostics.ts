@@ -1,5 +1,5 @@
-import { compileSpecFile } from '../compile-files.js';
-import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
+import { compileSpecFile } from '../project/compile-files.js';
+import { formatDiagnostic, type Diagnostic } from '../errors/diagnostics.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 
 /** Prints diagnostics and a count line to standard error; prints nothing when there are none. */

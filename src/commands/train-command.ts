@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { DataFileError } from '../data/idx.js';
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { frozenLayers } from '../train/fine-tune.js';
-import { assertWritable, type OutputKind } from '../output-guard.js';
+import { assertWritable, type OutputKind } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';

@@ -1,8 +1,8 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { displayPath } from '../display-path.js';
-import { writeAtomically } from '../output.js';
-import { readBounded } from '../read-bounded.js';
-import { assertWritable, PRODUCER } from '../output-guard.js';
+import { displayPath } from '../files/display-path.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { readBounded } from '../files/read-bounded.js';
+import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { writeAtomically } from '../output.js';
-import { PRODUCER } from '../output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { PRODUCER } from '../files/output-guard.js';
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
 import type { Normalization } from './batches.js';
 import { slotNamesOf } from './optimizer.js';

@@ -2,7 +2,7 @@
 // overall and per class, and the matrix drawn as SVG.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/fashion-mnist.js';
-import { GENERATED_MARK } from '../output-guard.js';
+import { GENERATED_MARK } from '../files/output-guard.js';
 import { assembleBatch, type Normalization } from './batches.js';
 
 const BATCH = 100;

@@ -5,7 +5,7 @@ import type { ImageSet } from '../data/fashion-mnist.js';
 import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
 import { DataFileError } from '../data/idx.js';
 import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
-import { readBounded } from '../read-bounded.js';
+import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
 

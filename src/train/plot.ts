@@ -6,7 +6,7 @@
  * Layout (in SVG units): the picture is 960 × 420 and splits into two panels 480 wide; inside panel i the plot
  * area spans x from 480·i + 80 to 480·i + 450 and y from 95 (top of the axis) to 355 (bottom).
  */
-import { GENERATED_MARK } from '../output-guard.js';
+import { GENERATED_MARK } from '../files/output-guard.js';
 
 /** One epoch of training: losses, accuracies as fractions from 0 to 1, and the time it took. */
 export interface EpochRecord {

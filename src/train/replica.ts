@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { modelWeights, setModelWeights } from '../runtime/weights/load.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';

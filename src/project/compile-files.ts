@@ -1,15 +1,17 @@
 // The compiler over spec files on disk, for the library and the commands: read, compile in memory, compare with
 // or write the output. Nothing here prints; the commands say what happened.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compileSpec, type CompileResult } from './compile.js';
-import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { displayPath } from './display-path.js';
-import type { AnalyzedGraph } from './ir/analyze.js';
-import { assertWritable } from './output-guard.js';
-import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, findCaseCollisions, findFiles, findSpecs, isCurrent, isInsideFolder, outputPathFor, writeAtomically } from './output.js';
-import { readBounded } from './read-bounded.js';
-import { MAX_SPEC_BYTES, sizeLimitMessage } from './spec/read.js';
+import { compileSpec, type CompileResult } from '../compile.js';
+import { sortDiagnostics, type Diagnostic } from '../errors/diagnostics.js';
+import { displayPath } from '../files/display-path.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { assertWritable } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { findFiles } from '../files/find-files.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, findCaseCollisions, findSpecs, isInsideFolder, outputPathFor } from './paths.js';
+import { readBounded } from '../files/read-bounded.js';
+import { MAX_SPEC_BYTES, sizeLimitMessage } from '../spec/read.js';
 
 export interface CompileOptions {
   /** Spec files; empty means every spec under `specRoot`. */
@@ -119,4 +121,13 @@ function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
   if (read instanceof Uint8Array) return read;
   const [code, message] = read.kind === 'tooLarge' ? (['NS002', sizeLimitMessage(read.size)] as const) : (['NS001', `cannot read the spec: ${read.reason}`] as const);
   return { file: shown, line: 1, column: 1, severity: 'error', code, message };
+}
+
+/** Whether a file already holds exactly this text. */
+function isCurrent(path: string, text: string): boolean {
+  try {
+    return readFileSync(path, 'utf8') === text;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@ import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readd
 import { dirname, resolve } from 'node:path';
 import { displayPath } from './display-path.js';
 import { describeFsError } from './fs-errors.js';
-import { MANIFEST_FILE } from './runtime/weights/folder.js';
+import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 
 /** A user error about an output location: reported in one line per problem, exit status 1. */
 export class OutputError extends Error {}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { AnalyzedGraph } from './ir/analyze.js';
-import { definitionOf } from './ops/index.js';
-import { layerHelpers } from './runtime/ops/index.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { definitionOf } from '../ops/index.js';
+import { layerHelpers } from '../runtime/ops/index.js';
 
 type Tensor = tf.SymbolicTensor;
 
