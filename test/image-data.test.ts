@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { loadCifar, readCifarFiles } from '../src/data/cifar.js';
 import { listImageFolder } from '../src/data/image-folder.js';
 import { convertChannels, randomResizedCropBox, resample, resizeAndCentreCrop } from '../src/data/resize.js';
-import { mulberry32 } from '../src/weights/init.js';
+import { mulberry32 } from '../src/random/mulberry32.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { loadImageFolder } from '../src/train/image-folder-data.js';

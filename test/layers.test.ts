@@ -31,10 +31,12 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['ir/', 'ir'],
   ['ops/', 'ops'],
   ['runtime/', 'runtime'],
-  // Leaf modules every layer may use: how problems are reported (diagnostics, errors), and the user's files (paths
-  // as shown, bounded reads, what netspec may overwrite and how it writes).
+  // Leaf modules every layer may use: how problems are reported (diagnostics, errors), the user's files (paths as
+  // shown, bounded reads, what netspec may overwrite and how it writes), and the seeded random numbers of weights,
+  // data splits and training.
   ['errors/', 'shared'],
   ['files/', 'shared'],
+  ['random/', 'shared'],
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { buildModel } from '../build/model.js';
-import type { ImageSet } from '../data/fashion-mnist.js';
-import { DataFileError } from '../data/idx.js';
+import type { ImageSet } from '../data/image-set.js';
+import { DataFileError } from '../data/data-file-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { DataFileError } from '../data/idx.js';
+import { DataFileError } from '../data/data-file-error.js';
 import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';

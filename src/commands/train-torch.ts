@@ -1,5 +1,5 @@
 // `netspec train --engine torch`: the same spec, data and recipe, trained by PyTorch through torchrun.
-import { DataFileError } from '../data/idx.js';
+import { DataFileError } from '../data/data-file-error.js';
 import { emitPytorch } from '../emit/pytorch.js';
 import type { TrainConfig } from '../train/config.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';

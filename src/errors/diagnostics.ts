@@ -52,10 +52,6 @@ export class InternalError extends Error {
   override readonly name = 'InternalError';
 }
 
-export function assertNever(value: never): never {
-  throw new InternalError(`unexpected value ${JSON.stringify(value)}`);
-}
-
 export interface Position {
   readonly line: number;
   readonly column: number;

@@ -1,7 +1,7 @@
 // A classifier's figures on a labelled set: its predictions in inference mode, the confusion matrix, accuracy
 // overall and per class, and the matrix drawn as SVG.
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { GENERATED_MARK } from '../files/output-guard.js';
 import { assembleBatch, type Normalization } from './batches.js';
 

@@ -1,9 +1,9 @@
 // An image folder decoded into image sets at a model's input size: each file is read with its size bounded,
 // decoded (its pixel count checked from the header first), converted to the model's channels, resized and
 // centre-cropped, and only the input-size pixels are kept, so memory holds the cache and one decoded image.
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
-import { DataFileError } from '../data/idx.js';
+import { DataFileError } from '../data/data-file-error.js';
 import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
 import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';

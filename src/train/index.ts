@@ -1,8 +1,10 @@
 // Training from code: the same loop `netspec train` runs, and its parts.
 export { train, type TrainOptions, type TrainResult } from './train.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './config.js';
-export { loadFashionMnist, FASHION_MNIST_CLASSES, type ImageSet } from '../data/fashion-mnist.js';
-export { DataFileError, readIdx, readIdxFile } from '../data/idx.js';
+export { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+export type { ImageSet } from '../data/image-set.js';
+export { DataFileError } from '../data/data-file-error.js';
+export { readIdx, readIdxFile } from '../data/idx.js';
 export { assembleBatch, epochOrder, measureNormalization, type Augmentation, type Normalization } from './batches.js';
 export { learningRate, type Schedule } from './schedule.js';
 export { Optimizer, type OptimizerConfig, type OptimizerName } from './optimizer.js';

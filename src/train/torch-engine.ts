@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';

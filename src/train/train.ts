@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { PRODUCER } from '../files/output-guard.js';
