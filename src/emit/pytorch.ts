@@ -1,4 +1,4 @@
-import { InternalError } from '../errors/diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { definitionOf } from '../ops/index.js';

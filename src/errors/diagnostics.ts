@@ -48,10 +48,6 @@ export const diagnosticCodes = {
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;
 
-export class InternalError extends Error {
-  override readonly name = 'InternalError';
-}
-
 export interface Position {
   readonly line: number;
   readonly column: number;

@@ -35,6 +35,11 @@ const actions: Readonly<Record<string, string>> = {
   access: 'access',
 };
 
+/** Whether the error is a failed system call (a missing file, a full disk, a folder without permission): the user's, not a bug. */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
 /** The reason in words for a filesystem fault, or the error's own message for anything else. */
 export function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -1,4 +1,4 @@
-import { InternalError } from '../errors/diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { LayerHelper } from '../runtime/ops/names.js';
 import type { OnnxGraph } from './onnx.js';
 import type { PytorchForm } from './pytorch.js';

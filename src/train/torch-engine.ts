@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageSet } from '../data/image-set.js';
+import { UserError } from '../errors/user-error.js';
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';
@@ -60,7 +61,7 @@ export function torchRunFiles(out: string) {
 }
 
 /** A run that cannot start or did not finish: one line for the user. */
-export class TorchEngineError extends Error {}
+export class TorchEngineError extends UserError {}
 
 const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch; elsewhere: pip install torch), which provides torchrun';
 

@@ -35,6 +35,14 @@ export interface NamedWeight {
 
 export const MANIFEST_FILE = 'model.json';
 
+/**
+ * Weights that cannot be loaded as given: a folder whose manifest or shards are not what they should be or that
+ * cannot be fetched, or weights that do not fit the model. The caller's to fix, not a fault of the runtime.
+ */
+export class WeightsError extends Error {
+  override readonly name = 'WeightsError';
+}
+
 /** A weights folder read and checked against its manifest: every weight by its name in the folder. */
 export interface WeightsFolder {
   /** The folder's path or URL, as messages name it. */
@@ -54,7 +62,7 @@ export async function readWeightsFolderFrom(location: string, read: (file: strin
     const shards = await Promise.all(group.paths.map(read));
     const total = shards.reduce((sum, shard) => sum + shard.length, 0);
     const expected = group.weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-    if (total !== expected) throw new Error(`${location}: shards ${group.paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);
+    if (total !== expected) throw new WeightsError(`${location}: shards ${group.paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);
     const bytes = new Uint8Array(total);
     let at = 0;
     for (const shard of shards) {
@@ -78,10 +86,10 @@ function parseManifest(folder: string, text: string): WeightsFolderManifest {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${file} is not a netspec weights manifest: it is not JSON`);
+    throw new WeightsError(`${file} is not a netspec weights manifest: it is not JSON`);
   }
   const manifest = parsed as Partial<Record<keyof WeightsFolderManifest, unknown>> | null;
-  const bad = (why: string) => new Error(`${file} is not a netspec weights manifest: ${why}`);
+  const bad = (why: string) => new WeightsError(`${file} is not a netspec weights manifest: ${why}`);
   if (manifest?.format !== 'netspec-weights' || manifest.version !== 1) throw bad('unknown format or version');
   if (!Array.isArray(manifest.weightsManifest) || !Array.isArray(manifest.skipped)) throw bad('weightsManifest or skipped is missing');
   for (const group of manifest.weightsManifest as { paths?: unknown; weights?: unknown }[]) {

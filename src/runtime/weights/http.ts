@@ -1,5 +1,5 @@
 // Weights folders over HTTP: the same files `netspec weights import` writes, fetched.
-import { MANIFEST_FILE, readWeightsFolderFrom, type WeightsFolder } from './folder.js';
+import { MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type WeightsFolder } from './folder.js';
 
 /**
  * Fetches a weights folder by the URL of the folder or of its model.json (relative URLs resolve against the page),
@@ -19,8 +19,8 @@ async function fetchBytes(url: URL): Promise<Uint8Array> {
     response = await fetch(url);
   } catch (error) {
     // Browsers give no detail for network failures and refused cross-origin requests alike.
-    throw new Error(`cannot fetch ${url.href}: the request failed (${(error as Error).message}); the server may be unreachable or refuse cross-origin requests (CORS)`);
+    throw new WeightsError(`cannot fetch ${url.href}: the request failed (${(error as Error).message}); the server may be unreachable or refuse cross-origin requests (CORS)`);
   }
-  if (!response.ok) throw new Error(`cannot fetch ${url.href}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  if (!response.ok) throw new WeightsError(`cannot fetch ${url.href}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
   return new Uint8Array(await response.arrayBuffer());
 }

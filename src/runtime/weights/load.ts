@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fetchWeightsFolder } from './http.js';
-import type { NamedWeight, WeightsFolder } from './folder.js';
+import { WeightsError, type NamedWeight, type WeightsFolder } from './folder.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a
@@ -26,8 +26,8 @@ export async function loadWeights(model: tf.LayersModel, source: WeightsSource, 
       setModelWeights(model, found.weights, found.name, new Set(found.skipped));
     } catch (error) {
       // A folder of another model that fits (a renamed spec) loads; one that does not says whose it is first.
-      if (found.madeFor === undefined || found.madeFor === model.name) throw error;
-      throw new Error(`${found.name} holds weights of ${found.madeFor}, not of ${model.name}: ${(error as Error).message}`);
+      if (!(error instanceof WeightsError) || found.madeFor === undefined || found.madeFor === model.name) throw error;
+      throw new WeightsError(`${found.name} holds weights of ${found.madeFor}, not of ${model.name}: ${error.message}`);
     }
     return model;
   } catch (error) {
@@ -54,7 +54,7 @@ async function resolveSource(source: WeightsSource): Promise<FoundWeights> {
 
 /** tfjs' model artifacts (float32 weight specs and their data) by weight name. */
 async function fromIOHandler(handler: tf.io.IOHandler): Promise<Map<string, NamedWeight>> {
-  if (!handler.load) throw new Error('the IOHandler cannot load (it has no load method)');
+  if (!handler.load) throw new WeightsError('the IOHandler cannot load (it has no load method)');
   const artifacts = await handler.load();
   const specs = artifacts.weightSpecs ?? [];
   const data = artifacts.weightData;
@@ -62,9 +62,9 @@ async function fromIOHandler(handler: tf.io.IOHandler): Promise<Map<string, Name
   const weights = new Map<string, NamedWeight>();
   let offset = 0;
   for (const spec of specs) {
-    if (spec.dtype !== 'float32' || spec.quantization) throw new Error(`the IOHandler's weight ${spec.name} is ${spec.quantization ? 'quantised' : spec.dtype}; netspec loads float32 weights`);
+    if (spec.dtype !== 'float32' || spec.quantization) throw new WeightsError(`the IOHandler's weight ${spec.name} is ${spec.quantization ? 'quantised' : spec.dtype}; netspec loads float32 weights`);
     const count = spec.shape.reduce((a, b) => a * b, 1);
-    if (offset + 4 * count > buffer.byteLength) throw new Error(`the IOHandler's weight data ends inside ${spec.name}`);
+    if (offset + 4 * count > buffer.byteLength) throw new WeightsError(`the IOHandler's weight data ends inside ${spec.name}`);
     weights.set(spec.name, { name: spec.name, shape: spec.shape, data: new Float32Array(buffer, offset, count) });
     offset += 4 * count;
   }
@@ -108,7 +108,7 @@ export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<stri
   for (const name of weights.keys()) if (!used.has(name)) problems.push(`unexpected ${name}: no layer of ${model.name} has it`);
   if (problems.length > 0) {
     assignments.forEach(({ values }) => tf.dispose(values));
-    throw new Error(`${source} does not fit ${model.name}:\n  ${problems.join('\n  ')}`);
+    throw new WeightsError(`${source} does not fit ${model.name}:\n  ${problems.join('\n  ')}`);
   }
   for (const { layer, values } of assignments) {
     layer.setWeights(values);
