@@ -62,7 +62,8 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   // An op module names its runtime helper and folds with the runtime's arithmetic: the compiler targets the
   // runtime, which knows nothing of the compiler.
   ops: ['runtime', 'shared'],
-  // output-guard recognises a weights folder by the runtime's manifest name.
+  // output-guard recognises a weights folder by the runtime's manifest name, and a user error may be what the runtime
+  // says of the weights and images it was given.
   shared: ['runtime'],
   runtime: [],
 };
