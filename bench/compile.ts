@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { planCompile } from '../src/compile-files.js';
+import { planCompile } from '../src/project/compile-files.js';
 
 const RUNS = 15;
 

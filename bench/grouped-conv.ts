@@ -3,8 +3,8 @@
 import { appendFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendChoice } from '../src/runtime/backend.js';
-import { groupedConv2d } from '../src/runtime/grouped-conv.js';
+import { initBackend, type BackendChoice } from '../src/runtime/backends/node.js';
+import { groupedConv2d } from '../src/runtime/ops/conv2d.js';
 import { groupedConvReference } from '../test/reference/grouped-conv.js';
 
 const RUNS = 9;

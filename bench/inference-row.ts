@@ -3,10 +3,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendChoice } from '../src/runtime/backend.js';
-import { createSession } from '../src/runtime/onnx.js';
-import { optimizeForInference, type InferencePlan } from '../src/runtime/optimize.js';
-import { createInferencePool } from '../src/runtime/pool.js';
+import { initBackend, type BackendChoice } from '../src/runtime/backends/node.js';
+import { createSession } from '../src/runtime/onnx/index.js';
+import { optimizeForInference } from '../src/runtime/inference/optimize.js';
+import type { InferencePlan } from '../src/runtime/inference/plan.js';
+import { createInferencePool } from '../src/runtime/inference/pool.js';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 

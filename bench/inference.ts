@@ -13,7 +13,7 @@ import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { initialWeights } from '../src/weights/init.js';
 import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
-import { readWeightsFolder } from '../src/runtime/weights-files.js';
+import { readWeightsFolder } from '../src/runtime/weights/files.js';
 
 const PYTHON = '/usr/bin/python3';
 const torch = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;

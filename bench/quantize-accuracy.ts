@@ -7,7 +7,7 @@ import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import { torchWeightsOf } from '../src/commands/weights-command.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { readWeightsFolder } from '../src/runtime/weights-files.js';
+import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { fashionMnistImages } from '../src/quantize/images.js';
 import { DEFAULT_ACTIVATIONS, quantizeOnnx } from '../src/quantize/quantize.js';
 import type { ActivationType } from '../src/quantize/qdq.js';
@@ -22,7 +22,6 @@ const activations = (process.env.ACTIVATIONS ?? DEFAULT_ACTIVATIONS) as Activati
 const compiled = compileSpec(SPEC, readFileSync(SPEC));
 if (!compiled.ok) throw new Error(`${SPEC} does not compile`);
 const weights = await torchWeightsOf(compiled.graph, folder);
-if (typeof weights === 'number') process.exit(weights);
 const { input: normalization } = (await readWeightsFolder(folder)).manifest;
 const fp32 = emitOnnx(compiled.graph, weights);
 const { test } = loadFashionMnist();

@@ -8,7 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { compileSpec } from '../src/compile.js';
-import { registerWasmGradients } from '../src/runtime/wasm-gradients.js';
+import { registerWasmGradients } from '../src/runtime/training/wasm-gradients.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { ReplicaWorkers } from '../src/train/parallel.js';
 import { Replica } from '../src/train/replica.js';

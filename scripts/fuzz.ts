@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { findSpecs } from '../src/output.js';
+import { findSpecs } from '../src/project/paths.js';
 import { compileMutant, describeMutant, mutant, OPERATORS, TIME_LIMIT_MS } from '../test/support/mutate.js';
 
 const { values } = parseArgs({

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import jpeg from 'jpeg-js';
 import { encodeMaskPng, vocPalette } from '../src/data/mask-png.js';
-import { encodePng } from '../src/runtime/png.js';
+import { encodePng } from '../src/runtime/images/png.js';
 import { drawScene, SCENE_CLASSES, seededRandom, type Scene } from './scene-draw.js';
 
 export interface SceneOptions {

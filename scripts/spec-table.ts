@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { planCompile } from '../src/compile-files.js';
+import { planCompile } from '../src/project/compile-files.js';
 import { outputsText } from '../src/emit/summary.js';
 
 export const readmePath = 'README.md';

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { overview, UsageError, type Command } from './commands/command-line.js';
-import { displayPath } from './display-path.js';
-import { fsFaultLine } from './fs-errors.js';
-import { OutputError } from './output-guard.js';
+import { userErrorLines } from './errors/user-error.js';
 
-/** Exit codes: spec errors, stale output and filesystem faults are the user's to fix (1); a malformed command line is 2. */
-const EXIT = { ok: 0, specError: 1, usage: 2, internal: 70 } as const;
+/**
+ * Exit codes: user errors (spec errors, stale or refused outputs, unusable files, data or weights, filesystem faults)
+ * are 1; a malformed command line is 2; anything else is a bug, 70.
+ */
+const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70 } as const;
 
 /**
  * Each command's module, loaded only when it is run or asked for its help: most of them load tfjs, which
@@ -28,8 +29,8 @@ async function toolHelp(): Promise<string> {
 
 ${overview(commands)}
 
-Exit status: ${EXIT.ok} success, ${EXIT.specError} spec errors, stale output, refused outputs or file-system faults, ${EXIT.usage} usage errors,
-${EXIT.internal} internal errors (please report them).`;
+Exit status: ${EXIT.ok} success, ${EXIT.userError} user errors (spec errors, stale output, unusable weights, data or images,
+refused outputs, file-system faults), ${EXIT.usage} usage errors, ${EXIT.internal} internal errors (please report them).`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -54,15 +55,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const fsFault = fsFaultLine(error, displayPath);
+    const userError = userErrorLines(error);
     if (error instanceof UsageError) {
       process.stderr.write(`netspec: ${error.message}\nRun 'netspec --help' for usage.\n`);
       process.exitCode = EXIT.usage;
-    } else if (error instanceof OutputError || fsFault !== undefined) {
-      // The user's files and folders: what failed, on which path, in one line each; nothing here is a bug.
-      const lines = fsFault ?? (error as Error).message;
-      process.stderr.write(lines.split('\n').map((line) => `netspec: ${line}\n`).join(''));
-      process.exitCode = EXIT.specError;
+    } else if (userError !== undefined) {
+      // Nothing here is a bug: what the user fixes, one line per problem, without a stack.
+      process.stderr.write(userError.map((line) => `${line}\n`).join(''));
+      process.exitCode = EXIT.userError;
     } else {
       process.stderr.write(`netspec: internal error, please report it with the spec that caused it:\n${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = EXIT.internal;

@@ -1,4 +1,4 @@
-import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { sortDiagnostics, type Diagnostic } from './errors/diagnostics.js';
 import type { EmitOptions } from './emit/header.js';
 import { emitOnnxModule } from './emit/onnx-module.js';
 import { emitPytorch } from './emit/pytorch.js';

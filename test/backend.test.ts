@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 
 /** Initialises the backend in a fresh process, since a backend choice is global to the process. */
 function initIn(env: Record<string, string>) {
-  const script = "import { initBackend } from './src/runtime/backend.ts'; console.log('chosen', await initBackend());";
+  const script = "import { initBackend } from './src/runtime/backends/node.ts'; console.log('chosen', await initBackend());";
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { ...process.env, ...env },

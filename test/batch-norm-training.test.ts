@@ -1,12 +1,12 @@
-// The fused training-mode BatchNorm (src/runtime/batch-norm-training.ts and its layer): output and gradients on
+// The fused training-mode BatchNorm (src/runtime/training/batch-norm-training.ts and its layer): output and gradients on
 // wasm and cpu against tfjs' own composition (tf.moments, tf.batchNorm and their gradients) on cpu, the running
 // statistics against PyTorch's update rule worked out in float64, and the layer's name, weights and serialisation.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BatchNormalization } from '../src/runtime/batch-norm-layer.js';
-import { batchNormTraining } from '../src/runtime/batch-norm-training.js';
+import { BatchNormalization } from '../src/runtime/ops/batch-norm.js';
+import { batchNormTraining } from '../src/runtime/training/batch-norm-training.js';
 import { relativeError } from './support/error.js';
 import { seededRandom } from './support/mutate.js';
 

@@ -6,11 +6,11 @@ import { relative, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findFiles } from '../src/output.js';
+import { findFiles } from '../src/files/find-files.js';
 
 const modules = findFiles('generated', '.ts').filter((file) => !file.endsWith('.onnx.ts'));
 /** What only Node may load: the Node entry of the runtime and the modules behind it. */
-const NODE_ONLY = ['dist/runtime/index.js', 'dist/runtime/weights-files.js', 'dist/runtime/decode-image.js', 'dist/runtime/pool.js', 'dist/runtime/backend.js'];
+const NODE_ONLY = ['dist/runtime/index.js', 'dist/runtime/weights/files.js', 'dist/runtime/images/decode.js', 'dist/runtime/inference/pool.js', 'dist/runtime/backends/node.js'];
 
 async function bundle(entry: string, external: string[]): Promise<{ bytes: number; inputs: string[]; text: string }> {
   const result = await build({

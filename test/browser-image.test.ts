@@ -11,9 +11,9 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend } from '../src/runtime/backend.js';
-import { decodeImage } from '../src/runtime/decode-image.js';
-import { IMAGENET_STD, preprocess } from '../src/runtime/preprocess.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { decodeImage } from '../src/runtime/images/decode.js';
+import { IMAGENET_STD, preprocess } from '../src/runtime/images/preprocess.js';
 import type { ImageResult } from './browser/image-page.js';
 import { browserSkipReason, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
 

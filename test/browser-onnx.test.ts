@@ -1,5 +1,5 @@
 // The typed ONNX wrapper in a real, headless Chromium: generated/resnet34.onnx.ts bundled by esbuild for the browser
-// (its `netspec/onnx` resolved through this package's own name with the browser condition, so onnx-browser.ts on
+// (its `netspec/onnx` resolved through this package's own name with the browser condition, so onnx/browser.ts on
 // onnxruntime-web) runs the founding model's ONNX export, freshly initialised, on a deterministic batch, and must
 // match onnxruntime-node in this process within 1e-4 relative: on a cross-origin-isolated page with wasm threads,
 // and on a plain page with one. The time per batch of each, and of onnxruntime-node, is printed, not asserted.
@@ -24,7 +24,7 @@ import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inputShape } from '../generated/resnet34.onnx.js';
-import { createSession, runChecked } from '../src/runtime/onnx.js';
+import { createSession, runChecked } from '../src/runtime/onnx/index.js';
 import { onnxCaseImages, type OnnxPageResult } from './browser/onnx-case.js';
 import { browserSkipReason, bundlePage, chromiumAvailable, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
 
@@ -123,8 +123,8 @@ function relativeError(result: OnnxPageResult, expected: { values: Float32Array;
 }
 
 define('the bundle takes netspec/onnx from the browser entry, on onnxruntime-web', () => {
-  assert.ok(inputs.includes('dist/runtime/onnx-browser.js'), `bundled: ${inputs.filter((i) => i.startsWith('dist/')).join(', ')}`);
-  assert.not.ok(inputs.includes('dist/runtime/onnx.js'), 'the Node entry is not bundled');
+  assert.ok(inputs.includes('dist/runtime/onnx/browser.js'), `bundled: ${inputs.filter((i) => i.startsWith('dist/')).join(', ')}`);
+  assert.not.ok(inputs.includes('dist/runtime/onnx/index.js'), 'the Node entry is not bundled');
   assert.ok(inputs.some((input) => input.startsWith('node_modules/onnxruntime-web/')), 'onnxruntime-web is bundled');
   assert.not.ok(inputs.some((input) => input.startsWith('node_modules/onnxruntime-node/')), 'onnxruntime-node is not bundled');
 });

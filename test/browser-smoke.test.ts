@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { build } from 'esbuild';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend } from '../src/runtime/backends/node.js';
 import { convCase, type SmokeResult } from './browser/conv-case.js';
 import { browserSkipReason, chromiumAvailable, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
 

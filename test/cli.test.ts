@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, outputPathFor, writeAtomically } from '../src/output.js';
-import { DEFAULT_MAX_PIXELS } from '../src/runtime/image-header.js';
+import { writeAtomically } from '../src/files/atomic-write.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, outputPathFor } from '../src/project/paths.js';
+import { DEFAULT_MAX_PIXELS } from '../src/runtime/images/header.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { snapshot } from './support/files.js';
 

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { categoryMapping, restoreCategoryMapping } from '../src/data/categories.js';
 import { openCocoDetection } from '../src/data/coco.js';
-import { readBoundedChunks } from '../src/read-bounded.js';
-import { encodePng } from '../src/runtime/png.js';
+import { readBoundedChunks } from '../src/files/read-bounded.js';
+import { encodePng } from '../src/runtime/images/png.js';
 import { asyncRefusal, refusal } from './support/data-faults.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netspec-coco-'));

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultFashionMnistDir, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { DataFileError, readIdx, readIdxFile } from '../src/data/idx.js';
+import { DataFileError } from '../src/data/data-file-error.js';
+import { readIdx, readIdxFile } from '../src/data/idx.js';
 
 /** An IDX file built by hand: zero magic, type byte, dimension count, big-endian dimensions, then the data. */
 function idx(dimensions: number[], data: ArrayLike<number>, type = 0x08): Uint8Array {

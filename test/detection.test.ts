@@ -15,7 +15,7 @@ import {
   type DetectionOptions,
   type Detections,
   type LevelOutput,
-} from '../src/runtime/detection.js';
+} from '../src/runtime/tasks/detection.js';
 
 const PYTHON = '/usr/bin/python3';
 

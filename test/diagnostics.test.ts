@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
-import { formatDiagnostic } from '../src/diagnostics.js';
+import { formatDiagnostic } from '../src/errors/diagnostics.js';
 import { read } from '../src/spec/read.js';
 import { validate } from '../src/spec/validate.js';
 import { baseLines, baseSpec as base, withLine } from './support/base-spec.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readWeightsFolder } from '../src/runtime/weights-files.js';
+import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
 import { writeShapeFolder } from './support/shape-folder.js';
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
-import { findSpecs } from '../src/output.js';
+import { findSpecs } from '../src/project/paths.js';
 import { compileMutant, describeMutant, HOSTILE_KEYS, mutant, OPERATORS, type Mutant, type Outcome } from './support/mutate.js';
 import { snapshot } from './support/files.js';
 

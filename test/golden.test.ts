@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readmePath, readmeWithSpecTable } from '../scripts/spec-table.js';
 import { renderSpecTypes, specTypesPath } from '../scripts/spec-types.js';
-import { findStale, planCompile } from '../src/compile-files.js';
+import { findStale, planCompile } from '../src/project/compile-files.js';
 import { emitTfjs } from '../src/emit/tfjs.js';
 import { analyze } from '../src/ir/analyze.js';
 import { lower } from '../src/spec/lower.js';

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from '../src/emit/escape.js';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend } from '../src/runtime/backends/node.js';
 import { typeCheck } from './support/typecheck.js';
 
 const hostileTexts = [

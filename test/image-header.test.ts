@@ -3,8 +3,8 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader } from '../src/runtime/image-header.js';
-import { decodeImage } from '../src/runtime/decode-image.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader } from '../src/runtime/images/header.js';
+import { decodeImage } from '../src/runtime/images/decode.js';
 import { handMadePng, JFIF_APP0, jpegFile, jpegSegment, pngBomb, startOfFrame } from './support/image-files.js';
 
 async function refusal(bytes: Uint8Array, maxPixels?: number): Promise<Error> {

@@ -15,13 +15,13 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['cli.ts', 'cli'],
   ['commands/', 'commands'],
   ['train/', 'train'],
-  // The library API (`netspec`) and the compiler run over files on disk.
+  // The library API (`netspec`) and the compiler run over a project's files on disk.
   ['index.ts', 'library'],
-  ['compile-files.ts', 'library'],
+  ['project/', 'library'],
   // The pure compiler: bytes in, analysed graph and code out.
   ['compile.ts', 'compile'],
   // The analysed graph as a live tfjs model, beside the emitters that write it as code.
-  ['build.ts', 'build'],
+  ['build/', 'build'],
   // Int8 quantisation of the ONNX target: calibrates an emitted model on images and rewrites it.
   ['quantize/', 'quantize'],
   ['emit/', 'emit'],
@@ -33,15 +33,13 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['ir/', 'ir'],
   ['ops/', 'ops'],
   ['runtime/', 'runtime'],
-  // Leaf utilities every layer may use: diagnostics, paths, bounded reads, what netspec may overwrite and how it
-  // writes, and the SVG chart primitives.
-  ['diagnostics.ts', 'shared'],
-  ['display-path.ts', 'shared'],
-  ['fs-errors.ts', 'shared'],
-  ['read-bounded.ts', 'shared'],
-  ['output.ts', 'shared'],
-  ['output-guard.ts', 'shared'],
-  ['svg-chart.ts', 'shared'],
+  // Leaf modules every layer may use: how problems are reported (diagnostics, errors), the user's files (paths as
+  // shown, bounded reads, what netspec may overwrite and how it writes), the seeded random numbers of weights,
+  // data splits and training, and the SVG chart primitives of training curves and metric charts.
+  ['errors/', 'shared'],
+  ['files/', 'shared'],
+  ['random/', 'shared'],
+  ['charts/', 'shared'],
 ];
 
 /**
@@ -69,7 +67,8 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   // An op module names its runtime helper and folds with the runtime's arithmetic: the compiler targets the
   // runtime, which knows nothing of the compiler.
   ops: ['runtime', 'shared'],
-  // output-guard recognises a weights folder by the runtime's manifest name.
+  // output-guard recognises a weights folder by the runtime's manifest name, and a user error may be what the runtime
+  // says of the weights and images it was given.
   shared: ['runtime'],
   runtime: [],
 };
@@ -108,6 +107,18 @@ test('src/runtime/ imports only itself, npm packages and Node builtins', () => {
     .filter((i) => (i.to === undefined ? !packages.has(packageOf(i.specifier)) && !builtinModules.includes(i.specifier.replace(/^node:/, '')) : !i.to.startsWith('runtime/')))
     .map((i) => `src/${i.from} imports ${i.specifier}`);
   assert.equal(outside, [], `the runtime must not depend on the compiler or on undeclared packages:\n  ${outside.join('\n  ')}`);
+});
+
+test('the compiler and `netspec check` load no TensorFlow.js: the emitter reserves the layer helpers by their tfjs-free names', () => {
+  const reached = (root: string): Set<string> => {
+    const files = new Set([root]);
+    for (const file of files) for (const i of imports) if (i.from === file && i.to !== undefined) files.add(i.to);
+    return files;
+  };
+  for (const root of ['compile.ts', 'commands/check-command.ts']) {
+    const tfjs = imports.filter((i) => reached(root).has(i.from) && i.specifier.startsWith('@tensorflow/')).map((i) => `src/${i.from} imports ${i.specifier}`);
+    assert.equal(tfjs, [], `src/${root} reaches TensorFlow.js:\n  ${tfjs.join('\n  ')}`);
+  }
 });
 
 test('imports point down the layers, except the known ones listed to be fixed', () => {

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openMaskFolder } from '../src/data/mask-folder.js';
 import { checkMaskClasses, decodeMaskFile, encodeMaskPng, vocPalette } from '../src/data/mask-png.js';
-import { encodePng } from '../src/runtime/png.js';
+import { encodePng } from '../src/runtime/images/png.js';
 import { asyncRefusal, refusal } from './support/data-faults.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netspec-masks-'));

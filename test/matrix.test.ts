@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend } from '../src/runtime/backends/node.js';
 import { assertForwardPass, assertModelMatchesAnalysis, type GeneratedModule } from './support/agreement.js';
 import { typeCheck } from './support/typecheck.js';
 

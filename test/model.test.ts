@@ -4,12 +4,12 @@ import { relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { findSpecs, outputPathFor } from '../src/output.js';
-import { initBackend } from '../src/runtime/backend.js';
-import { conv2d, maxPool } from '../src/runtime/layers.js';
+import { findSpecs, outputPathFor } from '../src/project/paths.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { conv2d, maxPool } from '../src/runtime/ops/index.js';
 import { assertForwardPass, assertModelMatchesAnalysis, type GeneratedModule } from './support/agreement.js';
 
 /** Forward passes of the biggest ImageNet models take seconds on wasm; their shapes and counts are still checked. */

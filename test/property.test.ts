@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import { summarize } from '../src/emit/summary.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend } from '../src/runtime/backends/node.js';
 import { assertForwardPass, assertModelMatchesAnalysis, type GeneratedModule } from './support/agreement.js';
 import { seededRandom } from './support/mutate.js';
 import { typeCheck } from './support/typecheck.js';

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planCompile } from '../src/compile-files.js';
+import { planCompile } from '../src/project/compile-files.js';
 import type { Init } from '../src/ops/op.js';
 import { weightSlots } from '../src/weights/mapping.js';
 

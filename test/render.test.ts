@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DecodedImage } from '../src/runtime/preprocess.js';
-import { blendMask, drawDetections, labelColour, segmentationPalette } from '../src/runtime/overlay.js';
-import { encodePng } from '../src/runtime/png.js';
+import type { DecodedImage } from '../src/runtime/images/decoded-image.js';
+import { blendMask, drawDetections, labelColour, segmentationPalette } from '../src/runtime/tasks/overlay.js';
+import { encodePng } from '../src/runtime/images/png.js';
 
 const PYTHON = '/usr/bin/python3';
 

@@ -3,11 +3,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend } from '../src/runtime/backend.js';
-import { efficientChannelGate, squeezeExciteGate } from '../src/runtime/channel-gates.js';
-import { DropPath } from '../src/runtime/drop-path.js';
-import { GroupedConv2D } from '../src/runtime/grouped-conv.js';
-import { avgPool, conv2d } from '../src/runtime/layers.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { efficientChannelGate } from '../src/runtime/ops/efficient-channel-attention.js';
+import { squeezeExciteGate } from '../src/runtime/ops/squeeze-excite.js';
+import { DropPath } from '../src/runtime/ops/drop-path.js';
+import { GroupedConv2D } from '../src/runtime/ops/conv2d.js';
+import { avgPool, conv2d } from '../src/runtime/ops/index.js';
 import { groupedConvReference } from './reference/grouped-conv.js';
 
 test.before(async () => {

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeMaskPng, vocPalette } from '../src/data/mask-png.js';
 import { openVocDetection, openVocSegmentation, vocSplits } from '../src/data/voc.js';
-import { encodePng } from '../src/runtime/png.js';
+import { encodePng } from '../src/runtime/images/png.js';
 import { asyncRefusal, refusal } from './support/data-faults.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netspec-voc-'));

@@ -1,4 +1,4 @@
-// The wasm backend's gradient kernels (src/runtime/wasm-gradients.ts) against tfjs' own cpu kernels and
+// The wasm backend's gradient kernels (src/runtime/training/wasm-gradients.ts) against tfjs' own cpu kernels and
 // gradients on seeded random data, for every convolution setting the compiler emits; dilated kernels, which no
 // public tfjs gradient reaches, against sums written out in plain loops, called directly, through tf.grads and in a
 // layer; then one training step of compiled models.
@@ -9,14 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildModel } from '../src/build.js';
+import { buildModel } from '../src/build/model.js';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { fusedBatchNormGradConfig } from '@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js';
-import { initBackend } from '../src/runtime/backend.js';
-import { GroupedConv2D } from '../src/runtime/grouped-conv.js';
-import { conv2d as conv2dHelper } from '../src/runtime/layers.js';
-import { registerWasmGradients } from '../src/runtime/wasm-gradients.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { GroupedConv2D } from '../src/runtime/ops/conv2d.js';
+import { conv2d as conv2dHelper } from '../src/runtime/ops/index.js';
+import { registerWasmGradients } from '../src/runtime/training/wasm-gradients.js';
 import { relativeError } from './support/error.js';
 import { modelWithWeights, weightsFor } from './support/families.js';
 import { seededRandom } from './support/mutate.js';

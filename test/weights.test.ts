@@ -9,14 +9,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
-import { initBackend } from '../src/runtime/backend.js';
-import { loadWeights } from '../src/runtime/weights-files.js';
-import { readWeightsFolder } from '../src/runtime/weights-files.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { loadWeights } from '../src/runtime/weights/files.js';
+import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { exportCheckpoint, importCheckpoint, renameKey, type ImportOptions } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { toTfjs, toTorch, weightSlots } from '../src/weights/mapping.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor, type SafetensorsFile } from '../src/weights/safetensors.js';
-import { conv2d, dense, globalAvgPool } from '../src/runtime/layers.js';
+import { conv2d, dense, globalAvgPool } from '../src/runtime/ops/index.js';
 import { checkpointFor } from './support/checkpoint.js';
 
 const tinySpec = (classes: number) => ({

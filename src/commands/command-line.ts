@@ -140,6 +140,8 @@ function parseCommandLine<T extends OptionTable>(table: T, args: readonly string
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {
+    // parseArgs' refusals of the arguments carry ERR_PARSE_ARGS_… codes; anything else is a bug in the table.
+    if (!String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw error;
     throw new UsageError((error as Error).message);
   }
   // parseArgs infers its values' types from a literal configuration; this one is built from the table, whose

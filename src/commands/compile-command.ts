@@ -1,11 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
-import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../compile-files.js';
-import { displayPath } from '../display-path.js';
+import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../project/compile-files.js';
+import { UserError } from '../errors/user-error.js';
+import { displayPath } from '../files/display-path.js';
 import { outputsText } from '../emit/summary.js';
-import { assertWritable } from '../output-guard.js';
-import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT, writeAtomically } from '../output.js';
+import { assertWritable } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { DEFAULT_OUT_DIR, DEFAULT_SPEC_ROOT } from '../project/paths.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { printDiagnostics } from './print-diagnostics.js';
+import { printDiagnostics, SpecError } from './print-diagnostics.js';
 
 export const command = defineCommand({
   name: 'compile',
@@ -39,20 +41,11 @@ Arguments:
 });
 
 async function compileCommand(options: CompileOptions & { readonly check: boolean; readonly onnx: boolean }): Promise<number> {
-  if (options.specs.length === 0 && !existsSync(options.specRoot)) {
-    process.stderr.write(`netspec: no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR\n`);
-    return 2;
-  }
-  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory()) {
-    process.stderr.write(`netspec: --specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments\n`);
-    return 2;
-  }
+  if (options.specs.length === 0 && !existsSync(options.specRoot)) throw new UsageError(`no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR`);
+  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory()) throw new UsageError(`--specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments`);
   const started = performance.now();
   const plan = planCompile(options);
-  if (hasErrors(plan.diagnostics)) {
-    printDiagnostics(plan.diagnostics, options.check ? '' : '; nothing was written');
-    return 1;
-  }
+  if (hasErrors(plan.diagnostics)) throw new SpecError(plan.diagnostics, options.check ? '' : '; nothing was written');
   printDiagnostics(plan.diagnostics);
   if (options.check) return reportStale(findStale(plan, options.outDir, options.specs.length === 0), plan.outputs.length, options.pytorch === true);
   const onnxPath = (output: PlannedOutput) => output.files[0]!.target.replace(/\.ts$/, '.onnx');
@@ -74,13 +67,23 @@ async function compileCommand(options: CompileOptions & { readonly check: boolea
   return 0;
 }
 
-/** `compile --check`: each stale output on a line of its own and status 1, or one line saying all is current. */
-function reportStale(stale: readonly string[], specs: number, pytorch: boolean): number {
-  for (const line of stale) process.stderr.write(`stale: ${line}\n`);
-  if (stale.length > 0) {
-    process.stderr.write(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile${pytorch ? ' --target pytorch' : ''}'\n`);
-    return 1;
+/** Generated files that `compile --check` finds missing, out of date or without a spec: one line each, then how to fix them. */
+class StaleOutputError extends UserError {
+  constructor(
+    readonly stale: readonly string[],
+    pytorch: boolean,
+  ) {
+    super(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale; run 'npx netspec compile${pytorch ? ' --target pytorch' : ''}'`);
   }
+
+  override lines(): readonly string[] {
+    return [...this.stale.map((line) => `stale: ${line}`), this.message];
+  }
+}
+
+/** `compile --check`: one line saying all is current, or a StaleOutputError. */
+function reportStale(stale: readonly string[], specs: number, pytorch: boolean): number {
+  if (stale.length > 0) throw new StaleOutputError(stale, pytorch);
   process.stdout.write(`${specs} spec${specs === 1 ? "'s" : "s'"} generated modules up to date\n`);
   return 0;
 }

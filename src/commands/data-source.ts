@@ -1,8 +1,9 @@
 // The --data argument of train and eval: a built-in dataset, a CIFAR binary folder, or an image folder.
 import { annotatedSourceName, parseAnnotatedSource, type AnnotatedSource } from '../data/annotated-source.js';
 import { loadCifar, type CifarVariant } from '../data/cifar.js';
-import { loadFashionMnist, type ImageSet } from '../data/fashion-mnist.js';
-import { DataFileError } from '../data/idx.js';
+import { DataFileError } from '../data/data-file-error.js';
+import type { ImageSet } from '../data/image-set.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { loadImageFolder, type ImageFolderOptions } from '../train/image-folder-data.js';
 import { UsageError } from './command-line.js';

@@ -1,19 +1,19 @@
-import { buildModel } from '../build.js';
-import type { ImageSet } from '../data/fashion-mnist.js';
-import { DataFileError } from '../data/idx.js';
+import { buildModel } from '../build/model.js';
+import type { ImageSet } from '../data/image-set.js';
+import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { writeAtomically } from '../output.js';
-import { assertWritable, PRODUCER } from '../output-guard.js';
-import { initBackend } from '../runtime/backend.js';
-import { DEFAULT_MAX_PIXELS } from '../runtime/image-header.js';
-import { imagenetNormalization } from '../runtime/preprocess.js';
-import { loadWeights, readWeightsFolder } from '../runtime/weights-files.js';
-import type { WeightsFolder } from '../runtime/weights-folder.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { assertWritable, PRODUCER } from '../files/output-guard.js';
+import { initBackend } from '../runtime/backends/node.js';
+import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
+import { imagenetNormalization } from '../runtime/images/preprocess.js';
+import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { confusionSvg, evaluationReport, formatReport, predictLabels } from '../train/evaluation.js';
 import { loadEvalFolder } from '../train/image-folder-data.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { DATA_SOURCE_ARG, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { loadUserWeights, readUserWeights } from './user-weights.js';
 
 export const command = defineCommand({
   name: 'eval',
@@ -52,32 +52,20 @@ interface EvalOptions {
   readonly maxPixels: number;
 }
 
-/** `netspec eval`: every problem with the spec, the weights or the data is one line and exit 1. */
+/** `netspec eval`: every problem with the spec, the weights or the data is a user error, one line and exit 1. */
 async function evalCommand(options: EvalOptions): Promise<number> {
   if (options.svg !== undefined) assertWritable([{ path: options.svg, kind: 'generated-text' }]);
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
-  const fail = (message: string) => {
-    process.stderr.write(`netspec: ${message}\n`);
-    return 1;
-  };
   const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
-  if (classes === undefined) return fail(`${graph.name} is not a classifier; eval measures classifiers`);
+  if (classes === undefined) throw new UserError(`${graph.name} is not a classifier; eval measures classifiers`);
   await initBackend();
-  let folder: WeightsFolder;
-  let labelled: { set: ImageSet; classNames: readonly string[] };
-  try {
-    folder = await readWeightsFolder(options.weights);
-    labelled = await evaluationSet(options, graph, folder);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const folder = await readUserWeights(options.weights);
+  const labelled = await evaluationSet(options, graph, folder);
   const names = folder.manifest.classes ?? labelled.classNames;
   const mapping = classMapping(dataSourceName(options.data), labelled.classNames, folder.manifest.classes, classes, graph.name);
-  if (typeof mapping === 'string') return fail(mapping);
   const mismatch = shapeMismatch(labelled.set, graph);
-  if (mismatch) return fail(`${dataSourceName(options.data)} has ${mismatch}`);
-  const model = await loadWeights(buildModel(graph), folder, { disposeOnError: true });
+  if (mismatch) throw new UserError(`${dataSourceName(options.data)} has ${mismatch}`);
+  const model = await loadUserWeights(buildModel(graph), folder);
   const normalization = folder.manifest.input ?? imagenetNormalization(graph.inputShape[2]!);
   const predicted = predictLabels(model, labelled.set, { mean: [...normalization.mean], std: [...normalization.std] });
   model.dispose();
@@ -101,14 +89,17 @@ async function evaluationSet(options: EvalOptions, graph: AnalyzedGraph, folder:
   return { set: loaded.set, classNames: loaded.classNames };
 }
 
-/** For each class of the data, the model's class index: by name when the weights name their classes, else by order. */
-function classMapping(data: string, dataNames: readonly string[], modelNames: readonly string[] | undefined, classes: number, model: string): number[] | string {
+/**
+ * For each class of the data, the model's class index: by name when the weights name their classes, else by order.
+ * Data whose classes cannot be matched so is a UserError.
+ */
+function classMapping(data: string, dataNames: readonly string[], modelNames: readonly string[] | undefined, classes: number, model: string): number[] {
   if (modelNames === undefined) {
-    if (dataNames.length !== classes) return `${data} has ${dataNames.length} classes but ${model}'s head has ${classes}`;
+    if (dataNames.length !== classes) throw new UserError(`${data} has ${dataNames.length} classes but ${model}'s head has ${classes}`);
     return dataNames.map((_, i) => i);
   }
   const unknown = dataNames.filter((name) => !modelNames.includes(name));
-  if (unknown.length > 0) return `${data} has classes the weights do not name: ${unknown.join(', ')} (the weights' classes: ${modelNames.join(', ')})`;
+  if (unknown.length > 0) throw new UserError(`${data} has classes the weights do not name: ${unknown.join(', ')} (the weights' classes: ${modelNames.join(', ')})`);
   return dataNames.map((name) => modelNames.indexOf(name));
 }
 

@@ -1,13 +1,13 @@
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
-import { assertWritable } from '../output-guard.js';
-import { writeAtomically } from '../output.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
-import { deploymentMetadata } from '../runtime/weights-folder.js';
+import { assertWritable } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { deploymentMetadata } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { quantizedExport, QUANTIZE_OPTIONS, type QuantizeRequest } from './export-quantized.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { readUserWeights } from './user-weights.js';
 import { megabytes, torchWeightsOf } from './weights-command.js';
 
 export const command = defineCommand({
@@ -49,11 +49,9 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
 async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string; quantize?: QuantizeRequest }): Promise<number> {
   assertWritable([{ path: options.out, kind: 'onnx' }]);
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
   const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
-  if (typeof weights === 'number') return weights;
   // A trained folder's normalisation and class names travel in the file, for whoever deploys it.
-  const metadata = options.weights === undefined ? {} : deploymentMetadata((await readWeightsFolder(options.weights)).manifest);
+  const metadata = options.weights === undefined ? {} : deploymentMetadata((await readUserWeights(options.weights)).manifest);
   const bytes = emitOnnx(graph, weights, metadata);
   if (options.quantize) return quantizedExport(graph, bytes, options.weights!, options.out, options.quantize);
   writeAtomically(options.out, bytes, 'onnx');

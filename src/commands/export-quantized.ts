@@ -1,12 +1,12 @@
 // `netspec export onnx --quantize int8`: the fp32 export calibrated on images and rewritten as an int8 QDQ model.
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { writeAtomically } from '../output.js';
-import { initBackend } from '../runtime/backend.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { initBackend } from '../runtime/backends/node.js';
 import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
+import { readUserWeights } from './user-weights.js';
 import { megabytes } from './weights-command.js';
 
 /** Calibration images unless told otherwise: enough for stable ranges, a few seconds of fp32 inference at 224. */
@@ -28,25 +28,16 @@ export interface QuantizeRequest {
 
 /** Calibrates the fp32 model on the request's images, writes the int8 model, and says what stayed fp32. */
 export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, weights: string, out: string, request: QuantizeRequest): Promise<number> {
-  const fail = (message: string) => {
-    process.stderr.write(`netspec: ${message}\n`);
-    return 1;
-  };
-  if (request.calibrate === undefined) return fail('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
+  if (request.calibrate === undefined) throw new CalibrationError('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
   const needed = MIN_CALIBRATION_IMAGES[request.method];
-  if (request.images < needed) return fail(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
-  const { input } = (await readWeightsFolder(weights)).manifest;
+  if (request.images < needed) throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
+  const { input } = (await readUserWeights(weights)).manifest;
   const inputShape = graph.inputShape as readonly [number, number, number];
   let images;
-  try {
-    if (request.calibrate === 'fashion-mnist') images = fashionMnistImages(inputShape, request.images, input);
-    else {
-      await initBackend({ log: () => {} });
-      images = await folderImages(request.calibrate, request.images, evaluationTransform(inputShape, input));
-    }
-  } catch (error) {
-    if (error instanceof CalibrationError) return fail(error.message);
-    throw error;
+  if (request.calibrate === 'fashion-mnist') images = fashionMnistImages(inputShape, request.images, input);
+  else {
+    await initBackend({ log: () => {} });
+    images = await folderImages(request.calibrate, request.images, evaluationTransform(inputShape, input));
   }
   const quantized = await quantizeOnnx(fp32, { images, method: request.method });
   writeAtomically(out, quantized.bytes, 'onnx');

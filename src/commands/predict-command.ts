@@ -1,20 +1,20 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
+import { UserError, UserErrors } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { readBounded } from '../read-bounded.js';
-import { initBackend } from '../runtime/backend.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
-import { preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
-import { loadWeights, readWeightsFolder } from '../runtime/weights-files.js';
-import { MANIFEST_FILE } from '../runtime/weights-folder.js';
+import { readBounded } from '../files/read-bounded.js';
+import { initBackend } from '../runtime/backends/node.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
+import { preprocess, type PreprocessOptions } from '../runtime/images/preprocess.js';
+import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 import type { Task } from '../ir/graph.js';
-import type { DecodedImage } from '../runtime/preprocess.js';
-import type { WeightsFolderManifest } from '../runtime/weights-folder.js';
+import type { DecodedImage } from '../runtime/images/decoded-image.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { detectImage, detectionConfig, letterbox, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { loadUserWeights, readUserWeights } from './user-weights.js';
 
 const TOP = 5;
 /** A 50-megapixel RGBA PNG stored without compression is 200 MB; a file past 512 MiB is not an image to read. */
@@ -97,38 +97,43 @@ interface Classifier {
 /**
  * Classifies images with a spec's model and a weights folder, printing each image's top five classes: the folder's
  * class names when it has them, ImageNet names for a 1000-class classifier, class indices otherwise. An image that
- * cannot be read or is too large is reported and the others are still classified; the status is then 1.
+ * cannot be read or is too large does not stop the others: the command fails with all such errors once they are done.
  */
 async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
   if (graph.task) return predictTask(graph, graph.task, options);
   const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
   const channels = graph.inputShape[2]!;
-  const unsupported =
-    classes === 0 ? `predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`
-    : channels > 4 ? `predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`
-    : undefined;
-  if (unsupported) {
-    process.stderr.write(`netspec: ${unsupported}\n`);
-    return 1;
-  }
+  if (classes === 0) throw new UserError(`predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`);
+  if (channels > 4) throw new UserError(`predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`);
   await initBackend();
-  let classifier: Classifier;
-  try {
-    classifier = await loadClassifier(graph, options.weights, classes);
-  } catch (error) {
-    process.stderr.write(`netspec: ${(error as Error).message}\n`);
-    return 1;
-  }
-  let status = 0;
-  for (const path of options.images) {
-    const input = await readInput(path, classifier.transform, options.maxPixels);
-    if (input) await printTopClasses(classifier, path, input);
-    else status = 1;
-  }
+  const classifier = await loadClassifier(graph, options.weights, classes);
+  const failures = await eachImage(options.images, options.maxPixels, async (path, image) => printTopClasses(classifier, path, preprocess(image, classifier.transform)));
   classifier.model.dispose();
-  return status;
+  return finish(failures);
+}
+
+/**
+ * Runs `use` on each image that can be read, going on past the user errors of an image (unreadable, too large, a
+ * result that cannot be written) and returning them; anything else stops the command.
+ */
+async function eachImage(paths: readonly string[], maxPixels: number, use: (path: string, image: DecodedImage) => Promise<void> | void): Promise<UserError[]> {
+  const failures: UserError[] = [];
+  for (const path of paths) {
+    try {
+      await use(path, await readImage(path, maxPixels));
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      failures.push(error);
+    }
+  }
+  return failures;
+}
+
+/** Success, or a UserErrors reporting every image that failed. */
+function finish(failures: readonly UserError[]): number {
+  if (failures.length > 0) throw new UserErrors(failures);
+  return 0;
 }
 
 /**
@@ -136,14 +141,14 @@ async function predictCommand(options: PredictOptions): Promise<number> {
  * normalisation and class names; other weights get ImageNet's normalisation and torchvision's crop margin.
  */
 async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: number): Promise<Classifier> {
-  const read = await readWeightsFolder(folder);
+  const read = await readUserWeights(folder);
   const { manifest } = read;
   // An image input is [height, width, channels].
   const [height, width, channels] = graph.inputShape as readonly [number, number, number];
   const { input } = manifest;
-  if (input && input.mean.length !== channels) throw new Error(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
-  if (manifest.classes && manifest.classes.length !== classes) throw new Error(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
-  const model = await loadWeights(buildModel(graph), read, { disposeOnError: true });
+  if (input && input.mean.length !== channels) throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
+  if (manifest.classes && manifest.classes.length !== classes) throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
+  const model = await loadUserWeights(buildModel(graph), read);
   const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
   const crop = [height, width] as const;
   // A trained run saw whole frames, so the shorter side goes straight to the input size: no margin to crop away.
@@ -151,25 +156,18 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
   return { model, classes, names, transform };
 }
 
-/** The image as the model's input, or undefined once standard error says why it cannot be. */
-async function readInput(path: string, transform: PreprocessOptions, maxPixels: number): Promise<tf.Tensor3D | undefined> {
-  const image = await readImage(path, maxPixels);
-  return image && preprocess(image, transform);
-}
-
-/** The decoded image, or undefined once standard error says why it cannot be read. */
-async function readImage(path: string, maxPixels: number): Promise<DecodedImage | undefined> {
+/** The decoded image; a file that cannot be read or decoded, or is too large, is a UserError naming it. */
+async function readImage(path: string, maxPixels: number): Promise<DecodedImage> {
+  const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
+  if (!(bytes instanceof Uint8Array)) {
+    throw new UserError(`cannot read the image ${path}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason}`);
+  }
   try {
-    const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
-    if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
     return await decodeImage(bytes, { maxPixels });
   } catch (error) {
-    const reason =
-      error instanceof ImageTooLargeError
-        ? `${path} is ${error.width}×${error.height} = ${error.width * error.height} pixels, more than the limit of ${error.maxPixels}; --max-pixels raises it`
-        : `cannot read the image ${path}: ${(error as Error).message}`;
-    process.stderr.write(`netspec: ${reason}\n`);
-    return undefined;
+    if (error instanceof ImageTooLargeError) throw new UserError(`${path} is ${error.width}×${error.height} = ${error.width * error.height} pixels, more than the limit of ${error.maxPixels}; --max-pixels raises it`);
+    if (error instanceof ImageFormatError) throw new UserError(`cannot read the image ${path}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -184,47 +182,29 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
 
 /**
  * Segments or detects objects in each image with a segmentation or detection model, writing the results under the
- * output folder. An image that cannot be read, or whose results cannot be written, is reported; the status is then 1.
+ * output folder. An image that cannot be read, or whose results cannot be written, does not stop the others: the
+ * command fails with all such errors once they are done.
  */
 async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOptions): Promise<number> {
   const channels = graph.inputShape[2]!;
-  if (channels !== 1 && channels !== 3) {
-    process.stderr.write(`netspec: predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels\n`);
-    return 1;
-  }
+  if (channels !== 1 && channels !== 3) throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
   await initBackend();
-  let model: tf.LayersModel;
-  let manifest: WeightsFolderManifest;
-  try {
-    const read = await readWeightsFolder(options.weights);
-    manifest = read.manifest;
-    if (manifest.classes && manifest.classes.length !== task.classes) throw new Error(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
-    prepareOutputFolder(options.output.folder);
-    model = await loadWeights(buildModel(graph), read, { disposeOnError: true });
-  } catch (error) {
-    process.stderr.write(`netspec: ${(error as Error).message}\n`);
-    return 1;
-  }
+  const read = await readUserWeights(options.weights);
+  const { manifest } = read;
+  if (manifest.classes && manifest.classes.length !== task.classes) throw new UserError(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
+  prepareOutputFolder(options.output.folder);
+  const model = await loadUserWeights(buildModel(graph), read);
   const names = taskClassNames(task, manifest.classes);
   const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
-  let status = 0;
-  for (const path of options.images) {
-    const image = await readImage(path, options.maxPixels);
-    if (!image) {
-      status = 1;
-      continue;
-    }
+  const failures = await eachImage(options.images, options.maxPixels, (path, image) => {
     const fitted = letterbox(image, graph.inputShape, manifest.input);
     try {
       if (config) detectImage(model, config, path, image, fitted, names, options.output);
       else segmentImage(model, graph, path, image, fitted, names, options.output);
-    } catch (error) {
-      process.stderr.write(`netspec: ${(error as Error).message}\n`);
-      status = 1;
     } finally {
       fitted.input.dispose();
     }
-  }
+  });
   model.dispose();
-  return status;
+  return finish(failures);
 }

@@ -2,16 +2,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { convertChannels, resample } from '../data/resize.js';
-import { describeFsError } from '../fs-errors.js';
+import { UserError } from '../errors/user-error.js';
+import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
-import { decodeBatch, type DetectionConfig } from '../runtime/detect.js';
-import type { Detections } from '../runtime/detection.js';
-import { blendMask, drawDetections } from '../runtime/overlay.js';
-import { encodePng } from '../runtime/png.js';
-import { imagenetNormalization, type DecodedImage } from '../runtime/preprocess.js';
-import { classMasks, type ClassMask } from '../runtime/segmentation.js';
-import type { InputNormalization } from '../runtime/weights-folder.js';
+import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
+import { blendMask, drawDetections } from '../runtime/tasks/overlay.js';
+import { encodePng } from '../runtime/images/png.js';
+import type { DecodedImage } from '../runtime/images/decoded-image.js';
+import { imagenetNormalization } from '../runtime/images/preprocess.js';
+import { classMasks, type ClassMask } from '../runtime/tasks/segmentation.js';
+import type { InputNormalization } from '../runtime/weights/folder.js';
 
 /** An image fitted into the model's input: scaled to fit, its aspect kept, padded with zeros at the bottom and right. */
 export interface Letterboxed {
@@ -64,12 +65,13 @@ function classShares(mask: ClassMask): { label: number; share: number }[] {
   return [...counts].map(([label, count]) => ({ label, share: count / mask.classes.length })).sort((a, b) => b.share - a.share || a.label - b.label);
 }
 
-/** Writes a new file, never replacing one: a file already there is the user's, and an error. */
+/** Writes a new file, never replacing one: a file already there is the user's, and a UserError. */
 function writeNew(path: string, bytes: Uint8Array | string): void {
   try {
     writeFileSync(path, bytes, { flag: 'wx' });
   } catch (error) {
-    throw new Error(`cannot write ${path}: ${describeFsError(error)}${(error as NodeJS.ErrnoException).code === 'EEXIST' ? '; predict never replaces a file, so choose another --out or move it' : ''}`);
+    if (!isSystemError(error)) throw error;
+    throw new UserError(`cannot write ${path}: ${describeFsError(error)}${error.code === 'EEXIST' ? '; predict never replaces a file, so choose another --out or move it' : ''}`);
   }
 }
 
@@ -132,6 +134,7 @@ export function prepareOutputFolder(folder: string): void {
   try {
     mkdirSync(folder, { recursive: true });
   } catch (error) {
-    throw new Error(`cannot create the folder ${folder}: ${describeFsError(error)}`);
+    if (!isSystemError(error)) throw error;
+    throw new UserError(`cannot create the folder ${folder}: ${describeFsError(error)}`);
   }
 }

@@ -1,23 +1,43 @@
-import { compileSpecFile } from '../compile-files.js';
-import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../errors/diagnostics.js';
+import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import { compileSpecFile } from '../project/compile-files.js';
 
-/** Prints diagnostics and a count line to standard error; prints nothing when there are none. */
-export function printDiagnostics(diagnostics: readonly Diagnostic[], consequence = ''): void {
-  if (diagnostics.length === 0) return;
-  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+/** Each diagnostic on a line, then a count line (`2 errors in 1 spec`, followed by `consequence`); none when there are none. */
+function diagnosticLines(diagnostics: readonly Diagnostic[], consequence = ''): string[] {
+  if (diagnostics.length === 0) return [];
   const files = new Set(diagnostics.map((d) => d.file)).size;
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
   const counts = [...(errors > 0 ? [plural(errors, 'error')] : []), ...(warnings > 0 ? [plural(warnings, 'warning')] : [])].join(' and ');
-  process.stderr.write(`${counts} in ${plural(files, 'spec')}${consequence}\n`);
+  return [...diagnostics.map(formatDiagnostic), `${counts} in ${plural(files, 'spec')}${consequence}`];
 }
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
-/** Compiles one spec for a command that needs its analysis, printing its diagnostics; undefined on errors. */
-export function analyzeSpecFile(spec: string): AnalyzedGraph | undefined {
+/** Prints diagnostics (warnings, when the specs compile) and a count line to standard error; prints nothing when there are none. */
+export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
+  for (const line of diagnosticLines(diagnostics)) process.stderr.write(`${line}\n`);
+}
+
+/** Specs with errors: standard error shows every diagnostic, positioned, and the count, as the compiler reports them. */
+export class SpecError extends UserError {
+  constructor(
+    readonly diagnostics: readonly Diagnostic[],
+    consequence = '',
+  ) {
+    super(diagnosticLines(diagnostics, consequence).join('\n'));
+  }
+
+  override lines(): readonly string[] {
+    return this.message.split('\n');
+  }
+}
+
+/** Compiles one spec for a command that needs its analysis, printing its warnings; throws SpecError on errors. */
+export function analyzeSpecFile(spec: string): AnalyzedGraph {
   const result = compileSpecFile(spec);
+  if (!result.ok) throw new SpecError(result.diagnostics);
   printDiagnostics(result.diagnostics);
-  return result.ok ? result.graph : undefined;
+  return result.graph;
 }

@@ -1,12 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { DataFileError } from '../data/idx.js';
-import { buildModel } from '../build.js';
+import { UserError } from '../errors/user-error.js';
+import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { DEFAULT_MAX_PIXELS } from '../runtime/image-header.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
+import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { frozenLayers } from '../train/fine-tune.js';
-import { assertWritable, type OutputKind } from '../output-guard.js';
-import { initBackend } from '../runtime/backend.js';
+import { assertWritable, type OutputKind } from '../files/output-guard.js';
+import { initBackend } from '../runtime/backends/node.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
@@ -19,6 +18,7 @@ import { DATA_SOURCE_ARG, dataMismatch, dataSourceName, loadDataSource, parseDat
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { trainTorchCommand } from './train-torch.js';
+import { readUserWeights } from './user-weights.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
@@ -208,40 +208,16 @@ function checkFreeze(graph: AnalyzedGraph, freeze: readonly string[]): void {
 /** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
 async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
-  if (options.resume) {
-    // A missing, damaged or foreign checkpoint is the user's to fix (exit 1), not an internal error.
-    try {
-      readRunCheckpoint(options.out, graph.name);
-    } catch (error) {
-      process.stderr.write(`netspec: ${(error as Error).message}\n`);
-      return 1;
-    }
-  }
+  // A missing, damaged or foreign checkpoint is found before anything else is read.
+  if (options.resume) readRunCheckpoint(options.out, graph.name);
   // Before the first step: a run that cannot save its results should not train for an epoch first.
   assertWritable(runOutputs(options.out));
-  let data;
-  try {
-    data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
-  } catch (error) {
-    if (!(error instanceof DataFileError)) throw error;
-    process.stderr.write(`netspec: ${error.message}\n`);
-    return 1;
-  }
+  const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
   const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
-  if (mismatch) {
-    process.stderr.write(`netspec: ${mismatch}\n`);
-    return 1;
-  }
+  if (mismatch) throw new UserError(mismatch);
   const backend = await initBackend();
-  let init;
-  try {
-    checkFreeze(graph, options.config.freeze ?? []);
-    init = options.init === undefined ? undefined : { weights: (await readWeightsFolder(options.init)).weights, source: options.init };
-  } catch (error) {
-    process.stderr.write(`netspec: ${(error as Error).message}\n`);
-    return 1;
-  }
+  checkFreeze(graph, options.config.freeze ?? []);
+  const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
   let stopRequested = false;
   const onInterrupt = () => {
     if (stopRequested) process.exit(130);

@@ -1,5 +1,4 @@
 // `netspec train --engine torch`: the same spec, data and recipe, trained by PyTorch through torchrun.
-import { DataFileError } from '../data/idx.js';
 import { emitPytorch } from '../emit/pytorch.js';
 import type { TrainConfig } from '../train/config.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
@@ -16,21 +15,14 @@ export interface TrainTorchOptions {
   readonly launch: TorchLaunch;
 }
 
-/** Loads and checks the data as the tfjs engine does, then hands the run to torchrun; failures are one line. */
+/** Loads and checks the data as the tfjs engine does, then hands the run to torchrun; failures are user errors of one line. */
 export async function trainTorchCommand(options: TrainTorchOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
-  try {
-    // Before seconds of decoding: without PyTorch there is nothing to hand the data to.
-    assertTorchrun();
-    const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
-    const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
-    if (mismatch) throw new TorchEngineError(mismatch);
-    await trainWithTorch({ graph, module: emitPytorch(graph), data, config: options.config, out: options.out, resume: options.resume, launch: options.launch });
-    return 0;
-  } catch (error) {
-    if (!(error instanceof TorchEngineError || error instanceof DataFileError)) throw error;
-    process.stderr.write(`netspec: ${error.message}\n`);
-    return 1;
-  }
+  // Before seconds of decoding: without PyTorch there is nothing to hand the data to.
+  assertTorchrun();
+  const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
+  const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
+  if (mismatch) throw new TorchEngineError(mismatch);
+  await trainWithTorch({ graph, module: emitPytorch(graph), data, config: options.config, out: options.out, resume: options.resume, launch: options.launch });
+  return 0;
 }

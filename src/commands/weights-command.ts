@@ -1,16 +1,18 @@
+import { UserError } from '../errors/user-error.js';
+import { isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { displayPath } from '../display-path.js';
-import { writeAtomically } from '../output.js';
-import { readBounded } from '../read-bounded.js';
-import { assertWritable, PRODUCER } from '../output-guard.js';
-import { readWeightsFolder } from '../runtime/weights-files.js';
+import { displayPath } from '../files/display-path.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { readBounded } from '../files/read-bounded.js';
+import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { fitsModel, readCheckpoint } from '../weights/checkpoint-file.js';
 import { exportCheckpoint, importCheckpoint, type ImportOptions } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
-import { WeightFileError, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
+import { writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
 import { writeTorchFile } from '../weights/torch-save.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { readUserWeights } from './user-weights.js';
 
 export const command = defineCommand({
   name: 'weights',
@@ -74,77 +76,54 @@ function parseRenames(values: readonly string[]): [string, string][] {
 
 export const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** Prints a weight file's problems, one per line, and returns the exit status for them. */
-function reportWeightError(error: unknown): number {
-  if (!(error instanceof WeightFileError)) throw error;
-  for (const problem of error.problems) process.stderr.write(`${displayPath(error.file)}: ${problem}\n`);
-  process.stderr.write(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; nothing was written\n`);
-  return 1;
-}
-
 /** The largest file one buffer holds in Node; a checkpoint past it cannot be read at once. */
 const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
 
-function readInput(path: string): Uint8Array | undefined {
+function readInput(path: string): Uint8Array {
   const read = readBounded(path, MAX_CHECKPOINT_BYTES);
   if (read instanceof Uint8Array) return read;
   const reason = read.kind === 'tooLarge' ? `the file is ${read.size}; checkpoints are read whole, up to ${MAX_CHECKPOINT_BYTES} bytes` : read.reason;
-  process.stderr.write(`netspec: cannot read ${path}: ${reason}\n`);
-  return undefined;
+  throw new UserError(`cannot read ${path}: ${reason}`);
 }
 
 async function importCommand(options: { spec: string; checkpoint: string; out: string; key: string | undefined } & ImportOptions): Promise<number> {
   const started = performance.now();
   assertWritable([{ path: options.out, kind: 'weights-folder' }]);
   const graph = analyzeSpecFile(options.spec);
-  const bytes = readInput(options.checkpoint);
-  if (!graph || !bytes) return 1;
-  try {
-    const checkpoint = readCheckpoint(options.checkpoint, bytes, { key: options.key, fits: fitsModel(graph, options.renames) });
-    const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
-    writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers);
-    for (const line of imported.skipped) process.stderr.write(`skipped: ${line}\n`);
-    const size = imported.weights.reduce((sum, w) => sum + w.data.byteLength, 0);
-    process.stdout.write(
-      `imported ${imported.weights.length} tensors (${megabytes(size)}) of ${graph.name} from ${displayPath(options.checkpoint)} into ${displayPath(options.out)} in ${Math.round(performance.now() - started)} ms` +
-        (imported.skippedLayers.length > 0 ? `; ${imported.skippedLayers.length} layers keep their initialisation: ${imported.skippedLayers.join(', ')}` : '') +
-        '\n',
-    );
-    return 0;
-  } catch (error) {
-    return reportWeightError(error);
-  }
+  const checkpoint = readCheckpoint(options.checkpoint, readInput(options.checkpoint), { key: options.key, fits: fitsModel(graph, options.renames) });
+  const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
+  writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers);
+  for (const line of imported.skipped) process.stderr.write(`skipped: ${line}\n`);
+  const size = imported.weights.reduce((sum, w) => sum + w.data.byteLength, 0);
+  process.stdout.write(
+    `imported ${imported.weights.length} tensors (${megabytes(size)}) of ${graph.name} from ${displayPath(options.checkpoint)} into ${displayPath(options.out)} in ${Math.round(performance.now() - started)} ms` +
+      (imported.skippedLayers.length > 0 ? `; ${imported.skippedLayers.length} layers keep their initialisation: ${imported.skippedLayers.join(', ')}` : '') +
+      '\n',
+  );
+  return 0;
 }
 
-/** A weights folder's weights in PyTorch names and layouts, or the exit status after saying why they cannot be read. */
-export async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<string, FloatTensor> | number> {
+/**
+ * A weights folder's weights in PyTorch names and layouts. A folder that cannot be read is a UserError naming it;
+ * weights that do not fit the graph are a WeightFileError listing each.
+ */
+export async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<string, FloatTensor>> {
   let folder;
   try {
-    folder = await readWeightsFolder(path);
+    folder = await readUserWeights(path);
   } catch (error) {
-    process.stderr.write(`netspec: cannot read the weights folder ${displayPath(path)}: ${(error as Error).message}\n`);
-    return 1;
+    if (!(error instanceof UserError || isSystemError(error))) throw error;
+    throw new UserError(`cannot read the weights folder ${displayPath(path)}: ${error.message}`);
   }
-  try {
-    return exportCheckpoint(graph, path, folder.weights, folder.manifest.skipped);
-  } catch (error) {
-    return reportWeightError(error);
-  }
+  return exportCheckpoint(graph, path, folder.weights, folder.manifest.skipped);
 }
 
 async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
   const kind = /\.(pth|pt)$/i.test(options.out) ? 'pth' : 'safetensors';
   assertWritable([{ path: options.out, kind }]);
   const graph = analyzeSpecFile(options.spec);
-  if (!graph) return 1;
   const tensors = await torchWeightsOf(graph, options.folder);
-  if (typeof tensors === 'number') return tensors;
-  let bytes: Uint8Array;
-  try {
-    bytes = kind === 'pth' ? writeTorchFile(options.out, tensors) : writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name], ['producer', PRODUCER]]));
-  } catch (error) {
-    return reportWeightError(error);
-  }
+  const bytes = kind === 'pth' ? writeTorchFile(options.out, tensors) : writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name], ['producer', PRODUCER]]));
   writeAtomically(options.out, bytes, kind);
   process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
   return 0;

@@ -3,10 +3,10 @@
  * `coco:ANNOTATIONS.json:IMAGES_DIR`, `voc:DIR` and `masks:DIR`, and the dataset each opens for a task. COCO data is
  * read for detection, mask folders for segmentation, VOC folders for either.
  */
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import { openCocoDetection } from './coco.js';
 import type { DetectionDataset, SegmentationDataset } from './dataset.js';
-import { DataFileError } from './idx.js';
+import { DataFileError } from './data-file-error.js';
 import { openMaskFolder } from './mask-folder.js';
 import { openVocDetection, openVocSegmentation } from './voc.js';
 

@@ -4,7 +4,7 @@
  * gaps; a user's may start anywhere).
  */
 import type { Category } from './dataset.js';
-import { DataFileError } from './idx.js';
+import { DataFileError } from './data-file-error.js';
 
 /** torchvision's COCO detectors output 91 classes, one per COCO category id 0 to 90 (0 and the gaps unused). */
 const TORCHVISION_COCO_CLASSES = 91;

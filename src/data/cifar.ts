@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageSet } from './fashion-mnist.js';
-import { DataFileError } from './idx.js';
+import type { ImageSet } from './image-set.js';
+import { DataFileError } from './data-file-error.js';
 
 export type CifarVariant = 'cifar10' | 'cifar100' | 'cifar100-coarse';
 

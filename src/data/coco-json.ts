@@ -5,7 +5,7 @@
  * passes. Every fault is one DataFileError naming the file and the record by its JSON path.
  */
 import { Tokenizer, TokenParser, TokenType, type ParsedElementInfo, type ParsedTokenInfo } from '@streamparser/json';
-import { readBoundedChunks } from '../read-bounded.js';
+import { readBoundedChunks } from '../files/read-bounded.js';
 import type { Category } from './dataset.js';
 import { dataFault, printable, quoted } from './dataset-files.js';
 import { Float64Column, Uint32Column, Uint8Column } from './columns.js';

@@ -8,7 +8,7 @@
  * the file itself, else `images/` beside the file.
  */
 import { basename, dirname, join } from 'node:path';
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import { readCocoFile, type CocoFile } from './coco-json.js';
 import type { Category, DatasetImage, DetectionDataset, DetectionObjects } from './dataset.js';
 import { dataFault, decodeRgbFile, quoted, requireFolder, statIfAny } from './dataset-files.js';

@@ -3,13 +3,13 @@
 // images are decoded with the runtime's decoder and its header checks.
 import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { displayPath } from '../display-path.js';
-import { describeFsError } from '../fs-errors.js';
-import { readBounded } from '../read-bounded.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { displayPath } from '../files/display-path.js';
+import { describeFsError } from '../files/fs-errors.js';
+import { readBounded } from '../files/read-bounded.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
 import type { RgbImage } from './dataset.js';
-import { DataFileError } from './idx.js';
+import { DataFileError } from './data-file-error.js';
 import { convertChannels } from './resize.js';
 
 /** The largest image file read: far above any photograph's JPEG or PNG (a 50-megapixel PNG is about 150 MB). */

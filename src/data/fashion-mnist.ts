@@ -4,25 +4,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFileError, readIdxFile } from './idx.js';
+import { DataFileError } from './data-file-error.js';
+import { readIdxFile } from './idx.js';
+import type { ImageSet } from './image-set.js';
 
 /** Where Debian's `dataset-fashion-mnist` installs the files; the NETSPEC_FASHION_MNIST environment variable overrides it. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The class names in label order: label 0 is T-shirt/top, label 9 is Ankle boot. */
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
-
-export interface ImageSet {
-  /** count × height × width × channels bytes, row-major, channels last. */
-  readonly images: Uint8Array;
-  /** One class index per image, each below `classes`. */
-  readonly labels: Uint8Array;
-  readonly count: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-  readonly classes: number;
-}
 
 const IMAGE_SIZE = 28;
 const fileNames = {

@@ -5,17 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-
-/** A data file that cannot be used; the message is one sentence naming the file and the problem. */
-export class DataFileError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-    this.name = 'DataFileError';
-  }
-}
+import { DataFileError } from './data-file-error.js';
 
 export interface IdxArray {
   readonly shape: number[];

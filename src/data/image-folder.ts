@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DataFileError } from './idx.js';
+import { mulberry32 } from '../random/mulberry32.js';
+import { DataFileError } from './data-file-error.js';
 
 export interface ImageFile {
   readonly path: string;
@@ -117,14 +118,7 @@ function seededSplit(all: { names: string[]; files: ImageFile[] }, { valSplit, s
 
 /** mulberry32, seeded apart from the training order's generator. */
 function splitRandom(seed: number): () => number {
-  let state = (seed ^ 0x5eed5eed) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed ^ 0x5eed5eed);
 }
 
 /** A path as messages show it: relative to the dataset folder. */

@@ -5,7 +5,7 @@
  * in VOC layouts; without one, the dataset names none. Images are taken in order of stem.
  */
 import { join } from 'node:path';
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import type { MaskedImage, SegmentationDataset } from './dataset.js';
 import { dataFault, isFolder, listFiles, listFolders, quoted, requireFolder, splitExtension, statIfAny, type FolderEntry } from './dataset-files.js';
 import { LABELMAP_FILE, readLabelmap } from './labelmap.js';

@@ -8,8 +8,8 @@
  * pixel's index. Transparency chunks are dropped: pngjs would blank a grey mask's transparent value to 0.
  */
 import { crc32, deflateSync } from 'node:zlib';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
 import { IGNORE_INDEX } from './dataset.js';
 import { dataFault, IMAGE_FILE_LIMIT, readDataFile } from './dataset-files.js';
 

@@ -6,7 +6,7 @@
  * after background, or those of a `labelmap.txt` beside the folders.
  */
 import { join } from 'node:path';
-import { displayPath } from '../display-path.js';
+import { displayPath } from '../files/display-path.js';
 import { boxWarnings } from './box-warnings.js';
 import type { Category, DatasetImage, DetectionDataset, DetectionObjects, MaskedImage, SegmentationDataset } from './dataset.js';
 import { dataFault, decodeRgbFile, isFolder, listFiles, quoted, readDataFile, requireFolder, splitExtension, statIfAny } from './dataset-files.js';

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { fuseForInference } from '../ir/fuse.js';
 import { definitionOf } from '../ops/index.js';

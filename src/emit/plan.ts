@@ -1,7 +1,7 @@
 import type { Graph } from '../ir/graph.js';
 import { fuseForInference } from '../ir/fuse.js';
 import { definitionOf } from '../ops/index.js';
-import type { InferencePlan } from '../runtime/optimize.js';
+import type { InferencePlan } from '../runtime/inference/plan.js';
 
 /** The inference pass's result in the runtime's terms: what `optimizeForInference` runs for this graph. */
 export function inferencePlan(graph: Graph): InferencePlan {

@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { definitionOf } from '../ops/index.js';

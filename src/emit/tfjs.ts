@@ -1,8 +1,9 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph, LayerAnalysis, Shape } from '../ir/analyze.js';
 import type { Op } from '../ir/graph.js';
 import { definitionOf, type BatchNormOp } from '../ops/index.js';
-import type { InferencePlan } from '../runtime/optimize.js';
+import type { InferencePlan } from '../runtime/inference/plan.js';
+import { LAYER_HELPERS } from '../runtime/ops/names.js';
 import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
@@ -13,25 +14,12 @@ export const RUNTIME_MODULE = 'netspec/runtime';
 
 /**
  * Names the generated module declares at top level; op variables must not shadow them. Layer helpers are imported
- * by their names, which the `$`-free op variables (`layer1_0_conv1`) could take: `relu`, `add`, `maxpool`.
+ * by their names (every one the runtime has, from its tfjs-free list), which the `$`-free op variables
+ * (`layer1_0_conv1`) could take: `relu`, `add`, `maxpool`.
  */
 const moduleNames = [
   'tf',
-  'conv2d',
-  'batchNorm',
-  'relu',
-  'add',
-  'maxPool',
-  'avgPool',
-  'globalAvgPool',
-  'dropout',
-  'dense',
-  'squeezeExcite',
-  'efficientChannelAttention',
-  'dropPath',
-  'resize',
-  'concat',
-  'retinanetHead',
+  ...LAYER_HELPERS,
   'decodeBatch',
   'Detections',
   'detection',
@@ -68,7 +56,6 @@ const moduleNames = [
  */
 export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): string {
   const used = [...new Set(graph.ops.flatMap((op) => (op.kind === 'input' ? [] : [definitionOf(op).call(op).helper])))];
-  for (const helper of used) if (!moduleNames.includes(helper)) throw new InternalError(`the helper ${helper} is not reserved in generated modules`);
   const lines = [
     ...generatedHeader(graph, options),
     '',

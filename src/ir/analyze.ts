@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { definitionOf } from '../ops/index.js';
 import type { OpAnalysis, Shape } from '../ops/op.js';
 import type { Graph, Op } from './graph.js';

@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { definitionOf, type BatchNormOp, type Op, type ReluOp } from '../ops/index.js';
 import type { FusedStep } from '../ops/op.js';
 import type { Graph } from './graph.js';

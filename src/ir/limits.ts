@@ -1,4 +1,4 @@
-import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../diagnostics.js';
+import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../errors/diagnostics.js';
 import type { AnalyzedGraph } from './analyze.js';
 
 /** Beyond these a model cannot be built or trained here; refusing early beats running out of memory. */

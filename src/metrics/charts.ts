@@ -2,8 +2,8 @@
  * Pictures of the scores as standalone SVG, drawn with the shared chart primitives: COCO's precision–recall curves,
  * one panel per category, and per-class IoU bars for segmentation.
  */
-import { GENERATED_MARK } from '../output-guard.js';
-import { coordinate, escapeXml, linePanel, multiples, text, type Axis } from '../svg-chart.js';
+import { GENERATED_MARK } from '../files/output-guard.js';
+import { coordinate, escapeXml, linePanel, multiples, text, type Axis } from '../charts/svg-chart.js';
 import type { CocoEvaluation } from './coco.js';
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETECTIONS, RECALL_THRESHOLDS } from './coco-params.js';
 import { pythonFixed } from './python-format.js';

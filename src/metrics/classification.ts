@@ -1,6 +1,6 @@
 // A classifier's figures on a labelled set from its true and predicted labels: the confusion matrix, accuracy
 // overall and per class, and the matrix drawn as SVG.
-import { GENERATED_MARK } from '../output-guard.js';
+import { GENERATED_MARK } from '../files/output-guard.js';
 
 export interface ClassFigures {
   readonly name: string;

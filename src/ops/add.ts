@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
 
 /** The residual sum of two feature maps of one shape. */

@@ -1,5 +1,5 @@
-import { InternalError } from '../diagnostics.js';
-import { batchNormAffine } from '../runtime/batchnorm-affine.js';
+import { InternalError } from '../errors/internal-error.js';
+import { batchNormAffine } from '../runtime/ops/batch-norm-affine.js';
 import { int, ints, type OnnxGraph } from './onnx.js';
 import { featureMap, vectorWeight, type FusedStep, type Init, type OpBase, type OpDefinition, type WeightSpec } from './op.js';
 import { outputSize } from './window.js';

@@ -16,7 +16,7 @@ import { resize, type ResizeOp } from './resize.js';
 import { retinanetHead, type RetinaNetHeadOp } from './retinanet-head.js';
 import { squeezeExcite, type SqueezeExciteOp } from './squeeze-excite.js';
 
-/** The IR's ops. The union is closed: the registry below must hold every kind, and consumers switch exhaustively. */
+/** The IR's ops. The union is closed: the registry below must hold every kind, and every consumer reads the registry. */
 export type Op =
   | InputOp
   | Conv2dOp

@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { shapeOnly, type OpBase, type OpDefinition } from './op.js';
 
 /** The model's input; tfjs makes it itself (`tf.input`), so it has no runtime helper. */

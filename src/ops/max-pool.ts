@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { ints } from './onnx.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
 import { outputSize } from './window.js';

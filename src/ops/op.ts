@@ -1,5 +1,5 @@
-import { InternalError } from '../diagnostics.js';
-import type { LayerHelper } from '../runtime/layers.js';
+import { InternalError } from '../errors/internal-error.js';
+import type { LayerHelper } from '../runtime/ops/names.js';
 import type { OnnxGraph } from './onnx.js';
 import type { PytorchForm } from './pytorch.js';
 

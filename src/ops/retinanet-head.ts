@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { int, ints, type OnnxGraph } from './onnx.js';
 import { featureMap, vectorWeight, type OpBase, type OpDefinition, type Shape, type WeightSpec } from './op.js';
 import { pythonCall, type PythonDefinition } from './pytorch.js';

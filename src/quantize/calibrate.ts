@@ -2,7 +2,7 @@
 // exposed as extra graph outputs, each summarised as its extremes and, for the histogram methods, a histogram of
 // its magnitudes. Statistics are counts and extremes, so they do not depend on how the images are batched.
 import onnxProto from 'onnx-proto';
-import { createSession, runChecked, type OnnxSession } from '../runtime/onnx.js';
+import { createSession, runChecked, type OnnxSession } from '../runtime/onnx/index.js';
 import { HISTOGRAM_BINS, type ValueStatistics } from './ranges.js';
 
 const { onnx } = onnxProto;

@@ -1,19 +1,21 @@
 // Calibration images as the model takes them: Fashion-MNIST's training split, or a folder of JPEG and PNG files
-// resized and normalised as `netspec predict` feeds images. Every fault is a CalibrationError of one line.
+// resized and normalised as `netspec predict` feeds images. Every fault of the images is a user error of one line.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { describeFsError } from '../fs-errors.js';
-import { readBounded } from '../read-bounded.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
-import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/preprocess.js';
-import type { InputNormalization } from '../runtime/weights-folder.js';
+import { UserError } from '../errors/user-error.js';
+import { describeFsError, isSystemError } from '../files/fs-errors.js';
+import { readBounded } from '../files/read-bounded.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import type { DecodedImage } from '../runtime/images/decoded-image.js';
+import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
+import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/images/preprocess.js';
+import type { InputNormalization } from '../runtime/weights/folder.js';
 import type { CalibrationImages } from './calibrate.js';
 
 /** Bad calibration input, in one line for the user. */
-export class CalibrationError extends Error {}
+export class CalibrationError extends UserError {}
 
 /** An image file past 512 MiB is not one to read (as predict bounds it). */
 const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
@@ -37,12 +39,7 @@ export function evaluationTransform([height, width, channels]: InputShape, norma
 export function fashionMnistImages(input: InputShape, count: number, normalization: InputNormalization | undefined): CalibrationImages {
   const [height, width, channels] = input;
   if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
-  let train;
-  try {
-    ({ train } = loadFashionMnist());
-  } catch (error) {
-    throw new CalibrationError((error as Error).message);
-  }
+  const { train } = loadFashionMnist();
   if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
   const { mean: [mean], std: [std] } = normalization ?? imagenetNormalization(1);
   const pixels = height * width;
@@ -61,13 +58,14 @@ export function fashionMnistImages(input: InputShape, count: number, normalizati
  * cannot be read is refused, naming it.
  */
 export async function folderImages(folder: string, count: number, transform: PreprocessOptions): Promise<CalibrationImages> {
+  const channels = transform.channels ?? 3;
+  if (![1, 2, 3, 4].includes(channels)) throw new CalibrationError(`calibration images are fed as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); the model takes ${channels} channels`);
   const files = imageFiles(folder);
   if (files.length < count) {
     const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
     throw new CalibrationError(`the calibration folder ${folder} ${held}; ${count} are needed (--calibration-images sets how many)`);
   }
   const crop = typeof transform.crop === 'number' ? [transform.crop, transform.crop] : transform.crop;
-  const channels = transform.channels ?? 3;
   const perImage = channels * crop[0]! * crop[1]!;
   const data = new Float32Array(count * perImage);
   for (let i = 0; i < count; i++) data.set(await readImage(join(folder, files[i]!), transform), i * perImage);
@@ -81,7 +79,7 @@ function imageFiles(folder: string): string[] {
     if (!statSync(folder).isDirectory()) throw new CalibrationError(`the calibration source ${folder} is not a folder (nor fashion-mnist)`);
     entries = readdirSync(folder, { withFileTypes: true });
   } catch (error) {
-    if (error instanceof CalibrationError) throw error;
+    if (!isSystemError(error)) throw error;
     throw new CalibrationError(`cannot read the calibration folder ${folder}: ${describeFsError(error)}`);
   }
   const visible = entries.filter((entry) => !entry.name.startsWith('.'));
@@ -92,16 +90,23 @@ function imageFiles(folder: string): string[] {
 
 /** One image in NCHW order (channels first), normalised. */
 async function readImage(path: string, transform: PreprocessOptions): Promise<Float32Array> {
+  const image = preprocess(await decodeCalibrationImage(path), transform);
+  const chw = tf.tidy(() => image.transpose([2, 0, 1]));
+  const data = chw.dataSync() as Float32Array;
+  tf.dispose([image, chw]);
+  return data;
+}
+
+/** The decoded image; a file that cannot be read or decoded, or is too large, is a CalibrationError naming it. */
+async function decodeCalibrationImage(path: string): Promise<DecodedImage> {
+  const refuse = (reason: string) => new CalibrationError(`cannot read the calibration image ${path}: ${reason}`);
+  const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
+  if (!(bytes instanceof Uint8Array)) throw refuse(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
   try {
-    const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
-    if (!(bytes instanceof Uint8Array)) throw new Error(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
-    const image = preprocess(await decodeImage(bytes, { maxPixels: DEFAULT_MAX_PIXELS }), transform);
-    const chw = tf.tidy(() => image.transpose([2, 0, 1]));
-    const data = chw.dataSync() as Float32Array;
-    tf.dispose([image, chw]);
-    return data;
+    return await decodeImage(bytes, { maxPixels: DEFAULT_MAX_PIXELS });
   } catch (error) {
-    const reason = error instanceof ImageTooLargeError ? `it is ${error.width}×${error.height} pixels, more than ${error.maxPixels}` : (error as Error).message;
-    throw new CalibrationError(`cannot read the calibration image ${path}: ${reason}`);
+    if (error instanceof ImageTooLargeError) throw refuse(`it is ${error.width}×${error.height} pixels, more than ${error.maxPixels}`);
+    if (error instanceof ImageFormatError) throw refuse(error.message);
+    throw error;
   }
 }

@@ -2,7 +2,7 @@
 // quantise/dequantise pairs out, in the layout onnxruntime's static quantiser writes and its graph optimiser
 // turns into integer kernels (QLinearConv, QLinearAdd, QGemm, int8 pools).
 import onnxProto from 'onnx-proto';
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import { int } from '../ops/onnx.js';
 import { activationInputs, readsQuantized, type QuantizationPlan } from './plan.js';
 import type { Range } from './ranges.js';

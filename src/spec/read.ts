@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as momoa from '@humanwhocodes/momoa';
-import type { Diagnostic, DiagnosticCode, Position, SourceDocument } from '../diagnostics.js';
+import type { Diagnostic, DiagnosticCode, Position, SourceDocument } from '../errors/diagnostics.js';
 
 /** Spec files are small; anything past this is a mistake or an attack, refused before parsing. */
 export const MAX_SPEC_BYTES = 1024 * 1024;

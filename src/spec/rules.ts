@@ -1,4 +1,4 @@
-import { diagnose, type Diagnostic, type DiagnosticCode } from '../diagnostics.js';
+import { diagnose, type Diagnostic, type DiagnosticCode } from '../errors/diagnostics.js';
 import { outputSize, STEM_POOL } from '../ops/window.js';
 import { normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
 import type { ValidSpec } from './validate.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
-import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../diagnostics.js';
+import { diagnose, type Diagnostic, type DiagnosticCode, type SourceDocument } from '../errors/diagnostics.js';
 import { escapePointer } from './read.js';
 import type { NetSpec } from './types.js';
 

@@ -1,6 +1,6 @@
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { randomResizedCropBox, resample } from '../data/resize.js';
-import { mulberry32 } from '../weights/init.js';
+import { mulberry32 } from '../random/mulberry32.js';
 
 /** Per-channel mean and standard deviation of the training pixels (scaled to [0, 1]), the input normalisation. */
 export interface Normalization {

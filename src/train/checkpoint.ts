@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NamedWeight } from '../runtime/weights-folder.js';
-import { writeAtomically } from '../output.js';
-import { PRODUCER } from '../output-guard.js';
-import { readSafetensors, writeSafetensors, type FloatTensor } from '../weights/safetensors.js';
+import { UserError } from '../errors/user-error.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { PRODUCER } from '../files/output-guard.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor, type SafetensorsFile } from '../weights/safetensors.js';
 import type { Normalization } from './batches.js';
 import { slotNamesOf } from './optimizer.js';
 import type { EpochRecord } from './plot.js';
@@ -59,14 +60,14 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
   writeAtomically(path, writeSafetensors(tensors, metadata), 'safetensors');
 }
 
-/** Reads a checkpoint written by writeCheckpoint, refusing files that are not one or belong to another model. */
+/** Reads a checkpoint written by writeCheckpoint; a file that is not one, or is one of another model, is a UserError. */
 export function readCheckpoint(path: string, model: string): Checkpoint {
-  const file = readSafetensors(path, readFileSync(path));
+  const file = checkpointFile(path);
   const text = file.metadata.get(STATE_KEY);
-  if (text === undefined) throw new Error(`${path} is not a netspec training checkpoint (no ${STATE_KEY} metadata)`);
-  const state = JSON.parse(text) as CheckpointState;
-  if (state.format !== 'netspec-checkpoint' || state.version !== 1) throw new Error(`${path}: unsupported checkpoint format ${String(state.format)} version ${String(state.version)}`);
-  if (state.model !== model) throw new Error(`${path} is a checkpoint of ${state.model}, not of ${model}`);
+  if (text === undefined) throw new UserError(`${path} is not a netspec training checkpoint (no ${STATE_KEY} metadata)`);
+  const state = parseState(path, text);
+  if (state.format !== 'netspec-checkpoint' || state.version !== 1) throw new UserError(`${path}: unsupported checkpoint format ${String(state.format)} version ${String(state.version)}`);
+  if (state.model !== model) throw new UserError(`${path} is a checkpoint of ${state.model}, not of ${model}`);
   const slotNames = slotNamesOf(state.config.optimizer.name);
   const weights: NamedWeight[] = [];
   const slots: Float32Array[][] = [];
@@ -78,9 +79,27 @@ export function readCheckpoint(path: string, model: string): Checkpoint {
   return { state, weights, optimizer: { steps: Number(file.metadata.get(OPTIMIZER_STEPS_KEY) ?? 0), slots } };
 }
 
-/** The checkpoint of the run in `out`, to resume it; throws a message for the user when there is none to resume. */
+/** The checkpoint of the run in `out`, to resume it; a UserError when there is none to resume. */
 export function readRunCheckpoint(out: string, model: string): Checkpoint {
   const path = join(out, CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new Error(`cannot resume: ${path} does not exist`);
+  if (!existsSync(path)) throw new UserError(`cannot resume: ${path} does not exist`);
   return readCheckpoint(path, model);
+}
+
+/** The checkpoint's safetensors; a damaged one is a UserError of one line, since nothing was about to be written. */
+function checkpointFile(path: string): SafetensorsFile {
+  try {
+    return readSafetensors(path, readFileSync(path));
+  } catch (error) {
+    if (!(error instanceof WeightFileError)) throw error;
+    throw new UserError(error.message);
+  }
+}
+
+function parseState(path: string, text: string): CheckpointState {
+  try {
+    return JSON.parse(text) as CheckpointState;
+  } catch {
+    throw new UserError(`${path} is not a netspec training checkpoint (its ${STATE_KEY} metadata is not JSON)`);
+  }
 }

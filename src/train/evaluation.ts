@@ -2,7 +2,7 @@
 // matrix, accuracy overall and per class, the matrix as SVG) live with the other metrics in src/metrics/ and are
 // re-exported here for the callers that still import them from training.
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { assembleBatch, type Normalization } from './batches.js';
 
 export { confusionSvg, evaluationReport, formatReport, type ClassFigures, type EvaluationReport } from '../metrics/classification.js';

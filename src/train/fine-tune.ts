@@ -1,15 +1,16 @@
 // Fine-tuning: starting weights from a weights folder, with a fresh classifier head when the class count differs,
 // and frozen layers that keep their weights and run their BatchNorm in inference mode.
 import type * as tf from '@tensorflow/tfjs';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import { UserError } from '../errors/user-error.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 
 /** The --freeze name for every layer before the first stage (conv1 and bn1, or a deep stem's layers). */
 export const STEM = 'stem';
 
 /**
  * The names of the layers that `entries` freeze: `stem` for the layers before `layer1`, any other entry for the layer
- * of that name and every layer inside it (`layer1` freezes `layer1.0.conv1`, …). Throws naming an entry that matches
- * no layer with weights.
+ * of that name and every layer inside it (`layer1` freezes `layer1.0.conv1`, …). An entry that matches no layer with
+ * weights is a UserError naming it.
  */
 export function frozenLayers(model: tf.LayersModel, entries: readonly string[]): Set<string> {
   const layers = model.layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name);
@@ -19,7 +20,7 @@ export function frozenLayers(model: tf.LayersModel, entries: readonly string[]):
     const matched = entry === STEM ? layers.slice(0, firstStage < 0 ? 0 : firstStage) : layers.filter((name) => name === entry || name.startsWith(`${entry}.`));
     if (matched.length === 0) {
       const tops = [...new Set(layers.map((name) => name.split('.')[0]!))];
-      throw new Error(`--freeze ${entry} matches no layer with weights of ${model.name}; the names are ${[STEM, ...tops].join(', ')}`);
+      throw new UserError(`--freeze ${entry} matches no layer with weights of ${model.name}; the names are ${[STEM, ...tops].join(', ')}`);
     }
     matched.forEach((name) => frozen.add(name));
   }
@@ -54,7 +55,7 @@ export function initialisedFrom(current: readonly NamedWeight[], init: ReadonlyM
     problems.push(found ? `${weight.name} is [${found.shape.join(', ')}] there but [${weight.shape.join(', ')}] here` : `missing ${weight.name}`);
     return weight;
   });
-  if (problems.length > 0) throw new Error(`${source} does not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+  if (problems.length > 0) throw new UserError(`${source} does not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
   // A head that half fits (a bias of the right size) is still a head for other classes: all of it starts fresh.
   return { weights: freshHead ? weights.map((w, i) => (w.name.startsWith(`${head}/`) ? current[i]! : w)) : weights, freshHead };
 }

@@ -1,13 +1,13 @@
 // An image folder decoded into image sets at a model's input size: each file is read with its size bounded,
 // decoded (its pixel count checked from the header first), converted to the model's channels, resized and
 // centre-cropped, and only the input-size pixels are kept, so memory holds the cache and one decoded image.
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
-import { DataFileError } from '../data/idx.js';
+import { DataFileError } from '../data/data-file-error.js';
 import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
-import { readBounded } from '../read-bounded.js';
-import { decodeImage } from '../runtime/decode-image.js';
-import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/image-header.js';
+import { readBounded } from '../files/read-bounded.js';
+import { decodeImage } from '../runtime/images/decode.js';
+import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
 
 export interface ImageFolderOptions {
   /** The model's input: height, width, channels. */
@@ -97,7 +97,8 @@ async function decodeAll(files: readonly ImageFile[], options: ImageFolderOption
       images.set(await decodeToInput(file.path, options.input, options.maxPixels ?? DEFAULT_MAX_PIXELS, options.resize), count * size);
       labels[count++] = file.label;
     } catch (error) {
-      const problem = error instanceof DataFileError ? error.message.slice(error.file.length + 2) : (error as Error).message;
+      if (!(error instanceof DataFileError)) throw error;
+      const problem = error.message.slice(error.file.length + 2);
       if (options.strict) throw new DataFileError(file.path, `${problem} (--strict refuses any image that cannot be used)`);
       failures.push(`${shortName(dir, file.path)}: ${problem}`);
     }
@@ -113,8 +114,9 @@ export async function decodeToInput(path: string, input: readonly [number, numbe
   try {
     decoded = await decodeImage(bytes, { maxPixels });
   } catch (error) {
-    const reason = error instanceof ImageTooLargeError ? `${error.message} (--max-pixels raises it)` : `cannot be decoded: ${(error as Error).message}`;
-    throw new DataFileError(path, reason);
+    if (error instanceof ImageTooLargeError) throw new DataFileError(path, `${error.message} (--max-pixels raises it)`);
+    if (error instanceof ImageFormatError) throw new DataFileError(path, `cannot be decoded: ${error.message}`);
+    throw error;
   }
   const [height, width, channels] = input;
   return resizeAndCentreCrop(convertChannels(decoded, channels), height, width, resize).data;

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import type { NamedWeight } from '../runtime/weights-folder.js';
-import { startWorker, workerScript } from '../runtime/worker-thread.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
+import { startWorker, workerScript } from '../runtime/inference/worker-thread.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { Evaluation, GradientResult } from './replica.js';
 

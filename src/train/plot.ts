@@ -1,13 +1,13 @@
 /**
  * Training curves as one standalone SVG: loss on the left, accuracy in percent on the right, train and test
- * lines in each, epochs along the x axes, drawn with the shared chart primitives (src/svg-chart.ts): the same
+ * lines in each, epochs along the x axes, drawn with the shared chart primitives (src/charts/svg-chart.ts): the same
  * history always gives the same bytes.
  *
  * Layout (in SVG units): the picture is 960 × 420 and splits into two panels 480 wide; inside panel i the plot
  * area spans x from 480·i + 80 to 480·i + 450 and y from 95 (top of the axis) to 355 (bottom).
  */
-import { GENERATED_MARK } from '../output-guard.js';
-import { escapeXml, linePanel, multiples, niceStep, text, valueAxis, type Axis, type Point } from '../svg-chart.js';
+import { GENERATED_MARK } from '../files/output-guard.js';
+import { escapeXml, linePanel, multiples, niceStep, text, valueAxis, type Axis, type Point } from '../charts/svg-chart.js';
 
 /** One epoch of training: losses, accuracies as fractions from 0 to 1, and the time it took. */
 export interface EpochRecord {

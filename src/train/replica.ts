@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../build.js';
+import { buildModel } from '../build/model.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { modelWeights, setModelWeights } from '../runtime/weights.js';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import { modelWeights, setModelWeights } from '../runtime/weights/load.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { toTfjs, weightSlots } from '../weights/mapping.js';
 import { freezeBatchNorm, frozenLayers } from './fine-tune.js';

@@ -5,12 +5,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ImageSet } from '../data/fashion-mnist.js';
-import { displayPath } from '../display-path.js';
+import type { ImageSet } from '../data/image-set.js';
+import { UserError } from '../errors/user-error.js';
+import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { assertWritable, PRODUCER } from '../output-guard.js';
-import { writeAtomically } from '../output.js';
-import { readBounded } from '../read-bounded.js';
+import { assertWritable, PRODUCER } from '../files/output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { readBounded } from '../files/read-bounded.js';
 import { importCheckpoint, nonFiniteProblem } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type SafetensorsFile } from '../weights/safetensors.js';
@@ -61,7 +62,7 @@ export function torchRunFiles(out: string) {
 }
 
 /** A run that cannot start or did not finish: one line for the user. */
-export class TorchEngineError extends Error {}
+export class TorchEngineError extends UserError {}
 
 const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch; elsewhere: pip install torch), which provides torchrun';
 

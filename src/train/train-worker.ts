@@ -1,7 +1,7 @@
 // A data-parallel training worker: one wasm backend and one model replica, computing gradients on its share
 // of each batch and applying the averaged update it is sent, in message order.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendChoice } from '../runtime/backend.js';
+import { initBackend, type BackendChoice } from '../runtime/backends/node.js';
 import type { ReplicaMessage, WorkerSetup } from './parallel.js';
 import { Replica } from './replica.js';
 

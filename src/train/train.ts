@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/image-set.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { writeAtomically } from '../output.js';
-import { PRODUCER } from '../output-guard.js';
+import { writeAtomically } from '../files/atomic-write.js';
+import { PRODUCER } from '../files/output-guard.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { assembleBatch, epochOrder, measureNormalization, randomFor, type Normalization } from './batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
@@ -14,7 +14,7 @@ import { formatDuration, progressReporter, type ProgressReporter } from './progr
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
 import { initialisedFrom } from './fine-tune.js';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;

@@ -1,5 +1,5 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import type { NamedWeight } from '../runtime/weights-folder.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 import { toTfjs, toTorch, weightSlots, type WeightSlot } from './mapping.js';
 import { WeightFileError, type FloatTensor, type SafetensorsFile } from './safetensors.js';
 

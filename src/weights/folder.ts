@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { assertWritable } from '../output-guard.js';
-import { MANIFEST_FILE, type NamedWeight, type WeightsFolderManifest } from '../runtime/weights-folder.js';
+import { assertWritable } from '../files/output-guard.js';
+import { MANIFEST_FILE, type NamedWeight, type WeightsFolderManifest } from '../runtime/weights/folder.js';
 
 /** TensorFlow.js' shard size, so that browsers can cache the files. */
 export const SHARD_BYTES = 4 * 1024 * 1024;

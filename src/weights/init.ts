@@ -1,5 +1,6 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Init } from '../ops/op.js';
+import { mulberry32 } from '../random/mulberry32.js';
 import { weightSlots } from './mapping.js';
 import type { FloatTensor } from './safetensors.js';
 
@@ -25,16 +26,4 @@ export function initialWeights(graph: AnalyzedGraph, seed = 0): Map<string, Floa
     weights.set(slot.torchName, { shape: slot.torchShape, data });
   }
   return weights;
-}
-
-/** A small, fast, seeded generator of uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

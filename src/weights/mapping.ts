@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { definitionOf } from '../ops/index.js';
 import type { WeightSpec } from '../ops/op.js';

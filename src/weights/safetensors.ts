@@ -4,6 +4,8 @@
  * little-endian data. No npm package for it is maintained, so this reader checks everything itself and
  * reports every problem of a file at once.
  */
+import { UserError } from '../errors/user-error.js';
+import { displayPath } from '../files/display-path.js';
 
 /** A float tensor as the importer uses it: F16 and BF16 are widened to float32. */
 export interface FloatTensor {
@@ -19,14 +21,22 @@ export interface SafetensorsFile {
   readonly metadata: ReadonlyMap<string, string>;
 }
 
-/** A weight file that cannot be used; `problems` lists every reason, one sentence each. */
-export class WeightFileError extends Error {
+/**
+ * A weight file that cannot be used; `problems` lists every reason, one sentence each. Standard error shows each
+ * on a line of its own naming the file, then how many there were: a command that meets one writes nothing.
+ */
+export class WeightFileError extends UserError {
   constructor(
     readonly file: string,
     readonly problems: readonly string[],
   ) {
     super(`${file}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`);
     this.name = 'WeightFileError';
+  }
+
+  override lines(): readonly string[] {
+    const count = `${this.problems.length} problem${this.problems.length === 1 ? '' : 's'}; nothing was written`;
+    return [...this.problems.map((problem) => `${displayPath(this.file)}: ${problem}`), count];
   }
 }
 

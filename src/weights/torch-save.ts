@@ -7,8 +7,8 @@
  * the attribute `producer = "netspec"`, as a state dict carries `_metadata`: it tells netspec the file is its own.
  */
 import { zipSync, type Zippable } from 'fflate';
-import { InternalError } from '../diagnostics.js';
-import { PRODUCER } from '../output-guard.js';
+import { InternalError } from '../errors/internal-error.js';
+import { PRODUCER } from '../files/output-guard.js';
 import { WeightFileError, type FloatTensor } from './safetensors.js';
 import { readZipDirectory, zipEntryBytes } from './zip.js';
 

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as runtime from 'netspec/runtime';
 import * as resnet18 from '../../generated/imagenet/resnet18.js';
 import * as resnet34 from '../../generated/resnet34.js';
-import type { initBackend as initBrowserBackend } from '../../src/runtime/backend-browser.js';
-import type { BackendChoice as BrowserBackend } from '../../src/runtime/backend-options.js';
+import type { initBackend as initBrowserBackend } from '../../src/runtime/backends/browser.js';
+import type { BackendChoice as BrowserBackend } from '../../src/runtime/backends/options.js';
 
 // The browser global used here, declared locally so the main type-check (Node types, no DOM lib) accepts this file.
 declare const crossOriginIsolated: boolean;

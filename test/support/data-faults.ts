@@ -1,4 +1,4 @@
-import { DataFileError } from '../../src/data/idx.js';
+import { DataFileError } from '../../src/data/data-file-error.js';
 
 /** The message of the DataFileError that `run` throws; any other outcome fails the test. */
 export function refusal(run: () => unknown): string {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../../src/build.js';
+import { buildModel } from '../../src/build/model.js';
 import type { AnalyzedGraph } from '../../src/ir/analyze.js';
 import { importCheckpoint } from '../../src/weights/convert.js';
 import { initialWeights } from '../../src/weights/init.js';

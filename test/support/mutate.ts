@@ -1,7 +1,7 @@
 // Mutants of spec files for fuzzing the compiler, shared by test/fuzz.test.ts and scripts/fuzz.ts. A mutant is a
 // pure function of (seed, index, sources), so any case of a campaign can be rebuilt from the numbers it prints.
 import { compileSpec, type CompileResult } from '../../src/compile.js';
-import { diagnosticCodes } from '../../src/diagnostics.js';
+import { diagnosticCodes } from '../../src/errors/diagnostics.js';
 import { MAX_SPEC_BYTES, MAX_SPEC_DEPTH } from '../../src/spec/read.js';
 
 export interface SourceSpec {

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { mulberry32 } from '../../src/weights/init.js';
+import { mulberry32 } from '../../src/random/mulberry32.js';
 
 export const SHAPES = ['disc', 'hbar', 'vbar'] as const;
 const SIZES = [[40, 40], [48, 36], [30, 52], [64, 64]] as const;

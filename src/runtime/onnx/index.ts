@@ -1,0 +1,51 @@
+import type * as Ort from 'onnxruntime-node';
+import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
+
+export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
+export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
+
+/** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
+async function onnxRuntime(): Promise<typeof Ort> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('onnxruntime-node is not installed; run `npm install onnxruntime-node` in your project to run ONNX models');
+  }
+}
+
+/**
+ * Opens an ONNX model with onnxruntime-node: the CUDA execution provider when the installed package has it,
+ * else the CPU one, with one line saying which runs and why. `wasmPaths` is for the browser entry and ignored here.
+ */
+export async function createSession(model: string | Uint8Array, options: OnnxOptions = {}): Promise<OnnxSession> {
+  const ort = await onnxRuntime();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const cuda = ort.listSupportedBackends().find((backend) => backend.name === 'cuda');
+  const threads = options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 };
+  const open = (executionProviders: string[]) =>
+    typeof model === 'string'
+      ? ort.InferenceSession.create(model, { executionProviders, graphOptimizationLevel: 'all', ...threads })
+      : ort.InferenceSession.create(model, { executionProviders, graphOptimizationLevel: 'all', ...threads });
+  let why = 'this onnxruntime-node has no CUDA execution provider';
+  if (cuda?.bundled) {
+    try {
+      const session = await open(['cuda', 'cpu']);
+      log('netspec: onnxruntime execution provider cuda');
+      return session;
+    } catch (error) {
+      why = `CUDA failed to start: ${(error as Error).message.split('\n')[0]}`;
+    }
+  }
+  const session = await open(['cpu']);
+  log(`netspec: onnxruntime execution provider cpu (${why})`);
+  return session;
+}
+
+/**
+ * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
+ * every output by name.
+ */
+export async function runChecked(session: OnnxSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<CheckedOutputs> {
+  return runCheckedWith(async (data, dims) => new (await onnxRuntime()).Tensor('float32', data, dims), session, images, batch, imageShape);
+}
