@@ -9,6 +9,7 @@ import { torchWeightsOf } from '../src/commands/weights-command.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { fashionMnistImages } from '../src/quantize/images.js';
+import { imageTransformFor } from '../src/runtime/images/pipeline.js';
 import { DEFAULT_ACTIVATIONS, quantizeOnnx } from '../src/quantize/quantize.js';
 import type { ActivationType } from '../src/quantize/qdq.js';
 import { CALIBRATION_METHODS } from '../src/quantize/ranges.js';
@@ -51,7 +52,7 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const method of CALIBRATION_METHODS) {
   for (const count of sizes) {
     const started = performance.now();
-    const images = fashionMnistImages(compiled.graph.inputShape as [number, number, number], count, normalization);
+    const images = fashionMnistImages(imageTransformFor(compiled.graph, normalization), count);
     const { bytes } = await quantizeOnnx(fp32, { images, method, activations });
     const seconds = (performance.now() - started) / 1000;
     const classes = await predictions(bytes);

@@ -13,7 +13,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { decodeImage } from '../src/runtime/images/decode.js';
-import { IMAGENET_STD, preprocess } from '../src/runtime/images/preprocess.js';
+import { IMAGENET_STD } from '../src/runtime/images/pipeline.js';
+import { preprocess } from '../src/runtime/images/preprocess.js';
 import type { ImageResult } from './browser/image-page.js';
 import { browserSkipReason, evaluateWithin, launchChromium, newPage, pageErrors, serve } from './support/browser.js';
 

@@ -79,14 +79,15 @@ test('detection: the anchors as boxes when the regression is zero, in the image\
   // Every anchor scores σ(3) = 0.952574; the first in torchvision's order is level 0's first anchor, ratio 0.5 and
   // size 8: half-widths 8/√0.5/2 = 5.657 and 8·√0.5/2 = 2.828, rounded to the cell anchor (−6, −3, 6, 3) at (0, 0),
   // clipped to the 29×23 part of the input the image fills: (0, 0, 6, 3). The image was scaled by
-  // min(37/58, 29/74) = 29/74, so in its pixels the box is (0, 0, 6·74/29, 3·74/29) = (0, 0, 15.310, 7.655).
+  // min(37/58, 29/74) = 29/74 to round(74·29/74) × round(58·29/74) = 29 × 23, and boxes go back by those sides, as
+  // torchvision's resize_boxes takes them: (0, 0, 6·74/29, 3·58/23) = (0, 0, 15.310, 7.565).
   const [first] = found.detections;
   assert.ok(Math.abs(first!.score - 0.952574) < 1e-6, String(first!.score));
-  first!.box.forEach((v, i) => assert.ok(Math.abs(v - [0, 0, 15.3103, 7.6552][i]!) < 1e-3, `box ${first!.box}`));
+  first!.box.forEach((v, i) => assert.ok(Math.abs(v - [0, 0, 15.3103, 7.5652][i]!) < 1e-3, `box ${first!.box}`));
   assert.ok(found.detections.every((d) => d.box[2]! <= 74 && d.box[3]! <= 58));
   const drawn = PNG.sync.read(readFileSync(join(root, 'results', 'road.detections.png')));
   assert.equal([drawn.width, drawn.height], [74, 58]);
-  assert.match(run.stdout, new RegExp(`^road\\.png → results/road\\.detections\\.png, results/road\\.detections\\.json: ${found.detections.length} detections scoring 0\\.5 or more\\n  0\\.953  car at \\(0\\.0, 0\\.0, 15\\.3, 7\\.7\\)`));
+  assert.match(run.stdout, new RegExp(`^road\\.png → results/road\\.detections\\.png, results/road\\.detections\\.json: ${found.detections.length} detections scoring 0\\.5 or more\\n  0\\.953  car at \\(0\\.0, 0\\.0, 15\\.3, 7\\.6\\)`));
   const strict = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'strict', '--min-score', '0.96', 'road.png']);
   assert.is(strict.status, 0, strict.stderr);
   assert.equal((JSON.parse(readFileSync(join(root, 'strict', 'road.detections.json'), 'utf8')) as { detections: unknown[] }).detections, []);

@@ -16,8 +16,9 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_MAX_PIXELS } from '../src/runtime/images/header.js';
 import { decodeImage } from '../src/runtime/images/decode.js';
-import type { DecodedImage } from '../src/runtime/images/decoded-image.js';
-import { IMAGENET_MEAN, IMAGENET_STD, imagenetNormalization, preprocess, type PreprocessOptions } from '../src/runtime/images/preprocess.js';
+import type { DecodedImage } from '../src/runtime/images/pixels.js';
+import { IMAGENET_MEAN, IMAGENET_STD, imagenetNormalization } from '../src/runtime/images/pipeline.js';
+import { preprocess, type PreprocessOptions } from '../src/runtime/images/preprocess.js';
 import { loadWeights } from '../src/runtime/weights/files.js';
 import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
@@ -76,6 +77,11 @@ async function rounded(out: tf.Tensor): Promise<number[]> {
   return values;
 }
 
+/** Levels rounded to bytes, as PIL's resampler rounds, lie within half a level (and a rounding's hair) of the exact values. */
+function assertWithinByte(actual: readonly number[], expected: readonly number[], what: string): void {
+  assert.ok(actual.every((value, i) => Number.isInteger(Math.round(value * 1e6) / 1e6) && Math.abs(value - expected[i]!) <= 0.5 + 1e-3), `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}] within half a level`);
+}
+
 function assertClose(actual: readonly number[], expected: readonly number[], what: string): void {
   assert.ok(actual.every((value, i) => Math.abs(value - expected[i]!) < 1e-3), `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}]`);
 }
@@ -120,22 +126,23 @@ test("without a saved normalisation, grey gets the luma of ImageNet's mean and d
   assert.equal(imagenetNormalization(2).mean.length, 2);
 });
 
-test('a non-square input: the shorter side resized to 256/224 of the longer input side, then CenterCrop((height, width))', async () => {
-  // Input 24 high, 40 wide: resize = round(40 · 256 / 224) = round(45.71) = 46. A 100×60 image, shorter side its
-  // height, becomes 46 high and ⌊46 · 100 / 60⌋ = ⌊76.67⌋ = 76 wide; the crop's top is round((46 − 24) / 2) = 11,
-  // its left round((76 − 40) / 2) = 18. Half-pixel bilinear resizing samples the source at (i + 0.5) · in / out − 0.5,
-  // exactly on the coordinate ramps: crop (0, 0) is resized (18, 11), source x = 18.5 · 100 / 76 − 0.5 = 23.842 and
-  // y = 11.5 · 60 / 46 − 0.5 = 14.5; crop (39, 23) is resized (57, 34), x = 57.5 · 100 / 76 − 0.5 = 75.158, y = 34.5 · 60 / 46 − 0.5 = 44.5.
+test('a non-square input: the shorter side resized to ⌊longer input side / 0.875⌋, then CenterCrop((height, width))', async () => {
+  // Input 24 high, 40 wide: resize = ⌊40 / 0.875⌋ = ⌊45.71⌋ = 45. A 100×60 image, shorter side its height, becomes
+  // 45 high and ⌊45 · 100 / 60⌋ = 75 wide; the crop's top is round((45 − 24) / 2) = round(10.5) = 10 and its left
+  // round((75 − 40) / 2) = round(17.5) = 18, halves to even. PIL's filter keeps a ramp's value at each output centre,
+  // (i + 0.5) · in / out − 0.5, then rounds to a byte: crop (0, 0) is resized (18, 10), at x = 18.5 · 100 / 75 − 0.5 =
+  // 23.667 and y = 10.5 · 60 / 45 − 0.5 = 13.5; crop (39, 23) is resized (57, 33), x = 76.167, y = 44.167.
   const out = preprocess(coordinates(100, 60), { crop: [24, 40], ...levels(3) });
   assert.equal(out.shape, [24, 40, 3]);
   const pixels = (await out.array()) as number[][][];
-  assertClose(pixels[0]![0]!, [23.842, 14.5, 7], 'top left');
-  assertClose(pixels[23]![39]!, [75.158, 44.5, 7], 'bottom right');
+  assertWithinByte(pixels[0]![0]!, [23.667, 13.5, 7], 'top left');
+  assertWithinByte(pixels[23]![39]!, [76.167, 44.167, 7], 'bottom right');
   out.dispose();
-  // Portrait, 60×100: 46 wide, ⌊46 · 100 / 60⌋ = 76 high; top round((76 − 24) / 2) = 26, left round((46 − 40) / 2) = 3.
-  // Crop (0, 0) is resized (3, 26): x = 3.5 · 60 / 46 − 0.5 = 4.065, y = 26.5 · 100 / 76 − 0.5 = 34.368.
+  // Portrait, 60×100: 45 wide, ⌊45 · 100 / 60⌋ = 75 high; top round((75 − 24) / 2) = round(25.5) = 26, left
+  // round((45 − 40) / 2) = round(2.5) = 2. Crop (0, 0) is resized (2, 26): x = 2.5 · 60 / 45 − 0.5 = 2.833,
+  // y = 26.5 · 100 / 75 − 0.5 = 34.833.
   const portrait = preprocess(coordinates(60, 100), { crop: [24, 40], ...levels(3) });
-  assertClose(((await portrait.array()) as number[][][])[0]![0]!, [4.065, 34.368, 7], 'portrait top left');
+  assertWithinByte(((await portrait.array()) as number[][][])[0]![0]!, [2.833, 34.833, 7], 'portrait top left');
   portrait.dispose();
   assert.throws(() => preprocess(coordinates(50, 50), { crop: [24, 40], resize: 30 }), /^the image resized to 30×30 is smaller than the 40×24 crop \(width × height\)$/);
 });
@@ -373,7 +380,7 @@ test('a weights manifest with a malformed normalisation or class list is refused
   const root = mkdtempSync(join(tmpdir(), 'netspec-manifest-'));
   writeWeightsFolder(join(root, 'w'), 'm', [{ name: 'dense/bias', shape: [2], data: new Float32Array(2) }], []);
   const manifest = JSON.parse(readFileSync(join(root, 'w', 'model.json'), 'utf8'));
-  const normalisation = 'input is not { mean, std } with one finite mean and one positive deviation per channel';
+  const normalisation = 'input is not { mean, std } with one finite mean and one positive deviation per channel (and optionally a cropFraction in (0, 1] and an interpolation, bilinear or bicubic)';
   const cases: [object, string][] = [
     [{ input: { mean: [], std: [] } }, normalisation],
     [{ input: { mean: [0.5], std: [0] } }, normalisation],

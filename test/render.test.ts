@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DecodedImage } from '../src/runtime/images/decoded-image.js';
+import type { DecodedImage } from '../src/runtime/images/pixels.js';
 import { blendMask, drawDetections, labelColour, segmentationPalette } from '../src/runtime/tasks/overlay.js';
 import { encodePng } from '../src/runtime/images/png.js';
 

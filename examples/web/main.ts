@@ -2,13 +2,7 @@
 // page, on the backend initBackend picks. Query parameters: ?weights=<folder URL> (default VITE_NETSPEC_WEIGHTS,
 // else weights/<model name>/ beside the page), ?backend=webgl|wasm|cpu, ?threads=<n>.
 import * as tf from '@tensorflow/tfjs';
-import {
-  fetchWeightsFolder,
-  initBackend,
-  pageImagePixels,
-  preprocess,
-  type PreprocessOptions,
-} from 'netspec/runtime';
+import { fetchWeightsFolder, initBackend, pageImagePixels } from 'netspec/runtime';
 // tfjs-backend-wasm loads its binaries at run time and bundlers do not copy them: importing them with ?url makes
 // vite serve them in development and emit them (hashed) in a build; initBackend gets their URLs as wasmPaths.
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -84,7 +78,6 @@ function renderSummary(): void {
 
 interface Classifier {
   readonly model: tf.LayersModel;
-  readonly transform: PreprocessOptions;
   readonly names: readonly string[];
 }
 
@@ -106,15 +99,11 @@ async function load(): Promise<Classifier> {
   if (input && input.mean.length !== channels) throw new Error(`${weightsUrl} normalises ${input.mean.length} channels but ${compiled.name} takes ${channels}`);
   if (classes && classes.length !== compiled.outputShape[0]) throw new Error(`${weightsUrl} names ${classes.length} classes but ${compiled.name} has ${compiled.outputShape[0]}`);
   const model = await compiled.createModel({ weights: folder });
-  // A trained run (netspec train) saved its normalisation and saw whole frames; other weights get ImageNet's and
-  // torchvision's crop margin, as `netspec predict` does.
-  const crop = [height, width] as const;
-  const transform: PreprocessOptions = input ? { crop, channels, resize: Math.max(height, width), mean: input.mean, std: input.std } : { crop, channels };
   // The first run compiles shaders (webgl) or sets up kernels; without it the first image's time would be that.
   tf.tidy(() => compiled.predict(model, tf.zeros([1, height, width, channels]))).dispose();
   status.textContent = `${compiled.name} ready: open or drop an image`;
   document.body.dataset.state = 'ready';
-  return { model, transform, names: classNames(compiled.outputShape[0], classes) };
+  return { model, names: classNames(compiled.outputShape[0], classes) };
 }
 
 /** Decodes the file as the browser shows it, classifies it and shows the top classes and the time it took. */
@@ -123,7 +112,7 @@ async function classify(file: Blob): Promise<void> {
   document.body.dataset.state = 'busy';
   top5.replaceChildren();
   timeLine.textContent = '';
-  const { model, transform, names } = await classifier;
+  const { model, names } = await classifier;
   // colorSpaceConversion 'none': the file's own pixel values, as Node's decoders and PIL read them.
   const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' }).catch((error: unknown) => {
     throw new Error(`cannot read ${file instanceof File ? file.name : 'the image'}: ${error instanceof Error ? error.message : String(error)}`);
@@ -135,10 +124,9 @@ async function classify(file: Blob): Promise<void> {
     preview.getContext('2d')?.drawImage(bitmap, 0, 0, preview.width, preview.height);
     const pixels = pageImagePixels(bitmap);
     const start = performance.now();
-    const probabilities = tf.tidy(() => {
-      const x = preprocess(pixels, transform).expandDims(0) as tf.Tensor4D;
-      return tf.softmax(compiled.predict(model, x)).squeeze([0]) as tf.Tensor1D;
-    });
+    // The generated module's preprocess: the pipeline netspec predict uses, as the loaded weights ask (a run of
+    // netspec train saved its normalisation and saw whole frames; other weights get ImageNet's and the 224/256 crop).
+    const probabilities = tf.tidy(() => tf.softmax(compiled.predict(model, compiled.preprocess(model, [pixels]).input)).squeeze([0]) as tf.Tensor1D);
     const values = (await probabilities.data()) as Float32Array;
     const ms = performance.now() - start;
     probabilities.dispose();

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, decodeBatch, type Detections, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, decodeBatch, type Detections, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "retinanet_resnet50_fpn";
 export const description = "torchvision's retinanet_resnet50_fpn: a resnet50 backbone, an FPN of 256 channels on C3–C5 with P6 and P7, and RetinaNet's classification and box-regression towers over 9 anchors per location, 91 classes (COCO's category ids), on a 512×512 input.";
@@ -555,6 +555,21 @@ export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {
   return { cls_logits: cls_logits as tf.Tensor3D, bbox_regression: bbox_regression as tf.Tensor3D };
 }
 
+/**
+ * How images become this model's input when its weights say nothing else:
+ * scaled to fit and padded at the bottom and right, as torchvision pads a batch, normalised per channel.
+ */
+export const imageTransform: ImageTransform = { height: 512, width: 512, channels: 3, fit: "letterbox", interpolation: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to
+ * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved
+ * (netspec train saves its normalisation), else as `imageTransform`.
+ */
+export function preprocess(model: tf.LayersModel, images: readonly Pixels[]): ImageBatch {
+  return prepareBatch(images, modelImageTransform(model, imageTransform));
+}
+
 /** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */
 export const detection = {
   input: [512, 512],
@@ -568,12 +583,13 @@ export const detection = {
 
 /**
  * Runs the model and decodes each image's detections as torchvision's RetinaNet does: `boxes` [n, 4] as
- * (x1, y1, x2, y2) in input pixels, `scores` and `labels` (0 to 90), highest score first.
+ * (x1, y1, x2, y2) in input pixels, or with `placements` (from `preprocess`) in each image's own pixels;
+ * `scores` and `labels` (0 to 90), highest score first.
  */
-export function detect(model: tf.LayersModel, x: tf.Tensor4D): Detections[] {
+export function detect(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): Detections[] {
   const { cls_logits, bbox_regression } = predict(model, x);
   try {
-    return decodeBatch(cls_logits, bbox_regression, detection);
+    return decodeBatch(cls_logits, bbox_regression, detection, placements);
   } finally {
     tf.dispose([cls_logits, bbox_regression]);
   }

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, add, globalAvgPool, dense, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, add, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet20_fashion";
 export const description = "ResNet-20 in the CIFAR layout (He et al., 2016, section 4.2: three stages of 16, 32 and 64 channels, three basic blocks each) for Fashion-MNIST's 28×28 grey images and 10 classes.";
@@ -265,4 +265,19 @@ export const inferencePlan: InferencePlan = {
 /** Runs the model on images shaped [batch, 28, 28, 1]; returns [batch, 10]. */
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor2D {
   return predictChecked(model, x, inputShape) as tf.Tensor2D;
+}
+
+/**
+ * How images become this model's input when its weights say nothing else:
+ * the shorter side resized and the centre cut out, as torchvision's evaluation transform, normalised per channel.
+ */
+export const imageTransform: ImageTransform = { height: 28, width: 28, channels: 1, fit: "crop", cropFraction: 0.875, interpolation: "bilinear", mean: [0.458970962524414], std: [0.22560897827148438] };
+
+/**
+ * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to
+ * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved
+ * (netspec train saves its normalisation), else as `imageTransform`.
+ */
+export function preprocess(model: tf.LayersModel, images: readonly Pixels[]): ImageBatch {
+  return prepareBatch(images, modelImageTransform(model, imageTransform));
 }

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet50_dilated8";
 export const description = "A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.";
@@ -542,4 +542,19 @@ export interface Outputs {
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {
   const [C2, C3, C4, C5] = predictChecked(model, x, inputShape) as tf.Tensor[];
   return { C2: C2 as tf.Tensor4D, C3: C3 as tf.Tensor4D, C4: C4 as tf.Tensor4D, C5: C5 as tf.Tensor4D };
+}
+
+/**
+ * How images become this model's input when its weights say nothing else:
+ * the shorter side resized and the centre cut out, as torchvision's evaluation transform, normalised per channel.
+ */
+export const imageTransform: ImageTransform = { height: 224, width: 224, channels: 3, fit: "crop", cropFraction: 0.875, interpolation: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to
+ * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved
+ * (netspec train saves its normalisation), else as `imageTransform`.
+ */
+export function preprocess(model: tf.LayersModel, images: readonly Pixels[]): ImageBatch {
+  return prepareBatch(images, modelImageTransform(model, imageTransform));
 }

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "resnet50_preact";
 export const description = "Pre-activation resnet50 (ResNet v2): BatchNorm and ReLU before every convolution, a final BatchNorm and ReLU before pooling, ImageNet layout (224×224×3 input, 7×7 stride-2 stem with 3×3 stride-2 max-pool, 1000 classes).";
@@ -544,4 +544,19 @@ export const inferencePlan: InferencePlan = {
 /** Runs the model on images shaped [batch, 224, 224, 3]; returns [batch, 1000]. */
 export function predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor2D {
   return predictChecked(model, x, inputShape) as tf.Tensor2D;
+}
+
+/**
+ * How images become this model's input when its weights say nothing else:
+ * the shorter side resized and the centre cut out, as torchvision's evaluation transform, normalised per channel.
+ */
+export const imageTransform: ImageTransform = { height: 224, width: 224, channels: 3, fit: "crop", cropFraction: 0.875, interpolation: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to
+ * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved
+ * (netspec train saves its normalisation), else as `imageTransform`.
+ */
+export function preprocess(model: tf.LayersModel, images: readonly Pixels[]): ImageBatch {
+  return prepareBatch(images, modelImageTransform(model, imageTransform));
 }

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, dropout, resize, classMasks, type ClassMask, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, dropout, resize, classMasks, type ClassMask, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
 
 export const name = "fcn_resnet50";
 export const description = "torchvision's fcn_resnet50: a resnet50 backbone with its last two stages dilated (output stride 8), FCNHead on C5 and the auxiliary FCNHead on C4, 21 classes (PASCAL VOC), logits resized to the 520×520 input.";
@@ -544,11 +544,29 @@ export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {
   return { out: out as tf.Tensor4D, aux: aux as tf.Tensor4D };
 }
 
-/** Runs the model and takes each pixel's highest-scoring of the 21 classes in `out`, per image. */
-export function segment(model: tf.LayersModel, x: tf.Tensor4D): ClassMask[] {
+/**
+ * How images become this model's input when its weights say nothing else:
+ * scaled to fit and padded at the bottom and right, as torchvision pads a batch, normalised per channel.
+ */
+export const imageTransform: ImageTransform = { height: 520, width: 520, channels: 3, fit: "letterbox", interpolation: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to
+ * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved
+ * (netspec train saves its normalisation), else as `imageTransform`.
+ */
+export function preprocess(model: tf.LayersModel, images: readonly Pixels[]): ImageBatch {
+  return prepareBatch(images, modelImageTransform(model, imageTransform));
+}
+
+/**
+ * Runs the model and takes each pixel's highest-scoring of the 21 classes in `out`, per image: at the
+ * input's size, or with `placements` (from `preprocess`) at each image's own size.
+ */
+export function segment(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): ClassMask[] {
   const outputs = predict(model, x);
   try {
-    return classMasks(outputs.out);
+    return classMasks(outputs.out, placements);
   } finally {
     tf.dispose(Object.values(outputs));
   }

@@ -6,7 +6,7 @@ import { writeAtomically } from '../files/atomic-write.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
-import { imagenetNormalization } from '../runtime/images/preprocess.js';
+import { imageTransformFor } from '../runtime/images/pipeline.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { confusionSvg, evaluationReport, formatReport, predictLabels } from '../train/evaluation.js';
 import { loadEvalFolder } from '../train/image-folder-data.js';
@@ -66,8 +66,8 @@ async function evalCommand(options: EvalOptions): Promise<number> {
   const mismatch = shapeMismatch(labelled.set, graph);
   if (mismatch) throw new UserError(`${dataSourceName(options.data)} has ${mismatch}`);
   const model = await loadUserWeights(buildModel(graph), folder);
-  const normalization = folder.manifest.input ?? imagenetNormalization(graph.inputShape[2]!);
-  const predicted = predictLabels(model, labelled.set, { mean: [...normalization.mean], std: [...normalization.std] });
+  const { mean, std } = imageTransformFor(graph, folder.manifest.input);
+  const predicted = predictLabels(model, labelled.set, { mean: [...mean], std: [...std] });
   model.dispose();
   const report = evaluationReport(Array.from(labelled.set.labels, (label) => mapping[label]!), predicted, names.length === classes ? names : Array.from({ length: classes }, (_, i) => `class ${i}`));
   const title = `${graph.name} on ${dataSourceName(options.data)}`;
@@ -82,10 +82,9 @@ async function evaluationSet(options: EvalOptions, graph: AnalyzedGraph, folder:
     const data = await loadDataSource(options.data, graph);
     return { set: data.test, classNames: data.classNames };
   }
-  const [height, width] = graph.inputShape as readonly [number, number, number];
   // Weights trained by netspec saw whole frames; others (torchvision's) expect the 256/224 margin cropped away.
-  const resize = folder.manifest.input ? undefined : Math.round((Math.max(height, width) * 256) / 224);
-  const loaded = await loadEvalFolder(options.data.dir, { input: graph.inputShape as [number, number, number], strict: options.strict, maxPixels: options.maxPixels, resize });
+  const { cropFraction, interpolation } = imageTransformFor(graph, folder.manifest.input);
+  const loaded = await loadEvalFolder(options.data.dir, { input: graph.inputShape as [number, number, number], strict: options.strict, maxPixels: options.maxPixels, cropFraction, interpolation });
   return { set: loaded.set, classNames: loaded.classNames };
 }
 

@@ -2,8 +2,8 @@
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
-import { initBackend } from '../runtime/backends/node.js';
-import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
+import { CalibrationError, fashionMnistImages, folderImages } from '../quantize/images.js';
+import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
 import { readUserWeights } from './user-weights.js';
@@ -32,13 +32,8 @@ export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, we
   const needed = MIN_CALIBRATION_IMAGES[request.method];
   if (request.images < needed) throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
   const { input } = (await readUserWeights(weights)).manifest;
-  const inputShape = graph.inputShape as readonly [number, number, number];
-  let images;
-  if (request.calibrate === 'fashion-mnist') images = fashionMnistImages(inputShape, request.images, input);
-  else {
-    await initBackend({ log: () => {} });
-    images = await folderImages(request.calibrate, request.images, evaluationTransform(inputShape, input));
-  }
+  const transform = imageTransformFor(graph, input);
+  const images = request.calibrate === 'fashion-mnist' ? fashionMnistImages(transform, request.images) : await folderImages(request.calibrate, request.images, transform);
   const quantized = await quantizeOnnx(fp32, { images, method: request.method });
   writeAtomically(out, quantized.bytes, 'onnx');
   const kept = [...quantized.fp32].map(([op, count]) => `${op} ×${count}`).join(', ');

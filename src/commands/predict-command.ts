@@ -7,12 +7,13 @@ import { readBounded } from '../files/read-bounded.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
-import { preprocess, type PreprocessOptions } from '../runtime/images/preprocess.js';
+import { imageTransformFor, type ImageTransform } from '../runtime/images/pipeline.js';
+import { prepareBatch } from '../runtime/images/preprocess.js';
 import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 import type { Task } from '../ir/graph.js';
-import type { DecodedImage } from '../runtime/images/decoded-image.js';
+import type { DecodedImage } from '../runtime/images/pixels.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { detectImage, detectionConfig, letterbox, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
+import { detectImage, detectionConfig, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { loadUserWeights, readUserWeights } from './user-weights.js';
 
@@ -91,7 +92,7 @@ interface Classifier {
   readonly model: tf.LayersModel;
   readonly classes: number;
   readonly names: readonly string[] | undefined;
-  readonly transform: PreprocessOptions;
+  readonly transform: ImageTransform;
 }
 
 /**
@@ -108,7 +109,7 @@ async function predictCommand(options: PredictOptions): Promise<number> {
   if (channels > 4) throw new UserError(`predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`);
   await initBackend();
   const classifier = await loadClassifier(graph, options.weights, classes);
-  const failures = await eachImage(options.images, options.maxPixels, async (path, image) => printTopClasses(classifier, path, preprocess(image, classifier.transform)));
+  const failures = await eachImage(options.images, options.maxPixels, async (path, image) => printTopClasses(classifier, path, prepareBatch([image], classifier.transform).input));
   classifier.model.dispose();
   return finish(failures);
 }
@@ -150,10 +151,7 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
   if (manifest.classes && manifest.classes.length !== classes) throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
   const model = await loadUserWeights(buildModel(graph), read);
   const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
-  const crop = [height, width] as const;
-  // A trained run saw whole frames, so the shorter side goes straight to the input size: no margin to crop away.
-  const transform: PreprocessOptions = input ? { crop, channels, resize: Math.max(height, width), mean: input.mean, std: input.std } : { crop, channels };
-  return { model, classes, names, transform };
+  return { model, classes, names, transform: imageTransformFor(graph, input) };
 }
 
 /** The decoded image; a file that cannot be read or decoded, or is too large, is a UserError naming it. */
@@ -171,8 +169,8 @@ async function readImage(path: string, maxPixels: number): Promise<DecodedImage>
   }
 }
 
-async function printTopClasses({ model, classes, names }: Classifier, path: string, input: tf.Tensor3D): Promise<void> {
-  const probabilities = tf.tidy(() => tf.softmax(model.predict(input.expandDims(0)) as tf.Tensor2D).squeeze([0]) as tf.Tensor1D);
+async function printTopClasses({ model, classes, names }: Classifier, path: string, input: tf.Tensor4D): Promise<void> {
+  const probabilities = tf.tidy(() => tf.softmax(model.predict(input) as tf.Tensor2D).squeeze([0]) as tf.Tensor1D);
   const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
   const [p, i] = [await values.data(), await indices.data()];
   process.stdout.write(`${path}\n`);
@@ -197,7 +195,7 @@ async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOpt
   const names = taskClassNames(task, manifest.classes);
   const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
   const failures = await eachImage(options.images, options.maxPixels, (path, image) => {
-    const fitted = letterbox(image, graph.inputShape, manifest.input);
+    const fitted = fitForModel(image, graph, manifest.input);
     try {
       if (config) detectImage(model, config, path, image, fitted, names, options.output);
       else segmentImage(model, graph, path, image, fitted, names, options.output);

@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { convertChannels, resample } from '../data/resize.js';
 import { UserError } from '../errors/user-error.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
@@ -9,39 +8,22 @@ import type { Task } from '../ir/graph.js';
 import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
 import { blendMask, drawDetections } from '../runtime/tasks/overlay.js';
 import { encodePng } from '../runtime/images/png.js';
-import type { DecodedImage } from '../runtime/images/decoded-image.js';
-import { imagenetNormalization } from '../runtime/images/preprocess.js';
+import { imageTransformFor, type Placement } from '../runtime/images/pipeline.js';
+import type { Pixels } from '../runtime/images/pixels.js';
+import { prepareBatch } from '../runtime/images/preprocess.js';
 import { classMasks, type ClassMask } from '../runtime/tasks/segmentation.js';
 import type { InputNormalization } from '../runtime/weights/folder.js';
 
-/** An image fitted into the model's input: scaled to fit, its aspect kept, padded with zeros at the bottom and right. */
-export interface Letterboxed {
-  readonly input: tf.Tensor3D;
-  /** Input pixels per image pixel. */
-  readonly scale: number;
-  /** The part of the input the image fills. */
-  readonly filled: { readonly height: number; readonly width: number };
+/** An image as the model takes it, one batch of one, and where it sits in that input. */
+export interface FittedImage {
+  readonly input: tf.Tensor4D;
+  readonly placement: Placement;
 }
 
-/**
- * Scales an image to fit [height, width] with PIL's antialiased bilinear filter, normalises it, and pads it with
- * zeros at the bottom and right, as torchvision's detection transform pads a batch (zero is the mean colour).
- */
-export function letterbox(image: DecodedImage, [height, width, channels]: readonly number[], normalization?: InputNormalization): Letterboxed {
-  const scale = Math.min(height! / image.height, width! / image.width);
-  const filled = { height: Math.min(height!, Math.max(1, Math.round(image.height * scale))), width: Math.min(width!, Math.max(1, Math.round(image.width * scale))) };
-  const pixels = convertChannels({ width: image.width, height: image.height, channels: image.channels, data: image.data }, channels!);
-  const resized = resample(pixels, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height);
-  const { mean, std } = normalization ?? imagenetNormalization(channels!);
-  const input = tf.tidy(() =>
-    tf
-      .tensor3d(resized.data, [filled.height, filled.width, channels!])
-      .div(255)
-      .sub(tf.tensor1d([...mean]))
-      .div(tf.tensor1d([...std]))
-      .pad([[0, height! - filled.height], [0, width! - filled.width], [0, 0]]) as tf.Tensor3D,
-  );
-  return { input, scale, filled };
+/** The image through the pipeline: letterboxed to the input as torchvision pads a batch, normalised as the weights say. */
+export function fitForModel(image: Pixels, graph: AnalyzedGraph, saved: InputNormalization | undefined): FittedImage {
+  const { input, placements } = prepareBatch([image], imageTransformFor(graph, saved));
+  return { input, placement: placements[0]! };
 }
 
 /** Class names for a task's classes: the weights folder's, else PASCAL VOC's (21) or COCO's (91) as torchvision lists them. */
@@ -49,13 +31,6 @@ export function taskClassNames(task: Task, saved: readonly string[] | undefined)
   const known = (file: string) => JSON.parse(readFileSync(new URL(`../../data/${file}`, import.meta.url), 'utf8')) as string[];
   const names = saved ?? (task.kind === 'segmentation' && task.classes === 21 ? known('voc-classes.json') : task.kind === 'detection' && task.classes === 91 ? known('coco-classes.json') : undefined);
   return (label) => names?.[label] ?? `class ${label}`;
-}
-
-/** The part of a mask the image fills. */
-function cropMask(mask: ClassMask, filled: Letterboxed['filled']): ClassMask {
-  const classes = new Int32Array(filled.height * filled.width);
-  for (let y = 0; y < filled.height; y++) classes.set(mask.classes.subarray(y * mask.width, y * mask.width + filled.width), y * filled.width);
-  return { width: filled.width, height: filled.height, classes };
 }
 
 /** Each class's share of a mask's pixels, largest first. */
@@ -86,15 +61,14 @@ export interface DenseOutput {
 const stemOf = (path: string) => basename(path, extname(path));
 
 /** Segments one image: prints each class's share and writes `<image>.segmentation.png`, the classes blended over it. */
-export function segmentImage(model: tf.LayersModel, graph: AnalyzedGraph, path: string, image: DecodedImage, fitted: Letterboxed, names: (label: number) => string, output: DenseOutput): void {
-  const outputs = tf.tidy(() => [model.predict(fitted.input.expandDims(0))].flat() as tf.Tensor4D[]);
-  const mask = classMasks(outputs[graph.outputs.findIndex((o) => o.name === 'out')]!)[0]!;
+export function segmentImage(model: tf.LayersModel, graph: AnalyzedGraph, path: string, image: Pixels, fitted: FittedImage, names: (label: number) => string, output: DenseOutput): void {
+  const outputs = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor4D[]);
+  const mask = classMasks(outputs[graph.outputs.findIndex((o) => o.name === 'out')]!, [fitted.placement])[0]!;
   tf.dispose(outputs);
-  const visible = cropMask(mask, fitted.filled);
   const file = join(output.folder, `${stemOf(path)}.segmentation.png`);
-  writeNew(file, encodePng(blendMask(image, visible)));
+  writeNew(file, encodePng(blendMask(image, mask)));
   process.stdout.write(`${path} → ${file}\n`);
-  for (const { label, share } of classShares(visible)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${names(label)}\n`);
+  for (const { label, share } of classShares(mask)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${names(label)}\n`);
 }
 
 /** How a detection graph's outputs decode: its task's anchors and settings over its levels' sizes. */
@@ -108,19 +82,22 @@ export function detectionConfig(graph: AnalyzedGraph): DetectionConfig {
   return { input: [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
 }
 
-/** Detections in the image's own pixels: boxes divided by the letterbox scale and held inside the image. */
-function inImagePixels(detections: Detections, scale: number, image: DecodedImage, minScore: number): Detections {
+/** The detections scoring at least `minScore`. */
+function scoringAtLeast(detections: Detections, minScore: number): Detections {
   const keep = [...detections.scores.keys()].filter((i) => detections.scores[i]! >= minScore);
-  const boxes = Float32Array.from(keep.flatMap((i) => [0, 1, 2, 3].map((k) => Math.min(detections.boxes[4 * i + k]! / scale, k % 2 === 0 ? image.width : image.height))));
-  return { boxes, scores: Float32Array.from(keep, (i) => detections.scores[i]!), labels: Int32Array.from(keep, (i) => detections.labels[i]!) };
+  return {
+    boxes: Float32Array.from(keep.flatMap((i) => [...detections.boxes.subarray(4 * i, 4 * i + 4)])),
+    scores: Float32Array.from(keep, (i) => detections.scores[i]!),
+    labels: Int32Array.from(keep, (i) => detections.labels[i]!),
+  };
 }
 
 /** Detects objects in one image: prints them, writes `<image>.detections.json` and `<image>.detections.png` with the boxes drawn. */
-export function detectImage(model: tf.LayersModel, config: DetectionConfig, path: string, image: DecodedImage, fitted: Letterboxed, names: (label: number) => string, output: DenseOutput): void {
-  const raw = tf.tidy(() => [model.predict(fitted.input.expandDims(0))].flat() as tf.Tensor[]);
-  const [detections] = decodeBatch(raw[0]!, raw[1]!, config, [fitted.filled]);
+export function detectImage(model: tf.LayersModel, config: DetectionConfig, path: string, image: Pixels, fitted: FittedImage, names: (label: number) => string, output: DenseOutput): void {
+  const raw = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor[]);
+  const [detections] = decodeBatch(raw[0]!, raw[1]!, config, [fitted.placement]);
   tf.dispose(raw);
-  const found = inImagePixels(detections!, fitted.scale, image, output.minScore);
+  const found = scoringAtLeast(detections!, output.minScore);
   const list = [...found.scores.keys()].map((i) => ({ label: found.labels[i]!, name: names(found.labels[i]!), score: found.scores[i]!, box: [...found.boxes.subarray(4 * i, 4 * i + 4)] }));
   const [json, png] = ['json', 'png'].map((extension) => join(output.folder, `${stemOf(path)}.detections.${extension}`));
   writeNew(json!, `${JSON.stringify({ image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`);

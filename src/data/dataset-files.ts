@@ -10,7 +10,7 @@ import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageTooLargeError } from '../runtime/images/header.js';
 import type { RgbImage } from './dataset.js';
 import { DataFileError } from './data-file-error.js';
-import { convertChannels } from './resize.js';
+import { convertChannels } from '../runtime/images/pixels.js';
 
 /** The largest image file read: far above any photograph's JPEG or PNG (a 50-megapixel PNG is about 150 MB). */
 export const IMAGE_FILE_LIMIT = 512 * 2 ** 20;

@@ -4,7 +4,7 @@
  * and whose pixels are decoded only when one image is asked for, so a dataset of COCO's size streams in bounded
  * memory.
  */
-import type { Pixels } from './resize.js';
+import type { Pixels } from '../runtime/images/pixels.js';
 
 /** The mask value that marks pixels no class is scored on (VOC's object borders and void regions). */
 export const IGNORE_INDEX = 255;

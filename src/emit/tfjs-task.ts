@@ -7,8 +7,8 @@ import { detectionConstant } from './detection-constant.js';
  * number, never user text.
  */
 export function taskImports(graph: AnalyzedGraph): string[] {
-  if (graph.task?.kind === 'segmentation') return ['classMasks', 'type ClassMask'];
-  if (graph.task?.kind === 'detection') return ['decodeBatch', 'type Detections'];
+  if (graph.task?.kind === 'segmentation') return ['classMasks', 'type ClassMask', 'type Placement'];
+  if (graph.task?.kind === 'detection') return ['decodeBatch', 'type Detections', 'type Placement'];
   return [];
 }
 
@@ -17,13 +17,17 @@ export function taskFunctions(graph: AnalyzedGraph): string[] {
   if (task?.kind === 'segmentation') {
     return [
       '',
-      `/** Runs the model and takes each pixel's highest-scoring of the ${task.classes} classes in \`out\`, per image. */`,
-      'export function segment(model: tf.LayersModel, x: tf.Tensor4D): ClassMask[] {',
+      '/**',
+      ` * Runs the model and takes each pixel's highest-scoring of the ${task.classes} classes in \`out\`, per image: at the`,
+      " * input's size, or with `placements` (from `preprocess`) at each image's own size.",
+      ' */',
+      'export function segment(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): ClassMask[] {',
       '  const outputs = predict(model, x);',
       '  try {',
-      '    return classMasks(outputs.out);',
+      // Without an auxiliary head the model has one output, which predict returns as it is.
+      `    return classMasks(${graph.outputs.length === 1 ? 'outputs' : 'outputs.out'}, placements);`,
       '  } finally {',
-      '    tf.dispose(Object.values(outputs));',
+      `    tf.dispose(${graph.outputs.length === 1 ? 'outputs' : 'Object.values(outputs)'});`,
       '  }',
       '}',
     ];
@@ -35,12 +39,13 @@ export function taskFunctions(graph: AnalyzedGraph): string[] {
     '',
     '/**',
     ' * Runs the model and decodes each image\'s detections as torchvision\'s RetinaNet does: `boxes` [n, 4] as',
-    ` * (x1, y1, x2, y2) in input pixels, \`scores\` and \`labels\` (0 to ${task.classes - 1}), highest score first.`,
+    ' * (x1, y1, x2, y2) in input pixels, or with `placements` (from `preprocess`) in each image\'s own pixels;',
+    ` * \`scores\` and \`labels\` (0 to ${task.classes - 1}), highest score first.`,
     ' */',
-    'export function detect(model: tf.LayersModel, x: tf.Tensor4D): Detections[] {',
+    'export function detect(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): Detections[] {',
     '  const { cls_logits, bbox_regression } = predict(model, x);',
     '  try {',
-    '    return decodeBatch(cls_logits, bbox_regression, detection);',
+    '    return decodeBatch(cls_logits, bbox_regression, detection, placements);',
     '  } finally {',
     '    tf.dispose([cls_logits, bbox_regression]);',
     '  }',

@@ -7,6 +7,7 @@ import { LAYER_HELPERS } from '../runtime/ops/names.js';
 import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
+import { imageFunctions, imageImports } from './tfjs-images.js';
 import { taskFunctions, taskImports } from './tfjs-task.js';
 
 /** The module generated code imports its layer helpers from. */
@@ -22,6 +23,14 @@ const moduleNames = [
   ...LAYER_HELPERS,
   'decodeBatch',
   'Detections',
+  'modelImageTransform',
+  'prepareBatch',
+  'ImageBatch',
+  'ImageTransform',
+  'Pixels',
+  'Placement',
+  'imageTransform',
+  'preprocess',
   'detection',
   'detect',
   'classMasks',
@@ -60,7 +69,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${[...used, ...taskImports(graph), 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...used, ...taskImports(graph), ...imageImports, 'loadWeights', 'predictChecked', 'type InferencePlan', 'type WeightsSource'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     ...analysisConstants(graph),
     ...modelBuilder(graph),
@@ -71,6 +80,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
     '',
     ...predictFunction(graph),
+    ...imageFunctions(graph),
     ...taskFunctions(graph),
   ];
   return `${lines.join('\n')}\n`;

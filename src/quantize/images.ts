@@ -2,16 +2,14 @@
 // resized and normalised as `netspec predict` feeds images. Every fault of the images is a user error of one line.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { UserError } from '../errors/user-error.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';
-import type { DecodedImage } from '../runtime/images/decoded-image.js';
+import type { Pixels } from '../runtime/images/pixels.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
-import { imagenetNormalization, preprocess, type PreprocessOptions } from '../runtime/images/preprocess.js';
-import type { InputNormalization } from '../runtime/weights/folder.js';
+import { normalisePixels, prepareImage, type ImageTransform } from '../runtime/images/pipeline.js';
 import type { CalibrationImages } from './calibrate.js';
 
 /** Bad calibration input, in one line for the user. */
@@ -20,34 +18,21 @@ export class CalibrationError extends UserError {}
 /** An image file past 512 MiB is not one to read (as predict bounds it). */
 const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 
-/** The model's input as the compiler describes it: [height, width, channels]. */
-type InputShape = readonly [height: number, width: number, channels: number];
-
-/**
- * predict's evaluation transform: weights trained by `netspec train` record their normalisation and saw whole
- * frames (the shorter side resized straight to the input); other weights get ImageNet's normalisation and crop.
- */
-export function evaluationTransform([height, width, channels]: InputShape, normalization: InputNormalization | undefined): PreprocessOptions {
-  const crop = [height, width] as const;
-  return normalization ? { crop, channels, resize: Math.max(height, width), mean: normalization.mean, std: normalization.std } : { crop, channels };
-}
-
 /**
  * `count` images of Fashion-MNIST's training split (never its test split, which measures accuracy), evenly spaced
- * through it so that every class is seen, scaled to [0, 1] and normalised.
+ * through it so that every class is seen, normalised by the transform (they are already the model's 28×28 grey).
  */
-export function fashionMnistImages(input: InputShape, count: number, normalization: InputNormalization | undefined): CalibrationImages {
-  const [height, width, channels] = input;
+export function fashionMnistImages(transform: ImageTransform, count: number): CalibrationImages {
+  const { height, width, channels } = transform;
   if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
   const { train } = loadFashionMnist();
   if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
-  const { mean: [mean], std: [std] } = normalization ?? imagenetNormalization(1);
   const pixels = height * width;
   const data = new Float32Array(count * pixels);
   const step = Math.floor(train.count / count);
   for (let i = 0; i < count; i++) {
-    const source = train.images.subarray(i * step * pixels, (i * step + 1) * pixels);
-    for (let p = 0; p < pixels; p++) data[i * pixels + p] = (source[p]! / 255 - mean!) / std!;
+    const image = { width, height, channels, data: train.images.subarray(i * step * pixels, (i * step + 1) * pixels) };
+    data.set(normalisePixels(image, transform), i * pixels);
   }
   return { data, count, shape: [channels, height, width] };
 }
@@ -57,19 +42,17 @@ export function fashionMnistImages(input: InputShape, count: number, normalizati
  * normalised by `transform`. A folder with fewer images, a file that is not a JPEG or PNG image, or one that
  * cannot be read is refused, naming it.
  */
-export async function folderImages(folder: string, count: number, transform: PreprocessOptions): Promise<CalibrationImages> {
-  const channels = transform.channels ?? 3;
-  if (![1, 2, 3, 4].includes(channels)) throw new CalibrationError(`calibration images are fed as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); the model takes ${channels} channels`);
+export async function folderImages(folder: string, count: number, transform: ImageTransform): Promise<CalibrationImages> {
   const files = imageFiles(folder);
   if (files.length < count) {
     const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
     throw new CalibrationError(`the calibration folder ${folder} ${held}; ${count} are needed (--calibration-images sets how many)`);
   }
-  const crop = typeof transform.crop === 'number' ? [transform.crop, transform.crop] : transform.crop;
-  const perImage = channels * crop[0]! * crop[1]!;
+  const { height, width, channels } = transform;
+  const perImage = channels * height * width;
   const data = new Float32Array(count * perImage);
-  for (let i = 0; i < count; i++) data.set(await readImage(join(folder, files[i]!), transform), i * perImage);
-  return { data, count, shape: [channels, crop[0]!, crop[1]!] };
+  for (let i = 0; i < count; i++) data.set(channelsFirst(prepareImage(await decodeCalibrationImage(join(folder, files[i]!)), transform).data, transform), i * perImage);
+  return { data, count, shape: [channels, height, width] };
 }
 
 /** The folder's file names in order, every non-hidden entry a file. */
@@ -88,17 +71,15 @@ function imageFiles(folder: string): string[] {
   return visible.map((entry) => entry.name).sort();
 }
 
-/** One image in NCHW order (channels first), normalised. */
-async function readImage(path: string, transform: PreprocessOptions): Promise<Float32Array> {
-  const image = preprocess(await decodeCalibrationImage(path), transform);
-  const chw = tf.tidy(() => image.transpose([2, 0, 1]));
-  const data = chw.dataSync() as Float32Array;
-  tf.dispose([image, chw]);
-  return data;
+/** An image's values from channels last (the pipeline's order) to channels first (ONNX's). */
+function channelsFirst(hwc: Float32Array, { height, width, channels }: ImageTransform): Float32Array {
+  const chw = new Float32Array(hwc.length);
+  for (let p = 0; p < height * width; p++) for (let c = 0; c < channels; c++) chw[c * height * width + p] = hwc[p * channels + c]!;
+  return chw;
 }
 
 /** The decoded image; a file that cannot be read or decoded, or is too large, is a CalibrationError naming it. */
-async function decodeCalibrationImage(path: string): Promise<DecodedImage> {
+async function decodeCalibrationImage(path: string): Promise<Pixels> {
   const refuse = (reason: string) => new CalibrationError(`cannot read the calibration image ${path}: ${reason}`);
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
   if (!(bytes instanceof Uint8Array)) throw refuse(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);

@@ -7,8 +7,26 @@ export { modelWeights, setModelWeights, type LoadOptions, type WeightsSource } f
 export { fetchWeightsFolder } from './weights/http.js';
 export { readWeightsFolderFrom, type InputNormalization, type NamedWeight, type WeightsFolder, type WeightsFolderManifest } from './weights/folder.js';
 export { registerWasmGradients } from './training/wasm-gradients.js';
-export type { DecodedImage } from './images/decoded-image.js';
-export { imagenetNormalization, preprocess, IMAGENET_MEAN, IMAGENET_STD, type PreprocessOptions } from './images/preprocess.js';
+export { convertChannels, type DecodedImage, type Pixels } from './images/pixels.js';
+export { resample, type Interpolation } from './images/resample.js';
+export {
+  boxesToImage,
+  checkTransform,
+  fitImage,
+  imagenetNormalization,
+  imageTransformFor,
+  normalisePixels,
+  prepareImage,
+  withSavedInput,
+  IMAGENET_CROP_FRACTION,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ImageModel,
+  type ImageTransform,
+  type Placement,
+  type PreparedImage,
+} from './images/pipeline.js';
+export { modelImageTransform, prepareBatch, preprocess, type ImageBatch, type PreprocessOptions } from './images/preprocess.js';
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './images/header.js';
 export { pageImagePixels, type PageImage } from './images/page-image.js';
 export { anchorsPerLocation, decodeBatch, decodeDetections, generateAnchors, retinanetDefaultAnchors, type AnchorOptions, type DetectionConfig, type DetectionOptions, type Detections, type LevelOutput } from './tasks/detection.js';

@@ -1,5 +1,6 @@
 import type { ImageSet } from '../data/image-set.js';
-import { randomResizedCropBox, resample } from '../data/resize.js';
+import type { Pixels } from '../runtime/images/pixels.js';
+import { resample, type Box } from '../runtime/images/resample.js';
 import { mulberry32 } from '../random/mulberry32.js';
 
 /** Per-channel mean and standard deviation of the training pixels (scaled to [0, 1]), the input normalisation. */
@@ -95,6 +96,28 @@ export function assembleBatch(
 
 /** A random resized crop of one stored image, at the stored size. */
 function resizedCrop(data: Uint8Array, set: ImageSet, random: () => number): Uint8Array {
-  const image = { width: set.width, height: set.height, channels: set.channels, data };
+  const image = { width: set.width, height: set.height, channels: set.channels as Pixels['channels'], data };
   return resample(image, randomResizedCropBox(set.width, set.height, random), set.width, set.height).data;
+}
+
+/**
+ * torchvision's RandomResizedCrop box: ten tries at an area of `scale` of the image's and an aspect ratio between
+ * 3/4 and 4/3 (uniform in its logarithm), else the whole image clamped to that ratio.
+ */
+export function randomResizedCropBox(width: number, height: number, random: () => number, scale: readonly [number, number] = [0.25, 1]): Box {
+  const area = width * height;
+  const logRatio = [Math.log(3 / 4), Math.log(4 / 3)] as const;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * (scale[0] + random() * (scale[1] - scale[0]));
+    const ratio = Math.exp(logRatio[0] + random() * (logRatio[1] - logRatio[0]));
+    const w = Math.round(Math.sqrt(targetArea * ratio));
+    const h = Math.round(Math.sqrt(targetArea / ratio));
+    if (w > 0 && h > 0 && w <= width && h <= height) {
+      return { left: Math.floor(random() * (width - w + 1)), top: Math.floor(random() * (height - h + 1)), width: w, height: h };
+    }
+  }
+  const ratio = width / height;
+  const w = ratio < 3 / 4 ? width : ratio > 4 / 3 ? Math.round(height * (4 / 3)) : width;
+  const h = ratio < 3 / 4 ? Math.round(width / (3 / 4)) : height;
+  return { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
 }

@@ -4,10 +4,11 @@
 import type { ImageSet } from '../data/image-set.js';
 import { listEvalFolder, listImageFolder, shortName, type ImageFile } from '../data/image-folder.js';
 import { DataFileError } from '../data/data-file-error.js';
-import { convertChannels, resizeAndCentreCrop } from '../data/resize.js';
 import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
+import { fitImage, type ImageGeometry } from '../runtime/images/pipeline.js';
+import type { Interpolation } from '../runtime/images/resample.js';
 
 export interface ImageFolderOptions {
   /** The model's input: height, width, channels. */
@@ -22,8 +23,9 @@ export interface ImageFolderOptions {
   readonly cacheBytes?: number;
   /** The classifier to be trained, whose class count is checked against the folder's before any image is decoded. */
   readonly model?: { readonly name: string; readonly classes: number };
-  /** The shorter side is resized to this before the centre crop (default: the input's longer side). */
-  readonly resize?: number;
+  /** The share of the resized shorter side the centre crop keeps: 1 (the default) keeps whole frames, as training sees them. */
+  readonly cropFraction?: number;
+  readonly interpolation?: Interpolation;
   /** Summary lines: what was skipped or ignored. */
   readonly log?: (line: string) => void;
 }
@@ -88,13 +90,14 @@ function reportSkipped(log: (line: string) => void, dir: string, ignored: readon
 /** The files decoded into one set, those that fail left out (and described in `failures`), or thrown under strict. */
 async function decodeAll(files: readonly ImageFile[], options: ImageFolderOptions, classes: number, failures: string[], dir: string): Promise<ImageSet> {
   const [height, width, channels] = options.input;
+  const geometry: ImageGeometry = { height, width, channels: channels as ImageGeometry['channels'], fit: 'crop', cropFraction: options.cropFraction ?? 1, interpolation: options.interpolation };
   const size = height * width * channels;
   const images = new Uint8Array(files.length * size);
   const labels = new Uint8Array(files.length);
   let count = 0;
   for (const file of files) {
     try {
-      images.set(await decodeToInput(file.path, options.input, options.maxPixels ?? DEFAULT_MAX_PIXELS, options.resize), count * size);
+      images.set(await decodeToInput(file.path, geometry, options.maxPixels ?? DEFAULT_MAX_PIXELS), count * size);
       labels[count++] = file.label;
     } catch (error) {
       if (!(error instanceof DataFileError)) throw error;
@@ -106,8 +109,8 @@ async function decodeAll(files: readonly ImageFile[], options: ImageFolderOption
   return { images: images.subarray(0, count * size), labels: labels.subarray(0, count), count, height, width, channels, classes };
 }
 
-/** One image file as input-size pixels: read, decoded, converted, resized and centre-cropped as for evaluation. */
-export async function decodeToInput(path: string, input: readonly [number, number, number], maxPixels: number, resize?: number): Promise<Uint8Array> {
+/** One image file as input-size pixels: read, decoded, and fitted by the image pipeline (converted, resized, centre-cropped). */
+export async function decodeToInput(path: string, geometry: ImageGeometry, maxPixels: number): Promise<Uint8Array> {
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
   if (!(bytes instanceof Uint8Array)) throw new DataFileError(path, bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, past the ${MAX_IMAGE_FILE_BYTES}-byte limit for images` : bytes.reason);
   let decoded;
@@ -118,8 +121,7 @@ export async function decodeToInput(path: string, input: readonly [number, numbe
     if (error instanceof ImageFormatError) throw new DataFileError(path, `cannot be decoded: ${error.message}`);
     throw error;
   }
-  const [height, width, channels] = input;
-  return resizeAndCentreCrop(convertChannels(decoded, channels), height, width, resize).data;
+  return fitImage(decoded, geometry).pixels.data;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -1,5 +1,5 @@
 // Image files decoded in Node: pngjs needs zlib, streams and Buffer, so this stays out of the portable runtime.
-import type { DecodedImage } from './decoded-image.js';
+import type { DecodedImage } from './pixels.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError, readImageHeader } from './header.js';
 
 export interface DecodeOptions {

@@ -1,6 +1,6 @@
 // Images already in a page (an <img>, a video frame, a canvas, an ImageBitmap or ImageData) as decoded pixels, so the
 // same preprocess() that Node applies to files applies to them.
-import type { DecodedImage } from './decoded-image.js';
+import type { DecodedImage } from './pixels.js';
 
 /** The image sources a page has; the DOM types are declared structurally so Node builds need no DOM library. */
 export type PageImage =

@@ -1,6 +1,6 @@
 // PNG files of drawn images. Node only: pngjs needs zlib and Buffer, so this stays apart from the portable overlay code.
 import { PNG } from 'pngjs';
-import { checkImage, toRgb, type DecodedImage } from './decoded-image.js';
+import { checkImage, toRgb, type DecodedImage } from './pixels.js';
 
 const COLOR_TYPE_RGB = 2;
 

@@ -5,6 +5,7 @@
 // outputs are read through their types.
 import type * as tf from '@tensorflow/tfjs';
 import type { TypedOutput } from '../onnx/types.js';
+import { boxesToImage, type Placement } from '../images/pipeline.js';
 
 /** Anchor sizes and aspect ratios (height / width) per feature level, as torchvision's AnchorGenerator takes them. */
 export interface AnchorOptions {
@@ -168,10 +169,11 @@ const valuesOf = (output: RawOutput) => ('dims' in output ? { shape: output.dims
 
 /**
  * Decodes a batch of RetinaNet outputs, [batch, anchors, classes] and [batch, anchors, 4] over all levels, into each
- * image's detections as torchvision's RetinaNet does. `clipTo` gives, per image, the region its pixels fill when it
- * was scaled and padded at the bottom and right to the input; by default boxes are clipped to the whole input.
+ * image's detections as torchvision's RetinaNet does. With `placements` (from the image pipeline) boxes are clipped to
+ * the part of the input each image fills and returned in the image's own pixels; without, they are clipped to the
+ * whole input and stay in input pixels.
  */
-export function decodeBatch(classLogits: RawOutput, boxRegression: RawOutput, config: DetectionConfig, clipTo?: readonly { readonly height: number; readonly width: number }[]): Detections[] {
+export function decodeBatch(classLogits: RawOutput, boxRegression: RawOutput, config: DetectionConfig, placements?: readonly Placement[]): Detections[] {
   const [scores, regression] = [valuesOf(classLogits), valuesOf(boxRegression)];
   const [batch, anchorCount, classes] = scores.shape as [number, number, number];
   const perLocation = config.anchors.sizes[0]!.length * config.anchors.ratios[0]!.length;
@@ -189,8 +191,10 @@ export function decodeBatch(classLogits: RawOutput, boxRegression: RawOutput, co
       anchor += count;
       return level;
     });
-    const clip = clipTo?.[image];
-    return decodeDetections(levels, height, width, config.anchors, { ...config, ...(clip ? { clipTo: clip } : {}) });
+    const placement = placements?.[image];
+    const detections = decodeDetections(levels, height, width, config.anchors, { ...config, ...(placement ? { clipTo: placement.filled } : {}) });
+    if (placement) boxesToImage(detections.boxes, placement);
+    return detections;
   });
 }
 

@@ -2,7 +2,7 @@
 // arithmetic, no Node or tfjs imports. Every result is a new RGB image; an RGBA input's alpha channel is dropped
 // (the colour channels are kept as they are, not composited over any background).
 import type { Detections } from './detection.js';
-import { checkImage, checkSize, toRgb, type DecodedImage } from '../images/decoded-image.js';
+import { checkImage, checkSize, toRgb, type DecodedImage } from '../images/pixels.js';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel, textWidth } from './font.js';
 
 /** One class index per pixel, row-major. */

@@ -22,9 +22,13 @@ export interface WeightsFolderManifest {
   }[];
 }
 
+/** How the weights want images prepared (see the image pipeline's ImageTransform): saved by netspec train and imports. */
 export interface InputNormalization {
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  /** For classifiers: the share of the resized side the centre crop keeps; netspec train saves 1 (whole frames). */
+  readonly cropFraction?: number;
+  readonly interpolation?: 'bilinear' | 'bicubic';
 }
 
 export interface NamedWeight {
@@ -100,7 +104,7 @@ function parseManifest(folder: string, text: string): WeightsFolderManifest {
     const validShape = (shape: unknown) => Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
     if (weights.some((w) => w.dtype !== 'float32' || !validShape(w.shape))) throw bad('a weight is not float32 or has an invalid shape');
   }
-  if (manifest.input !== undefined && !isNormalization(manifest.input)) throw bad('input is not { mean, std } with one finite mean and one positive deviation per channel');
+  if (manifest.input !== undefined && !isNormalization(manifest.input)) throw bad('input is not { mean, std } with one finite mean and one positive deviation per channel (and optionally a cropFraction in (0, 1] and an interpolation, bilinear or bicubic)');
   if (manifest.classes !== undefined && !(Array.isArray(manifest.classes) && manifest.classes.every((name) => typeof name === 'string'))) throw bad('classes is not a list of names');
   return manifest as unknown as WeightsFolderManifest;
 }
@@ -121,7 +125,9 @@ export function deploymentMetadata(manifest: Pick<WeightsFolderManifest, 'input'
 }
 
 function isNormalization(value: unknown): value is InputNormalization {
-  const { mean, std } = (value ?? {}) as Partial<Record<keyof InputNormalization, unknown>>;
+  const { mean, std, cropFraction, interpolation } = (value ?? {}) as Partial<Record<keyof InputNormalization, unknown>>;
   const numbers = (list: unknown): list is number[] => Array.isArray(list) && list.length > 0 && list.every(Number.isFinite);
-  return numbers(mean) && numbers(std) && mean.length === std.length && std.every((s) => s > 0);
+  const fraction = cropFraction === undefined || (typeof cropFraction === 'number' && cropFraction > 0 && cropFraction <= 1);
+  const filter = interpolation === undefined || interpolation === 'bilinear' || interpolation === 'bicubic';
+  return numbers(mean) && numbers(std) && mean.length === std.length && std.every((s) => s > 0) && fraction && filter;
 }

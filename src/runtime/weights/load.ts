@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fetchWeightsFolder } from './http.js';
-import { WeightsError, type NamedWeight, type WeightsFolder } from './folder.js';
+import { WeightsError, type InputNormalization, type NamedWeight, type WeightsFolder } from './folder.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a
@@ -24,6 +24,7 @@ export async function loadWeights(model: tf.LayersModel, source: WeightsSource, 
     const found = await resolveSource(source);
     try {
       setModelWeights(model, found.weights, found.name, new Set(found.skipped));
+      savedInputs.set(model, found.input);
     } catch (error) {
       // A folder of another model that fits (a renamed spec) loads; one that does not says whose it is first.
       if (!(error instanceof WeightsError) || found.madeFor === undefined || found.madeFor === model.name) throw error;
@@ -36,8 +37,18 @@ export async function loadWeights(model: tf.LayersModel, source: WeightsSource, 
   }
 }
 
+/** What each model's weights folder said of its input, for the image pipeline: set when weights load. */
+const savedInputs = new WeakMap<tf.LayersModel, InputNormalization | undefined>();
+
+/** How the weights last loaded into `model` want their images prepared, when their folder says (netspec train saves it). */
+export function savedInput(model: tf.LayersModel): InputNormalization | undefined {
+  return savedInputs.get(model);
+}
+
 interface FoundWeights {
   readonly weights: ReadonlyMap<string, NamedWeight>;
+  /** The image preparation the folder saved. */
+  readonly input?: InputNormalization;
   readonly skipped: readonly string[];
   /** Where they came from, for messages. */
   readonly name: string;
@@ -46,7 +57,7 @@ interface FoundWeights {
 }
 
 async function resolveSource(source: WeightsSource): Promise<FoundWeights> {
-  const ofFolder = (folder: WeightsFolder, name: string) => ({ weights: folder.weights, skipped: folder.manifest.skipped, name, madeFor: folder.manifest.model });
+  const ofFolder = (folder: WeightsFolder, name: string) => ({ weights: folder.weights, skipped: folder.manifest.skipped, name, madeFor: folder.manifest.model, input: folder.manifest.input });
   if (typeof source === 'string') return ofFolder(await fetchWeightsFolder(source), source);
   if ('manifest' in source) return ofFolder(source, source.location);
   return { weights: await fromIOHandler(source), skipped: [], name: "the IOHandler's weights" };
