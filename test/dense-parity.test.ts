@@ -13,7 +13,7 @@ import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildModel } from '../src/build/model.js';
-import { detectionConfig } from '../src/commands/predict-dense.js';
+import { detectionConfig } from '../src/emit/detection-constant.js';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import { inferencePlan } from '../src/emit/plan.js';

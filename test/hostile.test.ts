@@ -77,7 +77,7 @@ test('every hostile module type-checks under tsc --strict', () => {
 test('each module carries its text unchanged, injects nothing, and builds a working model', async () => {
   for (const c of cases) {
     const generated = await import(`./${folder.slice('test/'.length)}/${c.file}`);
-    assert.equal(Object.keys(generated).sort(), ['createModel', 'description', 'inferencePlan', 'inputShape', 'layers', 'macs', 'name', 'outputShape', 'params', 'predict'], c.file);
+    assert.equal(Object.keys(generated).sort(), ['createModel', 'description', 'imageTransform', 'inferencePlan', 'inputShape', 'layers', 'macs', 'name', 'outputShape', 'params', 'predict', 'preprocess'], c.file);
     assert.is(generated.name, c.name, c.file);
     assert.is(generated.description, c.description, c.file);
     const model = generated.createModel() as tf.LayersModel;

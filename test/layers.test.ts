@@ -8,13 +8,15 @@ import { findCycles, readImports, type Import } from './support/import-graph.js'
 
 const { files, imports } = readImports('src');
 
-type Layer = 'cli' | 'commands' | 'train' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'metrics' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
+type Layer = 'cli' | 'commands' | 'train' | 'evaluate' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'metrics' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
 
 /** Where each file of src/ sits: the first entry whose path is the file or a folder holding it. A new file must be placed. */
 const PLACES: readonly (readonly [string, Layer])[] = [
   ['cli.ts', 'cli'],
   ['commands/', 'commands'],
   ['train/', 'train'],
+  // A model run over a dataset and scored: the loop eval runs, and training's validation.
+  ['evaluate/', 'evaluate'],
   // The library API (`netspec`) and the compiler run over a project's files on disk.
   ['index.ts', 'library'],
   ['project/', 'library'],
@@ -35,11 +37,12 @@ const PLACES: readonly (readonly [string, Layer])[] = [
   ['runtime/', 'runtime'],
   // Leaf modules every layer may use: how problems are reported (diagnostics, errors), the user's files (paths as
   // shown, bounded reads, what netspec may overwrite and how it writes), the seeded random numbers of weights,
-  // data splits and training, and the SVG chart primitives of training curves and metric charts.
+  // data splits and training, the SVG chart primitives of training curves and metric charts, and progress lines.
   ['errors/', 'shared'],
   ['files/', 'shared'],
   ['random/', 'shared'],
   ['charts/', 'shared'],
+  ['terminal/', 'shared'],
 ];
 
 /**
@@ -51,8 +54,9 @@ const PLACES: readonly (readonly [string, Layer])[] = [
  */
 const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   cli: ['commands', 'shared'],
-  commands: ['train', 'library', 'compile', 'build', 'quantize', 'emit', 'weights', 'data', 'metrics', 'spec', 'ir', 'ops', 'runtime', 'shared'],
-  train: ['build', 'weights', 'data', 'metrics', 'ir', 'ops', 'runtime', 'shared'],
+  commands: ['train', 'evaluate', 'library', 'compile', 'build', 'quantize', 'emit', 'weights', 'data', 'metrics', 'spec', 'ir', 'ops', 'runtime', 'shared'],
+  train: ['evaluate', 'build', 'weights', 'data', 'metrics', 'ir', 'ops', 'runtime', 'shared'],
+  evaluate: ['build', 'emit', 'weights', 'data', 'metrics', 'ir', 'ops', 'runtime', 'shared'],
   library: ['compile', 'emit', 'metrics', 'spec', 'ir', 'ops', 'shared'],
   compile: ['emit', 'spec', 'ir', 'ops', 'shared'],
   build: ['emit', 'ir', 'ops', 'runtime', 'shared'],

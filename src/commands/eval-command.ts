@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { buildModel } from '../build/model.js';
+import { displayPath } from '../files/display-path.js';
 import type { ImageSet } from '../data/image-set.js';
 import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
@@ -11,39 +13,105 @@ import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { confusionSvg, evaluationReport, formatReport, predictLabels } from '../train/evaluation.js';
 import { loadEvalFolder } from '../train/image-folder-data.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { DATA_SOURCE_ARG, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
+import { evalDense } from './eval-dense.js';
+import { evalResults } from './eval-results.js';
+import { DATA_SOURCE_ARG, DATA_SOURCES, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { loadUserWeights, readUserWeights } from './user-weights.js';
 
 export const command = defineCommand({
   name: 'eval',
-  summary: "Measure a spec's classifier with a weights folder on labelled images: accuracy, per class, confusion matrix",
-  forms: [{ args: '<spec.json>', options: ['weights', 'data'], after: '[options]' }],
-  description: `Classifies every image of a labelled set in inference mode and prints the accuracy, each class's accuracy
-(the share of its images classified as it) and the confusion matrix (rows the true classes, columns the
-predicted ones); --json prints the same figures as JSON and --svg also draws the matrix. The set is the test
-split of fashion-mnist or of a CIFAR folder, or an image folder's val/ (or test/) folder, else the whole folder.
-Images are fed as the weights folder says: its normalisation and class names when 'netspec train' wrote them
-(image folders resized as training resized them), else ImageNet's normalisation and torchvision's 256/224
-resize. The set's classes are matched to the weights' class names by name; without names, by count and order.`,
+  summary: "Score a spec's model with a weights folder on labelled data — accuracy, COCO's AP/AR, VOC's mAP, mIoU — or score a results file",
+  forms: [
+    { args: '<spec.json>', options: ['weights', 'data'], after: '[options]' },
+    { args: '', options: ['data', 'results'], after: '[options]' },
+  ],
+  description: `Runs the model in inference mode on every image of a labelled set and prints how good it is.
+
+Classifiers: the accuracy, each class's accuracy (the share of its images classified as it) and the confusion
+matrix (rows the true classes, columns the predicted ones). The set is the test split of fashion-mnist or of a
+CIFAR folder, or an image folder's val/ (or test/) folder, else the whole folder. The set's classes are matched to
+the weights' class names by name; without names, by count and order.
+
+Detectors (--data coco:ANNOTATIONS.json[:IMAGES_DIR] or voc:DIR): COCO's twelve AP and AR figures, computed
+exactly as pycocotools' COCOeval (iouType 'bbox') computes them, then AP and AP50 per category; on VOC data also
+VOC's mAP@0.5 (all-point interpolation, difficult objects ignored). Boxes are scored in each image's own pixels
+and categories by the dataset's own ids (a head of torchvision's 91 COCO classes maps by identity, others take
+the dataset's categories in order of id). --detections FILE writes the detections as a COCO results file.
+
+Segmenters (--data voc:DIR or masks:DIR): global pixel accuracy, per-class accuracy and IoU, and mean IoU, from a
+confusion matrix counted at each label's own resolution as torchvision's reference counts it (255 ignored).
+--masks DIR writes each predicted mask as a palette PNG.
+
+Without a spec: --results scores what another run or tool predicted, a COCO results file against coco: ground
+truth, or a folder of masks (<image name>.png) against voc: or masks: labels.
+
+Images are prepared as the weights folder says (the normalisation 'netspec train' saved), else with ImageNet's
+normalisation, a 224/256 centre crop for classifiers and a letterbox for detectors and segmenters. Detectors and
+segmenters run on onnxruntime when onnxruntime-node is installed (--runtime chooses), with progress on standard
+error; --json prints the figures as JSON and --svg draws them (the confusion matrix, precision-recall curves, or
+per-class IoU).`,
   options: {
-    weights: { type: 'string', arg: 'DIR', required: true, help: 'The weights folder' },
-    data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The labelled images' },
+    weights: { type: 'string', arg: 'DIR', help: 'The weights folder' },
+    data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: `The labelled data: ${DATA_SOURCES}` },
+    results: { type: 'string', arg: 'FILE|DIR', help: 'Score this COCO results file or folder of masks instead of running a model' },
+    split: { type: 'string', arg: 'NAME', help: 'voc: and masks: data: the split to score (VOC: ImageSets/…/NAME.txt)' },
+    runtime: { type: 'choice', arg: 'ENGINE', choices: ['auto', 'tfjs', 'onnx'], default: 'auto', help: 'Detectors and segmenters: onnxruntime (auto when onnxruntime-node is installed) or TensorFlow.js' },
+    batch: { type: 'number', arg: 'N', default: 4, min: 1, max: 256, integer: true, help: 'Detectors and segmenters: images run at once' },
+    limit: { type: 'number', arg: 'N', min: 1, integer: true, help: 'Detectors and segmenters: score only the first N images' },
     json: { type: 'boolean', help: 'Print the figures as JSON' },
-    svg: { type: 'string', arg: 'FILE', help: 'Also write the confusion matrix as an SVG picture' },
+    svg: { type: 'string', arg: 'FILE', help: 'Also draw the figures as an SVG picture' },
+    detections: { type: 'string', arg: 'FILE', help: "Detectors: write the detections as COCO's results JSON (dataset image and category ids, boxes in image pixels)" },
+    masks: { type: 'string', arg: 'DIR', help: 'Segmenters: write each predicted mask into DIR as <image name>.png' },
     strict: { type: 'boolean', help: 'Image folders: refuse an image that cannot be decoded instead of skipping it' },
-    'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Image folders: skip (or under --strict refuse) images of more than N pixels' },
+    'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Skip (image folders; under --strict refuse) or refuse images of more than N pixels' },
   },
   run: async ({ values, positionals }) => {
-    if (positionals.length !== 1) throw new UsageError(`eval takes exactly one spec file, got ${positionals.length}`);
-    if (values.weights === undefined) throw new UsageError('eval needs --weights DIR');
     const data = parseDataSource(values.data, 'eval');
-    return evalCommand({ spec: positionals[0]!, weights: values.weights, data, json: values.json, svg: values.svg, strict: values.strict, maxPixels: values['max-pixels'] });
+    if (values.results !== undefined) return resultsCommand(values, positionals, data);
+    if (positionals.length !== 1) throw new UsageError(`eval takes exactly one spec file, got ${positionals.length} (or --results to score a results file)`);
+    if (values.weights === undefined) throw new UsageError('eval needs --weights DIR');
+    const outputs: { path: string; kind: 'generated-text' | 'unmarked' }[] = [values.svg && { path: values.svg, kind: 'generated-text' as const }, values.detections && { path: values.detections, kind: 'unmarked' as const }].filter((o) => typeof o === 'object');
+    assertWritable(outputs);
+    if (values.masks !== undefined) assertEmptyFolder(values.masks);
+    const graph = analyzeSpecFile(positionals[0]!);
+    if (graph.task !== undefined) {
+      if (data.kind !== 'annotated') throw new UsageError(`${graph.name} is a ${graph.task.kind} model; eval scores it on coco:, voc: or masks: data`);
+      if (values.detections !== undefined && graph.task.kind !== 'detection') throw new UsageError('--detections applies to detection models');
+      if (values.masks !== undefined && graph.task.kind !== 'segmentation') throw new UsageError('--masks applies to segmentation models');
+      const { weights, split, runtime, batch, limit, json, svg, detections, masks } = values;
+      return evalDense({ graph, weights, source: data.source, split, runtime, batch, limit, maxPixels: values['max-pixels'], json, svg, detections, masks });
+    }
+    if (values.detections !== undefined || values.masks !== undefined) throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
+    return evalCommand({ graph, weights: values.weights, data, json: values.json, svg: values.svg, strict: values.strict, maxPixels: values['max-pixels'] });
   },
 });
 
+/** `eval --data … --results …`: no spec, no weights, no model options. */
+function resultsCommand(values: { readonly weights?: string; readonly split?: string; readonly results?: string; readonly json: boolean; readonly svg?: string; readonly detections?: string; readonly masks?: string }, positionals: readonly string[], data: DataSource): Promise<number> {
+  if (positionals.length > 0 || values.weights !== undefined) throw new UsageError('eval --results scores a results file without a spec or weights; leave them out');
+  if (values.detections !== undefined || values.masks !== undefined) throw new UsageError('--detections and --masks are written when a model runs, not with --results');
+  if (data.kind !== 'annotated') throw new UsageError('eval --results scores against coco:, voc: or masks: data');
+  if (values.svg !== undefined) assertWritable([{ path: values.svg, kind: 'generated-text' }]);
+  return evalResults({ source: data.source, split: values.split, results: values.results!, json: values.json, svg: values.svg });
+}
+
+/** A folder that --masks may fill: absent (it is made) or empty, so that no file of the user's is ever among the masks. */
+function assertEmptyFolder(folder: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw new UserError(`--masks ${displayPath(folder)} is a file; it takes a folder for the masks`);
+    throw error;
+  }
+  if (entries.length > 0) throw new UserError(`--masks ${displayPath(folder)} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} already; give an empty or new folder`);
+}
+
 interface EvalOptions {
-  readonly spec: string;
+  readonly graph: AnalyzedGraph;
   readonly weights: string;
   readonly data: DataSource;
   readonly json: boolean;
@@ -54,8 +122,7 @@ interface EvalOptions {
 
 /** `netspec eval`: every problem with the spec, the weights or the data is a user error, one line and exit 1. */
 async function evalCommand(options: EvalOptions): Promise<number> {
-  if (options.svg !== undefined) assertWritable([{ path: options.svg, kind: 'generated-text' }]);
-  const graph = analyzeSpecFile(options.spec);
+  const { graph } = options;
   const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
   if (classes === undefined) throw new UserError(`${graph.name} is not a classifier; eval measures classifiers`);
   await initBackend();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../build/model.js';
+import { detectionConfig } from '../emit/detection-constant.js';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { readBounded } from '../files/read-bounded.js';
@@ -13,7 +14,7 @@ import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 import type { Task } from '../ir/graph.js';
 import type { DecodedImage } from '../runtime/images/pixels.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { detectImage, detectionConfig, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
+import { detectImage, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { loadUserWeights, readUserWeights } from './user-weights.js';
 

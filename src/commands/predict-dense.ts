@@ -71,17 +71,6 @@ export function segmentImage(model: tf.LayersModel, graph: AnalyzedGraph, path: 
   for (const { label, share } of classShares(mask)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${names(label)}\n`);
 }
 
-/** How a detection graph's outputs decode: its task's anchors and settings over its levels' sizes. */
-export function detectionConfig(graph: AnalyzedGraph): DetectionConfig {
-  if (graph.task?.kind !== 'detection') throw new Error(`${graph.name} is not a detection model`);
-  const { task } = graph;
-  const levels = task.levels.map((op) => {
-    const [height, width] = graph.layers.find((layer) => layer.op.name === op)!.outputShape;
-    return [height!, width!] as const;
-  });
-  return { input: [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
-}
-
 /** The detections scoring at least `minScore`. */
 function scoringAtLeast(detections: Detections, minScore: number): Detections {
   const keep = [...detections.scores.keys()].filter((i) => detections.scores[i]! >= minScore);

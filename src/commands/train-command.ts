@@ -44,7 +44,7 @@ function augmentationName(augmentation: Augmentation): keyof typeof AUGMENTATION
 }
 
 const options = {
-  data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The dataset: Fashion-MNIST, a folder of CIFAR binary files, or an image folder (one subfolder per class)' },
+  data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The dataset: fashion-mnist, cifar10:DIR, cifar100:DIR or cifar100-coarse:DIR (a folder of CIFAR binary files), or an image folder DIR (one subfolder per class)' },
   out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
   resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },
   epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, min: 1, max: 10_000, integer: true, help: 'Epochs' },

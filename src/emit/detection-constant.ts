@@ -1,22 +1,45 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
 
-/** `detection`: how RetinaNet's raw outputs decode, for `decodeBatch` (the tfjs module's `detect` and the ONNX module's). */
+/**
+ * How a detection graph's raw outputs decode: the input and levels' sizes, its anchors and RetinaNet's settings —
+ * the runtime's DetectionConfig, which `decodeBatch` takes (spelt out here: the compiler imports nothing that
+ * names TensorFlow.js, not even its types).
+ */
+export interface DetectionSettings {
+  readonly input: readonly [number, number];
+  readonly levels: readonly (readonly [number, number])[];
+  readonly anchors: { readonly sizes: readonly (readonly number[])[]; readonly ratios: readonly (readonly number[])[] };
+  readonly scoreThreshold: number;
+  readonly nmsThreshold: number;
+  readonly detectionsPerImage: number;
+  readonly topkCandidates: number;
+}
+
+export function detectionConfig(graph: AnalyzedGraph): DetectionSettings {
+  if (graph.task?.kind !== 'detection') throw new Error(`${graph.name} is not a detection model`);
+  const { task } = graph;
+  const levels = task.levels.map((op) => {
+    const [height, width] = graph.layers.find((layer) => layer.op.name === op)!.outputShape;
+    return [height!, width!] as const;
+  });
+  return { input: [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
+}
+
+/** `detection`: the same, as the constant the tfjs module's `detect` and the ONNX module's pass to `decodeBatch`. */
 export function detectionConstant(graph: AnalyzedGraph): string[] {
   if (graph.task?.kind !== 'detection') return [];
-  const { task } = graph;
-  const shapeOf = (op: string) => graph.layers.find((layer) => layer.op.name === op)!.outputShape;
+  const config = detectionConfig(graph);
   const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
-  const { decoding } = task;
   return [
     '/** How `detect` decodes: the input and pyramid levels\' [height, width], torchvision\'s anchors and RetinaNet\'s settings. */',
     'export const detection = {',
-    `  input: [${graph.inputShape[0]}, ${graph.inputShape[1]}],`,
-    `  levels: ${lists(task.levels.map((op) => shapeOf(op).slice(0, 2)))},`,
-    `  anchors: { sizes: ${lists(task.anchors.sizes)}, ratios: ${lists(task.anchors.ratios)} },`,
-    `  scoreThreshold: ${decoding.scoreThreshold},`,
-    `  nmsThreshold: ${decoding.nmsThreshold},`,
-    `  detectionsPerImage: ${decoding.detectionsPerImage},`,
-    `  topkCandidates: ${decoding.topkCandidates},`,
+    `  input: [${config.input.join(', ')}],`,
+    `  levels: ${lists(config.levels)},`,
+    `  anchors: { sizes: ${lists(config.anchors.sizes)}, ratios: ${lists(config.anchors.ratios)} },`,
+    `  scoreThreshold: ${config.scoreThreshold},`,
+    `  nmsThreshold: ${config.nmsThreshold},`,
+    `  detectionsPerImage: ${config.detectionsPerImage},`,
+    `  topkCandidates: ${config.topkCandidates},`,
     '} as const;',
   ];
 }

@@ -1,8 +1,10 @@
+import { UserError } from '../errors/user-error.js';
+
 /**
  * Input the metrics cannot score: a non-finite number, a detection on an image the ground truth lacks, a label
- * outside the classes. The message is one line naming the record; commands print it as a user error.
+ * outside the classes. The message is one line naming the record: a user error.
  */
-export class MetricsInputError extends Error {
+export class MetricsInputError extends UserError {
   override readonly name = 'MetricsInputError';
 }
 

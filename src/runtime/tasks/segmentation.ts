@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { Placement } from '../images/pipeline.js';
 
 /** One image's class per pixel, row-major, as `blendMask` draws it. */
@@ -8,19 +8,33 @@ export interface ClassMask {
   readonly classes: Int32Array;
 }
 
+/** Logits as values and dimensions, channels last: what onnxruntime's outputs become, or a tensor's data. */
+export interface ScoreMaps {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
 /**
  * The highest-scoring class of every pixel of segmentation logits [batch, height, width, classes], per image: at the
  * input's resolution, or with `placements` (from the image pipeline) at each image's own size.
  */
-export function classMasks(logits: tf.Tensor4D, placements?: readonly Placement[]): ClassMask[] {
-  const [batch, height, width, classes] = logits.shape;
-  if (placements) {
-    const scores = logits.dataSync() as Float32Array;
-    const size = height * width * classes;
-    return placements.map((placement, i) => classMaskInImage(scores.subarray(i * size, (i + 1) * size), [height, width, classes], placement));
+export function classMasks(logits: tf.Tensor4D | ScoreMaps, placements?: readonly Placement[]): ClassMask[] {
+  const [batch, height, width, classes] = ('dims' in logits ? logits.dims : logits.shape) as [number, number, number, number];
+  const scores = 'dims' in logits ? logits.data : (logits.dataSync() as Float32Array);
+  const size = height * width * classes;
+  if (placements) return placements.map((placement, i) => classMaskInImage(scores.subarray(i * size, (i + 1) * size), [height, width, classes], placement));
+  return Array.from({ length: batch }, (_, i) => ({ width, height, classes: highestClasses(scores.subarray(i * size, (i + 1) * size), classes) }));
+}
+
+/** Each pixel's class of highest score, the first on ties, as argmax takes it. */
+function highestClasses(scores: Float32Array, classes: number): Int32Array {
+  const out = new Int32Array(scores.length / classes);
+  for (let p = 0; p < out.length; p++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (scores[p * classes + k]! > scores[p * classes + best]!) best = k;
+    out[p] = best;
   }
-  const labels = tf.tidy(() => tf.argMax(logits, 3).dataSync() as Int32Array);
-  return Array.from({ length: batch }, (_, i) => ({ width, height, classes: labels.slice(i * height * width, (i + 1) * height * width) }));
+  return out;
 }
 
 /**

@@ -1,0 +1,112 @@
+// A model with its weights, ready to run batches, on either engine of inference: onnxruntime-node (the fp32 ONNX
+// graph of the same weights, built in memory) when it is installed, else TensorFlow.js' optimised path. Both give
+// their outputs in one layout, channels last as the tfjs model gives them, so what follows does not care which ran.
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../build/model.js';
+import { emitOnnx } from '../emit/onnx.js';
+import { inferencePlan } from '../emit/plan.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
+import { optimizeForInference } from '../runtime/inference/optimize.js';
+import { createSession, runChecked } from '../runtime/onnx/index.js';
+import type { WeightsFolder } from '../runtime/weights/folder.js';
+import { loadWeights } from '../runtime/weights/load.js';
+import { exportCheckpoint } from '../weights/convert.js';
+
+/** An output of a batch: its values and dimensions, [batch, …one image's shape], feature maps channels last. */
+export interface BatchOutput {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export type RuntimeChoice = 'auto' | 'tfjs' | 'onnx';
+
+export interface ModelRunner {
+  /** Which engine runs: for messages and reports. */
+  readonly engine: 'tfjs' | 'onnx';
+  /** Runs `count` images, given channels last as the image pipeline prepares them; every output by its name. */
+  run(images: Float32Array, count: number): Promise<ReadonlyMap<string, BatchOutput>>;
+  dispose(): void;
+}
+
+/** Whether onnxruntime-node can be loaded here: an optional peer dependency. */
+export async function haveOnnxRuntime(): Promise<boolean> {
+  try {
+    await import('onnxruntime-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The graph with the folder's weights on the engine chosen: `auto` takes onnxruntime when it is installed. `log`
+ * hears one line saying which engine runs and why.
+ */
+export async function openRunner(graph: AnalyzedGraph, folder: WeightsFolder, choice: RuntimeChoice, log: (line: string) => void): Promise<ModelRunner> {
+  const onnx = choice === 'onnx' || (choice === 'auto' && (await haveOnnxRuntime()));
+  if (onnx) {
+    log(`netspec: running ${graph.name} on onnxruntime${choice === 'auto' ? ' (installed; --runtime tfjs to use TensorFlow.js)' : ''}`);
+    return onnxRunner(graph, folder);
+  }
+  log(`netspec: running ${graph.name} on TensorFlow.js (${tf.getBackend()})${choice === 'auto' ? '; install onnxruntime-node for faster inference' : ''}`);
+  return tfjsRunner(graph, folder);
+}
+
+async function tfjsRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {
+  const model = await loadWeights(buildModel(graph), folder, { disposeOnError: true });
+  const optimised = optimizeForInference(model, inferencePlan(graph));
+  const shape = graph.inputShape;
+  return {
+    engine: 'tfjs',
+    async run(images, count) {
+      const outputs = tf.tidy(() => [optimised.predict(tf.tensor4d(images, [count, shape[0]!, shape[1]!, shape[2]!]))].flat());
+      const read = await Promise.all(outputs.map(async (output) => ({ data: (await output.data()) as Float32Array, dims: output.shape })));
+      tf.dispose(outputs);
+      return new Map(graph.outputs.map((output, i) => [output.name, read[i]!]));
+    },
+    dispose() {
+      optimised.dispose();
+      model.dispose();
+    },
+  };
+}
+
+async function onnxRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {
+  const weights = exportCheckpoint(graph, folder.location, folder.weights, folder.manifest.skipped);
+  const session = await createSession(emitOnnx(graph, weights), { log: () => {} });
+  const [height, width, channels] = graph.inputShape as [number, number, number];
+  return {
+    engine: 'onnx',
+    async run(images, count) {
+      const outputs = await runChecked(session, toChannelsFirst(images, count, height, width, channels), count, [channels, height, width]);
+      return new Map(graph.outputs.map((output) => [output.name, toChannelsLast(outputs[output.name]!)]));
+    },
+    dispose() {
+      void session.release();
+    },
+  };
+}
+
+/** NHWC to NCHW. */
+function toChannelsFirst(images: Float32Array, count: number, height: number, width: number, channels: number): Float32Array {
+  const out = new Float32Array(images.length);
+  const plane = height * width;
+  for (let n = 0; n < count; n++) {
+    const base = n * plane * channels;
+    for (let p = 0; p < plane; p++) for (let c = 0; c < channels; c++) out[base + c * plane + p] = images[base + p * channels + c]!;
+  }
+  return out;
+}
+
+/** An ONNX output in the tfjs model's layout: feature maps NCHW to NHWC, anything else as it is. */
+function toChannelsLast(output: { readonly data: Float32Array; readonly dims: readonly number[] }): BatchOutput {
+  if (output.dims.length !== 4) return output;
+  const [count, channels, height, width] = output.dims as [number, number, number, number];
+  const out = new Float32Array(output.data.length);
+  const plane = height * width;
+  for (let n = 0; n < count; n++) {
+    const base = n * plane * channels;
+    for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[base + p * channels + c] = output.data[base + c * plane + p]!;
+  }
+  return { data: out, dims: [count, height, width, channels] };
+}

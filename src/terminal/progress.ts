@@ -1,0 +1,58 @@
+// Progress of long work on standard error: one bar redrawn in place on a terminal, a plain line every tenth of the
+// way otherwise (logs, CI), each with the rate and the time left.
+
+export interface ProgressLine {
+  /** `done` of `total` finished; `figures` are shown after the count (rates, running scores). */
+  update(done: number, total: number, figures?: string): void;
+  /** Ends the display before a summary is printed. */
+  end(): void;
+}
+
+const BAR_WIDTH = 24;
+const REDRAW_MS = 100;
+
+type Stream = NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
+
+/** A progress display for `label` (e.g. "eval"): items per second and the time left from the rate so far. */
+export function progressLine(stream: Stream, label: string, unit: string): ProgressLine {
+  const terminal = Boolean(stream.isTTY);
+  const started = performance.now();
+  let lastDraw = 0;
+  let lastTenth = -1;
+  let drawn = false;
+  return {
+    update(done, total, figures = '') {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? done / seconds : 0;
+      const left = rate > 0 ? (total - done) / rate : 0;
+      const tail = `${done}/${total} ${unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s  ${formatDuration(left)} left${figures ? `  ${figures}` : ''}`;
+      if (terminal) {
+        const now = Date.now();
+        if (now - lastDraw < REDRAW_MS && done < total) return;
+        lastDraw = now;
+        const filled = total > 0 ? Math.round((BAR_WIDTH * done) / total) : BAR_WIDTH;
+        stream.write(`\r\x1b[2K${label} [${'='.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}] ${tail}`);
+        drawn = true;
+        return;
+      }
+      const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
+      if (tenth === lastTenth) return;
+      lastTenth = tenth;
+      stream.write(`${label} ${tail}\n`);
+    },
+    end() {
+      if (drawn) stream.write('\n');
+      drawn = false;
+      lastTenth = -1;
+    },
+  };
+}
+
+/** m:ss, or h:mm:ss from an hour. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.max(0, Math.round(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+}
