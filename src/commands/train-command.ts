@@ -120,7 +120,8 @@ On the wasm backend each step's batch is split across worker threads, one model 
 With --engine torch the run is PyTorch's: DIR gets the spec's nn.Module (model.py), the settings and the images,
 and torchrun runs the training script netspec ships on --nproc processes per machine and --nnodes machines
 (DistributedDataParallel, nccl on GPUs, gloo on CPUs, BatchNorm over the whole global batch), with the same
-optimisers, schedules, crop and flip augmentation and normalisation, a checkpoint after each epoch for --resume
+optimisers, schedules, crop and flip augmentation and normalisation, from the same initial weights (--seed or
+--init) and on the same batches as netspec's trainer, a checkpoint after each epoch for --resume
 (checkpoint.safetensors: tensors and JSON, no pickle; checked against the spec and model.py written again from
 it before a resumed run starts), and at the end the same weights/, metrics.json and curves.svg. Every machine runs the same
 command with its own --node-rank; the machine that runs rank 0 writes the results.`,

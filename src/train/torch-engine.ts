@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +102,7 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   const rendezvous = options.launch.nnodes > 1 ? undefined : `127.0.0.1:${await freePort()}`;
   const args = [...torchrunArguments(options.launch, rendezvous, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
   log(`netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`);
-  const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'inherit'], env: withThreadsPerProcess(options.launch.nproc) });
   const reports = followReports(child.stdout, options.config.epochs, options.progress ?? progressReporter(process.stderr), log);
   const [status] = (await Promise.all([once(child, 'close'), reports]))[0] as [number | null];
   if (status !== 0) throw new TorchEngineError(`torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`);
@@ -159,6 +160,15 @@ function parseReport(line: string): EngineReport | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The environment with OMP_NUM_THREADS, unless the user set it, sharing this machine's cores among the processes;
+ * torchrun would otherwise set 1 for several processes and print a banner saying so.
+ */
+function withThreadsPerProcess(nproc: number): NodeJS.ProcessEnv {
+  if (nproc === 1 || process.env.OMP_NUM_THREADS !== undefined) return process.env;
+  return { ...process.env, OMP_NUM_THREADS: String(Math.max(1, Math.floor(availableParallelism() / nproc))) };
 }
 
 /** A port on 127.0.0.1 that nothing listens on now, for a one-machine run's rendezvous. */
