@@ -275,7 +275,8 @@ def report(kind, record):
 
 
 def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
-    config, normalization, augmentation = settings["config"], settings["normalization"], settings["config"]["augmentation"]
+    config, normalization = settings["config"], settings["normalization"]
+    augmentation = config["augmentation"]
     images, labels = data
     count = len(labels)
     batch = config["batchSize"]
