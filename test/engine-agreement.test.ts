@@ -113,7 +113,7 @@ print(json.dumps({"order": order.tolist(), "batch": batch.permute(0, 2, 3, 1).fl
  * float64 parts from both by 1.3e-3. Hence 1e-2. Each of these, tried in the engine, parts some tensor by 0.3 to 2
  * of its movement: a rate twice as large (a scale across processes gone wrong), plain momentum for Nesterov's,
  * weight decay applied outside the momentum, and BatchNorm momentum 0.9 (tfjs' convention for PyTorch's 0.1). The
- * same ResNet-20 steps are not a fair test: its twenty BatchNorm layers amplify rounding, so that PyTorch in
+ * same ResNet-20 steps are not a fair test: its 21 BatchNorm layers amplify rounding, so that PyTorch in
  * float32 and in float64 from the same start part by 1e-3 in loss within four steps.
  */
 define('from the same seed, the first five steps of both engines agree: losses within 1e-3, weights within 1e-2 of their steps', async () => {
