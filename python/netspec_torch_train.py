@@ -4,14 +4,18 @@
 It trains the nn.Module that `netspec compile --target pytorch` emits for the spec, on the images netspec
 prepared in the run folder, with the recipe of netspec's own trainer: SGD (momentum, Nesterov) or Adam with
 torch.optim's weight decay, the same learning-rate schedules by optimiser step, random crops with zero padding
-and horizontal flips, and per-channel input normalisation. With several processes it is DistributedDataParallel
-(gloo on CPUs, nccl on GPUs), and BatchNorm normalises each batch with the statistics of the whole global batch,
-so N processes compute what one process does with the same global batch.
+and horizontal flips, and per-channel input normalisation. It starts from the initial weights netspec wrote and
+draws each epoch's order and each image's crop and flip from netspec's seeded generator, number for number, so
+that both engines given the same seed train on the same batches from the same weights. With several processes it
+is DistributedDataParallel (gloo on CPUs, nccl on GPUs), and BatchNorm normalises each batch with the statistics
+of the whole global batch, so N processes compute what one process does with the same global batch.
 
-The run folder holds, from netspec: model.py, torch-run.json (settings and normalisation) and
-torch-data.safetensors (the images and labels as bytes); this engine adds checkpoint.safetensors after each epoch (resumed with --resume: tensors and JSON, no pickle),
-torch-history.json, and at the end weights.safetensors (the state dict), which netspec turns into a weights
-folder, metrics.json and curves.svg.
+The run folder holds, from netspec: model.py, torch-run.json (settings and normalisation), torch-init.safetensors
+(the initial state dict) and torch-data.safetensors (the images and labels as bytes); this engine adds
+checkpoint.safetensors after each epoch (resumed with --resume: tensors and JSON, no pickle), torch-history.json,
+and at the end weights.safetensors (the state dict), which netspec turns into a weights folder, metrics.json and
+curves.svg. Rank 0 reports each step and each epoch to standard output as one JSON object a line, which netspec
+shows as its own trainer's progress.
 
 Usage: torchrun [torchrun options] netspec_torch_train.py RUN_DIR [--resume] [--stop-after EPOCHS]
 (--stop-after ends the run after that many epochs, as an interruption would, leaving the checkpoint to resume.)
@@ -52,6 +56,41 @@ def learning_rate(schedule, peak, step, total):
     if step <= warmup_steps:
         return cosine_between(start, peak, step / warmup_steps)
     return cosine_between(peak, start / ONE_CYCLE["final_divisor"], (step - warmup_steps) / (total - 1 - warmup_steps))
+
+
+UINT32 = 0xFFFFFFFF
+
+
+def mulberry32(seed):
+    """netspec's seeded uniform generator (mulberry32), number for number: JavaScript's int32 arithmetic mod 2³²."""
+    state = seed & UINT32
+
+    def draw():
+        nonlocal state
+        state = (state + 0x6D2B79F5) & UINT32
+        t = ((state ^ (state >> 15)) * (state | 1)) & UINT32
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & UINT32)) & UINT32
+        return (t ^ (t >> 14)) / 4294967296
+
+    return draw
+
+
+def random_for(seed, *position):
+    """netspec's generator for one purpose at one point of training (randomFor in src/train/batches.ts)."""
+    state = seed & UINT32
+    for p in position:
+        state = ((((state ^ ((p + 0x9E3779B9) & UINT32)) * 0x85EBCA6B) & UINT32) + 0x27D4EB2F) & UINT32
+    return mulberry32(state)
+
+
+def epoch_order(count, seed, epoch, limit):
+    """The tfjs engine's order of the first `limit` of `count` training images in an epoch: its Fisher–Yates shuffle."""
+    order = list(range(count))
+    draw = random_for(seed, 1, epoch)
+    for i in range(count - 1, 0, -1):
+        j = math.floor(draw() * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    return torch.tensor([i for i in order if i < limit], dtype=torch.long)
 
 
 class GlobalBatchNorm2d(nn.BatchNorm2d):
@@ -134,6 +173,15 @@ def load_checkpoint(path, model, optimizer, device):
     return state["history"], state["epoch"]
 
 
+def load_initial_weights(path, model):
+    """The state dict netspec initialised (or took from --init); only BatchNorm's step counters are the module's own."""
+    tensors, _ = read_safetensors(path)
+    result = model.load_state_dict(tensors, strict=False)
+    missing = [name for name in result.missing_keys if not name.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise RuntimeError(f"{path} does not fit model.py: missing {missing}, unexpected {result.unexpected_keys}")
+
+
 def read_data(path):
     """The images (uint8, N×H×W×C) and labels netspec wrote for the run, by split, from a safetensors file."""
     tensors, _ = read_safetensors(path)
@@ -148,18 +196,19 @@ def normalised(images, normalization):
     return (x - mean) / std
 
 
-def augmented(images, augmentation, generator):
-    """Random crops of the zero-padded images and horizontal flips, drawn for the whole global batch."""
+def augmented(images, augmentation, draw):
+    """Random crops of the zero-padded uint8 NHWC images and horizontal flips, drawn image by image as the tfjs engine
+    draws them (row offset, column offset, then the flip), so that padding is black before normalisation."""
     pad = augmentation["cropPadding"]
-    count, height, width = images.shape[0], images.shape[2], images.shape[3]
-    if pad > 0:
-        padded = F.pad(images, (pad, pad, pad, pad))
-        offsets = torch.randint(0, 2 * pad + 1, (count, 2), generator=generator)
-        images = torch.stack([padded[i, :, dy : dy + height, dx : dx + width] for i, (dy, dx) in enumerate(offsets.tolist())])
-    if augmentation["horizontalFlip"]:
-        flips = torch.rand(count, generator=generator) < 0.5
-        images = torch.where(flips.view(-1, 1, 1, 1), images.flip(3), images)
-    return images
+    height, width = images.shape[1], images.shape[2]
+    padded = F.pad(images, (0, 0, pad, pad, pad, pad))
+    crops = []
+    for image in padded:
+        top = math.floor(draw() * (2 * pad + 1)) if pad > 0 else 0
+        left = math.floor(draw() * (2 * pad + 1)) if pad > 0 else 0
+        crop = image[top : top + height, left : left + width]
+        crops.append(crop.flip(1) if augmentation["horizontalFlip"] and draw() < 0.5 else crop)
+    return torch.stack(crops)
 
 
 def make_optimizer(model, config):
@@ -174,13 +223,13 @@ def share(count, rank, world):
     return round(rank * count / world), round((rank + 1) * count / world)
 
 
-def evaluate(model, images, labels, normalization):
+def evaluate(model, images, labels, normalization, device):
     model.eval()
     loss_sum, correct = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(labels), EVAL_BATCH):
-            x = normalised(images[start : start + EVAL_BATCH], normalization)
-            y = labels[start : start + EVAL_BATCH]
+            x = normalised(images[start : start + EVAL_BATCH], normalization).to(device)
+            y = labels[start : start + EVAL_BATCH].to(device)
             logits = model(x)
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
@@ -220,22 +269,28 @@ def setup():
     return (dist.get_rank() if world > 1 else 0), world, device
 
 
+def report(kind, record):
+    """One line of JSON on standard output for netspec, which shows it as its own trainer's progress."""
+    print(json.dumps({kind: record}), flush=True)
+
+
 def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
     config, normalization = settings["config"], settings["normalization"]
+    augmentation = config["augmentation"]
     images, labels = data
     count = len(labels)
     batch = config["batchSize"]
     steps = math.ceil(count / batch)
     total = steps * config["epochs"]
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(config["seed"] * 100_003 + epoch))
-    loss_sum, correct = 0.0, 0
+    order = epoch_order(settings["shuffledCount"], config["seed"], epoch, count)
+    loss_sum, correct, started = 0.0, 0, time.perf_counter()
     for step in range(steps):
         indices = order[step * batch : (step + 1) * batch]
-        x = normalised(images[indices], normalization)
-        if config["augmentation"]["cropPadding"] > 0 or config["augmentation"]["horizontalFlip"]:
-            x = augmented(x, config["augmentation"], torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch * 10_007 + step))
+        pixels = images[indices]
+        if augmentation["cropPadding"] > 0 or augmentation["horizontalFlip"]:
+            pixels = augmented(pixels, augmentation, random_for(config["seed"], 2, epoch, step))
         begin, end = share(len(indices), rank, world)
-        x, y = x[begin:end].to(device), labels[indices][begin:end].to(device)
+        x, y = normalised(pixels[begin:end], normalization).to(device), labels[indices][begin:end].to(device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config["schedule"], config["learningRate"], epoch * steps + step, total)
         logits = model(x)
@@ -249,6 +304,9 @@ def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
             dist.all_reduce(stats)
         loss_sum += stats[0].item()
         correct += int(stats[1].item())
+        done = min((step + 1) * batch, count)
+        if rank == 0:
+            report("step", {"epoch": epoch + 1, "epochs": config["epochs"], "done": done, "total": count, "loss": loss_sum / done, "accuracy": correct / done, "seconds": time.perf_counter() - started})
     return loss_sum / count, correct / count
 
 
@@ -259,17 +317,26 @@ def main():
     settings = json.loads((run / "torch-run.json").read_text())
     config = settings["config"]
     rank, world, device = setup()
+    if rank == 0:
+        report("start", {"processes": world, "machines": int(os.environ.get("GROUP_WORLD_SIZE", "1")), "device": device.type})
+    # Seeds what the model draws while training (dropout, stochastic depth); the weights come from netspec.
     torch.manual_seed(config["seed"])
     model = load_model(run / "model.py").create_model()
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.__class__ = GlobalBatchNorm2d
-    model.to(device)
+    # The inputs are channels_last (NHWC images, permuted), and so is the model: every gradient then has its
+    # parameter's strides, as DDP's buckets expect (a contiguous 1×1 kernel's channels_last gradient has other
+    # strides for the same memory, which DDP warned about once per such kernel and process), and CPU convolutions
+    # run in their faster layout.
+    model.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
     history, first_epoch = [], 0
     checkpoint_path = run / "checkpoint.safetensors"
     if resume:
         history, first_epoch = load_checkpoint(checkpoint_path, model, optimizer, device)
+    else:
+        load_initial_weights(run / "torch-init.safetensors", model)
     trained = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     data = read_data(run / "torch-data.safetensors")
     train_data, test_data = data["train"], data["test"]
@@ -277,11 +344,11 @@ def main():
         started = time.perf_counter()
         train_loss, train_accuracy = train_epoch(trained, optimizer, train_data, settings, epoch, rank, world, device)
         if rank == 0:
-            test_loss, test_accuracy = evaluate(model, *test_data, settings["normalization"])
+            test_loss, test_accuracy = evaluate(model, *test_data, settings["normalization"], device)
             record = {"epoch": epoch + 1, "trainLoss": train_loss, "trainAccuracy": train_accuracy, "testLoss": test_loss, "testAccuracy": test_accuracy, "seconds": time.perf_counter() - started}
             history.append(record)
-            print(f"epoch {epoch + 1}/{config['epochs']}  train loss {train_loss:.4f} acc {100 * train_accuracy:.2f}%  test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}%  {record['seconds']:.1f} s", file=sys.stderr, flush=True)
             save_checkpoint(checkpoint_path, model, optimizer, history, epoch + 1)
+            report("epoch", record)
         if world > 1:
             dist.barrier()
         if stop_after is not None and epoch + 1 >= stop_after:

@@ -15,6 +15,7 @@ import { defaultFashionMnistDir, loadFashionMnist } from '../src/data/fashion-mn
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
+import type { ProgressReporter } from '../src/train/progress.js';
 import { TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
@@ -52,10 +53,12 @@ test.before(async () => {
 
 test.after(() => rmSync(folder, { recursive: true, force: true }));
 
-async function run(name: string, launch: Partial<TorchLaunch>, extra: { resume?: boolean; stopAfterEpochs?: number } = {}) {
+const quiet: ProgressReporter = { step() {}, end() {} };
+
+async function run(name: string, launch: Partial<TorchLaunch>, extra: { resume?: boolean; stopAfterEpochs?: number; progress?: ProgressReporter; log?: (line: string) => void } = {}) {
   const compiled = compileSpecFile(SPEC);
   if (!compiled.ok) throw new Error('no module');
-  return trainWithTorch({ graph, module: compiled.pytorchModule, data, config, out: join(folder, name), launch: { nproc: 1, nnodes: 1, nodeRank: 0, ...launch }, log: () => {}, ...extra });
+  return trainWithTorch({ graph, module: compiled.pytorchModule, data, config, out: join(folder, name), launch: { nproc: 1, nnodes: 1, nodeRank: 0, ...launch }, log: () => {}, progress: quiet, ...extra });
 }
 
 /** The largest difference between two state dicts' float tensors, relative to the largest value. */
@@ -88,7 +91,7 @@ async function refused(name: string, message: RegExp, model = graph): Promise<vo
   const compiled = compileSpecFile(SPEC);
   if (!compiled.ok) throw new Error('no module');
   try {
-    await trainWithTorch({ graph: model, module: compiled.pytorchModule, data, config, out: join(folder, name), resume: true, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: () => {} });
+    await trainWithTorch({ graph: model, module: compiled.pytorchModule, data, config, out: join(folder, name), resume: true, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: () => {}, progress: quiet });
   } catch (error) {
     assert.instance(error, TorchEngineError);
     assert.match((error as Error).message, message, (error as Error).message);
@@ -106,12 +109,21 @@ const freePort = () =>
     });
   });
 
-define('one process trains, and its weights load into the generated tfjs module and classify as in PyTorch', async () => {
-  const result = await run('single', {});
+define('one process trains, showing each step and epoch as netspec\'s trainer does, and its weights load into the generated tfjs module and classify as in PyTorch', async () => {
+  const steps: Parameters<ProgressReporter['step']>[0][] = [];
+  const lines: string[] = [];
+  const result = await run('single', {}, { progress: { step: (step) => void steps.push(step), end() {} }, log: (line) => lines.push(line) });
   assert.ok(result.written);
   const files = torchRunFiles(join(folder, 'single'));
-  const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as { backend: string; testAccuracy: number; history: unknown[] };
-  assert.is(metrics.backend, 'torch');
+  const history = (JSON.parse(readFileSync(files.metrics, 'utf8')) as { history: { trainLoss: number; trainAccuracy: number }[] }).history;
+  // Two epochs of one step of 128 images: each step's running figures are its epoch's.
+  assert.equal(steps.map(({ epoch, epochs, done, total }) => ({ epoch, epochs, done, total })), [1, 2].map((epoch) => ({ epoch, epochs: 2, done: 128, total: 128 })));
+  assert.equal(steps.map((step) => [step.loss, step.accuracy]), history.map((record) => [record.trainLoss, record.trainAccuracy]));
+  assert.ok(steps.every((step) => step.imagesPerSecond > 0));
+  assert.match(lines.filter((line) => line.startsWith('epoch ')).join('\n'), /^epoch 1\/2  train loss \d\.\d{4} acc \d+\.\d\d%  test loss \d+\.\d{4} acc \d+\.\d\d%  \d+:\d\d\nepoch 2\/2  /);
+  const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as Record<string, unknown> & { testAccuracy: number; history: unknown[]; config: object };
+  assert.equal({ engine: metrics.engine, device: metrics.device, processes: metrics.processes, machines: metrics.machines }, { engine: 'torch', device: 'cpu', processes: 1, machines: 1 });
+  assert.not.ok('replicas' in metrics.config, 'no replica count of the other engine');
   assert.is(metrics.history.length, 2);
   assert.ok(readFileSync(files.curves, 'utf8').includes('<svg'));
   const generated = (await import('../generated/fashion/resnet20.ts')) as { createModel(options: { weights: string }): Promise<tf.LayersModel> };
@@ -132,6 +144,12 @@ define('two processes (DistributedDataParallel, gloo) end with the weights of on
   await run('two-processes', { nproc: 2 });
   const difference = stateDifference('single', 'two-processes');
   assert.ok(difference <= DISTRIBUTED_TOLERANCE, `relative max |Δ| ${difference.toExponential(2)}`);
+  const metrics = JSON.parse(readFileSync(torchRunFiles(join(folder, 'two-processes')).metrics, 'utf8')) as Record<string, unknown>;
+  assert.equal({ engine: metrics.engine, processes: metrics.processes, machines: metrics.machines }, { engine: 'torch', processes: 2, machines: 1 });
+  // The model is channels_last like its inputs, so DDP's gradient buckets match every gradient's strides (the 1×1
+  // downsample kernels' among them) and PyTorch has no layout warning to give; torchrun keeps each process's stderr.
+  const logs = spawnSync('grep', ['-rl', 'Grad strides do not match', join(folder, 'two-processes', 'torchrun-logs')], { encoding: 'utf8' });
+  assert.is(logs.stdout, '', `warned in ${logs.stdout}`);
 });
 
 define('two machines of one process each, meeting through a c10d rendezvous on 127.0.0.1, agree too', async () => {
@@ -140,6 +158,8 @@ define('two machines of one process each, meeting through a c10d rendezvous on 1
   assert.is(Number(first.written) + Number(second.written), 1, 'exactly one machine writes the weights');
   const difference = stateDifference('single', first.written ? 'node0' : 'node1');
   assert.ok(difference <= DISTRIBUTED_TOLERANCE, `relative max |Δ| ${difference.toExponential(2)}`);
+  const metrics = JSON.parse(readFileSync(torchRunFiles(join(folder, first.written ? 'node0' : 'node1')).metrics, 'utf8')) as Record<string, unknown>;
+  assert.equal({ processes: metrics.processes, machines: metrics.machines }, { processes: 2, machines: 2 });
 });
 
 define('a run stopped after its first epoch and resumed ends with the uninterrupted run\'s weights', async () => {

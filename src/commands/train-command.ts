@@ -88,7 +88,7 @@ const options = {
 } as const satisfies OptionTable;
 
 /** Options of netspec's own trainer that the PyTorch engine does not take. */
-const TFJS_ONLY = ['workers', 'init', 'freeze'] as const satisfies readonly (keyof typeof options)[];
+const TFJS_ONLY = ['workers', 'freeze'] as const satisfies readonly (keyof typeof options)[];
 /** Options that only the PyTorch engine reads. */
 const TORCH_ONLY = ['nproc', 'nnodes', 'node-rank', 'rdzv-endpoint'] as const satisfies readonly (keyof typeof options)[];
 
@@ -120,7 +120,8 @@ On the wasm backend each step's batch is split across worker threads, one model 
 With --engine torch the run is PyTorch's: DIR gets the spec's nn.Module (model.py), the settings and the images,
 and torchrun runs the training script netspec ships on --nproc processes per machine and --nnodes machines
 (DistributedDataParallel, nccl on GPUs, gloo on CPUs, BatchNorm over the whole global batch), with the same
-optimisers, schedules, crop and flip augmentation and normalisation, a checkpoint after each epoch for --resume
+optimisers, schedules, crop and flip augmentation and normalisation, from the same initial weights (--seed or
+--init) and on the same batches as netspec's trainer, a checkpoint after each epoch for --resume
 (checkpoint.safetensors: tensors and JSON, no pickle; checked against the spec and model.py written again from
 it before a resumed run starts), and at the end the same weights/, metrics.json and curves.svg. Every machine runs the same
 command with its own --node-rank; the machine that runs rank 0 writes the results.`,
@@ -141,7 +142,7 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
       if (values['node-rank'] >= values.nnodes) throw new UsageError(`--node-rank must be below --nnodes (${values.nnodes}), got ${values['node-rank']}`);
       if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined) throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
       const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
-      return trainTorchCommand({ spec, data, folder, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
+      return trainTorchCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
     }
     const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
     if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);

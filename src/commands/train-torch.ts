@@ -1,5 +1,6 @@
 // `netspec train --engine torch`: the same spec, data and recipe, trained by PyTorch through torchrun.
 import { emitPytorch } from '../emit/pytorch.js';
+import { readWeightsFolder } from '../runtime/weights/files.js';
 import type { TrainConfig } from '../train/config.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
 import { dataMismatch, dataSourceName, loadDataSource, type DataSource } from './data-source.js';
@@ -9,6 +10,8 @@ export interface TrainTorchOptions {
   readonly spec: string;
   readonly data: DataSource;
   readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
+  /** The weights folder to start from. */
+  readonly init: string | undefined;
   readonly out: string;
   readonly resume: boolean;
   readonly config: TrainConfig;
@@ -23,6 +26,8 @@ export async function trainTorchCommand(options: TrainTorchOptions): Promise<num
   const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
   const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
   if (mismatch) throw new TorchEngineError(mismatch);
-  await trainWithTorch({ graph, module: emitPytorch(graph), data, config: options.config, out: options.out, resume: options.resume, launch: options.launch });
+  const init = options.init === undefined ? undefined : { weights: (await readWeightsFolder(options.init)).weights, source: options.init };
+  await trainWithTorch({ graph, module: emitPytorch(graph), data, config: options.config, init, out: options.out, resume: options.resume, launch: options.launch });
   return 0;
 }
+

@@ -8,43 +8,63 @@ export interface ProgressLine {
   end(): void;
 }
 
+/** The display itself: what is shown beside the bar on a terminal, and on its own line elsewhere. */
+export interface RedrawnLine {
+  show(done: number, total: number, text: { readonly bar: string; readonly plain: string }): void;
+  end(): void;
+}
+
 const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
 
-type Stream = NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
+export type ProgressStream = NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
 
-/** A progress display for `label` (e.g. "eval"): items per second and the time left from the rate so far. */
-export function progressLine(stream: Stream, label: string, unit: string): ProgressLine {
+/**
+ * Redraws `label [bar] text.bar` at most every 100 ms on a terminal; elsewhere prints `text.plain` once per tenth of
+ * the way, leaving out the last tenth, which the summary that follows says better.
+ */
+export function redrawnLine(stream: ProgressStream, label: () => string): RedrawnLine {
   const terminal = Boolean(stream.isTTY);
-  const started = performance.now();
   let lastDraw = 0;
   let lastTenth = -1;
   let drawn = false;
   return {
-    update(done, total, figures = '') {
-      const seconds = (performance.now() - started) / 1000;
-      const rate = seconds > 0 ? done / seconds : 0;
-      const left = rate > 0 ? (total - done) / rate : 0;
-      const tail = `${done}/${total} ${unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s  ${formatDuration(left)} left${figures ? `  ${figures}` : ''}`;
+    show(done, total, text) {
       if (terminal) {
         const now = Date.now();
         if (now - lastDraw < REDRAW_MS && done < total) return;
         lastDraw = now;
         const filled = total > 0 ? Math.round((BAR_WIDTH * done) / total) : BAR_WIDTH;
-        stream.write(`\r\x1b[2K${label} [${'='.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}] ${tail}`);
+        stream.write(`\r\x1b[2K${label()} [${'='.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}] ${text.bar}`);
         drawn = true;
         return;
       }
       const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
-      if (tenth === lastTenth) return;
+      if (tenth === lastTenth || tenth === 10) return;
       lastTenth = tenth;
-      stream.write(`${label} ${tail}\n`);
+      stream.write(`${label()} ${text.plain}\n`);
     },
     end() {
       if (drawn) stream.write('\n');
       drawn = false;
       lastTenth = -1;
     },
+  };
+}
+
+/** A progress display for `label` (e.g. "eval"): items per second and the time left from the rate so far. */
+export function progressLine(stream: ProgressStream, label: string, unit: string): ProgressLine {
+  const started = performance.now();
+  const line = redrawnLine(stream, () => label);
+  return {
+    update(done, total, figures = '') {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? done / seconds : 0;
+      const left = rate > 0 ? (total - done) / rate : 0;
+      const text = `${done}/${total} ${unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s  ${formatDuration(left)} left${figures ? `  ${figures}` : ''}`;
+      line.show(done, total, { bar: text, plain: text });
+    },
+    end: () => line.end(),
   };
 }
 

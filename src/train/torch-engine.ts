@@ -2,23 +2,33 @@
 // engine netspec ships (python/netspec_torch_train.py) on one or many processes and machines; the result comes back
 // as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ImageSet } from '../data/image-set.js';
+import { InternalError } from '../errors/internal-error.js';
 import { UserError } from '../errors/user-error.js';
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { readBounded } from '../files/read-bounded.js';
+import type { NamedWeight } from '../runtime/weights/folder.js';
 import { importCheckpoint, nonFiniteProblem } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
-import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type SafetensorsFile } from '../weights/safetensors.js';
+import { initialWeights } from '../weights/init.js';
+import { toTfjs, toTorch, weightSlots } from '../weights/mapping.js';
+import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type FloatTensor, type SafetensorsFile } from '../weights/safetensors.js';
 import { measureNormalization, type Normalization } from './batches.js';
 import type { TrainConfig } from './config.js';
+import { initialisedFrom } from './fine-tune.js';
 import type { EpochRecord } from './plot.js';
-import { runFiles, writeRunReport } from './train.js';
+import { progressReporter, type ProgressReporter } from './progress.js';
+import { epochSummary, runFiles, writeRunReport } from './train.js';
 
 /** The engine's script, shipped in the package beside dist/. */
 export const TORCH_ENGINE_SCRIPT = fileURLToPath(new URL('../../python/netspec_torch_train.py', import.meta.url));
@@ -41,11 +51,16 @@ export interface TorchTrainOptions {
   readonly data: { readonly train: ImageSet; readonly test: ImageSet; readonly classNames?: readonly string[] };
   readonly config: TrainConfig;
   readonly out: string;
+  /** Start from these weights (a weights folder's, named in `source`) instead of the seeded initialisation; a classifier head of other shapes starts fresh. */
+  readonly init?: { readonly weights: ReadonlyMap<string, NamedWeight>; readonly source: string };
   readonly resume?: boolean;
   readonly launch: TorchLaunch;
   /** End after this many epochs, leaving the checkpoint to resume from, as an interruption would. */
   readonly stopAfterEpochs?: number;
+  /** Summary lines (one per epoch, the result); default standard error. */
   readonly log?: (line: string) => void;
+  /** Each step's progress, as the engine reports it; default a bar (or plain lines) on standard error. */
+  readonly progress?: ProgressReporter;
 }
 
 /** The run-folder files the engine reads and writes, beside the ones every run has. */
@@ -54,6 +69,7 @@ export function torchRunFiles(out: string) {
     ...runFiles(out),
     module: join(out, 'model.py'),
     settings: join(out, 'torch-run.json'),
+    init: join(out, 'torch-init.safetensors'),
     data: join(out, 'torch-data.safetensors'),
     checkpoint: join(out, 'checkpoint.safetensors'),
     state: join(out, 'weights.safetensors'),
@@ -82,15 +98,14 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   assertTorchrun(torchrun);
   const files = torchRunFiles(options.out);
   if (options.resume) checkResumable(options, files);
-  else prepareRun(options, files);
+  else prepareRun(options, files, log);
   const started = Date.now();
-  const args = [...torchrunArguments(options.launch, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
+  const rendezvous = options.launch.nnodes > 1 ? undefined : `127.0.0.1:${await freePort()}`;
+  const args = [...torchrunArguments(options.launch, rendezvous, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
   log(`netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`);
-  const status = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(torchrun, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', resolve);
-  });
+  const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'inherit'], env: withThreadsPerProcess(options.launch.nproc) });
+  const reports = followReports(child.stdout, options.config.epochs, options.progress ?? progressReporter(process.stderr), log);
+  const [status] = (await Promise.all([once(child, 'close'), reports]))[0] as [number | null];
   if (status !== 0) throw new TorchEngineError(`torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`);
   if (stopping) {
     log(`netspec: stopped after epoch ${options.stopAfterEpochs}; continue with --resume`);
@@ -100,15 +115,82 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
     log('netspec: this machine did not run rank 0, which writes the weights; they are on the machine that did');
     return { written: false };
   }
-  return { written: true, testAccuracy: finishRun(options, files, log) };
+  const shape = await reports;
+  if (!shape) throw new InternalError('the PyTorch engine wrote the weights without reporting how the run was spread');
+  return { written: true, testAccuracy: finishRun(options, files, shape, log) };
 }
 
-/** Writes the module, the settings (with the normalisation it measures) and the images into the run folder. */
-function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): void {
+/** How the run was spread, as rank 0 reports it when it starts. */
+interface TorchRunShape {
+  readonly processes: number;
+  readonly machines: number;
+  readonly device: string;
+}
+
+/**
+ * Shows the engine's reports (one JSON object a line on its standard output: each step, each epoch, and where it
+ * runs) as netspec's own trainer shows its progress; other output passes through. Resolves with the run's shape.
+ */
+async function followReports(stdout: NodeJS.ReadableStream, epochs: number, progress: ProgressReporter, log: (line: string) => void): Promise<TorchRunShape | undefined> {
+  let shape: TorchRunShape | undefined;
+  for await (const line of createInterface({ input: stdout, crlfDelay: Infinity })) {
+    const report = parseReport(line);
+    if (report?.start) shape = report.start;
+    else if (report?.step) {
+      const { seconds, ...step } = report.step;
+      progress.step({ ...step, imagesPerSecond: seconds > 0 ? step.done / seconds : 0 });
+    } else if (report?.epoch) {
+      progress.end();
+      log(epochSummary(report.epoch, epochs));
+    } else process.stdout.write(`${line}\n`);
+  }
+  return shape;
+}
+
+type EngineReport = {
+  readonly start?: TorchRunShape;
+  readonly step?: { epoch: number; epochs: number; done: number; total: number; loss: number; accuracy: number; seconds: number };
+  readonly epoch?: EpochRecord;
+};
+
+/** The engine's report on a line, or undefined for a line the model or PyTorch printed. */
+function parseReport(line: string): EngineReport | undefined {
+  if (!line.startsWith('{"start"') && !line.startsWith('{"step"') && !line.startsWith('{"epoch"')) return undefined;
+  try {
+    return JSON.parse(line) as EngineReport;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The environment with OMP_NUM_THREADS, unless the user set it, sharing this machine's cores among the processes;
+ * torchrun would otherwise set 1 for several processes and print a banner saying so.
+ */
+function withThreadsPerProcess(nproc: number): NodeJS.ProcessEnv {
+  if (nproc === 1 || process.env.OMP_NUM_THREADS !== undefined) return process.env;
+  return { ...process.env, OMP_NUM_THREADS: String(Math.max(1, Math.floor(availableParallelism() / nproc))) };
+}
+
+/** A port on 127.0.0.1 that nothing listens on now, for a one-machine run's rendezvous. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Writes the module, the settings (with the normalisation it measures), the initial weights and the images into the run folder. */
+function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, log: (line: string) => void): void {
   const { data, config } = options;
   if (existsSync(files.checkpoint)) throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
   assertWritable([
     { path: files.data, kind: 'safetensors' },
+    { path: files.init, kind: 'safetensors' },
     { path: files.module, kind: 'generated-text' },
     { path: files.settings, kind: 'json' },
     { path: files.state, kind: 'safetensors' },
@@ -124,9 +206,39 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
   ];
   const tensors = new Map([...split('train', data.train, limit), ...split('test', data.test, data.test.count)]);
   writeAtomically(files.data, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
+  writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.module, options.module, 'generated-text');
-  const settings = { producer: PRODUCER, model: options.graph.name, config, normalization, classNames: data.classNames ?? null };
+  // The engine draws each epoch's order over the whole training set, then keeps the images under the limit, as netspec's trainer does.
+  const settings = { producer: PRODUCER, model: options.graph.name, config: withoutReplicas(config), normalization, shuffledCount: data.train.count, classNames: data.classNames ?? null };
   writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
+}
+
+/**
+ * The state dict the run starts from: netspec's seeded initialisation, the one its own trainer starts from with the
+ * same seed, or a weights folder's weights over it (a head of other shapes kept fresh, as netspec's trainer does).
+ */
+function startingWeights(options: TorchTrainOptions, log: (line: string) => void): Map<string, FloatTensor> {
+  const { graph, init } = options;
+  const fresh = initialWeights(graph, options.config.seed);
+  if (!init) return fresh;
+  const slots = weightSlots(graph);
+  const head = slots.at(-1)!.layer;
+  const current = slots.map((slot) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: toTfjs(slot, fresh.get(slot.torchName)!.data) }));
+  let chosen;
+  try {
+    chosen = initialisedFrom(current, init.weights, head, init.source);
+  } catch (error) {
+    throw new TorchEngineError((error as Error).message);
+  }
+  const byName = new Map(chosen.weights.map((weight) => [weight.name, weight]));
+  log(`netspec: starting from the weights in ${init.source}${chosen.freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`);
+  return new Map(slots.map((slot) => [slot.torchName, { shape: slot.torchShape, data: toTorch(slot, byName.get(slot.tfjsName)!.data) }]));
+}
+
+/** The settings without the tfjs engine's replica count, which says nothing of a PyTorch run. */
+function withoutReplicas(config: TrainConfig): Omit<TrainConfig, 'replicas'> {
+  const { replicas: _replicas, ...rest } = config;
+  return rest;
 }
 
 /**
@@ -203,15 +315,18 @@ function parseCheckpointState(text: string | undefined, epochs: number): string 
   return { epoch: epoch as number };
 }
 
-/** torchrun's options, spelt with underscores, which every torchrun release takes (dashes came later). */
-function torchrunArguments(launch: TorchLaunch, name: string, out: string, resume: boolean): string[] {
+/**
+ * torchrun's options, spelt with underscores, which every torchrun release takes (dashes came later). One machine
+ * meets at `rendezvous`, a free port of its own: --standalone would take port 29400 in PyTorch 1.13, where two runs
+ * side by side meet and the first to end takes the other down.
+ */
+function torchrunArguments(launch: TorchLaunch, rendezvous: string | undefined, name: string, out: string, resume: boolean): string[] {
   const spread = ['--nnodes', String(launch.nnodes), '--nproc_per_node', String(launch.nproc)];
   if (launch.nnodes > 1) {
     if (!launch.rdzvEndpoint) throw new TorchEngineError('a run on several machines needs --rdzv-endpoint HOST:PORT, where the machines meet');
     spread.push('--node_rank', String(launch.nodeRank), '--rdzv_backend', 'c10d', '--rdzv_endpoint', launch.rdzvEndpoint, '--rdzv_id', `netspec-${name}`);
   } else {
-    // One machine: a private rendezvous on a free port, so that runs side by side do not meet.
-    spread.push('--standalone');
+    spread.push('--rdzv_backend', 'c10d', '--rdzv_endpoint', rendezvous!, '--rdzv_id', `netspec-${name}`);
   }
   // torchrun before PyTorch 2 cannot parse its own defaults "0" for these under Python 3.11 (IntFlag iteration skips
   // 0); teeing standard error, where the engine reports, into logs in the run folder is parsed by every release.
@@ -220,13 +335,13 @@ function torchrunArguments(launch: TorchLaunch, name: string, out: string, resum
 }
 
 /** The state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
-function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, log: (line: string) => void): number {
+function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, shape: TorchRunShape, log: (line: string) => void): number {
   const { graph } = options;
   const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readFileSync(files.state)));
-  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: TrainConfig; normalization: Normalization; classNames: string[] | null };
+  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null };
   writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: settings.normalization, classes: settings.classNames ?? undefined });
   const history = JSON.parse(readFileSync(files.history, 'utf8')) as EpochRecord[];
-  const { last } = writeRunReport(options.out, { model: graph.name, backend: 'torch', config: settings.config, normalization: settings.normalization, history });
+  const { last } = writeRunReport(options.out, { model: graph.name, engine: { engine: 'torch', ...shape }, config: settings.config, normalization: settings.normalization, history });
   const accuracy = last ? `${(last.testAccuracy * 100).toFixed(2)}%` : 'n/a';
   log(`netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`);
   return last?.testAccuracy ?? NaN;

@@ -10,7 +10,8 @@ import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointSta
 import type { TrainConfig } from './config.js';
 import { ReplicaWorkers } from './parallel.js';
 import { plotHistory, type EpochRecord } from './plot.js';
-import { formatDuration, progressReporter, type ProgressReporter } from './progress.js';
+import { formatDuration } from '../terminal/progress.js';
+import { progressReporter, type ProgressReporter } from './progress.js';
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
 import { initialisedFrom } from './fine-tune.js';
@@ -144,10 +145,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seconds: (performance.now() - started) / 1000,
       };
       history.push(record);
-      log(
-        `epoch ${record.epoch}/${config.epochs}  train loss ${record.trainLoss.toFixed(4)} acc ${percent(record.trainAccuracy)}  ` +
-          `test loss ${record.testLoss.toFixed(4)} acc ${percent(record.testAccuracy)}  ${formatDuration(record.seconds)}`,
-      );
+      log(epochSummary(record, config.epochs));
       step = 0;
       lossSum = correct = seen = seconds = 0;
       snapshot({ epoch: epoch + 1, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history);
@@ -162,25 +160,39 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   function finish(history: readonly EpochRecord[]): TrainResult {
     // The normalisation and class names travel with the weights, so that predict feeds and names images as training did.
     writeWeightsFolder(weights, graph.name, main.weights(), [], { input: state.normalization, classes: data.classNames });
-    const { last, totalSeconds } = writeRunReport(out, { model: graph.name, backend: tf.getBackend(), config: state.config, normalization: state.normalization, history });
+    const engine = { engine: 'tfjs', backend: tf.getBackend(), replicas: state.config.replicas } as const;
+    const { last, totalSeconds } = writeRunReport(out, { model: graph.name, engine, config: state.config, normalization: state.normalization, history });
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }
 }
 
+/** One epoch's line of a run's log, the same from either engine. */
+export function epochSummary(record: EpochRecord, epochs: number): string {
+  return (
+    `epoch ${record.epoch}/${epochs}  train loss ${record.trainLoss.toFixed(4)} acc ${percent(record.trainAccuracy)}  ` +
+    `test loss ${record.testLoss.toFixed(4)} acc ${percent(record.testAccuracy)}  ${formatDuration(record.seconds)}`
+  );
+}
+
+/** Which engine trained a run and how it was spread: threads of tfjs replicas, or PyTorch processes on machines. */
+export type RunEngine =
+  | { readonly engine: 'tfjs'; readonly backend: string; readonly replicas: number }
+  | { readonly engine: 'torch'; readonly device: string; readonly processes: number; readonly machines: number };
+
 /**
- * A finished run's metrics.json (settings, input normalisation, every epoch) and curves.svg, whichever engine
- * trained it; returns the last epoch and the seconds of all of them.
+ * A finished run's metrics.json (the engine and how it was spread, settings, input normalisation, every epoch) and
+ * curves.svg, whichever engine trained it; returns the last epoch and the seconds of all of them.
  */
 export function writeRunReport(
   out: string,
-  run: { readonly model: string; readonly backend: string; readonly config: TrainConfig; readonly normalization: Normalization; readonly history: readonly EpochRecord[] },
+  run: { readonly model: string; readonly engine: RunEngine; readonly config: Omit<TrainConfig, 'replicas'>; readonly normalization: Normalization; readonly history: readonly EpochRecord[] },
 ): { last: EpochRecord | undefined; totalSeconds: number } {
   const { metrics, curves } = runFiles(out);
-  const { model, backend, config, normalization, history } = run;
+  const { model, engine, config, normalization, history } = run;
   const last = history.at(-1);
   const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
-  const summary = { producer: PRODUCER, model, backend, config, normalization, testAccuracy: last?.testAccuracy ?? null, testLoss: last?.testLoss ?? null, seconds: totalSeconds, history };
+  const summary = { producer: PRODUCER, model, ...engine, config, normalization, testAccuracy: last?.testAccuracy ?? null, testLoss: last?.testLoss ?? null, seconds: totalSeconds, history };
   writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
   writeAtomically(curves, plotHistory(history, `${model}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`), 'generated-text');
   return { last, totalSeconds };
