@@ -19,6 +19,7 @@ export const RUNTIME_MODULE = 'netspec/runtime';
  */
 const moduleNames = [
   'tf',
+  'preprocessing',
   ...LAYER_HELPERS,
   'decodeBatch',
   'Detections',
@@ -88,6 +89,7 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     '',
     '/** Shape of one input image: [height, width, channels]. */',
     `export const inputShape = ${tuple(graph.inputShape)} as const;`,
+    ...preprocessingConstant(graph),
     ...(single
       ? [
           `/** Shape of one image's output: ${graph.outputShapes[0]!.length === 1 ? '[features]' : '[height, width, channels]'}. */`,
@@ -113,6 +115,19 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     '',
     'export type LayerName = (typeof layers)[number][\'name\'];',
     '',
+  ];
+}
+
+/** The spec's image preparation, where it declares one: what its pretrained weights expect. */
+function preprocessingConstant({ preprocess }: AnalyzedGraph): string[] {
+  if (!preprocess) return [];
+  const list = (values: readonly number[]) => `[${values.map(float).join(', ')}]`;
+  return [
+    '/**',
+    ' * How images are prepared for the pretrained weights: resized so that a centre crop of `cropFraction` of the',
+    ' * shorter side fills the input, with `interpolation`; scaled to [0, 1]; `mean` subtracted and divided by `std`.',
+    ' */',
+    `export const preprocessing = { mean: ${list(preprocess.mean)}, std: ${list(preprocess.std)}, cropFraction: ${float(preprocess.cropFraction)}, interpolation: ${stringLiteral(preprocess.interpolation)} } as const;`,
   ];
 }
 

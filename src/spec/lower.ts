@@ -14,7 +14,7 @@ export function lower(spec: NormalizedSpec): Graph {
   const ops = new OpList(spec.normalization);
   const { height, width, channels } = spec.input;
   const input = ops.emit({ kind: 'input', name: 'input', inputs: [], shape: [height, width, channels] });
-  const base = { name: spec.name, description: spec.description, source: spec.source, ops: ops.ops };
+  const base = { name: spec.name, description: spec.description, source: spec.source, ops: ops.ops, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) };
   const { head, neck } = spec;
   if (neck) {
     const scope = head.type === 'retinanet' ? ops.scoped('backbone.') : ops;

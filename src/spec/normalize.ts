@@ -1,4 +1,4 @@
-import type { AnchorSettings, DetectionSettings } from '../ir/graph.js';
+import type { AnchorSettings, DetectionSettings, Preprocessing } from '../ir/graph.js';
 import type { NetSpec } from './types.js';
 import type { ValidSpec } from './validate.js';
 
@@ -9,7 +9,6 @@ export const DEFAULTS = {
   seRatio: 0.0625,
   reduceFirst: 1,
   shortcutKernelSize: 1,
-  groupNormEpsilon: 1e-5,
   cropFraction: 0.875,
   interpolation: 'bilinear',
   expansion: 4,
@@ -64,13 +63,6 @@ export type Normalization =
   | { readonly kind: 'batchNorm'; readonly epsilon: number; readonly momentum: number }
   | { readonly kind: 'groupNorm'; readonly groups: number; readonly epsilon: number };
 
-/** How a pretrained configuration prepares images: per-channel normalisation, the centre crop's share and the resize filter. */
-export interface Preprocessing {
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-  readonly cropFraction: number;
-  readonly interpolation: 'bilinear' | 'bicubic' | 'nearest';
-}
 
 /** Both block kinds in one shape: a basic block is a bottleneck-free block with expansion 1 and no groups. */
 export interface NormalizedBlock {
@@ -149,7 +141,7 @@ export function normalize({ document, spec }: ValidSpec): NormalizedSpec {
     head: normalizeHead(spec.head),
     outputs: [...(spec.outputs ?? [])],
     normalization: spec.groupNorm
-      ? { kind: 'groupNorm', groups: spec.groupNorm.groups, epsilon: spec.groupNorm.epsilon ?? DEFAULTS.groupNormEpsilon }
+      ? { kind: 'groupNorm', groups: spec.groupNorm.groups, epsilon: spec.groupNorm.epsilon ?? DEFAULTS.batchNormEpsilon }
       : { kind: 'batchNorm', epsilon: spec.batchNorm?.epsilon ?? DEFAULTS.batchNormEpsilon, momentum: spec.batchNorm?.momentum ?? DEFAULTS.batchNormMomentum },
     preprocess: spec.preprocess
       ? { mean: spec.preprocess.mean, std: spec.preprocess.std, cropFraction: spec.preprocess.cropFraction ?? DEFAULTS.cropFraction, interpolation: spec.preprocess.interpolation ?? DEFAULTS.interpolation }
