@@ -333,7 +333,8 @@ function firstWidthFindings(spec: Spec): Finding[] {
     const first = innerWidths(spec, s)[0]!;
     const groups = block.type === 'bottleneck' ? block.groups : 1;
     if (first >= 1 && first % groups === 0) return [];
-    return [{ pointer: '/block/reduceFirst', message: `block.reduceFirst ${block.reduceFirst} leaves stage ${s + 1} (width ${width}) a first convolution of ${first} channels, which ${groups} group${groups === 1 ? '' : 's'} cannot read; lower reduceFirst` }];
+    const why = first < 1 ? '' : `, which its ${groups} groups cannot divide evenly`;
+    return [{ pointer: '/block/reduceFirst', message: `block.reduceFirst ${block.reduceFirst} leaves stage ${s + 1} (width ${width}) a first convolution of ${first} channels${why}; lower reduceFirst` }];
   });
 }
 
