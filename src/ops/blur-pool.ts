@@ -1,3 +1,4 @@
+import { BLUR_TAPS, blurFilterValues, blurPadding } from '../runtime/ops/blur-filter.js';
 import { int, ints, string } from './onnx.js';
 import { featureMap, type OpBase, type OpDefinition } from './op.js';
 import { outputSize } from './window.js';
@@ -13,14 +14,11 @@ export interface BlurPoolOp extends OpBase {
   readonly stride: number;
 }
 
-/** The binomial taps of timm's 3-tap filter, (½ + ½z)², and the reflect padding timm's get_padding(3, stride) gives. */
-export const BLUR_TAPS = [0.25, 0.5, 0.25] as const;
 const SIZE = BLUR_TAPS.length;
-export const blurPadding = (stride: number) => (stride - 1 + SIZE - 1) >> 1;
 
-/** The filter, [channels, 1, 3, 3] in PyTorch's depthwise layout: the outer product of the taps, once per channel. */
-export function blurFilter(channels: number): Float32Array {
-  const single = BLUR_TAPS.flatMap((a) => BLUR_TAPS.map((b) => a * b));
+/** The filter, [channels, 1, 3, 3] in PyTorch's depthwise layout: the same 3×3 values for every channel. */
+function blurFilter(channels: number): Float32Array {
+  const single = blurFilterValues();
   return Float32Array.from({ length: channels * single.length }, (_, i) => single[i % single.length]!);
 }
 

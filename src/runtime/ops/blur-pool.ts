@@ -2,21 +2,17 @@
 // The layer has no weights (timm keeps the filter out of the state dict); the layer's `call` and the optimised path's
 // kernel share the arithmetic, and every op it uses has a gradient on every backend.
 import * as tf from '@tensorflow/tfjs';
+import { blurFilterValues, blurPadding } from './blur-filter.js';
 import { apply, firstInput, option, soleInputShape, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
-
-const TAPS = [0.25, 0.5, 0.25];
-
-/** The padding timm's get_padding(3, stride) gives. */
-const paddingFor = (stride: number) => (stride + 1) >> 1;
 
 /** The depthwise filter [3, 3, channels, 1]: the outer product of the binomial taps for every channel. */
 function blurFilter(channels: number): tf.Tensor4D {
-  return tf.tidy(() => tf.tensor2d(TAPS.flatMap((a) => TAPS.map((b) => a * b)), [9, 1]).tile([1, channels]).reshape([3, 3, channels, 1]));
+  return tf.tidy(() => tf.tensor2d(blurFilterValues(), [9, 1]).tile([1, channels]).reshape([3, 3, channels, 1]));
 }
 
 /** Reflect-pads `x` by timm's padding and applies the blur filter with the stride. */
 export function blurDownsample(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
-  const p = paddingFor(stride);
+  const p = blurPadding(stride);
   const padded = tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
   return tf.depthwiseConv2d(padded, filter, stride, 'valid');
 }
@@ -33,7 +29,7 @@ export class BlurPool extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [n, h, w, c] = soleInputShape(inputShape);
-    const p = paddingFor(this.stride);
+    const p = blurPadding(this.stride);
     const size = (d: number | null | undefined) => (typeof d === 'number' ? Math.floor((d + 2 * p - 3) / this.stride) + 1 : null);
     return [n ?? null, size(h), size(w), c ?? null];
   }
