@@ -71,8 +71,8 @@ export const rules: readonly Rule[] = [
       const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
       downsample('/stem/stride', 'the stem convolution', kernel, stem.stride, Math.floor(kernel / 2));
       // An average-pool that carries the stride (timm's anti-aliasing) pools 2×2 windows without padding.
-      if (stem.pool !== 'none' && stem.antiAlias === 'avg') downsample('/stem/pool', 'the stem pool', STEM_POOL.stride, STEM_POOL.stride, 0);
-      else if (stem.pool !== 'none') downsample('/stem/pool', 'the stem pool', STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
+      if (stem.pool !== 'none' && stem.antiAlias === 'avg') downsample('/stem/pool', 'the stem average-pool', STEM_POOL.stride, STEM_POOL.stride, 0);
+      else if (stem.pool !== 'none') downsample('/stem/pool', stem.pool === 'max' ? 'the stem max-pool' : "the stem pool's convolution", STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
       const averaged = normalizeBlock(spec.block).antiAlias === 'avg';
       dilationsOf(spec).forEach(({ stride }, i) =>
         averaged && stride === 2 ? downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 2, 2, 0) : downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
