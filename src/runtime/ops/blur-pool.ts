@@ -55,10 +55,12 @@ export function blurPool(x: SymbolicTensor, name: string, options: { stride?: nu
 
 const kernel: Kernel = (step, weights) => {
   const stride = option(step, 'stride', 2);
+  // The plan does not know the channels, so the filter is made on the first run; it runs inside a tidy, which
+  // would free the filter with the step's intermediates unless kept.
   const filters = new Map<number, tf.Tensor4D>();
   return ([x]) => {
     const channels = x!.shape[3]!;
-    if (!filters.has(channels)) filters.set(channels, weights.keep(blurFilter(channels)));
+    if (!filters.has(channels)) filters.set(channels, weights.keep(tf.keep(blurFilter(channels))));
     return blurDownsample(x as tf.Tensor4D, filters.get(channels)!, stride);
   };
 };
