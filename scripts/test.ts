@@ -12,7 +12,8 @@ import { readdirSync } from 'node:fs';
  * a few seconds each, follow by name.
  */
 const LONGEST_FIRST = [
-  'model.test.ts', 'parity.test.ts', 'dense-parity.test.ts', 'torch-engine.test.ts', 'train.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'engine-agreement.test.ts', 'predict.test.ts',
+  'model.test.ts', 'parity.test.ts', 'timm.test.ts', 'dense-parity.test.ts', 'torch-engine.test.ts', 'train.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'engine-agreement.test.ts',
+  'predict.test.ts',
   'user-files.test.ts', 'cli.test.ts', 'browser-onnx.test.ts', 'matrix.test.ts', 'journey.test.ts', 'pytorch-target.test.ts', 'fine-tune.test.ts',
   'web-app.test.ts', 'eval-cli.test.ts', 'property.test.ts', 'onnx.test.ts', 'dense-heads.test.ts', 'predict-dense.test.ts',
 ];

@@ -235,6 +235,67 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     [`${FILE}:7:77: error NS210: level 2 has 2 anchors per location (sizes × ratios) but level 1 has 1; the head's towers are shared by every level, so each level needs the same count`],
   ],
   ['DeepLab on an undilated backbone warns, and still compiles', withLine(7, '  "head": { "type": "deeplabv3", "classes": 5 }'), [`${FILE}:7:21: warning NS502: a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8`]],
+  // timm's options
+  [
+    'pruned widths for a stage with a different depth',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2], "blockWidths": [[[8]], [[8], [8]]] },'),
+    [`${FILE}:6:95: error NS211: stages.blockWidths[1] lists 2 blocks, but stage 2 has 1; give one entry per block`],
+  ],
+  [
+    'a pruned bottleneck giving one width',
+    withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [1, 2], "blockWidths": [[[8]], [[8, 8]]] }'),
+    [`${FILE}:6:89: error NS211: stages.blockWidths[0][0] lists 1 width, but a bottleneck block has 2 convolutions before its last; give 2`],
+  ],
+  [
+    'pruned grouped convolutions',
+    withLine(5, '  "block": { "type": "bottleneck", "groups": 2, "widthPerGroup": 32 },').replace('"strides": [1, 2] }', '"strides": [1, 2], "blockWidths": [[[8, 8]], [[8, 8]]] }'),
+    [`${FILE}:6:87: error NS211: stages.blockWidths prunes grouped convolutions (groups 2), which timm's pruned models do not have; use groups 1`],
+  ],
+  [
+    'reduceFirst leaving no channel',
+    withLine(5, '  "block": { "type": "basic", "reduceFirst": 32 },'),
+    [`${FILE}:5:46: error NS211: block.reduceFirst 32 leaves stage 1 (width 16) a first convolution of 0 channels; lower reduceFirst`],
+  ],
+  [
+    'pruned widths in a list too short for the stages',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 1], "strides": [1, 2], "outputWidths": [16] },'),
+    [`${FILE}:6:88: error NS201: stages.outputWidths has 1 entries but stages.widths has 2; each stage needs one entry in every list`],
+  ],
+  [
+    'GroupNorm groups that do not divide a width',
+    withLine(7, '  "head": { "type": "classifier", "classes": 10 }, "groupNorm": { "groups": 3 }'),
+    [`${FILE}:7:77: error NS212: groupNorm.groups is 3, but the stem normalises 16 channels, which 3 groups cannot divide evenly`],
+  ],
+  [
+    'stem anti-aliasing without a stem pool',
+    withLine(4, '  "stem": { "type": "conv", "width": 16, "kernelSize": 3, "stride": 1, "antiAlias": "blur" },'),
+    [`${FILE}:4:85: error NS213: stem.antiAlias moves the stride of the stem pool, but the stem has no pool; set stem.pool to "max" or "conv"`],
+  ],
+  [
+    'anti-aliasing in pre-activation blocks',
+    withLine(5, '  "block": { "type": "basic", "preActivation": true, "antiAlias": "blur" },'),
+    [`${FILE}:5:67: error NS213: block.antiAlias follows a strided convolution's BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias`],
+  ],
+  [
+    'anti-aliasing with the stride on the 1×1',
+    withLine(5, '  "block": { "type": "bottleneck", "strideOn": "1x1", "antiAlias": "avg" },'),
+    [`${FILE}:5:48: error NS213: block.antiAlias carries the stride of the 3×3 convolution, but strideOn puts it on the 1×1; remove strideOn`],
+  ],
+  [
+    'anti-aliasing with stride 4',
+    withLine(5, '  "block": { "type": "basic", "antiAlias": "blur" },').replace('"strides": [1, 2]', '"strides": [1, 4]'),
+    [`${FILE}:6:68: error NS213: stage 2 has stride 4, but block.antiAlias carries strides of 2 in undilated stages only`],
+  ],
+  [
+    'average-pool anti-aliasing on an odd feature map',
+    withLine(3, '  "input": { "height": 33, "width": 32, "channels": 3 },').replace('"type": "basic" }', '"type": "basic", "antiAlias": "avg" }'),
+    [`${FILE}:6:68: error NS213: stage 2 receives a 33×32 feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes`],
+  ],
+  [
+    'a preprocessing with two means for three channels',
+    withLine(7, '  "head": { "type": "classifier", "classes": 10 }, "preprocess": { "mean": [0.5, 0.5], "std": [0.2, 0.2, 0.2] }'),
+    [`${FILE}:7:76: error NS214: preprocess.mean has 2 entries, but the input has 3 channels; give one per channel`],
+  ],
   // Text that would reach generated code
   ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],
   ['an empty name', withLine(2, '  "name": "",'), [`${FILE}:2:11: error NS106: name must not be empty, got ""`]],

@@ -109,6 +109,52 @@ test("ecaresnet50d: ECA adds 86 parameters to resnet50d, giving timm's 25,576,35
   assert.equal(kernels, [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7]);
 });
 
+test("resnet50t: timm's tiered deep stem (24, 32, 64) adds 16,696 parameters to resnet50", () => {
+  // 3×3 convs 3→24 (648), 24→32 (6,912), 32→64 (18,432) and BatchNorms of 24 and 32 (48 + 64) replace the 7×7
+  // conv's 9,408: 648 + 6,912 + 18,432 + 48 + 64 − 9,408 = 16,696.
+  const graph = analyzed('specs/timm/resnet50t.json');
+  assert.is(graph.params.trainable, 25_557_032 + 16_696);
+  const widths = ['conv1.0', 'conv1.3', 'conv1.6'].map((name) => graph.layers.find((l) => l.op.name === name)!.outputShape[2]);
+  assert.equal(widths, [24, 32, 64]);
+});
+
+test("resnetrs50: the convolutional stem pool and SE at ratio 0.25 give timm's 35,691,912", () => {
+  // The stem pool: a 3×3 conv 64→64 (36,864) and a BatchNorm (128). SE reduces C to R = C/4, each module holding
+  // C·R + R + R·C + C: 256→64: 33,088 × 3; 512→128: 131,712 × 4; 1024→256: 525,568 × 6; 2048→512: 2,099,712 × 3.
+  const se = 33_088 * 3 + 131_712 * 4 + 525_568 * 6 + 2_099_712 * 3;
+  assert.is(se, 10_078_656);
+  const graph = analyzed('specs/timm/resnetrs50.json');
+  assert.is(graph.params.trainable, 25_576_264 + 36_864 + 128 + se);
+  const names = graph.layers.map((l) => l.op.name);
+  assert.equal(names.slice(names.indexOf('bn1'), names.indexOf('bn1') + 5), ['bn1', 'relu', 'maxpool.0', 'maxpool.1', 'maxpool.2']);
+  // 160×160 input: the stem conv halves it to 80, the stem pool's strided conv to 40.
+  assert.equal(graph.layers.find((l) => l.op.name === 'maxpool.2')!.outputShape, [40, 40, 64]);
+});
+
+test('resnetblur50 and resnetaa50: anti-aliasing moves the stride off the 3×3 convolution onto a pool after its ReLU, adding no parameters', () => {
+  const shape = (graph: AnalyzedGraph, name: string) => graph.layers.find((l) => l.op.name === name)!.outputShape;
+  const blur = analyzed('specs/timm/resnetblur50.json');
+  assert.is(blur.params.trainable, 25_557_032);
+  // The stem: a stride-1 max-pool keeps 112, BlurPool halves it.
+  assert.equal([shape(blur, 'maxpool.0'), shape(blur, 'maxpool.1')], [[112, 112, 64], [56, 56, 64]]);
+  const block = blur.layers.filter((l) => l.op.name.startsWith('layer2.0.')).map((l) => l.op.name);
+  assert.equal(block.slice(0, 8), ['layer2.0.conv1', 'layer2.0.bn1', 'layer2.0.relu1', 'layer2.0.conv2', 'layer2.0.bn2', 'layer2.0.relu2', 'layer2.0.aa', 'layer2.0.conv3']);
+  assert.equal([shape(blur, 'layer2.0.conv2'), shape(blur, 'layer2.0.aa')], [[56, 56, 128], [28, 28, 128]]);
+  const averaged = analyzed('specs/timm/resnetaa50.json');
+  assert.is(averaged.params.trainable, 25_557_032);
+  // The stem's max-pool becomes a 2×2 average-pool; the blocks' pools are average-pools too.
+  assert.equal(averaged.ops.filter((op) => op.name === 'maxpool' || op.name.endsWith('.aa')).map((op) => op.kind), ['avgPool', 'avgPool', 'avgPool', 'avgPool']);
+});
+
+test('resnet50_gn: GroupNorm keeps the trainable count and holds no running statistics', () => {
+  // resnet50 has 53 BatchNorms whose 2C running statistics make 53,120 non-trainable values; GroupNorm has none.
+  const graph = analyzed('specs/timm/resnet50_gn.json');
+  assert.is(graph.params.trainable, 25_557_032);
+  assert.is(graph.params.nonTrainable, 0);
+  assert.is(analyzed('specs/imagenet/resnet50.json').params.nonTrainable, 53_120);
+  assert.ok(graph.ops.every((op) => op.kind !== 'batchNorm'));
+});
+
 test("dropPath rises linearly over the blocks, from 0 at the first to the rate at the last, as timm's drop_path_rate", () => {
   const spec = JSON.parse(readFileSync('specs/imagenet/resnet50.json', 'utf8')) as { block: object };
   spec.block = { type: 'bottleneck', dropPath: 0.15 };

@@ -33,7 +33,13 @@ const available = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }
 const define = available ? test : test.skip;
 if (!available) console.log(`\n  pytorch-target.test.ts skipped: the generated modules are checked with Debian's python3-torch at ${PYTHON}\n`);
 
-const outputs = planCompile({ specs: [], specRoot: 'specs', outDir: 'generated', pytorch: true }).outputs;
+/**
+ * Of timm's zoo, resnet50_gn stands here for the one new op with weights (GroupNorm, its last-in-block scale zeroed):
+ * building the 80 modules at full size would take minutes. timm.test.ts checks every timm spec's state dict
+ * against timm's and runs a module of each combination of timm's options.
+ */
+const TIMM_HERE = 'specs/timm/resnet50_gn.json';
+const outputs = planCompile({ specs: [], specRoot: 'specs', outDir: 'generated', pytorch: true }).outputs.filter(({ spec }) => !spec.startsWith('specs/timm/') || spec === TIMM_HERE);
 let reports = new Map<string, ModuleReport>();
 
 test.before(() => {

@@ -92,7 +92,9 @@ async function importCommand(options: { spec: string; checkpoint: string; out: s
   const graph = analyzeSpecFile(options.spec);
   const checkpoint = readCheckpoint(options.checkpoint, readInput(options.checkpoint), { key: options.key, fits: fitsModel(graph, options.renames) });
   const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
-  writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers);
+  // A spec that declares its pretrained preprocessing hands its normalisation on to predict through the folder.
+  const input = graph.preprocess ? { input: graph.preprocess } : {};
+  writeWeightsFolder(options.out, graph.name, imported.weights, imported.skippedLayers, input);
   for (const line of imported.skipped) process.stderr.write(`skipped: ${line}\n`);
   const size = imported.weights.reduce((sum, w) => sum + w.data.byteLength, 0);
   process.stdout.write(

@@ -1,6 +1,6 @@
 import { InternalError } from '../errors/internal-error.js';
 import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
-import type { Op } from '../ir/graph.js';
+import type { Op, Preprocessing } from '../ir/graph.js';
 import { definitionOf } from '../ops/index.js';
 import type { PythonDefinition } from '../ops/pytorch.js';
 import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './escape.js';
@@ -8,7 +8,7 @@ import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.
 import { forwardValueNames } from './pytorch-values.js';
 
 /** Names the emitted file declares or imports at top level; the model's class must not take them. */
-const moduleNames = ['torch', 'nn', 'F', 'Tensor', 'NAME', 'DESCRIPTION', 'INPUT_SHAPE', 'OUTPUT_SHAPES', 'PARAMS', 'MACS', 'create_model', '_Modules'];
+const moduleNames = ['torch', 'nn', 'F', 'Tensor', 'NAME', 'DESCRIPTION', 'INPUT_SHAPE', 'PREPROCESSING', 'OUTPUT_SHAPES', 'PARAMS', 'MACS', 'create_model', '_Modules'];
 
 /** Attributes every nn.Module has: a submodule cannot be registered under these names. */
 const moduleAttributes = new Set(['training', 'forward', 'parameters', 'buffers', 'modules', 'children', 'state_dict', 'train', 'eval', 'to', 'cuda', 'cpu', 'float', 'double', 'half', 'type', 'apply', 'zero_grad', 'extra_repr']);
@@ -83,11 +83,17 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     `NAME = ${pythonStringLiteral(graph.name)}`,
     `DESCRIPTION = ${pythonStringLiteral(graph.description)}`,
     `INPUT_SHAPE = ${tuple(channelsFirst(graph.inputShape))}`,
+    ...(graph.preprocess ? [pythonComment('How images are prepared for the pretrained weights: centre crop share, resize filter, per-channel mean and std.'), preprocessingLiteral(graph.preprocess)] : []),
     `OUTPUT_SHAPES = {${shapes.join(', ')}}`,
     pythonComment('Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.'),
     `PARAMS = {"trainable": ${graph.params.trainable}, "non_trainable": ${graph.params.nonTrainable}}`,
     `MACS = ${graph.macs}`,
   ];
+}
+
+function preprocessingLiteral({ mean, std, cropFraction, interpolation }: Preprocessing): string {
+  const floats = (values: readonly number[]) => `(${values.map(String).join(', ')}${values.length === 1 ? ',' : ''})`;
+  return `PREPROCESSING = {"mean": ${floats(mean)}, "std": ${floats(std)}, "crop_fraction": ${cropFraction}, "interpolation": ${pythonStringLiteral(interpolation)}}`;
 }
 
 /** A node of the module tree: a module at an op's name, or a container of named children. */

@@ -16,6 +16,19 @@ export interface Graph {
   readonly outputs: readonly { readonly name: string; readonly op: string }[];
   /** What a model's outputs mean beyond their values: present for segmentation and detection models. */
   readonly task?: Task;
+  /** How images are prepared for the model, where its spec declares it (a pretrained configuration's). */
+  readonly preprocess?: Preprocessing;
+}
+
+/**
+ * A pretrained configuration's image preparation: resize so that the centre crop of `cropFraction` of the shorter
+ * side fills the input, with `interpolation`; scale to [0, 1]; subtract `mean` and divide by `std` per channel.
+ */
+export interface Preprocessing {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  readonly cropFraction: number;
+  readonly interpolation: 'bilinear' | 'bicubic';
 }
 
 /**

@@ -139,5 +139,11 @@ export function foldedConv(step: FusedStep<Conv2dOp>, graph: Pick<OnnxGraph, 'we
   const perFilter = kernel.length / step.op.filters;
   // A bias before the BatchNorm moves with the mean: scale·(w·x + b) + shift = (scale·w)·x + (scale·b + shift).
   const bias = Float32Array.from(shift, (t, o) => (own ? t + scale[o]! * own[o]! : t));
-  return { kernel: Float32Array.from(kernel, (w, i) => w * scale[Math.floor(i / perFilter)]!), bias };
+  // A loop per filter rather than a callback per value: kernels run to tens of millions of values.
+  const folded = new Float32Array(kernel.length);
+  for (let o = 0; o < step.op.filters; o++) {
+    const s = scale[o]!;
+    for (let i = o * perFilter, end = i + perFilter; i < end; i++) folded[i] = kernel[i]! * s;
+  }
+  return { kernel: folded, bias };
 }

@@ -1,6 +1,7 @@
 import { add, type AddOp } from './add.js';
 import { avgPool, type AvgPoolOp } from './avg-pool.js';
 import { batchNorm, type BatchNormOp } from './batch-norm.js';
+import { blurPool, type BlurPoolOp } from './blur-pool.js';
 import { concat, type ConcatOp } from './concat.js';
 import { conv2d, type Conv2dOp } from './conv2d.js';
 import { dense, type DenseOp } from './dense.js';
@@ -8,6 +9,7 @@ import { dropPath, type DropPathOp } from './drop-path.js';
 import { dropout, type DropoutOp } from './dropout.js';
 import { efficientChannelAttention, type EfficientChannelAttentionOp } from './efficient-channel-attention.js';
 import { globalAvgPool, type GlobalAvgPoolOp } from './global-avg-pool.js';
+import { groupNorm, type GroupNormOp } from './group-norm.js';
 import { input, type InputOp } from './input.js';
 import { maxPool, type MaxPoolOp } from './max-pool.js';
 import type { OpDefinition } from './op.js';
@@ -33,7 +35,9 @@ export type Op =
   | DropPathOp
   | ResizeOp
   | ConcatOp
-  | RetinaNetHeadOp;
+  | RetinaNetHeadOp
+  | BlurPoolOp
+  | GroupNormOp;
 
 export type OpKind = Op['kind'];
 export type OpOf<K extends OpKind> = Extract<Op, { kind: K }>;
@@ -56,6 +60,8 @@ const registry: { readonly [K in OpKind]: OpDefinition<OpOf<K>> } = {
   resize,
   concat,
   retinanetHead,
+  blurPool,
+  groupNorm,
 };
 
 /** The module of an op's kind, typed for that op. */
@@ -63,4 +69,4 @@ export function definitionOf<O extends Op>(op: O): OpDefinition<O> {
   return registry[op.kind] as unknown as OpDefinition<O>;
 }
 
-export type { AddOp, AvgPoolOp, BatchNormOp, ConcatOp, Conv2dOp, DenseOp, DropoutOp, DropPathOp, EfficientChannelAttentionOp, GlobalAvgPoolOp, InputOp, MaxPoolOp, ReluOp, ResizeOp, RetinaNetHeadOp, SqueezeExciteOp };
+export type { AddOp, AvgPoolOp, BatchNormOp, BlurPoolOp, ConcatOp, Conv2dOp, DenseOp, DropoutOp, DropPathOp, EfficientChannelAttentionOp, GlobalAvgPoolOp, GroupNormOp, InputOp, MaxPoolOp, ReluOp, ResizeOp, RetinaNetHeadOp, SqueezeExciteOp };

@@ -1,6 +1,6 @@
 import type { Op } from '../ir/graph.js';
 import type { ConvInit } from '../ops/conv2d.js';
-import { bottleneckWidth, type NormalizedBlock } from './normalize.js';
+import { bottleneckWidth, type AntiAlias, type NormalizedBlock, type Normalization } from './normalize.js';
 
 /**
  * The op list lowering appends to, with the layers every part of a ResNet repeats. A scoped list appends to the same
@@ -8,14 +8,14 @@ import { bottleneckWidth, type NormalizedBlock } from './normalize.js';
  */
 export class OpList {
   constructor(
-    private readonly batchNormSettings: { readonly epsilon: number; readonly momentum: number },
+    private readonly normalization: Normalization,
     readonly ops: Op[] = [],
     private readonly prefix = '',
   ) {}
 
   /** The same list, naming what it appends `<prefix><name>`. */
   scoped(prefix: string): OpList {
-    return new OpList(this.batchNormSettings, this.ops, this.prefix + prefix);
+    return new OpList(this.normalization, this.ops, this.prefix + prefix);
   }
 
   emit(op: Op): string {
@@ -32,8 +32,17 @@ export class OpList {
     return this.emit({ kind: 'conv2d', name, inputs: [input], filters, kernelSize, stride, padding, dilation, groups, bias, init });
   }
 
-  batchNorm(name: string, input: string, initZero = false): string {
-    return this.emit({ kind: 'batchNorm', name, inputs: [input], ...this.batchNormSettings, initZero });
+  /** The model's normalisation layer: BatchNorm, or GroupNorm where the spec asks for it. */
+  norm(name: string, input: string, initZero = false): string {
+    const { kind, epsilon } = this.normalization;
+    if (kind === 'groupNorm') return this.emit({ kind, name, inputs: [input], groups: this.normalization.groups, epsilon, initZero });
+    return this.emit({ kind, name, inputs: [input], epsilon, momentum: this.normalization.momentum, initZero });
+  }
+
+  /** timm's anti-aliasing pool with a stride: BlurPool2d, or a 2×2 average-pool in floor mode. */
+  antiAlias(name: string, input: string, kind: Exclude<AntiAlias, 'none'>, stride: number): string {
+    if (kind === 'blur') return this.emit({ kind: 'blurPool', name, inputs: [input], stride });
+    return this.emit({ kind: 'avgPool', name, inputs: [input], stride, ceilMode: false });
   }
 
   relu(name: string, input: string): string {
@@ -46,7 +55,12 @@ export interface BlockPlan {
   readonly prefix: string;
   readonly input: string;
   readonly inWidth: number;
+  /** The stage width, which sizes the block's attention. */
   readonly width: number;
+  /** The block's output channels: width × expansion, or the pruned width. */
+  readonly outWidth: number;
+  /** The widths of its convolutions but the last, where the spec prunes them. */
+  readonly innerWidths: readonly number[] | null;
   readonly stride: number;
   readonly dilation: number;
   /** Stochastic depth rate of this block. */
@@ -58,16 +72,22 @@ export function residualBlock(ops: OpList, block: NormalizedBlock, plan: BlockPl
   return block.preActivation ? preActivationBlock(ops, block, plan) : postActivationBlock(ops, block, plan);
 }
 
-/** Post-activation (v1): conv → BN → ReLU …, last BN, attention, add, ReLU. */
+/**
+ * Post-activation (v1): conv → BN → ReLU …, last BN, attention, add, ReLU. With anti-aliasing, the 3×3 convolution
+ * of a stride-2 block runs at stride 1 and the pool `aa` after its ReLU carries the stride, as timm places it.
+ */
 function postActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan): string {
   const layers = convLayers(block, plan);
+  const antiAliased = block.antiAlias !== 'none' && plan.stride === 2;
   let x = plan.input;
   layers.forEach((layer, i) => {
     const n = i + 1;
     const last = n === layers.length;
-    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, layer);
-    x = ops.batchNorm(`${plan.prefix}.bn${n}`, x, last && block.zeroInitResidual);
+    const aa = antiAliased && layer.stride === plan.stride && layer.kernel === 3;
+    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, aa ? 1 : layer.stride, layer);
+    x = ops.norm(`${plan.prefix}.bn${n}`, x, last && block.zeroInitResidual);
     if (!last) x = ops.relu(`${plan.prefix}.relu${n}`, x);
+    if (aa) x = ops.antiAlias(`${plan.prefix}.aa`, x, block.antiAlias, plan.stride);
   });
   const sum = ops.emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(ops, block, plan, x), projection(ops, block, plan, plan.input)] });
   return ops.relu(`${plan.prefix}.relu${layers.length}`, sum);
@@ -80,7 +100,7 @@ function preActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan
   let activated = '';
   layers.forEach((layer, i) => {
     const n = i + 1;
-    x = ops.relu(`${plan.prefix}.relu${n}`, ops.batchNorm(`${plan.prefix}.bn${n}`, x));
+    x = ops.relu(`${plan.prefix}.relu${n}`, ops.norm(`${plan.prefix}.bn${n}`, x));
     if (n === 1) activated = x;
     x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, { ...layer, initZero: n === layers.length && block.zeroInitResidual });
   });
@@ -88,42 +108,54 @@ function preActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan
   return ops.emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(ops, block, plan, x), shortcut === activated ? plan.input : shortcut] });
 }
 
-/** conv1 … convN of a block with each one's kernel, width, stride, dilation and groups. */
-function convLayers(block: NormalizedBlock, { width, stride, dilation }: BlockPlan) {
+/**
+ * conv1 … convN of a block with each one's kernel, width, stride, dilation and groups. The first convolution's
+ * width is divided by reduceFirst (timm's block_reduce_first); pruned widths replace the computed ones.
+ */
+function convLayers(block: NormalizedBlock, { width, outWidth, innerWidths, stride, dilation }: BlockPlan) {
   if (block.type === 'basic') {
+    const [first = Math.floor(width / block.reduceFirst)] = innerWidths ?? [];
     return [
-      { kernel: 3, filters: width, stride, dilation, groups: 1 },
-      { kernel: 3, filters: width, stride: 1, dilation, groups: 1 },
+      { kernel: 3, filters: first, stride, dilation, groups: 1 },
+      { kernel: 3, filters: outWidth, stride: 1, dilation, groups: 1 },
     ];
   }
   const inner = bottleneckWidth(width, block);
+  const [reduced = Math.floor(inner / block.reduceFirst), middleWidth = inner] = innerWidths ?? [];
   const [first, middle] = block.strideOn === '1x1' ? [stride, 1] : [1, stride];
   return [
-    { kernel: 1, filters: inner, stride: first, dilation: 1, groups: 1 },
-    { kernel: 3, filters: inner, stride: middle, dilation, groups: block.groups },
-    { kernel: 1, filters: width * block.expansion, stride: 1, dilation: 1, groups: 1 },
+    { kernel: 1, filters: reduced, stride: first, dilation: 1, groups: 1 },
+    { kernel: 3, filters: middleWidth, stride: middle, dilation, groups: block.groups },
+    { kernel: 1, filters: outWidth, stride: 1, dilation: 1, groups: 1 },
   ];
 }
 
-/** The projection shortcut: conv (+ BN), or ResNet-D's average-pool first; pre-activation drops its BN. */
-function projection(ops: OpList, block: NormalizedBlock, { prefix, inWidth, width, stride }: BlockPlan, input: string): string {
-  const out = width * block.expansion;
-  if (stride === 1 && inWidth === out) return input;
+/**
+ * The projection shortcut: conv (+ BN), k×k where it strides (timm's down_kernel_size), or ResNet-D's average-pool
+ * first; pre-activation drops its BN.
+ */
+function projection(ops: OpList, block: NormalizedBlock, { prefix, inWidth, outWidth, stride }: BlockPlan, input: string): string {
+  if (stride === 1 && inWidth === outWidth) return input;
   let index = 0;
   let x = input;
   if (block.shortcut === 'avgPool') {
-    if (stride > 1) x = ops.emit({ kind: 'avgPool', name: `${prefix}.downsample.${index}`, inputs: [x], stride });
+    if (stride > 1) x = ops.emit({ kind: 'avgPool', name: `${prefix}.downsample.${index}`, inputs: [x], stride, ceilMode: true });
     index++;
+    x = ops.conv(`${prefix}.downsample.${index++}`, x, outWidth, 1, 1);
+  } else {
+    x = ops.conv(`${prefix}.downsample.${index++}`, x, outWidth, stride > 1 ? block.shortcutKernelSize : 1, stride);
   }
-  x = ops.conv(`${prefix}.downsample.${index++}`, x, out, 1, block.shortcut === 'avgPool' ? 1 : stride);
-  return block.preActivation ? x : ops.batchNorm(`${prefix}.downsample.${index}`, x);
+  return block.preActivation ? x : ops.norm(`${prefix}.downsample.${index}`, x);
 }
 
-/** The end of a residual branch, before the add: channel attention, then stochastic depth (timm's order). */
+/**
+ * The end of a residual branch, before the add: channel attention, then stochastic depth (timm's order). Attention
+ * sizes itself from the stage's nominal width, as timm's pruned models keep it.
+ */
 function branchTail(ops: OpList, block: NormalizedBlock, { prefix, width, dropPath }: BlockPlan, input: string): string {
   const channels = width * block.expansion;
   let x = input;
-  if (block.attention === 'se') x = ops.emit({ kind: 'squeezeExcite', name: `${prefix}.se`, inputs: [x], reduced: squeezeExciteWidth(channels) });
+  if (block.attention === 'se') x = ops.emit({ kind: 'squeezeExcite', name: `${prefix}.se`, inputs: [x], reduced: makeDivisible(channels * block.seRatio) });
   if (block.attention === 'eca') x = ops.emit({ kind: 'efficientChannelAttention', name: `${prefix}.se`, inputs: [x], kernelSize: ecaKernelSize(channels) });
   if (dropPath > 0) x = ops.emit({ kind: 'dropPath', name: `${prefix}.drop_path`, inputs: [x], rate: dropPath });
   return x;
@@ -133,9 +165,6 @@ function branchTail(ops: OpList, block: NormalizedBlock, { prefix, width, dropPa
 function makeDivisible(value: number, divisor = 8): number {
   return Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
 }
-
-/** timm's SEModule width: output channels / 16, made divisible by 8. */
-const squeezeExciteWidth = (channels: number) => makeDivisible(channels / 16);
 
 /** timm's EcaModule kernel size: ⌊|log₂ C + 1| / 2⌋, made odd, at least 3. */
 function ecaKernelSize(channels: number): number {

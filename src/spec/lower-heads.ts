@@ -15,7 +15,7 @@ const ASPP_DROPOUT = 0.5;
 /** conv → BatchNorm → ReLU, the convolution without bias and left as nn.Conv2d initialises it. */
 function convBnRelu(ops: OpList, names: readonly [string, string, string], input: string, filters: number, kernelSize: number, dilation = 1): string {
   const x = ops.conv(names[0], input, filters, kernelSize, 1, { dilation, init: 'pytorchDefault' });
-  return ops.relu(names[2], ops.batchNorm(names[1], x));
+  return ops.relu(names[2], ops.norm(names[1], x));
 }
 
 /** The last 1×1 convolution of a segmentation head: bias, nn.Conv2d's initialisation. */

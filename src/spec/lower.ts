@@ -2,7 +2,7 @@ import type { Graph } from '../ir/graph.js';
 import { STEM_POOL } from '../ops/window.js';
 import { OpList, residualBlock } from './lower-block.js';
 import { deepLabHead, fcnHead, fpn, retinanetHead, type Feature } from './lower-heads.js';
-import { stageDilations, stageIndexOf, type NormalizedSpec } from './normalize.js';
+import { stageDilations, stageIndexOf, type NormalizedSpec, type NormalizedStem } from './normalize.js';
 
 /**
  * Lowers a spec to the op graph, naming every op as torchvision (or timm, for its variants) names its module: a
@@ -11,10 +11,10 @@ import { stageDilations, stageIndexOf, type NormalizedSpec } from './normalize.j
  * `backbone.` beside RetinaNet's `head.`).
  */
 export function lower(spec: NormalizedSpec): Graph {
-  const ops = new OpList(spec.batchNorm);
+  const ops = new OpList(spec.normalization);
   const { height, width, channels } = spec.input;
   const input = ops.emit({ kind: 'input', name: 'input', inputs: [], shape: [height, width, channels] });
-  const base = { name: spec.name, description: spec.description, source: spec.source, ops: ops.ops };
+  const base = { name: spec.name, description: spec.description, source: spec.source, ops: ops.ops, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) };
   const { head, neck } = spec;
   if (neck) {
     const scope = head.type === 'retinanet' ? ops.scoped('backbone.') : ops;
@@ -53,19 +53,38 @@ function backbone(ops: OpList, spec: NormalizedSpec, input: string, built: numbe
   return stages(ops, spec, stem(ops, spec, input), built);
 }
 
-/** torchvision's stem (`conv1`, or ResNet-D's deep `conv1.0` … `conv1.6`), `bn1`, `relu` and the optional max-pool. */
+/** torchvision's stem (`conv1`, or ResNet-D's deep `conv1.0` … `conv1.6`), `bn1`, `relu` and the optional pool. */
 function stem(ops: OpList, { stem }: NormalizedSpec, input: string): string {
   let x = input;
   if (stem.type === 'conv') {
     x = ops.conv('conv1', x, stem.width, stem.kernelSize, stem.stride);
   } else {
-    x = ops.relu('conv1.2', ops.batchNorm('conv1.1', ops.conv('conv1.0', x, stem.midWidth, 3, stem.stride)));
-    x = ops.relu('conv1.5', ops.batchNorm('conv1.4', ops.conv('conv1.3', x, stem.midWidth, 3, 1)));
+    x = ops.relu('conv1.2', ops.norm('conv1.1', ops.conv('conv1.0', x, stem.midWidths[0], 3, stem.stride)));
+    x = ops.relu('conv1.5', ops.norm('conv1.4', ops.conv('conv1.3', x, stem.midWidths[1], 3, 1)));
     x = ops.conv('conv1.6', x, stem.width, 3, 1);
   }
-  x = ops.relu('relu', ops.batchNorm('bn1', x));
-  if (stem.pool === 'max') x = ops.emit({ kind: 'maxPool', name: 'maxpool', inputs: [x], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
-  return x;
+  x = ops.relu('relu', ops.norm('bn1', x));
+  return stem.pool === 'none' ? x : stemPool(ops, stem, x);
+}
+
+/**
+ * The stem's pool, named `maxpool` whatever it is, as timm keeps the name: torchvision's 3×3 stride-2 max-pool, or
+ * timm's convolutional pool (replace_stem_pool); with anti-aliasing, timm's placement of the pool that carries the
+ * stride — after a stride-1 max-pool or convolution, or (average-pool) instead of the max-pool.
+ */
+function stemPool(ops: OpList, stem: NormalizedStem, input: string): string {
+  const { antiAlias } = stem;
+  if (stem.pool === 'max') {
+    if (antiAlias === 'none') return ops.emit({ kind: 'maxPool', name: 'maxpool', inputs: [input], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
+    if (antiAlias === 'avg') return ops.antiAlias('maxpool', input, antiAlias, STEM_POOL.stride);
+    const pooled = ops.emit({ kind: 'maxPool', name: 'maxpool.0', inputs: [input], poolSize: STEM_POOL.size, stride: 1, padding: STEM_POOL.padding });
+    return ops.antiAlias('maxpool.1', pooled, antiAlias, STEM_POOL.stride);
+  }
+  let x = ops.conv('maxpool.0', input, stem.width, 3, antiAlias === 'none' ? STEM_POOL.stride : 1);
+  let index = 1;
+  if (antiAlias !== 'none') x = ops.antiAlias(`maxpool.${index++}`, x, antiAlias, STEM_POOL.stride);
+  x = ops.norm(`maxpool.${index++}`, x);
+  return ops.relu(`maxpool.${index}`, x);
 }
 
 /** The first `built` stages' blocks; returns each stage's output and width. */
@@ -80,10 +99,12 @@ function stages(ops: OpList, spec: NormalizedSpec, input: string, built: number)
   let index = 0;
   spec.stages.slice(0, built).forEach((stage, s) => {
     const { first, rest, stride } = dilations[s]!;
+    const outWidth = stage.outputWidth ?? stage.width * block.expansion;
     for (let b = 0; b < stage.depth; b++) {
       const dropPath = blocks > 1 ? (block.dropPath * index++) / (blocks - 1) : 0;
-      x = residualBlock(ops, block, { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest, dropPath });
-      inWidth = stage.width * block.expansion;
+      const innerWidths = stage.blockWidths?.[b] ?? null;
+      x = residualBlock(ops, block, { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, outWidth, innerWidths, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest, dropPath });
+      inWidth = outWidth;
     }
     outputs.push({ op: x, channels: inWidth });
   });
@@ -94,7 +115,7 @@ function stages(ops: OpList, spec: NormalizedSpec, input: string, built: number)
 function classifierHead(ops: OpList, { block, head, outputs }: NormalizedSpec, input: string): string {
   let x = input;
   // A feature-only backbone returns raw stage outputs; the final norm serves only a head or the lone output.
-  if (block.preActivation && (head.type !== 'none' || outputs.length === 0)) x = ops.relu('relu_final', ops.batchNorm('bn_final', x));
+  if (block.preActivation && (head.type !== 'none' || outputs.length === 0)) x = ops.relu('relu_final', ops.norm('bn_final', x));
   if (head.type !== 'none') x = ops.emit({ kind: 'globalAvgPool', name: 'avgpool', inputs: [x], keepDims: false });
   if (head.type === 'classifier') {
     if (head.dropout > 0) x = ops.emit({ kind: 'dropout', name: 'dropout', inputs: [x], rate: head.dropout });

@@ -1,10 +1,16 @@
-import type { AnchorSettings, DetectionSettings } from '../ir/graph.js';
+import type { AnchorSettings, DetectionSettings, Preprocessing } from '../ir/graph.js';
 import type { NetSpec } from './types.js';
 import type { ValidSpec } from './validate.js';
 
 /** Defaults of the optional fields; a test holds them equal to the schema's `default` values. */
 export const DEFAULTS = {
   stemPool: 'none',
+  antiAlias: 'none',
+  seRatio: 0.0625,
+  reduceFirst: 1,
+  shortcutKernelSize: 1,
+  cropFraction: 0.875,
+  interpolation: 'bilinear',
   expansion: 4,
   groups: 1,
   widthPerGroup: 64,
@@ -32,11 +38,31 @@ export interface Stage {
   readonly depth: number;
   readonly stride: number;
   readonly dilate: boolean;
+  /** Per block, the widths of its convolutions but the last, where the spec prunes them. */
+  readonly blockWidths: readonly (readonly number[])[] | null;
+  /** The blocks' output channels where the spec prunes them, else null for width × expansion. */
+  readonly outputWidth: number | null;
+}
+
+export type StemPool = 'none' | 'max' | 'conv';
+export type AntiAlias = 'none' | 'blur' | 'avg';
+
+interface StemCommon {
+  readonly width: number;
+  readonly stride: number;
+  readonly pool: StemPool;
+  readonly antiAlias: AntiAlias;
 }
 
 export type NormalizedStem =
-  | { readonly type: 'conv'; readonly width: number; readonly kernelSize: number; readonly stride: number; readonly pool: 'none' | 'max' }
-  | { readonly type: 'deep'; readonly width: number; readonly midWidth: number; readonly stride: number; readonly pool: 'none' | 'max' };
+  | (StemCommon & { readonly type: 'conv'; readonly kernelSize: number })
+  | (StemCommon & { readonly type: 'deep'; readonly midWidths: readonly [number, number] });
+
+/** The model's normalisation layer: BatchNorm (in PyTorch's momentum convention) or GroupNorm. */
+export type Normalization =
+  | { readonly kind: 'batchNorm'; readonly epsilon: number; readonly momentum: number }
+  | { readonly kind: 'groupNorm'; readonly groups: number; readonly epsilon: number };
+
 
 /** Both block kinds in one shape: a basic block is a bottleneck-free block with expansion 1 and no groups. */
 export interface NormalizedBlock {
@@ -49,8 +75,16 @@ export interface NormalizedBlock {
   readonly zeroInitResidual: boolean;
   readonly shortcut: 'conv' | 'avgPool';
   readonly attention: 'none' | 'se' | 'eca';
+  /** The 'se' reduction as a fraction of the output channels (timm's rd_ratio). */
+  readonly seRatio: number;
   /** Stochastic depth rate at the last block. */
   readonly dropPath: number;
+  /** timm's aa_layer: the pool that carries a stride-2 block's stride after its 3×3 convolution. */
+  readonly antiAlias: AntiAlias;
+  /** timm's block_reduce_first: the first convolution's width is divided by this. */
+  readonly reduceFirst: number;
+  /** timm's down_kernel_size: the kernel of a strided 'conv' projection. */
+  readonly shortcutKernelSize: number;
 }
 
 export type NormalizedHead =
@@ -82,8 +116,8 @@ export interface NormalizedSpec {
   readonly head: NormalizedHead;
   /** Stage outputs returned as features (C2 = first stage); empty for a single-output model. */
   readonly outputs: readonly string[];
-  /** In PyTorch's convention: momentum is the weight of the new batch statistic. */
-  readonly batchNorm: { readonly epsilon: number; readonly momentum: number };
+  readonly normalization: Normalization;
+  readonly preprocess: Preprocessing | null;
 }
 
 /** Fills in defaults; the stage lists must already be known to have equal lengths (see rules). */
@@ -100,14 +134,18 @@ export function normalize({ document, spec }: ValidSpec): NormalizedSpec {
       depth: spec.stages.depths[i]!,
       stride: spec.stages.strides[i]!,
       dilate: spec.stages.dilate?.[i] ?? false,
+      blockWidths: spec.stages.blockWidths?.[i] ?? null,
+      outputWidth: spec.stages.outputWidths?.[i] ?? null,
     })),
     neck: spec.neck ? normalizeNeck(spec.neck) : null,
     head: normalizeHead(spec.head),
     outputs: [...(spec.outputs ?? [])],
-    batchNorm: {
-      epsilon: spec.batchNorm?.epsilon ?? DEFAULTS.batchNormEpsilon,
-      momentum: spec.batchNorm?.momentum ?? DEFAULTS.batchNormMomentum,
-    },
+    normalization: spec.groupNorm
+      ? { kind: 'groupNorm', groups: spec.groupNorm.groups, epsilon: spec.groupNorm.epsilon ?? DEFAULTS.batchNormEpsilon }
+      : { kind: 'batchNorm', epsilon: spec.batchNorm?.epsilon ?? DEFAULTS.batchNormEpsilon, momentum: spec.batchNorm?.momentum ?? DEFAULTS.batchNormMomentum },
+    preprocess: spec.preprocess
+      ? { mean: spec.preprocess.mean, std: spec.preprocess.std, cropFraction: spec.preprocess.cropFraction ?? DEFAULTS.cropFraction, interpolation: spec.preprocess.interpolation ?? DEFAULTS.interpolation }
+      : null,
   };
 }
 
@@ -158,10 +196,10 @@ export function normalizeHead(head: NetSpec['head']): NormalizedHead {
 }
 
 export function normalizeStem(stem: NetSpec['stem']): NormalizedStem {
-  const pool = stem.pool ?? DEFAULTS.stemPool;
-  return stem.type === 'conv'
-    ? { type: 'conv', width: stem.width, kernelSize: stem.kernelSize, stride: stem.stride, pool }
-    : { type: 'deep', width: stem.width, midWidth: stem.midWidth ?? Math.max(1, Math.floor(stem.width / 2)), stride: stem.stride, pool };
+  const common = { width: stem.width, stride: stem.stride, pool: stem.pool ?? DEFAULTS.stemPool, antiAlias: stem.antiAlias ?? DEFAULTS.antiAlias };
+  if (stem.type === 'conv') return { type: 'conv', kernelSize: stem.kernelSize, ...common };
+  const mid = stem.midWidth ?? Math.max(1, Math.floor(stem.width / 2));
+  return { type: 'deep', midWidths: typeof mid === 'number' ? [mid, mid] : [mid[0]!, mid[1]!], ...common };
 }
 
 export function normalizeBlock(block: NetSpec['block']): NormalizedBlock {
@@ -170,7 +208,11 @@ export function normalizeBlock(block: NetSpec['block']): NormalizedBlock {
     zeroInitResidual: block.zeroInitResidual ?? DEFAULTS.zeroInitResidual,
     shortcut: block.shortcut ?? DEFAULTS.shortcut,
     attention: block.attention ?? DEFAULTS.attention,
+    seRatio: block.seRatio ?? DEFAULTS.seRatio,
     dropPath: block.dropPath ?? DEFAULTS.dropPath,
+    antiAlias: block.antiAlias ?? DEFAULTS.antiAlias,
+    reduceFirst: block.reduceFirst ?? DEFAULTS.reduceFirst,
+    shortcutKernelSize: block.shortcutKernelSize ?? DEFAULTS.shortcutKernelSize,
   };
   return block.type === 'basic'
     ? { type: 'basic', expansion: 1, groups: 1, widthPerGroup: 64, strideOn: '3x3', ...common }

@@ -1,6 +1,6 @@
 import { diagnose, type Diagnostic, type DiagnosticCode } from '../errors/diagnostics.js';
 import { outputSize, STEM_POOL } from '../ops/window.js';
-import { normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
+import { bottleneckWidth, normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
 import type { ValidSpec } from './validate.js';
 
 type Spec = ValidSpec['spec'];
@@ -19,7 +19,7 @@ interface Rule {
   readonly check: (spec: Spec) => Finding[];
 }
 
-const stageLists = ['depths', 'strides', 'dilate'] as const;
+const stageLists = ['depths', 'strides', 'dilate', 'blockWidths', 'outputWidths'] as const;
 
 /** Each stage's stride and dilations after torchvision's stride-to-dilation replacement. */
 const dilationsOf = (spec: Spec) => stageDilations(spec.stages.strides.map((stride, i) => ({ stride, dilate: spec.stages.dilate?.[i] ?? false })));
@@ -70,9 +70,12 @@ export const rules: readonly Rule[] = [
       const stem = normalizeStem(spec.stem);
       const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
       downsample('/stem/stride', 'the stem convolution', kernel, stem.stride, Math.floor(kernel / 2));
-      if (stem.pool === 'max') downsample('/stem/pool', 'the stem max-pool', STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
+      // An average-pool that carries the stride (timm's anti-aliasing) pools 2×2 windows without padding.
+      if (stem.pool !== 'none' && stem.antiAlias === 'avg') downsample('/stem/pool', 'the stem average-pool', STEM_POOL.stride, STEM_POOL.stride, 0);
+      else if (stem.pool !== 'none') downsample('/stem/pool', stem.pool === 'max' ? 'the stem max-pool' : "the stem pool's convolution", STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
+      const averaged = normalizeBlock(spec.block).antiAlias === 'avg';
       dilationsOf(spec).forEach(({ stride }, i) =>
-        downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
+        averaged && stride === 2 ? downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 2, 2, 0) : downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
       );
       return findings;
     },
@@ -206,6 +209,53 @@ export const rules: readonly Rule[] = [
     },
   },
   {
+    code: 'NS211',
+    sentence: 'per-block widths give each block of a stage its convolutions, and every convolution at least one channel per group',
+    severity: 'error',
+    check: (spec) => [...prunedWidthFindings(spec), ...firstWidthFindings(spec)],
+  },
+  {
+    code: 'NS212',
+    sentence: 'GroupNorm groups divide every normalised width',
+    severity: 'error',
+    check: (spec) => {
+      const groups = spec.groupNorm?.groups;
+      if (groups === undefined) return [];
+      const odd = normalisedWidths(spec).find(({ width }) => width % groups !== 0);
+      return odd ? [{ pointer: '/groupNorm/groups', message: `groupNorm.groups is ${groups}, but ${odd.where} normalises ${odd.width} channels, which ${groups} groups cannot divide evenly` }] : [];
+    },
+  },
+  {
+    code: 'NS213',
+    sentence: 'anti-aliasing is placed where timm places it, on a stride it can carry',
+    severity: 'error',
+    check: (spec) => {
+      const findings: Finding[] = [];
+      const stem = normalizeStem(spec.stem);
+      if (stem.antiAlias !== 'none' && stem.pool === 'none') findings.push({ pointer: '/stem/antiAlias', message: 'stem.antiAlias moves the stride of the stem pool, but the stem has no pool; set stem.pool to "max" or "conv"' });
+      const block = normalizeBlock(spec.block);
+      if (block.antiAlias === 'none') return findings;
+      if (block.preActivation) findings.push({ pointer: '/block/antiAlias', message: 'block.antiAlias follows a strided convolution\'s BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias' });
+      if (block.type === 'bottleneck' && block.strideOn === '1x1') findings.push({ pointer: '/block/strideOn', message: 'block.antiAlias carries the stride of the 3×3 convolution, but strideOn puts it on the 1×1; remove strideOn' });
+      dilationsOf(spec).forEach(({ stride, rest }, i) => {
+        if (stride > 2 || rest > 1) findings.push({ pointer: `/stages/strides/${i}`, message: `stage ${i + 1} has ${rest > 1 ? `dilation ${rest}` : `stride ${stride}`}, but block.antiAlias carries strides of 2 in undilated stages only` });
+      });
+      if (block.antiAlias === 'avg') findings.push(...oddAveragedStages(spec));
+      return findings;
+    },
+  },
+  {
+    code: 'NS214',
+    sentence: 'the preprocessing gives one mean and one deviation per input channel',
+    severity: 'error',
+    check: ({ preprocess, input }) =>
+      (['mean', 'std'] as const).flatMap((list) =>
+        preprocess && preprocess[list].length !== input.channels
+          ? [{ pointer: `/preprocess/${list}`, message: `preprocess.${list} has ${preprocess[list].length} entr${preprocess[list].length === 1 ? 'y' : 'ies'}, but the input has ${input.channels} channel${input.channels === 1 ? '' : 's'}; give one per channel` }]
+          : [],
+      ),
+  },
+  {
     code: 'NS501',
     sentence: 'TensorFlow.js can train every layer',
     severity: 'warning',
@@ -231,6 +281,81 @@ export const rules: readonly Rule[] = [
         : [{ pointer: '/head/type', message: 'a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8' }],
   },
 ];
+
+/**
+ * The 2×2 anti-aliasing average-pool drops an odd last row or column that the shortcut's strided convolution or
+ * ceil-mode pool keeps, so the two sides could not be added (timm's resnetaa models fail on such inputs too).
+ */
+function oddAveragedStages(spec: Spec): Finding[] {
+  const stem = normalizeStem(spec.stem);
+  const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
+  let size = [spec.input.height, spec.input.width].map((n) => outputSize(n, kernel, stem.stride, Math.floor(kernel / 2)));
+  if (stem.pool !== 'none') size = size.map((n) => (stem.antiAlias === 'avg' ? Math.floor(n / 2) : outputSize(n, STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding)));
+  return dilationsOf(spec).flatMap(({ stride }, i) => {
+    if (stride !== 2) return [];
+    const odd = size.some((n) => n % 2 === 1);
+    const finding = { pointer: `/stages/strides/${i}`, message: `stage ${i + 1} receives a ${size[0]}×${size[1]} feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes` };
+    size = size.map((n) => Math.floor(n / 2));
+    return odd ? [finding] : [];
+  });
+}
+
+/** The widths a block's convolutions but the last would have unpruned: the first reduced by reduceFirst, then the 3×3's. */
+function innerWidths(spec: Spec, stage: number): number[] {
+  const block = normalizeBlock(spec.block);
+  const width = spec.stages.widths[stage]!;
+  if (block.type === 'basic') return [Math.floor(width / block.reduceFirst)];
+  const inner = bottleneckWidth(width, block);
+  return [Math.floor(inner / block.reduceFirst), inner];
+}
+
+/** Pruned widths: one entry per block, each listing the widths of the block's convolutions but the last, with groups 1. */
+function prunedWidthFindings(spec: Spec): Finding[] {
+  const { blockWidths } = spec.stages;
+  if (!blockWidths) return [];
+  const block = normalizeBlock(spec.block);
+  if (block.groups > 1) return [{ pointer: '/stages/blockWidths', message: `stages.blockWidths prunes grouped convolutions (groups ${block.groups}), which timm's pruned models do not have; use groups 1` }];
+  const convolutions = block.type === 'basic' ? 1 : 2;
+  return blockWidths.flatMap((blocks, s) => {
+    const depth = spec.stages.depths[s];
+    if (depth !== undefined && blocks.length !== depth) return [{ pointer: `/stages/blockWidths/${s}`, message: `stages.blockWidths[${s}] lists ${blocks.length} blocks, but stage ${s + 1} has ${depth}; give one entry per block` }];
+    return blocks.flatMap((widths, b) =>
+      widths.length === convolutions ? [] : [{ pointer: `/stages/blockWidths/${s}/${b}`, message: `stages.blockWidths[${s}][${b}] lists ${widths.length} width${widths.length === 1 ? '' : 's'}, but a ${block.type} block has ${convolutions} convolution${convolutions === 1 ? '' : 's'} before its last; give ${convolutions}` }],
+    );
+  });
+}
+
+/** reduceFirst must leave the first convolution at least one channel, and as many as the 3×3's groups need. */
+function firstWidthFindings(spec: Spec): Finding[] {
+  const block = normalizeBlock(spec.block);
+  if (block.reduceFirst === 1 || spec.stages.blockWidths) return [];
+  return spec.stages.widths.flatMap((width, s) => {
+    const first = innerWidths(spec, s)[0]!;
+    const groups = block.type === 'bottleneck' ? block.groups : 1;
+    if (first >= 1 && first % groups === 0) return [];
+    const why = first < 1 ? '' : `, which its ${groups} groups cannot divide evenly`;
+    return [{ pointer: '/block/reduceFirst', message: `block.reduceFirst ${block.reduceFirst} leaves stage ${s + 1} (width ${width}) a first convolution of ${first} channels${why}; lower reduceFirst` }];
+  });
+}
+
+/** Every width a normalisation layer sees, and where: stem, blocks, and the segmentation heads' own. */
+function normalisedWidths(spec: Spec): { width: number; where: string }[] {
+  const stem = normalizeStem(spec.stem);
+  const block = normalizeBlock(spec.block);
+  const widths = [stem.width, ...(stem.type === 'deep' ? stem.midWidths : [])].map((width) => ({ width, where: 'the stem' }));
+  const outputs = spec.stages.widths.map((width, s) => spec.stages.outputWidths?.[s] ?? width * block.expansion);
+  spec.stages.widths.forEach((_, s) => {
+    const where = `stage ${s + 1}`;
+    const inner = spec.stages.blockWidths?.[s]?.flat() ?? innerWidths(spec, s);
+    widths.push(...[...inner, outputs[s]!].map((width) => ({ width, where })));
+  });
+  // FCNHead normalises a quarter of the stage it reads, DeepLabHead its 256 channels.
+  const { head } = spec;
+  if (head.type === 'deeplabv3') widths.push({ width: 256, where: 'the DeepLabV3 head' });
+  if (head.type === 'fcn') widths.push({ width: Math.floor(outputs.at(-1)! / 4), where: 'the FCN head' });
+  if ((head.type === 'fcn' || head.type === 'deeplabv3') && head.aux && outputs.length > 1) widths.push({ width: Math.floor(outputs.at(-2)! / 4), where: 'the auxiliary head' });
+  return widths;
+}
 
 /** Applies every rule and positions each finding at the field it names. */
 export function checkRules({ document, spec }: ValidSpec): Diagnostic[] {

@@ -44,6 +44,8 @@ export interface NetSpec {
    */
   outputs?: ('C2' | 'C3' | 'C4' | 'C5' | 'C6' | 'C7' | 'C8' | 'C9')[];
   batchNorm?: BatchNorm;
+  groupNorm?: GroupNorm;
+  preprocess?: Preprocess;
 }
 /**
  * Shape of one input image, channels last (NHWC without the batch dimension).
@@ -83,12 +85,16 @@ export interface ConvStem {
    */
   stride: number;
   /**
-   * Pooling after the stem: 'none', or 'max' for a 3×3 stride-2 max-pool with padding 1 (the ImageNet layout).
+   * Pooling after the stem: 'none'; 'max' for a 3×3 stride-2 max-pool with padding 1 (the ImageNet layout); 'conv' for timm's replace_stem_pool, a 3×3 stride-2 convolution (padding 1, no bias), BatchNorm and ReLU named maxpool.0 … maxpool.2 (the ResNet-RS models).
    */
-  pool?: 'none' | 'max';
+  pool?: 'none' | 'max' | 'conv';
+  /**
+   * timm's aa_layer in the stem, which needs a pool: 'blur' runs the max-pool at stride 1 and follows it by timm's BlurPool2d (a fixed 3×3 binomial filter, reflect padding 1, stride 2), named maxpool.0 and maxpool.1 (resnetblur models); 'avg' replaces the max-pool by a 2×2 stride-2 average-pool named maxpool (resnetaa models); with the 'conv' pool the convolution runs at stride 1 and the anti-aliasing pool with the stride follows it (maxpool.1), before the BatchNorm and ReLU.
+   */
+  antiAlias?: 'none' | 'blur' | 'avg';
 }
 /**
- * The deep stem of ResNet-C: three 3×3 convolutions (the first strided), each followed by BatchNorm and ReLU, widths midWidth, midWidth, width. Named conv1.0 … conv1.6 and bn1 as in timm.
+ * The deep stem of ResNet-C: three 3×3 convolutions (the first strided), each followed by BatchNorm and ReLU, widths midWidth, midWidth, width (or, tiered, the two widths midWidth lists, then width). Named conv1.0 … conv1.6 and bn1 as in timm.
  */
 export interface DeepStem {
   /**
@@ -100,17 +106,21 @@ export interface DeepStem {
    */
   width: number;
   /**
-   * Output channels of the first two stem convolutions (default: half of width, 32 in ResNet-D).
+   * Output channels of the first two stem convolutions: one width for both (default: half of width, 32 in ResNet-D), or two, the first convolution's and the second's, for timm's tiered stem ([24, 32] in resnet50t).
    */
-  midWidth?: number;
+  midWidth?: number | number[];
   /**
    * Stride of the first stem convolution (2 in the ImageNet layout).
    */
   stride: number;
   /**
-   * Pooling after the stem: 'none', or 'max' for a 3×3 stride-2 max-pool with padding 1 (the ImageNet layout).
+   * Pooling after the stem: 'none'; 'max' for a 3×3 stride-2 max-pool with padding 1 (the ImageNet layout); 'conv' for timm's replace_stem_pool, a 3×3 stride-2 convolution (padding 1, no bias), BatchNorm and ReLU named maxpool.0 … maxpool.2 (the ResNet-RS models).
    */
-  pool?: 'none' | 'max';
+  pool?: 'none' | 'max' | 'conv';
+  /**
+   * timm's aa_layer in the stem, which needs a pool: 'blur' runs the max-pool at stride 1 and follows it by timm's BlurPool2d (a fixed 3×3 binomial filter, reflect padding 1, stride 2), named maxpool.0 and maxpool.1 (resnetblur models); 'avg' replaces the max-pool by a 2×2 stride-2 average-pool named maxpool (resnetaa models); with the 'conv' pool the convolution runs at stride 1 and the anti-aliasing pool with the stride follows it (maxpool.1), before the BatchNorm and ReLU.
+   */
+  antiAlias?: 'none' | 'blur' | 'avg';
 }
 /**
  * Two 3×3 convolutions with BatchNorm, ReLU between them, and a residual add before the final ReLU (ResNet18/34). Its output has the stage width.
@@ -140,6 +150,22 @@ export interface BasicBlock {
    * Stochastic depth (timm's drop_path_rate): in training, each image's residual branch is dropped with this probability at the last block, rising linearly from 0 at the first; the kept branches are scaled to keep their expectation. Does nothing at inference.
    */
   dropPath?: number;
+  /**
+   * timm's aa_layer in the blocks: a stride-2 block's 3×3 convolution (a basic block's first, a bottleneck's middle one) runs at stride 1 and, after its BatchNorm and ReLU, an anti-aliasing pool named `aa` carries the stride: 'blur' is timm's BlurPool2d (a fixed 3×3 binomial filter with reflect padding 1), 'avg' a 2×2 average-pool. Needs post-activation blocks, undilated stages of stride 1 or 2, and (bottleneck) the stride on the 3×3 convolution.
+   */
+  antiAlias?: 'none' | 'blur' | 'avg';
+  /**
+   * The width of 'se' attention's reduction as a fraction of the block's output channels (timm's rd_ratio: 1/16, ResNet-RS 0.25), rounded to the nearest multiple of 8 and at least 8, as timm's make_divisible does. Only with attention 'se'.
+   */
+  seRatio?: number;
+  /**
+   * timm's block_reduce_first: the first convolution's output width is divided by this, rounding down (2 in senet154).
+   */
+  reduceFirst?: number;
+  /**
+   * Kernel size of the 'conv' projection shortcut where it strides (timm's down_kernel_size: 3 in senet154, padded by 1); a projection without stride stays 1×1, as timm's does.
+   */
+  shortcutKernelSize?: 1 | 3;
 }
 /**
  * A 1×1 convolution down to the bottleneck width, a 3×3 (optionally grouped) convolution, and a 1×1 convolution up to expansion × the stage width (ResNet50 and deeper, ResNeXt, Wide ResNet). The bottleneck width is ⌊stage width × widthPerGroup / 64⌋ × groups, as in torchvision.
@@ -185,6 +211,22 @@ export interface BottleneckBlock {
    * Stochastic depth (timm's drop_path_rate): in training, each image's residual branch is dropped with this probability at the last block, rising linearly from 0 at the first; the kept branches are scaled to keep their expectation. Does nothing at inference.
    */
   dropPath?: number;
+  /**
+   * timm's aa_layer in the blocks: a stride-2 block's 3×3 convolution (a basic block's first, a bottleneck's middle one) runs at stride 1 and, after its BatchNorm and ReLU, an anti-aliasing pool named `aa` carries the stride: 'blur' is timm's BlurPool2d (a fixed 3×3 binomial filter with reflect padding 1), 'avg' a 2×2 average-pool. Needs post-activation blocks, undilated stages of stride 1 or 2, and (bottleneck) the stride on the 3×3 convolution.
+   */
+  antiAlias?: 'none' | 'blur' | 'avg';
+  /**
+   * The width of 'se' attention's reduction as a fraction of the block's output channels (timm's rd_ratio: 1/16, ResNet-RS 0.25), rounded to the nearest multiple of 8 and at least 8, as timm's make_divisible does. Only with attention 'se'.
+   */
+  seRatio?: number;
+  /**
+   * timm's block_reduce_first: the first convolution's output width is divided by this, rounding down (2 in senet154).
+   */
+  reduceFirst?: number;
+  /**
+   * Kernel size of the 'conv' projection shortcut where it strides (timm's down_kernel_size: 3 in senet154, padded by 1); a projection without stride stays 1×1, as timm's does.
+   */
+  shortcutKernelSize?: 1 | 3;
 }
 /**
  * The stages of residual blocks, as parallel lists with one entry per stage. A stage's first block applies its stride; a projection shortcut is used where the stride or width changes.
@@ -226,6 +268,22 @@ export interface Stages {
    * Items: Whether this stage's stride becomes dilation.
    */
   dilate?: boolean[];
+  /**
+   * Per stage, per block, the output widths of the block's convolutions but the last (a basic block's first, a bottleneck's first two), replacing those its stage width gives: the channel pruning of timm's *_pruned models. Each stage lists one entry per block; needs groups 1. Channel attention sizes itself from the stage's nominal width, as timm's pruned models keep it.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  blockWidths?: number[][][];
+  /**
+   * Per stage, the output channels of its blocks and projection, replacing width × expansion: the channel pruning of timm's *_pruned models.
+   *
+   * @minItems 1
+   * @maxItems 8
+   *
+   * Items: One stage's output channels.
+   */
+  outputWidths?: number[];
 }
 /**
  * torchvision's FeaturePyramidNetwork on stage outputs: a 1×1 lateral convolution per level and a 3×3 output convolution, both with bias, and a top-down path that adds each level's lateral to the level above upsampled (nearest) to its size. The backbone is then named `body` and the pyramid `fpn` (under `backbone` with a RetinaNet head), as in torchvision's BackboneWithFPN. Without a head the model returns the levels P3 … (one per `from` entry, numbered as its stage) and the extra levels.
@@ -392,4 +450,48 @@ export interface BatchNorm {
    * Weight of the new batch statistic in the running average (PyTorch default 0.1).
    */
   momentum?: number;
+}
+/**
+ * Replaces every BatchNorm of the model by GroupNorm with these settings, as timm's resnet50_gn does (norm_layer 'groupnorm'): weight and bias per channel under the same names, no running statistics. Every normalised width must be a multiple of groups.
+ */
+export interface GroupNorm {
+  /**
+   * Groups the channels are split into, each normalised over its channels and the image (32 in timm).
+   */
+  groups: number;
+  /**
+   * Added to the variance for numerical stability (PyTorch default 1e-5).
+   */
+  epsilon?: number;
+}
+/**
+ * How images are prepared for the model, as a pretrained configuration declares it (timm's default_cfg): resized so that the centre crop of cropFraction of the shorter side fills the input, cropped, scaled to [0, 1] and normalised per channel. Carried into the generated module (`imageTransform`, and `PREPROCESSING` in PyTorch) and into the weights `netspec weights import` writes.
+ */
+export interface Preprocess {
+  /**
+   * Per channel, the mean subtracted from pixels scaled to [0, 1].
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: One channel's mean.
+   */
+  mean: number[];
+  /**
+   * Per channel, the standard deviation the centred pixels are divided by.
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: One channel's standard deviation.
+   */
+  std: number[];
+  /**
+   * The centre crop's share of the resized image's shorter side (timm's crop_pct: 0.875 crops 224 from 256).
+   */
+  cropFraction?: number;
+  /**
+   * The resampling filter of the resize.
+   */
+  interpolation?: 'bilinear' | 'bicubic';
 }

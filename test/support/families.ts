@@ -25,6 +25,37 @@ export const families: Record<string, object> = {
   'ECA, ResNet-D, stochastic depth': { block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'eca', dropPath: 0.2 } },
   'pre-activation with squeeze-excitation': { block: { type: 'basic', preActivation: true, attention: 'se' } },
   'CIFAR stem, pooled head, dropout': { block: { type: 'basic' }, stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 }, head: { type: 'classifier', classes: 7, dropout: 0.5 } },
+  // timm's options, at odd sizes where floor and ceil, reflect and zero padding part.
+  'BlurPool anti-aliasing in stem and blocks': {
+    block: { type: 'bottleneck', antiAlias: 'blur' },
+    stem: { type: 'conv', width: 8, kernelSize: 7, stride: 2, pool: 'max', antiAlias: 'blur' },
+    input: { height: 29, width: 23, channels: 3 },
+  },
+  'average-pool anti-aliasing, tiered deep stem': {
+    block: { type: 'basic', antiAlias: 'avg', shortcut: 'avgPool' },
+    stem: { type: 'deep', width: 8, midWidth: [6, 4], stride: 2, pool: 'max', antiAlias: 'avg' },
+    // Odd, yet even wherever a stage strides: the 2×2 pool drops what a strided shortcut keeps (as in timm).
+    input: { height: 33, width: 17, channels: 3 },
+  },
+  'ResNet-RS: convolutional stem pool, SE ratio 0.25': {
+    block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'se', seRatio: 0.25 },
+    stem: { type: 'deep', width: 8, stride: 2, pool: 'conv' },
+    input: { height: 25, width: 19, channels: 3 },
+  },
+  'convolutional stem pool with BlurPool': {
+    block: { type: 'basic' },
+    stem: { type: 'conv', width: 8, kernelSize: 7, stride: 2, pool: 'conv', antiAlias: 'blur' },
+    input: { height: 25, width: 19, channels: 3 },
+  },
+  GroupNorm: { block: { type: 'bottleneck', zeroInitResidual: true }, groupNorm: { groups: 4 }, input: { height: 27, width: 21, channels: 3 } },
+  "senet154's reduced first convolutions and 3×3 strided shortcuts": {
+    block: { type: 'bottleneck', groups: 2, widthPerGroup: 32, reduceFirst: 2, shortcutKernelSize: 3, attention: 'se' },
+    input: { height: 27, width: 21, channels: 3 },
+  },
+  'pruned per-block widths with ECA': {
+    block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'eca' },
+    stages: { ...familyBase.stages, blockWidths: [[[5, 3]], [[6, 4], [7, 5]], [[4, 6]]], outputWidths: [9, 13, 11] },
+  },
 };
 
 /** A family's full spec. */

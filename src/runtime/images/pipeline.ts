@@ -77,18 +77,22 @@ export interface ImageModel {
   readonly inputShape: readonly number[];
   /** A segmentation or detection head, which takes letterboxed images; classifiers take centre crops. */
   readonly task?: unknown;
+  /** What the spec declares its pretrained weights expect, in place of ImageNet's defaults. */
+  readonly preprocess?: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly cropFraction: number; readonly interpolation: Interpolation };
 }
 
 /**
- * The transform a model's images get: what its weights folder `saved` of its input, and otherwise ImageNet's
- * normalisation with a centre crop (classifiers) or a letterbox (dense heads). Every command, generated module and
+ * The transform a model's images get: what its weights folder `saved` of its input, else what its spec declares of
+ * its pretrained weights, else ImageNet's normalisation with a centre crop (classifiers) or a letterbox (dense heads). Every command, generated module and
  * page takes its transform from here.
  */
 export function imageTransformFor(model: ImageModel, saved?: InputNormalization): ImageTransform {
   const [height, width, channels] = model.inputShape as [number, number, 1 | 2 | 3 | 4];
-  const { mean, std } = imagenetNormalization(channels);
-  const fit = model.task === undefined ? { fit: 'crop' as const, cropFraction: IMAGENET_CROP_FRACTION } : { fit: 'letterbox' as const };
-  return withSavedInput({ height, width, channels, ...fit, interpolation: 'bilinear', mean, std }, saved);
+  const declared = model.preprocess;
+  const { mean, std } = declared ?? imagenetNormalization(channels);
+  const cropFraction = declared?.cropFraction ?? IMAGENET_CROP_FRACTION;
+  const fit = model.task === undefined ? { fit: 'crop' as const, cropFraction } : { fit: 'letterbox' as const };
+  return withSavedInput({ height, width, channels, ...fit, interpolation: declared?.interpolation ?? 'bilinear', mean: [...mean], std: [...std] }, saved);
 }
 
 /**

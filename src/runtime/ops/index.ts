@@ -4,6 +4,7 @@
 import { add, addOp } from './add.js';
 import { avgPool, avgPoolOp } from './avg-pool.js';
 import { batchNorm, batchNormOp } from './batch-norm.js';
+import { blurPool, blurPoolOp } from './blur-pool.js';
 import { concat, concatOp } from './concat.js';
 import { conv2d, conv2dOp } from './conv2d.js';
 import { dense, denseOp } from './dense.js';
@@ -11,6 +12,7 @@ import { dropPath, dropPathOp } from './drop-path.js';
 import { dropout, dropoutOp } from './dropout.js';
 import { efficientChannelAttention, efficientChannelAttentionOp } from './efficient-channel-attention.js';
 import { globalAvgPool, globalAvgPoolOp } from './global-avg-pool.js';
+import { groupNorm, groupNormOp } from './group-norm.js';
 import { maxPool, maxPoolOp } from './max-pool.js';
 import { LAYER_HELPERS, type LayerHelper } from './names.js';
 import type { RuntimeOp } from './op.js';
@@ -19,10 +21,12 @@ import { resize, resizeOp } from './resize.js';
 import { retinanetHead, retinanetHeadOp } from './retinanet-head.js';
 import { squeezeExcite, squeezeExciteOp } from './squeeze-excite.js';
 
-export { add, avgPool, batchNorm, concat, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, maxPool, relu, resize, retinanetHead, squeezeExcite };
+export { add, avgPool, batchNorm, blurPool, concat, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, groupNorm, maxPool, relu, resize, retinanetHead, squeezeExcite };
 export { type ConvOptions, GroupedConv2D, groupedConv2d, type GroupedConv2DArgs } from './conv2d.js';
+export { BlurPool } from './blur-pool.js';
 export { DropPath } from './drop-path.js';
 export { EfficientChannelAttention } from './efficient-channel-attention.js';
+export { GroupNormalization } from './group-norm.js';
 export { Resize } from './resize.js';
 export { RetinaNetHead } from './retinanet-head.js';
 export { SqueezeExcite } from './squeeze-excite.js';
@@ -45,6 +49,8 @@ const runtimeOps = {
   resize: resizeOp,
   concat: concatOp,
   retinanetHead: retinanetHeadOp,
+  blurPool: blurPoolOp,
+  groupNorm: groupNormOp,
 } satisfies { readonly [H in LayerHelper]: RuntimeOp };
 
 type Builders = { readonly [H in LayerHelper]: (typeof runtimeOps)[H]['build'] };

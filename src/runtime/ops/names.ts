@@ -18,6 +18,8 @@ export const LAYER_HELPERS = [
   'resize',
   'concat',
   'retinanetHead',
+  'blurPool',
+  'groupNorm',
 ] as const;
 
 export type LayerHelper = (typeof LAYER_HELPERS)[number];
