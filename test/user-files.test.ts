@@ -218,7 +218,7 @@ test('names on Object.prototype are unknown commands, not internal errors', () =
 
 test('a missing folder on the way to an input is one line, not an internal error', () => {
   const root = project();
-  assertUserError(netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root), /^netspec: cannot read the weights folder no\/such\/folder: /m);
+  assertUserError(netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root), /^netspec: cannot read no\/such\/folder\/model\.json: no such file or folder$/m);
   assert.not.ok(existsSync(join(root, 'x.safetensors')));
   rmSync(root, { recursive: true });
 });
