@@ -1,7 +1,7 @@
 // The CIFAR binary format and image folders: files written here read back exactly, the bad layouts and files are
 // refused or skipped with one line each, the resampling agrees with PIL's, and a folder of drawn shapes trains.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -78,6 +78,38 @@ test('CIFAR-100 records: the fine label by default, the coarse one as cifar100-c
   assert.throws(() => loadCifar('cifar100', join(root, 'nowhere')), /nowhere: the cifar100 folder does not exist/);
   mkdirSync(join(root, 'c100'));
   assert.throws(() => loadCifar('cifar100', join(root, 'c100')), /c100\/train\.bin: the file does not exist/);
+});
+
+test('a CIFAR names file that is a FIFO, a device or a folder, and a record file that is a device, are refused without blocking', () => {
+  const dir = join(root, 'cifar-odd');
+  mkdirSync(dir);
+  // Files of the published size without writing them: sparse, all zeros (label 0, black pixels).
+  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
+    writeFileSync(join(dir, `${name}.bin`), '');
+    truncateSync(join(dir, `${name}.bin`), 30_730_000);
+  }
+  const names = join(dir, 'batches.meta.txt');
+  // In a process of its own, so that a read that blocks fails the test instead of hanging it.
+  const load = () =>
+    spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { loadCifar } from ${JSON.stringify(join(process.cwd(), 'src/data/cifar.ts'))};
+try { loadCifar('cifar10', ${JSON.stringify(dir)}); console.log('loaded'); } catch (error) { console.log(error.message); }`], { encoding: 'utf8', timeout: 20_000 });
+  const cases: [() => void, string][] = [
+    [() => spawnSync('mkfifo', [names]), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
+    [() => symlinkSync('/dev/zero', names), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
+    [() => mkdirSync(names), `${names}: cannot be read: it is a folder`],
+  ];
+  for (const [make, message] of cases) {
+    rmSync(names, { recursive: true, force: true });
+    make();
+    const run = load();
+    assert.is(run.signal, null, `${message}: did not hang`);
+    assert.is(run.stdout, `${message}\n`);
+  }
+  rmSync(names, { recursive: true });
+  rmSync(join(dir, 'test_batch.bin'));
+  symlinkSync('/dev/zero', join(dir, 'test_batch.bin'));
+  const device = load();
+  assert.is(device.stdout, `${join(dir, 'test_batch.bin')}: it is not a regular file (a device, pipe or socket)\n`);
 });
 
 test('resampling agrees with PIL\'s antialiased bilinear resize within one level (python3 with PIL)', () => {
