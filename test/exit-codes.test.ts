@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
@@ -122,6 +123,23 @@ for (const { command, args, stderr } of userErrors) {
     else assert.match(run.stderr, stderr);
   });
 }
+
+test('export onnx --quantize int8 where onnxruntime-node is not installed exits 1 saying how to install it', () => {
+  // A hook that finds no onnxruntime-node, as in a project that never installed the optional peer.
+  writeFileSync(join(root, 'no-ort-hooks.mjs'), `export async function resolve(specifier, context, next) {
+  if (specifier === 'onnxruntime-node') throw Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  return next(specifier, context);
+}`);
+  writeFileSync(join(root, 'no-ort.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`);
+  mkdirSync(join(root, 'calibration'), { recursive: true });
+  const png = new PNG({ width: 28, height: 28 });
+  png.data.forEach((_, i) => (png.data[i] = (i * 7) % 256));
+  writeFileSync(join(root, 'calibration', 'a.png'), PNG.sync.write(png));
+  const args = ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--quantize', 'int8', '--calibrate', 'calibration', '--calibration-images', '1', '--out', 'tiny.int8.onnx'];
+  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'no-ort.mjs')).href, cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.is(run.status, 1, run.stderr);
+  assert.is(run.stderr.replace(BACKEND_LINE, ''), 'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n');
+});
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -3,7 +3,7 @@ import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { initBackend } from '../runtime/backends/node.js';
-import { CalibrationError, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
+import { CalibrationError, checkCalibrationBudget, evaluationTransform, fashionMnistImages, folderImages } from '../quantize/images.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
 import { readUserWeights } from './user-weights.js';
@@ -31,6 +31,7 @@ export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, we
   if (request.calibrate === undefined) throw new CalibrationError('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
   const needed = MIN_CALIBRATION_IMAGES[request.method];
   if (request.images < needed) throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
+  checkCalibrationBudget(graph.inputShape as readonly [number, number, number], request.images);
   const { input } = (await readUserWeights(weights)).manifest;
   const inputShape = graph.inputShape as readonly [number, number, number];
   let images;

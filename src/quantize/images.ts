@@ -24,6 +24,24 @@ const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 type InputShape = readonly [height: number, width: number, channels: number];
 
 /**
+ * The most bytes of input the calibration images may take together, as float32: they are held at once, twice over
+ * for the histogram methods' second pass. 1 GiB holds 1,782 images at 224×224×3 and 341 at 512×512×3; past it a
+ * typed array cannot be allocated on some machines (Node's limit is 4 GiB) and the calibration would swap.
+ */
+export const CALIBRATION_BYTES = 2 ** 30;
+
+/** Throws, before any image is read, when `count` images of the input's size would not fit CALIBRATION_BYTES. */
+export function checkCalibrationBudget([height, width, channels]: InputShape, count: number): void {
+  const bytes = 4 * count * height * width * channels;
+  if (bytes <= CALIBRATION_BYTES) return;
+  const fit = Math.floor(CALIBRATION_BYTES / (4 * height * width * channels));
+  throw new CalibrationError(
+    `--calibration-images ${count} at ${height}×${width}×${channels} take ${(bytes / 2 ** 30).toFixed(2)} GiB as float32, more than the ${CALIBRATION_BYTES / 2 ** 30} GiB ` +
+      `calibration holds at once; at most ${fit} fit, and a few hundred images give stable ranges`,
+  );
+}
+
+/**
  * predict's evaluation transform: weights trained by `netspec train` record their normalisation and saw whole
  * frames (the shorter side resized straight to the input); other weights get ImageNet's normalisation and crop.
  */
@@ -39,6 +57,7 @@ export function evaluationTransform([height, width, channels]: InputShape, norma
 export function fashionMnistImages(input: InputShape, count: number, normalization: InputNormalization | undefined): CalibrationImages {
   const [height, width, channels] = input;
   if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
+  checkCalibrationBudget(input, count);
   const { train } = loadFashionMnist();
   if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
   const { mean: [mean], std: [std] } = normalization ?? imagenetNormalization(1);
@@ -60,12 +79,13 @@ export function fashionMnistImages(input: InputShape, count: number, normalizati
 export async function folderImages(folder: string, count: number, transform: PreprocessOptions): Promise<CalibrationImages> {
   const channels = transform.channels ?? 3;
   if (![1, 2, 3, 4].includes(channels)) throw new CalibrationError(`calibration images are fed as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); the model takes ${channels} channels`);
+  const crop = typeof transform.crop === 'number' ? [transform.crop, transform.crop] : transform.crop;
+  checkCalibrationBudget([crop[0]!, crop[1]!, channels], count);
   const files = imageFiles(folder);
   if (files.length < count) {
     const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
     throw new CalibrationError(`the calibration folder ${folder} ${held}; ${count} are needed (--calibration-images sets how many)`);
   }
-  const crop = typeof transform.crop === 'number' ? [transform.crop, transform.crop] : transform.crop;
   const perImage = channels * crop[0]! * crop[1]!;
   const data = new Float32Array(count * perImage);
   for (let i = 0; i < count; i++) data.set(await readImage(join(folder, files[i]!), transform), i * perImage);
