@@ -1,8 +1,10 @@
 // Weights folders on disk, for Node: what the portable weights loader leaves to its platform.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
+import { describeFsError } from '../files/fs-reasons.js';
+import { readBounded } from '../files/read-bounded.js';
 import { loadWeights as loadWeightsPortable, type LoadOptions, type WeightsSource } from './load.js';
 import { MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type ByteBudget, type WeightsFolder } from './folder.js';
 
@@ -24,46 +26,25 @@ function fileSize(path: string): number {
   try {
     stats = statSync(path);
   } catch (error) {
-    throw unreadable(path, error);
+    throw new WeightsError(`cannot read ${path}: ${describeFsError(error)}`);
   }
-  if (!stats.isFile()) throw notAFile(path, stats.isDirectory());
+  if (!stats.isFile()) throw new WeightsError(`cannot read ${path}: ${stats.isDirectory() ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
   return stats.size;
 }
 
 /**
- * The file's bytes, at most what the budget has left; a manifest (`what` names it) past its limit is refused from
- * its size. Opened without blocking, so that a pipe is refused rather than waited on.
+ * The file's bytes through the bounded reader, at most what the budget has left; a manifest (`what` names it) past
+ * its limit is refused from its size, a shard grown past what the manifest describes when it is read.
  */
 function readFolderFile(path: string, budget: ByteBudget, what?: string): Uint8Array {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) throw notAFile(path, stats.isDirectory());
-    if (what !== undefined && stats.size > budget.remaining) throw new WeightsError(`cannot read ${path}: the file is ${stats.size} bytes, more than the ${budget.remaining}-byte limit for ${what}`);
-    // The size may change after it was looked at, or be reported as 0: the read stops one byte past the budget.
-    const bytes = new Uint8Array(Math.max(0, Math.min(stats.size, budget.remaining)) + 1);
-    let length = 0;
-    for (let read = -1; read !== 0 && length < bytes.length; length += read) read = readSync(fd, bytes, length, bytes.length - length, null);
-    if (!budget.spend(length)) throw new WeightsError(`cannot read ${path}: it holds more bytes than the manifest describes`);
-    return bytes.subarray(0, length);
-  } catch (error) {
-    if (error instanceof WeightsError) throw error;
-    throw unreadable(path, error);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+  const limit = budget.remaining;
+  const read = readBounded(path, limit);
+  if (!(read instanceof Uint8Array)) {
+    if (read.kind === 'unreadable') throw new WeightsError(`cannot read ${path}: ${read.reason}`);
+    throw new WeightsError(`cannot read ${path}: ${what === undefined ? 'it holds more bytes than the manifest describes' : `the file is ${read.size}, more than the ${limit}-byte limit for ${what}`}`);
   }
-}
-
-function notAFile(path: string, folder: boolean): WeightsError {
-  return new WeightsError(`cannot read ${path}: ${folder ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
-}
-
-/** Node's words for the fault, as one line naming the path. */
-function unreadable(path: string, error: unknown): WeightsError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'too many levels of symbolic links' : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : (error as Error).message;
-  return new WeightsError(`cannot read ${path}: ${reason}`);
+  budget.spend(read.length);
+  return read;
 }
 
 const isUrl = (source: string) => /^(https?|data|blob):/i.test(source);
