@@ -106,6 +106,20 @@ test('--resume of a checkpoint with a learning rate of "NaN", or of a spec widen
   assert.match(empty.stderr, new RegExp(`^netspec: ${path.replace(/[.]/g, '\\.')} cannot be resumed from: its weights are not those of tiny_fashion as the spec describes it \\(was the spec changed\\?\\): missing conv1/kernel; .* \\(and \\d+ more\\)\n$`));
 });
 
+test('--resume of a checkpoint that is a FIFO or a folder exits 1 naming it, without waiting on it', () => {
+  const out = join(root, 'resume-odd');
+  mkdirSync(out);
+  const path = join(out, 'checkpoint.safetensors');
+  for (const [make, reason] of [[() => spawnSync('mkfifo', [path]), 'it is not a regular file (a device, pipe or socket)'], [() => mkdirSync(path), 'it is a folder']] as const) {
+    rmSync(path, { recursive: true, force: true });
+    make();
+    const run = spawnSync(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { encoding: 'utf8', env: env(), timeout: 30_000 });
+    assert.is(run.signal, null, 'did not hang');
+    assert.is(run.status, 1, run.stderr);
+    assert.is(run.stderr, `netspec: cannot read ${path}: ${reason}\n`);
+  }
+});
+
 const realDir = defaultFashionMnistDir();
 const realInstalled = existsSync(realDir);
 const withData = realInstalled ? test : test.skip;
