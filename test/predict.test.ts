@@ -281,7 +281,9 @@ test('predict refuses an image over the pixel limit in one line, exits 1, and st
   for (const value of ['0', '1.5', 'many']) {
     const usage = netspec(['predict', 'rgb.json', '--weights', 'rgb-weights', `--max-pixels=${value}`, 'image.png']);
     assert.is(usage.status, 2);
-    assert.match(usage.stderr, `netspec: --max-pixels takes an integer from 1, got "${value}"\n`);
+    // A value that is not a decimal at all is said so.
+    const decimal = value === 'many' ? ' written in decimal digits' : '';
+    assert.match(usage.stderr, `netspec: --max-pixels takes an integer from 1${decimal}, got "${value}"\n`);
   }
   rmSync(root, { recursive: true });
 });
