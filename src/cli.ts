@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { overview, UsageError, type Command } from './commands/command-line.js';
 import { userErrorLines } from './errors/user-error.js';
+import { printable } from './files/display-path.js';
 
 /**
  * Exit codes: user errors (spec errors, stale or refused outputs, unusable files, data or weights, filesystem faults)
@@ -57,11 +58,12 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const userError = userErrorLines(error);
     if (error instanceof UsageError) {
-      process.stderr.write(`netspec: ${error.message}\nRun 'netspec --help' for usage.\n`);
+      process.stderr.write(`netspec: ${printable(error.message)}\nRun 'netspec --help' for usage.\n`);
       process.exitCode = EXIT.usage;
     } else if (userError !== undefined) {
-      // Nothing here is a bug: what the user fixes, one line per problem, without a stack.
-      process.stderr.write(userError.map((line) => `${line}\n`).join(''));
+      // Nothing here is a bug: what the user fixes, one line per problem, without a stack. User text in a message
+      // (a path, a class name) was made printable where the message was made; this catches what was not.
+      process.stderr.write(userError.map((line) => `${printable(line)}\n`).join(''));
       process.exitCode = EXIT.userError;
     } else {
       process.stderr.write(`netspec: internal error, please report it with the spec that caused it:\n${(error as Error).stack ?? String(error)}\n`);

@@ -166,6 +166,21 @@ test('every test the map names exists in its file', () => {
   }
 });
 
+test('every test the readers section of test/hostile-inputs.md names exists in its file', () => {
+  const markdown = readFileSync(join('test', 'hostile-inputs.md'), 'utf8');
+  const section = markdown.slice(markdown.indexOf('## Every file, URL and checkpoint'));
+  const rows = section.split('\n').filter((line) => line.startsWith('| ') && line.includes(' › '));
+  assert.ok(rows.length >= 40, `${rows.length} cases`);
+  for (const row of rows) {
+    const cell = row.slice(row.lastIndexOf(' | ') + 3).replace(/ \|$/, '');
+    const [, file, title] = /^`([\w-]+\.test\.ts)` › (.+)$/.exec(cell) ?? [];
+    assert.ok(file && title, `a case without its test: ${row}`);
+    const text = readFileSync(join('test', file!), 'utf8');
+    const quoted = [`'${title!.replace(/'/g, "\\'")}'`, `"${title}"`, `\`${title}\``];
+    assert.ok(quoted.some((q) => text.includes(q)), `no test "${title}" in ${file}`);
+  }
+});
+
 // ---- The lines no other test covered --------------------------------------------------------------------------------
 
 const diagnose = (text: string) => compileSpec('specs/x.json', new TextEncoder().encode(text)).diagnostics.map(formatDiagnostic);

@@ -93,6 +93,18 @@ test('usage errors exit 2 with a one-line reason and no stack trace', () => {
   assert.match(netspec(['compile', '--target', 'tflite']).stderr, /^netspec: --target takes tfjs, pytorch, onnx, got "tflite"\n/);
 });
 
+test('numbers on the command line are plain decimals: hexadecimal, octal, binary, Infinity and padding are refused', () => {
+  // Number() reads all of these; a user who typed 0x10 meant something, and it was not 16 epochs without a word.
+  for (const text of ['0x10', '0o17', '0b11', 'Infinity', ' 5', '5 ', '1_0', '1e', '.']) {
+    const run = netspec(['train', 'tiny.json', '--data', 'fashion-mnist', `--epochs=${text}`]);
+    assert.is(run.status, 2, `${text}: ${run.stderr}`);
+    assert.is(run.stderr, `netspec: --epochs takes an integer from 1 to 10000 written in decimal digits, got ${JSON.stringify(text)}\nRun 'netspec --help' for usage.\n`);
+  }
+  // Decimals with a fraction or an exponent stay numbers: --lr 1e-3 is how learning rates are written.
+  const lr = netspec(['train', 'tiny.json', '--data', 'fashion-mnist', '--lr', '1e-3', '--epochs', '+0x1']);
+  assert.match(lr.stderr, /^netspec: --epochs takes an integer from 1 to 10000 written in decimal digits, got "\+0x1"\n/);
+});
+
 test('check --json prints exactly one JSON object with the founding counts', () => {
   const run = netspec(['check', 'specs/resnet34.json', '--json']);
   assert.is(run.status, 0);

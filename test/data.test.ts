@@ -1,9 +1,10 @@
 // The IDX reader against hand-built files (every header and size fault, gzip handling), the Fashion-MNIST loader
 // on small hand-made folders, and, when Debian's dataset-fashion-mnist is installed, the real dataset.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultFashionMnistDir, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/fashion-mnist.js';
@@ -107,7 +108,7 @@ test('readIdxFile gunzips .gz files, and gzip content under any name', () => {
   }
 });
 
-test('readIdxFile refuses a corrupt .gz with the zlib reason, and a missing file by name', () => {
+test('readIdxFile refuses a corrupt .gz saying why, and a missing file by name', () => {
   const whole = gzipSync(idx([2, 3, 2], counting(12)));
   const cut = join(folder, 'cut.gz');
   writeFileSync(cut, whole.subarray(0, whole.length - 4));
@@ -117,6 +118,63 @@ test('readIdxFile refuses a corrupt .gz with the zlib reason, and a missing file
   assert.is(refusal(() => readIdxFile(notGzip)), `${notGzip}: not a valid gzip file: incorrect header check`);
   const missing = join(folder, 'nothing-here');
   assert.is(refusal(() => readIdxFile(missing)), `${missing}: the file does not exist`);
+});
+
+/**
+ * A gzip file whose IDX header declares `dimensions` but whose data inflates to `mebibytes` MiB of zeros: a bomb of
+ * about 1 KiB per MiB, built from one compressed MiB repeated (non-final deflate blocks ending on a byte boundary),
+ * so the test never holds what it declares.
+ */
+function gzipBomb(dimensions: number[], mebibytes: number): Uint8Array {
+  const flush = { finishFlush: constants.Z_SYNC_FLUSH };
+  const header = deflateRawSync(idx(dimensions, []), flush);
+  const mebibyte = deflateRawSync(new Uint8Array(2 ** 20), flush);
+  const end = deflateRawSync(new Uint8Array(0));
+  const parts = [new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), header, ...Array.from({ length: mebibytes }, () => mebibyte), end, new Uint8Array(8)];
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  parts.reduce((at, part) => (bytes.set(part, at), at + part.length), 0);
+  return bytes;
+}
+
+test('a gzip bomb is inflated no further than the size its IDX header declares', () => {
+  const path = join(folder, 'bomb-idx3-ubyte.gz');
+  writeFileSync(path, gzipBomb([10, 28, 28], 512));
+  const before = process.memoryUsage().rss;
+  const started = performance.now();
+  // 10 × 28 × 28 = 7,840 bytes declared after the 16-byte header.
+  assert.is(refusal(() => readIdxFile(path)), `${path}: the data inflates past the 7840 bytes its header declares ([10, 28, 28])`);
+  assert.ok(process.memoryUsage().rss - before < 64 * 2 ** 20, `memory stayed bounded (${((process.memoryUsage().rss - before) / 2 ** 20).toFixed(0)} MiB)`);
+  assert.ok(performance.now() - started < 2000, 'stopped early');
+});
+
+test('an IDX header declaring more than the size limit is refused before the rest is inflated or read', () => {
+  const gz = join(folder, 'huge-idx3-ubyte.gz');
+  writeFileSync(gz, gzipBomb([60000, 28000, 28], 1));
+  assert.is(refusal(() => readIdxFile(gz)), `${gz}: the header declares shape [60000, 28000, 28], 47040000000 bytes, more than the 1073741824-byte limit for IDX data`);
+  const plain = join(folder, 'huge-idx3-ubyte');
+  writeFileSync(plain, idx([60000, 28000, 28], []));
+  assert.is(refusal(() => readIdxFile(plain)), `${plain}: the data is truncated: shape [60000, 28000, 28] needs 47040000000 bytes but 0 follow the 16-byte header`);
+});
+
+test('a FIFO, a device or a folder as an IDX file is refused without blocking, naming it', () => {
+  const dir = join(folder, 'odd');
+  mkdirSync(dir);
+  spawnSync('mkfifo', [join(dir, 'train-images-idx3-ubyte')]);
+  symlinkSync('/dev/zero', join(dir, 't10k-images-idx3-ubyte'));
+  mkdirSync(join(dir, 'train-labels-idx1-ubyte'));
+  // In a process of its own, so that a read that blocks fails the test instead of hanging it.
+  const script = `import { readIdxFile } from ${JSON.stringify(join(process.cwd(), 'src/data/idx.ts'))};
+for (const name of ['train-images-idx3-ubyte', 't10k-images-idx3-ubyte', 'train-labels-idx1-ubyte']) {
+  try { readIdxFile(${JSON.stringify(dir)} + '/' + name); } catch (error) { console.log(error.message); }
+}`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(run.signal, null, 'did not hang');
+  assert.is(
+    run.stdout,
+    `${dir}/train-images-idx3-ubyte: the file cannot be read: it is not a regular file (a device, pipe or socket)\n` +
+      `${dir}/t10k-images-idx3-ubyte: the file cannot be read: it is not a regular file (a device, pipe or socket)\n` +
+      `${dir}/train-labels-idx1-ubyte: the file cannot be read: it is a folder\n`,
+  );
 });
 
 /** A Fashion-MNIST folder of `trainCount` and `testCount` 28×28 images; images gzipped, labels not, to cover both. */

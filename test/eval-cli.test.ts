@@ -103,7 +103,7 @@ test('train on an image folder saves its class names and normalisation; eval pri
   writeFileSync(join(extra, 'star', 'x.png'), readFileSync(join(shapes, 'val', 'disc', 'disc-001.png')));
   const unknown = netspec(['eval', spec, '--weights', join(out, 'weights'), '--data', extra]);
   assert.is(unknown.status, 1);
-  assert.match(unknown.stderr, /^(netspec: TensorFlow\.js backend wasm\n)?netspec: \S+extra has classes the weights do not name: star \(the weights' classes: disc, hbar, vbar\)\n$/);
+  assert.match(unknown.stderr, /^(netspec: TensorFlow\.js backend wasm\n)?netspec: \S+extra has classes the weights do not name: "star" \(the weights' classes: "disc", "hbar", "vbar"\)\n$/);
 });
 
 test('bad data for train and eval: one line each, exit 1, nothing written', () => {

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSpec } from '../src/compile.js';
@@ -107,11 +108,11 @@ for (const { command, args, module, name } of planted) {
 const userErrors: readonly { readonly command: string; readonly args: readonly string[]; readonly stderr: string | RegExp }[] = [
   { command: 'compile', args: ['compile', 'tiny.json', '--out', 'file.txt'], stderr: 'netspec: cannot write file.txt/tiny.ts: file.txt is a file, not a folder\nnetspec: cannot write file.txt/tiny.onnx.ts: file.txt is a file, not a folder\n' },
   { command: 'check', args: ['check', 'missing.json'], stderr: 'missing.json:1:1: error NS001: cannot read the spec: no such file or folder\n1 error in 1 spec\n' },
-  { command: 'weights', args: ['weights', 'export', 'tiny.json', 'nowhere', '--out', 'tiny-out.safetensors'], stderr: /^netspec: cannot read the weights folder nowhere: ENOENT: [^\n]*nowhere\/model\.json'?\n$/ },
+  { command: 'weights', args: ['weights', 'export', 'tiny.json', 'nowhere', '--out', 'tiny-out.safetensors'], stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n' },
   { command: 'predict', args: ['predict', 'tiny.json', '--weights', 'weights', 'missing.png'], stderr: 'netspec: cannot read the image missing.png: no such file or folder\n' },
   { command: 'export', args: ['export', 'onnx', 'tiny.json', '--out', 'folder'], stderr: 'netspec: cannot write folder: it is a folder\n' },
   { command: 'train', args: ['train', 'tiny.json', '--data', 'nowhere'], stderr: 'netspec: nowhere: not a folder of class folders (or of train/ and val/ folders)\n' },
-  { command: 'eval', args: ['eval', 'tiny.json', '--weights', 'nowhere', '--data', 'fashion-mnist'], stderr: 'netspec: cannot open nowhere/model.json: no such file or folder\n' },
+  { command: 'eval', args: ['eval', 'tiny.json', '--weights', 'nowhere', '--data', 'fashion-mnist'], stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n' },
 ];
 
 for (const { command, args, stderr } of userErrors) {
@@ -122,6 +123,23 @@ for (const { command, args, stderr } of userErrors) {
     else assert.match(run.stderr, stderr);
   });
 }
+
+test('export onnx --quantize int8 where onnxruntime-node is not installed exits 1 saying how to install it', () => {
+  // A hook that finds no onnxruntime-node, as in a project that never installed the optional peer.
+  writeFileSync(join(root, 'no-ort-hooks.mjs'), `export async function resolve(specifier, context, next) {
+  if (specifier === 'onnxruntime-node') throw Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  return next(specifier, context);
+}`);
+  writeFileSync(join(root, 'no-ort.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`);
+  mkdirSync(join(root, 'calibration'), { recursive: true });
+  const png = new PNG({ width: 28, height: 28 });
+  png.data.forEach((_, i) => (png.data[i] = (i * 7) % 256));
+  writeFileSync(join(root, 'calibration', 'a.png'), PNG.sync.write(png));
+  const args = ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--quantize', 'int8', '--calibrate', 'calibration', '--calibration-images', '1', '--out', 'tiny.int8.onnx'];
+  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'no-ort.mjs')).href, cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.is(run.status, 1, run.stderr);
+  assert.is(run.stderr.replace(BACKEND_LINE, ''), 'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n');
+});
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

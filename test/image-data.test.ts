@@ -1,13 +1,14 @@
 // The CIFAR binary format and image folders: files written here read back exactly, the bad layouts and files are
 // refused or skipped with one line each, the resampling agrees with PIL's, and a folder of drawn shapes trains.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCifar, readCifarFiles } from '../src/data/cifar.js';
-import { listImageFolder } from '../src/data/image-folder.js';
+import { listEvalFolder, listImageFolder } from '../src/data/image-folder.js';
+import { evaluationReport, formatReport } from '../src/metrics/classification.js';
 import { fitImage } from '../src/runtime/images/pipeline.js';
 import { convertChannels } from '../src/runtime/images/pixels.js';
 import { resample } from '../src/runtime/images/resample.js';
@@ -83,6 +84,38 @@ test('CIFAR-100 records: the fine label by default, the coarse one as cifar100-c
   assert.throws(() => loadCifar('cifar100', join(root, 'c100')), /c100\/train\.bin: the file does not exist/);
 });
 
+test('a CIFAR names file that is a FIFO, a device or a folder, and a record file that is a device, are refused without blocking', () => {
+  const dir = join(root, 'cifar-odd');
+  mkdirSync(dir);
+  // Files of the published size without writing them: sparse, all zeros (label 0, black pixels).
+  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
+    writeFileSync(join(dir, `${name}.bin`), '');
+    truncateSync(join(dir, `${name}.bin`), 30_730_000);
+  }
+  const names = join(dir, 'batches.meta.txt');
+  // In a process of its own, so that a read that blocks fails the test instead of hanging it.
+  const load = () =>
+    spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { loadCifar } from ${JSON.stringify(join(process.cwd(), 'src/data/cifar.ts'))};
+try { loadCifar('cifar10', ${JSON.stringify(dir)}); console.log('loaded'); } catch (error) { console.log(error.message); }`], { encoding: 'utf8', timeout: 20_000 });
+  const cases: [() => void, string][] = [
+    [() => spawnSync('mkfifo', [names]), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
+    [() => symlinkSync('/dev/zero', names), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
+    [() => mkdirSync(names), `${names}: cannot be read: it is a folder`],
+  ];
+  for (const [make, message] of cases) {
+    rmSync(names, { recursive: true, force: true });
+    make();
+    const run = load();
+    assert.is(run.signal, null, `${message}: did not hang`);
+    assert.is(run.stdout, `${message}\n`);
+  }
+  rmSync(names, { recursive: true });
+  rmSync(join(dir, 'test_batch.bin'));
+  symlinkSync('/dev/zero', join(dir, 'test_batch.bin'));
+  const device = load();
+  assert.is(device.stdout, `${join(dir, 'test_batch.bin')}: it is not a regular file (a device, pipe or socket)\n`);
+});
+
 test('resampling gives PIL\'s antialiased bilinear resize byte for byte (python3 with PIL)', () => {
   const width = 37;
   const height = 23;
@@ -140,19 +173,56 @@ test('image folders: every bad layout is one line naming the folder', () => {
   fail((dir) => {
     mkdirSync(join(dir, 'x'));
     writeFileSync(join(dir, 'x', 'a.png'), 'listing does not decode');
-  }, /holds one class folder \(x\); a classifier needs at least two classes/);
+  }, /holds one class folder \("x"\); a classifier needs at least two classes/);
   fail((dir) => {
     writeShapeFolder(dir, 2);
     mkdirSync(join(dir, 'empty'));
     mkdirSync(join(dir, 'alsoempty'));
     writeFileSync(join(dir, 'alsoempty', 'notes.txt'), 'x');
-  }, /class folders without any \.jpg, \.jpeg, \.png file: alsoempty, empty/);
+  }, /class folders without any \.jpg, \.jpeg, \.png file: "alsoempty", "empty"/);
   fail((dir) => {
     writeShapeFolder(dir, 2, 1, 'train');
     writeShapeFolder(dir, 1, 2, 'val');
     mkdirSync(join(dir, 'val', 'star'));
-  }, /val: has classes that .*train lacks: star/);
+  }, /val: has classes that .*train lacks: "star"/);
   assert.throws(() => listImageFolder(join(root, 'missing'), { valSplit: 0.1, seed: 0 }), /missing: not a folder of class folders/);
+});
+
+test('image folders follow linked class folders and linked folders inside them, once each by real path, as torchvision does; a loop is refused', () => {
+  const dir = mkdtempSync(join(root, 'linked-'));
+  const elsewhere = mkdtempSync(join(root, 'elsewhere-'));
+  const touch = (path: string) => (mkdirSync(join(path, '..'), { recursive: true }), writeFileSync(path, 'listing does not decode'));
+  touch(join(dir, 'data', 'cat', '1.png'));
+  touch(join(elsewhere, 'dogs', '1.png'));
+  touch(join(elsewhere, 'dogs', '2.png'));
+  touch(join(elsewhere, 'more-birds', '2.png'));
+  touch(join(dir, 'data', 'bird', '1.png'));
+  // A class folder that is a link, and a link inside a class folder; a second link to the same place is walked once.
+  symlinkSync(join(elsewhere, 'dogs'), join(dir, 'data', 'dog'));
+  symlinkSync(join(elsewhere, 'more-birds'), join(dir, 'data', 'bird', 'more'));
+  symlinkSync(join(elsewhere, 'more-birds'), join(dir, 'data', 'bird', 'again'));
+  const listed = listEvalFolder(join(dir, 'data'));
+  assert.equal(listed.classNames, ['bird', 'cat', 'dog']);
+  const relative = listed.files.map((file) => [file.path.slice(dir.length + 6), file.label]);
+  // bird/again is walked first (sorted names) and bird/more, the same folder, is not walked again.
+  assert.equal(relative, [['bird/1.png', 0], ['bird/again/2.png', 0], ['cat/1.png', 1], ['dog/1.png', 2], ['dog/2.png', 2]]);
+  // A link back up the tree would be walked forever: refused, naming it.
+  symlinkSync('..', join(dir, 'data', 'cat', 'up'));
+  assert.throws(() => listEvalFolder(join(dir, 'data')), (error: Error) => /data\/cat\/up: is a symbolic link back to .*data, a folder it is inside: a loop$/.test(error.message));
+  rmSync(join(dir, 'data', 'cat', 'up'));
+  symlinkSync(join(dir, 'nowhere'), join(dir, 'data', 'ghost'));
+  assert.throws(() => listEvalFolder(join(dir, 'data')), (error: Error) => /data\/ghost: is a symbolic link to nothing$/.test(error.message));
+});
+
+test('class names with line breaks or U+202E reach the terminal escaped, in messages and in eval\'s report', () => {
+  const dir = mkdtempSync(join(root, 'names-'));
+  mkdirSync(join(dir, 'only\nnetspec: all good'));
+  writeFileSync(join(dir, 'only\nnetspec: all good', 'a.png'), 'x');
+  assert.throws(() => listImageFolder(dir, { valSplit: 0.1, seed: 0 }), (error: Error) => error.message.endsWith('holds one class folder ("only\\nnetspec: all good"); a classifier needs at least two classes') && !error.message.includes('\n'));
+  const report = formatReport(evaluationReport([0, 1], [0, 1], ['cat\u202egod', 'two\nlines']));
+  assert.not.match(report, /[\u202e]|two\nlines/);
+  assert.match(report, /cat\\u202egod/);
+  assert.match(report, /two\\u000alines/);
 });
 
 test('image folders: a seeded split per class, the same for the same seed; train/ and val/ used as they are', () => {

@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader } from '../src/runtime/images/header.js';
 import { decodeImage } from '../src/runtime/images/decode.js';
-import { handMadePng, JFIF_APP0, jpegFile, jpegSegment, pngBomb, startOfFrame } from './support/image-files.js';
+import { deflateSync } from 'node:zlib';
+import { handMadePng, JFIF_APP0, jpegFile, jpegSegment, pngBomb, pngChunk, pngOf, startOfFrame, zlibBomb } from './support/image-files.js';
 
 async function refusal(bytes: Uint8Array, maxPixels?: number): Promise<Error> {
   return decodeImage(bytes, { maxPixels }).then(
@@ -83,6 +84,56 @@ test('truncated or damaged headers are refused with a message saying what is wro
     [new Uint8Array(), 'the image is neither JPEG nor PNG'],
   ];
   for (const [bytes, message] of cases) assert.throws(() => readImageHeader(bytes), (error: Error) => error.message === message, message);
+});
+
+test('an interlaced 1×1 PNG whose image data inflates to 128 MiB is refused after inflating what its header declares', async () => {
+  const bomb = pngOf(1, 1, { interlace: 1 }, pngChunk('IDAT', zlibBomb(128)), pngChunk('IEND', new Uint8Array()));
+  assert.ok(bomb.length < 200_000, `${bomb.length} bytes`);
+  const rss = process.memoryUsage().rss;
+  const started = performance.now();
+  const error = await refusal(bomb);
+  // Adam7 puts a 1×1 image's only pixel in the first pass: one row of a filter byte and 3 RGB bytes.
+  assert.is(error.message, "the PNG's image data inflates past the 4 bytes its 1×1 interlaced header declares");
+  assert.ok(process.memoryUsage().rss - rss < 32 * 2 ** 20, `resident memory grew ${((process.memoryUsage().rss - rss) / 2 ** 20).toFixed(1)} MB`);
+  assert.ok(performance.now() - started < 1000, 'stopped at once');
+});
+
+test("damaged PNGs are refused in the project's words, never pngjs' own", async () => {
+  const rows = Uint8Array.from([0, 10, 20, 30, 40, 50, 60, 0, 70, 80, 90, 100, 110, 120]);
+  const good = handMadePng(2, 2, rows);
+  assert.is((await decodeImage(good)).width, 2, 'the undamaged file decodes');
+  const idatAt = good.indexOf('IDAT') - 4;
+  const damagedCrc = Buffer.from(good);
+  damagedCrc[idatAt + 9] = damagedCrc[idatAt + 9]! ^ 1;
+  const paletteRows = Uint8Array.from([0, 0, 5]);
+  const cases: [Uint8Array, string][] = [
+    // pngjs: "There are some read requests waitng on finished stream".
+    [good.subarray(0, idatAt + 10), `the PNG is truncated: its IDAT chunk at byte ${idatAt} declares ${good.readUInt32BE(idatAt)} bytes, past the end of the file`],
+    [good.subarray(0, good.length - 12), `the PNG is truncated: it ends at byte ${good.length - 12} without an IEND chunk`],
+    [damagedCrc, `the PNG is damaged: the CRC of its IDAT chunk at byte ${idatAt} does not match`],
+    [handMadePng(2, 2, rows.subarray(0, 10)), "the PNG's image data is truncated: it inflates to 10 bytes where its header declares 14"],
+    [handMadePng(2, 2, Uint8Array.from([...rows, 0])), "the PNG's image data inflates past the 14 bytes its 2×2 header declares"],
+    [pngOf(2, 2, {}, pngChunk('IDAT', Buffer.from('not zlib at all')), pngChunk('IEND', new Uint8Array())), "the PNG's image data is damaged (incorrect header check)"],
+    [pngOf(2, 2, {}, pngChunk('IEND', new Uint8Array())), 'the PNG has no image data (IDAT chunk)'],
+    [pngOf(2, 2, { depth: 4 }, pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', new Uint8Array())), 'the PNG has a bit depth of 4 for RGB, which PNG does not allow (only 8, 16)'],
+    [pngOf(2, 1, { colourType: 3 }, pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())), 'the PNG is a palette image without a palette (PLTE chunk)'],
+    // pngjs: "index 5 not in palette".
+    [pngOf(2, 1, { colourType: 3 }, pngChunk('PLTE', new Uint8Array(6)), pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())), 'the PNG uses the palette index 5, past the end of its palette'],
+    // pngjs: "Unrecognised filter type - 7".
+    [handMadePng(2, 2, Uint8Array.from([7, ...rows.subarray(1)])), "the PNG's image data is damaged: a row has the filter type 7, where PNG defines 0 to 4"],
+  ];
+  for (const [bytes, message] of cases) assert.is((await refusal(bytes)).message, message);
+});
+
+test('a 12-bit JPEG is refused from its frame header instead of decoding as 8-bit', async () => {
+  for (const marker of [0xc1, 0xc3]) {
+    const frame = startOfFrame(64, 48, 0x11, marker);
+    frame[4] = 12; // the precision byte, after the marker and the length
+    const twelveBit = jpegFile(JFIF_APP0, frame);
+    const message = `the JPEG has 12-bit samples (its SOF${marker - 0xc0} frame header says so); only 8-bit JPEGs are decoded`;
+    assert.throws(() => readImageHeader(twelveBit), (error: Error) => error.message === message);
+    assert.is((await refusal(twelveBit)).message, message);
+  }
 });
 
 test('an image of exactly the limit decodes; one pixel fewer allowed refuses it', async () => {

@@ -1,7 +1,7 @@
 // The ONNX target: every block family exported to ONNX and run by onnxruntime agrees with the tfjs model built
 // from the same weights; the typed wrapper runs exports of any batch size and checks its input.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -83,6 +83,26 @@ test('compile --target onnx writes each spec\'s ONNX model beside its modules, a
   assert.match(exported.stdout, /^wrote x\.onnx: x as ONNX \(opset 17, BatchNorm folded\) with freshly initialised weights/);
   assert.equal(readFileSync(join(root, 'x.onnx')), readFileSync(join(root, 'generated', 'x.onnx')));
   assert.is(cli(['export', 'onnx', 'specs/x.json', '--weights', 'missing', '--out', 'y.onnx']).status, 1);
+  rmSync(root, { recursive: true });
+});
+
+test("a model past ONNX's 2 GiB is refused by export onnx and compile --target onnx before any weight is drawn or file written", () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-onnx-large-'));
+  // Two basic blocks of 4096 channels on an 8×8 input: 4 convolutions of 3 × 3 × 4096 × 4096 = 151 million weights each,
+  // 604 million parameters, 2.25 GiB as float32, within the compiler's limit of 10^9 but past what one ONNX file holds.
+  const spec = { name: 'wide', input: { height: 8, width: 8, channels: 1 }, stem: { type: 'conv', width: 4096, kernelSize: 3, stride: 1, pool: 'none' }, block: { type: 'basic' }, stages: { widths: [4096], depths: [2], strides: [1] }, head: { type: 'classifier', classes: 10 } };
+  mkdirSync(join(root, 'specs'));
+  writeFileSync(join(root, 'specs', 'wide.json'), JSON.stringify(spec));
+  const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const started = performance.now();
+  const exported = cli(['export', 'onnx', 'specs/wide.json', '--out', 'wide.onnx']);
+  assert.is(exported.status, 1, exported.stderr);
+  assert.match(exported.stderr, /^netspec: wide has 604,\d{3},\d{3} parameters, 2\.25 GiB as float32: past the 2 GiB that one ONNX file \(a protocol buffer\) can hold; netspec writes single-file ONNX models, so export a smaller model, or use the TensorFlow\.js or PyTorch targets\n$/);
+  const compiled = cli(['compile', '--target', 'onnx']);
+  assert.is(compiled.status, 1, compiled.stderr);
+  assert.match(compiled.stderr, /^netspec: wide has 604,\d{3},\d{3} parameters, .*; nothing was written\n$/);
+  assert.ok(performance.now() - started < 20_000, 'refused without building 2 GiB');
+  assert.equal(readdirSync(root).sort(), ['specs'], 'nothing written');
   rmSync(root, { recursive: true });
 });
 

@@ -2,7 +2,7 @@
 // by hand: heads whose last convolution has a zero kernel give the same logits at every pixel and anchor, so the mask,
 // the blended PNG and the first detection's box follow from the biases and the letterbox arithmetic alone.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
@@ -91,6 +91,28 @@ test('detection: the anchors as boxes when the regression is zero, in the image\
   const strict = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'strict', '--min-score', '0.96', 'road.png']);
   assert.is(strict.status, 0, strict.stderr);
   assert.equal((JSON.parse(readFileSync(join(root, 'strict', 'road.detections.json'), 'utf8')) as { detections: unknown[] }).detections, []);
+});
+
+test('every result path is checked before any work: a result already there, or two images writing one file, leave nothing behind', () => {
+  writeImage('x.png');
+  writeImage('x.jpg');
+  // A leftover PNG from an earlier run; its JSON is missing, as an interrupted run could leave it.
+  mkdirSync(join(root, 'orphan'), { recursive: true });
+  writeFileSync(join(root, 'orphan', 'road.detections.png'), 'an earlier result');
+  writeImage('road.png');
+  const leftover = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'orphan', 'road.png']);
+  assert.is(leftover.status, 1);
+  assert.is(leftover.stderr, 'netspec: cannot write orphan/road.detections.png: something is already there; predict never replaces a file, so choose another --out or move it\n');
+  assert.not.ok(existsSync(join(root, 'orphan', 'road.detections.json')), 'no JSON written beside the refused PNG');
+  assert.is(leftover.stdout, '');
+  const collide = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'both', 'x.png', 'x.jpg']);
+  assert.is(collide.status, 1);
+  assert.is(
+    collide.stderr,
+    'netspec: x.png and x.jpg would both write both/x.detections.json; predict them into different --out folders, or rename one\n' +
+      'netspec: x.png and x.jpg would both write both/x.detections.png; predict them into different --out folders, or rename one\n',
+  );
+  assert.not.ok(existsSync(join(root, 'both')), 'nothing written, not even the folder');
 });
 
 test('an unreadable image is reported on one line and the others are still processed', () => {

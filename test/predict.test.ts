@@ -288,7 +288,9 @@ test('predict refuses an image over the pixel limit in one line, exits 1, and st
   for (const value of ['0', '1.5', 'many']) {
     const usage = netspec(['predict', 'rgb.json', '--weights', 'rgb-weights', `--max-pixels=${value}`, 'image.png']);
     assert.is(usage.status, 2);
-    assert.match(usage.stderr, `netspec: --max-pixels takes an integer from 1, got "${value}"\n`);
+    // A value that is not a decimal at all is said so.
+    const decimal = value === 'many' ? ' written in decimal digits' : '';
+    assert.match(usage.stderr, `netspec: --max-pixels takes an integer from 1${decimal}, got "${value}"\n`);
   }
   rmSync(root, { recursive: true });
 });
@@ -380,13 +382,17 @@ test('a weights manifest with a malformed normalisation or class list is refused
   const root = mkdtempSync(join(tmpdir(), 'netspec-manifest-'));
   writeWeightsFolder(join(root, 'w'), 'm', [{ name: 'dense/bias', shape: [2], data: new Float32Array(2) }], []);
   const manifest = JSON.parse(readFileSync(join(root, 'w', 'model.json'), 'utf8'));
-  const normalisation = 'input is not { mean, std } with one finite mean and one positive deviation per channel (and optionally a cropFraction in (0, 1] and an interpolation, bilinear or bicubic)';
+  const normalisation = (why: string) => `input, the normalisation, is unusable: ${why}`;
   const cases: [object, string][] = [
-    [{ input: { mean: [], std: [] } }, normalisation],
-    [{ input: { mean: [0.5], std: [0] } }, normalisation],
-    [{ input: { mean: [0.5, 0.5], std: [0.2] } }, normalisation],
-    [{ input: { mean: ['0.5'], std: [0.2] } }, normalisation],
-    [{ input: [0.5] }, normalisation],
+    [{ input: { mean: [], std: [] } }, normalisation('it is not { mean, std } with a list of numbers for each')],
+    [{ input: { mean: [0.5], std: [0] } }, normalisation('the standard deviation of channel 0 is 0, not positive')],
+    [{ input: { mean: [0.5], std: [-0.2] } }, normalisation('the standard deviation of channel 0 is -0.2, not positive')],
+    // 1 / 5e-324 is Infinity: an int8 export of such weights would write input_scale=Infinity.
+    [{ input: { mean: [0.5], std: [5e-324] } }, normalisation('the standard deviation of channel 0 is 5e-324, below 1.1754943508222875e-38 (2^-126), so 1 / std overflows float32')],
+    [{ input: { mean: [0.5, 0.5], std: [0.2] } }, normalisation('it has 2 means but 1 deviations')],
+    [{ input: { mean: ['0.5'], std: [0.2] } }, normalisation('the mean of channel 0 is "0.5", not a finite number')],
+    [{ input: { mean: [0.5], std: [null] } }, normalisation('the standard deviation of channel 0 is null, not a finite number')],
+    [{ input: [0.5] }, normalisation('it is not { mean, std } with a list of numbers for each')],
     [{ classes: ['shoe', 3] }, 'classes is not a list of names'],
     [{ classes: 'shoe' }, 'classes is not a list of names'],
   ];

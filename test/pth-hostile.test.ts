@@ -82,7 +82,7 @@ const handMade: [what: string, body: Uint8Array, line: string][] = [
   ['EXT4', pickleOf(0x84, 1, 0, 0, 0, '.'), `refuses the pickle opcode EXT4 (code 1 of the copyreg extension registry); ${ONLY_DATA}`],
   ['NEXT_BUFFER', pickleOf(0x97, '.'), `refuses the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle); ${ONLY_DATA}`],
   ['exec by STACK_GLOBAL', pickleOf(str('builtins'), str('exec'), 0x93, '.'), `refuses the pickle global builtins.exec; ${ONLY_DATA}`],
-  ['a global with a newline in its name', pickleOf(str('posix'), str('sys\rtem'), 0x93, '.'), `refuses the pickle global posix.sys\\x0dtem; ${ONLY_DATA}`],
+  ['a global with a newline in its name', pickleOf(str('posix'), str('sys\rtem'), 0x93, '.'), `refuses the pickle global posix.sys\\u000dtem; ${ONLY_DATA}`],
   ['a persistent id of kind module', pickleOf('(', str('module'), str('x'), 'NNtQ.'), `refuses a persistent id of kind module: a whole model saved with torch.save(model); save model.state_dict() instead; ${ONLY_DATA}`],
   ['a persistent id of another kind', pickleOf('(', str('shell'), str('rm -rf'), 'tQ.'), `refuses a persistent id of kind shell; torch.save's are ('storage', …); ${ONLY_DATA}`],
   ['a persistent id that is a string', pickleOf('P0\n.'), `refuses the persistent id the str "0"; torch.save's are ('storage', …) tuples; ${ONLY_DATA}`],

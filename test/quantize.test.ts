@@ -133,6 +133,36 @@ test('the same weights and images give the same bytes', async () => {
   );
 });
 
+test('activations that overflow float32 on the calibration images are refused, naming the value, instead of giving infinite scales', async () => {
+  const graph = analyzed(families.basic!);
+  const weights = weightsFor(graph);
+  // Every convolution's weights scaled by 10^20: after the second of them values near 10^40 pass float32's largest,
+  // 3.4·10^38, and become ±Infinity (then NaN where infinities meet), though every weight is finite.
+  for (const tensor of weights.values()) if (tensor.shape.length === 4) tensor.data.forEach((v, i, data) => (data[i] = v * 1e20));
+  const fp32 = emitOnnx(graph, weights);
+  const images = { data: patterns(4, 3 * 24 * 24, 2), count: 4, shape: [3, 24, 24] as const };
+  const failure = await quantizeOnnx(fp32, { images, method: 'minmax' }).then(() => 'quantised', (error: Error) => error.message);
+  // The stem's output stays finite (about 1.5·10^20 at most); the first block's first convolution overflows.
+  assert.is(failure, "the model's value layer1.0.relu1 is not finite on the calibration images (it reaches 0 to Infinity): its weights overflow float32, so no int8 range fits it");
+});
+
+test('calibration images past the memory budget are refused from the input size before any is read (regression: Invalid typed array length)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-quantize-budget-'));
+  const large = { ...familySpec(families.basic!), name: 'large', input: { height: 512, width: 512, channels: 3 } };
+  writeFileSync(join(root, 'large.json'), JSON.stringify(large));
+  const compiled = compileSpec('large.json', new TextEncoder().encode(JSON.stringify(large)));
+  if (!compiled.ok) throw new Error('does not compile');
+  writeFileSync(join(root, 'large.safetensors'), writeSafetensors(weightsFor(compiled.graph)));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
+  assert.is(cli('weights', 'import', 'large.json', 'large.safetensors', '--out', 'w').status, 0);
+  mkdirSync(join(root, 'images'));
+  const run = cli('export', 'onnx', 'large.json', '--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '6000', '--out', 'large.onnx');
+  assert.is(run.status, 1, run.stderr);
+  // 4 bytes × 6000 × 512 × 512 × 3 = 18,874,368,000 bytes = 17.58 GiB; ⌊2^30 / (4 × 786,432)⌋ = 341 images fit.
+  assert.is(run.stderr, 'netspec: --calibration-images 6000 at 512×512×3 take 17.58 GiB as float32, more than the 1 GiB calibration holds at once; at most 341 fit, and a few hundred images give stable ranges\n');
+  rmSync(root, { recursive: true });
+});
+
 test('export onnx --quantize int8 from a folder of images of other sizes and modes, and its refusals', () => {
   const root = mkdtempSync(join(tmpdir(), 'netspec-quantize-'));
   const spec = join(root, 'x.json');

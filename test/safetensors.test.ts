@@ -60,7 +60,34 @@ const cases: [title: string, bytes: Uint8Array, expected: string[]][] = [
   ],
   ['an unknown dtype', file({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, [0]), ['a: unknown dtype "F8_E4M3"; known are F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL']],
   ['a shape that is not a list of sizes', file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32([1])), ['a: shape [-1] is not a list of non-negative integers']],
+  [
+    'a tensor named twice, which JSON.parse would keep only once',
+    file('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "\\u0061": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', f32([1, 2])),
+    ['"a" appears twice in the header; one of the two would be dropped without a word'],
+  ],
+  [
+    'a metadata key twice',
+    file('{"__metadata__": {"k": "1", "k": "2"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', f32([1])),
+    ['"k" appears twice in the header; one of the two would be dropped without a word'],
+  ],
+  [
+    'bytes after the last tensor',
+    file({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32([1, 2, 3])),
+    ["8 bytes follow the last tensor's data (the tensors end at byte 4 of 12): the file is damaged or not what its header describes"],
+  ],
 ];
+
+test('equal keys in different objects, and strings holding quotes, braces and escapes, are not duplicates', () => {
+  const header = '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b\\"{[,": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, "__metadata__": {"dtype": "a,\\"}"}}';
+  assert.equal(problems(file(header, f32([1, 2]))), []);
+});
+
+test('an F32 tensor at an offset that is not a multiple of 4, in a Buffer, is copied aligned (regression: a Buffer\'s slice is a view)', () => {
+  // A header of 61 bytes puts the data at byte 69.
+  const header = JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }).padEnd(61, ' ');
+  const read = readSafetensors('w.safetensors', Buffer.from(file(header, f32([1.5, -2]))));
+  assert.equal([...read.tensors.get('a')!.data], [1.5, -2]);
+});
 
 for (const [title, bytes, expected] of cases) {
   test(title, () => {

@@ -88,6 +88,38 @@ test('--resume without a usable checkpoint exits 1 naming the file: missing, not
   assert.is(foreign.stderr, `netspec: ${path} is a checkpoint of other_model, not of tiny_fashion\n`);
 });
 
+test('--resume of a checkpoint with a learning rate of "NaN", or of a spec widened since, exits 1 with one line, before any data is read', () => {
+  const out = join(root, 'resume-bad');
+  mkdirSync(out);
+  const path = join(out, 'checkpoint.safetensors');
+  const config = { epochs: 2, batchSize: 8, optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 }, learningRate: 'NaN', schedule: 'constant', augmentation: { cropPadding: 0, horizontalFlip: false }, seed: 0, trainLimit: 8, replicas: 1 };
+  const state = { format: 'netspec-checkpoint', version: 1, model: 'tiny_fashion', config, normalization: { mean: [0.5], std: [0.25] }, position: { epoch: 0, step: 1, lossSum: 2, correct: 1, seen: 8, seconds: 1 }, history: [] };
+  writeCheckpoint(path, { state: state as unknown as CheckpointState, weights: [], optimizer: { steps: 1, slots: [] } });
+  // A dataset folder that does not exist: reached only if the checkpoint were accepted.
+  const run = netspec(['train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { NETSPEC_FASHION_MNIST: join(root, 'no-data') });
+  assert.is(run.status, 1, run.stderr);
+  assert.is(run.stderr, `netspec: ${path} cannot be resumed from: its settings are unusable: the learning rate is "NaN"; it must be a number above 0 to 100\n`);
+  rmSync(path);
+  writeCheckpoint(path, { state: { ...(state as unknown as CheckpointState), config: { ...(config as unknown as TrainConfig), learningRate: 0.1 } }, weights: [], optimizer: { steps: 1, slots: [] } });
+  const empty = netspec(['train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { NETSPEC_FASHION_MNIST: join(root, 'no-data') });
+  assert.is(empty.status, 1, empty.stderr);
+  assert.match(empty.stderr, new RegExp(`^netspec: ${path.replace(/[.]/g, '\\.')} cannot be resumed from: its weights are not those of tiny_fashion as the spec describes it \\(was the spec changed\\?\\): missing conv1/kernel; .* \\(and \\d+ more\\)\n$`));
+});
+
+test('--resume of a checkpoint that is a FIFO or a folder exits 1 naming it, without waiting on it', () => {
+  const out = join(root, 'resume-odd');
+  mkdirSync(out);
+  const path = join(out, 'checkpoint.safetensors');
+  for (const [make, reason] of [[() => spawnSync('mkfifo', [path]), 'it is not a regular file (a device, pipe or socket)'], [() => mkdirSync(path), 'it is a folder']] as const) {
+    rmSync(path, { recursive: true, force: true });
+    make();
+    const run = spawnSync(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { encoding: 'utf8', env: env(), timeout: 30_000 });
+    assert.is(run.signal, null, 'did not hang');
+    assert.is(run.status, 1, run.stderr);
+    assert.is(run.stderr, `netspec: cannot read ${path}: ${reason}\n`);
+  }
+});
+
 const realDir = defaultFashionMnistDir();
 const realInstalled = existsSync(realDir);
 const withData = realInstalled ? test : test.skip;
@@ -146,6 +178,28 @@ withData('Ctrl-C saves a checkpoint and exits 130; --resume completes the run an
   assert.is(metrics.config.batchSize, 32);
   assert.is(metrics.config.replicas, 1);
   assert.ok(existsSync(join(out, 'weights', 'model.json')) && existsSync(join(out, 'curves.svg')));
+});
+
+withData('SIGTERM saves a checkpoint as Ctrl-C does and exits 143', async () => {
+  const out = join(root, 'terminated');
+  const child = spawn(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--limit', '512', '--batch', '32', '--epochs', '2', '--workers', '1', '--out', out], { env: env() });
+  let stderr = '';
+  let sent = false;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr += text;
+    if (!sent && /^epoch 1\/2 \d+\/512 images {2}loss/m.test(stderr)) {
+      sent = true;
+      child.kill('SIGTERM');
+    }
+  });
+  const [code] = (await once(child, 'exit')) as [number | null, string | null];
+  assert.ok(sent, `no progress line: ${stderr}`);
+  assert.is(code, 143, stderr);
+  assert.match(stderr, /\nnetspec: SIGTERM: stopping after this step to save a checkpoint \(SIGTERM again to quit at once\)\n/);
+  assert.match(stderr, /\nnetspec: stopped at epoch 1, step \d+ of 16; checkpoint saved to .*terminated\/checkpoint\.safetensors \(continue with --resume\)\n/);
+  assert.ok(existsSync(join(out, 'checkpoint.safetensors')));
+  noStackTrace(stderr);
 });
 
 test('train --help exits 0 and lists every option', () => {

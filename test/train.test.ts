@@ -3,7 +3,7 @@
 // then real training runs on Fashion-MNIST: a tiny ResNet learns, writes loadable weights, metrics and curves, and a
 // run stopped and resumed ends bit-identical to one that was never stopped, on one thread and on two.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -11,13 +11,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildModel } from '../src/build/model.js';
 import type { ImageSet } from '../src/data/image-set.js';
+import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { defaultFashionMnistDir, loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { registerWasmGradients } from '../src/runtime/training/wasm-gradients.js';
 import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { loadWeights } from '../src/runtime/weights/files.js';
+import { weightSlots } from '../src/weights/mapping.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
-import { assembleBatch, epochOrder, measureNormalization, NO_AUGMENTATION, type Normalization } from '../src/train/batches.js';
+import { assembleBatch, epochOrder, measureNormalization, NO_AUGMENTATION, stratifiedSample, type Normalization } from '../src/train/batches.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
 import { Optimizer, type OptimizerConfig } from '../src/train/optimizer.js';
 import type { EpochRecord } from '../src/train/plot.js';
@@ -326,6 +328,7 @@ const checkpointConfig = (optimizer: OptimizerConfig): TrainConfig => ({
   replicas: 1,
 });
 
+/** A checkpoint of the tiny model with every weight of it, values distinct and reproducible, and two variables' slots. */
 function handMadeCheckpoint(optimizer: OptimizerConfig): Checkpoint {
   const values = (n: number, start: number) => Float32Array.from({ length: n }, (_, i) => start + i / 7 - Math.PI * (i % 3));
   const slotCount = optimizer.name === 'sgd' ? 1 : 2;
@@ -333,16 +336,13 @@ function handMadeCheckpoint(optimizer: OptimizerConfig): Checkpoint {
     state: {
       format: 'netspec-checkpoint',
       version: 1,
-      model: 'tiny',
+      model: 'tiny_fashion',
       config: checkpointConfig(optimizer),
       normalization: { mean: [0.2860405969887955], std: [0.3530242445149223] },
       position: { epoch: 1, step: 2, lossSum: 123.456789012345, correct: 17, seen: 64, seconds: 1.5 },
       history: [{ epoch: 1, trainLoss: 2.1, trainAccuracy: 0.25, testLoss: 1.9, testAccuracy: 0.3, seconds: 3.25 }],
     },
-    weights: [
-      { name: 'conv1/kernel', shape: [3, 3, 1, 2], data: values(18, 0.5) },
-      { name: 'bn1/moving_variance', shape: [2], data: values(2, 1) },
-    ],
+    weights: weightSlots(tinyGraph()).map((slot, i) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: values(slot.tfjsShape.reduce((a, b) => a * b, 1), i / 10) })),
     optimizer: { steps: 42, slots: [Array.from({ length: slotCount }, (_, s) => values(18, s)), Array.from({ length: slotCount }, (_, s) => values(2, -s))] },
   };
 }
@@ -353,7 +353,7 @@ test('a checkpoint round-trips its weights, optimiser slots and state exactly (S
     const path = join(dir, `${optimizer.name}.safetensors`);
     const written = handMadeCheckpoint(optimizer);
     writeCheckpoint(path, written);
-    const read = readCheckpoint(path, 'tiny');
+    const read = readCheckpoint(path, tinyGraph());
     assert.equal(read.state, written.state);
     assert.equal(read.weights.map((w) => [w.name, [...w.shape], [...w.data]]), written.weights.map((w) => [w.name, [...w.shape], [...w.data]]));
     assert.is(read.optimizer.steps, 42);
@@ -366,11 +366,136 @@ test('reading a checkpoint refuses another model\'s and a plain safetensors file
   const dir = scratch();
   const path = join(dir, 'checkpoint.safetensors');
   writeCheckpoint(path, handMadeCheckpoint(sgd(true, 5e-4)));
-  assert.throws(() => readCheckpoint(path, 'resnet20_fashion'), (error: Error) => error.message === `${path} is a checkpoint of tiny, not of resnet20_fashion`);
+  assert.throws(() => readCheckpoint(path, tinyGraph({ name: 'resnet20_fashion' })), (error: Error) => error.message === `${path} is a checkpoint of tiny_fashion, not of resnet20_fashion`);
   const plain = join(dir, 'plain.safetensors');
   writeFileSync(plain, writeSafetensors(new Map([['conv1.weight', { shape: [2], data: Float32Array.from([1, 2]) }]])));
-  assert.throws(() => readCheckpoint(plain, 'tiny'), (error: Error) => error.message === `${plain} is not a netspec training checkpoint (no netspec.checkpoint metadata)`);
+  assert.throws(() => readCheckpoint(plain, tinyGraph()), (error: Error) => error.message === `${plain} is not a netspec training checkpoint (no netspec.checkpoint metadata)`);
   rmSync(dir, { recursive: true });
+});
+
+/** The message readCheckpoint fails with on the tiny graph (or `graph`) for the hand-made checkpoint changed by `edit`. */
+function checkpointRefusal(edit: (checkpoint: Checkpoint) => void, graph = tinyGraph(), optimizer = adam(1e-2)): string {
+  const dir = scratch();
+  const path = join(dir, 'checkpoint.safetensors');
+  const checkpoint = handMadeCheckpoint(optimizer);
+  edit(checkpoint);
+  writeCheckpoint(path, checkpoint);
+  try {
+    readCheckpoint(path, graph);
+  } catch (error) {
+    return (error as Error).message.replace(`${path} cannot be resumed from: `, '');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+  throw new Error('the checkpoint was accepted');
+}
+
+test('resume checks the checkpoint before using it: a widened spec, missing tensors or slots, bad settings, numbers and positions, one line each', () => {
+  const config = (c: Checkpoint) => c.state.config as unknown as Record<string, unknown>;
+  const cases: [(c: Checkpoint) => void, string | RegExp, AnalyzedGraph?][] = [
+    // The spec's second stage widened from 16 to 32 channels since the checkpoint was written.
+    [() => {}, /^its weights are not those of tiny_fashion as the spec describes it \(was the spec changed\?\): layer2\.0\.conv1\/kernel is \[3, 3, 8, 16\] there but \[3, 3, 8, 32\] in the spec; .* \(and \d+ more\)$/, tinyGraph({ stages: { widths: [8, 32], depths: [1, 1], strides: [1, 2] } })],
+    [(c) => c.weights.shift(), 'its weights are not those of tiny_fashion as the spec describes it (was the spec changed?): missing conv1/kernel'],
+    [(c) => c.optimizer.slots[0]!.pop(), "the optimiser's exp_avg_sq of variable 0 is missing"],
+    [(c) => (config(c).learningRate = 'NaN'), 'its settings are unusable: the learning rate is "NaN"; it must be a number above 0 to 100'],
+    [(c) => (config(c).learningRate = Infinity), 'its settings are unusable: the learning rate is null; it must be a number above 0 to 100'],
+    [(c) => ((c.state.config.optimizer as unknown as Record<string, unknown>).name = 'rmsprop'), 'its settings are unusable: the optimiser "rmsprop" is not one of sgd, adam'],
+    [(c) => (config(c).batchSize = 0), 'its settings are unusable: the batch size is 0; it must be an integer from 1 to 65536'],
+    [(c) => (config(c).epochs = 2.5), 'its settings are unusable: the epoch count is 2.5; it must be an integer from 1 to 10000'],
+    [(c) => (config(c).schedule = 'linear'), 'its settings are unusable: the schedule "linear" is not one of onecycle, cosine, constant'],
+    [(c) => (c.optimizer.slots[1]![0]![1] = NaN), 'optimizer/1/exp_avg holds 1 NaN value (at index 1)'],
+    [(c) => (c.weights[3]!.data[0] = -Infinity), `model/${weightSlots(tinyGraph())[3]!.tfjsName} holds 1 -Inf value (at index 0)`],
+    [(c) => (c.state.normalization.std[0] = 0), 'its input normalisation is unusable: the standard deviation of channel 0 is 0, not positive'],
+    [(c) => (c.state.normalization.mean.push(0.5), c.state.normalization.std.push(0.5)), 'its input normalisation is unusable: it normalises 2 channels where the model takes 1'],
+    [(c) => ((c.state as { position: unknown }).position = { ...c.state.position, epoch: 7 }), 'its position (epoch 7, 17 of 64 correct) does not fit a run of 3 epochs'],
+    [(c) => ((c.state as { position: unknown }).position = { ...c.state.position, lossSum: null }), /^its position .* is not whole epoch, step and image counts with finite sums$/],
+    [(c) => ((c.state as { history: unknown }).history = []), 'its history does not hold one record per finished epoch (1)'],
+  ];
+  for (const [edit, expected, graph] of cases) {
+    const message = checkpointRefusal(edit, graph);
+    assert.not.match(message, /\n/, 'one line');
+    if (typeof expected === 'string') assert.is(message, expected);
+    else assert.match(message, expected);
+  }
+});
+
+test('a checkpoint whose header length is not a multiple of 4 loads (regression: "start offset of Float32Array should be a multiple of 4")', () => {
+  const dir = scratch();
+  const path = join(dir, 'checkpoint.safetensors');
+  const written = handMadeCheckpoint(sgd(true, 0));
+  writeCheckpoint(path, written);
+  const bytes = readFileSync(path);
+  const length = Number(bytes.readBigUInt64LE(0));
+  // The header padded with spaces to a length of 2 mod 4, as another writer might leave it.
+  let header = bytes.subarray(8, 8 + length).toString().trimEnd();
+  while (Buffer.byteLength(header) % 4 !== 2) header += ' ';
+  const moved = Buffer.alloc(8 + Buffer.byteLength(header) + bytes.length - 8 - length);
+  moved.writeBigUInt64LE(BigInt(Buffer.byteLength(header)));
+  moved.write(header, 8);
+  bytes.copy(moved, 8 + Buffer.byteLength(header), 8 + length);
+  writeFileSync(path, moved);
+  const read = readCheckpoint(path, tinyGraph());
+  assert.equal([...read.weights[0]!.data], [...written.weights[0]!.data]);
+  rmSync(dir, { recursive: true });
+});
+
+/** A small image set of `count` 28×28 grey images with varied pixels and every label in turn. */
+function syntheticSet(count: number, pixel = (i: number) => (i * 37) % 251): ImageSet {
+  return { images: Uint8Array.from({ length: count * 784 }, (_, i) => pixel(i)), labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count, height: 28, width: 28, channels: 1, classes: 10 };
+}
+
+const shortRun = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({ epochs: 1, batchSize: 8, optimizer: sgd(false, 0), learningRate: 0.1, schedule: 'constant', augmentation: NO_AUGMENTATION, seed: 0, trainLimit: null, replicas: 1, ...overrides });
+
+test('resume refuses optimiser slots that are not one per trained variable of its size, naming the file', async () => {
+  const dir = scratch();
+  const handMade = handMadeCheckpoint(sgd(false, 0));
+  const state = { ...handMade.state, config: shortRun({ epochs: 3 }), position: { epoch: 1, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+  writeCheckpoint(join(dir, CHECKPOINT_FILE), { ...handMade, state });
+  const set = syntheticSet(16);
+  const failure = await train({ graph: tinyGraph(), data: { train: set, test: set }, config: shortRun(), out: dir, resume: true, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
+  assert.match(failure, new RegExp(`^${join(dir, CHECKPOINT_FILE).replace(/[.]/g, '\\.')} cannot be resumed from: it holds the optimiser's slots of 2 variables; the model trains \\d+$`));
+  rmSync(dir, { recursive: true });
+});
+
+test('a constant input channel is refused before training, as torchvision refuses a deviation of 0, and nothing is written', async () => {
+  const dir = scratch();
+  const set = syntheticSet(16, () => 128);
+  assert.throws(() => measureNormalization(set), /^cannot train on these images: channel 0 holds the value 128 in every pixel, so its standard deviation is 0/);
+  const failure = await train({ graph: tinyGraph(), data: { train: set, test: set }, config: shortRun(), out: dir, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
+  assert.match(failure, /channel 0 holds the value 128 in every pixel/);
+  assert.equal(readdirSync(dir), [], 'nothing written');
+  rmSync(dir, { recursive: true });
+});
+
+test('a diverged run (a NaN loss) stops with one line before it writes a checkpoint or weights', async () => {
+  const dir = scratch();
+  const set = syntheticSet(16);
+  const graph = tinyGraph();
+  // Weights to start from with one NaN in the classifier's bias: the first step's loss is NaN.
+  const weights = new Map(weightSlots(graph).map((slot) => [slot.tfjsName, { name: slot.tfjsName, shape: slot.tfjsShape, data: new Float32Array(slot.tfjsShape.reduce((a, b) => a * b, 1)).fill(slot.tfjsName.includes('moving_variance') ? 1 : 0.01) }]));
+  weights.get('fc/bias')!.data[3] = NaN;
+  const failure = await train({ graph, data: { train: set, test: set }, config: shortRun(), out: dir, init: { weights, source: 'nan-weights' }, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
+  assert.is(failure, `training diverged at epoch 1, step 1: the loss is NaN; nothing of it was saved, and ${join(dir, CHECKPOINT_FILE)} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`);
+  assert.equal(readdirSync(dir), [], 'no checkpoint, no weights');
+  rmSync(dir, { recursive: true });
+});
+
+test('--limit draws from every class in proportion to its size, seeded, where the first N images would be one class', () => {
+  // 100 images sorted by class, as an image folder lists them: 50 of class 0, 30 of class 1, 20 of class 2.
+  const labels = Uint8Array.from({ length: 100 }, (_, i) => (i < 50 ? 0 : i < 80 ? 1 : 2));
+  const picked = stratifiedSample(labels, 3, 10, 7);
+  const perClass = [0, 1, 2].map((c) => [...picked].filter((i) => labels[i] === c).length);
+  // 10 × 50/100 = 5, 10 × 30/100 = 3, 10 × 20/100 = 2.
+  assert.equal(perClass, [5, 3, 2]);
+  assert.equal([...picked], [...picked].sort((a, b) => a - b), 'in ascending order');
+  assert.equal([...stratifiedSample(labels, 3, 10, 7)], [...picked], 'the same for the same seed');
+  assert.not.equal([...stratifiedSample(labels, 3, 10, 8)], [...picked], 'another for another seed');
+  // Remainders: 7 × 0.5 = 3.5, 7 × 0.3 = 2.1, 7 × 0.2 = 1.4 → 3, 2, 1 and the last image to the largest remainder, class 0.
+  assert.equal([0, 1, 2].map((c) => [...stratifiedSample(labels, 3, 7, 1)].filter((i) => labels[i] === c).length), [4, 2, 1]);
+  // Three classes of 10 and a limit of 8: 8/3 = 2.67 each, so 2, 2, 2 and the two left over to the first two classes.
+  const even = Uint8Array.from({ length: 30 }, (_, i) => Math.floor(i / 10));
+  assert.equal([0, 1, 2].map((c) => [...stratifiedSample(even, 3, 8, 1)].filter((i) => even[i] === c).length), [3, 3, 2]);
+  assert.is(stratifiedSample(labels, 3, 500, 1).length, 100, 'a limit past the count takes every image');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -469,7 +594,7 @@ async function assertSameOutcome(a: string, b: string, label: string): Promise<v
     assert.equal(other.shape, weight.shape, `${label}: ${name} shape`);
     assert.ok(Buffer.from(other.data.buffer, other.data.byteOffset, other.data.byteLength).equals(Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength)), `${label}: ${name} differs`);
   }
-  const [ca, cb] = [readCheckpoint(join(a, CHECKPOINT_FILE), 'tiny_fashion'), readCheckpoint(join(b, CHECKPOINT_FILE), 'tiny_fashion')];
+  const [ca, cb] = [readCheckpoint(join(a, CHECKPOINT_FILE), tinyGraph()), readCheckpoint(join(b, CHECKPOINT_FILE), tinyGraph())];
   assert.is(cb.optimizer.steps, ca.optimizer.steps);
   ca.optimizer.slots.forEach((slots, i) => slots.forEach((slot, s) => assert.equal([...cb.optimizer.slots[i]![s]!], [...slot], `${label}: optimiser slot ${i}/${s}`)));
   assert.equal(withoutSeconds(cb.state.history), withoutSeconds(ca.state.history), `${label}: checkpoint history`);
@@ -494,7 +619,7 @@ async function resumeReproduces(replicas: number, stops: readonly number[]): Pro
     const first: TrainResult = await train({ ...common, out, log: (line) => lines.push(line), ...stop });
     assert.is(first.interrupted, true, `stopped after step ${after}`);
     assert.not.ok(existsSync(join(out, 'weights')) || existsSync(join(out, 'metrics.json')), 'an interrupted run writes only its checkpoint');
-    const position = readCheckpoint(join(out, CHECKPOINT_FILE), 'tiny_fashion').state.position;
+    const position = readCheckpoint(join(out, CHECKPOINT_FILE), tinyGraph()).state.position;
     // After step 4, the last of epoch 1, the epoch is finished and evaluated before stopping; after step 6, epoch 2
     // stops with 2 of its 4 steps done.
     const expected = after % 4 === 0 ? { epoch: after / 4, step: 0 } : { epoch: Math.floor(after / 4), step: after % 4 };
@@ -551,7 +676,8 @@ withData('resuming without a checkpoint, or from another model\'s, fails naming 
     () => assert.unreachable('resumed from nothing'),
     (error: Error) => assert.is(error.message, `cannot resume: ${join(out, CHECKPOINT_FILE)} does not exist`),
   );
-  writeCheckpoint(join(out, CHECKPOINT_FILE), handMadeCheckpoint(SGD));
+  const handMade = handMadeCheckpoint(SGD);
+  writeCheckpoint(join(out, CHECKPOINT_FILE), { ...handMade, state: { ...handMade.state, model: 'tiny' } });
   await train(options).then(
     () => assert.unreachable('resumed from another model'),
     (error: Error) => assert.is(error.message, `${join(out, CHECKPOINT_FILE)} is a checkpoint of tiny, not of tiny_fashion`),

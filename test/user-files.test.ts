@@ -162,6 +162,18 @@ test('spec reads stop at the size limit on devices, FIFOs and endless files', ()
   rmSync(root, { recursive: true });
 });
 
+test('compile --check reads no pipe where a generated module should be: it is out of date, not waited on', () => {
+  const root = project({ 'specs/a.json': SPEC.replace('tiny_fashion', 'a') });
+  assert.is(netspec(['compile'], root).status, 0);
+  rmSync(join(root, 'generated/a.ts'));
+  spawnSync('mkfifo', [join(root, 'generated/a.ts')]);
+  const run = netspec(['compile', '--check'], root, 20_000);
+  assert.is(run.signal, null, 'did not hang');
+  assert.is(run.status, 1, run.stderr);
+  assert.match(run.stderr, /generated\/a\.ts/);
+  rmSync(root, { recursive: true });
+});
+
 test('predict and weights import read no device or pipe, and predict still classifies the images around them', () => {
   const root = project();
   assert.is(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root).status, 0);
@@ -218,7 +230,7 @@ test('names on Object.prototype are unknown commands, not internal errors', () =
 
 test('a missing folder on the way to an input is one line, not an internal error', () => {
   const root = project();
-  assertUserError(netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root), /^netspec: cannot read the weights folder no\/such\/folder: /m);
+  assertUserError(netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root), /^netspec: cannot read no\/such\/folder\/model\.json: no such file or folder$/m);
   assert.not.ok(existsSync(join(root, 'x.safetensors')));
   rmSync(root, { recursive: true });
 });

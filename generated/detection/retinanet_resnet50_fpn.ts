@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, decodeBatch, type Detections, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, resize, retinanetHead, decodeBatch, type Detections, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "retinanet_resnet50_fpn";
 export const description = "torchvision's retinanet_resnet50_fpn: a resnet50 backbone, an FPN of 256 channels on C3–C5 with P6 and P7, and RetinaNet's classification and box-regression towers over 9 anchors per location, 91 classes (COCO's category ids), on a 512×512 input.";
@@ -222,15 +222,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds retinanet_resnet50_fpn with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * torchvision's retinanet_resnet50_fpn: a resnet50 backbone, an FPN of 256 channels on C3–C5 with P6 and P7, and RetinaNet's classification and box-regression towers over 9 anchors per location, 91 classes (COCO's category ids), on a 512×512 input.
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

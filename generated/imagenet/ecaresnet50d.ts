@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, efficientChannelAttention, add, avgPool, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, efficientChannelAttention, add, avgPool, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "ecaresnet50d";
 export const description = "ECA-ResNet-50-D as timm's ecaresnet50d: resnet50d (deep 32-32-64 stem, average-pool shortcuts) with efficient channel attention after each block's last BatchNorm, ImageNet layout (224×224×3 input, 1000 classes); weights named as timm's (layerN.M.se.conv).";
@@ -230,15 +230,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds ecaresnet50d with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * ECA-ResNet-50-D as timm's ecaresnet50d: resnet50d (deep 32-32-64 stem, average-pool shortcuts) with efficient channel attention after each block's last BatchNorm, ImageNet layout (224×224×3 input, 1000 classes); weights named as timm's (layerN.M.se.conv).
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

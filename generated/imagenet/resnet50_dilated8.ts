@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "resnet50_dilated8";
 export const description = "A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.";
@@ -209,15 +209,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds resnet50_dilated8 with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * A resnet50 backbone with output stride 8 for segmentation (DeepLab style): stages 3 and 4 replace their stride with dilation 2 and 4; returns C2–C5 (56, 28, 28, 28 at 224×224), no classifier.
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "resnext50_32x4d";
 export const description = "torchvision's resnext50_32x4d: bottlenecks with 32 groups of 4 channels (at width 64), blocks [3, 4, 6, 3], ImageNet layout (224×224×3 input, 7×7 stride-2 stem with 3×3 stride-2 max-pool, 1000 classes).";
@@ -205,15 +205,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds resnext50_32x4d with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * torchvision's resnext50_32x4d: bottlenecks with 32 groups of 4 channels (at width 64), blocks [3, 4, 6, 3], ImageNet layout (224×224×3 input, 7×7 stride-2 stem with 3×3 stride-2 max-pool, 1000 classes).
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

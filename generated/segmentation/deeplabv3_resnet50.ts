@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, resize, concat, dropout, classMasks, type ClassMask, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, add, globalAvgPool, resize, concat, dropout, classMasks, type ClassMask, type Placement, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "deeplabv3_resnet50";
 export const description = "torchvision's deeplabv3_resnet50: a resnet50 backbone with its last two stages dilated (output stride 8), DeepLabHead (ASPP with rates 12, 24, 36) on C5 and the auxiliary FCNHead on C4, 21 classes (PASCAL VOC), logits resized to the 520×520 input.";
@@ -240,15 +240,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds deeplabv3_resnet50 with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * torchvision's deeplabv3_resnet50: a resnet50 backbone with its last two stages dilated (output stride 8), DeepLabHead (ASPP with rates 12, 24, 36) on C5 and the auxiliary FCNHead on C4, 21 classes (PASCAL VOC), logits resized to the 520×520 input.
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

@@ -3,7 +3,7 @@
 // Regenerate with `npx netspec compile`.
 
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, batchNorm, relu, maxPool, squeezeExcite, add, avgPool, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type InferencePlan, type WeightsSource } from "netspec/runtime";
+import { conv2d, batchNorm, relu, maxPool, squeezeExcite, add, avgPool, globalAvgPool, dense, modelImageTransform, prepareBatch, type ImageBatch, type ImageTransform, type Pixels, loadWeights, predictChecked, type CreateModelOptions, type InferencePlan } from "netspec/runtime";
 
 export const name = "seresnet152d";
 export const description = "timm's seresnet152d (v0.9.16): bottleneck blocks [3, 8, 36, 3] with a deep stem (32, 32, 64), average-pool shortcuts, squeeze-excitation; zero-initialised last BatchNorms. Input and preprocessing of its default pretrained weights (seresnet152d.ra2_in1k): 256×256, crop 0.95, bicubic.";
@@ -604,15 +604,16 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 /**
  * Builds seresnet152d with freshly initialised weights, or, given a weights folder written by
  * `netspec weights import` or `netspec train`, with those weights: a path or URL in Node, a URL in a page
- * (relative to it), or a tf.io.IOHandler.
+ * (relative to it), or a tf.io.IOHandler. Over HTTP, `signal` (an AbortSignal) cancels the load and `timeoutMs`
+ * bounds how long a request may wait for its response or its next bytes.
  *
  * timm's seresnet152d (v0.9.16): bottleneck blocks [3, 8, 36, 3] with a deep stem (32, 32, 64), average-pool shortcuts, squeeze-excitation; zero-initialised last BatchNorms. Input and preprocessing of its default pretrained weights (seresnet152d.ra2_in1k): 256×256, crop 0.95, bicubic.
  */
 export function createModel(): tf.LayersModel;
-export function createModel(options: { weights: WeightsSource }): Promise<tf.LayersModel>;
-export function createModel(options?: { weights: WeightsSource }): tf.LayersModel | Promise<tf.LayersModel> {
+export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
+export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
   const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { disposeOnError: true });
+  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
 }
 
 function buildModel(): tf.LayersModel {

@@ -168,15 +168,21 @@ function valueOf(name: string, option: OptionSpec, raw: string | boolean | strin
   }
 }
 
-/** A finite number within the option's bounds (an integer if it says so). */
+/**
+ * A plain decimal number: digits, an optional fraction and exponent. Number() also reads 0x10, 0o17, 0b11, Infinity and
+ * padded text, none of which a user means as a count.
+ */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A finite number written in decimal, within the option's bounds (an integer if it says so). */
 function numberValue(name: string, option: NumberOption, text: string): number {
+  const range = `${option.exclusiveMin ? 'above' : 'from'} ${option.min}${option.max !== undefined ? ` to ${option.max}` : ''}`;
+  const kind = option.integer ? 'an integer' : 'a number';
+  if (!DECIMAL.test(text)) throw new UsageError(`--${name} takes ${kind} ${range} written in decimal digits, got ${JSON.stringify(text)}`);
   const value = Number(text);
   const low = option.exclusiveMin ? value <= option.min : value < option.min;
   const high = option.max !== undefined && value > option.max;
-  if (text.trim() === '' || !Number.isFinite(value) || low || high || (option.integer && !Number.isInteger(value))) {
-    const range = `${option.exclusiveMin ? 'above' : 'from'} ${option.min}${option.max !== undefined ? ` to ${option.max}` : ''}`;
-    throw new UsageError(`--${name} takes ${option.integer ? 'an integer' : 'a number'} ${range}, got ${JSON.stringify(text)}`);
-  }
+  if (!Number.isFinite(value) || low || high || (option.integer && !Number.isInteger(value))) throw new UsageError(`--${name} takes ${kind} ${range}, got ${JSON.stringify(text)}`);
   return value;
 }
 

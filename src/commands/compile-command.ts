@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../project/compile-files.js';
-import { UserError } from '../errors/user-error.js';
+import { UserError, UserErrors } from '../errors/user-error.js';
+import { onnxSizeProblem } from '../emit/onnx-limit.js';
 import { displayPath } from '../files/display-path.js';
 import { outputsText } from '../emit/summary.js';
 import { assertWritable } from '../files/output-guard.js';
@@ -49,7 +50,12 @@ async function compileCommand(options: CompileOptions & { readonly check: boolea
   printDiagnostics(plan.diagnostics);
   if (options.check) return reportStale(findStale(plan, options.outDir, options.specs.length === 0), plan.outputs.length, options.pytorch === true);
   const onnxPath = (output: PlannedOutput) => output.files[0]!.target.replace(/\.ts$/, '.onnx');
-  if (options.onnx) assertWritable(plan.outputs.map((output) => ({ path: onnxPath(output), kind: 'onnx' })));
+  if (options.onnx) {
+    // Before anything is written or any weight drawn: ONNX's 2 GiB limit, for every spec at once.
+    const tooLarge = plan.outputs.flatMap((output) => onnxSizeProblem(output.graph) ?? []);
+    if (tooLarge.length > 0) throw new UserErrors(tooLarge.map((problem) => new UserError(`${problem}; nothing was written`)));
+    assertWritable(plan.outputs.map((output) => ({ path: onnxPath(output), kind: 'onnx' })));
+  }
   writePlan(plan);
   if (options.onnx) {
     // Loaded for --target onnx only, so that other compiles do not load the ONNX encoder.

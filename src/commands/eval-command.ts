@@ -5,6 +5,7 @@ import type { ImageSet } from '../data/image-set.js';
 import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
+import { printable, quoted } from '../files/display-path.js';
 import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
@@ -139,7 +140,7 @@ async function evalCommand(options: EvalOptions): Promise<number> {
   const report = evaluationReport(Array.from(labelled.set.labels, (label) => mapping[label]!), predicted, names.length === classes ? names : Array.from({ length: classes }, (_, i) => `class ${i}`));
   const title = `${graph.name} on ${dataSourceName(options.data)}`;
   if (options.svg !== undefined) writeAtomically(options.svg, confusionSvg(report, title), 'generated-text');
-  process.stdout.write(options.json ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), ...report }, null, 2)}\n` : `${title}\n${formatReport(report)}`);
+  process.stdout.write(options.json ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), ...report }, null, 2)}\n` : `${printable(title)}\n${formatReport(report)}`);
   return 0;
 }
 
@@ -165,7 +166,7 @@ function classMapping(data: string, dataNames: readonly string[], modelNames: re
     return dataNames.map((_, i) => i);
   }
   const unknown = dataNames.filter((name) => !modelNames.includes(name));
-  if (unknown.length > 0) throw new UserError(`${data} has classes the weights do not name: ${unknown.join(', ')} (the weights' classes: ${modelNames.join(', ')})`);
+  if (unknown.length > 0) throw new UserError(`${data} has classes the weights do not name: ${unknown.map(quoted).join(', ')} (the weights' classes: ${modelNames.map(quoted).join(', ')})`);
   return dataNames.map((name) => modelNames.indexOf(name));
 }
 

@@ -1,5 +1,7 @@
 import { displayPath } from '../files/display-path.js';
 import { emitOnnx, OPSET } from '../emit/onnx.js';
+import { onnxSizeProblem } from '../emit/onnx-limit.js';
+import { UserError } from '../errors/user-error.js';
 import { assertWritable } from '../files/output-guard.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { deploymentMetadata } from '../runtime/weights/folder.js';
@@ -49,6 +51,9 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
 async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string; quantize?: QuantizeRequest }): Promise<number> {
   assertWritable([{ path: options.out, kind: 'onnx' }]);
   const graph = analyzeSpecFile(options.spec);
+  // Before the weights are read or drawn: a model past ONNX's 2 GiB would fail only once built, minutes and gigabytes later.
+  const tooLarge = onnxSizeProblem(graph);
+  if (tooLarge) throw new UserError(tooLarge);
   const weights = options.weights === undefined ? initialWeights(graph) : await torchWeightsOf(graph, options.weights);
   // A trained folder's normalisation and class names travel in the file, for whoever deploys it.
   const metadata = options.weights === undefined ? {} : deploymentMetadata((await readUserWeights(options.weights)).manifest);

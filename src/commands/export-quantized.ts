@@ -2,7 +2,7 @@
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
-import { CalibrationError, fashionMnistImages, folderImages } from '../quantize/images.js';
+import { CalibrationError, checkCalibrationBudget, fashionMnistImages, folderImages } from '../quantize/images.js';
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
@@ -31,6 +31,7 @@ export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, we
   if (request.calibrate === undefined) throw new CalibrationError('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
   const needed = MIN_CALIBRATION_IMAGES[request.method];
   if (request.images < needed) throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
+  checkCalibrationBudget(graph.inputShape as readonly [number, number, number], request.images);
   const { input } = (await readUserWeights(weights)).manifest;
   const transform = imageTransformFor(graph, input);
   const images = request.calibrate === 'fashion-mnist' ? fashionMnistImages(transform, request.images) : await folderImages(request.calibrate, request.images, transform);

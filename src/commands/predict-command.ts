@@ -4,6 +4,7 @@ import { buildModel } from '../build/model.js';
 import { detectionConfig } from '../emit/detection-constant.js';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import { printable } from '../files/display-path.js';
 import { readBounded } from '../files/read-bounded.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { decodeImage } from '../runtime/images/decode.js';
@@ -14,7 +15,7 @@ import { MANIFEST_FILE } from '../runtime/weights/folder.js';
 import type { Task } from '../ir/graph.js';
 import type { DecodedImage } from '../runtime/images/pixels.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { detectImage, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
+import { checkResultFiles, detectImage, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { loadUserWeights, readUserWeights } from './user-weights.js';
 
@@ -174,8 +175,8 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
   const probabilities = tf.tidy(() => tf.softmax(model.predict(input) as tf.Tensor2D).squeeze([0]) as tf.Tensor1D);
   const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
   const [p, i] = [await values.data(), await indices.data()];
-  process.stdout.write(`${path}\n`);
-  i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${names?.[index] ?? `class ${index}`}\n`));
+  process.stdout.write(`${printable(path)}\n`);
+  i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${printable(names?.[index] ?? `class ${index}`)}\n`));
   tf.dispose([input, probabilities, values, indices]);
 }
 
@@ -187,6 +188,8 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
 async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOptions): Promise<number> {
   const channels = graph.inputShape[2]!;
   if (channels !== 1 && channels !== 3) throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
+  // Every result's path is checked before the weights are read or any image decoded.
+  checkResultFiles(task, options.output.folder, options.images);
   await initBackend();
   const read = await readUserWeights(options.weights);
   const { manifest } = read;

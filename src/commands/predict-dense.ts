@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { linkSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../errors/user-error.js';
+import { UserError, UserErrors } from '../errors/user-error.js';
+import { displayPath, printable } from '../files/display-path.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
@@ -40,13 +41,63 @@ function classShares(mask: ClassMask): { label: number; share: number }[] {
   return [...counts].map(([label, count]) => ({ label, share: count / mask.classes.length })).sort((a, b) => b.share - a.share || a.label - b.label);
 }
 
-/** Writes a new file, never replacing one: a file already there is the user's, and a UserError. */
-function writeNew(path: string, bytes: Uint8Array | string): void {
+const NEVER_REPLACES = 'predict never replaces a file, so choose another --out or move it';
+
+/**
+ * Writes one image's results together: each to a temporary file first, then each linked into place, which fails
+ * rather than replace a file. If any cannot be put in place, those already put are removed again, so an image has
+ * all its results or none, and a rerun is never blocked by half a set.
+ */
+function writeResults(files: readonly { readonly path: string; readonly bytes: Uint8Array | string }[]): void {
+  const temporary = files.map(({ path }) => join(dirname(path), `.${basename(path)}.${process.pid}.tmp`));
+  const placed: string[] = [];
   try {
-    writeFileSync(path, bytes, { flag: 'wx' });
+    files.forEach(({ bytes }, i) => writeFileSync(temporary[i]!, bytes, { flag: 'wx' }));
+    for (const [i, { path }] of files.entries()) {
+      linkSync(temporary[i]!, path);
+      placed.push(path);
+    }
   } catch (error) {
+    placed.forEach((path) => rmSync(path, { force: true }));
     if (!isSystemError(error)) throw error;
-    throw new UserError(`cannot write ${path}: ${describeFsError(error)}${error.code === 'EEXIST' ? '; predict never replaces a file, so choose another --out or move it' : ''}`);
+    const path = (error as NodeJS.ErrnoException & { dest?: string }).dest ?? error.path ?? files[0]!.path;
+    throw new UserError(`cannot write ${displayPath(path)}: ${describeFsError(error)}${error.code === 'EEXIST' ? `; ${NEVER_REPLACES}` : ''}`);
+  } finally {
+    temporary.forEach((path) => rmSync(path, { force: true }));
+  }
+}
+
+/** The files predict writes for one image under the output folder: its segmentation PNG, or its detections' JSON and PNG. */
+export function resultFiles(task: Task, folder: string, image: string): string[] {
+  const stem = join(folder, stemOf(image));
+  return task.kind === 'detection' ? [`${stem}.detections.json`, `${stem}.detections.png`] : [`${stem}.segmentation.png`];
+}
+
+/**
+ * Before any work: two images whose results would share a file (`x.png` and `x.jpg`, or the same name in two
+ * folders) and results already at their paths are refused, every one listed, so that nothing is half done.
+ */
+export function checkResultFiles(task: Task, folder: string, images: readonly string[]): void {
+  const problems: UserError[] = [];
+  const owner = new Map<string, string>();
+  for (const image of images) {
+    for (const path of resultFiles(task, folder, image)) {
+      const earlier = owner.get(path);
+      if (earlier !== undefined) problems.push(new UserError(`${printable(earlier)} and ${printable(image)} would both write ${displayPath(path)}; predict them into different --out folders, or rename one`));
+      else if (exists(path)) problems.push(new UserError(`cannot write ${displayPath(path)}: something is already there; ${NEVER_REPLACES}`));
+      owner.set(path, image);
+    }
+  }
+  if (problems.length > 0) throw new UserErrors(problems);
+}
+
+/** Whether anything is at `path`, a link to nothing included. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -66,9 +117,9 @@ export function segmentImage(model: tf.LayersModel, graph: AnalyzedGraph, path: 
   const mask = classMasks(outputs[graph.outputs.findIndex((o) => o.name === 'out')]!, [fitted.placement])[0]!;
   tf.dispose(outputs);
   const file = join(output.folder, `${stemOf(path)}.segmentation.png`);
-  writeNew(file, encodePng(blendMask(image, mask)));
-  process.stdout.write(`${path} → ${file}\n`);
-  for (const { label, share } of classShares(mask)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${names(label)}\n`);
+  writeResults([{ path: file, bytes: encodePng(blendMask(image, mask)) }]);
+  process.stdout.write(`${printable(path)} → ${displayPath(file)}\n`);
+  for (const { label, share } of classShares(mask)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${printable(names(label))}\n`);
 }
 
 /** The detections scoring at least `minScore`. */
@@ -89,10 +140,13 @@ export function detectImage(model: tf.LayersModel, config: DetectionConfig, path
   const found = scoringAtLeast(detections!, output.minScore);
   const list = [...found.scores.keys()].map((i) => ({ label: found.labels[i]!, name: names(found.labels[i]!), score: found.scores[i]!, box: [...found.boxes.subarray(4 * i, 4 * i + 4)] }));
   const [json, png] = ['json', 'png'].map((extension) => join(output.folder, `${stemOf(path)}.detections.${extension}`));
-  writeNew(json!, `${JSON.stringify({ image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`);
-  writeNew(png!, encodePng(drawDetections(image, found, names)));
-  process.stdout.write(`${path} → ${png}, ${json}: ${list.length} detection${list.length === 1 ? '' : 's'} scoring ${output.minScore} or more\n`);
-  for (const { name, score, box } of list) process.stdout.write(`  ${score.toFixed(3)}  ${name} at (${box.map((v) => v.toFixed(1)).join(', ')})\n`);
+  const text = `${JSON.stringify({ image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`;
+  writeResults([
+    { path: json!, bytes: text },
+    { path: png!, bytes: encodePng(drawDetections(image, found, names)) },
+  ]);
+  process.stdout.write(`${printable(path)} → ${displayPath(png!)}, ${displayPath(json!)}: ${list.length} detection${list.length === 1 ? '' : 's'} scoring ${output.minScore} or more\n`);
+  for (const { name, score, box } of list) process.stdout.write(`  ${score.toFixed(3)}  ${printable(name)} at (${box.map((v) => v.toFixed(1)).join(', ')})\n`);
 }
 
 /** Creates the results folder (and its parents) when it is not there yet. */

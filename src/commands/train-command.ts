@@ -8,7 +8,7 @@ import { assertWritable, type OutputKind } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
-import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
+import { CONFIG_BOUNDS, DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
 import { optimizerNames } from '../train/optimizer.js';
 import { progressReporter } from '../train/progress.js';
 import { schedules } from '../train/schedule.js';
@@ -47,14 +47,14 @@ const options = {
   data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The dataset: fashion-mnist, cifar10:DIR, cifar100:DIR or cifar100-coarse:DIR (a folder of CIFAR binary files), or an image folder DIR (one subfolder per class)' },
   out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
   resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },
-  epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, min: 1, max: 10_000, integer: true, help: 'Epochs' },
-  batch: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.batchSize, min: 1, max: 65_536, integer: true, help: 'Images per step' },
-  lr: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.learningRate, min: 0, max: 100, exclusiveMin: true, help: 'Peak learning rate' },
+  epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, ...CONFIG_BOUNDS.epochs, help: 'Epochs' },
+  batch: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.batchSize, ...CONFIG_BOUNDS.batchSize, help: 'Images per step' },
+  lr: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.learningRate, ...CONFIG_BOUNDS.learningRate, help: 'Peak learning rate' },
   schedule: { type: 'choice', arg: 'NAME', choices: schedules, default: DEFAULT_CONFIG.schedule, help: 'Learning-rate schedule' },
   optimizer: { type: 'choice', arg: 'NAME', choices: optimizerNames, default: DEFAULT_CONFIG.optimizer.name, help: 'Optimiser' },
-  momentum: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.momentum, min: 0, max: 1, help: 'SGD momentum' },
+  momentum: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.momentum, ...CONFIG_BOUNDS.momentum, help: 'SGD momentum' },
   nesterov: { type: 'choice', arg: 'BOOL', choices: ['true', 'false'], default: String(DEFAULT_CONFIG.optimizer.nesterov), help: 'SGD with Nesterov momentum' },
-  'weight-decay': { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.weightDecay, min: 0, max: 1, help: 'L2 weight decay added to the gradient, as torch.optim does' },
+  'weight-decay': { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.weightDecay, ...CONFIG_BOUNDS.weightDecay, help: 'L2 weight decay added to the gradient, as torch.optim does' },
   augment: {
     type: 'choice',
     arg: 'NAME',
@@ -69,15 +69,13 @@ const options = {
   'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Image folders: skip (or under --strict refuse) images of more than N pixels, read from the header' },
   init: { type: 'string', arg: 'WEIGHTS_DIR', help: 'Start from a weights folder (imported or trained) instead of a fresh initialisation; a classifier head for another class count starts fresh' },
   freeze: { type: 'string', arg: 'LAYERS', help: 'Comma-separated layers to keep as they are, BatchNorm in inference mode: stem (the layers before layer1), layer1, layer2.0, fc, …' },
-  seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, min: 0, max: 2 ** 32 - 1, integer: true, help: 'Seeds the initial weights, the order of the images and the augmentation' },
-  limit: { type: 'number', arg: 'N', defaultText: 'every training image', min: 1, integer: true, help: 'Train on the first N training images only' },
+  seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, ...CONFIG_BOUNDS.seed, help: 'Seeds the initial weights, the order of the images and the augmentation' },
+  limit: { type: 'number', arg: 'N', defaultText: 'every training image', ...CONFIG_BOUNDS.trainLimit, help: 'Train on N training images only, drawn from every class in proportion to its size (seeded by --seed)' },
   workers: {
     type: 'number',
     arg: 'N',
     defaultText: `on wasm one per core, at most ${MAX_DEFAULT_REPLICAS}; on other backends 1`,
-    min: 1,
-    max: 64,
-    integer: true,
+    ...CONFIG_BOUNDS.replicas,
     help: 'Model replicas, one thread each, splitting every batch',
   },
   engine: { type: 'choice', arg: 'NAME', choices: ['tfjs', 'torch'], default: 'tfjs', help: "tfjs trains in this process; torch runs PyTorch through torchrun on the spec's emitted nn.Module" },
@@ -113,7 +111,8 @@ DIR/${CHECKPOINT_FILE}. At the end DIR holds weights/ (load with createModel({ w
 (settings, input normalisation, per-epoch losses and accuracies) and curves.svg; the weights folder records the
 normalisation and the class names, which predict, eval and export read. A progress bar shows loss,
 accuracy, images per second and the time left; without a terminal, plain lines. Ctrl-C finishes the step,
-saves a checkpoint and exits with status 130; --resume continues from it exactly.
+saves a checkpoint and exits with status 130 (SIGTERM likewise, with 143); --resume continues from it exactly,
+after checking everything it holds against the spec.
 
 On the wasm backend each step's batch is split across worker threads, one model replica per core.
 
@@ -210,7 +209,7 @@ function checkFreeze(graph: AnalyzedGraph, freeze: readonly string[]): void {
 async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   // A missing, damaged or foreign checkpoint is found before anything else is read.
-  if (options.resume) readRunCheckpoint(options.out, graph.name);
+  if (options.resume) readRunCheckpoint(options.out, graph);
   // Before the first step: a run that cannot save its results should not train for an epoch first.
   assertWritable(runOutputs(options.out));
   const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
@@ -219,13 +218,18 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const backend = await initBackend();
   checkFreeze(graph, options.config.freeze ?? []);
   const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
-  let stopRequested = false;
-  const onInterrupt = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\nnetspec: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)\n');
+  // Ctrl-C (SIGINT) and SIGTERM (a job scheduler, `kill`, a container stopping) both finish the step and save; the
+  // same signal again quits at once. The exit status is 128 plus the signal's number, as a shell reports a signal.
+  let stopRequested: { readonly status: number } | undefined;
+  const stopOn = (signal: 'SIGINT' | 'SIGTERM', status: number) => () => {
+    if (stopRequested) process.exit(status);
+    stopRequested = { status };
+    const again = signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
+    process.stderr.write(`\nnetspec: ${signal === 'SIGTERM' ? 'SIGTERM: ' : ''}stopping after this step to save a checkpoint (${again} again to quit at once)\n`);
   };
-  process.on('SIGINT', onInterrupt);
+  const handlers = { SIGINT: stopOn('SIGINT', 130), SIGTERM: stopOn('SIGTERM', 143) };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
   try {
     const result = await train({
       graph,
@@ -236,10 +240,11 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
       resume: options.resume,
       backend,
       progress: progressReporter(process.stderr),
-      shouldStop: () => stopRequested,
+      shouldStop: () => stopRequested !== undefined,
     });
-    return result.interrupted ? 130 : 0;
+    return result.interrupted ? (stopRequested?.status ?? 130) : 0;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
   }
 }

@@ -1,5 +1,4 @@
 import { UserError } from '../errors/user-error.js';
-import { isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { displayPath } from '../files/display-path.js';
 import { writeAtomically } from '../files/atomic-write.js';
@@ -106,17 +105,11 @@ async function importCommand(options: { spec: string; checkpoint: string; out: s
 }
 
 /**
- * A weights folder's weights in PyTorch names and layouts. A folder that cannot be read is a UserError naming it;
- * weights that do not fit the graph are a WeightFileError listing each.
+ * A weights folder's weights in PyTorch names and layouts. A folder that cannot be read is a UserError naming the
+ * file at fault; weights that do not fit the graph are a WeightFileError listing each.
  */
 export async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promise<Map<string, FloatTensor>> {
-  let folder;
-  try {
-    folder = await readUserWeights(path);
-  } catch (error) {
-    if (!(error instanceof UserError || isSystemError(error))) throw error;
-    throw new UserError(`cannot read the weights folder ${displayPath(path)}: ${error.message}`);
-  }
+  const folder = await readUserWeights(path);
   return exportCheckpoint(graph, path, folder.weights, folder.manifest.skipped);
 }
 

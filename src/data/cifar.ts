@@ -3,8 +3,9 @@
  * stored channel by channel (1024 red bytes, 1024 green, 1024 blue, each row by row). CIFAR-10's record has one
  * label byte; CIFAR-100's has two, the coarse (superclass) label then the fine one.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBounded } from '../files/read-bounded.js';
 import type { ImageSet } from './image-set.js';
 import { DataFileError } from './data-file-error.js';
 
@@ -35,10 +36,12 @@ export function loadCifar(variant: CifarVariant, dir: string): { train: ImageSet
   if (!existsSync(dir)) throw new DataFileError(dir, `the ${variant} folder does not exist; it should hold the CIFAR binary version's files (${LAYOUTS[variant].train[0]}, …)`);
   const layout = LAYOUTS[variant];
   const published = PUBLISHED_RECORDS[variant === 'cifar10' ? 'cifar10' : 'cifar100'];
+  // The small names file first: a fault in it is found before seconds of reading records.
+  const classNames = classNamesIn(join(dir, layout.names), layout.classes, variant);
   return {
     train: readCifarFiles(variant, layout.train.map((name) => join(dir, name)), published.train),
     test: readCifarFiles(variant, layout.test.map((name) => join(dir, name)), published.test),
-    classNames: classNamesIn(join(dir, layout.names), layout.classes, variant),
+    classNames,
   };
 }
 
@@ -50,13 +53,15 @@ export function readCifarFiles(variant: CifarVariant, paths: readonly string[], 
   const count = paths.length * recordsPerFile;
   const images = new Uint8Array(count * IMAGE_BYTES);
   const labels = new Uint8Array(count);
-  paths.forEach((path, f) => decodeRecords(variant, path, readFileSync(path), f * recordsPerFile, images, labels));
+  paths.forEach((path, f) => decodeRecords(variant, path, readDataFile(path, recordsPerFile * recordBytes), f * recordsPerFile, images, labels));
   return { images, labels, count, height: SIDE, width: SIDE, channels: 3, classes: LAYOUTS[variant].classes };
 }
 
 function checkSize(path: string, expected: number, recordBytes: number): void {
   if (!existsSync(path)) throw new DataFileError(path, 'the file does not exist');
-  const size = statSync(path).size;
+  const stats = statSync(path);
+  if (!stats.isFile()) throw new DataFileError(path, stats.isDirectory() ? 'it is a folder, not a file' : 'it is not a regular file (a device, pipe or socket)');
+  const size = stats.size;
   if (size === expected) return;
   const over = size % recordBytes;
   const records = `${Math.floor(size / recordBytes)} records of ${recordBytes} bytes${over === 0 ? '' : ` and ${over} byte${over === 1 ? '' : 's'} over`}`;
@@ -83,10 +88,20 @@ function decodeRecords(variant: CifarVariant, path: string, bytes: Uint8Array, f
   }
 }
 
+/** The file's bytes, no more than `limit`; a device, pipe or folder, or a file grown past the limit, is refused naming it. */
+function readDataFile(path: string, limit: number): Uint8Array {
+  const read = readBounded(path, limit);
+  if (read instanceof Uint8Array) return read;
+  throw new DataFileError(path, read.kind === 'tooLarge' ? `the file is ${read.size}, more than the ${limit} bytes it should hold` : `cannot be read: ${read.reason}`);
+}
+
+/** A names file past this is not one: CIFAR-100's is under 1 KiB. */
+const MAX_NAMES_BYTES = 2 ** 20;
+
 /** The names file's non-empty lines when it has one per class; otherwise CIFAR-10's names, or numbered classes. */
 function classNamesIn(path: string, classes: number, variant: CifarVariant): readonly string[] {
   if (existsSync(path)) {
-    const names = readFileSync(path, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+    const names = new TextDecoder().decode(readDataFile(path, MAX_NAMES_BYTES)).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
     if (names.length !== classes) throw new DataFileError(path, `names ${names.length} classes; ${variant} has ${classes}`);
     return names;
   }

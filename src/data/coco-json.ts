@@ -7,7 +7,8 @@
 import { Tokenizer, TokenParser, TokenType, type ParsedElementInfo, type ParsedTokenInfo } from '@streamparser/json';
 import { readBoundedChunks } from '../files/read-bounded.js';
 import type { Category } from './dataset.js';
-import { dataFault, printable, quoted } from './dataset-files.js';
+import { printable, quoted } from '../files/display-path.js';
+import { dataFault } from './dataset-files.js';
 import { Float64Column, Uint32Column, Uint8Column } from './columns.js';
 
 /**

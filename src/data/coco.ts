@@ -11,7 +11,8 @@ import { basename, dirname, join } from 'node:path';
 import { displayPath } from '../files/display-path.js';
 import { readCocoFile, type CocoFile } from './coco-json.js';
 import type { Category, DatasetImage, DetectionDataset, DetectionObjects } from './dataset.js';
-import { dataFault, decodeRgbFile, quoted, requireFolder, statIfAny } from './dataset-files.js';
+import { quoted } from '../files/display-path.js';
+import { dataFault, decodeRgbFile, requireFolder, statIfAny } from './dataset-files.js';
 import { boxWarnings } from './box-warnings.js';
 
 export interface CocoOptions {

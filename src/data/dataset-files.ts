@@ -112,13 +112,3 @@ export async function decodeRgbFile(path: string, maxPixels = DEFAULT_MAX_PIXELS
   const { width, height, data } = convertChannels(decoded, 3);
   return { width, height, channels: 3, data };
 }
-
-/** A user's text for a message: quoted as JSON, with control and direction-changing characters escaped, cut at 60. */
-export function quoted(text: string): string {
-  return printable(JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}…` : text));
-}
-
-/** Text with its control and direction-changing characters escaped as \uXXXX, so it cannot rewrite a terminal line. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}

@@ -4,8 +4,10 @@
  * `DIR/train` with `DIR/val` (or `DIR/test`) are used as the splits when present; otherwise a seeded, per-class
  * split of DIR holds back a fraction for validation.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { displayPath, quoted } from '../files/display-path.js';
+import { describeFsError } from '../files/fs-errors.js';
 import { mulberry32 } from '../random/mulberry32.js';
 import { DataFileError } from './data-file-error.js';
 
@@ -38,7 +40,7 @@ export function listImageFolder(dir: string, options: { valSplit: number; seed: 
     if (valDir === undefined) return { ...seededSplit(train, options), valSource: `a seeded split of ${trainDir}`, ignored };
     const val = listClasses(valDir, ignored, { allowEmpty: true });
     const unknown = val.names.filter((name) => !train.names.includes(name));
-    if (unknown.length > 0) throw new DataFileError(valDir, `has classes that ${trainDir} lacks: ${unknown.join(', ')}`);
+    if (unknown.length > 0) throw new DataFileError(displayPath(valDir), `has classes that ${displayPath(trainDir)} lacks: ${unknown.map(quoted).join(', ')}`);
     const relabelled = val.files.map((file) => ({ path: file.path, label: train.names.indexOf(val.names[file.label]!) }));
     return { classNames: train.names, train: train.files, val: relabelled, valSource: valDir, ignored };
   }
@@ -59,39 +61,94 @@ export function listEvalFolder(dir: string): { classNames: readonly string[]; fi
 }
 
 /**
- * The class folders of `dir` (sorted by name, hidden ones skipped) and their images. Empty classes and a single
- * class are refused: torchvision refuses the first, and a classifier needs two.
+ * The class folders of `dir` (sorted by name, hidden ones skipped; links to folders followed, as torchvision's
+ * ImageFolder follows them) and their images. Empty classes and a single class are refused: torchvision refuses the
+ * first, and a classifier needs two.
  */
 function listClasses(dir: string, ignored: string[], { allowEmpty = false } = {}): { names: string[]; files: ImageFile[] } {
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .map((entry) => entry.name)
-    .sort();
-  if (names.length === 0) throw new DataFileError(dir, 'holds no class folders; put each class\'s images in a folder named after the class');
-  if (names.length === 1 && !allowEmpty) throw new DataFileError(dir, `holds one class folder (${names[0]}); a classifier needs at least two classes`);
+  const names = entriesOf(dir)
+    .filter((entry) => entry.folder)
+    .map((entry) => entry.name);
+  const shown = (list: readonly string[]) => list.map(quoted).join(', ');
+  if (names.length === 0) throw new DataFileError(displayPath(dir), 'holds no class folders; put each class\'s images in a folder named after the class');
+  if (names.length === 1 && !allowEmpty) throw new DataFileError(displayPath(dir), `holds one class folder (${shown(names)}); a classifier needs at least two classes`);
   const files: ImageFile[] = [];
   const empty: string[] = [];
+  // Folders walked, by real path: each is walked once, however many links lead to it. A link inside a class to
+  // another class's folder is not walked there (those images are that class's), and one up to the dataset is a loop.
+  const root = realPath(dir);
+  const classFolders = new Set(names.map((name) => realPath(join(dir, name))));
+  const walked = new Set<string>();
   names.forEach((name, label) => {
-    const images = walk(join(dir, name), ignored);
+    const start = realPath(join(dir, name));
+    walked.add(start);
+    const images = walk(join(dir, name), ignored, { walked, classFolders }, [root, start]);
     if (images.length === 0) empty.push(name);
     for (const path of images) files.push({ path, label });
   });
-  if (empty.length > 0 && !allowEmpty) throw new DataFileError(dir, `class folders without any ${IMAGE_EXTENSIONS.join(', ')} file: ${empty.join(', ')}`);
+  if (empty.length > 0 && !allowEmpty) throw new DataFileError(displayPath(dir), `class folders without any ${IMAGE_EXTENSIONS.join(', ')} file: ${shown(empty)}`);
   return { names, files };
 }
 
-/** Image files under `dir` in sorted order, depth first; other files are added to `ignored`. */
-function walk(dir: string, ignored: string[]): string[] {
+interface Entry {
+  readonly name: string;
+  readonly path: string;
+  /** A folder, or a link to one. */
+  readonly folder: boolean;
+}
+
+/** A folder's entries sorted by name, hidden ones left out, links resolved; a link to nothing or a loop of links is refused naming it. */
+function entriesOf(dir: string): Entry[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new DataFileError(displayPath(dir), `cannot be listed: ${describeFsError(error)}`);
+  }
+  return entries
+    .filter((entry) => !entry.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((entry) => {
+      const path = join(dir, entry.name);
+      if (!entry.isSymbolicLink()) return { name: entry.name, path, folder: entry.isDirectory() };
+      try {
+        return { name: entry.name, path, folder: statSync(path).isDirectory() };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new DataFileError(displayPath(path), code === 'ENOENT' ? 'is a symbolic link to nothing' : `cannot be followed: ${describeFsError(error)}`);
+      }
+    });
+}
+
+/**
+ * Image files under `dir` (already counted in `inside`, the real paths the walk is in) in sorted order, depth first,
+ * following links to folders; other files are added to `ignored`. A folder already walked (two links to one place)
+ * or another class's folder is not walked again; a link back to a folder the walk is inside would never end, and
+ * is refused naming it.
+ */
+function walk(dir: string, ignored: string[], seen: { walked: Set<string>; classFolders: ReadonlySet<string> }, inside: readonly string[]): string[] {
   const found: string[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...walk(path, ignored));
-    else if (isImageName(entry.name)) found.push(path);
-    else ignored.push(path);
+  for (const entry of entriesOf(dir)) {
+    if (!entry.folder) {
+      if (isImageName(entry.name)) found.push(entry.path);
+      else ignored.push(entry.path);
+      continue;
+    }
+    const real = realPath(entry.path);
+    if (inside.includes(real)) throw new DataFileError(displayPath(entry.path), `is a symbolic link back to ${displayPath(real)}, a folder it is inside: a loop`);
+    if (seen.walked.has(real) || seen.classFolders.has(real)) continue;
+    seen.walked.add(real);
+    found.push(...walk(entry.path, ignored, seen, [...inside, real]));
   }
   return found;
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (error) {
+    throw new DataFileError(displayPath(path), `cannot be followed: ${describeFsError(error)}`);
+  }
 }
 
 /**

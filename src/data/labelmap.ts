@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { IGNORE_INDEX } from './dataset.js';
-import { dataFault, quoted, readDataFile, statIfAny } from './dataset-files.js';
+import { quoted } from '../files/display-path.js';
+import { dataFault, readDataFile, statIfAny } from './dataset-files.js';
 
 /** Pascal VOC's classes in VOC's order, background at 0: the values of its SegmentationClass masks. */
 export const VOC_CLASSES = [

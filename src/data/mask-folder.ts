@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { displayPath } from '../files/display-path.js';
 import type { MaskedImage, SegmentationDataset } from './dataset.js';
-import { dataFault, isFolder, listFiles, listFolders, quoted, requireFolder, splitExtension, statIfAny, type FolderEntry } from './dataset-files.js';
+import { quoted } from '../files/display-path.js';
+import { dataFault, isFolder, listFiles, listFolders, requireFolder, splitExtension, statIfAny, type FolderEntry } from './dataset-files.js';
 import { LABELMAP_FILE, readLabelmap } from './labelmap.js';
 import { segmentationDataset } from './segmentation-set.js';
 

@@ -2,7 +2,8 @@
 // them: the files' presence is checked when the dataset opens, their contents when an image is loaded.
 import { basename } from 'node:path';
 import type { MaskedImage, SegmentationDataset } from './dataset.js';
-import { dataFault, decodeRgbFile, quoted, statIfAny } from './dataset-files.js';
+import { quoted } from '../files/display-path.js';
+import { dataFault, decodeRgbFile, statIfAny } from './dataset-files.js';
 import { decodeMaskFile } from './mask-png.js';
 
 /** How many missing files a message names before counting the rest. */

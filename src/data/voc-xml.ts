@@ -5,7 +5,8 @@
  * predefined ones and character references are).
  */
 import { SaxesParser } from 'saxes';
-import { dataFault, quoted, readDataFile } from './dataset-files.js';
+import { quoted } from '../files/display-path.js';
+import { dataFault, readDataFile } from './dataset-files.js';
 
 /** VOC annotation files are a few kilobytes; a megabyte holds thousands of objects. */
 const VOC_XML_LIMIT = 2 ** 20;

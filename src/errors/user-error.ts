@@ -2,6 +2,7 @@
 import { displayPath } from '../files/display-path.js';
 import { fsFaultLine } from '../files/fs-errors.js';
 import { ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
+import { OnnxRuntimeMissingError } from '../runtime/onnx/types.js';
 import { WeightsError } from '../runtime/weights/folder.js';
 
 /**
@@ -26,9 +27,13 @@ export class UserErrors extends UserError {
   }
 }
 
-/** What standard error shows for an error the user fixes, a UserError or a filesystem fault (one line naming the path), or undefined for a bug. */
+/**
+ * What standard error shows for an error the user fixes (a UserError, the runtime's complaint about what it was given,
+ * or a filesystem fault: one line naming the path), or undefined for a bug.
+ */
 export function userErrorLines(error: unknown): readonly string[] | undefined {
-  if (error instanceof UserError) return error.lines();
+  const converted = asUserError(error);
+  if (converted instanceof UserError) return converted.lines();
   const fault = fsFaultLine(error, displayPath);
   return fault === undefined ? undefined : [`netspec: ${fault}`];
 }
@@ -39,6 +44,6 @@ export function userErrorLines(error: unknown): readonly string[] | undefined {
  * runtime reports these in its own classes, since it knows nothing of the command line.
  */
 export function asUserError(error: unknown): unknown {
-  const fromUser = error instanceof WeightsError || error instanceof ImageFormatError || error instanceof ImageTooLargeError;
+  const fromUser = error instanceof WeightsError || error instanceof ImageFormatError || error instanceof ImageTooLargeError || error instanceof OnnxRuntimeMissingError;
   return fromUser ? new UserError(error.message) : error;
 }

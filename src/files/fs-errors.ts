@@ -1,23 +1,8 @@
-// Filesystem faults are the user's to fix: each reaches them as one line naming the path and what failed.
+// Filesystem faults are the user's to fix: each reaches them as one line naming the path and what failed. The words for
+// each fault live with the bounded reader in the runtime, whose Node entry reports them too.
+import { describeFsError, FS_FAULT_REASONS as reasons } from '../runtime/files/fs-reasons.js';
 
-/** Node's error codes for faults of the user's files and folders, each with what it means in words. */
-const reasons: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or folder',
-  EEXIST: 'something is already there',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EISDIR: 'it is a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'the disk quota is exhausted',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'the name is too long',
-  EMFILE: 'too many open files',
-  EBUSY: 'the file is busy',
-  ENXIO: 'no such device',
-  EIO: 'an input/output error',
-};
+export { describeFsError };
 
 const actions: Readonly<Record<string, string>> = {
   open: 'open',
@@ -38,12 +23,6 @@ const actions: Readonly<Record<string, string>> = {
 /** Whether the error is a failed system call (a missing file, a full disk, a folder without permission): the user's, not a bug. */
 export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
-}
-
-/** The reason in words for a filesystem fault, or the error's own message for anything else. */
-export function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return (code !== undefined && Object.hasOwn(reasons, code) ? reasons[code] : undefined) ?? (error as Error).message;
 }
 
 /** One line for a filesystem fault (`cannot create the folder out/x: a part of the path is a file, not a folder`), else undefined. */

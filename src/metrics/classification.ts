@@ -1,5 +1,6 @@
 // A classifier's figures on a labelled set from its true and predicted labels: the confusion matrix, accuracy
 // overall and per class, and the matrix drawn as SVG.
+import { printable } from '../files/display-path.js';
 import { GENERATED_MARK } from '../files/output-guard.js';
 
 export interface ClassFigures {
@@ -36,12 +37,14 @@ export function evaluationReport(labels: ArrayLike<number>, predicted: ArrayLike
 /** The report as text: overall accuracy, a table per class, then the confusion matrix with true classes as rows. */
 export function formatReport(report: EvaluationReport): string {
   const percent = (value: number | null) => (value === null ? 'n/a' : `${(100 * value).toFixed(2)}%`);
-  const nameWidth = Math.max(5, ...report.classes.map((c) => c.name.length));
+  // Class names are the user's (folder names): shown printable, so that none can rewrite the terminal's lines.
+  const names = report.classes.map((c) => printable(c.name));
+  const nameWidth = Math.max(5, ...names.map((name) => name.length));
   const lines = [`accuracy ${percent(report.accuracy)} (${report.correct} of ${report.images})`, '', `${'class'.padEnd(nameWidth)}  images  correct  accuracy`];
-  for (const c of report.classes) lines.push(`${c.name.padEnd(nameWidth)}  ${String(c.images).padStart(6)}  ${String(c.correct).padStart(7)}  ${percent(c.accuracy).padStart(8)}`);
+  for (const [i, c] of report.classes.entries()) lines.push(`${names[i]!.padEnd(nameWidth)}  ${String(c.images).padStart(6)}  ${String(c.correct).padStart(7)}  ${percent(c.accuracy).padStart(8)}`);
   const cell = Math.max(4, ...report.confusion.flat().map((n) => String(n).length)) + 1;
   lines.push('', 'confusion matrix: rows are the true classes, columns the predicted ones, in the order above');
-  report.confusion.forEach((row, c) => lines.push(`${report.classes[c]!.name.padEnd(nameWidth)} ${row.map((n) => String(n).padStart(cell)).join('')}`));
+  report.confusion.forEach((row, c) => lines.push(`${names[c]!.padEnd(nameWidth)} ${row.map((n) => String(n).padStart(cell)).join('')}`));
   return `${lines.join('\n')}\n`;
 }
 

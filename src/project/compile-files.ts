@@ -1,6 +1,6 @@
 // The compiler over spec files on disk, for the library and the commands: read, compile in memory, compare with
 // or write the output. Nothing here prints; the commands say what happened.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compileSpec, type CompileResult } from '../compile.js';
 import { sortDiagnostics, type Diagnostic } from '../errors/diagnostics.js';
@@ -123,11 +123,9 @@ function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
   return { file: shown, line: 1, column: 1, severity: 'error', code, message };
 }
 
-/** Whether a file already holds exactly this text. */
+/** Whether a file already holds exactly this text: read no further than the text's length, and a device, pipe or folder never is. */
 function isCurrent(path: string, text: string): boolean {
-  try {
-    return readFileSync(path, 'utf8') === text;
-  } catch {
-    return false;
-  }
+  const expected = new TextEncoder().encode(text);
+  const read = readBounded(path, expected.length);
+  return read instanceof Uint8Array && read.length === expected.length && read.every((byte, i) => byte === expected[i]);
 }

@@ -69,15 +69,18 @@ async function eachRun(session: OnnxSession, images: CalibrationImages, inputNam
   }
 }
 
+/** Widens the extremes to the data's; a NaN, which no comparison sees, makes both NaN so that it is not lost. */
 function extend(statistics: ValueStatistics, data: Float32Array): void {
   let { min, max } = statistics;
+  let nan = false;
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     if (x < min) min = x;
     if (x > max) max = x;
+    if (x !== x) nan = true;
   }
-  statistics.min = min;
-  statistics.max = max;
+  statistics.min = nan ? NaN : min;
+  statistics.max = nan ? NaN : max;
 }
 
 /** Adds |x| to the histogram over [0, the largest magnitude seen], the top edge in the last bin. */

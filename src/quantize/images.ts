@@ -18,6 +18,27 @@ export class CalibrationError extends UserError {}
 /** An image file past 512 MiB is not one to read (as predict bounds it). */
 const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 
+/** The model's input as the compiler describes it: [height, width, channels]. */
+type InputShape = readonly [height: number, width: number, channels: number];
+
+/**
+ * The most bytes of input the calibration images may take together, as float32: they are held at once, twice over
+ * for the histogram methods' second pass. 1 GiB holds 1,782 images at 224×224×3 and 341 at 512×512×3; past it a
+ * typed array cannot be allocated on some machines (Node's limit is 4 GiB) and the calibration would swap.
+ */
+export const CALIBRATION_BYTES = 2 ** 30;
+
+/** Throws, before any image is read, when `count` images of the input's size would not fit CALIBRATION_BYTES. */
+export function checkCalibrationBudget([height, width, channels]: InputShape, count: number): void {
+  const bytes = 4 * count * height * width * channels;
+  if (bytes <= CALIBRATION_BYTES) return;
+  const fit = Math.floor(CALIBRATION_BYTES / (4 * height * width * channels));
+  throw new CalibrationError(
+    `--calibration-images ${count} at ${height}×${width}×${channels} take ${(bytes / 2 ** 30).toFixed(2)} GiB as float32, more than the ${CALIBRATION_BYTES / 2 ** 30} GiB ` +
+      `calibration holds at once; at most ${fit} fit, and a few hundred images give stable ranges`,
+  );
+}
+
 /**
  * `count` images of Fashion-MNIST's training split (never its test split, which measures accuracy), evenly spaced
  * through it so that every class is seen, normalised by the transform (they are already the model's 28×28 grey).
@@ -25,6 +46,7 @@ const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
 export function fashionMnistImages(transform: ImageTransform, count: number): CalibrationImages {
   const { height, width, channels } = transform;
   if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
+  checkCalibrationBudget([height, width, channels], count);
   const { train } = loadFashionMnist();
   if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
   const pixels = height * width;
@@ -43,6 +65,7 @@ export function fashionMnistImages(transform: ImageTransform, count: number): Ca
  * cannot be read is refused, naming it.
  */
 export async function folderImages(folder: string, count: number, transform: ImageTransform): Promise<CalibrationImages> {
+  checkCalibrationBudget([transform.height, transform.width, transform.channels], count);
   const files = imageFiles(folder);
   if (files.length < count) {
     const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;

@@ -2,6 +2,7 @@
 // rewrite it in QDQ form with int8 per-channel weights.
 import onnxProto from 'onnx-proto';
 import { calibrate, type CalibrationImages } from './calibrate.js';
+import { CalibrationError } from './images.js';
 import { planQuantization } from './plan.js';
 import { quantizeModel, type ActivationType } from './qdq.js';
 import { rangeOf, type CalibrationMethod, type Range } from './ranges.js';
@@ -47,6 +48,10 @@ export async function quantizeOnnx(fp32: Uint8Array, options: QuantizeOptions): 
   const model = onnx.ModelProto.decode(fp32);
   const plan = planQuantization(model.graph!);
   const statistics = await calibrate(model, plan.calibrated, images, method !== 'minmax');
+  // An activation that overflowed float32 on the images would give a scale of Infinity or NaN, and an int8 model
+  // that computes nothing: refused, naming the value.
+  const overflowed = [...statistics].find(([, s]) => !Number.isFinite(s.min) || !Number.isFinite(s.max));
+  if (overflowed) throw new CalibrationError(`the model's value ${overflowed[0]} is not finite on the calibration images (it reaches ${overflowed[1].min} to ${overflowed[1].max}): its weights overflow float32, so no int8 range fits it`);
   const ranges = new Map<string, Range>([...statistics].map(([name, s]) => [name, rangeOf(s, method)]));
   const quantized = quantizeModel(model, plan, ranges, activations);
   return { bytes: onnx.ModelProto.encode(quantized).finish(), fp32: plan.fp32 };

@@ -1,4 +1,5 @@
 import type { ImageSet } from '../data/image-set.js';
+import { UserError } from '../errors/user-error.js';
 import type { Pixels } from '../runtime/images/pixels.js';
 import { resample, type Box } from '../runtime/images/resample.js';
 import { mulberry32 } from '../random/mulberry32.js';
@@ -20,19 +21,80 @@ export interface Augmentation {
 
 export const NO_AUGMENTATION: Augmentation = { cropPadding: 0, horizontalFlip: false };
 
-/** The statistics torchvision's Normalize would be given for this training set. */
+/**
+ * The statistics torchvision's Normalize would be given for this training set. A channel of one value in every pixel
+ * has no deviation to divide by: torchvision's Normalize refuses a deviation of 0 (division by zero), and so does
+ * this, in one line naming the channel, before a run writes weights that every command would refuse.
+ */
 export function measureNormalization(set: ImageSet): Normalization {
   const sums = new Float64Array(set.channels);
   const squares = new Float64Array(set.channels);
+  const lowest = new Uint8Array(set.channels).fill(255);
+  const highest = new Uint8Array(set.channels);
   for (let i = 0; i < set.images.length; i++) {
-    const value = set.images[i]! / 255;
+    const byte = set.images[i]!;
+    const value = byte / 255;
     const channel = i % set.channels;
     sums[channel] = sums[channel]! + value;
     squares[channel] = squares[channel]! + value * value;
+    if (byte < lowest[channel]!) lowest[channel] = byte;
+    if (byte > highest[channel]!) highest[channel] = byte;
+  }
+  const constant = [...lowest].findIndex((low, c) => low === highest[c]);
+  if (set.images.length > 0 && constant >= 0) {
+    throw new UserError(
+      `cannot train on these images: channel ${constant} holds the value ${lowest[constant]} in every pixel, so its standard deviation is 0 and ` +
+        "normalising divides by zero (torchvision's Normalize refuses it too); drop the channel from the spec's input or use images that vary in it",
+    );
   }
   const pixels = set.images.length / set.channels;
   const mean = [...sums].map((s) => s / pixels);
-  return { mean, std: [...squares].map((s, c) => Math.sqrt(s / pixels - mean[c]! ** 2)) };
+  // Rounding can leave E[x²] − E[x]² a hair below zero for a near-constant channel.
+  return { mean, std: [...squares].map((s, c) => Math.sqrt(Math.max(0, s / pixels - mean[c]! ** 2))) };
+}
+
+/**
+ * The indices of `limit` images drawn from every class in proportion to its size (largest remainders get the
+ * rounding, ties to the lower class), each class's drawn by a shuffle seeded by `seed`, in ascending order: a
+ * limited run sees every class, where the first `limit` images of a folder sorted by class would see the first few.
+ */
+export function stratifiedSample(labels: ArrayLike<number>, classes: number, limit: number, seed: number): Int32Array {
+  if (limit >= labels.length) return Int32Array.from({ length: labels.length }, (_, i) => i);
+  const members: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) members[labels[i]!]?.push(i);
+  const exact = members.map((list) => (limit * list.length) / labels.length);
+  const quota = exact.map(Math.floor);
+  const byRemainder = exact.map((x, c) => c).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
+  const left = limit - quota.reduce((sum, q) => sum + q, 0);
+  for (let k = 0; k < left; k++) quota[byRemainder[k]!]! += 1;
+  const random = randomFor(seed, 3);
+  const picked: number[] = [];
+  members.forEach((list, c) => {
+    // A partial Fisher–Yates shuffle: the first quota[c] places are a uniform draw.
+    for (let i = 0; i < quota[c]!; i++) {
+      const j = i + Math.floor(random() * (list.length - i));
+      [list[i], list[j]] = [list[j]!, list[i]!];
+      picked.push(list[i]!);
+    }
+  });
+  return Int32Array.from(picked.sort((a, b) => a - b));
+}
+
+/** The images of `set` at `indices`, in that order, as a set of their own. */
+export function subsetOf(set: ImageSet, indices: ArrayLike<number>): ImageSet {
+  const size = set.height * set.width * set.channels;
+  const images = new Uint8Array(indices.length * size);
+  const labels = new Uint8Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    images.set(set.images.subarray(indices[k]! * size, (indices[k]! + 1) * size), k * size);
+    labels[k] = set.labels[indices[k]!]!;
+  }
+  return { ...set, images, labels, count: indices.length };
+}
+
+/** The training images a run uses: all of them, or with a limit below their count a stratified, seeded sample. */
+export function limitedSet(set: ImageSet, limit: number | null, seed: number): ImageSet {
+  return limit === null || limit >= set.count ? set : subsetOf(set, stratifiedSample(set.labels.subarray(0, set.count), set.classes, limit, seed));
 }
 
 /** A seeded generator for one purpose at one point of training, so that a resumed run draws the same numbers. */

@@ -38,3 +38,67 @@ export const DEFAULT_CONFIG: TrainConfig = {
   trainLimit: null,
   replicas: 1,
 };
+
+interface Bounds {
+  readonly min: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  /** The value must be above `min`, not merely at least `min`. */
+  readonly exclusiveMin?: boolean;
+}
+
+/**
+ * The range of each numeric setting: the command line's options take them from here, and a saved run's settings
+ * (a checkpoint's) are held to them before the run continues, so that neither admits what the other refuses.
+ */
+export const CONFIG_BOUNDS = {
+  epochs: { min: 1, max: 10_000, integer: true },
+  batchSize: { min: 1, max: 65_536, integer: true },
+  learningRate: { min: 0, max: 100, exclusiveMin: true },
+  momentum: { min: 0, max: 1 },
+  weightDecay: { min: 0, max: 1 },
+  seed: { min: 0, max: 2 ** 32 - 1, integer: true },
+  trainLimit: { min: 1, integer: true },
+  replicas: { min: 1, max: 64, integer: true },
+} as const satisfies Record<string, Bounds>;
+
+/** Why `value` is outside `bounds`, in words naming `what`, or undefined. */
+function outOfBounds(what: string, value: unknown, bounds: Bounds): string | undefined {
+  const number = typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  const low = number === undefined || (bounds.exclusiveMin ? number <= bounds.min : number < bounds.min);
+  const high = number !== undefined && bounds.max !== undefined && number > bounds.max;
+  if (!low && !high && !(bounds.integer && !Number.isInteger(number))) return undefined;
+  const range = `${bounds.exclusiveMin ? 'above' : 'from'} ${bounds.min}${bounds.max !== undefined ? ` to ${bounds.max}` : ''}`;
+  return `${what} is ${JSON.stringify(value) ?? String(value)}; it must be ${bounds.integer ? 'an integer' : 'a number'} ${range}`;
+}
+
+/**
+ * Why a run's settings read from a file (a checkpoint) cannot drive a run, or undefined: every field a run reads,
+ * of the right type and within CONFIG_BOUNDS, the optimiser and schedule ones netspec has.
+ */
+export function configProblem(value: unknown, optimizers: readonly string[], scheduleNames: readonly string[]): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'the settings are not an object';
+  const config = value as Record<string, unknown>;
+  const optimizer = (typeof config.optimizer === 'object' && config.optimizer !== null ? config.optimizer : {}) as Record<string, unknown>;
+  const augmentation = (typeof config.augmentation === 'object' && config.augmentation !== null ? config.augmentation : {}) as Record<string, unknown>;
+  const betas = Array.isArray(optimizer.betas) ? optimizer.betas : [];
+  const unit = (what: string, x: unknown) => (typeof x === 'number' && x >= 0 && x < 1 ? undefined : `${what} is ${JSON.stringify(x) ?? String(x)}; it must be a number from 0 to below 1`);
+  return (
+    outOfBounds('the epoch count', config.epochs, CONFIG_BOUNDS.epochs) ??
+    outOfBounds('the batch size', config.batchSize, CONFIG_BOUNDS.batchSize) ??
+    outOfBounds('the learning rate', config.learningRate, CONFIG_BOUNDS.learningRate) ??
+    (typeof config.schedule === 'string' && scheduleNames.includes(config.schedule) ? undefined : `the schedule ${JSON.stringify(config.schedule)} is not one of ${scheduleNames.join(', ')}`) ??
+    (typeof optimizer.name === 'string' && optimizers.includes(optimizer.name) ? undefined : `the optimiser ${JSON.stringify(optimizer.name)} is not one of ${optimizers.join(', ')}`) ??
+    outOfBounds('the momentum', optimizer.momentum, CONFIG_BOUNDS.momentum) ??
+    (typeof optimizer.nesterov === 'boolean' ? undefined : 'nesterov is not true or false') ??
+    outOfBounds('the weight decay', optimizer.weightDecay, CONFIG_BOUNDS.weightDecay) ??
+    (betas.length === 2 ? unit("Adam's β₁", betas[0]) ?? unit("Adam's β₂", betas[1]) : "Adam's betas are not two numbers") ??
+    (typeof optimizer.epsilon === 'number' && optimizer.epsilon > 0 && Number.isFinite(optimizer.epsilon) ? undefined : `Adam's ε is ${JSON.stringify(optimizer.epsilon) ?? String(optimizer.epsilon)}; it must be a positive number`) ??
+    (Number.isInteger(augmentation.cropPadding) && (augmentation.cropPadding as number) >= 0 && (augmentation.cropPadding as number) <= 64 ? undefined : 'the crop padding is not an integer from 0 to 64') ??
+    (typeof augmentation.horizontalFlip === 'boolean' && (augmentation.resizedCrop === undefined || typeof augmentation.resizedCrop === 'boolean') ? undefined : 'the augmentation flags are not true or false') ??
+    outOfBounds('the seed', config.seed, CONFIG_BOUNDS.seed) ??
+    (config.trainLimit === null ? undefined : outOfBounds('the image limit', config.trainLimit, CONFIG_BOUNDS.trainLimit)) ??
+    outOfBounds('the replica count', config.replicas, CONFIG_BOUNDS.replicas) ??
+    (config.freeze === undefined || (Array.isArray(config.freeze) && config.freeze.every((name) => typeof name === 'string')) ? undefined : 'freeze is not a list of layer names')
+  );
+}

@@ -70,6 +70,15 @@ export class Optimizer {
     return { steps: this.steps, slots: this.slots.map((slots) => slots.map((s) => s.dataSync() as Float32Array)) };
   }
 
+  /** Why `state` (a checkpoint's) cannot be restored into this optimiser's variables, or undefined: a slot per variable of its size. */
+  stateProblem(state: { steps: number; slots: readonly (readonly (Float32Array | undefined)[] | undefined)[] }): string | undefined {
+    const perVariable = this.config.name === 'sgd' ? 1 : 2;
+    if (state.slots.length !== this.variables.length) return `it holds the optimiser's slots of ${state.slots.length} variables; the model trains ${this.variables.length}`;
+    const wrong = this.variables.findIndex((v, i) => state.slots[i]?.length !== perVariable || state.slots[i]!.some((slot) => slot?.length !== v.size));
+    if (wrong >= 0) return `the optimiser's slots of variable ${wrong} (${this.variables[wrong]!.name}) are not ${perVariable} of its ${this.variables[wrong]!.size} values`;
+    return undefined;
+  }
+
   restore(state: { steps: number; slots: readonly (readonly Float32Array[])[] }): void {
     const next = this.variables.map((variable, i) => state.slots[i]!.map((values) => tf.tensor(values, variable.shape)));
     this.slots.forEach((slots) => tf.dispose(slots));

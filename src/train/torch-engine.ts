@@ -18,14 +18,17 @@ import { assertWritable, PRODUCER } from '../files/output-guard.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { readBounded } from '../files/read-bounded.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { importCheckpoint, nonFiniteProblem } from '../weights/convert.js';
+import { nonFiniteProblem, normalizationProblem } from '../runtime/weights/numbers.js';
+import { importCheckpoint } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { toTfjs, toTorch, weightSlots } from '../weights/mapping.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type FloatTensor, type SafetensorsFile } from '../weights/safetensors.js';
-import { measureNormalization, type Normalization } from './batches.js';
-import type { TrainConfig } from './config.js';
+import { limitedSet, measureNormalization, type Normalization } from './batches.js';
+import { configProblem, type TrainConfig } from './config.js';
 import { initialisedFrom } from './fine-tune.js';
+import { optimizerNames } from './optimizer.js';
+import { schedules } from './schedule.js';
 import type { EpochRecord } from './plot.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 import { epochSummary, runFiles, writeRunReport } from './train.js';
@@ -199,12 +202,13 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
     { path: files.curves, kind: 'generated-text' },
   ]);
   const normalization = measureNormalization(data.train);
-  const limit = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+  // The same images netspec's own trainer would take under --limit: a stratified, seeded sample.
+  const trainSet = limitedSet(data.train, config.trainLimit, config.seed);
   const split = (name: string, set: ImageSet, count: number): [string, ByteTensor][] => [
     [`${name}.images`, { shape: [count, set.height, set.width, set.channels], data: set.images.subarray(0, count * set.height * set.width * set.channels) }],
     [`${name}.labels`, { shape: [count], data: set.labels.subarray(0, count) }],
   ];
-  const tensors = new Map([...split('train', data.train, limit), ...split('test', data.test, data.test.count)]);
+  const tensors = new Map([...split('train', trainSet, trainSet.count), ...split('test', data.test, data.test.count)]);
   writeAtomically(files.data, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.module, options.module, 'generated-text');
@@ -249,6 +253,7 @@ function checkResumable(options: TorchTrainOptions, files: ReturnType<typeof tor
   for (const path of [files.settings, files.data, files.module, files.checkpoint]) {
     if (!existsSync(path)) throw new TorchEngineError(`--resume needs ${displayPath(path)}, which a PyTorch run writes; start the run without --resume`);
   }
+  readSettings(files.settings, options.graph);
   checkCheckpoint(options, files.checkpoint);
   assertWritable([{ path: files.module, kind: 'generated-text' }]);
   writeAtomically(files.module, options.module, 'generated-text');
@@ -256,6 +261,39 @@ function checkResumable(options: TorchTrainOptions, files: ReturnType<typeof tor
 
 /** The largest checkpoint read: a model and its optimiser's slots, in one buffer. */
 const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
+/** The largest JSON file of a run read (settings, history): class names and per-epoch figures take kilobytes. */
+const MAX_RUN_JSON_BYTES = 64 * 2 ** 20;
+
+/** A file of the run folder, read with its size bounded; a device, pipe, folder or oversized file is one line. */
+function readRunFile(path: string, limit: number): Uint8Array {
+  const bytes = readBounded(path, limit);
+  if (bytes instanceof Uint8Array) return bytes;
+  throw new TorchEngineError(`cannot read ${displayPath(path)}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, more than the ${limit}-byte limit` : bytes.reason}`);
+}
+
+/** A JSON file of the run folder, parsed; one that is not JSON is one line naming it. */
+function readRunJson(path: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(readRunFile(path, MAX_RUN_JSON_BYTES)));
+  } catch (error) {
+    if (error instanceof TorchEngineError) throw error;
+    throw new TorchEngineError(`${displayPath(path)} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The run's settings file, checked as a checkpoint's state is: the engine trains with them and the weights folder
+ * records their normalisation, so settings out of range or a normalisation that every command would refuse stop here.
+ */
+function readSettings(path: string, graph: AnalyzedGraph): { config: TrainConfig; normalization: Normalization; classNames: string[] | null } {
+  const settings = readRunJson(path) as { config?: unknown; normalization?: unknown; classNames?: unknown } | null;
+  const problem =
+    configProblem(settings?.config, optimizerNames, schedules) ??
+    normalizationProblem(settings?.normalization, graph.inputShape[2]) ??
+    (settings?.classNames === null || (Array.isArray(settings?.classNames) && settings.classNames.every((name) => typeof name === 'string')) ? undefined : 'classNames is not a list of names');
+  if (problem) throw new TorchEngineError(`${displayPath(path)} cannot drive the run: ${problem}`);
+  return settings as { config: TrainConfig; normalization: Normalization; classNames: string[] | null };
+}
 
 /**
  * Checks a checkpoint before the engine resumes from it: the model's tensors must be the spec's, by name and shape;
@@ -263,8 +301,7 @@ const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
  */
 function checkCheckpoint(options: TorchTrainOptions, path: string): void {
   const shown = displayPath(path);
-  const bytes = readBounded(path, MAX_CHECKPOINT_BYTES);
-  if (!(bytes instanceof Uint8Array)) throw new TorchEngineError(`cannot read ${shown}: ${bytes.kind === 'tooLarge' ? `it is ${bytes.size}` : bytes.reason}`);
+  const bytes = readRunFile(path, MAX_CHECKPOINT_BYTES);
   const refuse = (why: string): never => {
     throw new TorchEngineError(`${shown} cannot be resumed from: ${why}`);
   };
@@ -337,10 +374,10 @@ function torchrunArguments(launch: TorchLaunch, rendezvous: string | undefined, 
 /** The state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
 function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, shape: TorchRunShape, log: (line: string) => void): number {
   const { graph } = options;
-  const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readFileSync(files.state)));
-  const settings = JSON.parse(readFileSync(files.settings, 'utf8')) as { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null };
+  const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readRunFile(files.state, MAX_CHECKPOINT_BYTES)));
+  const settings = readSettings(files.settings, graph);
   writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: settings.normalization, classes: settings.classNames ?? undefined });
-  const history = JSON.parse(readFileSync(files.history, 'utf8')) as EpochRecord[];
+  const history = readRunJson(files.history) as EpochRecord[];
   const { last } = writeRunReport(options.out, { model: graph.name, engine: { engine: 'torch', ...shape }, config: settings.config, normalization: settings.normalization, history });
   const accuracy = last ? `${(last.testAccuracy * 100).toFixed(2)}%` : 'n/a';
   log(`netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`);

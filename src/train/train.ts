@@ -5,7 +5,7 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { PRODUCER } from '../files/output-guard.js';
 import { writeWeightsFolder } from '../weights/folder.js';
-import { assembleBatch, epochOrder, measureNormalization, randomFor, type Normalization } from './batches.js';
+import { assembleBatch, epochOrder, limitedSet, measureNormalization, randomFor, type Normalization } from './batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { ReplicaWorkers } from './parallel.js';
@@ -16,6 +16,8 @@ import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
 import { initialisedFrom } from './fine-tune.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
+import { nonFiniteProblem } from '../runtime/weights/numbers.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface TrainOptions {
   readonly graph: AnalyzedGraph;
@@ -64,7 +66,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const progress = options.progress ?? progressReporter(process.stderr);
   const { checkpoint: checkpointPath, weights, metrics, curves } = runFiles(out);
 
-  const saved = options.resume ? readRunCheckpoint(out, graph.name) : undefined;
+  const saved = options.resume ? readRunCheckpoint(out, graph) : undefined;
   const state: CheckpointState = saved?.state ?? {
     format: 'netspec-checkpoint',
     version: 1,
@@ -77,6 +79,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const freeze = state.config.freeze ?? [];
   const main = new Replica(graph, state.config.optimizer, freeze);
   if (saved) {
+    const slots = main.optimizer.stateProblem(saved.optimizer);
+    if (slots) {
+      main.dispose();
+      throw new UserError(`${checkpointPath} cannot be resumed from: ${slots}`);
+    }
     main.setWeights(saved.weights);
     main.optimizer.restore(saved.optimizer);
   } else {
@@ -96,33 +103,38 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     main.dispose();
   }
 
+  /** The checkpoint of a run at `position`; weights or slots gone NaN or infinite stop the run instead of being saved. */
   function snapshot(position: TrainPosition, history: readonly EpochRecord[]): void {
-    writeCheckpoint(checkpointPath, { state: { ...state, position, history }, weights: main.weights(), optimizer: main.optimizer.state() });
+    const weights = finiteWeights(main, `before epoch ${position.epoch + 1}, step ${position.step + 1}`, checkpointPath);
+    writeCheckpoint(checkpointPath, { state: { ...state, position, history }, weights, optimizer: main.optimizer.state() });
   }
 
   async function run(workers: ReplicaWorkers | undefined): Promise<TrainResult> {
-    const trainCount = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+    const trainSet = limitedSet(data.train, config.trainLimit, config.seed);
+    const trainCount = trainSet.count;
     const stepsPerEpoch = Math.ceil(trainCount / config.batchSize);
     const totalSteps = stepsPerEpoch * config.epochs;
     const history = [...state.history];
     let { epoch, step, lossSum, correct, seen, seconds } = state.position;
+    if (step >= stepsPerEpoch || seen > trainCount) throw new UserError(`${checkpointPath} cannot be resumed from: it stopped at step ${step + 1} having seen ${seen} images, but an epoch here is ${stepsPerEpoch} steps of ${trainCount} images (is it the same data?)`);
     log(
       `netspec: training ${graph.name} on ${trainCount} images for ${config.epochs} epochs of ${stepsPerEpoch} steps (batch ${config.batchSize}, ` +
         `${config.optimizer.name}, ${config.schedule} learning rate ${config.learningRate}, ${config.replicas} replica${config.replicas > 1 ? 's' : ''})` +
         (epoch > 0 || step > 0 ? `; resuming at epoch ${epoch + 1}, step ${step + 1}` : ''),
     );
     for (; epoch < config.epochs; epoch++) {
-      const order = epochOrder(data.train.count, config.seed, epoch).filter((i) => i < trainCount);
+      const order = epochOrder(trainCount, config.seed, epoch);
       const started = performance.now() - seconds * 1000;
       for (; step < stepsPerEpoch; step++) {
         const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
-        const batch = assembleBatch(data.train, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
+        const batch = assembleBatch(trainSet, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
         const rate = learningRate(config.schedule, config.learningRate, epoch * stepsPerEpoch + step, totalSteps);
         const results = await trainStep(main, workers, batch, rate);
         const count = results.reduce((n, r) => n + r.count, 0);
         lossSum += results.reduce((s, r) => s + r.lossSum, 0);
         correct += results.reduce((s, r) => s + r.correct, 0);
         seen += count;
+        if (!Number.isFinite(lossSum)) throw diverged(checkpointPath, `at epoch ${epoch + 1}, step ${step + 1}: the loss is ${lossSum}`);
         const elapsed = (performance.now() - started) / 1000;
         progress.step({ epoch: epoch + 1, epochs: config.epochs, done: seen, total: trainCount, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / elapsed });
         // A step on one replica never waits on anything; yield so that a Ctrl-C handler can run.
@@ -159,7 +171,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   function finish(history: readonly EpochRecord[]): TrainResult {
     // The normalisation and class names travel with the weights, so that predict feeds and names images as training did.
-    writeWeightsFolder(weights, graph.name, main.weights(), [], { input: state.normalization, classes: data.classNames });
+    writeWeightsFolder(weights, graph.name, finiteWeights(main, 'at the end', checkpointPath), [], { input: state.normalization, classes: data.classNames });
     const engine = { engine: 'tfjs', backend: tf.getBackend(), replicas: state.config.replicas } as const;
     const { last, totalSeconds } = writeRunReport(out, { model: graph.name, engine, config: state.config, normalization: state.normalization, history });
     log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
@@ -179,6 +191,21 @@ export function epochSummary(record: EpochRecord, epochs: number): string {
 export type RunEngine =
   | { readonly engine: 'tfjs'; readonly backend: string; readonly replicas: number }
   | { readonly engine: 'torch'; readonly device: string; readonly processes: number; readonly machines: number };
+
+/** A diverged run: a UserError of one line saying where, and that the last checkpoint is kept. */
+function diverged(checkpointPath: string, where: string): UserError {
+  return new UserError(`training diverged ${where}; nothing of it was saved, and ${checkpointPath} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`);
+}
+
+/** The replica's weights, refused as a diverged run when any is NaN or infinite, so that none is ever written. */
+function finiteWeights(main: Replica, where: string, checkpointPath: string): NamedWeight[] {
+  const weights = main.weights();
+  for (const w of weights) {
+    const problem = nonFiniteProblem(w.name, w.data);
+    if (problem) throw diverged(checkpointPath, `${where}: ${problem}`);
+  }
+  return weights;
+}
 
 /**
  * A finished run's metrics.json (the engine and how it was spread, settings, input normalisation, every epoch) and

@@ -73,6 +73,9 @@ export function readSafetensors(file: string, bytes: Uint8Array): SafetensorsFil
     fail(`the header is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
+  // JSON.parse keeps the last of two equal keys without a word: a tensor named twice would lose one silently.
+  const twice = repeatedKey(headerText);
+  if (twice !== undefined) fail(`${JSON.stringify(twice)} appears twice in the header; one of the two would be dropped without a word`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -99,6 +102,8 @@ export function readSafetensors(file: string, bytes: Uint8Array): SafetensorsFil
       const previous = sorted[i - 1];
       if (previous && entry.begin < previous.end) problems.push(`${entry.name} (bytes ${entry.begin}–${entry.end}) overlaps ${previous.name} (bytes ${previous.begin}–${previous.end})`);
     });
+  const end = entries.reduce((last, entry) => Math.max(last, entry.end), 0);
+  if (problems.length === 0 && end < dataLength) problems.push(`${dataLength - end} bytes follow the last tensor's data (the tensors end at byte ${end} of ${dataLength}): the file is damaged or not what its header describes`);
   if (problems.length > 0) fail(...problems);
 
   const tensors = new Map<string, FloatTensor>();
@@ -109,6 +114,42 @@ export function readSafetensors(file: string, bytes: Uint8Array): SafetensorsFil
     else others.set(entry.name, entry.dtype);
   }
   return { tensors, others, metadata };
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text that JSON.parse accepted, or undefined: a scan that
+ * keeps the keys of each open object, reading strings with their escapes.
+ */
+function repeatedKey(text: string): string | undefined {
+  const open: (Set<string> | undefined)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') {
+      open.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      open.push(undefined);
+      expectKey = false;
+    } else if (c === '}' || c === ']') {
+      open.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = open.at(-1) !== undefined;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const keys = open.at(-1)!;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }
 
 /** Checks one header entry; returns its parts, or a sentence saying what is wrong. */
@@ -135,7 +176,8 @@ function checkEntry(name: string, entry: unknown, dataLength: number): { dtype: 
 /** F32 data is viewed in place when aligned (no copy: a 100 MB checkpoint stays 100 MB); other dtypes are widened. */
 export function toFloat32(dtype: FloatDtype, raw: Uint8Array): Float32Array {
   if (dtype === 'F32') {
-    const aligned = raw.byteOffset % 4 === 0 ? raw : raw.slice();
+    // A copy, made with Uint8Array's constructor: a Buffer's slice() would be another unaligned view of the same bytes.
+    const aligned = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
     return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
   }
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);

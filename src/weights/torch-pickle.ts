@@ -5,6 +5,7 @@
  * the pickle names it. Nothing is looked up by a name read from the file except in the one fixed table below,
  * whose entries are data or functions of this module that build data.
  */
+import { printable } from '../files/display-path.js';
 import { describe, HostValue, ONLY_DATA, PickleDict, PickleError, PickleTuple, type PickleHost, type PickleValue } from './pickle-values.js';
 
 export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -144,7 +145,8 @@ const GLOBALS: ReadonlyMap<string, HostValue> = new Map<string, HostValue>([
 ]);
 
 /** Text from the file, shown in a message on one line whatever it holds. */
-const printable = (text: string) => (text.length > 80 ? `${text.slice(0, 80)}…` : text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/** A name read from the pickle, cut at 80 characters and made printable, for a message. */
+const shown = (text: string) => printable(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 
 const asText = (value: PickleValue | undefined): string | undefined =>
   typeof value === 'string' ? value : value instanceof Uint8Array ? new TextDecoder('latin1').decode(value) : undefined;
@@ -158,7 +160,7 @@ export function torchPickleHost(format: 'zip' | 'legacy'): PickleHost & { readon
   const fields = format === 'zip' ? 5 : 6;
   return {
     storages,
-    global: (module, name) => GLOBALS.get(`${module}.${name}`) ?? refuse(`the pickle global ${printable(`${module}.${name}`)}`),
+    global: (module, name) => GLOBALS.get(`${module}.${name}`) ?? refuse(`the pickle global ${shown(`${module}.${name}`)}`),
     reduce: (callable, args) => {
       if (!(callable instanceof TorchFunction)) return refuse(`to call ${describe(callable)} (REDUCE)`);
       if (!(args instanceof PickleTuple)) return malformed(`REDUCE gives ${callable.description} ${describe(args)}, not a tuple of arguments`);
@@ -178,7 +180,7 @@ export function torchPickleHost(format: 'zip' | 'legacy'): PickleHost & { readon
       const [kind, type, key, location, numel, view] = id.items;
       const kindText = asText(kind);
       if (kindText === 'module') return refuse('a persistent id of kind module: a whole model saved with torch.save(model); save model.state_dict() instead');
-      if (kindText !== 'storage') return refuse(`a persistent id of kind ${kindText === undefined ? describe(kind ?? null) : printable(kindText)}; torch.save's are ('storage', …)`);
+      if (kindText !== 'storage') return refuse(`a persistent id of kind ${kindText === undefined ? describe(kind ?? null) : shown(kindText)}; torch.save's are ('storage', …)`);
       if (id.items.length !== fields) return refuse(`a storage persistent id of ${id.items.length} fields; the ${format} format of torch.save has ${fields}`);
       if (!(type instanceof StorageType)) return refuse(`the storage type ${describe(type!)}`);
       const keyText = asText(key);
@@ -199,7 +201,7 @@ function storageRef(storages: Map<string, StorageRef>, key: string, dtype: Torch
     return ref;
   }
   if (known.dtype !== dtype || known.numel !== numel) {
-    return malformed(`storage ${printable(key)} is declared as ${known.numel} ${known.dtype} values and as ${numel} ${dtype} values`);
+    return malformed(`storage ${shown(key)} is declared as ${known.numel} ${known.dtype} values and as ${numel} ${dtype} values`);
   }
   return known;
 }

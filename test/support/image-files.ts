@@ -1,6 +1,6 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, deflateSync } from 'node:zlib';
 
-function pngChunk(type: string, data: Uint8Array): Buffer {
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
@@ -33,3 +33,22 @@ export const startOfFrame = (width: number, height: number, sampling = 0x11, mar
 
 /** SOI, the segments, EOI: a JPEG header with no image data. */
 export const jpegFile = (...segments: number[][]) => Uint8Array.from([0xff, 0xd8, ...segments.flat(), 0xff, 0xd9]);
+
+/** A PNG of the given chunks after its signature, IHDR first: width, height, bit depth, colour type and interlace. */
+export function pngOf(width: number, height: number, { depth = 8, colourType = 2, interlace = 0 } = {}, ...chunks: Buffer[]): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([depth, colourType, 0, 0, interlace], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, pngChunk('IHDR', header), ...chunks]);
+}
+
+/**
+ * A zlib stream of `mebibytes` MiB of zeros in about 1 KiB per MiB, built from one compressed MiB repeated
+ * (non-final deflate blocks ending on a byte boundary): a decompression bomb the test never holds inflated.
+ */
+export function zlibBomb(mebibytes: number): Buffer {
+  const mebibyte = deflateRawSync(new Uint8Array(2 ** 20), { finishFlush: constants.Z_SYNC_FLUSH });
+  return Buffer.concat([Buffer.from([0x78, 0x01]), ...Array.from({ length: mebibytes }, () => mebibyte), deflateRawSync(new Uint8Array(0)), Buffer.alloc(4)]);
+}

@@ -1,6 +1,7 @@
 // Image files decoded in Node: pngjs needs zlib, streams and Buffer, so this stays out of the portable runtime.
 import type { DecodedImage } from './pixels.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError, readImageHeader } from './header.js';
+import { checkPng, pngDecoderProblem } from './png-check.js';
 
 export interface DecodeOptions {
   /** Refuse images of more than this many pixels (width × height) before decoding (default: DEFAULT_MAX_PIXELS). */
@@ -32,16 +33,17 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     const decoded = decoding(() => jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, ...limits }));
     return { width: decoded.width, height: decoded.height, channels: 3, data: decoded.data };
   }
+  checkPng(bytes);
   const { PNG } = await import('pngjs');
-  const decoded = decoding(() => PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  const decoded = decoding(() => PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), pngDecoderProblem);
   return { width: decoded.width, height: decoded.height, channels: 4, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength) };
 }
 
-/** What a decoder returns; whatever it throws is about the bytes it was given, so an ImageFormatError. */
-function decoding<T>(decode: () => T): T {
+/** What a decoder returns; whatever it throws is about the bytes it was given, so an ImageFormatError, in `words` when given. */
+function decoding<T>(decode: () => T, words: (message: string) => string = (message) => message): T {
   try {
     return decode();
   } catch (error) {
-    throw new ImageFormatError(error instanceof Error ? error.message : String(error));
+    throw new ImageFormatError(words(error instanceof Error ? error.message : String(error)));
   }
 }

@@ -63,7 +63,8 @@ const isStandalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && m
 
 /**
  * Walks the segments after SOI to the first frame header (SOFn), whose payload is precision (1 byte), height and
- * width (2 bytes each, big-endian). Every length is checked against the end of the file.
+ * width (2 bytes each, big-endian). Every length is checked against the end of the file, and a precision other
+ * than 8 bits is refused.
  */
 function readJpegHeader(bytes: Uint8Array): ImageHeader {
   const truncated = () => new ImageFormatError(`the JPEG header is truncated: its ${bytes.length} bytes end before the frame header (SOFn) with its width and height`);
@@ -84,6 +85,9 @@ function readJpegHeader(bytes: Uint8Array): ImageHeader {
     if (isStartOfFrame(marker)) {
       if (length < 7) throw new ImageFormatError(`the JPEG frame header at byte ${offset - 2} is too short to hold a size (length ${length})`);
       if (offset + 7 > bytes.length) throw truncated();
+      // jpeg-js reads every sample as 8 bits: a 12-bit JPEG (SOF1, SOF3) would decode into wrong pixels without a word.
+      const precision = bytes[offset + 2]!;
+      if (precision !== 8) throw new ImageFormatError(`the JPEG has ${precision}-bit samples (its SOF${marker - 0xc0} frame header says so); only 8-bit JPEGs are decoded`);
       return { format: 'jpeg', height: uint16(offset + 3), width: uint16(offset + 5) };
     }
     offset += length;

@@ -1,16 +1,20 @@
 import type * as Ort from 'onnxruntime-node';
-import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
+import { OnnxRuntimeMissingError, runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
 
-export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
+export { OnnxRuntimeMissingError, type OnnxOptions, type OnnxSession, type OnnxTensor, type TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
 
-/** onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. */
+/**
+ * onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. Its CPU
+ * library is inside the npm package, and ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from downloading more.
+ */
 async function onnxRuntime(): Promise<typeof Ort> {
   try {
     return await import('onnxruntime-node');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new Error('onnxruntime-node is not installed; run `npm install onnxruntime-node` in your project to run ONNX models');
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new OnnxRuntimeMissingError('onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models');
   }
 }
 

@@ -21,6 +21,11 @@ export interface OnnxOptions {
   readonly wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
 }
 
+/** The optional onnxruntime package is not installed where netspec runs: the user's to fix, and one line says how. */
+export class OnnxRuntimeMissingError extends Error {
+  override readonly name = 'OnnxRuntimeMissingError';
+}
+
 /** A float32 tensor as onnxruntime returns it, with its dimensions typed by the generated module. */
 export interface TypedOutput<Dims extends readonly number[]> {
   readonly data: Float32Array;

@@ -1,26 +1,132 @@
-// Weights folders over HTTP: the same files `netspec weights import` writes, fetched.
-import { MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type WeightsFolder } from './folder.js';
+// Weights folders over HTTP: the same files `netspec weights import` writes, fetched, in Node and in browsers alike.
+import { ByteBudget, MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type WeightsFolder } from './folder.js';
+
+/** How long a request may wait for its response, or for the next bytes of its body, unless told otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface FetchOptions {
+  /** Gives up loading when aborted: the load rejects with the signal's reason and every request is cancelled. */
+  readonly signal?: AbortSignal;
+  /**
+   * Milliseconds a request may wait for its response, and then for each next part of its body, before it is given up
+   * as stalled (default DEFAULT_TIMEOUT_MS): a slow download that keeps arriving is never cut short.
+   */
+  readonly timeoutMs?: number;
+}
 
 /**
  * Fetches a weights folder by the URL of the folder or of its model.json (relative URLs resolve against the page),
- * checking it as a folder on disk is checked. A failed request, an HTTP error or a short shard is one error naming
- * the URL.
+ * checking it as a folder on disk is checked. Shards are fetched relative to where the manifest was finally found
+ * after redirects, and none beyond the bytes the manifest describes is taken. Each way a request fails (an HTTP
+ * error, a timeout, too many bytes, a redirect loop, a refused connection) is one WeightsError naming the URL.
  */
-export function fetchWeightsFolder(url: string): Promise<WeightsFolder> {
+export function fetchWeightsFolder(url: string, options: FetchOptions = {}): Promise<WeightsFolder> {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   const manifestUrl = new URL(/\.json$/i.test(url) ? url : `${url.replace(/\/?$/, '/')}${MANIFEST_FILE}`, base);
-  const folderUrl = new URL('.', manifestUrl);
-  return readWeightsFolderFrom(folderUrl.href, (file) => fetchBytes(file === MANIFEST_FILE ? manifestUrl : new URL(file, folderUrl)));
+  if (manifestUrl.protocol === 'file:') {
+    return Promise.reject(new WeightsError(`cannot fetch ${manifestUrl.href}: a page cannot fetch file: URLs; serve the folder over HTTP (in Node, give its path)`));
+  }
+  let folderUrl = new URL('.', manifestUrl);
+  return readWeightsFolderFrom(folderUrl.href, {
+    read: async (file, budget) => {
+      if (file !== MANIFEST_FILE) return (await fetchBytes(new URL(file, folderUrl), budget, options)).bytes;
+      const manifest = await fetchBytes(manifestUrl, budget, options);
+      // A redirected manifest's shards sit beside where it was found, not where it was asked for.
+      folderUrl = new URL('.', manifest.url);
+      return manifest.bytes;
+    },
+  });
 }
 
-async function fetchBytes(url: URL): Promise<Uint8Array> {
-  let response: Response;
+/** Why a request was given up, kept apart from the caller's abort. */
+class Stalled extends Error {}
+
+/** The body's bytes and the URL it finally came from; no more than the budget allows is kept. */
+async function fetchBytes(url: URL, budget: ByteBudget, options: FetchOptions): Promise<{ bytes: Uint8Array; url: string }> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal!.reason);
+  signal?.addEventListener('abort', forward);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let received = 0;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Stalled()), timeoutMs);
+  };
+  const fail = (why: string) => new WeightsError(`cannot fetch ${url.href}: ${why}`);
+  const seconds = `${timeoutMs / 1000} s`;
   try {
-    response = await fetch(url);
-  } catch (error) {
-    // Browsers give no detail for network failures and refused cross-origin requests alike.
-    throw new WeightsError(`cannot fetch ${url.href}: the request failed (${(error as Error).message}); the server may be unreachable or refuse cross-origin requests (CORS)`);
+    arm();
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: controller.signal });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (controller.signal.reason instanceof Stalled) throw fail(`no response in ${seconds} (timed out)`);
+      throw fail(requestFailure(error));
+    }
+    if (!response.ok) throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (declared > budget.remaining) throw fail(`the server sends ${declared} bytes, more than the ${budget.remaining} the manifest leaves for it`);
+    const chunks: Uint8Array[] = [];
+    const reader = response.body?.getReader();
+    for (;;) {
+      arm();
+      let part: { done: boolean; value?: Uint8Array };
+      try {
+        part = reader ? await reader.read() : { done: true, value: undefined };
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (controller.signal.reason instanceof Stalled) throw fail(`the server sent ${received} bytes, then nothing for ${seconds} (timed out)`);
+        throw fail(`the transfer broke off after ${received} bytes (${(error as Error).message})`);
+      }
+      if (part.done || part.value === undefined) break;
+      received += part.value.length;
+      if (!budget.spend(part.value.length)) {
+        controller.abort();
+        throw fail(`it holds more bytes than the manifest describes; stopped after ${received}`);
+      }
+      chunks.push(part.value);
+    }
+    return { bytes: joined(chunks, received), url: response.url || url.href };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', forward);
   }
-  if (!response.ok) throw new WeightsError(`cannot fetch ${url.href}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
-  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * What a failed request tells of its cause. Node's fetch gives it (`cause`: a refused connection, an unknown host,
+ * a redirect loop); a browser's gives one bare TypeError for a network failure, a refused cross-origin request and
+ * a redirect loop alike, so the message names all three.
+ */
+function requestFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause === undefined || cause === null) {
+    return `the request failed (${(error as Error).message}): the server is unreachable, refuses cross-origin requests (CORS), or redirects in a loop`;
+  }
+  const code = typeof cause.code === 'string' ? cause.code : undefined;
+  const message = typeof cause.message === 'string' ? cause.message : String(cause);
+  if (/redirect count exceeded/i.test(message)) return 'too many redirects (a redirect loop)';
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'the server refused the connection',
+    ENOTFOUND: 'the host name is not known',
+    ECONNRESET: 'the server closed the connection',
+    ETIMEDOUT: 'the connection timed out',
+    EHOSTUNREACH: 'the host cannot be reached',
+  };
+  return code !== undefined && Object.hasOwn(known, code) ? `${known[code]} (${code})` : `the request failed (${message})`;
+}
+
+function joined(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { fetchWeightsFolder } from './http.js';
+import { fetchWeightsFolder, type FetchOptions } from './http.js';
 import { WeightsError, type InputNormalization, type NamedWeight, type WeightsFolder } from './folder.js';
+import { nonFiniteProblem } from './numbers.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a
@@ -9,9 +10,14 @@ import { WeightsError, type InputNormalization, type NamedWeight, type WeightsFo
  */
 export type WeightsSource = string | tf.io.IOHandler | WeightsFolder;
 
-export interface LoadOptions {
+export interface LoadOptions extends FetchOptions {
   /** Dispose of the model when its weights cannot be loaded. */
   readonly disposeOnError?: boolean;
+}
+
+/** What a generated module's `createModel` takes: the weights, and how long fetching them may take or when to give up. */
+export interface CreateModelOptions extends FetchOptions {
+  readonly weights: WeightsSource;
 }
 
 /**
@@ -21,7 +27,7 @@ export interface LoadOptions {
  */
 export async function loadWeights(model: tf.LayersModel, source: WeightsSource, options: LoadOptions = {}): Promise<tf.LayersModel> {
   try {
-    const found = await resolveSource(source);
+    const found = await resolveSource(source, options);
     try {
       setModelWeights(model, found.weights, found.name, new Set(found.skipped));
       savedInputs.set(model, found.input);
@@ -56,9 +62,9 @@ interface FoundWeights {
   readonly madeFor?: string;
 }
 
-async function resolveSource(source: WeightsSource): Promise<FoundWeights> {
+async function resolveSource(source: WeightsSource, options: FetchOptions): Promise<FoundWeights> {
   const ofFolder = (folder: WeightsFolder, name: string) => ({ weights: folder.weights, skipped: folder.manifest.skipped, name, madeFor: folder.manifest.model, input: folder.manifest.input });
-  if (typeof source === 'string') return ofFolder(await fetchWeightsFolder(source), source);
+  if (typeof source === 'string') return ofFolder(await fetchWeightsFolder(source, options), source);
   if ('manifest' in source) return ofFolder(source, source.location);
   return { weights: await fromIOHandler(source), skipped: [], name: "the IOHandler's weights" };
 }
@@ -76,7 +82,10 @@ async function fromIOHandler(handler: tf.io.IOHandler): Promise<Map<string, Name
     if (spec.dtype !== 'float32' || spec.quantization) throw new WeightsError(`the IOHandler's weight ${spec.name} is ${spec.quantization ? 'quantised' : spec.dtype}; netspec loads float32 weights`);
     const count = spec.shape.reduce((a, b) => a * b, 1);
     if (offset + 4 * count > buffer.byteLength) throw new WeightsError(`the IOHandler's weight data ends inside ${spec.name}`);
-    weights.set(spec.name, { name: spec.name, shape: spec.shape, data: new Float32Array(buffer, offset, count) });
+    const values = new Float32Array(buffer, offset, count);
+    const problem = nonFiniteProblem(`the IOHandler's weight ${spec.name}`, values);
+    if (problem) throw new WeightsError(problem);
+    weights.set(spec.name, { name: spec.name, shape: spec.shape, data: values });
     offset += 4 * count;
   }
   return weights;
