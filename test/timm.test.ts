@@ -197,14 +197,15 @@ test("a state dict under timm's names imports with no renames, every tensor in p
   }
 });
 
-test('weights import hands the spec\'s normalisation to the weights folder, for predict', () => {
+test('weights import hands the spec\'s preprocessing to the weights folder, for predict and eval', () => {
   const folder = mkdtempSync(join(tmpdir(), 'netspec-timm-import-'));
   try {
     writeFileSync(join(folder, 'resnet10t.safetensors'), writeSafetensors(timmStateDict('resnet10t')));
     const run = spawnSync(process.execPath, ['dist/cli.js', 'weights', 'import', 'specs/timm/resnet10t.json', join(folder, 'resnet10t.safetensors'), '--out', join(folder, 'weights')], { encoding: 'utf8' });
     assert.is(run.status, 0, run.stderr);
     const manifest = JSON.parse(readFileSync(join(folder, 'weights', 'model.json'), 'utf8')) as { input?: unknown; skipped: unknown[] };
-    assert.equal(manifest.input, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    const timm = reference('resnet10t');
+    assert.equal(manifest.input, { mean: timm.mean, std: timm.std, cropFraction: timm.crop_pct, interpolation: timm.interpolation });
     assert.equal(manifest.skipped, []);
   } finally {
     rmSync(folder, { recursive: true, force: true });
