@@ -43,8 +43,8 @@ function netspecRow(kind: string, model: string, shape: number[]): number[] {
   return (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { seconds: number[] }).seconds;
 }
 
-function torchRow(constructor: string, height: number, width: number): number[] {
-  const run = spawnSync(PYTHON, ['-c', TORCH_ROW, constructor, String(height), String(width), String(RUNS)], { encoding: 'utf8' });
+function torchRow(builder: string, height: number, width: number): number[] {
+  const run = spawnSync(PYTHON, ['-c', TORCH_ROW, builder, String(height), String(width), String(RUNS)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`PyTorch failed:\n${run.stderr}`);
   return JSON.parse(run.stdout) as number[];
 }

@@ -23,7 +23,7 @@ import { initBackend } from '../src/runtime/backends/node.js';
 import { loadWeights } from '../src/runtime/weights/files.js';
 import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
-import type { InitResult, LoadResult, ModelName, ModelsPage, RunRequest, RunResult } from './browser/models.js';
+import type { InitResult, ModelName, ModelsPage, RunRequest, RunResult } from './browser/models.js';
 import {
   browserSkipReason,
   bundlePage,

@@ -2,7 +2,7 @@
 // (keys deleted, duplicated, renamed; values retyped, pushed to extremes, made hostile; truncation, byte flips, deep
 // nesting, junk) must each compile, or be refused with positioned errors: never a thrown exception, never over 1 s.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -59,7 +59,7 @@ test('__proto__, constructor and prototype keys at every depth of every spec are
         assert.not.ok(result.ok, `${path}: ${key} in object ${depth}`);
         assert.ok(result.diagnostics.some((d) => d.code === 'NS103' && d.message.includes(`"${key}"`)), `${path}: ${key} in object ${depth}`);
         assert.is(({} as Record<string, unknown>).polluted, undefined);
-        assert.is(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+        assert.is(Object.hasOwn(Object.prototype, 'polluted'), false);
       }
     }
     assert.ok(objects.length >= 6, `${path}: ${objects.length} objects`);

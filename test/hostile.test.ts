@@ -15,6 +15,7 @@ const hostileTexts = [
   'ends a comment */ and opens one /*',
   '// a line comment',
   'double " single \' back ` quotes',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: template syntax in plain text is the attack being tested
   '${process.exit(1)}',
   'back\\slash \\u0041 \\',
   'new\nline and \r\nCRLF and \rCR',

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readCheckpoint } from '../src/weights/checkpoint-file.js';
 import { readPickle } from '../src/weights/pickle.js';
-import { PickleDict, PickleSet, PickleTuple } from '../src/weights/pickle-values.js';
+import type { PickleDict, PickleSet, PickleTuple } from '../src/weights/pickle-values.js';
 import { WeightFileError } from '../src/weights/safetensors.js';
 import { MAX_INFLATED_BYTES } from '../src/weights/torch-file.js';
 import { torchPickleHost } from '../src/weights/torch-pickle.js';

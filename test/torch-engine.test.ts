@@ -120,7 +120,7 @@ define('one process trains, showing each step and epoch as netspec\'s trainer do
   assert.equal(steps.map(({ epoch, epochs, done, total }) => ({ epoch, epochs, done, total })), [1, 2].map((epoch) => ({ epoch, epochs: 2, done: 128, total: 128 })));
   assert.equal(steps.map((step) => [step.loss, step.accuracy]), history.map((record) => [record.trainLoss, record.trainAccuracy]));
   assert.ok(steps.every((step) => step.imagesPerSecond > 0));
-  assert.match(lines.filter((line) => line.startsWith('epoch ')).join('\n'), /^epoch 1\/2  train loss \d\.\d{4} acc \d+\.\d\d%  test loss \d+\.\d{4} acc \d+\.\d\d%  \d+:\d\d\nepoch 2\/2  /);
+  assert.match(lines.filter((line) => line.startsWith('epoch ')).join('\n'), /^epoch 1\/2 {2}train loss \d\.\d{4} acc \d+\.\d\d% {2}test loss \d+\.\d{4} acc \d+\.\d\d% {2}\d+:\d\d\nepoch 2\/2 {2}/);
   const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as Record<string, unknown> & { testAccuracy: number; history: unknown[]; config: object };
   assert.equal({ engine: metrics.engine, device: metrics.device, processes: metrics.processes, machines: metrics.machines }, { engine: 'torch', device: 'cpu', processes: 1, machines: 1 });
   assert.not.ok('replicas' in metrics.config, 'no replica count of the other engine');

@@ -39,7 +39,7 @@ test('usage errors exit 2 with a reason naming the problem', () => {
     [['train', tinySpec, '--data', 'fashion-mnist', '--lr=-1'], /^netspec: --lr takes a number above 0 to 100, got "-1"\n/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--lr', '0'], /^netspec: --lr takes a number above 0 to 100, got "0"\n/],
     // Written with a space, -1 looks like an option to Node's parser, which refuses it as ambiguous and says how to write it.
-    [['train', tinySpec, '--data', 'fashion-mnist', '--lr', '-1'], /^netspec: Option '--lr' argument is ambiguous\.\n[^]*use '--lr=-XYZ'/],
+    [['train', tinySpec, '--data', 'fashion-mnist', '--lr', '-1'], /^netspec: Option '--lr' argument is ambiguous\.\n[\s\S]*use '--lr=-XYZ'/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--epochs', '1.5'], /^netspec: --epochs takes an integer from 1 to 10000, got "1\.5"\n/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--resume', '--lr', '0.1'], /^netspec: --resume continues with the checkpoint's own settings; drop --lr\n/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--resume', '--epochs', '2', '--workers', '1'], /^netspec: --resume continues with the checkpoint's own settings; drop --epochs, --workers\n/],

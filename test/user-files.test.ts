@@ -184,7 +184,7 @@ test('predict and weights import read no device or pipe, and predict still class
   assert.is(run.signal, null, 'did not hang');
   assertUserError(run, /^netspec: cannot read the image \/dev\/zero: it is not a regular file \(a device, pipe or socket\)$/m);
   assert.match(run.stderr, /^netspec: cannot read the image pipe\.png: it is not a regular file \(a device, pipe or socket\)$/m);
-  assert.match(run.stdout, /^grey\.png\n  1\. /m);
+  assert.match(run.stdout, /^grey\.png\n {2}1\. /m);
   const checkpoint = netspec(['weights', 'import', 'tiny.json', '/dev/zero', '--out', 'w2'], root, 20_000);
   assert.is(checkpoint.signal, null, 'weights import did not hang');
   assertUserError(checkpoint, /^netspec: cannot read \/dev\/zero: it is not a regular file \(a device, pipe or socket\)$/m);

@@ -120,6 +120,7 @@ test('a model.json past its size limit is refused from its size', async () => {
 });
 
 test('malformed manifests are one line naming model.json: a null group, paths or weights that are not lists, names twice, sizes past any model', async () => {
+  // biome-ignore lint/suspicious/noExplicitAny: each case breaks the manifest's structure on purpose
   const cases: [(manifest: any) => void, string | RegExp][] = [
     [(m) => (m.weightsManifest = [null]), 'weightsManifest[0] is not an object of paths and weights'],
     [(m) => (m.weightsManifest[0].paths = null), 'weightsManifest[0].paths is not a list of shard file names'],

@@ -145,15 +145,15 @@ function parseCommandLine<T extends OptionTable>(table: T, args: readonly string
     throw new UsageError((error as Error).message);
   }
   // parseArgs infers its values' types from a literal configuration; this one is built from the table, whose
-  // types OptionValues states and valueOf() makes true.
+  // types OptionValues states and optionValue() makes true.
   const raw = parsed.values as Record<string, string | boolean | string[] | undefined>;
-  const values = Object.fromEntries(Object.entries(table).map(([name, option]) => [name, valueOf(name, option, raw[name])]));
+  const values = Object.fromEntries(Object.entries(table).map(([name, option]) => [name, optionValue(name, option, raw[name])]));
   const given = new Set<keyof T>(Object.keys(table).filter((name) => raw[name] !== undefined));
   return { line: { values: values as OptionValues<T>, positionals: parsed.positionals, given }, wantsHelp: raw.help === true };
 }
 
 /** An option's value from its text on the command line, its default when absent; a value the table refuses is a usage error. */
-function valueOf(name: string, option: OptionSpec, raw: string | boolean | string[] | undefined): unknown {
+function optionValue(name: string, option: OptionSpec, raw: string | boolean | string[] | undefined): unknown {
   switch (option.type) {
     case 'boolean':
       return raw === true;
@@ -191,7 +191,7 @@ function checkDefaults(table: OptionTable): void {
   for (const [name, option] of Object.entries(table)) {
     if ((option.type !== 'choice' && option.type !== 'number') || option.default === undefined) continue;
     try {
-      valueOf(name, option, String(option.default));
+      optionValue(name, option, String(option.default));
     } catch (error) {
       throw new Error(`the default of --${name} is not a value it accepts: ${(error as Error).message}`);
     }

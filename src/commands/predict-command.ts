@@ -146,8 +146,7 @@ function finish(failures: readonly UserError[]): number {
 async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: number): Promise<Classifier> {
   const read = await readUserWeights(folder);
   const { manifest } = read;
-  // An image input is [height, width, channels].
-  const [height, width, channels] = graph.inputShape as readonly [number, number, number];
+  const channels = graph.inputShape[2];
   const { input } = manifest;
   if (input && input.mean.length !== channels) throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
   if (manifest.classes && manifest.classes.length !== classes) throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);

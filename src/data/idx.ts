@@ -14,7 +14,7 @@ export interface IdxArray {
 }
 
 const UNSIGNED_BYTE = 0x08;
-const typeNames: Readonly<Record<number, string>> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const typeNames: Readonly<Record<number, string>> = { 8: 'unsigned byte', 9: 'signed byte', 11: 'int16', 12: 'int32', 13: 'float32', 14: 'float64' };
 const MAX_DIMENSIONS = 4;
 /** The most data bytes an IDX file may declare: EMNIST's largest split is about 550 MB. */
 export const MAX_IDX_BYTES = 2 ** 30;

@@ -101,7 +101,10 @@ export function vocSplits(dir: string, task: VocTask): string[] {
 function requireVocFolder(dir: string, task: VocTask): void {
   const { annotations } = LAYOUT[task];
   requireFolder(dir, `a Pascal VOC dataset (${annotations}/, JPEGImages/, ImageSets/)`);
-  if (statIfAny(join(dir, annotations)) !== undefined) return requireFolder(join(dir, annotations), `the ${task} annotations`);
+  if (statIfAny(join(dir, annotations)) !== undefined) {
+    requireFolder(join(dir, annotations), `the ${task} annotations`);
+    return;
+  }
   const years = VOC_YEARS.filter((name) => isFolder(join(dir, name)));
   const hint = years.length > 0 ? `; it holds ${years.join(', ')}: name one of them, as voc:${displayPath(join(dir, years[0]!))}` : '';
   throw dataFault(dir, `has no ${annotations}/ folder, so it is not a Pascal VOC dataset for ${task}${hint}`);

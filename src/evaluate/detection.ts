@@ -3,7 +3,6 @@
 // and fed to the evaluators with its ground truth, one image at a time.
 import type { CategoryMapping } from '../data/categories.js';
 import type { DetectionDataset, DetectionObjects, DetectionSample } from '../data/dataset.js';
-import type { AnalyzedGraph } from '../ir/analyze.js';
 import { CocoBoxEvaluator, type CocoAnnotation, type CocoDetection } from '../metrics/coco-evaluator.js';
 import { summarizeCoco } from '../metrics/coco-summary.js';
 import { MetricsInputError } from '../metrics/input-error.js';

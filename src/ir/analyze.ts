@@ -40,7 +40,7 @@ export function analyze(graph: Graph): AnalyzedGraph {
     return layer;
   });
   const input = layers[0];
-  if (!input || input.op.kind !== 'input') throw new InternalError(`graph ${graph.name} lacks its input`);
+  if (input?.op.kind !== 'input') throw new InternalError(`graph ${graph.name} lacks its input`);
   const outputShapes = graph.outputs.map((output) => {
     const found = byName.get(output.op);
     if (!found) throw new InternalError(`output ${output.name} reads ${output.op}, which is not defined`);

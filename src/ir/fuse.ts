@@ -30,21 +30,21 @@ export function fuseForInference(graph: Graph): FusedGraph {
   const [input, ...rest] = graph.ops;
   if (input?.kind !== 'input') throw new InternalError(`graph ${graph.name} does not start with its input`);
   /** The step that computes each op's value. */
-  const valueOf = new Map<string, string>([[input.name, input.name]]);
+  const valueNames = new Map<string, string>([[input.name, input.name]]);
   const steps: FusedStep<Op>[] = [];
   for (const op of rest) {
-    if (valueOf.has(op.name)) continue;
-    const inputs = op.inputs.map((name) => valueOf.get(name)!);
+    if (valueNames.has(op.name)) continue;
+    const inputs = op.inputs.map((name) => valueNames.get(name)!);
     const fusion = definitionOf(op).fusion;
     if (fusion?.identityAtInference) {
-      valueOf.set(op.name, inputs[0]!);
+      valueNames.set(op.name, inputs[0]!);
       continue;
     }
     const batchNorm = fusion?.absorbsBatchNormAndRelu ? soleReader(op.name, 'batchNorm') : undefined;
     const relu = fusion?.absorbsBatchNormAndRelu ? soleReader(batchNorm?.name ?? op.name, 'relu') : undefined;
     const name = relu?.name ?? batchNorm?.name ?? op.name;
-    for (const absorbed of [op, batchNorm, relu]) if (absorbed) valueOf.set(absorbed.name, name);
+    for (const absorbed of [op, batchNorm, relu]) if (absorbed) valueNames.set(absorbed.name, name);
     steps.push({ op, name, inputs, ...(batchNorm ? { batchNorm: { name: batchNorm.name, epsilon: batchNorm.epsilon } } : {}), ...(relu ? { relu: true } : {}) });
   }
-  return { input: input.name, steps, outputs: graph.outputs.map((output) => ({ name: output.name, step: valueOf.get(output.op)! })) };
+  return { input: input.name, steps, outputs: graph.outputs.map((output) => ({ name: output.name, step: valueNames.get(output.op)! })) };
 }

@@ -55,19 +55,19 @@ const MARGIN = 150;
 export function confusionSvg(report: EvaluationReport, title: string): string {
   const n = report.classes.length;
   const size = MARGIN + n * CELL + 20;
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size + 30}" viewBox="0 0 ${size} ${size + 30}" font-family="sans-serif" font-size="11">`,
     `<desc>${GENERATED_MARK}: confusion matrix</desc>`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="18" font-size="13">${escape(title)}</text>`,
+    `<text x="10" y="18" font-size="13">${escapeXml(title)}</text>`,
     `<text x="${MARGIN}" y="${MARGIN - 112}">predicted class →</text>`,
     `<text x="10" y="${MARGIN - 112}">true class ↓</text>`,
   ];
   report.classes.forEach((c, i) => {
     const middle = MARGIN + i * CELL + CELL / 2;
-    parts.push(`<text x="${MARGIN - 6}" y="${middle + 4}" text-anchor="end">${escape(c.name)}</text>`);
-    parts.push(`<text transform="translate(${middle + 4} ${MARGIN - 6}) rotate(-60)">${escape(c.name)}</text>`);
+    parts.push(`<text x="${MARGIN - 6}" y="${middle + 4}" text-anchor="end">${escapeXml(c.name)}</text>`);
+    parts.push(`<text transform="translate(${middle + 4} ${MARGIN - 6}) rotate(-60)">${escapeXml(c.name)}</text>`);
   });
   report.confusion.forEach((row, t) => {
     const total = row.reduce((a, b) => a + b, 0);
@@ -76,7 +76,7 @@ export function confusionSvg(report: EvaluationReport, title: string): string {
       const shade = Math.round(255 - 200 * share);
       const x = MARGIN + p * CELL;
       const y = MARGIN + t * CELL;
-      parts.push(`<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#ccc"><title>${escape(report.classes[t]!.name)} as ${escape(report.classes[p]!.name)}: ${count}</title></rect>`);
+      parts.push(`<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#ccc"><title>${escapeXml(report.classes[t]!.name)} as ${escapeXml(report.classes[p]!.name)}: ${count}</title></rect>`);
       parts.push(`<text x="${x + CELL / 2}" y="${y + CELL / 2 + 4}" text-anchor="middle" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`);
     });
   });

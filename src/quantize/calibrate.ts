@@ -77,7 +77,7 @@ function extend(statistics: ValueStatistics, data: Float32Array): void {
     const x = data[i]!;
     if (x < min) min = x;
     if (x > max) max = x;
-    if (x !== x) nan = true;
+    if (Number.isNaN(x)) nan = true;
   }
   statistics.min = nan ? NaN : min;
   statistics.max = nan ? NaN : max;

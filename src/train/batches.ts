@@ -64,7 +64,7 @@ export function stratifiedSample(labels: ArrayLike<number>, classes: number, lim
   for (let i = 0; i < labels.length; i++) members[labels[i]!]?.push(i);
   const exact = members.map((list) => (limit * list.length) / labels.length);
   const quota = exact.map(Math.floor);
-  const byRemainder = exact.map((x, c) => c).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
+  const byRemainder = exact.map((_, c) => c).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
   const left = limit - quota.reduce((sum, q) => sum + q, 0);
   for (let k = 0; k < left; k++) quota[byRemainder[k]!]! += 1;
   const random = randomFor(seed, 3);

@@ -17,7 +17,7 @@ export function frozenLayers(model: tf.LayersModel, entries: readonly string[]):
   const firstStage = layers.findIndex((name) => name.startsWith('layer'));
   const frozen = new Set<string>();
   for (const entry of entries) {
-    const matched = entry === STEM ? layers.slice(0, firstStage < 0 ? 0 : firstStage) : layers.filter((name) => name === entry || name.startsWith(`${entry}.`));
+    const matched = entry === STEM ? layers.slice(0, Math.max(firstStage , 0)) : layers.filter((name) => name === entry || name.startsWith(`${entry}.`));
     if (matched.length === 0) {
       const tops = [...new Set(layers.map((name) => name.split('.')[0]!))];
       throw new UserError(`--freeze ${entry} matches no layer with weights of ${model.name}; the names are ${[STEM, ...tops].join(', ')}`);

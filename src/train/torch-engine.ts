@@ -3,7 +3,7 @@
 // as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -302,15 +302,13 @@ function readSettings(path: string, graph: AnalyzedGraph): { config: TrainConfig
 function checkCheckpoint(options: TorchTrainOptions, path: string): void {
   const shown = displayPath(path);
   const bytes = readRunFile(path, MAX_CHECKPOINT_BYTES);
-  const refuse = (why: string): never => {
-    throw new TorchEngineError(`${shown} cannot be resumed from: ${why}`);
-  };
+  const refusal = (why: string) => new TorchEngineError(`${shown} cannot be resumed from: ${why}`);
   let file: SafetensorsFile;
   try {
     file = readSafetensors(path, bytes);
   } catch (error) {
     if (!(error instanceof WeightFileError)) throw error;
-    return refuse(error.problems[0]!);
+    throw refusal(error.problems[0]!);
   }
   const model = new Map([...file.tensors].filter(([name]) => name.startsWith('model.')).map(([name, tensor]) => [name.slice('model.'.length), tensor]));
   const others = new Map([...file.others].filter(([name]) => name.startsWith('model.')).map(([name, dtype]) => [name.slice('model.'.length), dtype]));
@@ -318,14 +316,14 @@ function checkCheckpoint(options: TorchTrainOptions, path: string): void {
     importCheckpoint(options.graph, path, { tensors: model, others, metadata: file.metadata });
   } catch (error) {
     if (!(error instanceof WeightFileError)) throw error;
-    refuse(`it does not hold ${options.graph.name}: ${error.problems[0]}${error.problems.length > 1 ? ` (and ${error.problems.length - 1} more)` : ''}`);
+    throw refusal(`it does not hold ${options.graph.name}: ${error.problems[0]}${error.problems.length > 1 ? ` (and ${error.problems.length - 1} more)` : ''}`);
   }
   for (const [name, tensor] of file.tensors) {
     const problem = nonFiniteProblem(name, tensor.data);
-    if (problem) refuse(problem);
+    if (problem) throw refusal(problem);
   }
   const state = parseCheckpointState(file.metadata.get('netspec.checkpoint'), options.config.epochs);
-  if (typeof state === 'string') refuse(state);
+  if (typeof state === 'string') throw refusal(state);
 }
 
 /** Why the checkpoint's JSON state is unusable, or the state. */

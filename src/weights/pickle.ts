@@ -148,6 +148,7 @@ class Machine {
   }
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing; STOP is the one value that matters
 type Handler = (m: Machine) => void | typeof STOP;
 
 /** An int from its decimal text: a number when it is exactly one, else a bigint. */
@@ -366,7 +367,7 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   }],
   // Protocol 5.
   BYTEARRAY8: [0x96, (m) => m.push(m.slice(m.uint64(), 'the bytes'))],
-  NEXT_BUFFER: [0x97, (m) => refuse('the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle)')],
+  NEXT_BUFFER: [0x97, () => refuse('the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle)')],
   // Marks a buffer read-only: bytes here are never written.
   READONLY_BUFFER: [0x98, (m) => void m.top()],
 };

@@ -1,5 +1,5 @@
 // Weights folders over HTTP: the same files `netspec weights import` writes, fetched, in Node and in browsers alike.
-import { ByteBudget, MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type WeightsFolder } from './folder.js';
+import { type ByteBudget, MANIFEST_FILE, readWeightsFolderFrom, WeightsError, type WeightsFolder } from './folder.js';
 
 /** How long a request may wait for its response, or for the next bytes of its body, unless told otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
