@@ -59,7 +59,8 @@ async function inChromium(): Promise<Map<string, Timing>> {
         // One page per measurement: tfjs and onnxruntime-web keep their first backend and thread settings.
         const { page } = await newPage(browser, { hardwareConcurrency: 4 });
         await page.goto(`${served.url}page.html`);
-        const call = ([name, parameters]: readonly [string, unknown[]]) => (globalThis as unknown as { __bench: Record<string, (...a: unknown[]) => Promise<Timing>> }).__bench[name]!(...parameters);
+        const call = ([name, parameters]: readonly [string, unknown[]]) =>
+          (globalThis as unknown as { __bench: Record<string, (...a: unknown[]) => Promise<Timing>> }).__bench[name]!(...parameters);
         const timing = await callWithin(page, call, [fn, args(model)] as const, 600_000);
         results.set(`${key}|${model}`, timing);
         await page.close();
@@ -76,7 +77,10 @@ async function inNode(): Promise<Map<string, number[]>> {
   const results = new Map<string, number[]>();
   await initBackend({ backend: 'wasm', log: () => {} });
   for (const model of MODELS) {
-    const module = (await import(pathToFileURL(resolve(`generated/imagenet/${model}.ts`)).href)) as { createModel(o: { weights: string }): Promise<tf.LayersModel>; predict(m: tf.LayersModel, x: tf.Tensor4D): tf.Tensor };
+    const module = (await import(pathToFileURL(resolve(`generated/imagenet/${model}.ts`)).href)) as {
+      createModel(o: { weights: string }): Promise<tf.LayersModel>;
+      predict(m: tf.LayersModel, x: tf.Tensor4D): tf.Tensor;
+    };
     const built = await module.createModel({ weights: join(folder, 'weights', model) });
     const x = tf.randomUniform([1, 224, 224, 3]) as tf.Tensor4D;
     results.set(`Node tfjs wasm, 1 thread|${model}`, await timed(async () => void (await module.predict(built, x).data()), WARMUP, RUNS));
@@ -107,7 +111,10 @@ try {
       return `| ${runner} | ${at(runner, 'resnet18').toFixed(1)} | ${at(runner, 'resnet50').toFixed(1)} | ${label} |`;
     }),
     '',
-    ...MODELS.map((m) => `${m}: threaded wasm is ${(at('tfjs wasm, 1 thread', m) / at('tfjs wasm, 2 threads', m)).toFixed(2)}× single-threaded (target ≥ 1.7×); onnxruntime-web is ${(at('onnxruntime-web wasm, 2 threads', m) / at('Node onnxruntime-node, 2 threads', m)).toFixed(2)}× onnxruntime-node's time (target ≤ 2×); Chromium's threaded wasm is ${(at('tfjs wasm, 2 threads', m) / at('Node tfjs wasm, 1 thread', m)).toFixed(2)}× Node's single-threaded wasm time.`),
+    ...MODELS.map(
+      (m) =>
+        `${m}: threaded wasm is ${(at('tfjs wasm, 1 thread', m) / at('tfjs wasm, 2 threads', m)).toFixed(2)}× single-threaded (target ≥ 1.7×); onnxruntime-web is ${(at('onnxruntime-web wasm, 2 threads', m) / at('Node onnxruntime-node, 2 threads', m)).toFixed(2)}× onnxruntime-node's time (target ≤ 2×); Chromium's threaded wasm is ${(at('tfjs wasm, 2 threads', m) / at('Node tfjs wasm, 1 thread', m)).toFixed(2)}× Node's single-threaded wasm time.`,
+    ),
     '',
   ];
   appendFileSync('bench/results.md', `\n${lines.join('\n')}`);

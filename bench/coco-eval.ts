@@ -30,7 +30,14 @@ function syntheticSet(): { groundTruth: CocoGroundTruth; detections: CocoDetecti
       const side = 8 + random.next() ** 2 * 300;
       const [w, h] = [side * (0.5 + random.next()), side * (0.5 + random.next())];
       const bbox = [random.next() * (image.width - w / 2), random.next() * (image.height - h / 2), w, h];
-      objects.push({ id: annotations.length + objects.length + 1, image_id: image.id, category_id: random.pick(CATEGORY_IDS), bbox, area: w * h * (0.5 + 0.5 * random.next()), iscrowd: random.chance(0.01) ? 1 : 0 });
+      objects.push({
+        id: annotations.length + objects.length + 1,
+        image_id: image.id,
+        category_id: random.pick(CATEGORY_IDS),
+        bbox,
+        area: w * h * (0.5 + 0.5 * random.next()),
+        iscrowd: random.chance(0.01) ? 1 : 0,
+      });
     }
     annotations.push(...objects);
     for (let n = 0; n < DETECTIONS_PER_IMAGE; n++) {
@@ -99,7 +106,10 @@ try {
   const best = (xs: number[]) => Math.min(...xs);
   const cpu = cpuDescription();
   const rows = [`| netspec \`evaluateCoco\` | ${best(times.netspec).toFixed(2)} s | ${times.netspec.map((s) => s.toFixed(2)).join(', ')} |`];
-  if (version !== undefined) rows.push(`| pycocotools ${version} (loadRes, evaluate, accumulate, summarize) | ${best(times.pycocotools).toFixed(2)} s | ${times.pycocotools.map((s) => s.toFixed(2)).join(', ')} |`);
+  if (version !== undefined)
+    rows.push(
+      `| pycocotools ${version} (loadRes, evaluate, accumulate, summarize) | ${best(times.pycocotools).toFixed(2)} s | ${times.pycocotools.map((s) => s.toFixed(2)).join(', ')} |`,
+    );
   const ratio =
     version === undefined
       ? 'pycocotools was not importable, so netspec ran alone.'

@@ -44,7 +44,9 @@ function writeSyntheticCoco(path: string): void {
   emit('{"info": {"description": "synthetic, COCO train2017\'s size"}, "licenses": [{"id": 1, "name": "x", "url": "x"}], "images": [');
   for (let i = 0; i < IMAGES; i++) {
     const id = 9 + i * 4;
-    emit(`${i ? ', ' : ''}{"license": 3, "file_name": "${String(id).padStart(12, '0')}.jpg", "coco_url": "http://example.org/train2017/${String(id).padStart(12, '0')}.jpg", "height": 480, "width": 640, "date_captured": "2013-11-14 16:28:13", "flickr_url": "http://example.org/flickr/${id}_1c5cb5bf9e_z.jpg", "id": ${id}}`);
+    emit(
+      `${i ? ', ' : ''}{"license": 3, "file_name": "${String(id).padStart(12, '0')}.jpg", "coco_url": "http://example.org/train2017/${String(id).padStart(12, '0')}.jpg", "height": 480, "width": 640, "date_captured": "2013-11-14 16:28:13", "flickr_url": "http://example.org/flickr/${id}_1c5cb5bf9e_z.jpg", "id": ${id}}`,
+    );
   }
   emit('], "annotations": [');
   for (let k = 0; k < ANNOTATIONS; k++) {
@@ -56,7 +58,9 @@ function writeSyntheticCoco(path: string): void {
     const box = [coordinate(), coordinate(), (random() * 300).toFixed(2), (random() * 300).toFixed(2)];
     const imageId = 9 + Math.floor(random() * IMAGES) * 4;
     const category = CATEGORY_IDS[Math.floor(random() * CATEGORY_IDS.length)];
-    emit(`${k ? ', ' : ''}{"segmentation": ${segmentation}, "area": ${(random() * 50000).toFixed(5)}, "iscrowd": ${crowd ? 1 : 0}, "image_id": ${imageId}, "bbox": [${box.join(', ')}], "category_id": ${category}, "id": ${1 + k * 2}}`);
+    emit(
+      `${k ? ', ' : ''}{"segmentation": ${segmentation}, "area": ${(random() * 50000).toFixed(5)}, "iscrowd": ${crowd ? 1 : 0}, "image_id": ${imageId}, "bbox": [${box.join(', ')}], "category_id": ${category}, "id": ${1 + k * 2}}`,
+    );
   }
   emit(`], "categories": [${CATEGORY_IDS.map((id) => `{"supercategory": "thing", "id": ${id}, "name": "category ${id}"}`).join(', ')}]}`);
   flush();
@@ -113,8 +117,14 @@ async function compareOn(file: string): Promise<void> {
   const fileMiB = mib(statSync(file).size);
   const sides = {
     netspec: () => measure(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/coco-index.ts', 'read', file]),
-    'JSON.parse in Node (peer)': () => measure(process.execPath, ['--max-old-space-size=16384', '-e', `const o = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')); console.log(o.annotations.length)`]),
-    'json.load in Python, as pycocotools (peer)': () => measure('/usr/bin/python3', ['-c', `import json; print(len(json.load(open(${JSON.stringify(file)}))['annotations']))`]),
+    'JSON.parse in Node (peer)': () =>
+      measure(process.execPath, [
+        '--max-old-space-size=16384',
+        '-e',
+        `const o = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')); console.log(o.annotations.length)`,
+      ]),
+    'json.load in Python, as pycocotools (peer)': () =>
+      measure('/usr/bin/python3', ['-c', `import json; print(len(json.load(open(${JSON.stringify(file)}))['annotations']))`]),
   };
   const best: Record<string, { seconds: number; peakMiB: number; output: string }> = {};
   // Alternate rounds; each side's fastest.
@@ -134,7 +144,9 @@ async function compareOn(file: string): Promise<void> {
     '',
     '| what | wall s | MB/s | peak RSS MiB |',
     '| --- | ---: | ---: | ---: |',
-    ...Object.entries(best).map(([name, r]) => `| ${name} | ${r.seconds.toFixed(1)} | ${((fileMiB * 2 ** 20) / 1e6 / r.seconds).toFixed(0)} | ${r.peakMiB.toFixed(0)} |`),
+    ...Object.entries(best).map(
+      ([name, r]) => `| ${name} | ${r.seconds.toFixed(1)} | ${((fileMiB * 2 ** 20) / 1e6 / r.seconds).toFixed(0)} | ${r.peakMiB.toFixed(0)} |`,
+    ),
     '',
     `netspec's index of the ${ANNOTATIONS.toLocaleString('en-US')} annotations keeps ${netspec.keptMiB.toFixed(1)} MiB after a full collection (${((netspec.keptMiB * 2 ** 20) / ANNOTATIONS).toFixed(0)} bytes an annotation, file names included); reading alone took ${netspec.seconds.toFixed(1)} s of the wall time above.`,
     '',

@@ -15,9 +15,21 @@ const PYTHON = '/usr/bin/python3';
 const RUNS = 3;
 const work = mkdtempSync(join(tmpdir(), 'netspec-dense-bench-'));
 const models = [
-  { spec: 'specs/segmentation/fcn_resnet50.json', module: 'generated/segmentation/fcn_resnet50.ts', torch: 'segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)' },
-  { spec: 'specs/segmentation/deeplabv3_resnet50.json', module: 'generated/segmentation/deeplabv3_resnet50.ts', torch: 'segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)' },
-  { spec: 'specs/detection/retinanet_resnet50_fpn.json', module: 'generated/detection/retinanet_resnet50_fpn.ts', torch: 'detection.retinanet_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)' },
+  {
+    spec: 'specs/segmentation/fcn_resnet50.json',
+    module: 'generated/segmentation/fcn_resnet50.ts',
+    torch: 'segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)',
+  },
+  {
+    spec: 'specs/segmentation/deeplabv3_resnet50.json',
+    module: 'generated/segmentation/deeplabv3_resnet50.ts',
+    torch: 'segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)',
+  },
+  {
+    spec: 'specs/detection/retinanet_resnet50_fpn.json',
+    module: 'generated/detection/retinanet_resnet50_fpn.ts',
+    torch: 'detection.retinanet_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)',
+  },
 ];
 
 /** torchvision's model in eval mode: the segmentation model whole, RetinaNet's backbone and head (its raw outputs, as netspec's). */

@@ -37,7 +37,18 @@ async function runOnce(engine: string, seed: number): Promise<{ accuracy: number
     const accuracy =
       kind === 'tfjs'
         ? (await train({ graph, data, config, out, backend: 'wasm', log: () => {}, progress: quiet })).testAccuracy
-        : (await trainWithTorch({ graph, module: pytorchModule, data, config, out, launch: { nproc: Number(width), nnodes: 1, nodeRank: 0 }, log: () => {}, progress: quiet })).testAccuracy!;
+        : (
+            await trainWithTorch({
+              graph,
+              module: pytorchModule,
+              data,
+              config,
+              out,
+              launch: { nproc: Number(width), nnodes: 1, nodeRank: 0 },
+              log: () => {},
+              progress: quiet,
+            })
+          ).testAccuracy!;
     return { accuracy, seconds: (performance.now() - started) / 1000 };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -64,7 +75,10 @@ const rows = engines.map((engine) => {
   return `| ${label(engine)} | ${xs.map(percent).join(' · ')} | ${percent(mean(xs))} | ${percent(spread(xs))} |`;
 });
 const [first, second] = [accuracies.get('tfjs:1'), accuracies.get('torch:1')];
-const paired = first && second ? `\nSame seed, tfjs (1 replica) against torch (1 process), gap in points: ${seeds.map((s) => Math.abs(100 * (first[s]! - second[s]!)).toFixed(2)).join(' · ')}.\n` : '';
+const paired =
+  first && second
+    ? `\nSame seed, tfjs (1 replica) against torch (1 process), gap in points: ${seeds.map((s) => Math.abs(100 * (first[s]! - second[s]!)).toFixed(2)).join(' · ')}.\n`
+    : '';
 const section = `
 ## Training engines side by side: ${graph.name}, ${images} images (${new Date().toISOString().slice(0, 10)})
 

@@ -39,11 +39,18 @@ for (const backend of ['wasm', 'cpu'] as BackendChoice[]) {
     const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const kernel = tf.randomNormal([3, 3, channels / GROUPS, channels], 0, 0.1, 'float32', 2) as tf.Tensor4D;
     // Both with PyTorch's symmetric padding 1, applied explicitly as the generated code does at stride 2.
-    const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D;
+    const padded = tf.pad(x, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]) as tf.Tensor4D;
     const ours = median(() => tf.tidy(() => groupedConv2d(padded, kernel, GROUPS, stride, 'valid', 1)));
     const split = median(() => groupedConvReference(x, kernel, GROUPS, stride, 1, 1));
     const macs = (Math.ceil(size / stride) ** 2 * 9 * (channels / GROUPS) * channels * batch) / 1e6;
-    lines.push(`| ${backend} | ${batch}×${size}×${size}×${channels}, stride ${stride} | ${macs.toFixed(0)} | ${split.toFixed(1)} | ${ours.toFixed(1)} | ${(split / ours).toFixed(1)}× |`);
+    lines.push(
+      `| ${backend} | ${batch}×${size}×${size}×${channels}, stride ${stride} | ${macs.toFixed(0)} | ${split.toFixed(1)} | ${ours.toFixed(1)} | ${(split / ours).toFixed(1)}× |`,
+    );
     tf.dispose([x, kernel, padded]);
   }
 }

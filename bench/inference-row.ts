@@ -32,7 +32,10 @@ let close = async () => {};
 if (row.kind === 'sgemm') {
   const { onnx } = onnxProto;
   const n = 2048;
-  const input = (name: string) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } });
+  const input = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } },
+  });
   const bytes = onnx.ModelProto.encode({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],

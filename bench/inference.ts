@@ -72,9 +72,21 @@ for (const model of models) {
   const torchOnnx = join(work, `${model.torchName}.torch.onnx`);
   const pytorch = torch
     ? (JSON.parse(
-        spawnSync(PYTHON, ['bench/pytorch-bench.py', checkpoint, model.torchName, String(graph.inputShape[0]), model.batches.join(','), String(Math.max(...model.batches.map(runsFor))), torchOnnx], {
-          encoding: 'utf8',
-        }).stdout,
+        spawnSync(
+          PYTHON,
+          [
+            'bench/pytorch-bench.py',
+            checkpoint,
+            model.torchName,
+            String(graph.inputShape[0]),
+            model.batches.join(','),
+            String(Math.max(...model.batches.map(runsFor))),
+            torchOnnx,
+          ],
+          {
+            encoding: 'utf8',
+          },
+        ).stdout,
       ) as { torch: string; eager: Record<string, number[]>; peakMiB: number })
     : undefined;
 

@@ -26,7 +26,10 @@ const weights = await torchWeightsOf(compiled.graph, folder);
 const { input: normalization } = (await readWeightsFolder(folder)).manifest;
 const fp32 = emitOnnx(compiled.graph, weights);
 const { test } = loadFashionMnist();
-const { mean: [mean], std: [std] } = normalization!;
+const {
+  mean: [mean],
+  std: [std],
+} = normalization!;
 const testImages = Float32Array.from(test.images, (p) => (p / 255 - mean!) / std!);
 const options = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
 
@@ -57,6 +60,8 @@ for (const method of CALIBRATION_METHODS) {
     const seconds = (performance.now() - started) / 1000;
     const classes = await predictions(bytes);
     const agreement = (100 * classes.filter((c, i) => c === reference[i]).length) / test.count;
-    console.log(`| ${method} | ${count} | ${accuracy(classes).toFixed(2)}% | ${(accuracy(classes) - accuracy(reference)).toFixed(2)} | ${agreement.toFixed(2)}% | ${seconds.toFixed(1)} s |`);
+    console.log(
+      `| ${method} | ${count} | ${accuracy(classes).toFixed(2)}% | ${(accuracy(classes) - accuracy(reference)).toFixed(2)} | ${agreement.toFixed(2)}% | ${seconds.toFixed(1)} s |`,
+    );
   }
 }

@@ -39,7 +39,8 @@ async function medianMs(session: ort.InferenceSession, input: ort.Tensor): Promi
 
 function compare(reference: Float32Array, actual: Float32Array, classes: number): { error: number; agreement: number } {
   let [largest, scale, agree] = [0, 0, 0];
-  for (let i = 0; i < reference.length; i++) [largest, scale] = [Math.max(largest, Math.abs(reference[i]! - actual[i]!)), Math.max(scale, Math.abs(reference[i]!))];
+  for (let i = 0; i < reference.length; i++)
+    [largest, scale] = [Math.max(largest, Math.abs(reference[i]! - actual[i]!)), Math.max(scale, Math.abs(reference[i]!))];
   const top = (a: Float32Array, n: number) => a.subarray(n * classes, (n + 1) * classes).reduce((best, v, k, row) => (v > row[best]! ? k : best), 0);
   for (let n = 0; n < reference.length / classes; n++) agree += +(top(reference, n) === top(actual, n));
   return { error: largest / scale, agreement: agree / (reference.length / classes) };
@@ -70,5 +71,7 @@ for (const [spec, batch] of CASES) {
     }
   }
   const [f, s, u] = times as [number, number, number];
-  console.log(`| ${result.graph.name} ${h}, ${batch} | ${f.toFixed(1)} ms | ${s.toFixed(1)} ms (${(f / s).toFixed(2)}×) | ${u.toFixed(1)} ms (${(f / u).toFixed(2)}×) | ${accuracy} |`);
+  console.log(
+    `| ${result.graph.name} ${h}, ${batch} | ${f.toFixed(1)} ms | ${s.toFixed(1)} ms (${(f / s).toFixed(2)}×) | ${u.toFixed(1)} ms (${(f / u).toFixed(2)}×) | ${accuracy} |`,
+  );
 }

@@ -86,7 +86,8 @@ const torch = spawnSync(PYTHON, ['bench/pytorch-train-step.py', BATCHES.join(','
 if (torch.status === 0) {
   const measured = JSON.parse(torch.stdout) as { seconds: Record<string, Record<string, number[]>>; cpu: Record<string, Record<string, number[]>> };
   for (const [threads, byBatch] of Object.entries(measured.seconds)) {
-    for (const [batch, wall] of Object.entries(byBatch)) row(`PyTorch ${threads} thread${threads === '1' ? '' : 's'}`, Number(batch), { wall, cpu: measured.cpu[threads]![batch]! });
+    for (const [batch, wall] of Object.entries(byBatch))
+      row(`PyTorch ${threads} thread${threads === '1' ? '' : 's'}`, Number(batch), { wall, cpu: measured.cpu[threads]![batch]! });
   }
 } else {
   process.stderr.write(`PyTorch not measured: ${torch.stderr.trim().split('\n').at(-1)}\n`);
@@ -111,10 +112,22 @@ const lines = [
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : 'n/a');
 const comparisons = [
   stated(`wasm vs cpu at batch 32: ${ratio(find('tfjs cpu', 32), find('tfjs wasm, 1 thread', 32))} faster.`, find('tfjs cpu', 32)),
-  stated(`At batch 128, wasm 1 thread vs PyTorch 1 thread: ${ratio(find('tfjs wasm, 1 thread', 128), find('PyTorch 1 thread', 128))} slower;`, find('PyTorch 1 thread', 128)),
-  stated(`wasm 2 replicas vs PyTorch 2 threads: ${ratio(find('tfjs wasm, 2 replicas', 128), find('PyTorch 2 threads', 128))} slower (target ≤ 3×).`, find('PyTorch 2 threads', 128)),
-  stated(`In processor seconds at batch 128, wasm 1 thread vs PyTorch 1 thread: ${ratio(findCpu('tfjs wasm, 1 thread', 128), findCpu('PyTorch 1 thread', 128))}.`, findCpu('PyTorch 1 thread', 128)),
-  stated(`At batch 256, 2 replicas vs 1 thread: ${ratio(find('tfjs wasm, 1 thread', 256), find('tfjs wasm, 2 replicas', 256))} faster.`, find('tfjs wasm, 1 thread', 256)),
+  stated(
+    `At batch 128, wasm 1 thread vs PyTorch 1 thread: ${ratio(find('tfjs wasm, 1 thread', 128), find('PyTorch 1 thread', 128))} slower;`,
+    find('PyTorch 1 thread', 128),
+  ),
+  stated(
+    `wasm 2 replicas vs PyTorch 2 threads: ${ratio(find('tfjs wasm, 2 replicas', 128), find('PyTorch 2 threads', 128))} slower (target ≤ 3×).`,
+    find('PyTorch 2 threads', 128),
+  ),
+  stated(
+    `In processor seconds at batch 128, wasm 1 thread vs PyTorch 1 thread: ${ratio(findCpu('tfjs wasm, 1 thread', 128), findCpu('PyTorch 1 thread', 128))}.`,
+    findCpu('PyTorch 1 thread', 128),
+  ),
+  stated(
+    `At batch 256, 2 replicas vs 1 thread: ${ratio(find('tfjs wasm, 1 thread', 256), find('tfjs wasm, 2 replicas', 256))} faster.`,
+    find('tfjs wasm, 1 thread', 256),
+  ),
 ];
 lines.push(comparisons.filter((text) => text !== '').join(' '), '');
 appendFileSync('bench/results.md', lines.join('\n'));

@@ -19,7 +19,12 @@ const folder = mkdtempSync(join(tmpdir(), 'netspec-bench-'));
 const compiled = compileSpec(spec, readFileSync(spec));
 if (!compiled.ok) throw new Error(`${spec} does not compile`);
 const tensors = checkpointFor(compiled.graph);
-const files = { safetensors: join(folder, 'resnet50.safetensors'), netspecPth: join(folder, 'netspec.pth'), zip: join(folder, 'resnet50.pth'), legacy: join(folder, 'resnet50-legacy.pth') };
+const files = {
+  safetensors: join(folder, 'resnet50.safetensors'),
+  netspecPth: join(folder, 'netspec.pth'),
+  zip: join(folder, 'resnet50.pth'),
+  legacy: join(folder, 'resnet50-legacy.pth'),
+};
 writeFileSync(files.safetensors, writeSafetensors(tensors));
 writeFileSync(files.netspecPth, writeTorchFile(files.netspecPth, tensors));
 
@@ -42,9 +47,17 @@ interface Row {
   readonly runs: { seconds: number; peakMiB: number }[];
 }
 
-const importOf = (what: string, file: string): Row => ({ what, command: [process.execPath, 'dist/cli.js', 'weights', 'import', spec, file, '--out', join(folder, 'weights')], runs: [] });
+const importOf = (what: string, file: string): Row => ({
+  what,
+  command: [process.execPath, 'dist/cli.js', 'weights', 'import', spec, file, '--out', join(folder, 'weights')],
+  runs: [],
+});
 const rows: Row[] = [
-  { what: 'node reading the file only (peer)', command: [process.execPath, '-e', `require('fs').readFileSync(${JSON.stringify(files.safetensors)})`], runs: [] },
+  {
+    what: 'node reading the file only (peer)',
+    command: [process.execPath, '-e', `require('fs').readFileSync(${JSON.stringify(files.safetensors)})`],
+    runs: [],
+  },
   importOf('`weights import` from safetensors', files.safetensors),
   ...(torchAvailable
     ? [
@@ -52,12 +65,17 @@ const rows: Row[] = [
         importOf('`weights import` from .pth (torch.save, legacy)', files.legacy),
         {
           what: '`torch.load(weights_only=True)` of the zip .pth, in process (peer; its time excludes starting Python and `import torch`, its memory does not)',
-          command: [PYTHON, '-c', `import sys, time, torch\nstart = time.perf_counter()\ntorch.load(sys.argv[1], weights_only=True)\nprint(time.perf_counter() - start)`, files.zip],
+          command: [
+            PYTHON,
+            '-c',
+            `import sys, time, torch\nstart = time.perf_counter()\ntorch.load(sys.argv[1], weights_only=True)\nprint(time.perf_counter() - start)`,
+            files.zip,
+          ],
           reportsSeconds: true,
           runs: [],
         },
       ]
-    : [importOf('`weights import` from .pth (netspec\'s writer, zip)', files.netspecPth)]),
+    : [importOf("`weights import` from .pth (netspec's writer, zip)", files.netspecPth)]),
 ];
 
 /** Wall seconds (or the seconds the process reports) and peak resident MiB of one run, measured by GNU time. */
@@ -87,7 +105,7 @@ const table = [
   `## Weights import, safetensors and .pth — ${new Date().toISOString().slice(0, 10)}`,
   '',
   `Machine: ${cpuText()}; Node ${process.version}. resnet50's ${tensors.size} tensors, ${fileMiB.toFixed(1)} MiB of float32, ` +
-    `as safetensors and as torch.save wrote them (PyTorch ${torchAvailable ? 'present' : 'absent: the .pth is netspec\'s own'}). ` +
+    `as safetensors and as torch.save wrote them (PyTorch ${torchAvailable ? 'present' : "absent: the .pth is netspec's own"}). ` +
     `Whole processes unless said, ${ROUNDS} rounds alternating between the rows; fastest and median wall time, peak resident memory (of the fastest run) from GNU time. Targets: under 2 s, peak under 3× the file. Load average when the rounds began: ${loadAtStart.toFixed(1)} on ${cpus().length} cores shared with other work, which the median feels more than the fastest.`,
   '',
   '| what | fastest s | median s | peak RSS MiB | peak / file size |',

@@ -19,7 +19,9 @@ for (const layer of resnet34.layers) {
 }
 const tfjsTotal = model.countParams();
 console.log(`\ninput ${resnet34.inputShape.join('×')} → output ${resnet34.outputShape.join('×')}`);
-console.log(`parameters: ${count(resnet34.params.trainable)} trainable + ${count(resnet34.params.nonTrainable)} BatchNorm statistics = ${count(resnet34.params.total)} (tfjs countParams: ${count(tfjsTotal)})`);
+console.log(
+  `parameters: ${count(resnet34.params.trainable)} trainable + ${count(resnet34.params.nonTrainable)} BatchNorm statistics = ${count(resnet34.params.total)} (tfjs countParams: ${count(tfjsTotal)})`,
+);
 console.log(`multiply-accumulates per image: ${count(resnet34.macs)}`);
 
 const batch = 8;
@@ -29,7 +31,9 @@ const started = performance.now();
 const logits = resnet34.predict(model, images);
 const probabilities = (await tf.softmax(logits).array()) as number[][];
 const elapsed = performance.now() - started;
-console.log(`\nforward pass on ${backend}: batch ${batch} in ${elapsed.toFixed(0)} ms (${(elapsed / batch).toFixed(1)} ms per image), logits ${logits.shape.join('×')}`);
+console.log(
+  `\nforward pass on ${backend}: batch ${batch} in ${elapsed.toFixed(0)} ms (${(elapsed / batch).toFixed(1)} ms per image), logits ${logits.shape.join('×')}`,
+);
 console.log(`image 0 class probabilities (untrained weights): ${probabilities[0]!.map((p) => p.toFixed(3)).join(' ')}`);
 const shapesAgree = resnet34.layers.every((l) => (model.getLayer(l.name).outputShape as number[]).slice(1).join() === l.outputShape.join());
 if (!shapesAgree || tfjsTotal !== resnet34.params.total || !probabilities.flat().every(Number.isFinite)) {

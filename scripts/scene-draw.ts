@@ -160,7 +160,13 @@ function borders(owner: Int16Array, width: number, height: number): Uint8Array {
       const p = y * width + x;
       const o = owner[p]!;
       if (o < 0) continue;
-      border[p] = (x > 0 && owner[p - 1] !== o) || (x < width - 1 && owner[p + 1] !== o) || (y > 0 && owner[p - width] !== o) || (y < height - 1 && owner[p + width] !== o) ? 1 : 0;
+      border[p] =
+        (x > 0 && owner[p - 1] !== o) ||
+        (x < width - 1 && owner[p + 1] !== o) ||
+        (y > 0 && owner[p - width] !== o) ||
+        (y < height - 1 && owner[p + width] !== o)
+          ? 1
+          : 0;
     }
   }
   return border;

@@ -90,12 +90,23 @@ function writeCoco(dir: string, scenes: readonly WrittenScene[], files: readonly
         const object = scene.objects[k];
         if (object === undefined) continue;
         const segmentation = { counts: columnRuns(object.mask, scene.width, scene.height), size: [scene.height, scene.width] };
-        annotations.push({ id: 100 * scene.id + k, image_id: scene.id, category_id: SCENE_CLASSES[object.label]!.cocoId, bbox: object.box, area: object.area, iscrowd: object.crowd ? 1 : 0, segmentation });
+        annotations.push({
+          id: 100 * scene.id + k,
+          image_id: scene.id,
+          category_id: SCENE_CLASSES[object.label]!.cocoId,
+          bbox: object.box,
+          area: object.area,
+          iscrowd: object.crowd ? 1 : 0,
+          segmentation,
+        });
       }
     }
     const images = chosen.map(({ scene, file }) => ({ id: scene.id, file_name: file.name, width: scene.width, height: scene.height })).reverse();
     const categories = SCENE_CLASSES.map((c) => ({ id: c.cocoId, name: c.name, supercategory: 'shape' }));
-    write(join(dir, 'annotations', `instances_${split}.json`), JSON.stringify({ info: { description: 'netspec scene dataset' }, images, annotations, categories }));
+    write(
+      join(dir, 'annotations', `instances_${split}.json`),
+      JSON.stringify({ info: { description: 'netspec scene dataset' }, images, annotations, categories }),
+    );
     for (const { file } of chosen) write(join(dir, split, file.name), file.bytes);
   }
 }
@@ -130,11 +141,18 @@ function writeVoc(dir: string, scenes: readonly WrittenScene[], files: readonly 
       return `  <object><name>${SCENE_CLASSES[o.label]!.name}</name><truncated>${truncated}</truncated><difficult>${o.crowd ? 1 : 0}</difficult>${box}</object>`;
     });
     const size = `<size><width>${scene.width}</width><height>${scene.height}</height><depth>3</depth></size>`;
-    write(join(dir, 'Annotations', `${scene.name}.xml`), `<annotation>\n  <filename>${files[i]!.name}</filename>\n  ${size}\n${objects.join('\n')}\n</annotation>\n`);
+    write(
+      join(dir, 'Annotations', `${scene.name}.xml`),
+      `<annotation>\n  <filename>${files[i]!.name}</filename>\n  ${size}\n${objects.join('\n')}\n</annotation>\n`,
+    );
     write(join(dir, 'JPEGImages', files[i]!.name), files[i]!.bytes);
     write(join(dir, 'SegmentationClass', `${scene.name}.png`), encodeMaskPng({ width: scene.width, height: scene.height, classes: scene.classes }, palette));
   });
-  const list = (split?: string) => `${scenes.filter((s) => split === undefined || s.split === split).map((s) => s.name).join('\n')}\n`;
+  const list = (split?: string) =>
+    `${scenes
+      .filter((s) => split === undefined || s.split === split)
+      .map((s) => s.name)
+      .join('\n')}\n`;
   for (const sets of ['Main', 'Segmentation']) {
     write(join(dir, 'ImageSets', sets, 'train.txt'), list('train'));
     write(join(dir, 'ImageSets', sets, 'val.txt'), list('val'));
@@ -167,7 +185,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   if (positionals.length !== 1) throw new Error('usage: npx tsx scripts/scenes.ts OUT_DIR [--seed N] [--train N] [--val N] [--width W] [--height H]');
   const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-  const written = writeSceneDataset(positionals[0]!, { seed: number(values.seed), train: number(values.train), val: number(values.val), width: number(values.width), height: number(values.height) });
+  const written = writeSceneDataset(positionals[0]!, {
+    seed: number(values.seed),
+    train: number(values.train),
+    val: number(values.val),
+    width: number(values.width),
+    height: number(values.height),
+  });
   const objects = written.scenes.reduce((sum, scene) => sum + scene.objects.length, 0);
-  console.log(`${written.scenes.length} scenes, ${objects} objects:\n  ${written.coco.train}\n  ${written.coco.val}\n  ${written.voc} (--split train|val|trainval)\n  ${written.masks} (--split train|val)`);
+  console.log(
+    `${written.scenes.length} scenes, ${objects} objects:\n  ${written.coco.train}\n  ${written.coco.val}\n  ${written.voc} (--split train|val|trainval)\n  ${written.masks} (--split train|val)`,
+  );
 }

@@ -12,10 +12,29 @@ import { readdirSync } from 'node:fs';
  * a few seconds each, follow by name.
  */
 const LONGEST_FIRST = [
-  'model.test.ts', 'parity.test.ts', 'timm.test.ts', 'dense-parity.test.ts', 'torch-engine.test.ts', 'train.test.ts', 'browser-models.test.ts', 'train-cli.test.ts', 'engine-agreement.test.ts',
+  'model.test.ts',
+  'parity.test.ts',
+  'timm.test.ts',
+  'dense-parity.test.ts',
+  'torch-engine.test.ts',
+  'train.test.ts',
+  'browser-models.test.ts',
+  'train-cli.test.ts',
+  'engine-agreement.test.ts',
   'predict.test.ts',
-  'user-files.test.ts', 'cli.test.ts', 'browser-onnx.test.ts', 'matrix.test.ts', 'journey.test.ts', 'pytorch-target.test.ts', 'fine-tune.test.ts',
-  'web-app.test.ts', 'eval-cli.test.ts', 'property.test.ts', 'onnx.test.ts', 'dense-heads.test.ts', 'predict-dense.test.ts',
+  'user-files.test.ts',
+  'cli.test.ts',
+  'browser-onnx.test.ts',
+  'matrix.test.ts',
+  'journey.test.ts',
+  'pytorch-target.test.ts',
+  'fine-tune.test.ts',
+  'web-app.test.ts',
+  'eval-cli.test.ts',
+  'property.test.ts',
+  'onnx.test.ts',
+  'dense-heads.test.ts',
+  'predict-dense.test.ts',
 ];
 
 const pattern = process.argv[2] === undefined ? /\.test\.ts$/ : new RegExp(process.argv[2]);

@@ -64,7 +64,7 @@ test.before(async () => {
   await tf.ready();
 });
 
-test('on wasm and on cpu, the fused kernels equal tfjs\' composition of moments and batchNorm on cpu: y, statistics and all three gradients', async () => {
+test("on wasm and on cpu, the fused kernels equal tfjs' composition of moments and batchNorm on cpu: y, statistics and all three gradients", async () => {
   await tf.setBackend('cpu');
   const expected = tfjsComposition();
   const onCpu = fusedOn();
@@ -110,7 +110,7 @@ test('one training call moves the running statistics as PyTorch does: momentum 0
   await tf.setBackend('wasm');
 });
 
-test('in inference the layer normalises with its running statistics exactly as tfjs-layers\' BatchNormalization does', () => {
+test("in inference the layer normalises with its running statistics exactly as tfjs-layers' BatchNormalization does", () => {
   const { layer, model } = trainingLayer();
   const reference = tf.layers.batchNormalization({ axis: -1, epsilon: EPSILON, momentum: 0.9 });
   const x = tf.tensor(X, SHAPE);
@@ -124,10 +124,13 @@ test('in inference the layer normalises with its running statistics exactly as t
   reference.dispose();
 });
 
-test('the layer keeps tfjs\' class name and weight names, and a model saved as JSON loads back into it', async () => {
+test("the layer keeps tfjs' class name and weight names, and a model saved as JSON loads back into it", async () => {
   const { layer, model } = trainingLayer();
   assert.is(layer.getClassName(), 'BatchNormalization');
-  assert.equal(layer.weights.map((w) => w.originalName), ['bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance']);
+  assert.equal(
+    layer.weights.map((w) => w.originalName),
+    ['bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance'],
+  );
   const loaded = await tf.models.modelFromJSON(model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'] as never);
   assert.ok(loaded.getLayer('bn') instanceof BatchNormalization, 'deserialised as the fused layer');
   model.dispose();

@@ -10,7 +10,13 @@ import { findFiles } from '../src/files/find-files.js';
 
 const modules = findFiles('generated', '.ts').filter((file) => !file.endsWith('.onnx.ts'));
 /** What only Node may load: the Node entry of the runtime and the modules behind it. */
-const NODE_ONLY = ['dist/runtime/index.js', 'dist/runtime/weights/files.js', 'dist/runtime/images/decode.js', 'dist/runtime/inference/pool.js', 'dist/runtime/backends/node.js'];
+const NODE_ONLY = [
+  'dist/runtime/index.js',
+  'dist/runtime/weights/files.js',
+  'dist/runtime/images/decode.js',
+  'dist/runtime/inference/pool.js',
+  'dist/runtime/backends/node.js',
+];
 
 async function bundle(entry: string, external: string[]): Promise<{ bytes: number; inputs: string[]; text: string }> {
   const result = await build({
@@ -26,7 +32,11 @@ async function bundle(entry: string, external: string[]): Promise<{ bytes: numbe
     metafile: true,
   });
   const text = result.outputFiles[0]!.text;
-  return { bytes: result.outputFiles[0]!.contents.length, inputs: Object.keys((result.metafile as Metafile).inputs).map((p) => relative('.', resolve(p))), text };
+  return {
+    bytes: result.outputFiles[0]!.contents.length,
+    inputs: Object.keys((result.metafile as Metafile).inputs).map((p) => relative('.', resolve(p))),
+    text,
+  };
 }
 
 test('every generated module bundles for the browser without a Node builtin', async () => {
@@ -44,10 +54,15 @@ test('every generated module bundles for the browser without a Node builtin', as
 
 test('with TensorFlow.js and its wasm backend bundled in, a model module is one browser file', async () => {
   const { bytes, inputs } = await bundle('generated/resnet34.ts', []);
-  assert.ok(inputs.some((input) => input.includes('@tensorflow/tfjs-backend-wasm')), 'the wasm backend is bundled');
+  assert.ok(
+    inputs.some((input) => input.includes('@tensorflow/tfjs-backend-wasm')),
+    'the wasm backend is bundled',
+  );
   for (const nodeOnly of NODE_ONLY) assert.not.ok(inputs.includes(nodeOnly), nodeOnly);
   const wasm = readFileSync('node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm').length;
-  console.log(`\n  generated/resnet34.ts with tfjs: ${(bytes / 2 ** 20).toFixed(2)} MiB minified, plus ${(wasm / 2 ** 20).toFixed(2)} MiB of wasm (threaded SIMD build) served beside it`);
+  console.log(
+    `\n  generated/resnet34.ts with tfjs: ${(bytes / 2 ** 20).toFixed(2)} MiB minified, plus ${(wasm / 2 ** 20).toFixed(2)} MiB of wasm (threaded SIMD build) served beside it`,
+  );
 });
 
 test.run();

@@ -49,8 +49,19 @@ test.before(async () => {
   png.data.set(rgba);
   writeFileSync(join(folder, 'picture.png'), PNG.sync.write(png));
   writeFileSync(join(folder, 'picture.jpg'), jpeg.encode({ width, height, data: Buffer.from(rgba) }, 95).data);
-  writeFileSync(join(folder, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./page.js"></script>');
-  await build({ entryPoints: ['test/browser/image-page.ts'], outfile: join(folder, 'page.js'), bundle: true, platform: 'browser', format: 'esm', target: 'es2022', logLevel: 'silent' });
+  writeFileSync(
+    join(folder, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./page.js"></script>',
+  );
+  await build({
+    entryPoints: ['test/browser/image-page.ts'],
+    outfile: join(folder, 'page.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    logLevel: 'silent',
+  });
 });
 
 test.after(() => rmSync(folder, { recursive: true, force: true }));

@@ -241,7 +241,10 @@ function compare(result: RunResult, name: ModelName, batch: number): number {
     const second = reference.logits.subarray(reference.classes, 2 * reference.classes);
     const scale = Math.max(...first.map(Math.abs));
     assert.ok(Math.max(...first) > Math.min(...first), `${name}: the reference logits vary across classes`);
-    assert.ok(first.some((v, i) => Math.abs(v - second[i]!) > 1e-3 * scale), `${name}: and from one image to the other`);
+    assert.ok(
+      first.some((v, i) => Math.abs(v - second[i]!) > 1e-3 * scale),
+      `${name}: and from one image to the other`,
+    );
     return relativeError(actual, expected);
   } finally {
     tf.dispose([expected, actual]);

@@ -48,7 +48,9 @@ let inputs: readonly string[] = [];
 /** `node dist/cli.js export onnx specs/resnet34.json --out <folder>/resnet34.onnx`: seeded fresh weights. */
 function exportModel(): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve('dist', 'cli.js'), 'export', 'onnx', 'specs/resnet34.json', '--out', modelFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [resolve('dist', 'cli.js'), 'export', 'onnx', 'specs/resnet34.json', '--out', modelFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -125,8 +127,14 @@ function relativeError(result: OnnxPageResult, expected: { values: Float32Array;
 define('the bundle takes netspec/onnx from the browser entry, on onnxruntime-web', () => {
   assert.ok(inputs.includes('dist/runtime/onnx/browser.js'), `bundled: ${inputs.filter((i) => i.startsWith('dist/')).join(', ')}`);
   assert.not.ok(inputs.includes('dist/runtime/onnx/index.js'), 'the Node entry is not bundled');
-  assert.ok(inputs.some((input) => input.startsWith('node_modules/onnxruntime-web/')), 'onnxruntime-web is bundled');
-  assert.not.ok(inputs.some((input) => input.startsWith('node_modules/onnxruntime-node/')), 'onnxruntime-node is not bundled');
+  assert.ok(
+    inputs.some((input) => input.startsWith('node_modules/onnxruntime-web/')),
+    'onnxruntime-web is bundled',
+  );
+  assert.not.ok(
+    inputs.some((input) => input.startsWith('node_modules/onnxruntime-node/')),
+    'onnxruntime-node is not bundled',
+  );
 });
 
 define('resnet34.onnx.ts runs on onnxruntime-web in Chromium, threaded and not, matching onnxruntime-node', async () => {

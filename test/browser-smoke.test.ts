@@ -110,11 +110,7 @@ function assertMatches(result: SmokeResult, expected: { values: number[]; sum: n
 }
 
 /** One raw request (the path is sent as given, unnormalised), answering status, headers and body. */
-function raw(
-  url: string,
-  path: string,
-  method = 'GET',
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(url: string, path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((done, fail) => {
     const { hostname, port } = new URL(url);
     const outgoing = request({ hostname, port, path, method, timeout: 10_000 }, (response) => {

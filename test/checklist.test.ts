@@ -24,29 +24,39 @@ type Covered = readonly [what: string, file: string, title: string][];
 const THIS = 'checklist.test.ts';
 const checklist: Record<string, Covered> = {
   // Spec files (parsing)
-  'Input that is not JSON, JSON cut off part-way, trailing commas, comments, a zero-byte file, a leading UTF-8 BOM, bytes that are not valid UTF-8, and CRLF line ends or tabs (reported positions must stay exact).': [
-    ['not JSON', 'diagnostics.test.ts', 'not JSON at all'],
-    ['truncated', 'diagnostics.test.ts', 'truncated JSON'],
-    ['truncated at every kind of byte', 'fuzz.test.ts', 'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s'],
-    ['trailing commas', 'diagnostics.test.ts', 'trailing comma'],
-    ['comments', 'diagnostics.test.ts', 'a comment'],
-    ['an empty file', 'diagnostics.test.ts', 'an empty file'],
-    ['a UTF-8 BOM', 'diagnostics.test.ts', 'a UTF-8 byte-order mark keeps positions'],
-    ['invalid UTF-8 bytes', 'diagnostics.test.ts', 'invalid UTF-8 bytes'],
-    ['CRLF and tabs', 'diagnostics.test.ts', 'CRLF line endings and tabs keep positions'],
-    ['any formatting, BOM and CRLF compile alike', 'property.test.ts', 'the summary is a fixed point: the spec re-serialised by JSON.stringify compiles to the same summary and code'],
-  ],
+  'Input that is not JSON, JSON cut off part-way, trailing commas, comments, a zero-byte file, a leading UTF-8 BOM, bytes that are not valid UTF-8, and CRLF line ends or tabs (reported positions must stay exact).':
+    [
+      ['not JSON', 'diagnostics.test.ts', 'not JSON at all'],
+      ['truncated', 'diagnostics.test.ts', 'truncated JSON'],
+      [
+        'truncated at every kind of byte',
+        'fuzz.test.ts',
+        'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s',
+      ],
+      ['trailing commas', 'diagnostics.test.ts', 'trailing comma'],
+      ['comments', 'diagnostics.test.ts', 'a comment'],
+      ['an empty file', 'diagnostics.test.ts', 'an empty file'],
+      ['a UTF-8 BOM', 'diagnostics.test.ts', 'a UTF-8 byte-order mark keeps positions'],
+      ['invalid UTF-8 bytes', 'diagnostics.test.ts', 'invalid UTF-8 bytes'],
+      ['CRLF and tabs', 'diagnostics.test.ts', 'CRLF line endings and tabs keep positions'],
+      [
+        'any formatting, BOM and CRLF compile alike',
+        'property.test.ts',
+        'the summary is a fixed point: the spec re-serialised by JSON.stringify compiles to the same summary and code',
+      ],
+    ],
   'The same key twice in one object: `JSON.parse` quietly keeps the later value, so the compiler reports the duplicate.': [
     ['a duplicate key', 'diagnostics.test.ts', 'a duplicate key'],
     ['with schema errors at once', 'diagnostics.test.ts', 'duplicate keys are reported with schema errors at once'],
   ],
-  'Keys named `__proto__`, `constructor` or `prototype` at any nesting depth: no prototype is polluted, and user-keyed data never lives in plain `{}` objects.': [
-    ['__proto__', 'diagnostics.test.ts', '__proto__ as a key'],
-    ['constructor, prototype', 'diagnostics.test.ts', 'constructor and prototype as nested keys'],
-    ['no pollution', 'diagnostics.test.ts', '__proto__ in a spec does not pollute Object.prototype'],
-    ['at any depth', 'fuzz.test.ts', '__proto__, constructor and prototype keys at every depth of every spec are refused and pollute nothing'],
-    ['no plain {} maps', THIS, 'the reader keeps user-keyed objects without a prototype, at every depth'],
-  ],
+  'Keys named `__proto__`, `constructor` or `prototype` at any nesting depth: no prototype is polluted, and user-keyed data never lives in plain `{}` objects.':
+    [
+      ['__proto__', 'diagnostics.test.ts', '__proto__ as a key'],
+      ['constructor, prototype', 'diagnostics.test.ts', 'constructor and prototype as nested keys'],
+      ['no pollution', 'diagnostics.test.ts', '__proto__ in a spec does not pollute Object.prototype'],
+      ['at any depth', 'fuzz.test.ts', '__proto__, constructor and prototype keys at every depth of every spec are refused and pollute nothing'],
+      ['no plain {} maps', THIS, 'the reader keeps user-keyed objects without a prototype, at every depth'],
+    ],
   'Integers past 2^53, `1e400`, `-0`, widths with a fraction, and sizes that are zero or negative.': [
     ['beyond 2^53', 'diagnostics.test.ts', 'an integer beyond 2^53'],
     ['1e400', 'diagnostics.test.ts', '1e400'],
@@ -61,14 +71,15 @@ const checklist: Record<string, Covered> = {
     ['very large files', 'diagnostics.test.ts', 'a file over the size limit'],
   ],
   // Spec content (validation and semantics)
-  'Values of the wrong type, required fields left out, fields the schema does not know (name the field and suggest the closest valid one), and block or stem types that do not exist.': [
-    ['wrong types', 'diagnostics.test.ts', 'a wrong type'],
-    ['missing required fields', 'diagnostics.test.ts', 'a missing required field'],
-    ['unknown fields, suggested', 'diagnostics.test.ts', 'an unknown field with a suggestion'],
-    ['unknown block type', 'diagnostics.test.ts', 'an unknown block type'],
-    ['unknown stem type', 'diagnostics.test.ts', 'an unknown stem type'],
-    ['every field of the schema', 'schema-suite.test.ts', 'the suite holds at least 80 cases, with descriptions unique within each group'],
-  ],
+  'Values of the wrong type, required fields left out, fields the schema does not know (name the field and suggest the closest valid one), and block or stem types that do not exist.':
+    [
+      ['wrong types', 'diagnostics.test.ts', 'a wrong type'],
+      ['missing required fields', 'diagnostics.test.ts', 'a missing required field'],
+      ['unknown fields, suggested', 'diagnostics.test.ts', 'an unknown field with a suggestion'],
+      ['unknown block type', 'diagnostics.test.ts', 'an unknown block type'],
+      ['unknown stem type', 'diagnostics.test.ts', 'an unknown stem type'],
+      ['every field of the schema', 'schema-suite.test.ts', 'the suite holds at least 80 cases, with descriptions unique within each group'],
+    ],
   'Stage lists whose lengths differ, no stages at all, a depth of 0, and a width that the group count does not divide.': [
     ['unequal length', 'diagnostics.test.ts', 'stage lists of unequal length'],
     ['zero stages', 'diagnostics.test.ts', 'zero stages'],
@@ -79,30 +90,38 @@ const checklist: Record<string, Covered> = {
     ['strides', 'diagnostics.test.ts', 'strides that outrun the input'],
     ['pools', THIS, 'a stem max-pool that meets a map smaller than its stride is refused, naming the pool and the sizes'],
   ],
-  'Sizes out of all proportion (a width worth a billion parameters, 10,000 blocks): refused by a limit with a plain message instead of running out of memory, and parameter counts computed without losing precision.': [
-    ['billions of parameters', 'diagnostics.test.ts', 'a model of hundreds of billions of parameters'],
-    ['10,000 blocks', 'diagnostics.test.ts', '10,000 blocks'],
-    ['a feature map past memory', 'diagnostics.test.ts', 'an input too large to hold in memory'],
-    ['the largest model the schema allows; precision', THIS, 'the largest model the schema allows is refused within a second, naming counts past 2^53 as approximations'],
-  ],
-  'A residual add of two different shapes, or two layers with one name: bugs in the compiler itself, which an internal check catches before any code is emitted.': [
-    ['both', THIS, 'mismatched residual shapes and duplicate layer names are compiler bugs, caught by the analysis before emission'],
-    ['no input reaches them', 'fuzz.test.ts', 'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s'],
-  ],
+  'Sizes out of all proportion (a width worth a billion parameters, 10,000 blocks): refused by a limit with a plain message instead of running out of memory, and parameter counts computed without losing precision.':
+    [
+      ['billions of parameters', 'diagnostics.test.ts', 'a model of hundreds of billions of parameters'],
+      ['10,000 blocks', 'diagnostics.test.ts', '10,000 blocks'],
+      ['a feature map past memory', 'diagnostics.test.ts', 'an input too large to hold in memory'],
+      [
+        'the largest model the schema allows; precision',
+        THIS,
+        'the largest model the schema allows is refused within a second, naming counts past 2^53 as approximations',
+      ],
+    ],
+  'A residual add of two different shapes, or two layers with one name: bugs in the compiler itself, which an internal check catches before any code is emitted.':
+    [
+      ['both', THIS, 'mismatched residual shapes and duplicate layer names are compiler bugs, caught by the analysis before emission'],
+      ['no input reaches them', 'fuzz.test.ts', 'mutants of every spec compile, or are refused with positioned errors; never throw, never take over 1 s'],
+    ],
   // Text that reaches generated code
-  'Names and descriptions holding `*/`, `/*`, `//`, single, double or back quotes, `${`, backslashes, line breaks, U+2028 or U+2029, unpaired surrogates, or emoji.': [
-    ['type-checks', 'hostile.test.ts', 'every hostile module type-checks under tsc --strict'],
-    ['carried unchanged', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
-    ['string literals', 'hostile.test.ts', 'stringLiteral round-trips any text'],
-    ['comments', 'hostile.test.ts', 'comments cannot be closed or broken out of'],
-    ['names refused', 'diagnostics.test.ts', 'a name that would close a comment'],
-    ['generated descriptions', 'property.test.ts', 'the emitted TypeScript type-checks under tsc --strict (40 generated modules, one tsc run)'],
-  ],
-  'Names that are reserved words (`class`, `default`, `delete`), begin with a digit, are empty, become equal once sanitised (`resnet-34` and `resnet_34`), or shadow an import of the generated file (`tf`).': [
-    ['identifiers', 'hostile.test.ts', 'identifiers: reserved words, leading digits, empty names and collisions after sanitising'],
-    ['as model names', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
-    ['empty', 'diagnostics.test.ts', 'an empty name'],
-  ],
+  'Names and descriptions holding `*/`, `/*`, `//`, single, double or back quotes, `${`, backslashes, line breaks, U+2028 or U+2029, unpaired surrogates, or emoji.':
+    [
+      ['type-checks', 'hostile.test.ts', 'every hostile module type-checks under tsc --strict'],
+      ['carried unchanged', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
+      ['string literals', 'hostile.test.ts', 'stringLiteral round-trips any text'],
+      ['comments', 'hostile.test.ts', 'comments cannot be closed or broken out of'],
+      ['names refused', 'diagnostics.test.ts', 'a name that would close a comment'],
+      ['generated descriptions', 'property.test.ts', 'the emitted TypeScript type-checks under tsc --strict (40 generated modules, one tsc run)'],
+    ],
+  'Names that are reserved words (`class`, `default`, `delete`), begin with a digit, are empty, become equal once sanitised (`resnet-34` and `resnet_34`), or shadow an import of the generated file (`tf`).':
+    [
+      ['identifiers', 'hostile.test.ts', 'identifiers: reserved words, leading digits, empty names and collisions after sanitising'],
+      ['as model names', 'hostile.test.ts', 'each module carries its text unchanged, injects nothing, and builds a working model'],
+      ['empty', 'diagnostics.test.ts', 'an empty name'],
+    ],
   'Each of these specs is either compiled to code that type-checks and works, or refused by validation; none ever injects a statement.': [
     ['hostile texts', 'hostile.test.ts', 'every hostile module type-checks under tsc --strict'],
     ['generated specs type-check', 'property.test.ts', 'the emitted TypeScript type-checks under tsc --strict (40 generated modules, one tsc run)'],
@@ -119,13 +138,18 @@ const checklist: Record<string, Covered> = {
     ['the whole table', 'diagnostics.test.ts', 'through the CLI, the whole table is reported at once, exits 1 and writes nothing'],
     ['refused mutants', 'fuzz.test.ts', 'through the CLI, a refused mutant in a batch writes nothing, overwrites nothing, and prints no stack trace'],
   ],
-  'Output paths built from spec data cannot leave the output folder (`../../x`, absolute paths, Windows device names such as `CON`, names that differ only in letter case).': [
-    ['../../x as a name', 'diagnostics.test.ts', 'a name with a path'],
-    ['"..", absolute paths, CON', 'cli.test.ts', 'output paths stay inside the output folder: specs named with "..", reached through "..", absolute, or Windows device names'],
-    ['outside the specs folder', 'cli.test.ts', 'a spec outside the specs folder compiles to its base name inside the output folder'],
-    ['the file-system root', 'cli.test.ts', 'an output folder at the file-system root is a folder like any other (regression: the containment check threw)'],
-    ['case-only collisions', 'cli.test.ts', 'outputs that differ only in letter case are refused'],
-  ],
+  'Output paths built from spec data cannot leave the output folder (`../../x`, absolute paths, Windows device names such as `CON`, names that differ only in letter case).':
+    [
+      ['../../x as a name', 'diagnostics.test.ts', 'a name with a path'],
+      [
+        '"..", absolute paths, CON',
+        'cli.test.ts',
+        'output paths stay inside the output folder: specs named with "..", reached through "..", absolute, or Windows device names',
+      ],
+      ['outside the specs folder', 'cli.test.ts', 'a spec outside the specs folder compiles to its base name inside the output folder'],
+      ['the file-system root', 'cli.test.ts', 'an output folder at the file-system root is a folder like any other (regression: the containment check threw)'],
+      ['case-only collisions', 'cli.test.ts', 'outputs that differ only in letter case are refused'],
+    ],
   'A check mode renders in memory and fails when the committed output is out of date.': [
     ['--check', 'cli.test.ts', 'compile mirrors the specs folder, then --check passes until output goes stale or extra'],
     ['generated/ is current', 'golden.test.ts', 'compiling specs/ reproduces generated/ byte for byte, with no extra files'],
@@ -161,7 +185,10 @@ test('every test the map names exists in its file', () => {
     for (const [what, file, title] of covered) {
       const text = source(file);
       const quoted = [`'${title.replace(/'/g, "\\'")}'`, `"${title}"`, `\`${title}\``];
-      assert.ok(quoted.some((q) => text.includes(q)), `${what}: no test "${title}" in ${file}`);
+      assert.ok(
+        quoted.some((q) => text.includes(q)),
+        `${what}: no test "${title}" in ${file}`,
+      );
     }
   }
 });
@@ -177,7 +204,10 @@ test('every test the readers section of test/hostile-inputs.md names exists in i
     assert.ok(file && title, `a case without its test: ${row}`);
     const text = readFileSync(join('test', file!), 'utf8');
     const quoted = [`'${title!.replace(/'/g, "\\'")}'`, `"${title}"`, `\`${title}\``];
-    assert.ok(quoted.some((q) => text.includes(q)), `no test "${title}" in ${file}`);
+    assert.ok(
+      quoted.some((q) => text.includes(q)),
+      `no test "${title}" in ${file}`,
+    );
   }
 });
 
@@ -208,7 +238,10 @@ test('the largest model the schema allows is refused within a second, naming cou
   const text = withLine(3, '  "input": { "height": 4096, "width": 4096, "channels": 64 },')
     .replace('{ "type": "conv", "width": 16, "kernelSize": 3, "stride": 1 }', '{ "type": "conv", "width": 8192, "kernelSize": 7, "stride": 1 }')
     .replace('{ "type": "basic" }', '{ "type": "bottleneck", "groups": 256, "widthPerGroup": 1024, "expansion": 8 }')
-    .replace('"widths": [16, 32], "depths": [1, 1], "strides": [1, 2]', `"widths": [${Array(8).fill(8192)}], "depths": [${Array(8).fill(100)}], "strides": [${Array(8).fill(1)}]`)
+    .replace(
+      '"widths": [16, 32], "depths": [1, 1], "strides": [1, 2]',
+      `"widths": [${Array(8).fill(8192)}], "depths": [${Array(8).fill(100)}], "strides": [${Array(8).fill(1)}]`,
+    )
     .replace('"classes": 10', '"classes": 100000');
   const started = performance.now();
   const diagnostics = diagnose(text);
@@ -235,7 +268,7 @@ test('the reader keeps user-keyed objects without a prototype, at every depth', 
   assert.ok(objects.length >= 9, `${objects.length} objects`);
   for (const object of objects) assert.is(Object.getPrototypeOf(object), null);
   // `__proto__` stayed an ordinary key holding the user's object.
-  const inner = ((document!.value as { x: { y: Record<string, unknown>[] } }).x.y[0]!);
+  const inner = (document!.value as { x: { y: Record<string, unknown>[] } }).x.y[0]!;
   assert.equal(Object.keys(inner), ['__proto__']);
 });
 

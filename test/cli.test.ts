@@ -56,16 +56,26 @@ test('--help for the tool and each command', () => {
   }
 });
 
-test('the tool\'s help gives each command\'s usage lines as its own help does, and the defaults the code uses', () => {
+test("the tool's help gives each command's usage lines as its own help does, and the defaults the code uses", () => {
   const main = netspec(['--help']).stdout;
   const helps = new Map(['compile', 'check', 'weights', 'predict', 'export', 'train'].map((command) => [command, netspec([command, '--help']).stdout]));
   for (const [command, help] of helps) {
     const usage = /^Usage:(?: (.+)|\n((?: {2}.+\n)+))/.exec(help)!;
-    const lines = usage[1] !== undefined ? [usage[1]] : usage[2]!.trimEnd().split('\n').map((line) => line.trim());
+    const lines =
+      usage[1] !== undefined
+        ? [usage[1]]
+        : usage[2]!
+            .trimEnd()
+            .split('\n')
+            .map((line) => line.trim());
     for (const line of lines) assert.ok(main.includes(`\n  ${line}\n`), `${command}: ${line}`);
   }
   // An option's help, its continuation lines joined.
-  const option = (command: string, name: string) => helps.get(command)!.match(new RegExp(`\n {2}--${name} [^]*?(?=\n {2}-)`))?.[0].replace(/\s+/g, ' ');
+  const option = (command: string, name: string) =>
+    helps
+      .get(command)!
+      .match(new RegExp(`\n {2}--${name} [^]*?(?=\n {2}-)`))?.[0]
+      .replace(/\s+/g, ' ');
   assert.match(option('compile', 'out')!, `(default: ${DEFAULT_OUT_DIR})`);
   assert.match(option('compile', 'specs')!, `(default: ${DEFAULT_SPEC_ROOT})`);
   assert.match(option('predict', 'max-pixels')!, `(default: ${DEFAULT_MAX_PIXELS},`);
@@ -76,7 +86,7 @@ test('the tool\'s help gives each command\'s usage lines as its own help does, a
   assert.match(option('train', 'schedule')!, `default: ${DEFAULT_CONFIG.schedule})`);
 });
 
-test('the README\'s command reference quotes the tool\'s usage lines', () => {
+test("the README's command reference quotes the tool's usage lines", () => {
   const usage = /\nUsage:\n((?: {2}.+\n)+)/.exec(netspec(['--help']).stdout)![1]!.replace(/^ {2}/gm, '');
   const readme = readFileSync('README.md', 'utf8');
   assert.ok(readme.includes(`## Command reference\n\n\`\`\`\n${usage}\`\`\`\n`), usage);
@@ -98,7 +108,10 @@ test('numbers on the command line are plain decimals: hexadecimal, octal, binary
   for (const text of ['0x10', '0o17', '0b11', 'Infinity', ' 5', '5 ', '1_0', '1e', '.']) {
     const run = netspec(['train', 'tiny.json', '--data', 'fashion-mnist', `--epochs=${text}`]);
     assert.is(run.status, 2, `${text}: ${run.stderr}`);
-    assert.is(run.stderr, `netspec: --epochs takes an integer from 1 to 10000 written in decimal digits, got ${JSON.stringify(text)}\nRun 'netspec --help' for usage.\n`);
+    assert.is(
+      run.stderr,
+      `netspec: --epochs takes an integer from 1 to 10000 written in decimal digits, got ${JSON.stringify(text)}\nRun 'netspec --help' for usage.\n`,
+    );
   }
   // Decimals with a fraction or an exponent stay numbers: --lr 1e-3 is how learning rates are written.
   const lr = netspec(['train', 'tiny.json', '--data', 'fashion-mnist', '--lr', '1e-3', '--epochs', '+0x1']);
@@ -129,8 +142,17 @@ test('check --json on the output-stride-8 backbone reports four feature outputs:
   assert.match(run.stderr, /resnet50_dilated8\.json:12:30: warning NS501: stage 3 uses dilation 2;/);
 });
 
-test('torchvision-named specs report torchvision\'s trainable counts through check --json', () => {
-  const expected = { resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032, resnet101: 44_549_160, resnet152: 60_192_808, resnext50_32x4d: 25_028_904, resnext101_32x8d: 88_791_336, wide_resnet50_2: 68_883_240 };
+test("torchvision-named specs report torchvision's trainable counts through check --json", () => {
+  const expected = {
+    resnet18: 11_689_512,
+    resnet34: 21_797_672,
+    resnet50: 25_557_032,
+    resnet101: 44_549_160,
+    resnet152: 60_192_808,
+    resnext50_32x4d: 25_028_904,
+    resnext101_32x8d: 88_791_336,
+    wide_resnet50_2: 68_883_240,
+  };
   for (const [name, trainable] of Object.entries(expected)) {
     const run = netspec(['check', `specs/imagenet/${name}.json`, '--json']);
     assert.is(JSON.parse(run.stdout).params.trainable, trainable, name);
@@ -221,7 +243,9 @@ test('a compiler killed mid-write leaves every output complete, old or new, and 
   const base = JSON.parse(readFileSync('specs/imagenet/resnet152.json', 'utf8')) as Record<string, unknown>;
   const names = Array.from({ length: 24 }, (_, i) => `m${String(i).padStart(2, '0')}`);
   const writeSpecs = (root: string, classes: number) =>
-    names.forEach((name, i) => writeFileSync(join(root, 'specs', `${name}.json`), JSON.stringify({ ...base, name, head: { type: 'classifier', classes: classes + i } })));
+    names.forEach((name, i) =>
+      writeFileSync(join(root, 'specs', `${name}.json`), JSON.stringify({ ...base, name, head: { type: 'classifier', classes: classes + i } })),
+    );
   const root = project({});
   const out = join(root, 'generated');
   const contents = () => new Map(readdirSync(out).map((file) => [file, readFileSync(join(out, file), 'utf8')]));
@@ -258,7 +282,12 @@ test('a compiler killed mid-write leaves every output complete, old or new, and 
       const text = readFileSync(join(out, file), 'utf8');
       assert.ok(text === before.get(file) || text === after.get(file), `k = ${k}: ${file} is the complete old or new output`);
     }
-    assert.equal(readdirSync(out).filter((file) => !file.endsWith('.tmp')).sort(), [...before.keys()].sort());
+    assert.equal(
+      readdirSync(out)
+        .filter((file) => !file.endsWith('.tmp'))
+        .sort(),
+      [...before.keys()].sort(),
+    );
     const fresh = changed.filter((file) => readFileSync(join(out, file), 'utf8') === after.get(file)).length;
     if (signal === 'SIGKILL' && fresh > 0 && fresh < changed.length) interrupted++;
   }
@@ -291,7 +320,11 @@ test('output paths stay inside the output folder: specs named with "..", reached
   const written = (readdirSync(join(root, 'out'), { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.ts')).sort();
   // Each module and its onnxruntime wrapper (x.onnx.ts). `..hidden` is a folder inside specs/, mirrored as such (it used
   // to be flattened to x.ts, colliding with specs/x.json).
-  const withWrappers = (modules: string[]) => modules.flatMap((m) => [m, m.replace(/\.ts$/, '.onnx.ts')]).map((f) => f.split('/').join(sep)).sort();
+  const withWrappers = (modules: string[]) =>
+    modules
+      .flatMap((m) => [m, m.replace(/\.ts$/, '.onnx.ts')])
+      .map((f) => f.split('/').join(sep))
+      .sort();
   assert.equal(written, withWrappers(['..hidden/x.ts', '..ts', 'CON.ts', 'sub/nul.ts', 'x.ts']));
   // Specs outside the specs folder, reached through ".." or by an absolute path, keep only their base name.
   const elsewhere = netspec(['compile', 'specs/../elsewhere/y.json', join(root, 'elsewhere', 'deep', 'z.json'), '--out', 'out2'], root);
@@ -301,7 +334,7 @@ test('output paths stay inside the output folder: specs named with "..", reached
   rmSync(root, { recursive: true });
 });
 
-test('a spec whose files would overwrite another spec\'s is refused, naming the one file both would write', () => {
+test("a spec whose files would overwrite another spec's is refused, naming the one file both would write", () => {
   // specs/x.json writes x.ts and its wrapper x.onnx.ts; specs/x.onnx.json writes x.onnx.ts. The paths are equal, so the
   // message does not blame letter case (it used to).
   const root = project({ 'specs/x.json': tinySpec('x'), 'specs/x.onnx.json': tinySpec('y') });

@@ -28,26 +28,49 @@ function cocoFolder(content: unknown, images: readonly string[] = []): { json: s
 }
 
 const image = (id: number, width = 40, height = 30) => ({ id, file_name: `${id}.png`, width, height });
-const annotation = (id: number, imageId: number, categoryId: number, bbox = [1, 2, 3, 4], extra = {}) => ({ id, image_id: imageId, category_id: categoryId, bbox, area: bbox[2]! * bbox[3]!, iscrowd: 0, ...extra });
+const annotation = (id: number, imageId: number, categoryId: number, bbox = [1, 2, 3, 4], extra = {}) => ({
+  id,
+  image_id: imageId,
+  category_id: categoryId,
+  bbox,
+  area: bbox[2]! * bbox[3]!,
+  iscrowd: 0,
+  ...extra,
+});
 const categories = [
   { id: 7, name: 'cat' },
   { id: 2, name: 'dog' },
 ];
-const valid = (images: readonly unknown[] = [image(5), image(3)], annotations: readonly unknown[] = [annotation(10, 5, 7)]) => ({ images, annotations, categories });
+const valid = (images: readonly unknown[] = [image(5), image(3)], annotations: readonly unknown[] = [annotation(10, 5, 7)]) => ({
+  images,
+  annotations,
+  categories,
+});
 
-test('images in order of id and each image\'s annotations in the file\'s order, as pycocotools indexes them', () => {
+test("images in order of id and each image's annotations in the file's order, as pycocotools indexes them", () => {
   // pycocotools: COCOeval takes p.imgIds = sorted(cocoGt.getImgIds()) and createIndex appends each annotation to
   // imgToAnns[ann['image_id']] in the file's order; torchvision's CocoDetection lists sorted(coco.imgs.keys()).
   const content = {
     images: [image(30), image(4), image(12)],
-    annotations: [annotation(1, 12, 2, [0, 0, 5, 5]), annotation(9, 30, 7), annotation(2, 12, 7, [1, 1, 2, 2], { iscrowd: 1, area: 3.5 }), annotation(3, 12, 2, [2, 3, 4, 5])],
+    annotations: [
+      annotation(1, 12, 2, [0, 0, 5, 5]),
+      annotation(9, 30, 7),
+      annotation(2, 12, 7, [1, 1, 2, 2], { iscrowd: 1, area: 3.5 }),
+      annotation(3, 12, 2, [2, 3, 4, 5]),
+    ],
     categories,
   };
   const { json } = cocoFolder(content, ['30.png', '4.png', '12.png']);
   const data = openCocoDetection(json);
   assert.is(data.length, 3);
-  assert.equal([0, 1, 2].map((i) => data.image(i).id), [4, 12, 30]);
-  assert.equal(data.categories, [{ id: 2, name: 'dog' }, { id: 7, name: 'cat' }]);
+  assert.equal(
+    [0, 1, 2].map((i) => data.image(i).id),
+    [4, 12, 30],
+  );
+  assert.equal(data.categories, [
+    { id: 2, name: 'dog' },
+    { id: 7, name: 'cat' },
+  ]);
   const objects = data.objects(1);
   assert.equal(Array.from(objects.annotationIds), [1, 2, 3]);
   assert.equal(Array.from(objects.boxes), [0, 0, 5, 5, 1, 1, 2, 2, 2, 3, 4, 5]);
@@ -96,7 +119,13 @@ test('the images folder: <stem>/ beside annotations/, <stem>/ beside the file, i
 test('boxes of no size and boxes past their image are counted, the first named, and kept as they are', () => {
   const content = valid(
     [image(5, 40, 30), image(6, 40, 30)],
-    [annotation(1, 5, 7, [0, 0, 0, 4]), annotation(2, 6, 7, [1, 1, 5, -2], { area: 0 }), annotation(3, 6, 2, [38, 1, 3, 4]), annotation(4, 5, 2, [1, 1, 39, 29]), annotation(5, 5, 2, [-1, 0, 3, 3])],
+    [
+      annotation(1, 5, 7, [0, 0, 0, 4]),
+      annotation(2, 6, 7, [1, 1, 5, -2], { area: 0 }),
+      annotation(3, 6, 2, [38, 1, 3, 4]),
+      annotation(4, 5, 2, [1, 1, 39, 29]),
+      annotation(5, 5, 2, [-1, 0, 3, 3]),
+    ],
   );
   const { json } = cocoFolder(content, ['5.png', '6.png']);
   const data = openCocoDetection(json);
@@ -108,10 +137,13 @@ test('boxes of no size and boxes past their image are counted, the first named, 
   assert.equal(Array.from(data.objects(1).boxes), [1, 1, 5, -2, 38, 1, 3, 4]);
 });
 
-test('a record split across the reader\'s one-megabyte chunks reads whole', () => {
+test("a record split across the reader's one-megabyte chunks reads whole", () => {
   // 3,000 annotations with 400-number polygons make about 5 MB, so records straddle every chunk boundary.
   const polygon = Array.from({ length: 400 }, (_, i) => i + 0.25);
-  const annotations = Array.from({ length: 3000 }, (_, k) => ({ ...annotation(k + 1, 5 + (k % 2), k % 3 === 0 ? 2 : 7, [k, k + 0.5, 2, 3]), segmentation: [polygon] }));
+  const annotations = Array.from({ length: 3000 }, (_, k) => ({
+    ...annotation(k + 1, 5 + (k % 2), k % 3 === 0 ? 2 : 7, [k, k + 0.5, 2, 3]),
+    segmentation: [polygon],
+  }));
   const { json } = cocoFolder(valid([image(5, 9000, 9000), image(6, 9000, 9000)], annotations), ['5.png', '6.png']);
   const data = openCocoDetection(json);
   const even = data.objects(0);
@@ -123,11 +155,23 @@ test('a record split across the reader\'s one-megabyte chunks reads whole', () =
 test('the chunked bounded reader: a file that reports size 0 is read to its end, and counted against the limit', () => {
   // /proc files report size 0 to fstat; their bytes arrive all the same and are counted as they come.
   const chunks: number[] = [];
-  assert.is(readBoundedChunks('/proc/self/status', 1 << 20, 64, (chunk) => chunks.push(chunk.length)), undefined);
+  assert.is(
+    readBoundedChunks('/proc/self/status', 1 << 20, 64, (chunk) => chunks.push(chunk.length)),
+    undefined,
+  );
   assert.ok(chunks.length > 2 && chunks.every((length) => length <= 64));
-  assert.equal(readBoundedChunks('/proc/self/status', 100, 64, () => {}), { kind: 'tooLarge', size: 'more than 100 bytes' });
-  assert.equal(readBoundedChunks('/dev/zero', 100, 64, () => {}), { kind: 'unreadable', reason: 'it is not a regular file (a device, pipe or socket)' });
-  assert.equal(readBoundedChunks(root, 100, 64, () => {}), { kind: 'unreadable', reason: 'it is a folder' });
+  assert.equal(
+    readBoundedChunks('/proc/self/status', 100, 64, () => {}),
+    { kind: 'tooLarge', size: 'more than 100 bytes' },
+  );
+  assert.equal(
+    readBoundedChunks('/dev/zero', 100, 64, () => {}),
+    { kind: 'unreadable', reason: 'it is not a regular file (a device, pipe or socket)' },
+  );
+  assert.equal(
+    readBoundedChunks(root, 100, 64, () => {}),
+    { kind: 'unreadable', reason: 'it is a folder' },
+  );
 });
 
 test('an image is decoded as RGB and must have the size its record states', async () => {
@@ -156,23 +200,71 @@ const faults: [title: string, content: unknown, message: string][] = [
   ['an image id with a fraction', valid([{ ...image(5), id: 5.5 }]), '$.images[0].id is 5.5; it should be an integer'],
   ['a width of 0', valid([{ ...image(5), width: 0 }]), '$.images[0].width is 0; it should be a whole number of pixels ≥ 1'],
   ['no file name', valid([{ id: 5, width: 4, height: 4 }]), '$.images[0].file_name is missing'],
-  ['a file name climbing out', valid([{ ...image(5), file_name: '../../etc/passwd' }]), '$.images[0].file_name is "../../etc/passwd"; it should name a file inside the images folder'],
-  ['an absolute file name', valid([{ ...image(5), file_name: '/etc/passwd' }]), '$.images[0].file_name is "/etc/passwd"; it should name a file inside the images folder'],
-  ['a bbox of three numbers', valid(undefined, [annotation(1, 5, 7, [1, 2, 3])]), '$.annotations[0].bbox is [1, 2, 3]; it should be [x, y, width, height], four finite numbers'],
-  ['a bbox with a string', valid(undefined, [{ ...annotation(1, 5, 7), bbox: [1, '2', 3, 4] }]), '$.annotations[0].bbox is [1, "2", 3, 4]; it should be [x, y, width, height], four finite numbers'],
-  ['a bbox past a double', '{"images": [], "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1e400, 0, 1, 1], "area": 1}], "categories": []}', '$.annotations[0].bbox is [Infinity, 0, 1, 1]; it should be [x, y, width, height], four finite numbers'],
-  ['no area', valid(undefined, [{ id: 1, image_id: 5, category_id: 7, bbox: [1, 2, 3, 4] }]), '$.annotations[0].area is missing; pycocotools needs it to sort objects into small, medium and large'],
+  [
+    'a file name climbing out',
+    valid([{ ...image(5), file_name: '../../etc/passwd' }]),
+    '$.images[0].file_name is "../../etc/passwd"; it should name a file inside the images folder',
+  ],
+  [
+    'an absolute file name',
+    valid([{ ...image(5), file_name: '/etc/passwd' }]),
+    '$.images[0].file_name is "/etc/passwd"; it should name a file inside the images folder',
+  ],
+  [
+    'a bbox of three numbers',
+    valid(undefined, [annotation(1, 5, 7, [1, 2, 3])]),
+    '$.annotations[0].bbox is [1, 2, 3]; it should be [x, y, width, height], four finite numbers',
+  ],
+  [
+    'a bbox with a string',
+    valid(undefined, [{ ...annotation(1, 5, 7), bbox: [1, '2', 3, 4] }]),
+    '$.annotations[0].bbox is [1, "2", 3, 4]; it should be [x, y, width, height], four finite numbers',
+  ],
+  [
+    'a bbox past a double',
+    '{"images": [], "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1e400, 0, 1, 1], "area": 1}], "categories": []}',
+    '$.annotations[0].bbox is [Infinity, 0, 1, 1]; it should be [x, y, width, height], four finite numbers',
+  ],
+  [
+    'no area',
+    valid(undefined, [{ id: 1, image_id: 5, category_id: 7, bbox: [1, 2, 3, 4] }]),
+    '$.annotations[0].area is missing; pycocotools needs it to sort objects into small, medium and large',
+  ],
   ['a negative area', valid(undefined, [{ ...annotation(1, 5, 7), area: -1 }]), '$.annotations[0].area is -1; it should be a finite number ≥ 0'],
   ['iscrowd 2', valid(undefined, [{ ...annotation(1, 5, 7), iscrowd: 2 }]), '$.annotations[0].iscrowd is 2; it should be 0 or 1'],
   ['a category without a name', { images: [], annotations: [], categories: [{ id: 1 }] }, '$.categories[0].name is missing'],
-  ['an annotation of an image the list lacks', valid(undefined, [annotation(1, 5, 7), annotation(4, 99, 7)]), '$.annotations[1] (id 4) names image id 99, which $.images lacks'],
-  ['an annotation of a category the list lacks', valid(undefined, [annotation(1, 5, 7), annotation(4, 5, 12)]), '$.annotations[1] (id 4) names category id 12, which $.categories lacks'],
+  [
+    'an annotation of an image the list lacks',
+    valid(undefined, [annotation(1, 5, 7), annotation(4, 99, 7)]),
+    '$.annotations[1] (id 4) names image id 99, which $.images lacks',
+  ],
+  [
+    'an annotation of a category the list lacks',
+    valid(undefined, [annotation(1, 5, 7), annotation(4, 5, 12)]),
+    '$.annotations[1] (id 4) names category id 12, which $.categories lacks',
+  ],
   ['two images of one id', valid([image(5), image(3), image(5)]), '$.images[2].id is 5, which $.images[0] has too'],
-  ['two annotations of one id', valid(undefined, [annotation(8, 5, 7), annotation(1, 3, 7), annotation(8, 3, 2)]), '$.annotations[2].id is 8, which $.annotations[0] has too'],
-  ['two categories of one id', { images: [], annotations: [], categories: [...categories, { id: 7, name: 'lynx' }] }, '$.categories[2].id is 7, which $.categories[0] has too'],
-  ['a __proto__ key standing in for a field', '{"images": [{"__proto__": {"id": 5}, "file_name": "5.png", "width": 4, "height": 4}], "annotations": [], "categories": []}', '$.images[0].id is missing'],
+  [
+    'two annotations of one id',
+    valid(undefined, [annotation(8, 5, 7), annotation(1, 3, 7), annotation(8, 3, 2)]),
+    '$.annotations[2].id is 8, which $.annotations[0] has too',
+  ],
+  [
+    'two categories of one id',
+    { images: [], annotations: [], categories: [...categories, { id: 7, name: 'lynx' }] },
+    '$.categories[2].id is 7, which $.categories[0] has too',
+  ],
+  [
+    'a __proto__ key standing in for a field',
+    '{"images": [{"__proto__": {"id": 5}, "file_name": "5.png", "width": 4, "height": 4}], "annotations": [], "categories": []}',
+    '$.images[0].id is missing',
+  ],
   ['JSON cut short', '{"images": [{"id": 5', 'is not valid JSON at byte 19: Parser ended in mid-parsing (state: COMMA).'],
-  ['NaN, which Python writes', '{"images": [], "annotations": [{"area": NaN}], "categories": []}', 'is not valid JSON at byte 40: Unexpected "N" in state START'],
+  [
+    'NaN, which Python writes',
+    '{"images": [], "annotations": [{"area": NaN}], "categories": []}',
+    'is not valid JSON at byte 40: Unexpected "N" in state START',
+  ],
 ];
 
 for (const [title, content, message] of faults) {
@@ -185,8 +277,17 @@ for (const [title, content, message] of faults) {
 }
 
 test('refused: annotations naming image files that are not there, counted with the first three named', () => {
-  const { json, dir } = cocoFolder(valid([1, 2, 3, 4, 5, 6].map((id) => image(id)), []), ['2.png', '4.png']);
-  assert.is(refusal(() => openCocoDetection(json)), `${json}: 4 of its 6 images are not in ${dir}/val: "1.png" (image id 1), "3.png" (image id 3), "5.png" (image id 5), and 1 more; every listed image is scored, so each must be there`);
+  const { json, dir } = cocoFolder(
+    valid(
+      [1, 2, 3, 4, 5, 6].map((id) => image(id)),
+      [],
+    ),
+    ['2.png', '4.png'],
+  );
+  assert.is(
+    refusal(() => openCocoDetection(json)),
+    `${json}: 4 of its 6 images are not in ${dir}/val: "1.png" (image id 1), "3.png" (image id 3), "5.png" (image id 5), and 1 more; every listed image is scored, so each must be there`,
+  );
   // Scoring a results file reads no image, so it may go without them, as pycocotools does.
   assert.is(openCocoDetection(json, { requireImages: false }).length, 6);
 });
@@ -194,27 +295,46 @@ test('refused: annotations naming image files that are not there, counted with t
 test('refused: a file past the size bound, the bound stated', () => {
   const { json } = cocoFolder(valid(), ['5.png', '3.png']);
   const size = JSON.stringify(valid()).length;
-  assert.is(refusal(() => openCocoDetection(json, { maxFileBytes: 100 })), `${json}: the file is ${size} bytes, past the limit of 100 bytes for annotation files`);
+  assert.is(
+    refusal(() => openCocoDetection(json, { maxFileBytes: 100 })),
+    `${json}: the file is ${size} bytes, past the limit of 100 bytes for annotation files`,
+  );
 });
 
 test('refused without blocking: a FIFO as the annotations file or the images folder, a loop of links as the folder', () => {
   const fifo = cocoFolder(valid(), []);
   rmSync(fifo.json);
   spawnSync('mkfifo', [fifo.json]);
-  assert.is(refusal(() => openCocoDetection(fifo.json)), `${fifo.json}: cannot be read: it is not a regular file (a device, pipe or socket)`);
+  assert.is(
+    refusal(() => openCocoDetection(fifo.json)),
+    `${fifo.json}: cannot be read: it is not a regular file (a device, pipe or socket)`,
+  );
   const pipeFolder = cocoFolder(valid(), []);
   rmSync(join(pipeFolder.dir, 'val'), { recursive: true });
   spawnSync('mkfifo', [join(pipeFolder.dir, 'val')]);
-  assert.is(refusal(() => openCocoDetection(pipeFolder.json)), `${pipeFolder.dir}/val: a device, pipe or socket, not a folder; it should hold the images that ${pipeFolder.json} lists`);
+  assert.is(
+    refusal(() => openCocoDetection(pipeFolder.json)),
+    `${pipeFolder.dir}/val: a device, pipe or socket, not a folder; it should hold the images that ${pipeFolder.json} lists`,
+  );
   const loop = cocoFolder(valid(), []);
   rmSync(join(loop.dir, 'val'), { recursive: true });
   symlinkSync(join(loop.dir, 'loop'), join(loop.dir, 'val'));
   symlinkSync(join(loop.dir, 'val'), join(loop.dir, 'loop'));
-  assert.is(refusal(() => openCocoDetection(loop.json, { imagesDir: join(loop.dir, 'val') })), `${loop.dir}/val: too many levels of symbolic links`);
+  assert.is(
+    refusal(() => openCocoDetection(loop.json, { imagesDir: join(loop.dir, 'val') })),
+    `${loop.dir}/val: too many levels of symbolic links`,
+  );
 });
 
 test('category mapping: identity for a 91-class head over COCO ids 1–90, else contiguous in order of id', () => {
-  const coco = categoryMapping([{ id: 90, name: 'toothbrush' }, { id: 1, name: 'person' }], 91, 'x.json');
+  const coco = categoryMapping(
+    [
+      { id: 90, name: 'toothbrush' },
+      { id: 1, name: 'person' },
+    ],
+    91,
+    'x.json',
+  );
   assert.is(coco.kind, 'identity');
   assert.is(coco.outputOf(90), 90);
   assert.equal(coco.categoryOf(1), { id: 1, name: 'person' });
@@ -224,22 +344,49 @@ test('category mapping: identity for a 91-class head over COCO ids 1–90, else 
   assert.is(own.kind, 'identity');
   const small = categoryMapping([{ id: 0, name: 'zero' }, ...categories], 3, 'x.json');
   assert.is(small.kind, 'contiguous');
-  assert.equal([0, 2, 7].map((id) => small.outputOf(id)), [0, 1, 2]);
+  assert.equal(
+    [0, 2, 7].map((id) => small.outputOf(id)),
+    [0, 1, 2],
+  );
   assert.equal(small.categoryOf(2), { id: 7, name: 'cat' });
-  assert.is(refusal(() => categoryMapping(categories, 1, 'x.json')), 'x.json: has 2 categories but the head outputs 1 classes; it needs at least 2 (or 91 for COCO\'s ids 1 to 90 by identity)');
+  assert.is(
+    refusal(() => categoryMapping(categories, 1, 'x.json')),
+    "x.json: has 2 categories but the head outputs 1 classes; it needs at least 2 (or 91 for COCO's ids 1 to 90 by identity)",
+  );
 });
 
 test('category mapping: saved as JSON and read back; a tampered one is refused', () => {
   const mapping = categoryMapping(categories, 5, 'x.json');
   const saved = JSON.parse(JSON.stringify(mapping));
-  assert.equal(saved, { kind: 'contiguous', categories: [{ id: 2, name: 'dog', output: 0 }, { id: 7, name: 'cat', output: 1 }] });
+  assert.equal(saved, {
+    kind: 'contiguous',
+    categories: [
+      { id: 2, name: 'dog', output: 0 },
+      { id: 7, name: 'cat', output: 1 },
+    ],
+  });
   const restored = restoreCategoryMapping(saved, 'w/manifest.json');
   assert.equal(restored.categories, mapping.categories);
   assert.is(restored.outputOf(7), 1);
-  const swapped = { kind: 'contiguous', categories: [{ id: 2, name: 'dog', output: 1 }, { id: 7, name: 'cat', output: 0 }] };
-  assert.is(refusal(() => restoreCategoryMapping(swapped, 'w/manifest.json')), 'w/manifest.json: the category mapping gives category id 2 the output 1, which a contiguous mapping of these ids does not');
-  assert.is(refusal(() => restoreCategoryMapping({ kind: 'other', categories: [] }, 'm')), 'm: the category mapping has kind "other"; it is "identity" or "contiguous"');
-  assert.is(refusal(() => restoreCategoryMapping({ kind: 'identity', categories: [{ id: 1 }] }, 'm')), 'm: the category mapping entry 0 is not {"id": integer, "name": string, "output": integer ≥ 0}');
+  const swapped = {
+    kind: 'contiguous',
+    categories: [
+      { id: 2, name: 'dog', output: 1 },
+      { id: 7, name: 'cat', output: 0 },
+    ],
+  };
+  assert.is(
+    refusal(() => restoreCategoryMapping(swapped, 'w/manifest.json')),
+    'w/manifest.json: the category mapping gives category id 2 the output 1, which a contiguous mapping of these ids does not',
+  );
+  assert.is(
+    refusal(() => restoreCategoryMapping({ kind: 'other', categories: [] }, 'm')),
+    'm: the category mapping has kind "other"; it is "identity" or "contiguous"',
+  );
+  assert.is(
+    refusal(() => restoreCategoryMapping({ kind: 'identity', categories: [{ id: 1 }] }, 'm')),
+    'm: the category mapping entry 0 is not {"id": integer, "name": string, "output": integer ≥ 0}',
+  );
 });
 
 test.run();

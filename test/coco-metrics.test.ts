@@ -28,7 +28,8 @@ interface Reference {
 const [T, R, A, M] = [10, 101, 4, 3];
 const precisionAt = (e: CocoEvaluation, t: number, r: number, k: number, a: number, m: number) =>
   e.accumulation.precision[(((t * R + r) * e.accumulation.categoryIds.length + k) * A + a) * M + m]!;
-const recallAt = (e: CocoEvaluation, t: number, k: number, a: number, m: number) => e.accumulation.recall[((t * e.accumulation.categoryIds.length + k) * A + a) * M + m]!;
+const recallAt = (e: CocoEvaluation, t: number, k: number, a: number, m: number) =>
+  e.accumulation.recall[((t * e.accumulation.categoryIds.length + k) * A + a) * M + m]!;
 
 let largestDifference = 0;
 for (const [name, options] of Object.entries(COCO_REFERENCE_SETS)) {
@@ -37,7 +38,11 @@ for (const [name, options] of Object.entries(COCO_REFERENCE_SETS)) {
     const set = cocoSet(options);
     // Evaluated from the same JSON text pycocotools read.
     const [gtText, dtText] = [JSON.stringify(set.groundTruth), JSON.stringify(set.detections)];
-    assert.is(createHash('sha256').update(`${gtText}\n${dtText}`).digest('hex'), reference.sha256, 'the generator no longer makes the data the reference was computed on');
+    assert.is(
+      createHash('sha256').update(`${gtText}\n${dtText}`).digest('hex'),
+      reference.sha256,
+      'the generator no longer makes the data the reference was computed on',
+    );
     const evaluation = evaluateCoco(JSON.parse(gtText), JSON.parse(dtText));
     const differences: number[] = [];
     const compare = (ours: number, theirs: number, what: string) => {
@@ -50,8 +55,14 @@ for (const [name, options] of Object.entries(COCO_REFERENCE_SETS)) {
       compare(c.ap, reference.categoryAP[k]!, `AP of category ${c.id}`);
       compare(c.ap50, reference.categoryAP50[k]!, `AP50 of category ${c.id}`);
     });
-    reference.precisionAllAreas100.forEach((rows, t) => rows.forEach((ks, r) => ks.forEach((value, k) => compare(precisionAt(evaluation, t, r, k, 0, 2), value, `precision[${t}, ${r}, ${k}, 0, 2]`))));
-    reference.recall.forEach((ks, t) => ks.forEach((as, k) => as.forEach((ms, a) => ms.forEach((value, m) => compare(recallAt(evaluation, t, k, a, m), value, `recall[${t}, ${k}, ${a}, ${m}]`)))));
+    reference.precisionAllAreas100.forEach((rows, t) =>
+      rows.forEach((ks, r) => ks.forEach((value, k) => compare(precisionAt(evaluation, t, r, k, 0, 2), value, `precision[${t}, ${r}, ${k}, 0, 2]`))),
+    );
+    reference.recall.forEach((ks, t) =>
+      ks.forEach((as, k) =>
+        as.forEach((ms, a) => ms.forEach((value, m) => compare(recallAt(evaluation, t, k, a, m), value, `recall[${t}, ${k}, ${a}, ${m}]`))),
+      ),
+    );
     assert.is(formatCocoStats(evaluation.stats), reference.printed.map((line) => `${line}\n`).join(''));
     largestDifference = Math.max(largestDifference, ...differences);
     assert.is(differences.length, 12 + 2 * reference.categoryIds.length + T * R * reference.categoryIds.length + T * reference.categoryIds.length * A * M);
@@ -63,25 +74,58 @@ test('the reference sets hold every case the rules distinguish', () => {
   const all = <T>(pick: (set: (typeof sets)[number]) => readonly T[]) => sets.flatMap(pick);
   const annotations = all((s) => s.groundTruth.annotations);
   const detections = all((s) => s.detections);
-  assert.ok(annotations.some((a) => a.iscrowd === 1), 'crowds');
-  for (const [low, high] of [[0, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, Infinity]]) assert.ok(annotations.some((a) => a.iscrowd === 0 && a.area >= low! && a.area <= high!), `objects of area ${low}…${high}`);
-  assert.ok(annotations.some((a) => a.area !== a.bbox[2]! * a.bbox[3]!), 'an area other than the box’s');
-  assert.ok(annotations.some((a) => a.id === 0), 'annotation id 0');
+  assert.ok(
+    annotations.some((a) => a.iscrowd === 1),
+    'crowds',
+  );
+  for (const [low, high] of [
+    [0, 32 ** 2],
+    [32 ** 2, 96 ** 2],
+    [96 ** 2, Infinity],
+  ])
+    assert.ok(
+      annotations.some((a) => a.iscrowd === 0 && a.area >= low! && a.area <= high!),
+      `objects of area ${low}…${high}`,
+    );
+  assert.ok(
+    annotations.some((a) => a.area !== a.bbox[2]! * a.bbox[3]!),
+    'an area other than the box’s',
+  );
+  assert.ok(
+    annotations.some((a) => a.id === 0),
+    'annotation id 0',
+  );
   assert.ok(detections.some((d) => d.bbox[2] === 0) && detections.some((d) => d.bbox[3]! < 0), 'boxes of zero and negative size');
   for (const set of sets) {
     const ids = set.groundTruth.images.map((image) => image.id);
-    assert.not.equal(ids, [...ids].sort((a, b) => a - b), 'image ids out of order');
-    assert.ok(ids.some((id) => !set.groundTruth.annotations.some((a) => a.image_id === id)), 'an image without ground truth');
+    assert.not.equal(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'image ids out of order',
+    );
+    assert.ok(
+      ids.some((id) => !set.groundTruth.annotations.some((a) => a.image_id === id)),
+      'an image without ground truth',
+    );
     const last = set.groundTruth.categories.at(-1)!.id;
-    assert.ok(set.groundTruth.annotations.some((a) => a.category_id === last) && !set.detections.some((d) => d.category_id === last), 'a category without detections');
+    assert.ok(
+      set.groundTruth.annotations.some((a) => a.category_id === last) && !set.detections.some((d) => d.category_id === last),
+      'a category without detections',
+    );
     // Scores on a grid tie often; random-a keeps them continuous.
     if (set.options.scoreStep > 0) assert.ok(new Set(set.detections.map((d) => d.score)).size < set.detections.length / 2, 'score ties');
     const widths = new Map(set.groundTruth.images.map((image) => [image.id, image.width]));
-    assert.ok(set.detections.some((d) => d.bbox[0]! + d.bbox[2]! > widths.get(d.image_id)!), 'boxes past the image');
+    assert.ok(
+      set.detections.some((d) => d.bbox[0]! + d.bbox[2]! > widths.get(d.image_id)!),
+      'boxes past the image',
+    );
   }
   const perImageAndCategory = new Map<string, number>();
   for (const d of detections) perImageAndCategory.set(`${d.image_id}/${d.category_id}`, (perImageAndCategory.get(`${d.image_id}/${d.category_id}`) ?? 0) + 1);
-  assert.ok([...perImageAndCategory.values()].some((n) => n > 100), 'more than 100 detections of one category in an image');
+  assert.ok(
+    [...perImageAndCategory.values()].some((n) => n > 100),
+    'more than 100 detections of one category in an image',
+  );
 });
 
 test('the largest difference from pycocotools over every reference figure is 0', () => {
@@ -207,7 +251,12 @@ test('an image without ground truth adds false positives; a category without det
   // (image 2), TP (image 1): tp = [0,1], fp = [1,1], rc = [0,1], pr = [0, 1/(2+ε) = 0.5] → monotone [0.5, 0.5];
   // every recall point reads 0.5. Category 2: an object in image 1, never detected: AP 0 (it has ground truth).
   // Category 3: in the list, with no objects and no detections: −1, left out of the means.
-  const e = evaluate([1, 2], [truth(1, [0, 0, 10, 10]), truth(1, [50, 50, 10, 10], { category: 2 })], [detection(1, [0, 0, 10, 10], 0.5), detection(2, [0, 0, 10, 10], 0.9)], [1, 2, 3]);
+  const e = evaluate(
+    [1, 2],
+    [truth(1, [0, 0, 10, 10]), truth(1, [50, 50, 10, 10], { category: 2 })],
+    [detection(1, [0, 0, 10, 10], 0.5), detection(2, [0, 0, 10, 10], 0.9)],
+    [1, 2, 3],
+  );
   assert.equal(
     e.categories.map((c) => [c.id, c.ap, c.ap50]),
     [
@@ -227,7 +276,11 @@ test('score ties: images by ascending id, then each image in its input order', (
   // Accumulation concatenates image 1 first, and the stable sort keeps it first: FP, TP → rc = [0, 1/2],
   // pr = [0, 1/2] → monotone [1/2, 1/2]; recall points 0…0.5 (51) read 1/2, the rest 0: AP = 51·0.5/101.
   // (Image 2 first would give TP, FP: pr[0] = 1/(1+ε) and AP = 51/101.)
-  const across = evaluate([2, 1], [truth(1, [0, 0, 10, 10]), truth(2, [0, 0, 10, 10])], [detection(2, [0, 0, 10, 10], 0.5), detection(1, [300, 300, 10, 10], 0.5)]);
+  const across = evaluate(
+    [2, 1],
+    [truth(1, [0, 0, 10, 10]), truth(2, [0, 0, 10, 10])],
+    [detection(2, [0, 0, 10, 10], 0.5), detection(1, [300, 300, 10, 10], 0.5)],
+  );
   close(across.stats[AP]!, (51 * 0.5) / 101, 'AP across images');
   // Within one image: an exact box a and a half box b ([0,0,10,5], IoU 1/2), equal scores. Listed a, b: a takes
   // the object at every threshold, b is a FP after it → pr = [1/(1+ε), 1/2] → every point 1/(1+ε), AP = 1/(1+ε).
@@ -312,7 +365,18 @@ test('input that cannot be scored is refused in one line naming the record', () 
   refused(() => evaluate([1], [], [detection(2, [0, 0, 1, 1], 0.5)]), /detection 1: image_id 2 is not an image of the ground truth/);
   refused(() => evaluate([1], [], [detection(1, [0, 0, 1, 1], Number.NaN)]), /detection 1 of image 1: score is NaN/);
   refused(() => evaluate([1], [], [detection(1, [0, 0, Number.POSITIVE_INFINITY, 1], 0.5)]), /bbox is not four finite numbers/);
-  refused(() => evaluate([1], [{ ...truth(1, [0, 0, 1, 1]), id: 7 }, { ...truth(1, [0, 0, 2, 2]), id: 7 }], []), /annotation 7: the id is used twice/);
+  refused(
+    () =>
+      evaluate(
+        [1],
+        [
+          { ...truth(1, [0, 0, 1, 1]), id: 7 },
+          { ...truth(1, [0, 0, 2, 2]), id: 7 },
+        ],
+        [],
+      ),
+    /annotation 7: the id is used twice/,
+  );
   refused(() => evaluate([1], [{ ...truth(1, [0, 0, 1, 1]), area: Number.NaN }], []), /area is NaN/);
   refused(() => evaluate([1], [{ ...truth(1, [0, 0, 1, 1]), iscrowd: 2 }], []), /iscrowd is 2, not 0 or 1/);
 });

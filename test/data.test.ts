@@ -50,11 +50,7 @@ test('a 2×3×2 unsigned-byte file returns its shape and a view on its 12 data b
 
 const faults: [title: string, bytes: Uint8Array, message: string][] = [
   ['shorter than the 4-byte header', new Uint8Array([0, 0, 8]), 'f: the file is 3 bytes long, shorter than the 4-byte IDX header'],
-  [
-    'wrong magic bytes',
-    new Uint8Array([0xab, 0xcd, 8, 1, 0, 0, 0, 0]),
-    'f: not an IDX file: magic bytes 0xAB 0xCD where an IDX file starts with 0x00 0x00',
-  ],
+  ['wrong magic bytes', new Uint8Array([0xab, 0xcd, 8, 1, 0, 0, 0, 0]), 'f: not an IDX file: magic bytes 0xAB 0xCD where an IDX file starts with 0x00 0x00'],
   [
     'gzip magic given to readIdx',
     gzipSync(idx([1], [7])),
@@ -63,7 +59,11 @@ const faults: [title: string, bytes: Uint8Array, message: string][] = [
   ['0 dimensions', idx([], []), 'f: declares 0 dimensions; only 1 to 4 are supported'],
   ['5 dimensions', idx([1, 1, 1, 1, 1], [0]), 'f: declares 5 dimensions; only 1 to 4 are supported'],
   // 3 dimensions need 4 + 3·4 = 16 header bytes; the file stops 2 bytes into the second dimension: 4 + 4 + 2 = 10.
-  ['a header cut inside the dimensions', idx([2, 3, 2], []).subarray(0, 10), 'f: the header declares 3 dimensions and needs 16 bytes, but the file is 10 bytes long'],
+  [
+    'a header cut inside the dimensions',
+    idx([2, 3, 2], []).subarray(0, 10),
+    'f: the header declares 3 dimensions and needs 16 bytes, but the file is 10 bytes long',
+  ],
   // 2·3·2 = 12 bytes of data are needed.
   ['data truncated by one byte', idx([2, 3, 2], counting(11)), 'f: the data is truncated: shape [2, 3, 2] needs 12 bytes but 11 follow the 16-byte header'],
   ['one trailing byte', idx([2, 3, 2], counting(13)), 'f: the data has 1 trailing byte: shape [2, 3, 2] needs 12 bytes but 13 follow the 16-byte header'],
@@ -71,9 +71,17 @@ const faults: [title: string, bytes: Uint8Array, message: string][] = [
   ['float64 data', idx([1], counting(8), 0x0e), 'f: holds float64 data (type 0x0E); only unsigned bytes (0x08) are supported'],
   ['an unknown type', idx([1], [0], 0x07), 'f: has an unknown data type (type 0x07); only unsigned bytes (0x08) are supported'],
   // 2^32 − 1 = 4294967295, exact in a double; the reader must compare, not allocate.
-  ['a dimension of 2^32 − 1', idx([2 ** 32 - 1], counting(3)), 'f: the data is truncated: shape [4294967295] needs 4294967295 bytes but 3 follow the 8-byte header'],
+  [
+    'a dimension of 2^32 − 1',
+    idx([2 ** 32 - 1], counting(3)),
+    'f: the data is truncated: shape [4294967295] needs 4294967295 bytes but 3 follow the 8-byte header',
+  ],
   // 65536 · 65536 = 2^32, which 32-bit arithmetic wraps to 0 — and 0 data bytes would then wrongly match.
-  ['dimensions whose product wraps to 0 in 32 bits', idx([65536, 65536], []), 'f: the data is truncated: shape [65536, 65536] needs 4294967296 bytes but 0 follow the 12-byte header'],
+  [
+    'dimensions whose product wraps to 0 in 32 bits',
+    idx([65536, 65536], []),
+    'f: the data is truncated: shape [65536, 65536] needs 4294967296 bytes but 0 follow the 12-byte header',
+  ],
   // (2^32 − 1)^4 ≈ 3.40e38 is beyond 2^53, so the figure is given approximately.
   [
     'four dimensions of 2^32 − 1',
@@ -84,7 +92,10 @@ const faults: [title: string, bytes: Uint8Array, message: string][] = [
 
 for (const [title, bytes, message] of faults) {
   test(`refused: ${title}`, () => {
-    assert.is(refusal(() => readIdx(bytes, 'f')), message);
+    assert.is(
+      refusal(() => readIdx(bytes, 'f')),
+      message,
+    );
   });
 }
 
@@ -112,12 +123,21 @@ test('readIdxFile refuses a corrupt .gz saying why, and a missing file by name',
   const whole = gzipSync(idx([2, 3, 2], counting(12)));
   const cut = join(folder, 'cut.gz');
   writeFileSync(cut, whole.subarray(0, whole.length - 4));
-  assert.is(refusal(() => readIdxFile(cut)), `${cut}: not a valid gzip file: unexpected end of file`);
+  assert.is(
+    refusal(() => readIdxFile(cut)),
+    `${cut}: not a valid gzip file: unexpected end of file`,
+  );
   const notGzip = join(folder, 'not-gzip.gz');
   writeFileSync(notGzip, idx([1], [1]));
-  assert.is(refusal(() => readIdxFile(notGzip)), `${notGzip}: not a valid gzip file: incorrect header check`);
+  assert.is(
+    refusal(() => readIdxFile(notGzip)),
+    `${notGzip}: not a valid gzip file: incorrect header check`,
+  );
   const missing = join(folder, 'nothing-here');
-  assert.is(refusal(() => readIdxFile(missing)), `${missing}: the file does not exist`);
+  assert.is(
+    refusal(() => readIdxFile(missing)),
+    `${missing}: the file does not exist`,
+  );
 });
 
 /**
@@ -142,7 +162,10 @@ test('a gzip bomb is inflated no further than the size its IDX header declares',
   const before = process.memoryUsage().rss;
   const started = performance.now();
   // 10 × 28 × 28 = 7,840 bytes declared after the 16-byte header.
-  assert.is(refusal(() => readIdxFile(path)), `${path}: the data inflates past the 7840 bytes its header declares ([10, 28, 28])`);
+  assert.is(
+    refusal(() => readIdxFile(path)),
+    `${path}: the data inflates past the 7840 bytes its header declares ([10, 28, 28])`,
+  );
   assert.ok(process.memoryUsage().rss - before < 64 * 2 ** 20, `memory stayed bounded (${((process.memoryUsage().rss - before) / 2 ** 20).toFixed(0)} MiB)`);
   assert.ok(performance.now() - started < 2000, 'stopped early');
 });
@@ -150,10 +173,16 @@ test('a gzip bomb is inflated no further than the size its IDX header declares',
 test('an IDX header declaring more than the size limit is refused before the rest is inflated or read', () => {
   const gz = join(folder, 'huge-idx3-ubyte.gz');
   writeFileSync(gz, gzipBomb([60000, 28000, 28], 1));
-  assert.is(refusal(() => readIdxFile(gz)), `${gz}: the header declares shape [60000, 28000, 28], 47040000000 bytes, more than the 1073741824-byte limit for IDX data`);
+  assert.is(
+    refusal(() => readIdxFile(gz)),
+    `${gz}: the header declares shape [60000, 28000, 28], 47040000000 bytes, more than the 1073741824-byte limit for IDX data`,
+  );
   const plain = join(folder, 'huge-idx3-ubyte');
   writeFileSync(plain, idx([60000, 28000, 28], []));
-  assert.is(refusal(() => readIdxFile(plain)), `${plain}: the data is truncated: shape [60000, 28000, 28] needs 47040000000 bytes but 0 follow the 16-byte header`);
+  assert.is(
+    refusal(() => readIdxFile(plain)),
+    `${plain}: the data is truncated: shape [60000, 28000, 28] needs 47040000000 bytes but 0 follow the 16-byte header`,
+  );
 });
 
 test('a FIFO, a device or a folder as an IDX file is refused without blocking, naming it', () => {
@@ -184,15 +213,33 @@ function fashionFolder(name: string, trainCount: number, testCount: number, labe
   const pixels = (count: number, seed: number) => Array.from({ length: count * 28 * 28 }, (_, i) => (i * 7 + seed) % 256);
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([trainCount, 28, 28], pixels(trainCount, 1))));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idx([testCount, 28, 28], pixels(testCount, 2))));
-  writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx([trainCount], Array.from({ length: trainCount }, (_, i) => labels(i))));
-  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([testCount], Array.from({ length: testCount }, (_, i) => labels(i + 1))));
+  writeFileSync(
+    join(dir, 'train-labels-idx1-ubyte'),
+    idx(
+      [trainCount],
+      Array.from({ length: trainCount }, (_, i) => labels(i)),
+    ),
+  );
+  writeFileSync(
+    join(dir, 't10k-labels-idx1-ubyte'),
+    idx(
+      [testCount],
+      Array.from({ length: testCount }, (_, i) => labels(i + 1)),
+    ),
+  );
   return dir;
 }
 
 test('loadFashionMnist reads a small folder of mixed gzipped and plain files', () => {
   const { train, test: testSet } = loadFashionMnist(fashionFolder('small', 5, 3));
-  assert.equal({ ...train, images: train.images.length, labels: [...train.labels] }, { images: 5 * 784, labels: [0, 1, 2, 3, 4], count: 5, height: 28, width: 28, channels: 1, classes: 10 });
-  assert.equal({ ...testSet, images: testSet.images.length, labels: [...testSet.labels] }, { images: 3 * 784, labels: [1, 2, 3], count: 3, height: 28, width: 28, channels: 1, classes: 10 });
+  assert.equal(
+    { ...train, images: train.images.length, labels: [...train.labels] },
+    { images: 5 * 784, labels: [0, 1, 2, 3, 4], count: 5, height: 28, width: 28, channels: 1, classes: 10 },
+  );
+  assert.equal(
+    { ...testSet, images: testSet.images.length, labels: [...testSet.labels] },
+    { images: 3 * 784, labels: [1, 2, 3], count: 3, height: 28, width: 28, channels: 1, classes: 10 },
+  );
   // Pixel i of the train file is (7i + 1) mod 256: image 2, row 5, column 9 is i = 2·784 + 5·28 + 9 = 1717 → 12020 mod 256 = 244.
   assert.is(train.images[2 * 784 + 5 * 28 + 9], 244);
 });
@@ -239,13 +286,19 @@ test('image and label counts that disagree are refused, naming both files', () =
 
 test('a label of 10 is refused with its index', () => {
   const dir = fashionFolder('label-ten', 5, 3, (i) => (i === 3 ? 10 : 0));
-  assert.is(refusal(() => loadFashionMnist(dir)), `${join(dir, 'train-labels-idx1-ubyte')}: the label at index 3 is 10; Fashion-MNIST labels are 0 to 9`);
+  assert.is(
+    refusal(() => loadFashionMnist(dir)),
+    `${join(dir, 'train-labels-idx1-ubyte')}: the label at index 3 is 10; Fashion-MNIST labels are 0 to 9`,
+  );
 });
 
 test('images that are not 28×28 are refused', () => {
   const dir = fashionFolder('wrong-size', 5, 3);
   writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idx([3, 32, 32], new Uint8Array(3 * 32 * 32))));
-  assert.is(refusal(() => loadFashionMnist(dir)), `${join(dir, 't10k-images-idx3-ubyte.gz')}: holds an array of shape [3, 32, 32]; Fashion-MNIST images are [N, 28, 28]`);
+  assert.is(
+    refusal(() => loadFashionMnist(dir)),
+    `${join(dir, 't10k-images-idx3-ubyte.gz')}: holds an array of shape [3, 32, 32]; Fashion-MNIST images are [N, 28, 28]`,
+  );
 });
 
 test('the class names follow the published label order', () => {
@@ -277,7 +330,7 @@ defineReal('the real Fashion-MNIST is balanced: 6,000 train and 1,000 test image
   assert.equal(perClass(real.test.labels), new Array(10).fill(1000));
 });
 
-defineReal('the real train labels start 9, 0, 0 and end 3, 0, 5, as TensorFlow\'s tutorial prints them', () => {
+defineReal("the real train labels start 9, 0, 0 and end 3, 0, 5, as TensorFlow's tutorial prints them", () => {
   // TensorFlow's "classify images of clothing" tutorial shows train_labels as array([9, 0, 0, ..., 3, 0, 5]).
   const labels = real.train.labels;
   assert.equal([...labels.subarray(0, 3), ...labels.subarray(-3)], [9, 0, 0, 3, 0, 5]);

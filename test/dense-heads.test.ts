@@ -35,7 +35,10 @@ function compiled(spec: object): AnalyzedGraph {
 
 const random = (shape: number[], seed: number) => {
   const r = seededRandom(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * r.next() - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * r.next() - 1),
+    shape,
+  );
 };
 
 /** The gradient of Σ output·R (R fixed per output) with respect to every trainable weight, in training mode. */
@@ -72,7 +75,10 @@ for (const [kind, spec] of Object.entries(specs)) {
       const actual = wasm.get(name)!;
       const error = relativeError(tf.tensor(actual), tf.tensor(expected));
       assert.ok(error <= TOLERANCE, `${name}: relative max |Δ| ${error.toExponential(2)}`);
-      assert.ok(expected.some((g) => g !== 0), `${name} has no gradient`);
+      assert.ok(
+        expected.some((g) => g !== 0),
+        `${name} has no gradient`,
+      );
     }
   });
 }
@@ -94,10 +100,31 @@ const nested = (t: tf.Tensor) => t.arraySync() as number[][][][];
 for (const mode of ['bilinear', 'nearest'] as const) {
   test(`${mode} resize and its gradient equal PyTorch's F.interpolate and autograd at odd sizes, up and down`, async () => {
     await tf.setBackend('wasm');
-    for (const [inSize, outSize] of [[[7, 5], [13, 11]], [[1, 1], [4, 3]], [[9, 6], [4, 5]], [[4, 2], [7, 4]]] as const) {
+    for (const [inSize, outSize] of [
+      [
+        [7, 5],
+        [13, 11],
+      ],
+      [
+        [1, 1],
+        [4, 3],
+      ],
+      [
+        [9, 6],
+        [4, 5],
+      ],
+      [
+        [4, 2],
+        [7, 4],
+      ],
+    ] as const) {
       const x = random([2, inSize[0], inSize[1], 3], 5);
       const r = random([2, outSize[0], outSize[1], 3], 6);
-      const { value: y, grads } = tf.valueAndGrads((input: tf.Tensor) => resizeLike(input as tf.Tensor4D, outSize[0], outSize[1], mode === 'bilinear').mul(r).sum())([x]);
+      const { value: y, grads } = tf.valueAndGrads((input: tf.Tensor) =>
+        resizeLike(input as tf.Tensor4D, outSize[0], outSize[1], mode === 'bilinear')
+          .mul(r)
+          .sum(),
+      )([x]);
       const output = resizeLike(x as tf.Tensor4D, outSize[0], outSize[1], mode === 'bilinear');
       const input = JSON.stringify({ x: nested(x.transpose([0, 3, 1, 2])), r: nested(r.transpose([0, 3, 1, 2])), size: outSize, mode });
       const run = spawnSync(PYTHON, ['-c', TORCH_RESIZE], { input, encoding: 'utf8' });

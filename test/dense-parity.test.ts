@@ -73,7 +73,8 @@ test.after(() => rmSync(folder, { recursive: true, force: true }));
 
 const io = (name: string) => readSafetensors('io', readFileSync(join(folder, `${name}.io.safetensors`))).tensors;
 /** A reference tensor in the tfjs layout: feature maps NCHW → NHWC, anchor tables as they are. */
-const asTfjs = (t: FloatTensor) => tf.tidy(() => (t.shape.length === 4 ? tf.tensor(t.data, [...t.shape]).transpose([0, 2, 3, 1]) : tf.tensor(t.data, [...t.shape])));
+const asTfjs = (t: FloatTensor) =>
+  tf.tidy(() => (t.shape.length === 4 ? tf.tensor(t.data, [...t.shape]).transpose([0, 2, 3, 1]) : tf.tensor(t.data, [...t.shape])));
 
 function assertClose(actual: tf.Tensor, expected: FloatTensor, what: string, tolerance = TOLERANCE): void {
   const reference = asTfjs(expected);
@@ -126,7 +127,11 @@ test("netspec's decoding of torchvision's own raw outputs gives torchvision's de
   // The reference scales the head's outputs down (see scripts/dense-reference.py) so that scores do not saturate and tie.
   const decoded = decodeBatch(raw('decode.cls_logits'), raw('decode.bbox_regression'), detectionConfig(graph));
   decoded.forEach((mine, image) => {
-    const theirs = { boxes: tensors.get(`detections.${image}.boxes`)!.data, scores: tensors.get(`detections.${image}.scores`)!.data, labels: tensors.get(`detections.${image}.labels`)!.data };
+    const theirs = {
+      boxes: tensors.get(`detections.${image}.boxes`)!.data,
+      scores: tensors.get(`detections.${image}.scores`)!.data,
+      labels: tensors.get(`detections.${image}.labels`)!.data,
+    };
     assert.ok(theirs.scores.length > 10, 'the check needs detections');
     assert.is(mine.scores.length, theirs.scores.length, `image ${image}: detections`);
     mine.scores.forEach((score, i) => {

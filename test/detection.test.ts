@@ -66,33 +66,116 @@ function regressionDeltas(next: () => number, count: number, sigma: number): Flo
   return Float32Array.from({ length: count * 4 }, (_, i) => (i % 4 >= 2 && next() < 0.03 ? 5 : sigma * gaussian(next)));
 }
 
-function randomCase(name: string, seed: number, shape: Omit<Case, 'name' | 'levels' | 'options'>, sizes: readonly [number, number][], logits: { lo: number; span: number; power: number; sigma: number }, options: DetectionOptions = {}): Case {
+function randomCase(
+  name: string,
+  seed: number,
+  shape: Omit<Case, 'name' | 'levels' | 'options'>,
+  sizes: readonly [number, number][],
+  logits: { lo: number; span: number; power: number; sigma: number },
+  options: DetectionOptions = {},
+): Case {
   const next = random(seed);
   const anchorOptions = shape.anchors === 'default' ? retinanetDefaultAnchors() : shape.anchors;
   const boxes = sizes.map(([h, w], level) => h * w * anchorsPerLocation(anchorOptions, level));
-  const classLogits = distinctLogits(next, boxes.map((n) => n * shape.classes), logits.lo, logits.span, logits.power);
-  const levels = sizes.map(([height, width], level) => ({ height, width, classLogits: classLogits[level]!, boxRegression: regressionDeltas(next, boxes[level]!, logits.sigma) }));
+  const classLogits = distinctLogits(
+    next,
+    boxes.map((n) => n * shape.classes),
+    logits.lo,
+    logits.span,
+    logits.power,
+  );
+  const levels = sizes.map(([height, width], level) => ({
+    height,
+    width,
+    classLogits: classLogits[level]!,
+    boxRegression: regressionDeltas(next, boxes[level]!, logits.sigma),
+  }));
   return { name, ...shape, levels, options };
 }
 
 // (a) A ResNet50-FPN's P3–P7 on a 97×61 image: conv1 and the max pool give 25×16, then stride-2 3×3 convs with
 // padding 1 give ceil halves, 13×8 (P3), 7×4, 4×2, 2×1 (P6) and 1×1 (P7); strides 97 // 13 = 7 … 97 // 1 = 97.
-const resnetFpn = randomCase('resnet-fpn', 1, { imageHeight: 97, imageWidth: 61, anchors: 'default', classes: 91 },
-  [[13, 8], [7, 4], [4, 2], [2, 1], [1, 1]], { lo: -9, span: 11, power: 4, sigma: 0.3 });
+const resnetFpn = randomCase(
+  'resnet-fpn',
+  1,
+  { imageHeight: 97, imageWidth: 61, anchors: 'default', classes: 91 },
+  [
+    [13, 8],
+    [7, 4],
+    [4, 2],
+    [2, 1],
+    [1, 1],
+  ],
+  { lo: -9, span: 11, power: 4, sigma: 0.3 },
+);
 // (b) Dense, similar anchors with small deltas, so boxes overlap heavily, and scores within ±1 logit of 0.05. Sizes
 // 21 and 25 have half-integer halves that torch rounds to even. Few candidates: batched_nms's class-offset path.
-const overlapping = randomCase('overlapping', 2,
-  { imageHeight: 40, imageWidth: 40, anchors: { sizes: [[15, 21, 25], [33]], ratios: [[0.5, 1, 2], [1, 2]] }, classes: 3 },
-  [[5, 5], [3, 3]], { lo: -3.944, span: 2, power: 1, sigma: 0.1 });
+const overlapping = randomCase(
+  'overlapping',
+  2,
+  {
+    imageHeight: 40,
+    imageWidth: 40,
+    anchors: {
+      sizes: [[15, 21, 25], [33]],
+      ratios: [
+        [0.5, 1, 2],
+        [1, 2],
+      ],
+    },
+    classes: 3,
+  },
+  [
+    [5, 5],
+    [3, 3],
+  ],
+  { lo: -3.944, span: 2, power: 1, sigma: 0.1 },
+);
 // (c) Most scores pass: level 0 has about 2800 above the threshold for 1000 candidates; NMS runs per class.
-const crowded = randomCase('crowded', 3,
-  { imageHeight: 64, imageWidth: 64, anchors: { sizes: [[8], [16]], ratios: [[0.5, 1, 2], [0.5, 1, 2]] }, classes: 4 },
-  [[16, 16], [8, 8]], { lo: -3.5, span: 6, power: 1, sigma: 0.3 });
+const crowded = randomCase(
+  'crowded',
+  3,
+  {
+    imageHeight: 64,
+    imageWidth: 64,
+    anchors: {
+      sizes: [[8], [16]],
+      ratios: [
+        [0.5, 1, 2],
+        [0.5, 1, 2],
+      ],
+    },
+    classes: 4,
+  },
+  [
+    [16, 16],
+    [8, 8],
+  ],
+  { lo: -3.5, span: 6, power: 1, sigma: 0.3 },
+);
 // (d) Every option away from its default.
-const tuned = randomCase('options', 4,
-  { imageHeight: 48, imageWidth: 40, anchors: { sizes: [[12, 20], [24]], ratios: [[1, 2], [0.5, 1]] }, classes: 5 },
-  [[6, 5], [3, 3]], { lo: -4, span: 6, power: 1, sigma: 0.2 },
-  { scoreThreshold: 0.2, nmsThreshold: 0.3, detectionsPerImage: 20, topkCandidates: 50 });
+const tuned = randomCase(
+  'options',
+  4,
+  {
+    imageHeight: 48,
+    imageWidth: 40,
+    anchors: {
+      sizes: [[12, 20], [24]],
+      ratios: [
+        [1, 2],
+        [0.5, 1],
+      ],
+    },
+    classes: 5,
+  },
+  [
+    [6, 5],
+    [3, 3],
+  ],
+  { lo: -4, span: 6, power: 1, sigma: 0.2 },
+  { scoreThreshold: 0.2, nmsThreshold: 0.3, detectionsPerImage: 20, topkCandidates: 50 },
+);
 const cases = [resnetFpn, overlapping, crowded, tuned];
 
 function toLittleEndian(values: Float32Array | Int32Array): Uint8Array {
@@ -112,7 +195,10 @@ function writeCase(root: string, c: Case): void {
   const folder = join(root, c.name);
   mkdirSync(folder);
   const levels = c.levels.map(({ height, width }) => ({ height, width }));
-  writeFileSync(join(folder, 'manifest.json'), JSON.stringify({ imageHeight: c.imageHeight, imageWidth: c.imageWidth, anchors: c.anchors, classes: c.classes, levels, options: c.options }));
+  writeFileSync(
+    join(folder, 'manifest.json'),
+    JSON.stringify({ imageHeight: c.imageHeight, imageWidth: c.imageWidth, anchors: c.anchors, classes: c.classes, levels, options: c.options }),
+  );
   c.levels.forEach((level, i) => {
     writeFileSync(join(folder, `level-${i}-logits.bin`), toLittleEndian(level.classLogits));
     writeFileSync(join(folder, `level-${i}-regression.bin`), toLittleEndian(level.boxRegression));
@@ -134,7 +220,14 @@ function readReference(root: string, c: Case): Reference {
   const anchors = c.levels.map((_, i) => readLittleEndian(join(folder, `anchors-${i}.bin`), 'float'));
   const scores = readLittleEndian(join(folder, 'scores.bin'), 'float');
   assert.is(scores.length, result.count);
-  return { anchors, boxes: readLittleEndian(join(folder, 'boxes.bin'), 'float'), scores, labels: readLittleEndian(join(folder, 'labels.bin'), 'int'), sizes: result.sizes, ratios: result.ratios };
+  return {
+    anchors,
+    boxes: readLittleEndian(join(folder, 'boxes.bin'), 'float'),
+    scores,
+    labels: readLittleEndian(join(folder, 'labels.bin'), 'int'),
+    sizes: result.sizes,
+    ratios: result.ratios,
+  };
 }
 
 const folder = mkdtempSync(join(tmpdir(), 'netspec-detection-'));
@@ -192,7 +285,9 @@ for (const c of cases) {
     reference.scores.forEach((s, i) => i === 0 || assert.ok(s < reference.scores[i - 1]!, `tied reference scores at ${i}`));
     const ours = decodeDetections(c.levels, c.imageHeight, c.imageWidth, anchorOptions, c.options);
     const { box, score } = compareDetections(c.name, ours, reference);
-    console.log(`  ${c.name}: ${ours.scores.length} detections, max anchor diff ${anchorDifference}, box rel diff ${box.toExponential(2)}, score diff ${score.toExponential(2)}`);
+    console.log(
+      `  ${c.name}: ${ours.scores.length} detections, max anchor diff ${anchorDifference}, box rel diff ${box.toExponential(2)}, score diff ${score.toExponential(2)}`,
+    );
   });
 }
 

@@ -23,7 +23,11 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   // Parsing
   ['not JSON at all', 'resnet34 please', [`${FILE}:1:1: error NS010: unexpected 'r' in JSON`]],
   ['truncated JSON', '{\n  "name": "tiny",\n  "input": {', [`${FILE}:3:13: error NS010: the JSON ends early: a value or a closing bracket is missing`]],
-  ['trailing comma', withLine(7, '  "head": { "type": "classifier", "classes": 10, }'), [`${FILE}:7:48: error NS010: trailing comma before '}' is not allowed in JSON`]],
+  [
+    'trailing comma',
+    withLine(7, '  "head": { "type": "classifier", "classes": 10, }'),
+    [`${FILE}:7:48: error NS010: trailing comma before '}' is not allowed in JSON`],
+  ],
   ['a bad value in an unfinished file', '{ "name": x', [`${FILE}:1:11: error NS010: unexpected 'x' in JSON`]],
   ['a truncated string', '{ "name": "tin', [`${FILE}:1:15: error NS010: the JSON ends early: a value or a closing bracket is missing`]],
   ['a comment', withLine(5, '  "block": { "type": "basic" }, // the CIFAR block'), [`${FILE}:5:33: error NS010: comments are not allowed in JSON`]],
@@ -31,12 +35,12 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   ['a file of whitespace', '  \n\n', [`${FILE}:1:1: error NS010: the file is empty; a spec is a JSON object`]],
   ['single-quoted strings', "{ 'name': 'tiny' }", [`${FILE}:1:3: error NS010: strings in JSON take double quotes, not '`]],
   ['NaN', withLine(7, '  "head": { "type": "classifier", "classes": NaN }'), [`${FILE}:7:46: error NS010: unexpected 'N' in JSON`]],
-  ['a raw newline inside a string', '{ "name": "ti\nny" }', [`${FILE}:1:14: error NS010: control character U+000A inside a string; write it as an escape such as \\n`]],
   [
-    'a UTF-8 byte-order mark keeps positions',
-    `\uFEFF${withLine(2, '  "name": 5,')}`,
-    [`${FILE}:2:11: error NS101: name must be a string, got 5`],
+    'a raw newline inside a string',
+    '{ "name": "ti\nny" }',
+    [`${FILE}:1:14: error NS010: control character U+000A inside a string; write it as an escape such as \\n`],
   ],
+  ['a UTF-8 byte-order mark keeps positions', `\uFEFF${withLine(2, '  "name": 5,')}`, [`${FILE}:2:11: error NS101: name must be a string, got 5`]],
   [
     'invalid UTF-8 bytes',
     new Uint8Array([...new TextEncoder().encode('{\n  "name": "ti'), 0xff, ...new TextEncoder().encode('ny" }')]),
@@ -73,10 +77,7 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'constructor and prototype as nested keys',
     withLine(5, '  "block": { "type": "basic", "constructor": 1, "prototype": {} },'),
-    [
-      `${FILE}:5:31: error NS103: unknown field "constructor" in block`,
-      `${FILE}:5:49: error NS103: unknown field "prototype" in block`,
-    ],
+    [`${FILE}:5:31: error NS103: unknown field "constructor" in block`, `${FILE}:5:49: error NS103: unknown field "prototype" in block`],
   ],
   [
     'an integer beyond 2^53',
@@ -89,22 +90,34 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     '1e400',
     withLine(3, '  "input": { "height": 1e400, "width": 32, "channels": 3 },'),
-    [
-      `${FILE}:3:24: error NS012: number 1e400 is too large to represent`,
-      `${FILE}:3:24: error NS101: input.height must be an integer, got 1e400`,
-    ],
+    [`${FILE}:3:24: error NS012: number 1e400 is too large to represent`, `${FILE}:3:24: error NS101: input.height must be an integer, got 1e400`],
   ],
-  ['-0 as a width', withLine(4, '  "stem": { "type": "conv", "width": -0, "kernelSize": 3, "stride": 1 },'), [`${FILE}:4:38: error NS104: stem.width must be >= 1, got -0`]],
+  [
+    '-0 as a width',
+    withLine(4, '  "stem": { "type": "conv", "width": -0, "kernelSize": 3, "stride": 1 },'),
+    [`${FILE}:4:38: error NS104: stem.width must be >= 1, got -0`],
+  ],
   [
     'a fractional width',
     withLine(6, '  "stages": { "widths": [16.5, 32], "depths": [1, 1], "strides": [1, 2] },'),
     [`${FILE}:6:26: error NS101: stages.widths[0] must be an integer, got 16.5`],
   ],
   ['100,000 levels of nesting', '['.repeat(100_000), [`${FILE}:1:65: error NS004: the JSON is nested more than 64 levels deep`]],
-  ['a file over the size limit', `${base}${' '.repeat(1024 * 1024)}`, [`${FILE}:1:1: error NS002: the file is ${base.length + 1024 * 1024} bytes; spec files are limited to 1048576 bytes`]],
+  [
+    'a file over the size limit',
+    `${base}${' '.repeat(1024 * 1024)}`,
+    [`${FILE}:1:1: error NS002: the file is ${base.length + 1024 * 1024} bytes; spec files are limited to 1048576 bytes`],
+  ],
   // Content
   ['a wrong type', withLine(3, '  "input": "32x32",'), [`${FILE}:3:12: error NS101: input must be an object, got "32x32"`]],
-  ['a missing required field', baseLines.filter((_, i) => i !== 6).join('\n').replace('},\n}', '}\n}'), [`${FILE}:1:1: error NS102: the spec is missing the required field "head"`]],
+  [
+    'a missing required field',
+    baseLines
+      .filter((_, i) => i !== 6)
+      .join('\n')
+      .replace('},\n}', '}\n}'),
+    [`${FILE}:1:1: error NS102: the spec is missing the required field "head"`],
+  ],
   [
     'an unknown field with a suggestion',
     withLine(4, '  "stem": { "type": "conv", "width": 16, "kernelsize": 3, "stride": 1 },'),
@@ -113,7 +126,11 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
       `${FILE}:4:42: error NS103: unknown field "kernelsize" in stem; did you mean "kernelSize"?`,
     ],
   ],
-  ['an unknown block type', withLine(5, '  "block": { "type": "bottlenek" },'), [`${FILE}:5:22: error NS105: block.type must be one of "basic", "bottleneck", got "bottlenek"; did you mean "bottleneck"?`]],
+  [
+    'an unknown block type',
+    withLine(5, '  "block": { "type": "bottlenek" },'),
+    [`${FILE}:5:22: error NS105: block.type must be one of "basic", "bottleneck", got "bottlenek"; did you mean "bottleneck"?`],
+  ],
   [
     'an unknown stem type',
     withLine(4, '  "stem": { "type": "shallow", "width": 16, "kernelSize": 3, "stride": 1 },'),
@@ -122,10 +139,20 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'an unknown head type',
     withLine(7, '  "head": { "type": "clasifier", "classes": 10 }'),
-    [`${FILE}:7:21: error NS105: head.type must be one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet", got "clasifier"; did you mean "classifier"?`],
+    [
+      `${FILE}:7:21: error NS105: head.type must be one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet", got "clasifier"; did you mean "classifier"?`,
+    ],
   ],
-  ['a head without its type', withLine(7, '  "head": {}'), [`${FILE}:7:11: error NS102: head is missing the required field "type" (one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet")`]],
-  ['a classifier without classes', withLine(7, '  "head": { "type": "classifier" }'), [`${FILE}:7:11: error NS102: head is missing the required field "classes"`]],
+  [
+    'a head without its type',
+    withLine(7, '  "head": {}'),
+    [`${FILE}:7:11: error NS102: head is missing the required field "type" (one of "classifier", "pool", "none", "fcn", "deeplabv3", "retinanet")`],
+  ],
+  [
+    'a classifier without classes',
+    withLine(7, '  "head": { "type": "classifier" }'),
+    [`${FILE}:7:11: error NS102: head is missing the required field "classes"`],
+  ],
   [
     'a kernel size that is not offered',
     withLine(4, '  "stem": { "type": "conv", "width": 16, "kernelSize": 4, "stride": 1 },'),
@@ -148,11 +175,17 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
       `${FILE}:6:54: error NS107: stages.strides must have at least 1 entry, got []`,
     ],
   ],
-  ['depth 0', withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 0], "strides": [1, 2] },'), [`${FILE}:6:49: error NS104: stages.depths[1] must be >= 1, got 0`]],
+  [
+    'depth 0',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [1, 0], "strides": [1, 2] },'),
+    [`${FILE}:6:49: error NS104: stages.depths[1] must be >= 1, got 0`],
+  ],
   [
     'strides that outrun the input',
     withLine(3, '  "input": { "height": 2, "width": 2, "channels": 3 },').replace('"strides": [1, 2]', '"strides": [2, 2]'),
-    [`${FILE}:6:68: error NS202: stage 2 has stride 2 but receives a 1×1 feature map, which it cannot reduce; the 2×2 input is too small for this model's strides`],
+    [
+      `${FILE}:6:68: error NS202: stage 2 has stride 2 but receives a 1×1 feature map, which it cannot reduce; the 2×2 input is too small for this model's strides`,
+    ],
   ],
   [
     // Parameters: stem 3·3·3·16 + 2·16 = 464. Stage 1 block 0: 3·3·16·8192 + 3·3·8192·8192 + 2·2·8192 + 16·8192 + 2·8192
@@ -168,7 +201,11 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
       `${FILE}:6:25: error NS301: the model has 241,063,018,970 trainable parameters, above the limit of 1,000,000,000`,
     ],
   ],
-  ['10,000 blocks', withLine(6, '  "stages": { "widths": [16, 32], "depths": [10000, 1], "strides": [1, 2] },'), [`${FILE}:6:46: error NS104: stages.depths[0] must be <= 100, got 10000`]],
+  [
+    '10,000 blocks',
+    withLine(6, '  "stages": { "widths": [16, 32], "depths": [10000, 1], "strides": [1, 2] },'),
+    [`${FILE}:6:46: error NS104: stages.depths[0] must be <= 100, got 10000`],
+  ],
   [
     'an input too large to hold in memory',
     withLine(3, '  "input": { "height": 4096, "width": 4096, "channels": 3 },').replace('"width": 16,', '"width": 17,'),
@@ -207,7 +244,11 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     withLine(7, '  "head": { "type": "none" }, "outputs": ["C2", "C3", "C4"]'),
     [`${FILE}:7:55: error NS206: outputs[2] is "C4", but the model has 2 stages (C2–C3)`],
   ],
-  ['an unknown output name', withLine(7, '  "head": { "type": "none" }, "outputs": ["C1"]'), [`${FILE}:7:43: error NS105: outputs[0] must be one of "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", got "C1"; did you mean "C2"?`]],
+  [
+    'an unknown output name',
+    withLine(7, '  "head": { "type": "none" }, "outputs": ["C1"]'),
+    [`${FILE}:7:43: error NS105: outputs[0] must be one of "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", got "C1"; did you mean "C2"?`],
+  ],
   [
     'an avgPool shortcut with stride 3',
     withLine(5, '  "block": { "type": "basic", "shortcut": "avgPool" },').replace('"strides": [1, 2]', '"strides": [1, 3]'),
@@ -216,25 +257,63 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'a dilated model warns that tfjs cannot train it, and still compiles',
     withLine(5, '  "block": { "type": "bottleneck" },').replace('"strides": [1, 2] }', '"strides": [1, 2], "dilate": [false, true] }'),
-    [`${FILE}:6:90: warning NS501: stage 2 uses dilation 2; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`],
+    [
+      `${FILE}:6:90: warning NS501: stage 2 uses dilation 2; only netspec's wasm kernels compute gradients of dilated convolutions in TensorFlow.js, so this model trains on the wasm backend only`,
+    ],
   ],
   // Necks, segmentation and detection heads
-  ['a neck reading a stage the backbone lacks', withLine(7, '  "head": { "type": "none" }, "neck": { "type": "fpn", "from": ["C2", "C4"] }'), [`${FILE}:7:71: error NS208: neck.from[1] is "C4", but the backbone has 2 stages (C2–C3)`]],
-  ['a RetinaNet head without a neck', withLine(7, '  "head": { "type": "retinanet", "classes": 5 }'), [`${FILE}:7:21: error NS209: a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }`]],
-  ['a segmentation head on a neck', withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "neck": { "type": "fpn", "from": ["C2", "C3"] }'), [`${FILE}:7:52: error NS209: an FCN head reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head`]],
-  ['stage outputs beside a segmentation head', withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "outputs": ["C2"]'), [`${FILE}:7:55: error NS209: outputs selects stage features, but a model with an FCN head returns its own outputs; remove outputs`]],
-  ['segmentation with no classes', withLine(7, '  "head": { "type": "deeplabv3", "classes": 0 }'), [`${FILE}:7:45: error NS104: head.classes must be >= 1, got 0`]],
+  [
+    'a neck reading a stage the backbone lacks',
+    withLine(7, '  "head": { "type": "none" }, "neck": { "type": "fpn", "from": ["C2", "C4"] }'),
+    [`${FILE}:7:71: error NS208: neck.from[1] is "C4", but the backbone has 2 stages (C2–C3)`],
+  ],
+  [
+    'a RetinaNet head without a neck',
+    withLine(7, '  "head": { "type": "retinanet", "classes": 5 }'),
+    [
+      `${FILE}:7:21: error NS209: a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }`,
+    ],
+  ],
+  [
+    'a segmentation head on a neck',
+    withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "neck": { "type": "fpn", "from": ["C2", "C3"] }'),
+    [`${FILE}:7:52: error NS209: an FCN head reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head`],
+  ],
+  [
+    'stage outputs beside a segmentation head',
+    withLine(7, '  "head": { "type": "fcn", "classes": 5 }, "outputs": ["C2"]'),
+    [`${FILE}:7:55: error NS209: outputs selects stage features, but a model with an FCN head returns its own outputs; remove outputs`],
+  ],
+  [
+    'segmentation with no classes',
+    withLine(7, '  "head": { "type": "deeplabv3", "classes": 0 }'),
+    [`${FILE}:7:45: error NS104: head.classes must be >= 1, got 0`],
+  ],
   [
     'anchors for fewer levels than the pyramid has',
-    withLine(7, '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "pool" }'),
+    withLine(
+      7,
+      '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "pool" }',
+    ),
     [`${FILE}:7:70: error NS210: anchors.sizes has 2 entries, but the pyramid has 3 levels (2 from the backbone, 1 extra); give one list of sizes per level`],
   ],
   [
     'levels with different anchor counts',
-    withLine(7, '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64, 90]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "none" }'),
-    [`${FILE}:7:77: error NS210: level 2 has 2 anchors per location (sizes × ratios) but level 1 has 1; the head's towers are shared by every level, so each level needs the same count`],
+    withLine(
+      7,
+      '  "head": { "type": "retinanet", "classes": 5, "anchors": { "sizes": [[32], [64, 90]], "ratios": [[1]] } }, "neck": { "type": "fpn", "from": ["C2", "C3"], "extra": "none" }',
+    ),
+    [
+      `${FILE}:7:77: error NS210: level 2 has 2 anchors per location (sizes × ratios) but level 1 has 1; the head's towers are shared by every level, so each level needs the same count`,
+    ],
   ],
-  ['DeepLab on an undilated backbone warns, and still compiles', withLine(7, '  "head": { "type": "deeplabv3", "classes": 5 }'), [`${FILE}:7:21: warning NS502: a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8`]],
+  [
+    'DeepLab on an undilated backbone warns, and still compiles',
+    withLine(7, '  "head": { "type": "deeplabv3", "classes": 5 }'),
+    [
+      `${FILE}:7:21: warning NS502: a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8`,
+    ],
+  ],
   // timm's options
   [
     'pruned widths for a stage with a different depth',
@@ -248,7 +327,10 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   ],
   [
     'pruned grouped convolutions',
-    withLine(5, '  "block": { "type": "bottleneck", "groups": 2, "widthPerGroup": 32 },').replace('"strides": [1, 2] }', '"strides": [1, 2], "blockWidths": [[[8, 8]], [[8, 8]]] }'),
+    withLine(5, '  "block": { "type": "bottleneck", "groups": 2, "widthPerGroup": 32 },').replace(
+      '"strides": [1, 2] }',
+      '"strides": [1, 2], "blockWidths": [[[8, 8]], [[8, 8]]] }',
+    ),
     [`${FILE}:6:87: error NS211: stages.blockWidths prunes grouped convolutions (groups 2), which timm's pruned models do not have; use groups 1`],
   ],
   [
@@ -274,7 +356,9 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'anti-aliasing in pre-activation blocks',
     withLine(5, '  "block": { "type": "basic", "preActivation": true, "antiAlias": "blur" },'),
-    [`${FILE}:5:67: error NS213: block.antiAlias follows a strided convolution's BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias`],
+    [
+      `${FILE}:5:67: error NS213: block.antiAlias follows a strided convolution's BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias`,
+    ],
   ],
   [
     'anti-aliasing with the stride on the 1×1',
@@ -289,7 +373,9 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
   [
     'average-pool anti-aliasing on an odd feature map',
     withLine(3, '  "input": { "height": 33, "width": 32, "channels": 3 },').replace('"type": "basic" }', '"type": "basic", "antiAlias": "avg" }'),
-    [`${FILE}:6:68: error NS213: stage 2 receives a 33×32 feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes`],
+    [
+      `${FILE}:6:68: error NS213: stage 2 receives a 33×32 feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes`,
+    ],
   ],
   [
     'a preprocessing with two means for three channels',
@@ -297,9 +383,17 @@ const cases: [title: string, source: string | Uint8Array, expected: string[]][] 
     [`${FILE}:7:76: error NS214: preprocess.mean has 2 entries, but the input has 3 channels; give one per channel`],
   ],
   // Text that would reach generated code
-  ['a name that would close a comment', withLine(2, '  "name": "a*/b",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`]],
+  [
+    'a name that would close a comment',
+    withLine(2, '  "name": "a*/b",'),
+    [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "a*/b"`],
+  ],
   ['an empty name', withLine(2, '  "name": "",'), [`${FILE}:2:11: error NS106: name must not be empty, got ""`]],
-  ['a name with a path', withLine(2, '  "name": "../../x",'), [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "../../x"`]],
+  [
+    'a name with a path',
+    withLine(2, '  "name": "../../x",'),
+    [`${FILE}:2:11: error NS106: name must start with a letter or digit and contain only letters, digits, '.', '_' or '-', got "../../x"`],
+  ],
 ];
 
 for (const [title, source, expected] of cases) {

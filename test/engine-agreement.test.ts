@@ -34,7 +34,12 @@ if (!haveTorch || !haveData) console.log(`\n  engine-agreement.test.ts skipped: 
 let fashion: { train: ImageSet; test: ImageSet };
 let graph: AnalyzedGraph;
 const folder = mkdtempSync(join(tmpdir(), 'netspec-engines-'));
-const firstImages = (set: ImageSet, count: number): ImageSet => ({ ...set, count, images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count) });
+const firstImages = (set: ImageSet, count: number): ImageSet => ({
+  ...set,
+  count,
+  images: set.images.subarray(0, count * 784),
+  labels: set.labels.subarray(0, count),
+});
 
 test.before(async () => {
   if (!haveTorch || !haveData) return;
@@ -67,7 +72,16 @@ async function trainBoth(name: string, config: TrainConfig, test: ImageSet) {
   const tfjsOut = join(folder, `${name}-tfjs`);
   const torchOut = join(folder, `${name}-torch`);
   const tfjsResult = await train({ graph, data, config, out: tfjsOut, backend: 'wasm', log: () => {}, progress: tfjs.progress });
-  const torchResult = await trainWithTorch({ graph, module: emitPytorch(graph), data, config, out: torchOut, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: () => {}, progress: torch.progress });
+  const torchResult = await trainWithTorch({
+    graph,
+    module: emitPytorch(graph),
+    data,
+    config,
+    out: torchOut,
+    launch: { nproc: 1, nnodes: 1, nodeRank: 0 },
+    log: () => {},
+    progress: torch.progress,
+  });
   return {
     tfjs: { steps: tfjs.steps, accuracy: tfjsResult.testAccuracy, out: tfjsOut },
     torch: { steps: torch.steps, accuracy: torchResult.testAccuracy!, out: torchOut },
@@ -103,7 +117,10 @@ print(json.dumps({"order": order.tolist(), "batch": batch.permute(0, 2, 3, 1).fl
   assert.ok(largest < 1e-5, `largest difference ${largest}`);
   // Some images were cropped off-centre or flipped, so the draws were compared and not only the identity.
   const plain = assembleBatch(set, indices, normalization);
-  assert.ok(plain.images.some((value, i) => value !== expected.images[i]), 'augmentation changed the batch');
+  assert.ok(
+    plain.images.some((value, i) => value !== expected.images[i]),
+    'augmentation changed the batch',
+  );
 });
 
 /**
@@ -134,7 +151,9 @@ define('from the same seed, the first five steps of both engines agree: losses w
   assert.is(tfjsLosses.length, 5);
   assert.is(torchLosses.length, 5);
   const lossGaps = tfjsLosses.map((loss, i) => Math.abs(loss - torchLosses[i]!) / loss);
-  console.log(`  five steps, losses (tfjs / torch): ${tfjsLosses.map((loss, i) => `${loss.toFixed(6)}/${torchLosses[i]!.toFixed(6)}`).join(' ')}; relative gaps ${lossGaps.map((g) => g.toExponential(1)).join(' ')}`);
+  console.log(
+    `  five steps, losses (tfjs / torch): ${tfjsLosses.map((loss, i) => `${loss.toFixed(6)}/${torchLosses[i]!.toFixed(6)}`).join(' ')}; relative gaps ${lossGaps.map((g) => g.toExponential(1)).join(' ')}`,
+  );
   lossGaps.forEach((gap, i) => assert.ok(gap <= 1e-3, `step ${i + 1}: losses ${tfjsLosses[i]} and ${torchLosses[i]}`));
 
   const initial = initialWeights(graph, config.seed);
@@ -165,7 +184,17 @@ define('--init: the PyTorch engine starts from a weights folder, converted to it
   const lines: string[] = [];
   const config: TrainConfig = { ...DEFAULT_CONFIG, epochs: 1, trainLimit: 128, replicas: 1 };
   const data = { train: fashion.train, test: firstImages(fashion.test, 100) };
-  await trainWithTorch({ graph, module: emitPytorch(graph), data, config, init: { weights, source }, out, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: (line) => lines.push(line), progress: { step() {}, end() {} } });
+  await trainWithTorch({
+    graph,
+    module: emitPytorch(graph),
+    data,
+    config,
+    init: { weights, source },
+    out,
+    launch: { nproc: 1, nnodes: 1, nodeRank: 0 },
+    log: (line) => lines.push(line),
+    progress: { step() {}, end() {} },
+  });
   assert.ok(lines.includes(`netspec: starting from the weights in ${source}`), lines.join('\n'));
   const started = readSafetensors(join(out, 'torch-init.safetensors'), readFileSync(join(out, 'torch-init.safetensors'))).tensors;
   for (const slot of weightSlots(graph)) {

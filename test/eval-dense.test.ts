@@ -49,7 +49,12 @@ test.before(async () => {
   await initBackend({ backend: 'cpu', log: () => {} });
   // Four scene classes (ids 1, 3 and 6 in COCO; background and three in VOC's masks).
   specs.detector = specWithWeights('detector', { ...tinyRetinanet(4), input: { height: 48, width: 64, channels: 3 } });
-  specs.segmenter = specWithWeights('segmenter', { ...denseBackbone, name: 'segmenter', input: { height: 48, width: 64, channels: 3 }, head: { type: 'fcn', classes: 4, aux: false } });
+  specs.segmenter = specWithWeights('segmenter', {
+    ...denseBackbone,
+    name: 'segmenter',
+    input: { height: 48, width: 64, channels: 3 },
+    head: { type: 'fcn', classes: 4, aux: false },
+  });
 });
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -57,7 +62,9 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 const cocoStats = (stdout: string) => [...stdout.matchAll(/^ Average (?:Precision|Recall) .* = (-?\d\.\d{3})$/gm)].map((m) => Number(m[1]));
 
 test('a results file that repeats the ground truth scores 1 (−1 where a size range has no object), AR at one detection worked out', () => {
-  const truth = JSON.parse(readFileSync(scenes.coco.val.replace(/^coco:/, '').split(':')[0]!, 'utf8')) as { annotations: { image_id: number; category_id: number; bbox: number[]; iscrowd: number }[] };
+  const truth = JSON.parse(readFileSync(scenes.coco.val.replace(/^coco:/, '').split(':')[0]!, 'utf8')) as {
+    annotations: { image_id: number; category_id: number; bbox: number[]; iscrowd: number }[];
+  };
   // Every object found exactly, crowds left out (they are never missed), each with score 1: every precision and recall is 1.
   const perfect = truth.annotations.filter((a) => a.iscrowd === 0).map((a) => ({ image_id: a.image_id, category_id: a.category_id, bbox: a.bbox, score: 1 }));
   writeFileSync(join(root, 'perfect.json'), JSON.stringify(perfect));
@@ -68,8 +75,11 @@ test('a results file that repeats the ground truth scores 1 (−1 where a size r
   // With one detection an image and category (AR at maxDets 1), an image finds one of its n objects of a category:
   // recall per category is Σ min(1, n) / Σ n over images, the same at every IoU threshold; AR is its mean.
   const counts = new Map<number, Map<number, number>>();
-  for (const { category_id: category, image_id: image } of perfect) counts.set(category, new Map(counts.get(category)).set(image, (counts.get(category)?.get(image) ?? 0) + 1));
-  const recalls = [...counts.values()].map((images) => [...images.values()].reduce((sum, n) => sum + Math.min(1, n), 0) / [...images.values()].reduce((sum, n) => sum + n, 0));
+  for (const { category_id: category, image_id: image } of perfect)
+    counts.set(category, new Map(counts.get(category)).set(image, (counts.get(category)?.get(image) ?? 0) + 1));
+  const recalls = [...counts.values()].map(
+    (images) => [...images.values()].reduce((sum, n) => sum + Math.min(1, n), 0) / [...images.values()].reduce((sum, n) => sum + n, 0),
+  );
   const oneEach = recalls.reduce((sum, r) => sum + r, 0) / recalls.length;
   assert.ok(oneEach < 1, 'some image holds two objects of a category');
   assert.is(stats[6], Number(oneEach.toFixed(3)));
@@ -82,7 +92,18 @@ test('a detector on COCO data: its --detections file scores again to the same tw
   const figures: number[][] = [];
   for (const runtime of ['onnx', 'tfjs']) {
     const out = join(root, `detections-${runtime}.json`);
-    const run = netspec(['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.coco.val, '--runtime', runtime, '--detections', out]);
+    const run = netspec([
+      'eval',
+      specs.detector,
+      '--weights',
+      join(root, 'detector.weights'),
+      '--data',
+      scenes.coco.val,
+      '--runtime',
+      runtime,
+      '--detections',
+      out,
+    ]);
     assert.is(run.status, 0, run.stderr);
     assert.match(run.stderr, runtime === 'onnx' ? /running tiny_retinanet on onnxruntime/ : /running tiny_retinanet on TensorFlow\.js/);
     const stats = cocoStats(run.stdout);
@@ -90,7 +111,11 @@ test('a detector on COCO data: its --detections file scores again to the same tw
     const detections = JSON.parse(readFileSync(out, 'utf8')) as { image_id: number; category_id: number; bbox: number[]; score: number }[];
     assert.ok(detections.length > 0);
     // Dataset ids, boxes in the 128×96 images' own pixels.
-    assert.ok(detections.every((d) => [1, 3, 6].includes(d.category_id) && d.bbox[0]! >= 0 && d.bbox[0]! + d.bbox[2]! <= 128 + 1e-3 && d.bbox[1]! + d.bbox[3]! <= 96 + 1e-3));
+    assert.ok(
+      detections.every(
+        (d) => [1, 3, 6].includes(d.category_id) && d.bbox[0]! >= 0 && d.bbox[0]! + d.bbox[2]! <= 128 + 1e-3 && d.bbox[1]! + d.bbox[3]! <= 96 + 1e-3,
+      ),
+    );
     const again = netspec(['eval', '--data', scenes.coco.val, '--results', out]);
     assert.is(again.status, 0, again.stderr);
     assert.equal(cocoStats(again.stdout), stats);
@@ -101,16 +126,45 @@ test('a detector on COCO data: its --detections file scores again to the same tw
 });
 
 test("a detector on VOC data also prints VOC's mAP@0.5, over the same detections", () => {
-  const run = netspec(['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.voc, '--split', 'val', '--runtime', 'onnx', '--json']);
+  const run = netspec([
+    'eval',
+    specs.detector,
+    '--weights',
+    join(root, 'detector.weights'),
+    '--data',
+    scenes.voc,
+    '--split',
+    'val',
+    '--runtime',
+    'onnx',
+    '--json',
+  ]);
   assert.is(run.status, 0, run.stderr);
   const report = JSON.parse(run.stdout) as { images: number; coco: { stats: number[] }; voc: { classes: { name: string }[]; mAP: number | null } };
   assert.is(report.images, 8);
-  assert.equal(report.voc.classes.map((c) => c.name), ['disc', 'square', 'triangle']);
+  assert.equal(
+    report.voc.classes.map((c) => c.name),
+    ['disc', 'square', 'triangle'],
+  );
 });
 
 test("a segmenter: the confusion matrix at each label's resolution, as torchvision's reference computes it from the written masks", () => {
   const masks = join(root, 'masks-out');
-  const run = netspec(['eval', specs.segmenter, '--weights', join(root, 'segmenter.weights'), '--data', scenes.masks, '--split', 'val', '--runtime', 'onnx', '--masks', masks, '--json']);
+  const run = netspec([
+    'eval',
+    specs.segmenter,
+    '--weights',
+    join(root, 'segmenter.weights'),
+    '--data',
+    scenes.masks,
+    '--split',
+    'val',
+    '--runtime',
+    'onnx',
+    '--masks',
+    masks,
+    '--json',
+  ]);
   assert.is(run.status, 0, run.stderr);
   const report = JSON.parse(run.stdout) as { images: number; globalAccuracy: number; iou: (number | null)[]; confusion: number[][] };
   assert.is(report.images, 8);
@@ -144,10 +198,19 @@ test('refusals before any work: a user file at --detections, a full --masks fold
   const mine = join(root, 'mine.json');
   writeFileSync(mine, '[]');
   const cases: [string[], RegExp][] = [
-    [['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.coco.val, '--detections', mine], /cannot write .*mine\.json: it exists, and a file of this kind cannot say who wrote it/],
-    [['eval', specs.segmenter, '--weights', join(root, 'segmenter.weights'), '--data', scenes.masks, '--split', 'val', '--masks', root], /--masks .* holds \d+ entries already; give an empty or new folder/],
+    [
+      ['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.coco.val, '--detections', mine],
+      /cannot write .*mine\.json: it exists, and a file of this kind cannot say who wrote it/,
+    ],
+    [
+      ['eval', specs.segmenter, '--weights', join(root, 'segmenter.weights'), '--data', scenes.masks, '--split', 'val', '--masks', root],
+      /--masks .* holds \d+ entries already; give an empty or new folder/,
+    ],
     [['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.masks], /holds masks for segmentation, not boxes/],
-    [['eval', specs.segmenter, '--weights', join(root, 'segmenter.weights'), '--data', scenes.coco.val], /is read for detection \(boxes\); segmentation data is voc:DIR or masks:DIR/],
+    [
+      ['eval', specs.segmenter, '--weights', join(root, 'segmenter.weights'), '--data', scenes.coco.val],
+      /is read for detection \(boxes\); segmentation data is voc:DIR or masks:DIR/,
+    ],
   ];
   writeFileSync(join(root, 'unknown.json'), JSON.stringify([{ image_id: 999, category_id: 1, bbox: [0, 0, 1, 1], score: 1 }]));
   cases.push([['eval', '--data', scenes.coco.val, '--results', join(root, 'unknown.json')], /unknown\.json: result 1: image_id 999 is not an image of/]);
@@ -159,7 +222,14 @@ test('refusals before any work: a user file at --detections, a full --masks fold
     const run = netspec(args);
     assert.is(run.status, 1, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, message);
-    assert.is(run.stderr.trim().split('\n').filter((line) => !line.startsWith('netspec: running')).length, 1, run.stderr);
+    assert.is(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith('netspec: running')).length,
+      1,
+      run.stderr,
+    );
   }
   assert.is(readFileSync(mine, 'utf8'), '[]');
   const usage = netspec(['eval', specs.detector, '--weights', join(root, 'detector.weights'), '--data', scenes.coco.val, '--masks', join(root, 'x')]);

@@ -71,7 +71,10 @@ function netspec(args: readonly string[], plant?: { readonly module: string; rea
   if (plant) {
     const entry = join(root, `plant-${plant.name}.mjs`);
     const data = { module: distUrl(plant.module), name: plant.name, internalError: distUrl('errors/internal-error.js') };
-    writeFileSync(entry, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'hooks.mjs')).href)}, { data: ${JSON.stringify(data)} });\n`);
+    writeFileSync(
+      entry,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'hooks.mjs')).href)}, { data: ${JSON.stringify(data)} });\n`,
+    );
     imports.push('--import', pathToFileURL(entry).href);
   }
   const run = spawnSync(process.execPath, [...imports, cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -85,11 +88,31 @@ function netspec(args: readonly string[], plant?: { readonly module: string; rea
 const planted: readonly { readonly command: string; readonly args: readonly string[]; readonly module: string; readonly name: string }[] = [
   { command: 'compile', args: ['compile', 'tiny.json', '--out', 'generated'], module: 'project/compile-files.js', name: 'planCompile' },
   { command: 'check', args: ['check', 'tiny.json'], module: 'project/compile-files.js', name: 'compileSpecFile' },
-  { command: 'weights', args: ['weights', 'export', 'tiny.json', 'weights', '--out', 'tiny-out.safetensors'], module: 'runtime/weights/files.js', name: 'readWeightsFolder' },
+  {
+    command: 'weights',
+    args: ['weights', 'export', 'tiny.json', 'weights', '--out', 'tiny-out.safetensors'],
+    module: 'runtime/weights/files.js',
+    name: 'readWeightsFolder',
+  },
   { command: 'predict', args: ['predict', 'tiny.json', '--weights', 'weights', 'image.png'], module: 'runtime/images/decode.js', name: 'decodeImage' },
-  { command: 'export', args: ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--out', 'tiny.onnx'], module: 'runtime/weights/files.js', name: 'readWeightsFolder' },
-  { command: 'train', args: ['train', 'tiny.json', '--data', 'fashion-mnist', '--out', 'run', '--resume'], module: 'train/checkpoint.js', name: 'readRunCheckpoint' },
-  { command: 'eval', args: ['eval', 'tiny.json', '--weights', 'weights', '--data', 'fashion-mnist'], module: 'runtime/weights/files.js', name: 'readWeightsFolder' },
+  {
+    command: 'export',
+    args: ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--out', 'tiny.onnx'],
+    module: 'runtime/weights/files.js',
+    name: 'readWeightsFolder',
+  },
+  {
+    command: 'train',
+    args: ['train', 'tiny.json', '--data', 'fashion-mnist', '--out', 'run', '--resume'],
+    module: 'train/checkpoint.js',
+    name: 'readRunCheckpoint',
+  },
+  {
+    command: 'eval',
+    args: ['eval', 'tiny.json', '--weights', 'weights', '--data', 'fashion-mnist'],
+    module: 'runtime/weights/files.js',
+    name: 'readWeightsFolder',
+  },
 ];
 
 for (const { command, args, module, name } of planted) {
@@ -106,13 +129,38 @@ for (const { command, args, module, name } of planted) {
  * the compiler's diagnostic and count; the weights folder's line ends with Node's own words for the fault).
  */
 const userErrors: readonly { readonly command: string; readonly args: readonly string[]; readonly stderr: string | RegExp }[] = [
-  { command: 'compile', args: ['compile', 'tiny.json', '--out', 'file.txt'], stderr: 'netspec: cannot write file.txt/tiny.ts: file.txt is a file, not a folder\nnetspec: cannot write file.txt/tiny.onnx.ts: file.txt is a file, not a folder\n' },
-  { command: 'check', args: ['check', 'missing.json'], stderr: 'missing.json:1:1: error NS001: cannot read the spec: no such file or folder\n1 error in 1 spec\n' },
-  { command: 'weights', args: ['weights', 'export', 'tiny.json', 'nowhere', '--out', 'tiny-out.safetensors'], stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n' },
-  { command: 'predict', args: ['predict', 'tiny.json', '--weights', 'weights', 'missing.png'], stderr: 'netspec: cannot read the image missing.png: no such file or folder\n' },
+  {
+    command: 'compile',
+    args: ['compile', 'tiny.json', '--out', 'file.txt'],
+    stderr:
+      'netspec: cannot write file.txt/tiny.ts: file.txt is a file, not a folder\nnetspec: cannot write file.txt/tiny.onnx.ts: file.txt is a file, not a folder\n',
+  },
+  {
+    command: 'check',
+    args: ['check', 'missing.json'],
+    stderr: 'missing.json:1:1: error NS001: cannot read the spec: no such file or folder\n1 error in 1 spec\n',
+  },
+  {
+    command: 'weights',
+    args: ['weights', 'export', 'tiny.json', 'nowhere', '--out', 'tiny-out.safetensors'],
+    stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n',
+  },
+  {
+    command: 'predict',
+    args: ['predict', 'tiny.json', '--weights', 'weights', 'missing.png'],
+    stderr: 'netspec: cannot read the image missing.png: no such file or folder\n',
+  },
   { command: 'export', args: ['export', 'onnx', 'tiny.json', '--out', 'folder'], stderr: 'netspec: cannot write folder: it is a folder\n' },
-  { command: 'train', args: ['train', 'tiny.json', '--data', 'nowhere'], stderr: 'netspec: nowhere: not a folder of class folders (or of train/ and val/ folders)\n' },
-  { command: 'eval', args: ['eval', 'tiny.json', '--weights', 'nowhere', '--data', 'fashion-mnist'], stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n' },
+  {
+    command: 'train',
+    args: ['train', 'tiny.json', '--data', 'nowhere'],
+    stderr: 'netspec: nowhere: not a folder of class folders (or of train/ and val/ folders)\n',
+  },
+  {
+    command: 'eval',
+    args: ['eval', 'tiny.json', '--weights', 'nowhere', '--data', 'fashion-mnist'],
+    stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n',
+  },
 ];
 
 for (const { command, args, stderr } of userErrors) {
@@ -126,19 +174,46 @@ for (const { command, args, stderr } of userErrors) {
 
 test('export onnx --quantize int8 where onnxruntime-node is not installed exits 1 saying how to install it', () => {
   // A hook that finds no onnxruntime-node, as in a project that never installed the optional peer.
-  writeFileSync(join(root, 'no-ort-hooks.mjs'), `export async function resolve(specifier, context, next) {
+  writeFileSync(
+    join(root, 'no-ort-hooks.mjs'),
+    `export async function resolve(specifier, context, next) {
   if (specifier === 'onnxruntime-node') throw Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
   return next(specifier, context);
-}`);
-  writeFileSync(join(root, 'no-ort.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`);
+}`,
+  );
+  writeFileSync(
+    join(root, 'no-ort.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`,
+  );
   mkdirSync(join(root, 'calibration'), { recursive: true });
   const png = new PNG({ width: 28, height: 28 });
   png.data.forEach((_, i) => (png.data[i] = (i * 7) % 256));
   writeFileSync(join(root, 'calibration', 'a.png'), PNG.sync.write(png));
-  const args = ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--quantize', 'int8', '--calibrate', 'calibration', '--calibration-images', '1', '--out', 'tiny.int8.onnx'];
-  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'no-ort.mjs')).href, cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const args = [
+    'export',
+    'onnx',
+    'tiny.json',
+    '--weights',
+    'weights',
+    '--quantize',
+    'int8',
+    '--calibrate',
+    'calibration',
+    '--calibration-images',
+    '1',
+    '--out',
+    'tiny.int8.onnx',
+  ];
+  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'no-ort.mjs')).href, cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.is(run.status, 1, run.stderr);
-  assert.is(run.stderr.replace(BACKEND_LINE, ''), 'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n');
+  assert.is(
+    run.stderr.replace(BACKEND_LINE, ''),
+    'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n',
+  );
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

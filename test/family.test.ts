@@ -75,8 +75,14 @@ test("resnet50d: the deep stem adds 19,232 parameters to resnet50, giving timm's
   const names = graph.layers.map((l) => l.op.name);
   assert.equal(names.slice(1, 11), ['conv1.0', 'conv1.1', 'conv1.2', 'conv1.3', 'conv1.4', 'conv1.5', 'conv1.6', 'bn1', 'relu', 'maxpool']);
   // ResNet-D: stage 1 keeps stride 1 (no pool); later stages pool 2×2 before a stride-1 projection.
-  assert.equal(names.filter((n) => n.startsWith('layer1.0.downsample')), ['layer1.0.downsample.1', 'layer1.0.downsample.2']);
-  assert.equal(names.filter((n) => n.startsWith('layer2.0.downsample')), ['layer2.0.downsample.0', 'layer2.0.downsample.1', 'layer2.0.downsample.2']);
+  assert.equal(
+    names.filter((n) => n.startsWith('layer1.0.downsample')),
+    ['layer1.0.downsample.1', 'layer1.0.downsample.2'],
+  );
+  assert.equal(
+    names.filter((n) => n.startsWith('layer2.0.downsample')),
+    ['layer2.0.downsample.0', 'layer2.0.downsample.1', 'layer2.0.downsample.2'],
+  );
   const pool = graph.layers.find((l) => l.op.name === 'layer2.0.downsample.0')!;
   assert.equal([pool.op.kind, pool.outputShape], ['avgPool', [28, 28, 256]]);
 });
@@ -136,14 +142,38 @@ test('resnetblur50 and resnetaa50: anti-aliasing moves the stride off the 3×3 c
   const blur = analyzed('specs/timm/resnetblur50.json');
   assert.is(blur.params.trainable, 25_557_032);
   // The stem: a stride-1 max-pool keeps 112, BlurPool halves it.
-  assert.equal([shape(blur, 'maxpool.0'), shape(blur, 'maxpool.1')], [[112, 112, 64], [56, 56, 64]]);
+  assert.equal(
+    [shape(blur, 'maxpool.0'), shape(blur, 'maxpool.1')],
+    [
+      [112, 112, 64],
+      [56, 56, 64],
+    ],
+  );
   const block = blur.layers.filter((l) => l.op.name.startsWith('layer2.0.')).map((l) => l.op.name);
-  assert.equal(block.slice(0, 8), ['layer2.0.conv1', 'layer2.0.bn1', 'layer2.0.relu1', 'layer2.0.conv2', 'layer2.0.bn2', 'layer2.0.relu2', 'layer2.0.aa', 'layer2.0.conv3']);
-  assert.equal([shape(blur, 'layer2.0.conv2'), shape(blur, 'layer2.0.aa')], [[56, 56, 128], [28, 28, 128]]);
+  assert.equal(block.slice(0, 8), [
+    'layer2.0.conv1',
+    'layer2.0.bn1',
+    'layer2.0.relu1',
+    'layer2.0.conv2',
+    'layer2.0.bn2',
+    'layer2.0.relu2',
+    'layer2.0.aa',
+    'layer2.0.conv3',
+  ]);
+  assert.equal(
+    [shape(blur, 'layer2.0.conv2'), shape(blur, 'layer2.0.aa')],
+    [
+      [56, 56, 128],
+      [28, 28, 128],
+    ],
+  );
   const averaged = analyzed('specs/timm/resnetaa50.json');
   assert.is(averaged.params.trainable, 25_557_032);
   // The stem's max-pool becomes a 2×2 average-pool; the blocks' pools are average-pools too.
-  assert.equal(averaged.ops.filter((op) => op.name === 'maxpool' || op.name.endsWith('.aa')).map((op) => op.kind), ['avgPool', 'avgPool', 'avgPool', 'avgPool']);
+  assert.equal(
+    averaged.ops.filter((op) => op.name === 'maxpool' || op.name.endsWith('.aa')).map((op) => op.kind),
+    ['avgPool', 'avgPool', 'avgPool', 'avgPool'],
+  );
 });
 
 test('resnet50_gn: GroupNorm keeps the trainable count and holds no running statistics', () => {
@@ -179,18 +209,38 @@ test('pre-activation resnet50: BatchNorm moves onto block inputs, projections lo
   assert.is(graph.params.trainable, 25_557_032 + delta);
   const block = graph.layers.filter((l) => l.op.name.startsWith('layer1.0.')).map((l) => l.op.name);
   assert.equal(block, [
-    'layer1.0.bn1', 'layer1.0.relu1', 'layer1.0.conv1', 'layer1.0.bn2', 'layer1.0.relu2', 'layer1.0.conv2',
-    'layer1.0.bn3', 'layer1.0.relu3', 'layer1.0.conv3', 'layer1.0.downsample.0', 'layer1.0.add',
+    'layer1.0.bn1',
+    'layer1.0.relu1',
+    'layer1.0.conv1',
+    'layer1.0.bn2',
+    'layer1.0.relu2',
+    'layer1.0.conv2',
+    'layer1.0.bn3',
+    'layer1.0.relu3',
+    'layer1.0.conv3',
+    'layer1.0.downsample.0',
+    'layer1.0.add',
   ]);
   // The projection reads the pre-activated input.
   assert.equal(graph.ops.find((op) => op.name === 'layer1.0.downsample.0')!.inputs, ['layer1.0.relu1']);
-  assert.equal(graph.layers.slice(-4).map((l) => l.op.name), ['bn_final', 'relu_final', 'avgpool', 'fc']);
+  assert.equal(
+    graph.layers.slice(-4).map((l) => l.op.name),
+    ['bn_final', 'relu_final', 'avgpool', 'fc'],
+  );
 });
 
 test('the output-stride-8 backbone returns C2–C5 at 56, 28, 28, 28 with dilations 2 and 4', () => {
   const graph = analyzed('specs/imagenet/resnet50_dilated8.json');
-  assert.equal(graph.outputs.map((o) => o.name), ['C2', 'C3', 'C4', 'C5']);
-  assert.equal(graph.outputShapes, [[56, 56, 256], [28, 28, 512], [28, 28, 1024], [28, 28, 2048]]);
+  assert.equal(
+    graph.outputs.map((o) => o.name),
+    ['C2', 'C3', 'C4', 'C5'],
+  );
+  assert.equal(graph.outputShapes, [
+    [56, 56, 256],
+    [28, 28, 512],
+    [28, 28, 1024],
+    [28, 28, 2048],
+  ]);
   // resnet50 without its classifier: 25,557,032 − 2,049,000.
   assert.is(graph.params.trainable, 23_508_032);
   const dilationOf = (name: string) => {

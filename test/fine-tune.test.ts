@@ -13,7 +13,12 @@ import { writeShapeFolder } from './support/shape-folder.js';
 
 const cli = resolve('dist', 'cli.js');
 const netspec = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NETSPEC_BACKEND: 'wasm' } });
-const spec = (classes: number) => JSON.parse(readFileSync('specs/imagenet/resnet18.json', 'utf8').replace('"height": 224, "width": 224', '"height": 32, "width": 32').replace('"classes": 1000', `"classes": ${classes}`)) as object;
+const spec = (classes: number) =>
+  JSON.parse(
+    readFileSync('specs/imagenet/resnet18.json', 'utf8')
+      .replace('"height": 224, "width": 224', '"height": 32, "width": 32')
+      .replace('"classes": 1000', `"classes": ${classes}`),
+  ) as object;
 
 let root: string;
 test.before(() => {
@@ -59,7 +64,26 @@ test('--init from imported torchvision resnet18 with a fresh head; --freeze stem
   const images = join(root, 'shapes');
   writeShapeFolder(images, 8, 5);
   const out = join(root, 'run');
-  const args = ['train', join(root, 'resnet18_3.json'), '--data', images, '--init', join(root, 'imported'), '--freeze', 'stem,layer1,layer2', '--epochs', '1', '--batch', '8', '--lr', '0.01', '--workers', '2', '--out', out];
+  const args = [
+    'train',
+    join(root, 'resnet18_3.json'),
+    '--data',
+    images,
+    '--init',
+    join(root, 'imported'),
+    '--freeze',
+    'stem,layer1,layer2',
+    '--epochs',
+    '1',
+    '--batch',
+    '8',
+    '--lr',
+    '0.01',
+    '--workers',
+    '2',
+    '--out',
+    out,
+  ];
   const run = netspec(args);
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stderr, /netspec: starting from the weights in \S+imported; the head fc has other shapes there \(another class count\) and starts fresh\n/);
@@ -70,7 +94,9 @@ test('--init from imported torchvision resnet18 with a fresh head; --freeze stem
   let compared = 0;
   for (const [name, weight] of after) {
     const original = before.get(name)!;
-    const identical = Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength).equals(Buffer.from(original.data.buffer, original.data.byteOffset, original.data.byteLength));
+    const identical = Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength).equals(
+      Buffer.from(original.data.buffer, original.data.byteOffset, original.data.byteLength),
+    );
     if (name.startsWith('fc/')) continue;
     if (frozen(name)) {
       assert.ok(identical, `${name} is frozen and must be bit-identical`);
@@ -86,7 +112,10 @@ test('--init from imported torchvision resnet18 with a fresh head; --freeze stem
 
   const unknown = netspec(['train', join(root, 'resnet18_3.json'), '--data', images, '--freeze', 'layer9', '--out', join(root, 'never')]);
   assert.is(unknown.status, 1);
-  assert.match(unknown.stderr, /netspec: --freeze layer9 matches no layer with weights of resnet18; the names are stem, conv1, bn1, layer1, layer2, layer3, layer4, fc\n$/);
+  assert.match(
+    unknown.stderr,
+    /netspec: --freeze layer9 matches no layer with weights of resnet18; the names are stem, conv1, bn1, layer1, layer2, layer3, layer4, fc\n$/,
+  );
 });
 
 test.run();

@@ -34,13 +34,36 @@ test('the mutants are reproducible from (seed, index)', () => {
 
 test('the sample applies every operator and reaches every phase: reading, schema, rules, limits, emission', () => {
   const applied = new Set(outcomes.flatMap((o) => o.mutant.operators));
-  assert.equal(OPERATORS.filter((name) => !applied.has(name)), []);
+  assert.equal(
+    OPERATORS.filter((name) => !applied.has(name)),
+    [],
+  );
   // A mutant that compiles has passed the limits check and been emitted; refusals show the earlier phases.
   const compiled = outcomes.filter((o) => o.outcome.result?.ok).length;
   assert.ok(compiled >= RUNS * 0.05, `${compiled} of ${RUNS} compiled`);
   const codes = new Set<string>(outcomes.flatMap((o) => o.outcome.result?.diagnostics.map((d) => d.code) ?? []));
-  const expected = ['NS002', 'NS003', 'NS004', 'NS010', 'NS011', 'NS012', 'NS101', 'NS102', 'NS103', 'NS104', 'NS105', 'NS106', 'NS107', 'NS201', 'NS202', 'NS501'];
-  assert.equal(expected.filter((code) => !codes.has(code)), []);
+  const expected = [
+    'NS002',
+    'NS003',
+    'NS004',
+    'NS010',
+    'NS011',
+    'NS012',
+    'NS101',
+    'NS102',
+    'NS103',
+    'NS104',
+    'NS105',
+    'NS106',
+    'NS107',
+    'NS201',
+    'NS202',
+    'NS501',
+  ];
+  assert.equal(
+    expected.filter((code) => !codes.has(code)),
+    [],
+  );
 });
 
 test('__proto__, constructor and prototype keys at every depth of every spec are refused and pollute nothing', () => {
@@ -57,7 +80,10 @@ test('__proto__, constructor and prototype keys at every depth of every spec are
         const result = compileSpec(path, new TextEncoder().encode(JSON.stringify(spec, null, 2)));
         delete object[key];
         assert.not.ok(result.ok, `${path}: ${key} in object ${depth}`);
-        assert.ok(result.diagnostics.some((d) => d.code === 'NS103' && d.message.includes(`"${key}"`)), `${path}: ${key} in object ${depth}`);
+        assert.ok(
+          result.diagnostics.some((d) => d.code === 'NS103' && d.message.includes(`"${key}"`)),
+          `${path}: ${key} in object ${depth}`,
+        );
         assert.is(({} as Record<string, unknown>).polluted, undefined);
         assert.is(Object.hasOwn(Object.prototype, 'polluted'), false);
       }

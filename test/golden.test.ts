@@ -18,7 +18,10 @@ const options = { specs: [], specRoot: 'specs', outDir: 'generated', pytorch: tr
 
 test('compiling specs/ reproduces generated/ byte for byte, with no extra files', () => {
   const plan = planCompile(options);
-  assert.equal(plan.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.equal(
+    plan.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.ok(plan.outputs.length >= 4);
   assert.equal(findStale(plan, 'generated', true), []);
 });

@@ -29,7 +29,26 @@ const hostileTexts = [
   '</script><!--',
 ];
 
-const names = ['class', 'default', 'delete', 'tf', '34resnet', 'resnet-34', 'resnet_34', 'constructor', 'layers', 'createModel', 'x'.repeat(64), 'F', 'nn', 'None', 'lambda', 'create_model', 'Modules', 'Tensor'];
+const names = [
+  'class',
+  'default',
+  'delete',
+  'tf',
+  '34resnet',
+  'resnet-34',
+  'resnet_34',
+  'constructor',
+  'layers',
+  'createModel',
+  'x'.repeat(64),
+  'F',
+  'nn',
+  'None',
+  'lambda',
+  'create_model',
+  'Modules',
+  'Tensor',
+];
 
 function tinySpec(name: string, description: string): string {
   return JSON.stringify({
@@ -78,7 +97,24 @@ test('every hostile module type-checks under tsc --strict', () => {
 test('each module carries its text unchanged, injects nothing, and builds a working model', async () => {
   for (const c of cases) {
     const generated = await import(`./${folder.slice('test/'.length)}/${c.file}`);
-    assert.equal(Object.keys(generated).sort(), ['createModel', 'description', 'imageTransform', 'inferencePlan', 'inputShape', 'layers', 'macs', 'name', 'outputShape', 'params', 'predict', 'preprocess'], c.file);
+    assert.equal(
+      Object.keys(generated).sort(),
+      [
+        'createModel',
+        'description',
+        'imageTransform',
+        'inferencePlan',
+        'inputShape',
+        'layers',
+        'macs',
+        'name',
+        'outputShape',
+        'params',
+        'predict',
+        'preprocess',
+      ],
+      c.file,
+    );
     assert.is(generated.name, c.name, c.file);
     assert.is(generated.description, c.description, c.file);
     const model = generated.createModel() as tf.LayersModel;
@@ -112,8 +148,26 @@ for path in sys.argv[1:]:
   const paths = cases.map((c) => join(folder, c.file.replace(/\.ts$/, '.py')));
   const run = spawnSync(PYTHON, ['-c', DESCRIBE_PYTHON, ...paths], { encoding: 'utf8' });
   assert.is(run.status, 0, run.stderr);
-  const reports = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { names: string[]; class: string; NAME: string; DESCRIPTION: string; doc: string; shape: number[] });
-  const helpers = ['DESCRIPTION', 'F', 'INPUT_SHAPE', 'MACS', 'NAME', 'OUTPUT_SHAPES', 'PARAMS', 'Tensor', '_Modules', '_batch_norm', '_conv', 'create_model', 'nn', 'torch'];
+  const reports = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { names: string[]; class: string; NAME: string; DESCRIPTION: string; doc: string; shape: number[] });
+  const helpers = [
+    'DESCRIPTION',
+    'F',
+    'INPUT_SHAPE',
+    'MACS',
+    'NAME',
+    'OUTPUT_SHAPES',
+    'PARAMS',
+    'Tensor',
+    '_Modules',
+    '_batch_norm',
+    '_conv',
+    'create_model',
+    'nn',
+    'torch',
+  ];
   cases.forEach((c, i) => {
     const report = reports[i]!;
     assert.match(report.class, /^[A-Za-z_][A-Za-z0-9_]*$/, c.file);
@@ -145,10 +199,17 @@ test('comments cannot be closed or broken out of', () => {
 
 test('identifiers: reserved words, leading digits, empty names and collisions after sanitising', () => {
   const identifier = identifierScope(['tf', 'layers']);
-  assert.equal(
-    ['class', '34resnet', '', 'resnet-34', 'resnet_34', 'tf', 'layers', 'layer1.0.conv1', 'layer1_0.conv1'].map(identifier),
-    ['_class', '_34resnet', '_', 'resnet_34', 'resnet_34_2', 'tf_2', 'layers_2', 'layer1_0_conv1', 'layer1_0_conv1_2'],
-  );
+  assert.equal(['class', '34resnet', '', 'resnet-34', 'resnet_34', 'tf', 'layers', 'layer1.0.conv1', 'layer1_0.conv1'].map(identifier), [
+    '_class',
+    '_34resnet',
+    '_',
+    'resnet_34',
+    'resnet_34_2',
+    'tf_2',
+    'layers_2',
+    'layer1_0_conv1',
+    'layer1_0_conv1_2',
+  ]);
 });
 
 test.run();

@@ -46,38 +46,70 @@ test('CIFAR-10 files of the published size read back exactly: labels, and planes
   mkdirSync(dir);
   // Each file holds the published 10,000 records; file f's record r has the label (f + r) mod 10.
   const names = ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'];
-  names.forEach((name, f) => writeFileSync(join(dir, `${name}.bin`), cifarRecords(10_000, 1, (r) => [(f + r) % 10])));
+  names.forEach((name, f) =>
+    writeFileSync(
+      join(dir, `${name}.bin`),
+      cifarRecords(10_000, 1, (r) => [(f + r) % 10]),
+    ),
+  );
   const { train: set, test: held, classNames } = loadCifar('cifar10', dir);
   assert.is(set.count, 50_000);
   assert.is(held.count, 10_000);
   assert.equal([set.height, set.width, set.channels, set.classes], [32, 32, 3, 10]);
   assert.equal(classNames, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
-  for (const [i, r, f] of [[0, 0, 0], [10_001, 1, 1], [49_999, 9_999, 4]] as const) {
+  for (const [i, r, f] of [
+    [0, 0, 0],
+    [10_001, 1, 1],
+    [49_999, 9_999, 4],
+  ] as const) {
     assert.is(set.labels[i], (f + r) % 10, `label of image ${i}`);
-    for (const [y, x, c] of [[0, 0, 0], [0, 1, 1], [5, 17, 2], [31, 31, 2]] as const) {
+    for (const [y, x, c] of [
+      [0, 0, 0],
+      [0, 1, 1],
+      [5, 17, 2],
+      [31, 31, 2],
+    ] as const) {
       assert.is(set.images[i * 3072 + (y * 32 + x) * 3 + c], expectedPixel(r, y, x, c), `image ${i} pixel (${x}, ${y}) channel ${c}`);
     }
   }
   let mismatches = 0;
-  for (let r = 0; r < 10_000; r++) for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) if (held.images[r * 3072 + p * 3 + c] !== expectedPixel(r, Math.floor(p / 32), p % 32, c)) mismatches++;
+  for (let r = 0; r < 10_000; r++)
+    for (let p = 0; p < 1024; p++)
+      for (let c = 0; c < 3; c++) if (held.images[r * 3072 + p * 3 + c] !== expectedPixel(r, Math.floor(p / 32), p % 32, c)) mismatches++;
   assert.is(mismatches, 0, 'every test pixel');
   assert.ok(held.labels.every((label, r) => label === (5 + r) % 10));
 
-  writeFileSync(join(dir, 'data_batch_3.bin'), cifarRecords(9_999, 1, () => [0]));
-  assert.throws(() => loadCifar('cifar10', dir), (e: Error) => e.message === `${join(dir, 'data_batch_3.bin')}: the file is 30726927 bytes (9999 records of 3073 bytes); it should be 30730000 bytes, 10000 records`);
+  writeFileSync(
+    join(dir, 'data_batch_3.bin'),
+    cifarRecords(9_999, 1, () => [0]),
+  );
+  assert.throws(
+    () => loadCifar('cifar10', dir),
+    (e: Error) =>
+      e.message === `${join(dir, 'data_batch_3.bin')}: the file is 30726927 bytes (9999 records of 3073 bytes); it should be 30730000 bytes, 10000 records`,
+  );
   writeFileSync(join(dir, 'data_batch_3.bin'), new Uint8Array(30_730_001));
-  assert.throws(() => loadCifar('cifar10', dir), /data_batch_3\.bin: the file is 30730001 bytes \(10000 records of 3073 bytes and 1 byte over\); it should be 30730000 bytes, 10000 records$/);
+  assert.throws(
+    () => loadCifar('cifar10', dir),
+    /data_batch_3\.bin: the file is 30730001 bytes \(10000 records of 3073 bytes and 1 byte over\); it should be 30730000 bytes, 10000 records$/,
+  );
 });
 
 test('CIFAR-100 records: the fine label by default, the coarse one as cifar100-coarse; labels out of range and missing files refused', () => {
   const path = join(root, 'c100.bin');
-  writeFileSync(path, cifarRecords(3, 2, (r) => [r + 10, 90 + r]));
+  writeFileSync(
+    path,
+    cifarRecords(3, 2, (r) => [r + 10, 90 + r]),
+  );
   const fine = readCifarFiles('cifar100', [path], 3);
   assert.equal([...fine.labels], [90, 91, 92]);
   assert.is(fine.classes, 100);
   assert.is(fine.images[2 * 3072 + (3 * 32 + 4) * 3 + 1], expectedPixel(2, 3, 4, 1));
   assert.equal([...readCifarFiles('cifar100-coarse', [path], 3).labels], [10, 11, 12]);
-  writeFileSync(path, cifarRecords(3, 2, (r) => [r + 18, 0]));
+  writeFileSync(
+    path,
+    cifarRecords(3, 2, (r) => [r + 18, 0]),
+  );
   assert.throws(() => readCifarFiles('cifar100-coarse', [path], 3), /c100\.bin: record 2 has the label 20; cifar100-coarse labels are 0 to 19/);
   assert.throws(() => loadCifar('cifar100', join(root, 'nowhere')), /nowhere: the cifar100 folder does not exist/);
   mkdirSync(join(root, 'c100'));
@@ -95,8 +127,18 @@ test('a CIFAR names file that is a FIFO, a device or a folder, and a record file
   const names = join(dir, 'batches.meta.txt');
   // In a process of its own, so that a read that blocks fails the test instead of hanging it.
   const load = () =>
-    spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { loadCifar } from ${JSON.stringify(join(process.cwd(), 'src/data/cifar.ts'))};
-try { loadCifar('cifar10', ${JSON.stringify(dir)}); console.log('loaded'); } catch (error) { console.log(error.message); }`], { encoding: 'utf8', timeout: 20_000 });
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { loadCifar } from ${JSON.stringify(join(process.cwd(), 'src/data/cifar.ts'))};
+try { loadCifar('cifar10', ${JSON.stringify(dir)}); console.log('loaded'); } catch (error) { console.log(error.message); }`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
   const cases: [() => void, string][] = [
     [() => spawnSync('mkfifo', [names]), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
     [() => symlinkSync('/dev/zero', names), `${names}: cannot be read: it is not a regular file (a device, pipe or socket)`],
@@ -116,7 +158,7 @@ try { loadCifar('cifar10', ${JSON.stringify(dir)}); console.log('loaded'); } cat
   assert.is(device.stdout, `${join(dir, 'test_batch.bin')}: it is not a regular file (a device, pipe or socket)\n`);
 });
 
-test('resampling gives PIL\'s antialiased bilinear resize byte for byte (python3 with PIL)', () => {
+test("resampling gives PIL's antialiased bilinear resize byte for byte (python3 with PIL)", () => {
   const width = 37;
   const height = 23;
   const rgb = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + (i >> 5) * 11) & 255);
@@ -136,7 +178,7 @@ print(json.dumps([list(img.resize(size, Image.BILINEAR).tobytes()) for size in [
   });
 });
 
-test('fitImage crops as training caches images: the shorter side to the input size, the longer truncated, a centred crop; grey as PIL\'s luma', () => {
+test("fitImage crops as training caches images: the shorter side to the input size, the longer truncated, a centred crop; grey as PIL's luma", () => {
   // 8×4 → shorter side 4 → 2: 4×2, then the centre 2×2 (columns 1 and 2 of the halved image).
   const data = Uint8Array.from({ length: 8 * 4 }, (_, i) => (i % 8) * 10);
   const out = fitImage({ width: 8, height: 4, channels: 1, data }, { height: 2, width: 2, channels: 1, fit: 'crop', cropFraction: 1 }).pixels;
@@ -160,7 +202,10 @@ test('randomResizedCropBox: boxes inside the image, of 25–100% of its area and
   }
   assert.equal(randomResizedCropBox(32, 24, mulberry32(4)), randomResizedCropBox(32, 24, mulberry32(4)));
   // A sliver whose every try fails falls back to the centred box of the nearest allowed aspect: 40×1 → round(1 · 4/3) = 1 wide, at (40 − 1) // 2 = 19.
-  assert.equal(randomResizedCropBox(40, 1, () => 0.99), { left: 19, top: 0, width: 1, height: 1 });
+  assert.equal(
+    randomResizedCropBox(40, 1, () => 0.99),
+    { left: 19, top: 0, width: 1, height: 1 },
+  );
 });
 
 test('image folders: every bad layout is one line naming the folder', () => {
@@ -205,20 +250,36 @@ test('image folders follow linked class folders and linked folders inside them, 
   assert.equal(listed.classNames, ['bird', 'cat', 'dog']);
   const relative = listed.files.map((file) => [file.path.slice(dir.length + 6), file.label]);
   // bird/again is walked first (sorted names) and bird/more, the same folder, is not walked again.
-  assert.equal(relative, [['bird/1.png', 0], ['bird/again/2.png', 0], ['cat/1.png', 1], ['dog/1.png', 2], ['dog/2.png', 2]]);
+  assert.equal(relative, [
+    ['bird/1.png', 0],
+    ['bird/again/2.png', 0],
+    ['cat/1.png', 1],
+    ['dog/1.png', 2],
+    ['dog/2.png', 2],
+  ]);
   // A link back up the tree would be walked forever: refused, naming it.
   symlinkSync('..', join(dir, 'data', 'cat', 'up'));
-  assert.throws(() => listEvalFolder(join(dir, 'data')), (error: Error) => /data\/cat\/up: is a symbolic link back to .*data, a folder it is inside: a loop$/.test(error.message));
+  assert.throws(
+    () => listEvalFolder(join(dir, 'data')),
+    (error: Error) => /data\/cat\/up: is a symbolic link back to .*data, a folder it is inside: a loop$/.test(error.message),
+  );
   rmSync(join(dir, 'data', 'cat', 'up'));
   symlinkSync(join(dir, 'nowhere'), join(dir, 'data', 'ghost'));
-  assert.throws(() => listEvalFolder(join(dir, 'data')), (error: Error) => /data\/ghost: is a symbolic link to nothing$/.test(error.message));
+  assert.throws(
+    () => listEvalFolder(join(dir, 'data')),
+    (error: Error) => /data\/ghost: is a symbolic link to nothing$/.test(error.message),
+  );
 });
 
-test('class names with line breaks or U+202E reach the terminal escaped, in messages and in eval\'s report', () => {
+test("class names with line breaks or U+202E reach the terminal escaped, in messages and in eval's report", () => {
   const dir = mkdtempSync(join(root, 'names-'));
   mkdirSync(join(dir, 'only\nnetspec: all good'));
   writeFileSync(join(dir, 'only\nnetspec: all good', 'a.png'), 'x');
-  assert.throws(() => listImageFolder(dir, { valSplit: 0.1, seed: 0 }), (error: Error) => error.message.endsWith('holds one class folder ("only\\nnetspec: all good"); a classifier needs at least two classes') && !error.message.includes('\n'));
+  assert.throws(
+    () => listImageFolder(dir, { valSplit: 0.1, seed: 0 }),
+    (error: Error) =>
+      error.message.endsWith('holds one class folder ("only\\nnetspec: all good"); a classifier needs at least two classes') && !error.message.includes('\n'),
+  );
   const report = formatReport(evaluationReport([0, 1], [0, 1], ['cat\u202egod', 'two\nlines']));
   assert.not.match(report, /[\u202e]|two\nlines/);
   assert.match(report, /cat\\u202egod/);

@@ -73,8 +73,14 @@ test('truncated or damaged headers are refused with a message saying what is wro
     [notIhdrFirst, 'the PNG does not start with an IHDR chunk'],
     [handMadePng(0, 5, new Uint8Array()), 'the PNG header declares an empty 0×5 image'],
     // APP0 says 16 bytes, but the file ends after 8.
-    [Uint8Array.from([0xff, 0xd8, ...JFIF_APP0.slice(0, 6)]), 'the JPEG header is truncated: its 8 bytes end before the frame header (SOFn) with its width and height'],
-    [Uint8Array.from([0xff, 0xd8, ...startOfFrame(640, 480).slice(0, 7)]), 'the JPEG header is truncated: its 9 bytes end before the frame header (SOFn) with its width and height'],
+    [
+      Uint8Array.from([0xff, 0xd8, ...JFIF_APP0.slice(0, 6)]),
+      'the JPEG header is truncated: its 8 bytes end before the frame header (SOFn) with its width and height',
+    ],
+    [
+      Uint8Array.from([0xff, 0xd8, ...startOfFrame(640, 480).slice(0, 7)]),
+      'the JPEG header is truncated: its 9 bytes end before the frame header (SOFn) with its width and height',
+    ],
     [Uint8Array.from([0xff, 0xd8, 0xff, 0xff]), 'the JPEG header is truncated: its 4 bytes end before the frame header (SOFn) with its width and height'],
     [Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 5, 8, 1, 224]), 'the JPEG frame header at byte 2 is too short to hold a size (length 5)'],
     [Uint8Array.from([0xff, 0xd8, 0xff, 0xe1, 0, 1]), 'the JPEG segment at byte 2 has an invalid length 1'],
@@ -83,7 +89,12 @@ test('truncated or damaged headers are refused with a message saying what is wro
     [jpegFile(startOfFrame(640, 0)), 'the JPEG header declares an empty 640×0 image'],
     [new Uint8Array(), 'the image is neither JPEG nor PNG'],
   ];
-  for (const [bytes, message] of cases) assert.throws(() => readImageHeader(bytes), (error: Error) => error.message === message, message);
+  for (const [bytes, message] of cases)
+    assert.throws(
+      () => readImageHeader(bytes),
+      (error: Error) => error.message === message,
+      message,
+    );
 });
 
 test('an interlaced 1×1 PNG whose image data inflates to 128 MiB is refused after inflating what its header declares', async () => {
@@ -108,17 +119,32 @@ test("damaged PNGs are refused in the project's words, never pngjs' own", async 
   const paletteRows = Uint8Array.from([0, 0, 5]);
   const cases: [Uint8Array, string][] = [
     // pngjs: "There are some read requests waitng on finished stream".
-    [good.subarray(0, idatAt + 10), `the PNG is truncated: its IDAT chunk at byte ${idatAt} declares ${good.readUInt32BE(idatAt)} bytes, past the end of the file`],
+    [
+      good.subarray(0, idatAt + 10),
+      `the PNG is truncated: its IDAT chunk at byte ${idatAt} declares ${good.readUInt32BE(idatAt)} bytes, past the end of the file`,
+    ],
     [good.subarray(0, good.length - 12), `the PNG is truncated: it ends at byte ${good.length - 12} without an IEND chunk`],
     [damagedCrc, `the PNG is damaged: the CRC of its IDAT chunk at byte ${idatAt} does not match`],
     [handMadePng(2, 2, rows.subarray(0, 10)), "the PNG's image data is truncated: it inflates to 10 bytes where its header declares 14"],
     [handMadePng(2, 2, Uint8Array.from([...rows, 0])), "the PNG's image data inflates past the 14 bytes its 2×2 header declares"],
-    [pngOf(2, 2, {}, pngChunk('IDAT', Buffer.from('not zlib at all')), pngChunk('IEND', new Uint8Array())), "the PNG's image data is damaged (incorrect header check)"],
+    [
+      pngOf(2, 2, {}, pngChunk('IDAT', Buffer.from('not zlib at all')), pngChunk('IEND', new Uint8Array())),
+      "the PNG's image data is damaged (incorrect header check)",
+    ],
     [pngOf(2, 2, {}, pngChunk('IEND', new Uint8Array())), 'the PNG has no image data (IDAT chunk)'],
-    [pngOf(2, 2, { depth: 4 }, pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', new Uint8Array())), 'the PNG has a bit depth of 4 for RGB, which PNG does not allow (only 8, 16)'],
-    [pngOf(2, 1, { colourType: 3 }, pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())), 'the PNG is a palette image without a palette (PLTE chunk)'],
+    [
+      pngOf(2, 2, { depth: 4 }, pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', new Uint8Array())),
+      'the PNG has a bit depth of 4 for RGB, which PNG does not allow (only 8, 16)',
+    ],
+    [
+      pngOf(2, 1, { colourType: 3 }, pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())),
+      'the PNG is a palette image without a palette (PLTE chunk)',
+    ],
     // pngjs: "index 5 not in palette".
-    [pngOf(2, 1, { colourType: 3 }, pngChunk('PLTE', new Uint8Array(6)), pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())), 'the PNG uses the palette index 5, past the end of its palette'],
+    [
+      pngOf(2, 1, { colourType: 3 }, pngChunk('PLTE', new Uint8Array(6)), pngChunk('IDAT', deflateSync(paletteRows)), pngChunk('IEND', new Uint8Array())),
+      'the PNG uses the palette index 5, past the end of its palette',
+    ],
     // pngjs: "Unrecognised filter type - 7".
     [handMadePng(2, 2, Uint8Array.from([7, ...rows.subarray(1)])), "the PNG's image data is damaged: a row has the filter type 7, where PNG defines 0 to 4"],
   ];
@@ -131,7 +157,10 @@ test('a 12-bit JPEG is refused from its frame header instead of decoding as 8-bi
     frame[4] = 12; // the precision byte, after the marker and the length
     const twelveBit = jpegFile(JFIF_APP0, frame);
     const message = `the JPEG has 12-bit samples (its SOF${marker - 0xc0} frame header says so); only 8-bit JPEGs are decoded`;
-    assert.throws(() => readImageHeader(twelveBit), (error: Error) => error.message === message);
+    assert.throws(
+      () => readImageHeader(twelveBit),
+      (error: Error) => error.message === message,
+    );
     assert.is((await refusal(twelveBit)).message, message);
   }
 });

@@ -121,20 +121,29 @@ define("letterboxing: PIL's resize of the whole image to the filled part, zeros 
 });
 
 test('boxes go back through the placement: a letterbox divides by the filled sides, a centre crop adds its margin first', () => {
-  const letterbox = fitImage({ width: 200, height: 100, channels: 3, data: new Uint8Array(200 * 100 * 3) }, { height: 64, width: 64, channels: 3, fit: 'letterbox' }).placement;
+  const letterbox = fitImage(
+    { width: 200, height: 100, channels: 3, data: new Uint8Array(200 * 100 * 3) },
+    { height: 64, width: 64, channels: 3, fit: 'letterbox' },
+  ).placement;
   // 200×100 into 64×64: scale 0.32, filled 64×32; the filled sides set the scale back: 200 / 64 and 100 / 32 = 3.125.
   assert.equal(letterbox.filled, { width: 64, height: 32 });
   const boxes = Float32Array.from([0, 0, 64, 32, 10, 5, 70, 40]);
   boxesToImage(boxes, letterbox);
   // The second box reaches past the filled part (x2 70, y2 40): it is held inside the image, 200 × 100.
   assert.equal([...boxes], [0, 0, 200, 100, 31.25, 15.625, 200, 100]);
-  const crop = fitImage({ width: 300, height: 200, channels: 3, data: new Uint8Array(300 * 200 * 3) }, { height: 8, width: 8, channels: 3, fit: 'crop', cropFraction: 0.5 }).placement;
+  const crop = fitImage(
+    { width: 300, height: 200, channels: 3, data: new Uint8Array(300 * 200 * 3) },
+    { height: 8, width: 8, channels: 3, fit: 'crop', cropFraction: 0.5 },
+  ).placement;
   // The shorter side 200 → ⌊8 / 0.5⌋ = 16, the longer ⌊16 × 300 / 200⌋ = 24; the 8×8 centre starts at (8, 4).
   assert.equal({ left: crop.left, top: crop.top, scaleX: crop.scaleX, scaleY: crop.scaleY }, { left: 8, top: 4, scaleX: 24 / 300, scaleY: 16 / 200 });
   const box = Float64Array.from([0, 0, 8, 8]);
   boxesToImage(box, crop);
   // (0 + 8) / 0.08 = 100 and (0 + 4) / 0.08 = 50; (8 + 8) / 0.08 = 200 and (8 + 4) / 0.08 = 150.
-  assert.equal([...box].map((v) => Math.round(v * 1e9) / 1e9), [100, 50, 200, 150]);
+  assert.equal(
+    [...box].map((v) => Math.round(v * 1e9) / 1e9),
+    [100, 50, 200, 150],
+  );
 });
 
 test("segmentation masks come back at the image's own size, scores sampled at each pixel's centre inside the filled part", () => {
@@ -175,7 +184,12 @@ test('the same PNG gives the same tensor through the generated preprocess, calib
   const calibration = await folderImages(images, 1, transform);
   const hwc = Float32Array.from({ length: reference.length }, (_, i) => calibration.data[(i % 3) * 144 + Math.floor(i / 3)]!);
   assert.equal([...hwc], [...reference], 'calibration');
-  const evaluated = await loadEvalFolder(join(folder, 'same'), { input: [12, 12, 3], cropFraction: transform.cropFraction, interpolation: transform.interpolation, log: () => {} });
+  const evaluated = await loadEvalFolder(join(folder, 'same'), {
+    input: [12, 12, 3],
+    cropFraction: transform.cropFraction,
+    interpolation: transform.interpolation,
+    log: () => {},
+  });
   const evalInput = Float32Array.from(evaluated.set.images, (v, i) => (v / 255 - transform.mean[i % 3]!) / transform.std[i % 3]!);
   const worst = evalInput.reduce((max, v, i) => Math.max(max, Math.abs(v - reference[i]!)), 0);
   assert.ok(worst <= 1e-6, `eval differs by ${worst}`);
@@ -198,7 +212,12 @@ test("a generated module's preprocess, detect and segment return results in each
     // An FCN without its auxiliary head has one output, which segment() reads as it is.
     assert.is(typeCheck([join(modules, 'tiny_retinanet.ts'), join(modules, 'tiny_fcn.ts')]), '');
     // The input is 37 high and 29 wide: a 58×74 image fills it exactly at half size, a 90×30 one is letterboxed.
-    const image = (width: number, height: number): Pixels => ({ width, height, channels: 3, data: Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7) & 255) });
+    const image = (width: number, height: number): Pixels => ({
+      width,
+      height,
+      channels: 3,
+      data: Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7) & 255),
+    });
     const images = [image(58, 74), image(90, 30)];
     const detector = (await import(`./.pipeline-${process.pid}/tiny_retinanet.ts`)) as typeof import('../generated/detection/retinanet_resnet50_fpn.ts');
     const model = detector.createModel();
@@ -206,22 +225,40 @@ test("a generated module's preprocess, detect and segment return results in each
     const tower = model.getLayer('head.classification_head');
     tower.setWeights(tower.getWeights().map((w, i) => (tower.weights[i]!.originalName.endsWith('logits/bias') ? tf.zerosLike(w) : w)));
     const { input, placements } = detector.preprocess(model, images);
-    assert.equal(placements.map((p) => p.filled), [{ width: 29, height: 37 }, { width: 29, height: 10 }]);
+    assert.equal(
+      placements.map((p) => p.filled),
+      [
+        { width: 29, height: 37 },
+        { width: 29, height: 10 },
+      ],
+    );
     const inImages = detector.detect(model, input, placements);
     const inInput = detector.detect(model, input);
     // The first image fills the whole input at half size: its boxes are the input's, doubled.
     assert.ok(inInput[0]!.boxes.length > 0);
-    assert.equal([...inImages[0]!.boxes], [...inInput[0]!.boxes].map((v) => v * 2));
+    assert.equal(
+      [...inImages[0]!.boxes],
+      [...inInput[0]!.boxes].map((v) => v * 2),
+    );
     // The second image's boxes lie inside it, 90 × 30.
     const second = inImages[1]!.boxes;
-    assert.ok(second.every((v, i) => v >= 0 && v <= (i % 2 === 0 ? 90 : 30)), `boxes ${[...second]}`);
+    assert.ok(
+      second.every((v, i) => v >= 0 && v <= (i % 2 === 0 ? 90 : 30)),
+      `boxes ${[...second]}`,
+    );
     input.dispose();
     model.dispose();
     const segmenter = (await import(`./.pipeline-${process.pid}/tiny_fcn.ts`)) as typeof import('../generated/segmentation/fcn_resnet50.ts');
     const fcnModel = segmenter.createModel();
     const batch = segmenter.preprocess(fcnModel, images);
     const masks = segmenter.segment(fcnModel, batch.input, batch.placements);
-    assert.equal(masks.map((m) => [m.width, m.height, m.classes.length]), [[58, 74, 58 * 74], [90, 30, 90 * 30]]);
+    assert.equal(
+      masks.map((m) => [m.width, m.height, m.classes.length]),
+      [
+        [58, 74, 58 * 74],
+        [90, 30, 90 * 30],
+      ],
+    );
     assert.ok(masks.every((m) => m.classes.every((c) => c >= 0 && c < 3)));
     batch.input.dispose();
     fcnModel.dispose();

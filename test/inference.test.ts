@@ -25,7 +25,6 @@ function compiled(overrides: object): { graph: AnalyzedGraph; code: string } {
   return result;
 }
 
-
 test.before(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });
 });
@@ -54,7 +53,7 @@ for (const [family, overrides] of Object.entries(families)) {
   });
 }
 
-test('the worker pool splits an uneven batch across two workers and returns the layers model\'s outputs', async () => {
+test("the worker pool splits an uneven batch across two workers and returns the layers model's outputs", async () => {
   const { graph, code } = compiled(families['multi-output']!);
   const weights = weightsFor(graph);
   const folder = mkdtempSync(join(tmpdir(), 'netspec-pool-'));

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -55,7 +55,10 @@ test('the README journey works in a fresh project from the packed package', asyn
   mkdirSync(project);
 
   const blocks = sectionBlocks();
-  assert.equal(blocks.map((b) => b.tag), ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'save-weights.py', 'commands']);
+  assert.equal(
+    blocks.map((b) => b.tag),
+    ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'save-weights.py', 'commands'],
+  );
   const spec = blocks.find((b) => b.tag === 'specs/my-net.json')!.body;
   const compiled = compileSpec('specs/my-net.json', new TextEncoder().encode(spec));
   if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join('\n'));

@@ -8,7 +8,24 @@ import { findCycles, readImports, type Import } from './support/import-graph.js'
 
 const { files, imports } = readImports('src');
 
-type Layer = 'cli' | 'commands' | 'train' | 'evaluate' | 'library' | 'compile' | 'build' | 'quantize' | 'emit' | 'weights' | 'data' | 'metrics' | 'spec' | 'ir' | 'ops' | 'runtime' | 'shared';
+type Layer =
+  | 'cli'
+  | 'commands'
+  | 'train'
+  | 'evaluate'
+  | 'library'
+  | 'compile'
+  | 'build'
+  | 'quantize'
+  | 'emit'
+  | 'weights'
+  | 'data'
+  | 'metrics'
+  | 'spec'
+  | 'ir'
+  | 'ops'
+  | 'runtime'
+  | 'shared';
 
 /** Where each file of src/ sits: the first entry whose path is the file or a folder holding it. A new file must be placed. */
 const PLACES: readonly (readonly [string, Layer])[] = [
@@ -105,10 +122,16 @@ test('src/runtime/ imports only itself, npm packages and Node builtins', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: object; peerDependencies: object };
   const packages = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)]);
   // A scoped package is named by two segments, any other by one; a deep import names a file inside it.
-  const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const packageOf = (specifier: string) =>
+    specifier
+      .split('/')
+      .slice(0, specifier.startsWith('@') ? 2 : 1)
+      .join('/');
   const outside = imports
     .filter((i) => i.from.startsWith('runtime/'))
-    .filter((i) => (i.to === undefined ? !packages.has(packageOf(i.specifier)) && !builtinModules.includes(i.specifier.replace(/^node:/, '')) : !i.to.startsWith('runtime/')))
+    .filter((i) =>
+      i.to === undefined ? !packages.has(packageOf(i.specifier)) && !builtinModules.includes(i.specifier.replace(/^node:/, '')) : !i.to.startsWith('runtime/'),
+    )
     .map((i) => `src/${i.from} imports ${i.specifier}`);
   assert.equal(outside, [], `the runtime must not depend on the compiler or on undeclared packages:\n  ${outside.join('\n  ')}`);
 });
@@ -132,7 +155,10 @@ test('imports point down the layers, except the known ones listed to be fixed', 
   });
   const unexpected = upward
     .filter((i) => !KNOWN_UPWARD.includes(describe(i)))
-    .map((i) => `src/${i.from} imports ${i.specifier}: ${layerOf(i.from)} may import ${[layerOf(i.from), ...MAY_IMPORT[layerOf(i.from)]].join(', ')}, not ${layerOf(i.to)}`);
+    .map(
+      (i) =>
+        `src/${i.from} imports ${i.specifier}: ${layerOf(i.from)} may import ${[layerOf(i.from), ...MAY_IMPORT[layerOf(i.from)]].join(', ')}, not ${layerOf(i.to)}`,
+    );
   assert.equal(unexpected, [], `imports against the layering:\n  ${unexpected.join('\n  ')}`);
   const fixed = KNOWN_UPWARD.filter((entry) => !upward.some((i) => describe(i) === entry));
   assert.equal(fixed, [], `no longer imported, so remove from KNOWN_UPWARD: ${fixed.join(', ')}`);

@@ -25,7 +25,8 @@ function python(script: string): unknown {
   return JSON.parse(run.stdout);
 }
 
-const rows = (classes: Uint8Array, width: number) => Array.from({ length: classes.length / width }, (_, y) => Array.from(classes.subarray(y * width, (y + 1) * width)));
+const rows = (classes: Uint8Array, width: number) =>
+  Array.from({ length: classes.length / width }, (_, y) => Array.from(classes.subarray(y * width, (y + 1) * width)));
 
 (havePil ? test : test.skip)('palette and grey masks read as PIL reads them: index or value, transparency and bit depth aside', async () => {
   // PIL writes each kind: 8-bit palette with a tRNS chunk, 2-bit palette, grey with a transparent value of 21.
@@ -42,13 +43,18 @@ print(json.dumps({name: np.array(Image.open(name)).tolist() for name in ['p8.png
   assert.is(expected['p8.png']![0]![0], 255);
 });
 
-(havePil ? test : test.skip)('masks written by encodeMaskPng read back in PIL as mode P with VOC\'s palette, or mode L', () => {
+(havePil ? test : test.skip)("masks written by encodeMaskPng read back in PIL as mode P with VOC's palette, or mode L", () => {
   const classes = Uint8Array.from({ length: 6 * 4 }, (_, i) => (i * 11) % 22).map((v, i) => (i === 5 ? 255 : v));
   writeFileSync(join(root, 'written-p.png'), encodeMaskPng({ width: 6, height: 4, classes }, vocPalette()));
   writeFileSync(join(root, 'written-l.png'), encodeMaskPng({ width: 6, height: 4, classes }));
   const read = python(`
 p, l = Image.open('written-p.png'), Image.open('written-l.png')
-print(json.dumps({'modes': [p.mode, l.mode], 'p': np.array(p).tolist(), 'l': np.array(l).tolist(), 'palette': p.getpalette()[:6] + p.getpalette()[3 * 255:]}))`) as { modes: string[]; p: number[][]; l: number[][]; palette: number[] };
+print(json.dumps({'modes': [p.mode, l.mode], 'p': np.array(p).tolist(), 'l': np.array(l).tolist(), 'palette': p.getpalette()[:6] + p.getpalette()[3 * 255:]}))`) as {
+    modes: string[];
+    p: number[][];
+    l: number[][];
+    palette: number[];
+  };
   assert.equal(read.modes, ['P', 'L']);
   assert.equal(read.p, rows(classes, 6));
   assert.equal(read.l, rows(classes, 6));
@@ -85,7 +91,10 @@ test('the class check against a head: values below the class count or 255 pass; 
   const mask = { width: 3, height: 2, classes: Uint8Array.from([0, 20, 255, 21, 3, 200]) };
   checkMaskClasses(mask, 201, 'm.png');
   // With 21 classes (0 to 20), 21 at (0, 1) is the first stray and 200 at (2, 1) the second.
-  assert.is(refusal(() => checkMaskClasses(mask, 21, 'm.png')), 'm.png: has the class 21 at pixel (0, 1) and 1 more pixels of classes the head lacks: it outputs 21 classes (0 to 20; 255 means ignore)');
+  assert.is(
+    refusal(() => checkMaskClasses(mask, 21, 'm.png')),
+    'm.png: has the class 21 at pixel (0, 1) and 1 more pixels of classes the head lacks: it outputs 21 classes (0 to 20; 255 means ignore)',
+  );
 });
 
 let folders = 0;
@@ -97,7 +106,10 @@ function maskFolder(stems: readonly string[], split?: string, extra: Record<stri
   mkdirSync(join(base, 'masks'), { recursive: true });
   stems.forEach((stem, i) => {
     writeFileSync(join(base, 'images', `${stem}.png`), encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36).fill(10 * i) }));
-    writeFileSync(join(base, 'masks', `${stem}.png`), encodeMaskPng({ width: 4, height: 3, classes: new Uint8Array(12).fill(i) }, i % 2 === 0 ? vocPalette() : undefined));
+    writeFileSync(
+      join(base, 'masks', `${stem}.png`),
+      encodeMaskPng({ width: 4, height: 3, classes: new Uint8Array(12).fill(i) }, i % 2 === 0 ? vocPalette() : undefined),
+    );
   });
   for (const [path, content] of Object.entries(extra)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
@@ -110,7 +122,10 @@ test('a mask folder pairs images and masks by stem, in order of stem, with class
   const dir = maskFolder(['b', 'a', 'c'], undefined, { 'labelmap.txt': 'background:0,0,0::\nroad:1,1,1::\n' });
   const data = openMaskFolder(dir);
   assert.is(data.source, `masks:${dir}`);
-  assert.equal([0, 1, 2].map((i) => data.image(i).name), ['a', 'b', 'c']);
+  assert.equal(
+    [0, 1, 2].map((i) => data.image(i).name),
+    ['a', 'b', 'c'],
+  );
   assert.equal(data.classNames, ['background', 'road']);
   const sample = await data.load(0);
   // a was written second (i = 1): a grey mask of 1s over an image of 10s.
@@ -126,40 +141,75 @@ test('a mask folder of splits: --split picks one; none chosen, or an unknown one
   writeFileSync(join(dir, 'val', 'images', 'z.png'), readFileSync(join(dir, 'train', 'images', 'a.png')));
   writeFileSync(join(dir, 'val', 'masks', 'z.png'), readFileSync(join(dir, 'train', 'masks', 'a.png')));
   assert.is(openMaskFolder(dir, { split: 'val' }).image(0).name, 'z');
-  assert.is(refusal(() => openMaskFolder(dir)), `${dir}: holds the splits train, val; choose one with --split`);
-  assert.is(refusal(() => openMaskFolder(dir, { split: 'test' })), `${dir}: has no split "test"; its splits are train, val`);
-  assert.is(refusal(() => openMaskFolder(maskFolder(['a']), { split: 'val' })).endsWith(': has no split "val"; it has no split folders (each holding images/ and masks/); leave out --split'), true);
+  assert.is(
+    refusal(() => openMaskFolder(dir)),
+    `${dir}: holds the splits train, val; choose one with --split`,
+  );
+  assert.is(
+    refusal(() => openMaskFolder(dir, { split: 'test' })),
+    `${dir}: has no split "test"; its splits are train, val`,
+  );
+  assert.is(
+    refusal(() => openMaskFolder(maskFolder(['a']), { split: 'val' })).endsWith(
+      ': has no split "val"; it has no split folders (each holding images/ and masks/); leave out --split',
+    ),
+    true,
+  );
 });
 
 test('refused: images without masks, masks without images, two images of one stem, masks of another size on loading', async () => {
   const noMask = maskFolder(['a', 'b', 'c', 'd', 'e']);
   for (const stem of ['b', 'c', 'd', 'e']) rmSync(join(noMask, 'masks', `${stem}.png`));
-  assert.is(refusal(() => openMaskFolder(noMask)), `${noMask}/masks: lacks the masks of 4 images: "b.png", "c.png", "d.png", and 1 more`);
+  assert.is(
+    refusal(() => openMaskFolder(noMask)),
+    `${noMask}/masks: lacks the masks of 4 images: "b.png", "c.png", "d.png", and 1 more`,
+  );
   const noImage = maskFolder(['a', 'b']);
   rmSync(join(noImage, 'images', 'b.png'));
-  assert.is(refusal(() => openMaskFolder(noImage)), `${noImage}/images: lacks the images of 1 mask: "b.png"`);
+  assert.is(
+    refusal(() => openMaskFolder(noImage)),
+    `${noImage}/images: lacks the images of 1 mask: "b.png"`,
+  );
   const twice = maskFolder(['a'], undefined, { 'images/a.jpg': '' });
-  assert.is(refusal(() => openMaskFolder(twice)), `${twice}/images: holds both "a.jpg" and "a.png"; one file a name, so images and masks pair`);
+  assert.is(
+    refusal(() => openMaskFolder(twice)),
+    `${twice}/images: holds both "a.jpg" and "a.png"; one file a name, so images and masks pair`,
+  );
   const resized = maskFolder(['a'], undefined, { 'masks/a.png': encodeMaskPng({ width: 3, height: 4, classes: new Uint8Array(12) }) });
-  assert.is(await asyncRefusal(() => openMaskFolder(resized).load(0)), `${resized}/masks/a.png: is 3×4 but its image a.png is 4×3; a mask has its image's size`);
+  assert.is(
+    await asyncRefusal(() => openMaskFolder(resized).load(0)),
+    `${resized}/masks/a.png: is 3×4 but its image a.png is 4×3; a mask has its image's size`,
+  );
 });
 
 test('refused without blocking: a FIFO as the masks folder or as a mask, a link to nothing, a loop of links', async () => {
   const fifoFolder = maskFolder(['a']);
   rmSync(join(fifoFolder, 'masks'), { recursive: true });
   spawnSync('mkfifo', [join(fifoFolder, 'masks')]);
-  assert.is(refusal(() => openMaskFolder(fifoFolder)), `${fifoFolder}/masks: a device, pipe or socket, not a folder; it should hold the files that pair images and masks by name`);
+  assert.is(
+    refusal(() => openMaskFolder(fifoFolder)),
+    `${fifoFolder}/masks: a device, pipe or socket, not a folder; it should hold the files that pair images and masks by name`,
+  );
   const fifoMask = maskFolder(['a']);
   rmSync(join(fifoMask, 'masks', 'a.png'));
   spawnSync('mkfifo', [join(fifoMask, 'masks', 'a.png')]);
-  assert.is(await asyncRefusal(() => openMaskFolder(fifoMask).load(0)), `${fifoMask}/masks/a.png: cannot be read: it is not a regular file (a device, pipe or socket)`);
+  assert.is(
+    await asyncRefusal(() => openMaskFolder(fifoMask).load(0)),
+    `${fifoMask}/masks/a.png: cannot be read: it is not a regular file (a device, pipe or socket)`,
+  );
   const dangling = maskFolder(['a']);
   symlinkSync(join(dangling, 'nowhere.png'), join(dangling, 'images', 'b.png'));
-  assert.is(refusal(() => openMaskFolder(dangling)), `${dangling}/images/b.png: is a symbolic link to nothing`);
+  assert.is(
+    refusal(() => openMaskFolder(dangling)),
+    `${dangling}/images/b.png: is a symbolic link to nothing`,
+  );
   const loop = maskFolder(['a']);
   symlinkSync(join(loop, 'images', 'y.png'), join(loop, 'images', 'x.png'));
   symlinkSync(join(loop, 'images', 'x.png'), join(loop, 'images', 'y.png'));
-  assert.is(refusal(() => openMaskFolder(loop)), `${loop}/images/x.png: too many levels of symbolic links`);
+  assert.is(
+    refusal(() => openMaskFolder(loop)),
+    `${loop}/images/x.png: too many levels of symbolic links`,
+  );
 });
 
 test.run();

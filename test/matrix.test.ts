@@ -100,7 +100,11 @@ test('every model equals its analysis, starts its residual branches at zero wher
       for (const op of graph.ops) {
         if ((op.kind === 'batchNorm' && op.initZero) || (op.kind === 'conv2d' && op.init === 'zero')) {
           const [first] = model.getLayer(op.name).getWeights();
-          assert.is(tf.tidy(() => tf.max(tf.abs(first!)).dataSync()[0]), 0, `${combination.id}: ${op.name} starts at zero`);
+          assert.is(
+            tf.tidy(() => tf.max(tf.abs(first!)).dataSync()[0]),
+            0,
+            `${combination.id}: ${op.name} starts at zero`,
+          );
         }
       }
       await assertForwardPass(generated, model, graph, 1);

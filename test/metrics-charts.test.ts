@@ -28,7 +28,11 @@ test('precision–recall: one panel per category, curves at IoU .50 and .75 over
   // The detection has IoU 1/2: at .50 precision 1/(1+ε) at every recall point, at .75 none (0 everywhere).
   // Panel 0's plot area: x 70 … 280 (cell 300 wide, 70 in, 90 short of the end), y 115 (80 + 35) … 275 (160 high).
   // Recall r → x = 70 + 210·r; precision p → y = 275 − 160·p: 1/(1+ε) → 115.0, 0 → 275.0.
-  const curve = (name: string) => svg.slice(svg.indexOf('<polyline points="', svg.indexOf(`<g class="series ${name}"`)) + 18).split('"')[0]!.split(' ');
+  const curve = (name: string) =>
+    svg
+      .slice(svg.indexOf('<polyline points="', svg.indexOf(`<g class="series ${name}"`)) + 18)
+      .split('"')[0]!
+      .split(' ');
   const at50 = curve('category-1-iou-50');
   assert.is(at50.length, 101);
   assert.equal([at50[0], at50[50], at50[100]], ['70.0,115.0', '175.0,115.0', '280.0,115.0']);

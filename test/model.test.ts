@@ -42,12 +42,19 @@ for (const spec of built) {
       if (graph.macs < FORWARD_MACS_LIMIT) await assertForwardPass(generated, model, graph, 2);
 
       const again = generated.createModel();
-      assert.equal(again.layers.map((l) => l.name), model.layers.map((l) => l.name), 'same layer names when built twice');
+      assert.equal(
+        again.layers.map((l) => l.name),
+        model.layers.map((l) => l.name),
+        'same layer names when built twice',
+      );
       again.dispose();
       if (graph.macs < FORWARD_MACS_LIMIT) {
         // `netspec predict` builds from the graph directly; it must make the very same model.
         const built = buildModel(graph);
-        assert.equal(built.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]), model.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]));
+        assert.equal(
+          built.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]),
+          model.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]),
+        );
         built.dispose();
       }
     } finally {
@@ -69,14 +76,23 @@ test('predict refuses images of another shape, naming both shapes', async () => 
 // PyTorch's windows cover rows/cols {-1,0,1} and {1,2,3}:
 //   (0,0): 1+2+5+6 = 14    (0,1): 2+3+4+6+7+8 = 30    (1,0): 5+6+9+10+13+14 = 57    (1,1): 6+7+8+10+11+12+14+15+16 = 99
 // tfjs `same` would pad only bottom/right and give 1+2+3+5+6+7+9+10+11 = 54 at (0,0).
-const image = () => tf.tensor4d(Array.from({ length: 16 }, (_, i) => i + 1), [1, 4, 4, 1]);
+const image = () =>
+  tf.tensor4d(
+    Array.from({ length: 16 }, (_, i) => i + 1),
+    [1, 4, 4, 1],
+  );
 
 test('a strided convolution pads symmetrically, as PyTorch does', async () => {
   const input = tf.input({ shape: [4, 4, 1] });
   const model = tf.model({ inputs: input, outputs: conv2d(input, 'conv', { filters: 1, kernelSize: 3, stride: 2, padding: 1 }) });
   model.getLayer('conv').setWeights([tf.ones([3, 3, 1, 1])]);
   const output = model.predict(image()) as tf.Tensor;
-  assert.equal(await output.array(), [[[[14], [30]], [[57], [99]]]]);
+  assert.equal(await output.array(), [
+    [
+      [[14], [30]],
+      [[57], [99]],
+    ],
+  ]);
   model.dispose();
 });
 
@@ -85,7 +101,12 @@ test('a padded max-pool takes windows as PyTorch does', async () => {
   const input = tf.input({ shape: [4, 4, 1] });
   const model = tf.model({ inputs: input, outputs: maxPool(input, 'pool', { poolSize: 3, stride: 2, padding: 1 }) });
   const output = model.predict(image()) as tf.Tensor;
-  assert.equal(await output.array(), [[[[6], [8]], [[14], [16]]]]);
+  assert.equal(await output.array(), [
+    [
+      [[6], [8]],
+      [[14], [16]],
+    ],
+  ]);
   model.dispose();
 });
 

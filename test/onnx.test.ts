@@ -57,9 +57,18 @@ for (const [family, overrides] of Object.entries(families)) {
 test('the export is standard ONNX: pinned opset, named input and outputs, dynamic batch, BatchNorm folded', () => {
   const graph = analyzed({ block: { type: 'bottleneck' }, outputs: ['C3'] });
   const model = onnxProto.onnx.ModelProto.decode(emitOnnx(graph, initialWeights(graph)));
-  assert.equal(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', OPSET]]);
-  assert.equal(model.graph!.input!.map((i) => i.name), ['input']);
-  assert.equal(model.graph!.output!.map((o) => o.name), ['C3', 'logits']);
+  assert.equal(
+    model.opsetImport.map((o) => [o.domain, Number(o.version)]),
+    [['', OPSET]],
+  );
+  assert.equal(
+    model.graph!.input!.map((i) => i.name),
+    ['input'],
+  );
+  assert.equal(
+    model.graph!.output!.map((o) => o.name),
+    ['C3', 'logits'],
+  );
   const dims = model.graph!.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
   assert.equal(dims, ['batch', 3, 24, 24]);
   const types = model.graph!.node!.map((n) => n.opType);
@@ -67,7 +76,7 @@ test('the export is standard ONNX: pinned opset, named input and outputs, dynami
   assert.is(types.filter((t) => t === 'Conv').length, graph.ops.filter((op) => op.kind === 'conv2d').length);
 });
 
-test('compile --target onnx writes each spec\'s ONNX model beside its modules, and export onnx from a weights folder', () => {
+test("compile --target onnx writes each spec's ONNX model beside its modules, and export onnx from a weights folder", () => {
   const root = mkdtempSync(join(tmpdir(), 'netspec-onnx-cli-'));
   mkdirSync(join(root, 'specs'));
   writeFileSync(join(root, 'specs', 'x.json'), JSON.stringify(familySpec(families.basic!)));
@@ -76,7 +85,10 @@ test('compile --target onnx writes each spec\'s ONNX model beside its modules, a
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stdout, /specs\/x\.json → generated\/x\.ts, generated\/x\.onnx\.ts, generated\/x\.onnx /);
   const model = onnxProto.onnx.ModelProto.decode(readFileSync(join(root, 'generated', 'x.onnx')));
-  assert.equal(model.graph!.output!.map((o) => o.name), ['output']);
+  assert.equal(
+    model.graph!.output!.map((o) => o.name),
+    ['output'],
+  );
   assert.is(cli(['compile', '--target', 'tflite']).status, 2);
   const exported = cli(['export', 'onnx', 'specs/x.json', '--out', 'x.onnx']);
   assert.is(exported.status, 0, exported.stderr);
@@ -90,14 +102,24 @@ test("a model past ONNX's 2 GiB is refused by export onnx and compile --target o
   const root = mkdtempSync(join(tmpdir(), 'netspec-onnx-large-'));
   // Two basic blocks of 4096 channels on an 8×8 input: 4 convolutions of 3 × 3 × 4096 × 4096 = 151 million weights each,
   // 604 million parameters, 2.25 GiB as float32, within the compiler's limit of 10^9 but past what one ONNX file holds.
-  const spec = { name: 'wide', input: { height: 8, width: 8, channels: 1 }, stem: { type: 'conv', width: 4096, kernelSize: 3, stride: 1, pool: 'none' }, block: { type: 'basic' }, stages: { widths: [4096], depths: [2], strides: [1] }, head: { type: 'classifier', classes: 10 } };
+  const spec = {
+    name: 'wide',
+    input: { height: 8, width: 8, channels: 1 },
+    stem: { type: 'conv', width: 4096, kernelSize: 3, stride: 1, pool: 'none' },
+    block: { type: 'basic' },
+    stages: { widths: [4096], depths: [2], strides: [1] },
+    head: { type: 'classifier', classes: 10 },
+  };
   mkdirSync(join(root, 'specs'));
   writeFileSync(join(root, 'specs', 'wide.json'), JSON.stringify(spec));
   const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   const started = performance.now();
   const exported = cli(['export', 'onnx', 'specs/wide.json', '--out', 'wide.onnx']);
   assert.is(exported.status, 1, exported.stderr);
-  assert.match(exported.stderr, /^netspec: wide has 604,\d{3},\d{3} parameters, 2\.25 GiB as float32: past the 2 GiB that one ONNX file \(a protocol buffer\) can hold; netspec writes single-file ONNX models, so export a smaller model, or use the TensorFlow\.js or PyTorch targets\n$/);
+  assert.match(
+    exported.stderr,
+    /^netspec: wide has 604,\d{3},\d{3} parameters, 2\.25 GiB as float32: past the 2 GiB that one ONNX file \(a protocol buffer\) can hold; netspec writes single-file ONNX models, so export a smaller model, or use the TensorFlow\.js or PyTorch targets\n$/,
+  );
   const compiled = cli(['compile', '--target', 'onnx']);
   assert.is(compiled.status, 1, compiled.stderr);
   assert.match(compiled.stderr, /^netspec: wide has 604,\d{3},\d{3} parameters, .*; nothing was written\n$/);

@@ -87,7 +87,10 @@ for (const model of models) {
       const [reference, emitted] = [io.get(name)!, io.get(`emitted.${name}`)!].map((t) => (t.shape.length === 4 ? nhwc(t) : tf.tensor(t.data, [...t.shape])));
       const emittedError = relativeError(emitted!, reference!);
       assert.ok(emittedError <= EMITTED_TOLERANCE, `${name}: the generated PyTorch module is off by ${emittedError.toExponential(2)}`);
-      for (const [against, expected] of [['PyTorch', reference!], ['the generated PyTorch module', emitted!]] as const) {
+      for (const [against, expected] of [
+        ['PyTorch', reference!],
+        ['the generated PyTorch module', emitted!],
+      ] as const) {
         const error = relativeError(outputs[name]!, expected);
         assert.ok(error <= TOLERANCE, `${name} against ${against}: relative max |Δ| ${error.toExponential(2)}`);
       }
@@ -147,7 +150,12 @@ define('import then export gives back every PyTorch tensor bit for bit', async (
     for (const [key, tensor] of original.tensors) {
       const back = exported.get(renamed(key))!;
       assert.equal(back.shape, tensor.shape, key);
-      assert.ok(Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength).equals(Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)), `${model.name} ${key} differs`);
+      assert.ok(
+        Buffer.from(back.data.buffer, back.data.byteOffset, back.data.byteLength).equals(
+          Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
+        ),
+        `${model.name} ${key} differs`,
+      );
     }
   }
 });

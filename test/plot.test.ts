@@ -12,7 +12,14 @@ test('the well-formedness check itself refuses broken XML', () => {
   assert.equal(wellFormedElements('<svg a="&amp;&#60;"><g/><text>a &lt; b</text></svg>'), ['svg', 'g', 'text']);
 });
 
-const record = (epoch: number, trainLoss: number, testLoss: number, trainAccuracy: number, testAccuracy: number): EpochRecord => ({ epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, seconds: 12.5 });
+const record = (epoch: number, trainLoss: number, testLoss: number, trainAccuracy: number, testAccuracy: number): EpochRecord => ({
+  epoch,
+  trainLoss,
+  testLoss,
+  trainAccuracy,
+  testAccuracy,
+  seconds: 12.5,
+});
 
 // Accuracies in percent: train 55…85, test 50…80 with epoch 3 missing (NaN).
 const history = [
@@ -97,12 +104,7 @@ test('a single epoch is drawn as points centred on its epoch', () => {
 
 test('non-finite and enormous values are skipped, never written as numbers', () => {
   const svg = plotHistory(
-    [
-      record(1, NaN, Infinity, NaN, -Infinity),
-      record(2, NaN, NaN, 0.5, Number.MAX_VALUE),
-      record(NaN, 1, 1, 1, 1),
-      record(3, NaN, -Infinity, 1e300, 0.25),
-    ],
+    [record(1, NaN, Infinity, NaN, -Infinity), record(2, NaN, NaN, 0.5, Number.MAX_VALUE), record(NaN, 1, 1, 1, 1), record(3, NaN, -Infinity, 1e300, 0.25)],
     'diverged',
   );
   wellFormedElements(svg);

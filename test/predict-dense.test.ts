@@ -49,7 +49,10 @@ test('segmentation: every pixel of the class the biases favour, VOC names, and t
   writeImage('street.png');
   const run = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'results', 'street.png']);
   assert.is(run.status, 0, run.stderr);
-  assert.equal(run.stdout.trimEnd().split('\n'), ['street.png → results/street.segmentation.png', '100.00%  person'].map((l, i) => (i === 0 ? l : `  ${l}`)));
+  assert.equal(
+    run.stdout.trimEnd().split('\n'),
+    ['street.png → results/street.segmentation.png', '100.00%  person'].map((l, i) => (i === 0 ? l : `  ${l}`)),
+  );
   const blended = PNG.sync.read(readFileSync(join(root, 'results', 'street.segmentation.png')));
   assert.equal([blended.width, blended.height], [74, 58]);
   // Class 15 (person) is VOC's (192, 128, 128); at alpha 0.5 pixel (10, 20) = (10, 20, 200) becomes
@@ -62,7 +65,7 @@ test('segmentation: every pixel of the class the biases favour, VOC names, and t
   assert.match(again.stderr, /cannot write results\/street\.segmentation\.png: something is already there; predict never replaces a file/);
 });
 
-test('detection: the anchors as boxes when the regression is zero, in the image\'s pixels, as JSON and drawn', () => {
+test("detection: the anchors as boxes when the regression is zero, in the image's pixels, as JSON and drawn", () => {
   prepare(detection, (weights) => {
     for (const name of ['head.classification_head.cls_logits', 'head.regression_head.bbox_reg']) fill(weights.get(`${name}.weight`)!, () => 0);
     // Label 3 (COCO's "car") at logit 3 for every anchor, every other class at −10: 91 classes per anchor.
@@ -72,7 +75,11 @@ test('detection: the anchors as boxes when the regression is zero, in the image\
   writeImage('road.png');
   const run = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'results', 'road.png']);
   assert.is(run.status, 0, run.stderr);
-  const found = JSON.parse(readFileSync(join(root, 'results', 'road.detections.json'), 'utf8')) as { width: number; height: number; detections: { label: number; name: string; score: number; box: number[] }[] };
+  const found = JSON.parse(readFileSync(join(root, 'results', 'road.detections.json'), 'utf8')) as {
+    width: number;
+    height: number;
+    detections: { label: number; name: string; score: number; box: number[] }[];
+  };
   assert.equal([found.width, found.height], [74, 58]);
   assert.ok(found.detections.length > 1);
   assert.ok(found.detections.every((d) => d.label === 3 && d.name === 'car'));
@@ -87,7 +94,12 @@ test('detection: the anchors as boxes when the regression is zero, in the image\
   assert.ok(found.detections.every((d) => d.box[2]! <= 74 && d.box[3]! <= 58));
   const drawn = PNG.sync.read(readFileSync(join(root, 'results', 'road.detections.png')));
   assert.equal([drawn.width, drawn.height], [74, 58]);
-  assert.match(run.stdout, new RegExp(`^road\\.png → results/road\\.detections\\.png, results/road\\.detections\\.json: ${found.detections.length} detections scoring 0\\.5 or more\\n  0\\.953  car at \\(0\\.0, 0\\.0, 15\\.3, 7\\.6\\)`));
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `^road\\.png → results/road\\.detections\\.png, results/road\\.detections\\.json: ${found.detections.length} detections scoring 0\\.5 or more\\n  0\\.953  car at \\(0\\.0, 0\\.0, 15\\.3, 7\\.6\\)`,
+    ),
+  );
   const strict = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'strict', '--min-score', '0.96', 'road.png']);
   assert.is(strict.status, 0, strict.stderr);
   assert.equal((JSON.parse(readFileSync(join(root, 'strict', 'road.detections.json'), 'utf8')) as { detections: unknown[] }).detections, []);
@@ -102,7 +114,10 @@ test('every result path is checked before any work: a result already there, or t
   writeImage('road.png');
   const leftover = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'orphan', 'road.png']);
   assert.is(leftover.status, 1);
-  assert.is(leftover.stderr, 'netspec: cannot write orphan/road.detections.png: something is already there; predict never replaces a file, so choose another --out or move it\n');
+  assert.is(
+    leftover.stderr,
+    'netspec: cannot write orphan/road.detections.png: something is already there; predict never replaces a file, so choose another --out or move it\n',
+  );
   assert.not.ok(existsSync(join(root, 'orphan', 'road.detections.json')), 'no JSON written beside the refused PNG');
   assert.is(leftover.stdout, '');
   const collide = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'both', 'x.png', 'x.jpg']);

@@ -61,7 +61,12 @@ test('the centre crop starts at round((256 − 224) / 2) = 16 when no resize is 
 
 test('the shorter side is resized to 256/224 of the crop and the longer one truncated, as torchvision does', () => {
   // 300×200 → shorter side 200 → 256, longer ⌊300 · 256 / 200⌋ = 384; crops to 224 either way round.
-  for (const [w, h] of [[300, 200], [200, 300], [224, 224], [1000, 10]]) {
+  for (const [w, h] of [
+    [300, 200],
+    [200, 300],
+    [224, 224],
+    [1000, 10],
+  ]) {
     const out = preprocess(coordinates(w!, h!), { crop: 224 });
     assert.equal(out.shape, [224, 224, 3], `${w}×${h}`);
     out.dispose();
@@ -79,11 +84,17 @@ async function rounded(out: tf.Tensor): Promise<number[]> {
 
 /** Levels rounded to bytes, as PIL's resampler rounds, lie within half a level (and a rounding's hair) of the exact values. */
 function assertWithinByte(actual: readonly number[], expected: readonly number[], what: string): void {
-  assert.ok(actual.every((value, i) => Number.isInteger(Math.round(value * 1e6) / 1e6) && Math.abs(value - expected[i]!) <= 0.5 + 1e-3), `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}] within half a level`);
+  assert.ok(
+    actual.every((value, i) => Number.isInteger(Math.round(value * 1e6) / 1e6) && Math.abs(value - expected[i]!) <= 0.5 + 1e-3),
+    `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}] within half a level`,
+  );
 }
 
 function assertClose(actual: readonly number[], expected: readonly number[], what: string): void {
-  assert.ok(actual.every((value, i) => Math.abs(value - expected[i]!) < 1e-3), `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+  assert.ok(
+    actual.every((value, i) => Math.abs(value - expected[i]!) < 1e-3),
+    `${what}: [${actual.join(', ')}], expected [${expected.join(', ')}]`,
+  );
 }
 
 test("grey is PIL's convert('L'): ITU-R BT.601 luma, rounded as PIL's fixed point rounds it; alpha is ignored", async () => {
@@ -91,7 +102,10 @@ test("grey is PIL's convert('L'): ITU-R BT.601 luma, rounded as PIL's fixed poin
   // (255, 0, 0) → 76.245 → 76; (0, 255, 0) → 149.685 → 150; (0, 0, 255) → 29.07 → 29; (0, 1, 0) → 0.587 → 1.
   const rgb = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 1, 0]);
   const rgba = Uint8Array.from([255, 0, 0, 0, 0, 255, 0, 7, 0, 0, 255, 255, 0, 1, 0, 128]);
-  for (const image of [{ width: 2, height: 2, channels: 3, data: rgb }, { width: 2, height: 2, channels: 4, data: rgba }] as const) {
+  for (const image of [
+    { width: 2, height: 2, channels: 3, data: rgb },
+    { width: 2, height: 2, channels: 4, data: rgba },
+  ] as const) {
     const out = preprocess(image, { crop: 2, resize: 2, channels: 1, ...levels(1) });
     assert.equal(out.shape, [2, 2, 1]);
     assert.equal(await rounded(out), [76, 150, 29, 1], `${image.channels} channels in`);
@@ -120,7 +134,11 @@ test('2 channels are grey and alpha, 4 are RGBA, 3 drop the alpha; an image with
 test("without a saved normalisation, grey gets the luma of ImageNet's mean and deviation, alpha is only scaled", () => {
   // 0.485·0.299 + 0.456·0.587 + 0.406·0.114 = 0.458971; 0.229·0.299 + 0.224·0.587 + 0.225·0.114 = 0.225609.
   const grey = imagenetNormalization(1);
-  assertClose([...grey.mean, ...grey.std].map((v) => Math.round(v * 1e4) / 1e4), [0.459, 0.2256], 'grey');
+  assertClose(
+    [...grey.mean, ...grey.std].map((v) => Math.round(v * 1e4) / 1e4),
+    [0.459, 0.2256],
+    'grey',
+  );
   assert.equal(imagenetNormalization(3), { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] });
   assert.equal(imagenetNormalization(4), { mean: [...IMAGENET_MEAN, 0], std: [...IMAGENET_STD, 1] });
   assert.equal(imagenetNormalization(2).mean.length, 2);
@@ -144,7 +162,10 @@ test('a non-square input: the shorter side resized to ⌊longer input side / 0.8
   const portrait = preprocess(coordinates(60, 100), { crop: [24, 40], ...levels(3) });
   assertWithinByte(((await portrait.array()) as number[][][])[0]![0]!, [2.833, 34.833, 7], 'portrait top left');
   portrait.dispose();
-  assert.throws(() => preprocess(coordinates(50, 50), { crop: [24, 40], resize: 30 }), /^the image resized to 30×30 is smaller than the 40×24 crop \(width × height\)$/);
+  assert.throws(
+    () => preprocess(coordinates(50, 50), { crop: [24, 40], resize: 30 }),
+    /^the image resized to 30×30 is smaller than the 40×24 crop \(width × height\)$/,
+  );
 });
 
 test("the crop's offset rounds halves to even, as Python's round in torchvision's CenterCrop", async () => {
@@ -184,7 +205,7 @@ const classifier = (classes: number) => ({
   head: { type: 'classifier', classes },
 });
 
-test('netspec predict prints each image\'s top five classes with ImageNet names, or indices for other classifiers', () => {
+test("netspec predict prints each image's top five classes with ImageNet names, or indices for other classifiers", () => {
   const root = mkdtempSync(join(tmpdir(), 'netspec-predict-'));
   const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
   const png = new PNG({ width: 48, height: 40 });
@@ -210,7 +231,10 @@ test('netspec predict prints each image\'s top five classes with ImageNet names,
     const ranked = lines.slice(1).map((line) => /^ {2}([1-5])\. +(\d+\.\d\d)% {2}(.+)$/.exec(line)!);
     assert.ok(ranked.every(Boolean), run.stdout);
     const percents = ranked.map((m) => Number(m[2]));
-    assert.equal([...percents].sort((a, b) => b - a), percents);
+    assert.equal(
+      [...percents].sort((a, b) => b - a),
+      percents,
+    );
     assert.ok(percents.reduce((a, b) => a + b) <= 100.05);
     for (const m of ranked) assert.ok(count === 1000 ? classes.includes(m[3]!) : /^class \d$/.test(m[3]!), m[3]);
   }
@@ -221,8 +245,10 @@ test('netspec predict prints each image\'s top five classes with ImageNet names,
   rmSync(root, { recursive: true });
 });
 
-const netspecIn = (root: string) => (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+const netspecIn =
+  (root: string) =>
+  (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 /** Standard error without the line naming the backend. */
 const problems = (stderr: string) => stderr.replace(/^netspec: TensorFlow\.js backend .*\n/, '');
 
@@ -252,7 +278,13 @@ function printedTop(stdout: string): Map<string, { percent: string; name: string
   return byImage;
 }
 
-function writeImage(path: string, width: number, height: number, rgba: (x: number, y: number) => readonly number[], options: { colorType?: 0 | 2 | 6 } = {}): void {
+function writeImage(
+  path: string,
+  width: number,
+  height: number,
+  rgba: (x: number, y: number) => readonly number[],
+  options: { colorType?: 0 | 2 | 6 } = {},
+): void {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) png.data.set(rgba(x, y), 4 * (y * width + x));
   writeFileSync(path, PNG.sync.write(png, options));
@@ -355,8 +387,16 @@ test("weights carrying a run's normalisation and class names: predict uses both,
   assert.is(imported.status, 0, imported.stderr);
   for (const image of ['garment.png', 'wide.png']) {
     const printed = printedTop(trained.stdout).get(image)!;
-    assert.not.equal(printed.map((p) => p.percent), printedTop(imported.stdout).get(image)!.map((p) => p.percent));
-    assert.ok(printed.every(({ name }) => (FASHION_MNIST_CLASSES as readonly string[]).includes(name)), trained.stdout);
+    assert.not.equal(
+      printed.map((p) => p.percent),
+      printedTop(imported.stdout)
+        .get(image)!
+        .map((p) => p.percent),
+    );
+    assert.ok(
+      printed.every(({ name }) => (FASHION_MNIST_CLASSES as readonly string[]).includes(name)),
+      trained.stdout,
+    );
     // Resize 28, not round(28 · 256 / 224) = 32, with the saved mean and deviation; the 56×40 image becomes
     // ⌊28 · 56 / 40⌋ = 39 × 28, cropped from left round((39 − 28) / 2) = round(5.5) = 6.
     const path = join(root, image);
@@ -388,7 +428,10 @@ test('a weights manifest with a malformed normalisation or class list is refused
     [{ input: { mean: [0.5], std: [0] } }, normalisation('the standard deviation of channel 0 is 0, not positive')],
     [{ input: { mean: [0.5], std: [-0.2] } }, normalisation('the standard deviation of channel 0 is -0.2, not positive')],
     // 1 / 5e-324 is Infinity: an int8 export of such weights would write input_scale=Infinity.
-    [{ input: { mean: [0.5], std: [5e-324] } }, normalisation('the standard deviation of channel 0 is 5e-324, below 1.1754943508222875e-38 (2^-126), so 1 / std overflows float32')],
+    [
+      { input: { mean: [0.5], std: [5e-324] } },
+      normalisation('the standard deviation of channel 0 is 5e-324, below 1.1754943508222875e-38 (2^-126), so 1 / std overflows float32'),
+    ],
     [{ input: { mean: [0.5, 0.5], std: [0.2] } }, normalisation('it has 2 means but 1 deviations')],
     [{ input: { mean: ['0.5'], std: [0.2] } }, normalisation('the mean of channel 0 is "0.5", not a finite number')],
     [{ input: { mean: [0.5], std: [null] } }, normalisation('the standard deviation of channel 0 is null, not a finite number')],
@@ -412,7 +455,10 @@ const fashionInstalled = existsSync(defaultFashionMnistDir());
   const netspec = netspecIn(root);
   writeFileSync(join(root, 'tiny_fashion.json'), JSON.stringify(TINY_FASHION_SPEC));
   const env = { NETSPEC_BACKEND: 'wasm' };
-  const trained = netspec(['train', 'tiny_fashion.json', '--data', 'fashion-mnist', '--limit', '256', '--epochs', '1', '--batch', '64', '--workers', '1', '--out', 'run'], env);
+  const trained = netspec(
+    ['train', 'tiny_fashion.json', '--data', 'fashion-mnist', '--limit', '256', '--epochs', '1', '--batch', '64', '--workers', '1', '--out', 'run'],
+    env,
+  );
   assert.is(trained.status, 0, trained.stderr);
   const manifest = JSON.parse(readFileSync(join(root, 'run', 'weights', 'model.json'), 'utf8'));
   const metrics = JSON.parse(readFileSync(join(root, 'run', 'metrics.json'), 'utf8'));
@@ -423,7 +469,10 @@ const fashionInstalled = existsSync(defaultFashionMnistDir());
   assert.is(run.status, 0, run.stderr);
   const printed = printedTop(run.stdout).get('garment.png')!;
   assert.is(printed.length, 5);
-  assert.ok(printed.every(({ name }) => manifest.classes.includes(name)), run.stdout);
+  assert.ok(
+    printed.every(({ name }) => manifest.classes.includes(name)),
+    run.stdout,
+  );
   rmSync(root, { recursive: true });
 });
 

@@ -76,7 +76,10 @@ const blockAndWidths = (stages: number) =>
           strideOn: optional(fc.constantFrom('3x3', '1x1')),
           ...common,
         }),
-        widths: fc.array(fc.integer({ min: 1, max: Math.floor(16 / unit) }).map((m) => m * unit), { minLength: stages, maxLength: stages }),
+        widths: fc.array(
+          fc.integer({ min: 1, max: Math.floor(16 / unit) }).map((m) => m * unit),
+          { minLength: stages, maxLength: stages },
+        ),
       });
     }),
   );
@@ -133,7 +136,11 @@ function validSpec(): fc.Arbitrary<Spec> {
         undilated: fc.integer({ min: 0, max: stages }),
         writeDilate: fc.boolean(),
         head: fc.oneof(
-          fc.record({ type: fc.constant('classifier'), classes: fc.integer({ min: 1, max: 10 }), dropout: optional(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })) }),
+          fc.record({
+            type: fc.constant('classifier'),
+            classes: fc.integer({ min: 1, max: 10 }),
+            dropout: optional(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
+          }),
           fc.constant({ type: 'pool' }),
           fc.constant({ type: 'none' }),
         ),
@@ -180,7 +187,9 @@ function respelt(spec: Spec, seed: number): string {
   const r = seededRandom(seed);
   const space = () => r.pick(['', ' ', '  ', '\t', '\n', '\r\n', '\n\t ']);
   const number = (n: number) =>
-    Number.isInteger(n) ? r.pick([String(n), `${n}.0`, `${n}e0`, `${n}0e-1`, `${n}.000E+0`]) : r.pick([String(n), n.toExponential(), n.toExponential().toUpperCase()]);
+    Number.isInteger(n)
+      ? r.pick([String(n), `${n}.0`, `${n}e0`, `${n}0e-1`, `${n}.000E+0`])
+      : r.pick([String(n), n.toExponential(), n.toExponential().toUpperCase()]);
   // Each UTF-16 unit of a character as \uXXXX (both halves of an emoji), or the character as JSON.stringify writes it.
   const escaped = (c: string) => Array.from({ length: c.length }, (_, k) => `\\u${c.charCodeAt(k).toString(16).padStart(4, '0')}`).join('');
   const string = (s: string) => `"${[...s].map((c) => (r.chance(0.3) ? escaped(c) : JSON.stringify(c).slice(1, -1))).join('')}"`;
@@ -213,7 +222,11 @@ test('every generated spec compiles, with no errors', () => {
   fc.assert(
     fc.property(validSpec(), (spec) => {
       const result = compileSpec('specs/generated.json', encode(JSON.stringify(spec)));
-      assert.equal(result.diagnostics.filter((d) => d.severity === 'error'), [], JSON.stringify(spec));
+      assert.equal(
+        result.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        JSON.stringify(spec),
+      );
       assert.ok(result.ok && result.code.length > 0);
     }),
     { seed: SEED, numRuns: 600 },
@@ -338,8 +351,37 @@ test('the generator spans the spec language', () => {
     if ((stages.widths as number[]).length === 4) seen.add('4 stages');
     if ((stages.strides as number[]).some((s) => s > 2)) seen.add('stride > 2');
   }
-  const expected = ['stem conv', 'stem deep', 'block basic', 'block bottleneck', 'head classifier', 'head pool', 'head none', 'pool max', 'groups', 'widthPerGroup', 'expansion', 'strideOn', 'preActivation', 'zeroInitResidual', 'shortcut', 'midWidth', 'dropout', 'grouped', 'avgPool', 'dilated', 'outputs without head', 'outputs with head', 'batchNorm', '4 stages', 'stride > 2'];
-  assert.equal(expected.filter((feature) => !seen.has(feature)), []);
+  const expected = [
+    'stem conv',
+    'stem deep',
+    'block basic',
+    'block bottleneck',
+    'head classifier',
+    'head pool',
+    'head none',
+    'pool max',
+    'groups',
+    'widthPerGroup',
+    'expansion',
+    'strideOn',
+    'preActivation',
+    'zeroInitResidual',
+    'shortcut',
+    'midWidth',
+    'dropout',
+    'grouped',
+    'avgPool',
+    'dilated',
+    'outputs without head',
+    'outputs with head',
+    'batchNorm',
+    '4 stages',
+    'stride > 2',
+  ];
+  assert.equal(
+    expected.filter((feature) => !seen.has(feature)),
+    [],
+  );
 });
 
 test('a features-only backbone ends at the last stage it returns (regression: it threw InternalError)', () => {

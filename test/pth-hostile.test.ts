@@ -15,7 +15,22 @@ import type { PickleDict, PickleSet, PickleTuple } from '../src/weights/pickle-v
 import { WeightFileError } from '../src/weights/safetensors.js';
 import { MAX_INFLATED_BYTES } from '../src/weights/torch-file.js';
 import { torchPickleHost } from '../src/weights/torch-pickle.js';
-import { cli, dictPickle, floats, global, int, pickleOf, PYTHON, skipReason, str, TINY_SPEC, tensorPickle, torchAvailable, torchZip, writeTorchCases } from './support/torch-cases.js';
+import {
+  cli,
+  dictPickle,
+  floats,
+  global,
+  int,
+  pickleOf,
+  PYTHON,
+  skipReason,
+  str,
+  TINY_SPEC,
+  tensorPickle,
+  torchAvailable,
+  torchZip,
+  writeTorchCases,
+} from './support/torch-cases.js';
 
 const ONLY_DATA = 'only tensors, numbers, strings and containers are read';
 const root = mkdtempSync(join(tmpdir(), 'netspec-pth-hostile-'));
@@ -50,22 +65,29 @@ function refusedByCli(file: string, line: string): void {
   assert.not.ok(existsSync(join(root, 'w')), file);
 }
 
-define('payloads pickled by Python (os.system through REDUCE, exec and eval through GLOBAL and STACK_GLOBAL) are refused naming the global, as PyTorch\'s weights_only refuses them, and none runs', () => {
-  const expected: Record<string, string> = {
-    'system.pth': 'posix.system',
-    'system-legacy.pth': 'posix.system',
-    // Protocol 2 names Python 3's builtins by their Python 2 module.
-    'exec.pth': '__builtin__.exec',
-    'eval-protocol4.pth': 'builtins.eval',
-  };
-  for (const [file, name] of Object.entries(expected)) {
-    refusedByCli(join('cases', 'hostile', file), `refuses the pickle global ${name}; ${ONLY_DATA}`);
-    const torch = spawnSync(PYTHON, ['-c', 'import sys, torch\ntry:\n  torch.load(sys.argv[1], weights_only=True)\nexcept Exception as e:\n  print(e)', join(cases, 'hostile', file)], { encoding: 'utf8' });
-    // PyTorch 1.13 names the global, or refuses protocol 4's FRAME opcode before it.
-    assert.match(torch.stdout, new RegExp(`Unsupported (class ${name.replace('.', '\\.')}|operand 149)`), `PyTorch on ${file}`);
-  }
-  assert.equal(readdirSync(join(cases, 'markers')), [], 'no payload created its marker');
-});
+define(
+  "payloads pickled by Python (os.system through REDUCE, exec and eval through GLOBAL and STACK_GLOBAL) are refused naming the global, as PyTorch's weights_only refuses them, and none runs",
+  () => {
+    const expected: Record<string, string> = {
+      'system.pth': 'posix.system',
+      'system-legacy.pth': 'posix.system',
+      // Protocol 2 names Python 3's builtins by their Python 2 module.
+      'exec.pth': '__builtin__.exec',
+      'eval-protocol4.pth': 'builtins.eval',
+    };
+    for (const [file, name] of Object.entries(expected)) {
+      refusedByCli(join('cases', 'hostile', file), `refuses the pickle global ${name}; ${ONLY_DATA}`);
+      const torch = spawnSync(
+        PYTHON,
+        ['-c', 'import sys, torch\ntry:\n  torch.load(sys.argv[1], weights_only=True)\nexcept Exception as e:\n  print(e)', join(cases, 'hostile', file)],
+        { encoding: 'utf8' },
+      );
+      // PyTorch 1.13 names the global, or refuses protocol 4's FRAME opcode before it.
+      assert.match(torch.stdout, new RegExp(`Unsupported (class ${name.replace('.', '\\.')}|operand 149)`), `PyTorch on ${file}`);
+    }
+    assert.equal(readdirSync(join(cases, 'markers')), [], 'no payload created its marker');
+  },
+);
 
 /** Hand-made pickles of protocol 2 (a PROTO opcode, then the body), each with the line that refuses it. */
 const handMade: [what: string, body: Uint8Array, line: string][] = [
@@ -74,7 +96,11 @@ const handMade: [what: string, body: Uint8Array, line: string][] = [
   ['BUILD on a storage class', pickleOf(global('torch', 'FloatStorage'), '}b.'), `refuses BUILD on torch.FloatStorage; ${ONLY_DATA}`],
   ['BUILD on a list', pickleOf(']}b.'), `refuses BUILD on a list of 0; ${ONLY_DATA}`],
   ['NEWOBJ', pickleOf(global('collections', 'OrderedDict'), ')', 0x81, '.'), `refuses NEWOBJ of collections.OrderedDict; ${ONLY_DATA}`],
-  ['NEWOBJ_EX', pickleOf(global('collections', 'OrderedDict'), ')}', 0x92, '.'), `refuses the pickle opcode NEWOBJ_EX (an instance of collections.OrderedDict); ${ONLY_DATA}`],
+  [
+    'NEWOBJ_EX',
+    pickleOf(global('collections', 'OrderedDict'), ')}', 0x92, '.'),
+    `refuses the pickle opcode NEWOBJ_EX (an instance of collections.OrderedDict); ${ONLY_DATA}`,
+  ],
   ['REDUCE of a storage class', pickleOf(global('torch', 'FloatStorage'), ')R.'), `refuses to call torch.FloatStorage (REDUCE); ${ONLY_DATA}`],
   ['REDUCE of a string', pickleOf(str('os.system'), ')R.'), `refuses to call the str "os.system" (REDUCE); ${ONLY_DATA}`],
   ['EXT1', pickleOf(0x82, 1, '.'), `refuses the pickle opcode EXT1 (code 1 of the copyreg extension registry); ${ONLY_DATA}`],
@@ -83,11 +109,27 @@ const handMade: [what: string, body: Uint8Array, line: string][] = [
   ['NEXT_BUFFER', pickleOf(0x97, '.'), `refuses the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle); ${ONLY_DATA}`],
   ['exec by STACK_GLOBAL', pickleOf(str('builtins'), str('exec'), 0x93, '.'), `refuses the pickle global builtins.exec; ${ONLY_DATA}`],
   ['a global with a newline in its name', pickleOf(str('posix'), str('sys\rtem'), 0x93, '.'), `refuses the pickle global posix.sys\\u000dtem; ${ONLY_DATA}`],
-  ['a persistent id of kind module', pickleOf('(', str('module'), str('x'), 'NNtQ.'), `refuses a persistent id of kind module: a whole model saved with torch.save(model); save model.state_dict() instead; ${ONLY_DATA}`],
-  ['a persistent id of another kind', pickleOf('(', str('shell'), str('rm -rf'), 'tQ.'), `refuses a persistent id of kind shell; torch.save's are ('storage', …); ${ONLY_DATA}`],
+  [
+    'a persistent id of kind module',
+    pickleOf('(', str('module'), str('x'), 'NNtQ.'),
+    `refuses a persistent id of kind module: a whole model saved with torch.save(model); save model.state_dict() instead; ${ONLY_DATA}`,
+  ],
+  [
+    'a persistent id of another kind',
+    pickleOf('(', str('shell'), str('rm -rf'), 'tQ.'),
+    `refuses a persistent id of kind shell; torch.save's are ('storage', …); ${ONLY_DATA}`,
+  ],
   ['a persistent id that is a string', pickleOf('P0\n.'), `refuses the persistent id the str "0"; torch.save's are ('storage', …) tuples; ${ONLY_DATA}`],
-  ['a storage id of two fields', pickleOf('(', str('storage'), str('0'), 'tQ.'), `refuses a storage persistent id of 2 fields; the zip format of torch.save has 5; ${ONLY_DATA}`],
-  ['a storage id with a class of no storage', pickleOf('(', str('storage'), global('collections', 'OrderedDict'), str('0'), str('cpu'), int(4), 'tQ.'), `refuses the storage type collections.OrderedDict; ${ONLY_DATA}`],
+  [
+    'a storage id of two fields',
+    pickleOf('(', str('storage'), str('0'), 'tQ.'),
+    `refuses a storage persistent id of 2 fields; the zip format of torch.save has 5; ${ONLY_DATA}`,
+  ],
+  [
+    'a storage id with a class of no storage',
+    pickleOf('(', str('storage'), global('collections', 'OrderedDict'), str('0'), str('cpu'), int(4), 'tQ.'),
+    `refuses the storage type collections.OrderedDict; ${ONLY_DATA}`,
+  ],
   ['an unknown opcode', pickleOf(0xff), 'archive/data.pkl holds the unknown opcode 0xff at byte 2'],
   ['a pickle cut before STOP', pickleOf(str('a')), 'archive/data.pkl is truncated: it ends at byte 8, before STOP'],
 ];
@@ -103,35 +145,70 @@ define('hand-made pickles: INST, OBJ, BUILD, NEWOBJ, REDUCE, EXT, out-of-band bu
   }
 });
 
-define('damaged archives: truncated zips, entries past the end of the file, a legacy file cut in its storages, big-endian files, TorchScript: one line each', () => {
-  const zip = readFileSync(join(cases, 'model.pth'));
-  const damaged: [string, Uint8Array, string | RegExp][] = [
-    ['cut in half', zip.subarray(0, zip.length >> 1), 'the zip archive has no end-of-directory record: the file is truncated or not a zip archive'],
-    ['cut 10 bytes short', zip.subarray(0, zip.length - 10), 'the zip archive has no end-of-directory record: the file is truncated or not a zip archive'],
-    ['with an entry declaring more than the file', withEntrySizes(zip, 'model/data.pkl', 0x7fffffff), /^the zip archive is truncated or damaged: the data of model\/data\.pkl \(bytes 64–2147483711\) lies past the end of the \d+-byte file$/],
-    ['with a storage entry whose size differs from its storage', withEntrySizes(zip, 'model/data/3', 12), 'model/data/3 holds 12 bytes where the pickle declares 4 float32 values (16 bytes)'],
-  ];
-  const legacy = readFileSync(join(cases, 'model-legacy.pth'));
-  damaged.push(['a legacy file cut in its last storage', legacy.subarray(0, legacy.length - 4), /^storage \d+ declares \d+ float32 values \(\d+ bytes\) from byte \d+, past the end of the \d+-byte file: it is truncated$/]);
-  damaged.push(['a legacy file cut in its pickle', legacy.subarray(0, 400), /^the pickle is truncated: (\w+ at byte \d+ needs .* past its end \(byte 400\)|it ends at byte 400, before STOP)$/]);
-  // Saved on a big-endian machine: its system information's little_endian is False (NEWFALSE for NEWTRUE).
-  const bigEndian = Uint8Array.from(legacy);
-  const flag = Buffer.from(bigEndian).indexOf('little_endian') + 'little_endian'.length + 2;
-  assert.is(bigEndian[flag], 0x88, 'True follows little_endian and its BINPUT');
-  bigEndian[flag] = 0x89;
-  damaged.push(['a legacy file from a big-endian machine', bigEndian, 'was saved on a big-endian machine (its system information says so); little-endian checkpoints are read']);
-  const pickle = dictPickle({ w: tensorPickle({ key: '0', numel: 1, offset: 0, shape: [], strides: [] }) });
-  const bigEndianZip = zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/byteorder': [new TextEncoder().encode('big'), { level: 0 }], 'archive/data/0': [floats(1), { level: 0 }] });
-  damaged.push(['a zip archive whose byteorder is big', bigEndianZip, 'stores its tensors big-endian (its byteorder record); little-endian checkpoints are read']);
-  const torchScript = zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/constants.pkl': [pickleOf(0x80, 2, ').'), { level: 0 }] });
-  damaged.push(['a TorchScript archive', torchScript, "is a TorchScript archive (torch.jit.save), whose code netspec does not run; save the model's state_dict() with torch.save and import that"]);
-  for (const [what, bytes, line] of damaged) {
-    if (typeof line === 'string') assert.is(refusal(bytes), line, what);
-    else assert.match(refusal(bytes), line, what);
-  }
-  writeFileSync(join(root, 'truncated.pth'), damaged[0]![1]);
-  refusedByCli('truncated.pth', damaged[0]![2] as string);
-});
+define(
+  'damaged archives: truncated zips, entries past the end of the file, a legacy file cut in its storages, big-endian files, TorchScript: one line each',
+  () => {
+    const zip = readFileSync(join(cases, 'model.pth'));
+    const damaged: [string, Uint8Array, string | RegExp][] = [
+      ['cut in half', zip.subarray(0, zip.length >> 1), 'the zip archive has no end-of-directory record: the file is truncated or not a zip archive'],
+      ['cut 10 bytes short', zip.subarray(0, zip.length - 10), 'the zip archive has no end-of-directory record: the file is truncated or not a zip archive'],
+      [
+        'with an entry declaring more than the file',
+        withEntrySizes(zip, 'model/data.pkl', 0x7fffffff),
+        /^the zip archive is truncated or damaged: the data of model\/data\.pkl \(bytes 64–2147483711\) lies past the end of the \d+-byte file$/,
+      ],
+      [
+        'with a storage entry whose size differs from its storage',
+        withEntrySizes(zip, 'model/data/3', 12),
+        'model/data/3 holds 12 bytes where the pickle declares 4 float32 values (16 bytes)',
+      ],
+    ];
+    const legacy = readFileSync(join(cases, 'model-legacy.pth'));
+    damaged.push([
+      'a legacy file cut in its last storage',
+      legacy.subarray(0, legacy.length - 4),
+      /^storage \d+ declares \d+ float32 values \(\d+ bytes\) from byte \d+, past the end of the \d+-byte file: it is truncated$/,
+    ]);
+    damaged.push([
+      'a legacy file cut in its pickle',
+      legacy.subarray(0, 400),
+      /^the pickle is truncated: (\w+ at byte \d+ needs .* past its end \(byte 400\)|it ends at byte 400, before STOP)$/,
+    ]);
+    // Saved on a big-endian machine: its system information's little_endian is False (NEWFALSE for NEWTRUE).
+    const bigEndian = Uint8Array.from(legacy);
+    const flag = Buffer.from(bigEndian).indexOf('little_endian') + 'little_endian'.length + 2;
+    assert.is(bigEndian[flag], 0x88, 'True follows little_endian and its BINPUT');
+    bigEndian[flag] = 0x89;
+    damaged.push([
+      'a legacy file from a big-endian machine',
+      bigEndian,
+      'was saved on a big-endian machine (its system information says so); little-endian checkpoints are read',
+    ]);
+    const pickle = dictPickle({ w: tensorPickle({ key: '0', numel: 1, offset: 0, shape: [], strides: [] }) });
+    const bigEndianZip = zipSync({
+      'archive/data.pkl': [pickle, { level: 0 }],
+      'archive/byteorder': [new TextEncoder().encode('big'), { level: 0 }],
+      'archive/data/0': [floats(1), { level: 0 }],
+    });
+    damaged.push([
+      'a zip archive whose byteorder is big',
+      bigEndianZip,
+      'stores its tensors big-endian (its byteorder record); little-endian checkpoints are read',
+    ]);
+    const torchScript = zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/constants.pkl': [pickleOf(0x80, 2, ').'), { level: 0 }] });
+    damaged.push([
+      'a TorchScript archive',
+      torchScript,
+      "is a TorchScript archive (torch.jit.save), whose code netspec does not run; save the model's state_dict() with torch.save and import that",
+    ]);
+    for (const [what, bytes, line] of damaged) {
+      if (typeof line === 'string') assert.is(refusal(bytes), line, what);
+      else assert.match(refusal(bytes), line, what);
+    }
+    writeFileSync(join(root, 'truncated.pth'), damaged[0]![1]);
+    refusedByCli('truncated.pth', damaged[0]![2] as string);
+  },
+);
 
 /** Where the central directory's entry for `name` starts. */
 function directoryEntry(zip: Uint8Array, name: string): number {
@@ -191,7 +268,11 @@ test('a storage shorter than its tensor, or than the pickle declares, and a tens
       torchZip(dictPickle({ w: tensorPickle({ key: '0', numel: 4, offset: 0, shape: [4], strides: [1] }) }), { 0: floats(1, 2) }),
       'archive/data/0 holds 8 bytes where the pickle declares 4 float32 values (16 bytes)',
     ],
-    ['a storage the archive lacks', torchZip(dictPickle({ w: tensorPickle({ key: '7', numel: 1, offset: 0, shape: [], strides: [] }) })), 'the pickle refers to archive/data/7, which the archive lacks'],
+    [
+      'a storage the archive lacks',
+      torchZip(dictPickle({ w: tensorPickle({ key: '7', numel: 1, offset: 0, shape: [], strides: [] }) })),
+      'the pickle refers to archive/data/7, which the archive lacks',
+    ],
   ];
   for (const [what, bytes, line] of cases) assert.is(refusal(bytes), line, what);
   // A view that fits, with a stride of 2 from an offset: elements 1, 3 and 5 of 0–5.
@@ -210,7 +291,10 @@ test('pickles at the limits: 300,000 items added to a set, a list and a dict at 
   const [set, list, dict] = (value as PickleTuple).items as [PickleSet, number[], PickleDict];
   assert.equal([set.items.length, list.length, dict.entries.size], [count, count, count / 2]);
   const long = pickleOf(0x80, 2, 0x8b, [0, 16, 0, 0], new Uint8Array(4096), '.');
-  assert.throws(() => readPickle(long, 0, torchPickleHost('zip')), /^the pickle is malformed: LONG4 at byte 2 holds an integer of 4096 bytes; at most 2048 are read$/);
+  assert.throws(
+    () => readPickle(long, 0, torchPickleHost('zip')),
+    /^the pickle is malformed: LONG4 at byte 2 holds an integer of 4096 bytes; at most 2048 are read$/,
+  );
 });
 
 test.run();

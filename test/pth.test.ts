@@ -68,9 +68,11 @@ define('every dtype, view, shared storage and non-contiguous tensor reads as PyT
   for (const [name, tensor] of safetensors.tensors) assert.is(hex(pth.tensors.get(name)!.data), hex(tensor.data), name);
 });
 
-define('a state dict imports from .pth, legacy .pth, pickle protocol 4 and with DDP\'s module. prefix exactly as from safetensors', () => {
+define("a state dict imports from .pth, legacy .pth, pickle protocol 4 and with DDP's module. prefix exactly as from safetensors", () => {
   const graph = tiny();
-  const reference = weightsText(importCheckpoint(graph, 'model.safetensors', readSafetensors('model.safetensors', readFileSync(join(cases, 'model.safetensors')))));
+  const reference = weightsText(
+    importCheckpoint(graph, 'model.safetensors', readSafetensors('model.safetensors', readFileSync(join(cases, 'model.safetensors')))),
+  );
   // 9 convolutions, 9 BatchNorms of 4 tensors and the classifier's weight and bias.
   assert.is(reference.length, 47);
   for (const file of ['model.pth', 'model-legacy.pth', 'model-protocol4.pth', 'ddp.pth', 'ddp-legacy.pth']) {
@@ -86,10 +88,15 @@ define('nested checkpoints: the state dict beside an optimizer and the epoch, or
   const trained = weightsText(importCheckpoint(graph, 'x', readSafetensors('x', readFileSync(join(cases, 'nested-model.safetensors')))));
   const initial = weightsText(importCheckpoint(graph, 'x', readSafetensors('x', readFileSync(join(cases, 'model.safetensors')))));
   assert.not.equal(trained, initial, 'the optimizer step changed the weights');
-  for (const file of ['nested-model.pth', 'nested-model-legacy.pth']) assert.equal(weightsText(importCheckpoint(graph, file, read(file, { fits }))), trained, file);
-  for (const file of ['nested-state-dict.pth', 'nested-state-dict-legacy.pth']) assert.equal(weightsText(importCheckpoint(graph, file, read(file, { fits }))), initial, file);
+  for (const file of ['nested-model.pth', 'nested-model-legacy.pth'])
+    assert.equal(weightsText(importCheckpoint(graph, file, read(file, { fits }))), trained, file);
+  for (const file of ['nested-state-dict.pth', 'nested-state-dict-legacy.pth'])
+    assert.equal(weightsText(importCheckpoint(graph, file, read(file, { fits }))), initial, file);
   // Without the model to fit, two dicts of tensors are two candidates.
-  assert.throws(() => read('nested-state-dict.pth'), /holds 2 state dicts \("state_dict", "head_init"\), none of which holds every tensor of the model; choose one with --key NAME/);
+  assert.throws(
+    () => read('nested-state-dict.pth'),
+    /holds 2 state dicts \("state_dict", "head_init"\), none of which holds every tensor of the model; choose one with --key NAME/,
+  );
 });
 
 define('--key through the CLI: two state dicts that both fit are refused naming them, --key chooses one, a wrong key lists the entries', () => {
@@ -99,7 +106,10 @@ define('--key through the CLI: two state dicts that both fit are refused naming 
 
   const ambiguous = cli(['weights', 'import', 'tiny.json', 'ema.pth', '--out', 'w'], work);
   assert.is(ambiguous.status, 1);
-  assert.is(ambiguous.stderr, 'ema.pth: holds 2 state dicts ("state_dict", "state_dict_ema"), each of which holds every tensor of the model; choose one with --key NAME\n1 problem; nothing was written\n');
+  assert.is(
+    ambiguous.stderr,
+    'ema.pth: holds 2 state dicts ("state_dict", "state_dict_ema"), each of which holds every tensor of the model; choose one with --key NAME\n1 problem; nothing was written\n',
+  );
   assert.not.ok(existsSync(join(work, 'w')));
 
   assert.is(cli(['weights', 'import', 'tiny.json', 'ema.pth', '--key', 'state_dict_ema', '--out', 'w'], work).status, 0);
@@ -108,68 +118,92 @@ define('--key through the CLI: two state dicts that both fit are refused naming 
 
   const wrong = cli(['weights', 'import', 'tiny.json', 'ema.pth', '--key', 'ema', '--out', 'x'], work);
   assert.is(wrong.status, 1);
-  assert.is(wrong.stderr, 'ema.pth: --key ema: the checkpoint has no entry "ema"; its entries are "state_dict", "state_dict_ema", "epoch"\n1 problem; nothing was written\n');
+  assert.is(
+    wrong.stderr,
+    'ema.pth: --key ema: the checkpoint has no entry "ema"; its entries are "state_dict", "state_dict_ema", "epoch"\n1 problem; nothing was written\n',
+  );
   const notDict = cli(['weights', 'import', 'tiny.json', 'ema.pth', '--key', 'epoch', '--out', 'x'], work);
   assert.match(notDict.stderr, /^ema\.pth: --key epoch: the checkpoint's entry "epoch" is the int 1, not a dict of tensors\n/);
   const safetensors = cli(['weights', 'import', 'tiny.json', 'model.safetensors', '--key', 'model', '--out', 'x'], work);
   assert.is(safetensors.status, 1);
-  assert.match(safetensors.stderr, /^model\.safetensors: --key model: a safetensors file holds one state dict; --key chooses among those of a torch\.save checkpoint\n/);
+  assert.match(
+    safetensors.stderr,
+    /^model\.safetensors: --key model: a safetensors file holds one state dict; --key chooses among those of a torch\.save checkpoint\n/,
+  );
   assert.is(cli(['weights', 'export', 'tiny.json', 'w', '--key', 'model', '--out', 'x.pth'], work).status, 2);
   assert.not.ok(existsSync(join(work, 'x')));
 });
 
 /** A weights folder's manifest and shards, as text to compare. */
 function shards(folder: string): string[] {
-  return readdirSync(folder).sort().map((file) => `${file} ${readFileSync(join(folder, file)).toString('hex')}`);
+  return readdirSync(folder)
+    .sort()
+    .map((file) => `${file} ${readFileSync(join(folder, file)).toString('hex')}`);
 }
 
-define('torchvision resnet18 with random weights: .pth and legacy .pth import through the CLI into the same weights folder as its safetensors, which the model loads', async () => {
-  const spec = 'specs/imagenet/resnet18.json';
-  const imports = ['resnet18.safetensors', 'resnet18.pth', 'resnet18-legacy.pth'].map((file) => {
-    const out = join(root, `w-${file}`);
-    const run = cli(['weights', 'import', spec, join(cases, file), '--out', out], '.');
-    assert.is(run.status, 0, run.stderr);
-    assert.match(run.stdout, /^imported 102 tensors \(44\.6 MiB\) of resnet18 from /);
-    return out;
-  });
-  const reference = shards(imports[0]!);
-  for (const folder of imports.slice(1)) assert.ok(shards(folder).every((shard, i) => shard === reference[i]), folder);
+define(
+  'torchvision resnet18 with random weights: .pth and legacy .pth import through the CLI into the same weights folder as its safetensors, which the model loads',
+  async () => {
+    const spec = 'specs/imagenet/resnet18.json';
+    const imports = ['resnet18.safetensors', 'resnet18.pth', 'resnet18-legacy.pth'].map((file) => {
+      const out = join(root, `w-${file}`);
+      const run = cli(['weights', 'import', spec, join(cases, file), '--out', out], '.');
+      assert.is(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^imported 102 tensors \(44\.6 MiB\) of resnet18 from /);
+      return out;
+    });
+    const reference = shards(imports[0]!);
+    for (const folder of imports.slice(1))
+      assert.ok(
+        shards(folder).every((shard, i) => shard === reference[i]),
+        folder,
+      );
 
-  await initBackend({ backend: 'wasm', log: () => {} });
-  const graph = analyzed(spec, readFileSync(spec));
-  const model = await loadWeights(buildModel(graph), imports[1]!);
-  const logits = model.predict(tf.ones([1, 224, 224, 3])) as tf.Tensor;
-  assert.equal(logits.shape, [1, 1000]);
-  assert.ok(logits.dataSync().every(Number.isFinite));
-  model.dispose();
-});
+    await initBackend({ backend: 'wasm', log: () => {} });
+    const graph = analyzed(spec, readFileSync(spec));
+    const model = await loadWeights(buildModel(graph), imports[1]!);
+    const logits = model.predict(tf.ones([1, 224, 224, 3])) as tf.Tensor;
+    assert.equal(logits.shape, [1, 1000]);
+    assert.ok(logits.dataSync().every(Number.isFinite));
+    model.dispose();
+  },
+);
 
-define('weights export --out .pth: torch.load(weights_only=True) loads the same tensors, 64-byte aligned; netspec replaces its own .pth and no other', async () => {
-  const work = mkdtempSync(join(root, 'export-'));
-  writeFileSync(join(work, 'tiny.json'), JSON.stringify(TINY_SPEC));
-  copyFileSync(join(cases, 'model.pth'), join(work, 'model.pth'));
-  assert.is(cli(['weights', 'import', 'tiny.json', 'model.pth', '--out', 'w'], work).status, 0);
-  const exported = cli(['weights', 'export', 'tiny.json', 'w', '--out', 'back.pth'], work);
-  assert.is(exported.status, 0, exported.stderr);
-  assert.match(exported.stdout, /^exported 47 tensors \(0\.0 MiB\) of tiny to back\.pth\n$/);
+define(
+  'weights export --out .pth: torch.load(weights_only=True) loads the same tensors, 64-byte aligned; netspec replaces its own .pth and no other',
+  async () => {
+    const work = mkdtempSync(join(root, 'export-'));
+    writeFileSync(join(work, 'tiny.json'), JSON.stringify(TINY_SPEC));
+    copyFileSync(join(cases, 'model.pth'), join(work, 'model.pth'));
+    assert.is(cli(['weights', 'import', 'tiny.json', 'model.pth', '--out', 'w'], work).status, 0);
+    const exported = cli(['weights', 'export', 'tiny.json', 'w', '--out', 'back.pth'], work);
+    assert.is(exported.status, 0, exported.stderr);
+    assert.match(exported.stdout, /^exported 47 tensors \(0\.0 MiB\) of tiny to back\.pth\n$/);
 
-  const load = spawnSync(PYTHON, ['-c', LOAD_WEIGHTS_ONLY, join(work, 'back.pth')], { encoding: 'utf8' });
-  assert.is(load.status, 0, load.stderr);
-  const loaded = JSON.parse(load.stdout) as { type: string; producer: string; misaligned: string[]; tensors: Record<string, { dtype: string; shape: number[]; bits: string }> };
-  assert.equal([loaded.type, loaded.producer, loaded.misaligned], ['OrderedDict', 'netspec', []]);
-  const folder = await readWeightsFolder(join(work, 'w'));
-  const expected = exportCheckpoint(tiny(), 'w', folder.weights, []);
-  assert.equal(Object.keys(loaded.tensors), [...expected.keys()]);
-  for (const [name, tensor] of expected) assert.equal(loaded.tensors[name], { dtype: 'torch.float32', shape: [...tensor.shape], bits: hex(tensor.data) }, name);
+    const load = spawnSync(PYTHON, ['-c', LOAD_WEIGHTS_ONLY, join(work, 'back.pth')], { encoding: 'utf8' });
+    assert.is(load.status, 0, load.stderr);
+    const loaded = JSON.parse(load.stdout) as {
+      type: string;
+      producer: string;
+      misaligned: string[];
+      tensors: Record<string, { dtype: string; shape: number[]; bits: string }>;
+    };
+    assert.equal([loaded.type, loaded.producer, loaded.misaligned], ['OrderedDict', 'netspec', []]);
+    const folder = await readWeightsFolder(join(work, 'w'));
+    const expected = exportCheckpoint(tiny(), 'w', folder.weights, []);
+    assert.equal(Object.keys(loaded.tensors), [...expected.keys()]);
+    for (const [name, tensor] of expected)
+      assert.equal(loaded.tensors[name], { dtype: 'torch.float32', shape: [...tensor.shape], bits: hex(tensor.data) }, name);
 
-  // The exported file imports back to the same folder, and netspec overwrites its own file but not PyTorch's.
-  assert.is(cli(['weights', 'import', 'tiny.json', 'back.pth', '--out', 'again'], work).status, 0);
-  assert.equal(shards(join(work, 'again')), shards(join(work, 'w')));
-  assert.is(cli(['weights', 'export', 'tiny.json', 'w', '--out', 'back.pth'], work).status, 0);
-  const foreign = cli(['weights', 'export', 'tiny.json', 'w', '--out', 'model.pth'], work);
-  assert.is(foreign.status, 1);
-  assert.match(foreign.stderr, /cannot write model\.pth: it exists and was not written by netspec/);
-});
+    // The exported file imports back to the same folder, and netspec overwrites its own file but not PyTorch's.
+    assert.is(cli(['weights', 'import', 'tiny.json', 'back.pth', '--out', 'again'], work).status, 0);
+    assert.equal(shards(join(work, 'again')), shards(join(work, 'w')));
+    assert.is(cli(['weights', 'export', 'tiny.json', 'w', '--out', 'back.pth'], work).status, 0);
+    const foreign = cli(['weights', 'export', 'tiny.json', 'w', '--out', 'model.pth'], work);
+    assert.is(foreign.status, 1);
+    assert.match(foreign.stderr, /cannot write model\.pth: it exists and was not written by netspec/);
+  },
+);
 
 /** Loads a .pth with weights_only=True and prints its tensors' bits, its type and attributes, and any entry whose data is not 64-byte aligned. */
 const LOAD_WEIGHTS_ONLY = `
@@ -199,9 +233,12 @@ function asJson(value: PickleValue): unknown {
   return value.description;
 }
 
-define('Python\'s pickles of every protocol, 0 to 5, read as the values Python pickled', () => {
+define("Python's pickles of every protocol, 0 to 5, read as the values Python pickled", () => {
   const pickles = JSON.parse(readFileSync(join(cases, 'pickles.json'), 'utf8')) as { protocol: number; pickle: string; value: unknown }[];
-  assert.equal(pickles.map((p) => p.protocol), [0, 1, 2, 3, 4, 5]);
+  assert.equal(
+    pickles.map((p) => p.protocol),
+    [0, 1, 2, 3, 4, 5],
+  );
   for (const { protocol, pickle, value } of pickles) {
     const bytes = Uint8Array.from(Buffer.from(pickle, 'hex'));
     const read = readPickle(bytes, 0, torchPickleHost('zip'));
@@ -222,9 +259,15 @@ define('the format is told from the bytes: a safetensors file named .bin and a .
   writeFileSync(join(work, 'text.pth'), 'hello, world\n');
   const text = cli(['weights', 'import', 'tiny.json', 'text.pth', '--out', 'c'], work);
   assert.is(text.status, 1);
-  assert.is(text.stderr, 'text.pth: is neither a safetensors file nor a torch.save checkpoint (a zip archive or a legacy pickle): it starts with the bytes 68 65 6c 6c 6f 2c 20 77\n1 problem; nothing was written\n');
+  assert.is(
+    text.stderr,
+    'text.pth: is neither a safetensors file nor a torch.save checkpoint (a zip archive or a legacy pickle): it starts with the bytes 68 65 6c 6c 6f 2c 20 77\n1 problem; nothing was written\n',
+  );
   assert.is(spawnSync('tar', ['-cf', 'old.pth', 'tiny.json'], { cwd: work }).status, 0);
-  assert.match(cli(['weights', 'import', 'tiny.json', 'old.pth', '--out', 'c'], work).stderr, /^old\.pth: is a tar archive, torch\.save's format before PyTorch 0\.4, which is not read;/);
+  assert.match(
+    cli(['weights', 'import', 'tiny.json', 'old.pth', '--out', 'c'], work).stderr,
+    /^old\.pth: is a tar archive, torch\.save's format before PyTorch 0\.4, which is not read;/,
+  );
 });
 
 test.run();

@@ -39,7 +39,9 @@ if (!available) console.log(`\n  pytorch-target.test.ts skipped: the generated m
  * against timm's and runs a module of each combination of timm's options.
  */
 const TIMM_HERE = 'specs/timm/resnet50_gn.json';
-const outputs = planCompile({ specs: [], specRoot: 'specs', outDir: 'generated', pytorch: true }).outputs.filter(({ spec }) => !spec.startsWith('specs/timm/') || spec === TIMM_HERE);
+const outputs = planCompile({ specs: [], specRoot: 'specs', outDir: 'generated', pytorch: true }).outputs.filter(
+  ({ spec }) => !spec.startsWith('specs/timm/') || spec === TIMM_HERE,
+);
 let reports = new Map<string, ModuleReport>();
 
 test.before(() => {
@@ -47,7 +49,10 @@ test.before(() => {
   const paths = outputs.map((output) => output.files.find((file) => file.target.endsWith('.py'))!.target);
   const run = spawnSync(PYTHON, ['scripts/pytorch-module-check.py', ...paths], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`the module check failed:\n${run.stderr}`);
-  const parsed = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as ModuleReport);
+  const parsed = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as ModuleReport);
   reports = new Map(parsed.map((report, i) => [outputs[i]!.spec, report]));
 });
 
@@ -87,7 +92,10 @@ define('every spec: a forward pass gives the analysed output shapes, channels fi
 function drawnAs(tensor: TensorReport, init: Init): string | undefined {
   const n = tensor.shape.reduce((a, b) => a * b, 1);
   // A float32 tensor holds the constant rounded to float32 (RetinaNet's prior −log 99, for one).
-  if (init.kind === 'constant') return tensor.min === Math.fround(init.value) && tensor.max === Math.fround(init.value) ? undefined : `not constant ${init.value}: ${tensor.min}…${tensor.max}`;
+  if (init.kind === 'constant')
+    return tensor.min === Math.fround(init.value) && tensor.max === Math.fround(init.value)
+      ? undefined
+      : `not constant ${init.value}: ${tensor.min}…${tensor.max}`;
   const sigma = init.kind === 'normal' ? init.std : init.bound / Math.sqrt(3);
   const stdError = (init.kind === 'normal' ? 1 / Math.sqrt(2 * n) : 0.45 / Math.sqrt(n)) * 5;
   if (Math.abs(tensor.std / sigma - 1) > stdError) return `std ${tensor.std} where ${init.kind} gives ${sigma}`;
@@ -118,7 +126,13 @@ test("forward names values after what they hold, as torchvision's forwards do", 
   const source = (spec: string) => outputs.find((output) => output.spec === spec)!.files.find((file) => file.target.endsWith('.py'))!.code;
   const resnet50 = source('specs/imagenet/resnet50.json');
   // A bottleneck: the branch is `out`, the projection `identity`, the block's output `x` for the next block.
-  for (const line of ['identity = self.layer1[0].downsample[0](x)', 'out = out + identity', 'x = self.layer1[0].relu3(out)', 'out = out + x', 'x = self.fc(x)']) {
+  for (const line of [
+    'identity = self.layer1[0].downsample[0](x)',
+    'out = out + identity',
+    'x = self.layer1[0].relu3(out)',
+    'out = out + x',
+    'x = self.fc(x)',
+  ]) {
     assert.ok(resnet50.includes(`        ${line}  #`), `resnet50: ${line}`);
   }
   const retinanet = source('specs/detection/retinanet_resnet50_fpn.json');
@@ -135,7 +149,11 @@ test("forward names values after what they hold, as torchvision's forwards do", 
   }
   const deeplab = source('specs/segmentation/deeplabv3_resnet50.json');
   // The input is read again for the output size, so it is `images`; ASPP's branches are joined by name.
-  for (const line of ['x = torch.cat([branch0, branch1, branch2, branch3, branch4], dim=1)', 'x = self.aux_classifier[0](c4)', 'out = F.interpolate(x, size=images.shape[-2:], mode="bilinear", align_corners=False)']) {
+  for (const line of [
+    'x = torch.cat([branch0, branch1, branch2, branch3, branch4], dim=1)',
+    'x = self.aux_classifier[0](c4)',
+    'out = F.interpolate(x, size=images.shape[-2:], mode="bilinear", align_corners=False)',
+  ]) {
     assert.ok(deeplab.includes(`        ${line}  #`), `deeplabv3: ${line}`);
   }
   assert.ok(deeplab.includes('    def forward(self, images: Tensor) -> dict[str, Tensor]:'));

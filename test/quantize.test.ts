@@ -26,7 +26,8 @@ function analyzed(overrides: object): AnalyzedGraph {
 }
 
 /** Smooth patterns, a different phase per image and per seed. */
-const patterns = (count: number, per: number, seed: number) => Float32Array.from({ length: count * per }, (_, i) => Math.sin(i * 0.05 + Math.floor(i / per) * 1.3 + seed) + 0.3 * Math.cos(i * 0.7));
+const patterns = (count: number, per: number, seed: number) =>
+  Float32Array.from({ length: count * per }, (_, i) => Math.sin(i * 0.05 + Math.floor(i / per) * 1.3 + seed) + 0.3 * Math.cos(i * 0.7));
 
 test('activation parameters as onnxruntime computes them', () => {
   // [−1, 3] in uint8: scale 4 / 255, zero point round(0 + 1 / (4 / 255)) = round(63.75) = 64.
@@ -74,8 +75,14 @@ for (const family of ['basic', 'squeeze-excitation']) {
     const { bytes, fp32: kept } = await quantizeOnnx(fp32, { images: calibration, method: 'minmax' });
     const model = onnxProto.onnx.ModelProto.decode(bytes);
     const types = model.graph!.node!.map((n) => n.opType!);
-    assert.equal(model.graph!.input!.map((i) => i.name), ['input']);
-    assert.equal(model.graph!.output!.map((o) => o.name), ['output']);
+    assert.equal(
+      model.graph!.input!.map((i) => i.name),
+      ['input'],
+    );
+    assert.equal(
+      model.graph!.output!.map((o) => o.name),
+      ['output'],
+    );
     assert.not.ok(types.includes('Relu'), 'every ReLU after a Conv or Add is absorbed');
     assert.is(types.filter((t) => t === 'QuantizeLinear').length > 0, true);
     assert.equal([...kept.keys()].sort(), family === 'squeeze-excitation' ? ['Mul', 'Sigmoid'] : []);
@@ -141,9 +148,15 @@ test('activations that overflow float32 on the calibration images are refused, n
   for (const tensor of weights.values()) if (tensor.shape.length === 4) tensor.data.forEach((v, i, data) => (data[i] = v * 1e20));
   const fp32 = emitOnnx(graph, weights);
   const images = { data: patterns(4, 3 * 24 * 24, 2), count: 4, shape: [3, 24, 24] as const };
-  const failure = await quantizeOnnx(fp32, { images, method: 'minmax' }).then(() => 'quantised', (error: Error) => error.message);
+  const failure = await quantizeOnnx(fp32, { images, method: 'minmax' }).then(
+    () => 'quantised',
+    (error: Error) => error.message,
+  );
   // The stem's output stays finite (about 1.5·10^20 at most); the first block's first convolution overflows.
-  assert.is(failure, "the model's value layer1.0.relu1 is not finite on the calibration images (it reaches 0 to Infinity): its weights overflow float32, so no int8 range fits it");
+  assert.is(
+    failure,
+    "the model's value layer1.0.relu1 is not finite on the calibration images (it reaches 0 to Infinity): its weights overflow float32, so no int8 range fits it",
+  );
 });
 
 test('calibration images past the memory budget are refused from the input size before any is read (regression: Invalid typed array length)', () => {
@@ -156,10 +169,27 @@ test('calibration images past the memory budget are refused from the input size 
   const cli = (...args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
   assert.is(cli('weights', 'import', 'large.json', 'large.safetensors', '--out', 'w').status, 0);
   mkdirSync(join(root, 'images'));
-  const run = cli('export', 'onnx', 'large.json', '--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '6000', '--out', 'large.onnx');
+  const run = cli(
+    'export',
+    'onnx',
+    'large.json',
+    '--weights',
+    'w',
+    '--quantize',
+    'int8',
+    '--calibrate',
+    'images',
+    '--calibration-images',
+    '6000',
+    '--out',
+    'large.onnx',
+  );
   assert.is(run.status, 1, run.stderr);
   // 4 bytes × 6000 × 512 × 512 × 3 = 18,874,368,000 bytes = 17.58 GiB; ⌊2^30 / (4 × 786,432)⌋ = 341 images fit.
-  assert.is(run.stderr, 'netspec: --calibration-images 6000 at 512×512×3 take 17.58 GiB as float32, more than the 1 GiB calibration holds at once; at most 341 fit, and a few hundred images give stable ranges\n');
+  assert.is(
+    run.stderr,
+    'netspec: --calibration-images 6000 at 512×512×3 take 17.58 GiB as float32, more than the 1 GiB calibration holds at once; at most 341 fit, and a few hundred images give stable ranges\n',
+  );
   rmSync(root, { recursive: true });
 });
 
@@ -180,7 +210,21 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     writeFileSync(join(images, `${i}.png`), PNG.sync.write(png, i === 2 ? { colorType: 4 } : {}));
   }
   writeFileSync(join(images, '.hidden'), 'skipped');
-  const made = cli('export', 'onnx', 'x.json', '--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3', '--out', 'x.int8.onnx');
+  const made = cli(
+    'export',
+    'onnx',
+    'x.json',
+    '--weights',
+    'w',
+    '--quantize',
+    'int8',
+    '--calibrate',
+    'images',
+    '--calibration-images',
+    '3',
+    '--out',
+    'x.int8.onnx',
+  );
   assert.is(made.status, 0, made.stderr);
   assert.match(made.stdout, /^wrote x\.int8\.onnx: x as int8 QDQ ONNX \(uint8 activations, minmax ranges from 3 images from images\)/);
   const refusal = (args: string[], status: number, message: string) => {
@@ -188,15 +232,39 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     assert.is(run.status, status, run.stderr);
     assert.is(run.stderr.split('\n')[0], message);
   };
-  refusal(['--quantize', 'int8', '--calibrate', 'images'], 2, 'netspec: export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
-  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images'], 1, 'netspec: the calibration folder images holds 3 images; 128 are needed (--calibration-images sets how many)');
-  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile', '--calibration-images', '3'], 1, 'netspec: percentile calibration needs at least 16 images; --calibration-images is 3');
+  refusal(
+    ['--quantize', 'int8', '--calibrate', 'images'],
+    2,
+    'netspec: export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing',
+  );
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images'],
+    1,
+    'netspec: the calibration folder images holds 3 images; 128 are needed (--calibration-images sets how many)',
+  );
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile', '--calibration-images', '3'],
+    1,
+    'netspec: percentile calibration needs at least 16 images; --calibration-images is 3',
+  );
   refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'missing'], 1, 'netspec: cannot read the calibration folder missing: no such file or folder');
-  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'fashion-mnist'], 1, 'netspec: fashion-mnist calibration needs a 28×28 grey input; the model takes 24×24×3 — calibrate with a folder of images');
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'fashion-mnist'],
+    1,
+    'netspec: fashion-mnist calibration needs a 28×28 grey input; the model takes 24×24×3 — calibrate with a folder of images',
+  );
   mkdirSync(join(root, 'empty'));
-  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'empty'], 1, 'netspec: the calibration folder empty holds no images; 128 are needed (--calibration-images sets how many)');
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'empty'],
+    1,
+    'netspec: the calibration folder empty holds no images; 128 are needed (--calibration-images sets how many)',
+  );
   writeFileSync(join(images, '00-notes.txt'), 'not an image');
-  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3'], 1, `netspec: cannot read the calibration image ${join('images', '00-notes.txt')}: the image is neither JPEG nor PNG`);
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3'],
+    1,
+    `netspec: cannot read the calibration image ${join('images', '00-notes.txt')}: the image is neither JPEG nor PNG`,
+  );
   assert.equal(readFileSync(join(root, 'x.int8.onnx')).length > 0, true);
   rmSync(root, { recursive: true });
 });

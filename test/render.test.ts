@@ -121,11 +121,17 @@ print(json.dumps(out))`;
 
 test('blendMask refuses mismatched sizes and classes without a colour', () => {
   const image = solid(2, 2, [0, 0, 0]);
-  assert.throws(() => blendMask({ ...image, data: new Uint8Array(11) }, { width: 2, height: 2, classes: new Uint8Array(4) }), /2×2 image of 3 channels needs 12 bytes, got 11/);
+  assert.throws(
+    () => blendMask({ ...image, data: new Uint8Array(11) }, { width: 2, height: 2, classes: new Uint8Array(4) }),
+    /2×2 image of 3 channels needs 12 bytes, got 11/,
+  );
   assert.throws(() => blendMask(image, { width: 2, height: 2, classes: new Uint8Array(3) }), /2×2 mask needs 4 classes, got 3/);
   assert.throws(() => blendMask(image, { width: 0, height: 2, classes: new Uint8Array(0) }), /mask size must be whole numbers/);
   assert.throws(() => blendMask(image, { width: 1, height: 1, classes: Uint8Array.of(1) }, { alpha: 1.5 }), /alpha must be between 0 and 1/);
-  assert.throws(() => blendMask(image, { width: 1, height: 1, classes: Uint8Array.of(2) }, { palette: new Uint8Array(6) }), /class 2 at \(0, 0\) has no colour in a palette of 2/);
+  assert.throws(
+    () => blendMask(image, { width: 1, height: 1, classes: Uint8Array.of(2) }, { palette: new Uint8Array(6) }),
+    /class 2 at \(0, 0\) has no colour in a palette of 2/,
+  );
   assert.throws(() => blendMask(image, { width: 1, height: 1, classes: Int32Array.of(-1) }), /class -1/);
   assert.throws(() => blendMask(image, { width: 1, height: 1, classes: Uint8Array.of(1) }, { palette: new Uint8Array(4) }), /RGB triples/);
 });
@@ -186,7 +192,9 @@ const GLYPH_QUESTION = ['.###.', '#...#', '....#', '...#.', '..#..', '.....', '.
 
 /** Checks a glyph drawn with its top-left pixel at (left, top). */
 function assertGlyph(image: DecodedImage, left: number, top: number, rows: string[], ink: number[], paper: number[]): void {
-  rows.forEach((row, y) => [...row].forEach((cell, x) => assert.equal(pixel(image, left + x, top + y), cell === '#' ? ink : paper, `glyph pixel (${x}, ${y})`)));
+  rows.forEach((row, y) =>
+    [...row].forEach((cell, x) => assert.equal(pixel(image, left + x, top + y), cell === '#' ? ink : paper, `glyph pixel (${x}, ${y})`)),
+  );
 }
 
 test('the label tag: its size, the text glyphs and their contrast', () => {
@@ -214,7 +222,10 @@ test('the highest-scoring detection is drawn on top; labels wrap around the colo
 
 test('drawDetections refuses mismatched detections and bad line widths', () => {
   const image = solid(4, 4, GREY);
-  assert.throws(() => drawDetections(image, { boxes: new Float32Array(4), scores: new Float32Array(2), labels: new Int32Array(2) }, String), /got 4 coordinates, 2 scores and 2 labels/);
+  assert.throws(
+    () => drawDetections(image, { boxes: new Float32Array(4), scores: new Float32Array(2), labels: new Int32Array(2) }, String),
+    /got 4 coordinates, 2 scores and 2 labels/,
+  );
   assert.throws(() => drawDetections(image, one([0, 0, 1, 1]), String, { lineWidth: 0 }), /lineWidth/);
   assert.throws(() => drawDetections({ ...image, channels: 4 }, one([0, 0, 1, 1]), String), /needs 64 bytes, got 48/);
 });

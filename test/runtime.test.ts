@@ -41,7 +41,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const x = tf.randomNormal([2, c.size, c.size, c.channels], 0, 1, 'float32', 1) as tf.Tensor4D;
       const fanIn = (c.kernelSize * c.kernelSize * c.channels) / c.groups;
       const kernel = tf.randomNormal([c.kernelSize, c.kernelSize, c.channels / c.groups, c.filters], 0, 1 / Math.sqrt(fanIn), 'float32', 2) as tf.Tensor4D;
-      const model = convModel([c.size, c.size, c.channels], { filters: c.filters, kernelSize: c.kernelSize, stride: c.stride, padding, dilation: c.dilation, groups: c.groups }, kernel);
+      const model = convModel(
+        [c.size, c.size, c.channels],
+        { filters: c.filters, kernelSize: c.kernelSize, stride: c.stride, padding, dilation: c.dilation, groups: c.groups },
+        kernel,
+      );
       assert.is(model.getLayer('conv').getClassName(), 'GroupedConv2D');
       const actual = model.predict(x) as tf.Tensor;
       const expected = groupedConvReference(x, kernel, c.groups, c.stride, padding, c.dilation);
@@ -58,10 +62,12 @@ test('a model with GroupedConv2D saves and loads with tfjs save/loadLayersModel'
   const kernel = tf.randomNormal([3, 3, 2, 8], 0, 0.3, 'float32', 3) as tf.Tensor4D;
   const model = convModel([6, 6, 8], { filters: 8, kernelSize: 3, stride: 1, padding: 1, groups: 4 }, kernel);
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    saved = artifacts;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
   const layer = loaded.getLayer('conv');
   assert.is(layer.getClassName(), 'GroupedConv2D');
@@ -92,7 +98,11 @@ test('GroupedConv2D trains: its kernel gradient equals the per-group reference (
 });
 
 // 5×5 image of 1…25 row by row.
-const image5 = () => tf.tensor4d(Array.from({ length: 25 }, (_, i) => i + 1), [1, 5, 5, 1]);
+const image5 = () =>
+  tf.tensor4d(
+    Array.from({ length: 25 }, (_, i) => i + 1),
+    [1, 5, 5, 1],
+  );
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`ResNet-D's avg-pool keeps PyTorch's partial last window, not counting padding (${backend})`, async () => {
@@ -102,7 +112,13 @@ for (const backend of ['wasm', 'cpu'] as const) {
     const input = tf.input({ shape: [5, 5, 1] });
     const model = tf.model({ inputs: input, outputs: avgPool(input, 'pool', { stride: 2 }) });
     const output = model.predict(image5()) as tf.Tensor;
-    assert.equal(await output.array(), [[[[4], [6], [7.5]], [[14], [16], [17.5]], [[21.5], [23.5], [25]]]]);
+    assert.equal(await output.array(), [
+      [
+        [[4], [6], [7.5]],
+        [[14], [16], [17.5]],
+        [[21.5], [23.5], [25]],
+      ],
+    ]);
     model.dispose();
     await tf.setBackend('wasm');
   });

@@ -39,8 +39,19 @@ const cases: [title: string, bytes: Uint8Array, expected: string[]][] = [
   ['a header that is a JSON array', file('[1, 2]'), ['the header is not a JSON object']],
   [
     'offsets of the wrong arity, negative, or reversed',
-    file({ a: { dtype: 'F32', shape: [1], data_offsets: [0] }, b: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] }, c: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32([1, 2])),
-    ['a: data_offsets [0] must be [begin, end]', 'b: data_offsets [-4,0] must be integers with 0 ≤ begin ≤ end', 'c: data_offsets [4,0] must be integers with 0 ≤ begin ≤ end'],
+    file(
+      {
+        a: { dtype: 'F32', shape: [1], data_offsets: [0] },
+        b: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] },
+        c: { dtype: 'F32', shape: [1], data_offsets: [4, 0] },
+      },
+      f32([1, 2]),
+    ),
+    [
+      'a: data_offsets [0] must be [begin, end]',
+      'b: data_offsets [-4,0] must be integers with 0 ≤ begin ≤ end',
+      'c: data_offsets [4,0] must be integers with 0 ≤ begin ≤ end',
+    ],
   ],
   ['offsets out of range', file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32([1])), ['a: data_offsets end 8 is past the 4 bytes of data']],
   [
@@ -58,8 +69,16 @@ const cases: [title: string, bytes: Uint8Array, expected: string[]][] = [
     file({ a: { dtype: 'F16', shape: [3], data_offsets: [0, 8] } }, f32([1, 2])),
     ['a: 8 bytes at data_offsets [0,8] do not hold shape [3] of F16 (6 bytes)'],
   ],
-  ['an unknown dtype', file({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, [0]), ['a: unknown dtype "F8_E4M3"; known are F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL']],
-  ['a shape that is not a list of sizes', file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32([1])), ['a: shape [-1] is not a list of non-negative integers']],
+  [
+    'an unknown dtype',
+    file({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, [0]),
+    ['a: unknown dtype "F8_E4M3"; known are F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL'],
+  ],
+  [
+    'a shape that is not a list of sizes',
+    file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32([1])),
+    ['a: shape [-1] is not a list of non-negative integers'],
+  ],
   [
     'a tensor named twice, which JSON.parse would keep only once',
     file('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "\\u0061": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', f32([1, 2])),
@@ -78,11 +97,12 @@ const cases: [title: string, bytes: Uint8Array, expected: string[]][] = [
 ];
 
 test('equal keys in different objects, and strings holding quotes, braces and escapes, are not duplicates', () => {
-  const header = '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b\\"{[,": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, "__metadata__": {"dtype": "a,\\"}"}}';
+  const header =
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b\\"{[,": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, "__metadata__": {"dtype": "a,\\"}"}}';
   assert.equal(problems(file(header, f32([1, 2]))), []);
 });
 
-test('an F32 tensor at an offset that is not a multiple of 4, in a Buffer, is copied aligned (regression: a Buffer\'s slice is a view)', () => {
+test("an F32 tensor at an offset that is not a multiple of 4, in a Buffer, is copied aligned (regression: a Buffer's slice is a view)", () => {
   // A header of 61 bytes puts the data at byte 69.
   const header = JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }).padEnd(61, ' ');
   const read = readSafetensors('w.safetensors', Buffer.from(file(header, f32([1.5, -2]))));
@@ -107,13 +127,19 @@ test('F16 and BF16 widen to float32 exactly', () => {
   const half = new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00]).buffer);
   const brain = new Uint8Array(new Uint16Array([0x3f80, 0x4049, 0xc2f7]).buffer);
   const data = new Uint8Array([...half, ...brain]);
-  const read = readSafetensors('w', file({ h: { dtype: 'F16', shape: [5], data_offsets: [0, 10] }, b: { dtype: 'BF16', shape: [3], data_offsets: [10, 16] } }, data));
+  const read = readSafetensors(
+    'w',
+    file({ h: { dtype: 'F16', shape: [5], data_offsets: [0, 10] }, b: { dtype: 'BF16', shape: [3], data_offsets: [10, 16] } }, data),
+  );
   assert.equal([...read.tensors.get('h')!.data], [1, -2, 65504, 2 ** -24, Infinity]);
   assert.equal([...read.tensors.get('b')!.data], [1, 3.140625, -123.5]);
 });
 
 test('integer tensors such as num_batches_tracked are listed, not converted; metadata is kept', () => {
-  const read = readSafetensors('w', file({ __metadata__: { format: 'pt' }, 'bn.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [0, 8] } }, new Uint8Array(8)));
+  const read = readSafetensors(
+    'w',
+    file({ __metadata__: { format: 'pt' }, 'bn.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [0, 8] } }, new Uint8Array(8)),
+  );
   assert.equal([...read.others], [['bn.num_batches_tracked', 'I64']]);
   assert.equal([...read.metadata], [['format', 'pt']]);
   assert.is(read.tensors.size, 0);

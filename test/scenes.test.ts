@@ -23,7 +23,7 @@ function source(text: string): AnnotatedSource {
   return parsed;
 }
 
-test('the default scenes cover every rule of COCO\'s evaluation: small, medium and large objects, crowds, overlaps', () => {
+test("the default scenes cover every rule of COCO's evaluation: small, medium and large objects, crowds, overlaps", () => {
   assert.equal([inSplit('train').length, inSplit('val').length], [24, 8]);
   const objects = written.scenes.flatMap((scene) => scene.objects.filter((o) => !o.crowd));
   // COCO's area ranges: small below 32² = 1024 pixels, medium to 96² = 9216, large above.
@@ -32,7 +32,11 @@ test('the default scenes cover every rule of COCO\'s evaluation: small, medium a
   assert.ok(objects.some((o) => o.area > 9216));
   assert.ok(written.scenes.some((scene) => scene.split === 'val' && scene.objects.some((o) => o.crowd)));
   const overlaps = (scene: WrittenScene) =>
-    scene.objects.some((a, i) => scene.objects.some((b, j) => j > i && a.box[0] < b.box[0] + b.box[2] && b.box[0] < a.box[0] + a.box[2] && a.box[1] < b.box[1] + b.box[3] && b.box[1] < a.box[1] + a.box[3]));
+    scene.objects.some((a, i) =>
+      scene.objects.some(
+        (b, j) => j > i && a.box[0] < b.box[0] + b.box[2] && b.box[0] < a.box[0] + a.box[2] && a.box[1] < b.box[1] + b.box[3] && b.box[1] < a.box[1] + a.box[3],
+      ),
+    );
   assert.ok(written.scenes.filter(overlaps).length >= 4);
   assert.equal(new Set(written.scenes.map((scene) => scene.format)), new Set(['png', 'jpeg']));
   assert.equal(new Set(objects.map((o) => o.label)), new Set([0, 1, 2]));
@@ -44,8 +48,14 @@ test('COCO and VOC read back the drawn boxes, classes, crowds and areas of each 
     const voc = openDetectionSource(source(written.voc), { split });
     const scenes = inSplit(split);
     assert.equal([coco.length, voc.length], [scenes.length, scenes.length]);
-    assert.equal(coco.categories, SCENE_CLASSES.map((c) => ({ id: c.cocoId, name: c.name })));
-    assert.equal(voc.categories, SCENE_CLASSES.map((c, i) => ({ id: i + 1, name: c.name })));
+    assert.equal(
+      coco.categories,
+      SCENE_CLASSES.map((c) => ({ id: c.cocoId, name: c.name })),
+    );
+    assert.equal(
+      voc.categories,
+      SCENE_CLASSES.map((c, i) => ({ id: i + 1, name: c.name })),
+    );
     assert.equal([coco.warnings, voc.warnings], [[], []]);
     scenes.forEach((scene, i) => {
       // COCO's file lists images from the highest id down; the reader orders them by id. VOC keeps the split's order.
@@ -54,18 +64,30 @@ test('COCO and VOC read back the drawn boxes, classes, crowds and areas of each 
       const boxes = scene.objects.flatMap((o) => o.box);
       assert.equal([Array.from(fromCoco.boxes), Array.from(fromVoc.boxes)], [boxes, boxes], scene.name);
       const names = scene.objects.map((o) => SCENE_CLASSES[o.label]!.name);
-      assert.equal(Array.from(fromCoco.labels, (label) => coco.categories[label]!.name), names);
-      assert.equal(Array.from(fromVoc.labels, (label) => voc.categories[label]!.name), names);
+      assert.equal(
+        Array.from(fromCoco.labels, (label) => coco.categories[label]!.name),
+        names,
+      );
+      assert.equal(
+        Array.from(fromVoc.labels, (label) => voc.categories[label]!.name),
+        names,
+      );
       // Crowds are COCO's iscrowd and VOC's difficult; COCO's area is the visible pixels, VOC's the box.
       const crowds = scene.objects.map((o) => (o.crowd ? 1 : 0));
       assert.equal([Array.from(fromCoco.crowd), Array.from(fromVoc.difficult)], [crowds, crowds]);
-      assert.equal(Array.from(fromCoco.areas), scene.objects.map((o) => o.area));
-      assert.equal(Array.from(fromVoc.areas), scene.objects.map((o) => o.box[2] * o.box[3]));
+      assert.equal(
+        Array.from(fromCoco.areas),
+        scene.objects.map((o) => o.area),
+      );
+      assert.equal(
+        Array.from(fromVoc.areas),
+        scene.objects.map((o) => o.box[2] * o.box[3]),
+      );
     });
   }
 });
 
-test('COCO\'s segmentations are each object\'s visible pixels as uncompressed RLE, column by column', () => {
+test("COCO's segmentations are each object's visible pixels as uncompressed RLE, column by column", () => {
   const json = JSON.parse(readFileSync(join(root, 'seed1', 'coco', 'annotations', 'instances_val.json'), 'utf8')) as {
     annotations: { image_id: number; id: number; segmentation: { counts: number[]; size: [number, number] } }[];
   };
@@ -91,7 +113,13 @@ test('VOC segmentation and the mask folder read back the drawn masks, and every 
     const voc = openSegmentationSource(source(written.voc), { split });
     const masks = openSegmentationSource(source(written.masks), { split });
     const coco = openDetectionSource(source(written.coco[split]));
-    assert.equal([voc.classNames, masks.classNames], [['background', 'disc', 'square', 'triangle'], ['background', 'disc', 'square', 'triangle']]);
+    assert.equal(
+      [voc.classNames, masks.classNames],
+      [
+        ['background', 'disc', 'square', 'triangle'],
+        ['background', 'disc', 'square', 'triangle'],
+      ],
+    );
     const scenes = inSplit(split);
     for (const [i, scene] of scenes.entries()) {
       const [a, b, c] = await Promise.all([voc.load(i), masks.load(i), coco.load(i)]);
@@ -115,13 +143,16 @@ function meanAbsoluteDifference(a: Uint8Array, b: Uint8Array): number {
 
 const havePil = spawnSync('/usr/bin/python3', ['-c', 'import PIL, numpy'], { encoding: 'utf8' }).status === 0;
 
-(havePil ? test : test.skip)('PIL, as torchvision\'s datasets use it, reads the written masks as the drawn classes', () => {
+(havePil ? test : test.skip)("PIL, as torchvision's datasets use it, reads the written masks as the drawn classes", () => {
   const scenes = inSplit('val');
   const script = `
 import json, sys, numpy as np
 from PIL import Image
 print(json.dumps([[Image.open(p).mode, np.array(Image.open(p)).ravel().tolist()] for p in sys.argv[1:]]))`;
-  const paths = scenes.flatMap((scene) => [join(root, 'seed1', 'voc', 'SegmentationClass', `${scene.name}.png`), join(root, 'seed1', 'masks', 'val', 'masks', `${scene.name}.png`)]);
+  const paths = scenes.flatMap((scene) => [
+    join(root, 'seed1', 'voc', 'SegmentationClass', `${scene.name}.png`),
+    join(root, 'seed1', 'masks', 'val', 'masks', `${scene.name}.png`),
+  ]);
   const run = spawnSync('/usr/bin/python3', ['-c', script, ...paths], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const read = JSON.parse(run.stdout) as [string, number[]][];
   scenes.forEach((scene, i) => {
@@ -136,10 +167,16 @@ print(json.dumps([[Image.open(p).mode, np.array(Image.open(p)).ravel().tolist()]
 test('a seed draws the same dataset every time, and another seed another', () => {
   const again = writeSceneDataset(join(root, 'seed1-again'), { train: 2, val: 1 });
   const first = written.scenes.slice(0, 2);
-  assert.equal(again.scenes.slice(0, 2).map((s) => Array.from(s.pixels)), first.map((s) => Array.from(s.pixels)));
+  assert.equal(
+    again.scenes.slice(0, 2).map((s) => Array.from(s.pixels)),
+    first.map((s) => Array.from(s.pixels)),
+  );
   const other = writeSceneDataset(join(root, 'seed2'), { seed: 2, train: 2, val: 1, width: 200, height: 150 });
   assert.equal([other.scenes[0]!.width, other.scenes[0]!.height], [200, 150]);
-  assert.not.equal(other.scenes[0]!.objects.map((o) => o.box), first[0]!.objects.map((o) => o.box));
+  assert.not.equal(
+    other.scenes[0]!.objects.map((o) => o.box),
+    first[0]!.objects.map((o) => o.box),
+  );
 });
 
 test.run();

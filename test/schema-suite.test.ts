@@ -21,7 +21,9 @@ interface Group {
 }
 
 const suite = join('test', 'schema-suite');
-const files = readdirSync(suite).filter((file) => file.endsWith('.json')).sort();
+const files = readdirSync(suite)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 const groups = files.map((file) => ({ file, groups: JSON.parse(readFileSync(join(suite, file), 'utf8')) as Group[] }));
 const cases = groups.flatMap(({ file, groups }) => groups.flatMap((group) => group.tests.map((c) => ({ file, group: group.description, ...c }))));
 
@@ -85,7 +87,14 @@ const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'm
 function constraints(node: SchemaNode, path: Path = [], branch?: Constraint['branch']): Constraint[] {
   const found: Constraint[] = [];
   const add = (keyword: string, value: unknown) =>
-    found.push({ path, branch, keyword, value, integer: node.type === 'integer', name: `${branch ? `(${branch.tag}) ` : ''}${path.join('.') || 'the spec'} ${keyword} ${JSON.stringify(value)}` });
+    found.push({
+      path,
+      branch,
+      keyword,
+      value,
+      integer: node.type === 'integer',
+      name: `${branch ? `(${branch.tag}) ` : ''}${path.join('.') || 'the spec'} ${keyword} ${JSON.stringify(value)}`,
+    });
   for (const keyword of BOUNDS) if (node[keyword] !== undefined) add(keyword, node[keyword]);
   // A branch's `type` is its tag; the discriminator's own entries below test it.
   for (const field of node.required ?? []) if (field !== 'type' || !branch) add('required', field);
@@ -152,16 +161,19 @@ test('every bound, choice, required field and closed object of the schema is tes
   for (const c of all) {
     if (c.keyword === 'required') {
       // Invalid side: the object is there but lacks the field; the valid side is every valid case.
-      if (!cases.some((k) => !k.valid && objectsAt(k.data, c).some((o) => !Object.hasOwn(o, c.value as string)))) missing.push(`${c.name}: no case leaves it out`);
+      if (!cases.some((k) => !k.valid && objectsAt(k.data, c).some((o) => !Object.hasOwn(o, c.value as string))))
+        missing.push(`${c.name}: no case leaves it out`);
     } else if (c.keyword === 'additionalProperties') {
       const known = c.value as string[];
-      if (!cases.some((k) => !k.valid && objectsAt(k.data, c).some((o) => Object.keys(o).some((key) => !known.includes(key))))) missing.push(`${c.name}: no case adds an unknown field`);
+      if (!cases.some((k) => !k.valid && objectsAt(k.data, c).some((o) => Object.keys(o).some((key) => !known.includes(key)))))
+        missing.push(`${c.name}: no case adds an unknown field`);
     } else {
       const side = sides(c);
       // Enum members each need a valid case of their own.
       const validOnes = c.keyword === 'enum' ? (c.value as unknown[]).map((member) => (v: unknown) => v === member) : [side.valid];
       validOnes.forEach((holds, i) => {
-        if (!cases.some((k) => k.valid && valuesAt(k.data, c).some(holds))) missing.push(`${c.name}: no valid case${c.keyword === 'enum' ? ` with ${JSON.stringify((c.value as unknown[])[i])}` : ''}`);
+        if (!cases.some((k) => k.valid && valuesAt(k.data, c).some(holds)))
+          missing.push(`${c.name}: no valid case${c.keyword === 'enum' ? ` with ${JSON.stringify((c.value as unknown[])[i])}` : ''}`);
       });
       if (!cases.some((k) => !k.valid && valuesAt(k.data, c).some(side.invalid))) missing.push(`${c.name}: no invalid case`);
     }

@@ -48,7 +48,10 @@ test('a class absent from labels and predictions: NaN as torchvision has it, and
   const figures = segmentationFigures(matrix);
   assert.ok(Number.isNaN(figures.iou[3]!) && Number.isNaN(figures.classAccuracy[3]!) && Number.isNaN(figures.meanIoU));
   assert.is(figures.meanIoUOfPresentClasses, (2 / 5 + 2 / 5 + 1 / 3) / 3);
-  assert.is(formatSegmentation(figures), "global correct: 55.6\naverage row correct: ['50.0', '66.7', '50.0', 'nan']\nIoU: ['40.0', '40.0', '33.3', 'nan']\nmean IoU: nan\n");
+  assert.is(
+    formatSegmentation(figures),
+    "global correct: 55.6\naverage row correct: ['50.0', '66.7', '50.0', 'nan']\nIoU: ['40.0', '40.0', '33.3', 'nan']\nmean IoU: nan\n",
+  );
   const json = segmentationJson(figures, matrix);
   assert.equal(json.iou, [0.4, 0.4, 1 / 3, null]);
   assert.is(json.meanIoU, null);
@@ -62,8 +65,14 @@ test('a class absent from labels and predictions: NaN as torchvision has it, and
 
 test('a prediction outside the classes, or of another size than its label, is refused naming the image', () => {
   const matrix = new ConfusionMatrix(3);
-  assert.throws(() => matrix.update([0, 1], [0, 3], 'masks/a.png'), (e: unknown) => e instanceof MetricsInputError && /masks\/a.png: pixel 1 is 3, not a class below 3/.test(e.message));
-  assert.throws(() => matrix.update([0, 1], [0], 'masks/b.png'), (e: unknown) => e instanceof MetricsInputError && /masks\/b.png has 1 pixels, its label 2/.test(e.message));
+  assert.throws(
+    () => matrix.update([0, 1], [0, 3], 'masks/a.png'),
+    (e: unknown) => e instanceof MetricsInputError && /masks\/a.png: pixel 1 is 3, not a class below 3/.test(e.message),
+  );
+  assert.throws(
+    () => matrix.update([0, 1], [0], 'masks/b.png'),
+    (e: unknown) => e instanceof MetricsInputError && /masks\/b.png has 1 pixels, its label 2/.test(e.message),
+  );
   // A prediction under an ignored label is not looked at, as torchvision leaves it out before counting; and the
   // refused images above left nothing behind.
   matrix.update([255], [200]);
@@ -108,7 +117,14 @@ test("torchvision's reference formula, run live, on random labels and prediction
     }
     const run = spawnSync(PYTHON, ['-c', REFERENCE, folder, String(classes), String(images)], { encoding: 'utf8' });
     assert.is(run.status, 0, run.stderr);
-    const reference = JSON.parse(run.stdout) as { mat: number[][]; global: number; acc: (number | null)[]; iu: (number | null)[]; mean: number | null; printed: string };
+    const reference = JSON.parse(run.stdout) as {
+      mat: number[][];
+      global: number;
+      acc: (number | null)[];
+      iu: (number | null)[];
+      mean: number | null;
+      printed: string;
+    };
     const figures = segmentationFigures(matrix);
     assert.equal(segmentationJson(figures, matrix).confusion, reference.mat);
     // torchvision's float32 against the exact ratios: within float32 rounding.

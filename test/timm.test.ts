@@ -141,7 +141,10 @@ function compiled(path: string, text: string = readFileSync(path, 'utf8')): { gr
   return result;
 }
 
-const specs = readdirSync(join('specs', 'timm')).filter((file) => file.endsWith('.json')).map((file) => file.slice(0, -'.json'.length)).sort();
+const specs = readdirSync(join('specs', 'timm'))
+  .filter((file) => file.endsWith('.json'))
+  .map((file) => file.slice(0, -'.json'.length))
+  .sort();
 
 test('specs/timm holds one spec for each of the 80 models of timm 0.9.16 resnet.py, named as timm names them', () => {
   assert.equal(specs, Object.keys(TIMM_TRAINABLE).sort());
@@ -156,7 +159,15 @@ test("every timm spec: timm's trainable count, and exactly timm's state-dict nam
     const timm = reference(model).state_dict;
     assert.equal([...slotsOf(graph)].sort(), [...timm].sort(), model);
     // Trainable and running statistics together are every value of the state dict.
-    const values = timm.reduce((sum, entry) => sum + entry.split(' ')[1]!.split('×').reduce((n, d) => n * Number(d), 1), 0);
+    const values = timm.reduce(
+      (sum, entry) =>
+        sum +
+        entry
+          .split(' ')[1]!
+          .split('×')
+          .reduce((n, d) => n * Number(d), 1),
+      0,
+    );
     assert.is(graph.params.total, values, `${model} total`);
   }
 });
@@ -169,13 +180,17 @@ test("every timm spec: the input and preprocessing of timm's default pretrained 
     assert.equal(graph.preprocess, { mean: timm.mean, std: timm.std, cropFraction: timm.crop_pct, interpolation: timm.interpolation }, model);
   }
   const generated = readFileSync(join('generated', 'timm', 'resnetrs50.ts'), 'utf8');
-  assert.ok(generated.includes('export const imageTransform: ImageTransform = { height: 160, width: 160, channels: 3, fit: "crop", cropFraction: 0.91, interpolation: "bicubic", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };'));
+  assert.ok(
+    generated.includes(
+      'export const imageTransform: ImageTransform = { height: 160, width: 160, channels: 3, fit: "crop", cropFraction: 0.91, interpolation: "bicubic", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };',
+    ),
+  );
 });
 
 /** Values for timm's names, as a timm checkpoint would hold them: seeded, a shape each. */
 function timmStateDict(model: string): Map<string, FloatTensor> {
   let seed = 1;
-  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   return new Map(
     reference(model).state_dict.map((entry) => {
       const [name, dims] = entry.split(' ') as [string, string];
@@ -193,15 +208,23 @@ test("a state dict under timm's names imports with no renames, every tensor in p
     const imported = importCheckpoint(graph, `${model}.safetensors`, readSafetensors(`${model}.safetensors`, writeSafetensors(state)));
     assert.equal(imported.skipped, [], model);
     assert.equal(imported.skippedLayers, [], model);
-    assert.is(imported.weights.reduce((sum, w) => sum + w.data.length, 0), graph.params.total, model);
+    assert.is(
+      imported.weights.reduce((sum, w) => sum + w.data.length, 0),
+      graph.params.total,
+      model,
+    );
   }
 });
 
-test('weights import hands the spec\'s preprocessing to the weights folder, for predict and eval', () => {
+test("weights import hands the spec's preprocessing to the weights folder, for predict and eval", () => {
   const folder = mkdtempSync(join(tmpdir(), 'netspec-timm-import-'));
   try {
     writeFileSync(join(folder, 'resnet10t.safetensors'), writeSafetensors(timmStateDict('resnet10t')));
-    const run = spawnSync(process.execPath, ['dist/cli.js', 'weights', 'import', 'specs/timm/resnet10t.json', join(folder, 'resnet10t.safetensors'), '--out', join(folder, 'weights')], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      ['dist/cli.js', 'weights', 'import', 'specs/timm/resnet10t.json', join(folder, 'resnet10t.safetensors'), '--out', join(folder, 'weights')],
+      { encoding: 'utf8' },
+    );
     assert.is(run.status, 0, run.stderr);
     const manifest = JSON.parse(readFileSync(join(folder, 'weights', 'model.json'), 'utf8')) as { input?: unknown; skipped: unknown[] };
     const timm = reference('resnet10t');
@@ -243,7 +266,10 @@ const REPRESENTATIVES: readonly (readonly [model: string, combination: string])[
  * (timm's models fail there too) — with one block per stage; the pruned models keep all theirs.
  */
 function representative(model: string): { graph: AnalyzedGraph; pytorchModule: string } {
-  const spec = JSON.parse(readFileSync(join('specs', 'timm', `${model}.json`), 'utf8')) as { input: object; stages: { depths: number[]; blockWidths?: unknown } };
+  const spec = JSON.parse(readFileSync(join('specs', 'timm', `${model}.json`), 'utf8')) as {
+    input: object;
+    stages: { depths: number[]; blockWidths?: unknown };
+  };
   spec.input = { height: 97, width: 65, channels: 3 };
   if (!spec.stages.blockWidths) spec.stages.depths = spec.stages.depths.map(() => 1);
   return compiled(`specs/timm/${model}.json`, JSON.stringify(spec));
@@ -259,7 +285,10 @@ test.before(async () => {
   if (!available) return;
   await initBackend({ backend: 'wasm', log: () => {} });
   const input = tf.tidy(() => tf.randomNormal([2, 3, 97, 65], 0, 1, 'float32', 3));
-  writeFileSync(join(folder, 'input.safetensors'), writeSafetensors(new Map([['input', { dtype: 'F32', shape: [2, 3, 97, 65], data: input.dataSync() as Float32Array }]])));
+  writeFileSync(
+    join(folder, 'input.safetensors'),
+    writeSafetensors(new Map([['input', { dtype: 'F32', shape: [2, 3, 97, 65], data: input.dataSync() as Float32Array }]])),
+  );
   input.dispose();
   for (const [model] of REPRESENTATIVES) {
     const { graph, pytorchModule } = representative(model);
@@ -280,7 +309,7 @@ for (const [model, combination] of REPRESENTATIVES) {
   define(`${model} — ${combination}: tfjs, the optimised path and ONNX match the generated PyTorch module within ${TOLERANCE}`, async () => {
     const { graph } = representative(model);
     // The PyTorch twin holds what the analysis maps, which for the full model is timm's state dict (above).
-    assert.equal([...twinStateDicts.get(model)!].sort(), [...slotsOf(graph)].sort(), 'the generated module\'s state dict');
+    assert.equal([...twinStateDicts.get(model)!].sort(), [...slotsOf(graph)].sort(), "the generated module's state dict");
     const weights = readSafetensors(model, readFileSync(join(folder, `${model}.safetensors`))).tensors as Map<string, FloatTensor>;
     const reference = readSafetensors('outputs', readFileSync(join(folder, `${model}.outputs.safetensors`))).tensors.get('output') as FloatTensor;
     const expected = tf.tensor(reference.data, [...reference.shape]);
@@ -290,7 +319,11 @@ for (const [model, combination] of REPRESENTATIVES) {
     const fast = optimizeForInference(model_, inferencePlan(graph));
     const session = await createSession(emitOnnx(graph, weights), { log: () => {} });
     const onnx = (await session.run({ input: new ort.Tensor('float32', nchw.data, [...nchw.shape]) })).output!;
-    const outputs = { tfjs: model_.predict(images) as tf.Tensor, 'the optimised path': fast.predict(images) as tf.Tensor, ONNX: tf.tensor(onnx.data as Float32Array, [...onnx.dims]) };
+    const outputs = {
+      tfjs: model_.predict(images) as tf.Tensor,
+      'the optimised path': fast.predict(images) as tf.Tensor,
+      ONNX: tf.tensor(onnx.data as Float32Array, [...onnx.dims]),
+    };
     for (const [target, actual] of Object.entries(outputs)) {
       assert.equal(actual.shape, expected.shape, target);
       const error = relativeError(actual, expected);

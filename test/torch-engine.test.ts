@@ -27,7 +27,15 @@ if (!haveTorch || !haveData) console.log(`\n  torch-engine.test.ts skipped: it n
 
 const folder = mkdtempSync(join(tmpdir(), 'netspec-torch-'));
 // Two epochs of one step each: 128 images in a batch of 128, augmentation on, so that crops and flips are shared too.
-const config: TrainConfig = { ...DEFAULT_CONFIG, epochs: 2, batchSize: 128, trainLimit: 128, learningRate: 0.02, schedule: 'constant', augmentation: { cropPadding: 2, horizontalFlip: true } };
+const config: TrainConfig = {
+  ...DEFAULT_CONFIG,
+  epochs: 2,
+  batchSize: 128,
+  trainLimit: 128,
+  learningRate: 0.02,
+  schedule: 'constant',
+  augmentation: { cropPadding: 2, horizontalFlip: true },
+};
 /**
  * Processes sum a batch's gradients in another order than one process does, and training amplifies rounding: after
  * these two steps two processes part from one by 1.1e-4 of the largest weight, where one process on one thread
@@ -39,7 +47,12 @@ let graph: AnalyzedGraph;
 let data: { train: ImageSet; test: ImageSet; classNames: readonly string[] };
 
 const TEST_IMAGES = 100;
-const subset = (set: ImageSet, count: number): ImageSet => ({ ...set, count, images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count) });
+const subset = (set: ImageSet, count: number): ImageSet => ({
+  ...set,
+  count,
+  images: set.images.subarray(0, count * 784),
+  labels: set.labels.subarray(0, count),
+});
 
 test.before(async () => {
   if (!haveTorch || !haveData) return;
@@ -55,10 +68,24 @@ test.after(() => rmSync(folder, { recursive: true, force: true }));
 
 const quiet: ProgressReporter = { step() {}, end() {} };
 
-async function run(name: string, launch: Partial<TorchLaunch>, extra: { resume?: boolean; stopAfterEpochs?: number; progress?: ProgressReporter; log?: (line: string) => void } = {}) {
+async function run(
+  name: string,
+  launch: Partial<TorchLaunch>,
+  extra: { resume?: boolean; stopAfterEpochs?: number; progress?: ProgressReporter; log?: (line: string) => void } = {},
+) {
   const compiled = compileSpecFile(SPEC);
   if (!compiled.ok) throw new Error('no module');
-  return trainWithTorch({ graph, module: compiled.pytorchModule, data, config, out: join(folder, name), launch: { nproc: 1, nnodes: 1, nodeRank: 0, ...launch }, log: () => {}, progress: quiet, ...extra });
+  return trainWithTorch({
+    graph,
+    module: compiled.pytorchModule,
+    data,
+    config,
+    out: join(folder, name),
+    launch: { nproc: 1, nnodes: 1, nodeRank: 0, ...launch },
+    log: () => {},
+    progress: quiet,
+    ...extra,
+  });
 }
 
 /** The largest difference between two state dicts' float tensors, relative to the largest value. */
@@ -91,7 +118,17 @@ async function refused(name: string, message: RegExp, model = graph): Promise<vo
   const compiled = compileSpecFile(SPEC);
   if (!compiled.ok) throw new Error('no module');
   try {
-    await trainWithTorch({ graph: model, module: compiled.pytorchModule, data, config, out: join(folder, name), resume: true, launch: { nproc: 1, nnodes: 1, nodeRank: 0 }, log: () => {}, progress: quiet });
+    await trainWithTorch({
+      graph: model,
+      module: compiled.pytorchModule,
+      data,
+      config,
+      out: join(folder, name),
+      resume: true,
+      launch: { nproc: 1, nnodes: 1, nodeRank: 0 },
+      log: () => {},
+      progress: quiet,
+    });
   } catch (error) {
     assert.instance(error, TorchEngineError);
     assert.match((error as Error).message, message, (error as Error).message);
@@ -109,36 +146,53 @@ const freePort = () =>
     });
   });
 
-define('one process trains, showing each step and epoch as netspec\'s trainer does, and its weights load into the generated tfjs module and classify as in PyTorch', async () => {
-  const steps: Parameters<ProgressReporter['step']>[0][] = [];
-  const lines: string[] = [];
-  const result = await run('single', {}, { progress: { step: (step) => void steps.push(step), end() {} }, log: (line) => lines.push(line) });
-  assert.ok(result.written);
-  const files = torchRunFiles(join(folder, 'single'));
-  const history = (JSON.parse(readFileSync(files.metrics, 'utf8')) as { history: { trainLoss: number; trainAccuracy: number }[] }).history;
-  // Two epochs of one step of 128 images: each step's running figures are its epoch's.
-  assert.equal(steps.map(({ epoch, epochs, done, total }) => ({ epoch, epochs, done, total })), [1, 2].map((epoch) => ({ epoch, epochs: 2, done: 128, total: 128 })));
-  assert.equal(steps.map((step) => [step.loss, step.accuracy]), history.map((record) => [record.trainLoss, record.trainAccuracy]));
-  assert.ok(steps.every((step) => step.imagesPerSecond > 0));
-  assert.match(lines.filter((line) => line.startsWith('epoch ')).join('\n'), /^epoch 1\/2 {2}train loss \d\.\d{4} acc \d+\.\d\d% {2}test loss \d+\.\d{4} acc \d+\.\d\d% {2}\d+:\d\d\nepoch 2\/2 {2}/);
-  const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as Record<string, unknown> & { testAccuracy: number; history: unknown[]; config: object };
-  assert.equal({ engine: metrics.engine, device: metrics.device, processes: metrics.processes, machines: metrics.machines }, { engine: 'torch', device: 'cpu', processes: 1, machines: 1 });
-  assert.not.ok('replicas' in metrics.config, 'no replica count of the other engine');
-  assert.is(metrics.history.length, 2);
-  assert.ok(readFileSync(files.curves, 'utf8').includes('<svg'));
-  const generated = (await import('../generated/fashion/resnet20.ts')) as { createModel(options: { weights: string }): Promise<tf.LayersModel> };
-  const model = await generated.createModel({ weights: files.weights });
-  const manifest = JSON.parse(readFileSync(join(files.weights, 'model.json'), 'utf8')) as { input: { mean: number[]; std: number[] }; classes: string[] };
-  assert.equal(manifest.classes, [...data.classNames]);
-  const { mean, std } = manifest.input;
-  const logits = tf.tidy(() => model.predict(tf.tensor4d(data.test.images, [TEST_IMAGES, 28, 28, 1], 'int32').toFloat().div(255).sub(mean[0]!).div(std[0]!)) as tf.Tensor);
-  const predicted = (await logits.argMax(1).data()) as Int32Array;
-  const correct = predicted.reduce((n, label, i) => n + (label === data.test.labels[i] ? 1 : 0), 0);
-  // The same images, classified by the same weights in two libraries: the same count correct.
-  assert.is(correct / TEST_IMAGES, metrics.testAccuracy);
-  tf.dispose(logits);
-  model.dispose();
-});
+define(
+  "one process trains, showing each step and epoch as netspec's trainer does, and its weights load into the generated tfjs module and classify as in PyTorch",
+  async () => {
+    const steps: Parameters<ProgressReporter['step']>[0][] = [];
+    const lines: string[] = [];
+    const result = await run('single', {}, { progress: { step: (step) => void steps.push(step), end() {} }, log: (line) => lines.push(line) });
+    assert.ok(result.written);
+    const files = torchRunFiles(join(folder, 'single'));
+    const history = (JSON.parse(readFileSync(files.metrics, 'utf8')) as { history: { trainLoss: number; trainAccuracy: number }[] }).history;
+    // Two epochs of one step of 128 images: each step's running figures are its epoch's.
+    assert.equal(
+      steps.map(({ epoch, epochs, done, total }) => ({ epoch, epochs, done, total })),
+      [1, 2].map((epoch) => ({ epoch, epochs: 2, done: 128, total: 128 })),
+    );
+    assert.equal(
+      steps.map((step) => [step.loss, step.accuracy]),
+      history.map((record) => [record.trainLoss, record.trainAccuracy]),
+    );
+    assert.ok(steps.every((step) => step.imagesPerSecond > 0));
+    assert.match(
+      lines.filter((line) => line.startsWith('epoch ')).join('\n'),
+      /^epoch 1\/2 {2}train loss \d\.\d{4} acc \d+\.\d\d% {2}test loss \d+\.\d{4} acc \d+\.\d\d% {2}\d+:\d\d\nepoch 2\/2 {2}/,
+    );
+    const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as Record<string, unknown> & { testAccuracy: number; history: unknown[]; config: object };
+    assert.equal(
+      { engine: metrics.engine, device: metrics.device, processes: metrics.processes, machines: metrics.machines },
+      { engine: 'torch', device: 'cpu', processes: 1, machines: 1 },
+    );
+    assert.not.ok('replicas' in metrics.config, 'no replica count of the other engine');
+    assert.is(metrics.history.length, 2);
+    assert.ok(readFileSync(files.curves, 'utf8').includes('<svg'));
+    const generated = (await import('../generated/fashion/resnet20.ts')) as { createModel(options: { weights: string }): Promise<tf.LayersModel> };
+    const model = await generated.createModel({ weights: files.weights });
+    const manifest = JSON.parse(readFileSync(join(files.weights, 'model.json'), 'utf8')) as { input: { mean: number[]; std: number[] }; classes: string[] };
+    assert.equal(manifest.classes, [...data.classNames]);
+    const { mean, std } = manifest.input;
+    const logits = tf.tidy(
+      () => model.predict(tf.tensor4d(data.test.images, [TEST_IMAGES, 28, 28, 1], 'int32').toFloat().div(255).sub(mean[0]!).div(std[0]!)) as tf.Tensor,
+    );
+    const predicted = (await logits.argMax(1).data()) as Int32Array;
+    const correct = predicted.reduce((n, label, i) => n + (label === data.test.labels[i] ? 1 : 0), 0);
+    // The same images, classified by the same weights in two libraries: the same count correct.
+    assert.is(correct / TEST_IMAGES, metrics.testAccuracy);
+    tf.dispose(logits);
+    model.dispose();
+  },
+);
 
 define('two processes (DistributedDataParallel, gloo) end with the weights of one process with the same global batch', async () => {
   await run('two-processes', { nproc: 2 });
@@ -154,7 +208,10 @@ define('two processes (DistributedDataParallel, gloo) end with the weights of on
 
 define('two machines of one process each, meeting through a c10d rendezvous on 127.0.0.1, agree too', async () => {
   const endpoint = `127.0.0.1:${await freePort()}`;
-  const [first, second] = await Promise.all([run('node0', { nnodes: 2, nodeRank: 0, rdzvEndpoint: endpoint }), run('node1', { nnodes: 2, nodeRank: 1, rdzvEndpoint: endpoint })]);
+  const [first, second] = await Promise.all([
+    run('node0', { nnodes: 2, nodeRank: 0, rdzvEndpoint: endpoint }),
+    run('node1', { nnodes: 2, nodeRank: 1, rdzvEndpoint: endpoint }),
+  ]);
   assert.is(Number(first.written) + Number(second.written), 1, 'exactly one machine writes the weights');
   const difference = stateDifference('single', first.written ? 'node0' : 'node1');
   assert.ok(difference <= DISTRIBUTED_TOLERANCE, `relative max |Δ| ${difference.toExponential(2)}`);
@@ -162,7 +219,7 @@ define('two machines of one process each, meeting through a c10d rendezvous on 1
   assert.equal({ processes: metrics.processes, machines: metrics.machines }, { processes: 2, machines: 2 });
 });
 
-define('a run stopped after its first epoch and resumed ends with the uninterrupted run\'s weights', async () => {
+define("a run stopped after its first epoch and resumed ends with the uninterrupted run's weights", async () => {
   const stopped = await run('resumed', {}, { stopAfterEpochs: 1 });
   assert.not.ok(stopped.written);
   assert.ok(existsSync(torchRunFiles(join(folder, 'resumed')).checkpoint));
@@ -185,7 +242,10 @@ define('resume runs nothing a run folder carries: model.py is written again from
   assert.is(readFileSync(files.module, 'utf8'), compiled.pytorchModule);
   // The checkpoint is safetensors with JSON metadata, never a pickle: one that calls os.system is refused unread.
   const checkpoint = readFileSync(files.checkpoint);
-  const write = spawnSync('/usr/bin/python3', ['-c', `import os, pickle\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\npickle.dump({"model": Payload()}, open(${JSON.stringify(files.checkpoint)}, "wb"))`]);
+  const write = spawnSync('/usr/bin/python3', [
+    '-c',
+    `import os, pickle\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\npickle.dump({"model": Payload()}, open(${JSON.stringify(files.checkpoint)}, "wb"))`,
+  ]);
   assert.is(write.status, 0, String(write.stderr));
   await refused('handed-over', /checkpoint\.safetensors cannot be resumed from: the header length \d+ (is above|runs past)/);
   // Numbers that parse but cannot be trained with, and another spec's checkpoint, are one line each before torchrun starts.
@@ -206,8 +266,12 @@ define('resume runs nothing a run folder carries: model.py is written again from
   writeFileSync(join(folder, 'widened.json'), JSON.stringify(spec));
   const widened = compileSpecFile(join(folder, 'widened.json'));
   assert.ok(widened.ok);
-  await refused('handed-over', /cannot be resumed from: it does not hold resnet20_fashion: layer3\.0\.conv1\.weight is \[64, 32, 3, 3\] but layer3\.0\.conv1 expects \[128, 32, 3, 3\] \(and \d+ more\)/, widened.graph);
-  assert.not.ok(existsSync(marker), 'the checkpoint\'s payload ran');
+  await refused(
+    'handed-over',
+    /cannot be resumed from: it does not hold resnet20_fashion: layer3\.0\.conv1\.weight is \[64, 32, 3, 3\] but layer3\.0\.conv1 expects \[128, 32, 3, 3\] \(and \d+ more\)/,
+    widened.graph,
+  );
+  assert.not.ok(existsSync(marker), "the checkpoint's payload ran");
 });
 
 define('a second start into a folder with a PyTorch checkpoint is refused, naming --resume', async () => {
@@ -227,7 +291,10 @@ test('the command line: options of one engine refused with the other, in one lin
     [['--engine', 'torch', '--augment', 'resized-crop'], /^netspec: --engine torch takes --augment none, crop or crop-flip\n/],
     [['--nproc', '2'], /^netspec: --nproc set up --engine torch\n/],
     [['--engine', 'torch', '--nnodes', '2'], /^netspec: --nnodes above 1 needs --rdzv-endpoint HOST:PORT/],
-    [['--engine', 'torch', '--nnodes', '2', '--node-rank', '2', '--rdzv-endpoint', '127.0.0.1:29400'], /^netspec: --node-rank must be below --nnodes \(2\), got 2\n/],
+    [
+      ['--engine', 'torch', '--nnodes', '2', '--node-rank', '2', '--rdzv-endpoint', '127.0.0.1:29400'],
+      /^netspec: --node-rank must be below --nnodes \(2\), got 2\n/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = netspec(['train', SPEC, '--data', 'fashion-mnist', ...args]);
@@ -239,9 +306,15 @@ test('the command line: options of one engine refused with the other, in one lin
 (haveData ? test : test.skip)('without torchrun, one line says how to get PyTorch', () => {
   // The command runs by node's absolute path; a PATH of an empty folder finds no torchrun.
   const emptyPath = mkdtempSync(join(folder, 'path-'));
-  const result = netspec(['train', SPEC, '--data', 'fashion-mnist', '--engine', 'torch', '--out', join(folder, 'no-torch')], { ...process.env, PATH: emptyPath });
+  const result = netspec(['train', SPEC, '--data', 'fashion-mnist', '--engine', 'torch', '--out', join(folder, 'no-torch')], {
+    ...process.env,
+    PATH: emptyPath,
+  });
   assert.is(result.status, 1);
-  assert.match(result.stderr, /^netspec: --engine torch runs torchrun, which is not installed; install PyTorch \(Debian: apt-get install python3-torch; elsewhere: pip install torch\), which provides torchrun\n$/);
+  assert.match(
+    result.stderr,
+    /^netspec: --engine torch runs torchrun, which is not installed; install PyTorch \(Debian: apt-get install python3-torch; elsewhere: pip install torch\), which provides torchrun\n$/,
+  );
 });
 
 test.run();

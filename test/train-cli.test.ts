@@ -42,7 +42,10 @@ test('usage errors exit 2 with a reason naming the problem', () => {
     [['train', tinySpec, '--data', 'fashion-mnist', '--lr', '-1'], /^netspec: Option '--lr' argument is ambiguous\.\n[\s\S]*use '--lr=-XYZ'/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--epochs', '1.5'], /^netspec: --epochs takes an integer from 1 to 10000, got "1\.5"\n/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--resume', '--lr', '0.1'], /^netspec: --resume continues with the checkpoint's own settings; drop --lr\n/],
-    [['train', tinySpec, '--data', 'fashion-mnist', '--resume', '--epochs', '2', '--workers', '1'], /^netspec: --resume continues with the checkpoint's own settings; drop --epochs, --workers\n/],
+    [
+      ['train', tinySpec, '--data', 'fashion-mnist', '--resume', '--epochs', '2', '--workers', '1'],
+      /^netspec: --resume continues with the checkpoint's own settings; drop --epochs, --workers\n/,
+    ],
     [['train', tinySpec, tinySpec, '--data', 'fashion-mnist'], /^netspec: train takes exactly one spec file, got 2\n/],
     [['train', '--data', 'fashion-mnist'], /^netspec: train takes exactly one spec file, got 0\n/],
     [['train', tinySpec, '--data', 'fashion-mnist', '--schedule', 'linear'], /^netspec: --schedule takes onecycle, cosine, constant, got "linear"\n/],
@@ -66,7 +69,7 @@ test('a missing dataset exits 1 saying how to install it', () => {
   assert.not.ok(existsSync(join(root, 'never')), 'nothing written');
 });
 
-test('--resume without a usable checkpoint exits 1 naming the file: missing, not a safetensors file, another model\'s', () => {
+test("--resume without a usable checkpoint exits 1 naming the file: missing, not a safetensors file, another model's", () => {
   const out = join(root, 'resume');
   mkdirSync(out);
   const path = join(out, 'checkpoint.safetensors');
@@ -79,8 +82,26 @@ test('--resume without a usable checkpoint exits 1 naming the file: missing, not
   assert.is(garbage.status, 1, garbage.stderr);
   assert.match(garbage.stderr, new RegExp(`^netspec: ${path.replace(/[.]/g, '\\.')}: `));
   noStackTrace(garbage.stderr);
-  const config: TrainConfig = { epochs: 1, batchSize: 8, optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 }, learningRate: 0.1, schedule: 'constant', augmentation: { cropPadding: 0, horizontalFlip: false }, seed: 0, trainLimit: 8, replicas: 1 };
-  const state: CheckpointState = { format: 'netspec-checkpoint', version: 1, model: 'other_model', config, normalization: { mean: [0], std: [1] }, position: { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history: [] };
+  const config: TrainConfig = {
+    epochs: 1,
+    batchSize: 8,
+    optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 },
+    learningRate: 0.1,
+    schedule: 'constant',
+    augmentation: { cropPadding: 0, horizontalFlip: false },
+    seed: 0,
+    trainLimit: 8,
+    replicas: 1,
+  };
+  const state: CheckpointState = {
+    format: 'netspec-checkpoint',
+    version: 1,
+    model: 'other_model',
+    config,
+    normalization: { mean: [0], std: [1] },
+    position: { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+    history: [],
+  };
   rmSync(path); // writeCheckpoint, like every netspec write, refuses to replace a file netspec did not write
   writeCheckpoint(path, { state, weights: [], optimizer: { steps: 0, slots: [] } });
   const foreign = resume();
@@ -92,28 +113,62 @@ test('--resume of a checkpoint with a learning rate of "NaN", or of a spec widen
   const out = join(root, 'resume-bad');
   mkdirSync(out);
   const path = join(out, 'checkpoint.safetensors');
-  const config = { epochs: 2, batchSize: 8, optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 }, learningRate: 'NaN', schedule: 'constant', augmentation: { cropPadding: 0, horizontalFlip: false }, seed: 0, trainLimit: 8, replicas: 1 };
-  const state = { format: 'netspec-checkpoint', version: 1, model: 'tiny_fashion', config, normalization: { mean: [0.5], std: [0.25] }, position: { epoch: 0, step: 1, lossSum: 2, correct: 1, seen: 8, seconds: 1 }, history: [] };
+  const config = {
+    epochs: 2,
+    batchSize: 8,
+    optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, betas: [0.9, 0.999], epsilon: 1e-8 },
+    learningRate: 'NaN',
+    schedule: 'constant',
+    augmentation: { cropPadding: 0, horizontalFlip: false },
+    seed: 0,
+    trainLimit: 8,
+    replicas: 1,
+  };
+  const state = {
+    format: 'netspec-checkpoint',
+    version: 1,
+    model: 'tiny_fashion',
+    config,
+    normalization: { mean: [0.5], std: [0.25] },
+    position: { epoch: 0, step: 1, lossSum: 2, correct: 1, seen: 8, seconds: 1 },
+    history: [],
+  };
   writeCheckpoint(path, { state: state as unknown as CheckpointState, weights: [], optimizer: { steps: 1, slots: [] } });
   // A dataset folder that does not exist: reached only if the checkpoint were accepted.
   const run = netspec(['train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { NETSPEC_FASHION_MNIST: join(root, 'no-data') });
   assert.is(run.status, 1, run.stderr);
   assert.is(run.stderr, `netspec: ${path} cannot be resumed from: its settings are unusable: the learning rate is "NaN"; it must be a number above 0 to 100\n`);
   rmSync(path);
-  writeCheckpoint(path, { state: { ...(state as unknown as CheckpointState), config: { ...(config as unknown as TrainConfig), learningRate: 0.1 } }, weights: [], optimizer: { steps: 1, slots: [] } });
+  writeCheckpoint(path, {
+    state: { ...(state as unknown as CheckpointState), config: { ...(config as unknown as TrainConfig), learningRate: 0.1 } },
+    weights: [],
+    optimizer: { steps: 1, slots: [] },
+  });
   const empty = netspec(['train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { NETSPEC_FASHION_MNIST: join(root, 'no-data') });
   assert.is(empty.status, 1, empty.stderr);
-  assert.match(empty.stderr, new RegExp(`^netspec: ${path.replace(/[.]/g, '\\.')} cannot be resumed from: its weights are not those of tiny_fashion as the spec describes it \\(was the spec changed\\?\\): missing conv1/kernel; .* \\(and \\d+ more\\)\n$`));
+  assert.match(
+    empty.stderr,
+    new RegExp(
+      `^netspec: ${path.replace(/[.]/g, '\\.')} cannot be resumed from: its weights are not those of tiny_fashion as the spec describes it \\(was the spec changed\\?\\): missing conv1/kernel; .* \\(and \\d+ more\\)\n$`,
+    ),
+  );
 });
 
 test('--resume of a checkpoint that is a FIFO or a folder exits 1 naming it, without waiting on it', () => {
   const out = join(root, 'resume-odd');
   mkdirSync(out);
   const path = join(out, 'checkpoint.safetensors');
-  for (const [make, reason] of [[() => spawnSync('mkfifo', [path]), 'it is not a regular file (a device, pipe or socket)'], [() => mkdirSync(path), 'it is a folder']] as const) {
+  for (const [make, reason] of [
+    [() => spawnSync('mkfifo', [path]), 'it is not a regular file (a device, pipe or socket)'],
+    [() => mkdirSync(path), 'it is a folder'],
+  ] as const) {
     rmSync(path, { recursive: true, force: true });
     make();
-    const run = spawnSync(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], { encoding: 'utf8', env: env(), timeout: 30_000 });
+    const run = spawnSync(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume'], {
+      encoding: 'utf8',
+      env: env(),
+      timeout: 30_000,
+    });
     assert.is(run.signal, null, 'did not hang');
     assert.is(run.status, 1, run.stderr);
     assert.is(run.stderr, `netspec: cannot read ${path}: ${reason}\n`);
@@ -147,7 +202,11 @@ withData('a spec that does not take 28×28×1 images or give 10 classes exits 1 
 
 withData('Ctrl-C saves a checkpoint and exits 130; --resume completes the run and exits 0', async () => {
   const out = join(root, 'run');
-  const child = spawn(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--limit', '1024', '--batch', '32', '--epochs', '2', '--workers', '1', '--out', out], { env: env() });
+  const child = spawn(
+    process.execPath,
+    [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--limit', '1024', '--batch', '32', '--epochs', '2', '--workers', '1', '--out', out],
+    { env: env() },
+  );
   let stderr = '';
   let interruptedAt = '';
   child.stderr.setEncoding('utf8');
@@ -171,9 +230,15 @@ withData('Ctrl-C saves a checkpoint and exits 130; --resume completes the run an
 
   const resumed = netspec(['train', tinySpec, '--data', 'fashion-mnist', '--out', out, '--resume']);
   assert.is(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stderr, /netspec: training tiny_fashion on 1024 images for 2 epochs of 32 steps \(batch 32, sgd, onecycle learning rate [\d.]+, 1 replica\); resuming at epoch 1, step \d+\n/);
+  assert.match(
+    resumed.stderr,
+    /netspec: training tiny_fashion on 1024 images for 2 epochs of 32 steps \(batch 32, sgd, onecycle learning rate [\d.]+, 1 replica\); resuming at epoch 1, step \d+\n/,
+  );
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-  assert.equal(metrics.history.map((r: { epoch: number }) => r.epoch), [1, 2]);
+  assert.equal(
+    metrics.history.map((r: { epoch: number }) => r.epoch),
+    [1, 2],
+  );
   assert.is(metrics.config.trainLimit, 1024);
   assert.is(metrics.config.batchSize, 32);
   assert.is(metrics.config.replicas, 1);
@@ -182,7 +247,11 @@ withData('Ctrl-C saves a checkpoint and exits 130; --resume completes the run an
 
 withData('SIGTERM saves a checkpoint as Ctrl-C does and exits 143', async () => {
   const out = join(root, 'terminated');
-  const child = spawn(process.execPath, [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--limit', '512', '--batch', '32', '--epochs', '2', '--workers', '1', '--out', out], { env: env() });
+  const child = spawn(
+    process.execPath,
+    [cli, 'train', tinySpec, '--data', 'fashion-mnist', '--limit', '512', '--batch', '32', '--epochs', '2', '--workers', '1', '--out', out],
+    { env: env() },
+  );
   let stderr = '';
   let sent = false;
   child.stderr.setEncoding('utf8');
@@ -206,7 +275,34 @@ test('train --help exits 0 and lists every option', () => {
   const run = netspec(['train', '--help']);
   assert.is(run.status, 0);
   assert.match(run.stdout, /^Usage: netspec train <spec\.json> --data fashion-mnist\|cifar10:DIR/);
-  const options = ['data', 'out', 'resume', 'epochs', 'batch', 'lr', 'schedule', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'augment', 'val-split', 'strict', 'max-pixels', 'init', 'freeze', 'seed', 'limit', 'workers', 'engine', 'nproc', 'nnodes', 'node-rank', 'rdzv-endpoint', 'help'];
+  const options = [
+    'data',
+    'out',
+    'resume',
+    'epochs',
+    'batch',
+    'lr',
+    'schedule',
+    'optimizer',
+    'momentum',
+    'nesterov',
+    'weight-decay',
+    'augment',
+    'val-split',
+    'strict',
+    'max-pixels',
+    'init',
+    'freeze',
+    'seed',
+    'limit',
+    'workers',
+    'engine',
+    'nproc',
+    'nnodes',
+    'node-rank',
+    'rdzv-endpoint',
+    'help',
+  ];
   for (const option of options) assert.match(run.stdout, new RegExp(`\\n {2}(-h, )?--${option}\\b`), `--${option}`);
   // …and nothing the parser accepts goes unlisted.
   const listed = [...run.stdout.matchAll(/\n {2}(?:-h, )?--([a-z-]+)/g)].map((m) => m[1]);

@@ -86,7 +86,7 @@ test('onecycle, as OneCycleLR with its defaults, worked by hand for 100 steps', 
   // Mid-warm-up would be step 14.5; halfway through the annealing is step 29 + 70/2 = 64: (1 + 4e-6) / 2.
   assert.ok(relative(at(64), 0.500002) < 1e-12, `step 64: ${at(64)}`);
   // Step 10 of the warm-up: pct = 10/29, lr = 1 + (0.04 − 1) · (1 + cos(π · 10/29)) / 2.
-  assert.ok(relative(at(10), 1 - 0.96 * (1 + Math.cos((Math.PI * 10) / 29)) / 2) < 1e-12);
+  assert.ok(relative(at(10), 1 - (0.96 * (1 + Math.cos((Math.PI * 10) / 29))) / 2) < 1e-12);
   // The peak is the maximum, and the warm-up rises while the annealing falls.
   const trace = Array.from({ length: 100 }, (_, i) => at(i));
   assert.is(Math.max(...trace), trace[29]);
@@ -115,14 +115,26 @@ print(json.dumps(out))`;
   for (const total of totals) {
     const trace = expected[String(total)]!;
     assert.is(trace.length, total);
-    trace.forEach((lr, step) => assert.ok(relative(learningRate('onecycle', peak, step, total), lr) <= 1e-9, `total ${total}, step ${step}: ${learningRate('onecycle', peak, step, total)} vs torch ${lr}`));
+    trace.forEach((lr, step) =>
+      assert.ok(
+        relative(learningRate('onecycle', peak, step, total), lr) <= 1e-9,
+        `total ${total}, step ${step}: ${learningRate('onecycle', peak, step, total)} vs torch ${lr}`,
+      ),
+    );
   }
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Optimisers.
 
-const sgd = (nesterov: boolean, weightDecay: number, momentum = 0.9): OptimizerConfig => ({ name: 'sgd', momentum, nesterov, weightDecay, betas: [0.9, 0.999], epsilon: 1e-8 });
+const sgd = (nesterov: boolean, weightDecay: number, momentum = 0.9): OptimizerConfig => ({
+  name: 'sgd',
+  momentum,
+  nesterov,
+  weightDecay,
+  betas: [0.9, 0.999],
+  epsilon: 1e-8,
+});
 const adam = (weightDecay: number): OptimizerConfig => ({ name: 'adam', momentum: 0, nesterov: false, weightDecay, betas: [0.9, 0.999], epsilon: 1e-8 });
 
 /** Runs `steps` optimiser steps on a fresh variable from `initial`, the i-th step with gradients[i]; returns the weights. */
@@ -159,7 +171,7 @@ test('SGD with momentum 0.9 and weight decay 0.1, worked by hand for 3 steps (pl
   }
 });
 
-test('Adam\'s first step moves every weight by lr against the sign of its gradient (bias correction, by hand)', () => {
+test("Adam's first step moves every weight by lr against the sign of its gradient (bias correction, by hand)", () => {
   // m₁ = (1 − β₁)·g, v₁ = (1 − β₂)·g²; m̂ = m₁ / (1 − β₁) = g, v̂ = g², so the step is lr · g / (|g| + ε) ≈ lr · sign(g).
   const after = optimise(adam(0), [1, -2, 0.5], [[0.3, -4, 1e-3]], 0.01);
   [0.99, -1.99, 0.49].forEach((expected, i) => assert.ok(relative(after[i]!, expected) < 1e-6, `weight ${i}: ${after[i]}`));
@@ -172,8 +184,18 @@ const GRADIENTS = [
   [0.3, -0.7, 0.9, -0.5, 2],
 ];
 const optimizerCases: { label: string; config: OptimizerConfig; lr: number; torch: string }[] = [
-  { label: 'SGD momentum 0.9, weight decay 5e-4', config: sgd(false, 5e-4), lr: 0.1, torch: 'torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=False, weight_decay=5e-4)' },
-  { label: 'SGD Nesterov momentum 0.9, weight decay 5e-4', config: sgd(true, 5e-4), lr: 0.1, torch: 'torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)' },
+  {
+    label: 'SGD momentum 0.9, weight decay 5e-4',
+    config: sgd(false, 5e-4),
+    lr: 0.1,
+    torch: 'torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=False, weight_decay=5e-4)',
+  },
+  {
+    label: 'SGD Nesterov momentum 0.9, weight decay 5e-4',
+    config: sgd(true, 5e-4),
+    lr: 0.1,
+    torch: 'torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)',
+  },
   { label: 'Adam', config: adam(0), lr: 0.05, torch: 'torch.optim.Adam([p], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)' },
   { label: 'Adam, weight decay 1e-2', config: adam(1e-2), lr: 0.05, torch: 'torch.optim.Adam([p], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)' },
 ];
@@ -253,7 +275,15 @@ test('measureNormalization: the mean and population standard deviation of the pi
   assert.ok(Math.abs(std[0]! - Math.sqrt(0.0975)) < 1e-12);
   // Two channels are kept apart: one 1×2 image with pixels (0, 51) and (255, 153): channel 0 holds 0 and 1
   // (mean .5, std .5), channel 1 holds .2 and .6 (mean .4, std .2).
-  const twoChannels = measureNormalization({ ...handMade, images: Uint8Array.from([0, 51, 255, 153]), labels: Uint8Array.from([0]), count: 1, height: 1, width: 2, channels: 2 });
+  const twoChannels = measureNormalization({
+    ...handMade,
+    images: Uint8Array.from([0, 51, 255, 153]),
+    labels: Uint8Array.from([0]),
+    count: 1,
+    height: 1,
+    width: 2,
+    channels: 2,
+  });
   twoChannels.mean.forEach((m, c) => assert.ok(Math.abs(m - [0.5, 0.4][c]!) < 1e-12, `mean ${c}`));
   twoChannels.std.forEach((s, c) => assert.ok(Math.abs(s - [0.5, 0.2][c]!) < 1e-12, `std ${c}`));
 });
@@ -269,10 +299,18 @@ test('assembleBatch without augmentation: (pixel / 255 − mean) / std, in the o
   assert.equal([...labels], [7, 3]);
 });
 
-test('assembleBatch with crop padding and flip: the window and mirror PyTorch\'s RandomCrop then RandomHorizontalFlip pick', () => {
+test("assembleBatch with crop padding and flip: the window and mirror PyTorch's RandomCrop then RandomHorizontalFlip pick", () => {
   // One 3×3 image, pixels 10·(row·3 + col + 1): p00 = 10 … p22 = 90. Normalisation mean .5, std .25, so a pixel p becomes
   // (p/255 − .5)/.25 and padding (zero before normalisation, as RandomCrop pads the image) becomes −2.
-  const set: ImageSet = { images: Uint8Array.from({ length: 18 }, (_, i) => 10 * ((i % 9) + 1)), labels: Uint8Array.from([1, 2]), count: 2, height: 3, width: 3, channels: 1, classes: 10 };
+  const set: ImageSet = {
+    images: Uint8Array.from({ length: 18 }, (_, i) => 10 * ((i % 9) + 1)),
+    labels: Uint8Array.from([1, 2]),
+    count: 2,
+    height: 3,
+    width: 3,
+    channels: 1,
+    classes: 10,
+  };
   const normalization: Normalization = { mean: [0.5], std: [0.25] };
   const value = (p: number) => (p / 255 - 0.5) / 0.25;
   const PAD = -2;
@@ -302,13 +340,22 @@ test('assembleBatch with crop padding and flip: the window and mirror PyTorch\'s
 
 test('epochOrder: a permutation, the same for the same (seed, epoch), different across epochs and seeds', () => {
   const order = epochOrder(1000, 7, 0);
-  assert.equal([...order].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  assert.equal(
+    [...order].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.equal([...epochOrder(1000, 7, 0)], [...order]);
   assert.equal([...epochOrder(1000, 7, 3)], [...epochOrder(1000, 7, 3)]);
   const differs = (a: Int32Array, b: Int32Array) => a.some((v, i) => v !== b[i]);
   assert.ok(differs(order, epochOrder(1000, 7, 1)), 'epoch 1 differs from epoch 0');
   assert.ok(differs(order, epochOrder(1000, 8, 0)), 'seed 8 differs from seed 7');
-  assert.ok(differs(order, Int32Array.from({ length: 1000 }, (_, i) => i)), 'shuffled');
+  assert.ok(
+    differs(
+      order,
+      Int32Array.from({ length: 1000 }, (_, i) => i),
+    ),
+    'shuffled',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -342,7 +389,14 @@ function handMadeCheckpoint(optimizer: OptimizerConfig): Checkpoint {
       position: { epoch: 1, step: 2, lossSum: 123.456789012345, correct: 17, seen: 64, seconds: 1.5 },
       history: [{ epoch: 1, trainLoss: 2.1, trainAccuracy: 0.25, testLoss: 1.9, testAccuracy: 0.3, seconds: 3.25 }],
     },
-    weights: weightSlots(tinyGraph()).map((slot, i) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: values(slot.tfjsShape.reduce((a, b) => a * b, 1), i / 10) })),
+    weights: weightSlots(tinyGraph()).map((slot, i) => ({
+      name: slot.tfjsName,
+      shape: slot.tfjsShape,
+      data: values(
+        slot.tfjsShape.reduce((a, b) => a * b, 1),
+        i / 10,
+      ),
+    })),
     optimizer: { steps: 42, slots: [Array.from({ length: slotCount }, (_, s) => values(18, s)), Array.from({ length: slotCount }, (_, s) => values(2, -s))] },
   };
 }
@@ -355,21 +409,33 @@ test('a checkpoint round-trips its weights, optimiser slots and state exactly (S
     writeCheckpoint(path, written);
     const read = readCheckpoint(path, tinyGraph());
     assert.equal(read.state, written.state);
-    assert.equal(read.weights.map((w) => [w.name, [...w.shape], [...w.data]]), written.weights.map((w) => [w.name, [...w.shape], [...w.data]]));
+    assert.equal(
+      read.weights.map((w) => [w.name, [...w.shape], [...w.data]]),
+      written.weights.map((w) => [w.name, [...w.shape], [...w.data]]),
+    );
     assert.is(read.optimizer.steps, 42);
-    assert.equal(read.optimizer.slots.map((slots) => slots.map((s) => [...s])), written.optimizer.slots.map((slots) => slots.map((s) => [...s])));
+    assert.equal(
+      read.optimizer.slots.map((slots) => slots.map((s) => [...s])),
+      written.optimizer.slots.map((slots) => slots.map((s) => [...s])),
+    );
   }
   rmSync(dir, { recursive: true });
 });
 
-test('reading a checkpoint refuses another model\'s and a plain safetensors file, saying why', () => {
+test("reading a checkpoint refuses another model's and a plain safetensors file, saying why", () => {
   const dir = scratch();
   const path = join(dir, 'checkpoint.safetensors');
   writeCheckpoint(path, handMadeCheckpoint(sgd(true, 5e-4)));
-  assert.throws(() => readCheckpoint(path, tinyGraph({ name: 'resnet20_fashion' })), (error: Error) => error.message === `${path} is a checkpoint of tiny_fashion, not of resnet20_fashion`);
+  assert.throws(
+    () => readCheckpoint(path, tinyGraph({ name: 'resnet20_fashion' })),
+    (error: Error) => error.message === `${path} is a checkpoint of tiny_fashion, not of resnet20_fashion`,
+  );
   const plain = join(dir, 'plain.safetensors');
   writeFileSync(plain, writeSafetensors(new Map([['conv1.weight', { shape: [2], data: Float32Array.from([1, 2]) }]])));
-  assert.throws(() => readCheckpoint(plain, tinyGraph()), (error: Error) => error.message === `${plain} is not a netspec training checkpoint (no netspec.checkpoint metadata)`);
+  assert.throws(
+    () => readCheckpoint(plain, tinyGraph()),
+    (error: Error) => error.message === `${plain} is not a netspec training checkpoint (no netspec.checkpoint metadata)`,
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -394,21 +460,37 @@ test('resume checks the checkpoint before using it: a widened spec, missing tens
   const config = (c: Checkpoint) => c.state.config as unknown as Record<string, unknown>;
   const cases: [(c: Checkpoint) => void, string | RegExp, AnalyzedGraph?][] = [
     // The spec's second stage widened from 16 to 32 channels since the checkpoint was written.
-    [() => {}, /^its weights are not those of tiny_fashion as the spec describes it \(was the spec changed\?\): layer2\.0\.conv1\/kernel is \[3, 3, 8, 16\] there but \[3, 3, 8, 32\] in the spec; .* \(and \d+ more\)$/, tinyGraph({ stages: { widths: [8, 32], depths: [1, 1], strides: [1, 2] } })],
+    [
+      () => {},
+      /^its weights are not those of tiny_fashion as the spec describes it \(was the spec changed\?\): layer2\.0\.conv1\/kernel is \[3, 3, 8, 16\] there but \[3, 3, 8, 32\] in the spec; .* \(and \d+ more\)$/,
+      tinyGraph({ stages: { widths: [8, 32], depths: [1, 1], strides: [1, 2] } }),
+    ],
     [(c) => c.weights.shift(), 'its weights are not those of tiny_fashion as the spec describes it (was the spec changed?): missing conv1/kernel'],
     [(c) => c.optimizer.slots[0]!.pop(), "the optimiser's exp_avg_sq of variable 0 is missing"],
     [(c) => (config(c).learningRate = 'NaN'), 'its settings are unusable: the learning rate is "NaN"; it must be a number above 0 to 100'],
     [(c) => (config(c).learningRate = Infinity), 'its settings are unusable: the learning rate is null; it must be a number above 0 to 100'],
-    [(c) => ((c.state.config.optimizer as unknown as Record<string, unknown>).name = 'rmsprop'), 'its settings are unusable: the optimiser "rmsprop" is not one of sgd, adam'],
+    [
+      (c) => ((c.state.config.optimizer as unknown as Record<string, unknown>).name = 'rmsprop'),
+      'its settings are unusable: the optimiser "rmsprop" is not one of sgd, adam',
+    ],
     [(c) => (config(c).batchSize = 0), 'its settings are unusable: the batch size is 0; it must be an integer from 1 to 65536'],
     [(c) => (config(c).epochs = 2.5), 'its settings are unusable: the epoch count is 2.5; it must be an integer from 1 to 10000'],
     [(c) => (config(c).schedule = 'linear'), 'its settings are unusable: the schedule "linear" is not one of onecycle, cosine, constant'],
     [(c) => (c.optimizer.slots[1]![0]![1] = NaN), 'optimizer/1/exp_avg holds 1 NaN value (at index 1)'],
     [(c) => (c.weights[3]!.data[0] = -Infinity), `model/${weightSlots(tinyGraph())[3]!.tfjsName} holds 1 -Inf value (at index 0)`],
     [(c) => (c.state.normalization.std[0] = 0), 'its input normalisation is unusable: the standard deviation of channel 0 is 0, not positive'],
-    [(c) => (c.state.normalization.mean.push(0.5), c.state.normalization.std.push(0.5)), 'its input normalisation is unusable: it normalises 2 channels where the model takes 1'],
-    [(c) => ((c.state as { position: unknown }).position = { ...c.state.position, epoch: 7 }), 'its position (epoch 7, 17 of 64 correct) does not fit a run of 3 epochs'],
-    [(c) => ((c.state as { position: unknown }).position = { ...c.state.position, lossSum: null }), /^its position .* is not whole epoch, step and image counts with finite sums$/],
+    [
+      (c) => (c.state.normalization.mean.push(0.5), c.state.normalization.std.push(0.5)),
+      'its input normalisation is unusable: it normalises 2 channels where the model takes 1',
+    ],
+    [
+      (c) => ((c.state as { position: unknown }).position = { ...c.state.position, epoch: 7 }),
+      'its position (epoch 7, 17 of 64 correct) does not fit a run of 3 epochs',
+    ],
+    [
+      (c) => ((c.state as { position: unknown }).position = { ...c.state.position, lossSum: null }),
+      /^its position .* is not whole epoch, step and image counts with finite sums$/,
+    ],
     [(c) => ((c.state as { history: unknown }).history = []), 'its history does not hold one record per finished epoch (1)'],
   ];
   for (const [edit, expected, graph] of cases) {
@@ -427,7 +509,10 @@ test('a checkpoint whose header length is not a multiple of 4 loads (regression:
   const bytes = readFileSync(path);
   const length = Number(bytes.readBigUInt64LE(0));
   // The header padded with spaces to a length of 2 mod 4, as another writer might leave it.
-  let header = bytes.subarray(8, 8 + length).toString().trimEnd();
+  let header = bytes
+    .subarray(8, 8 + length)
+    .toString()
+    .trimEnd();
   while (Buffer.byteLength(header) % 4 !== 2) header += ' ';
   const moved = Buffer.alloc(8 + Buffer.byteLength(header) + bytes.length - 8 - length);
   moved.writeBigUInt64LE(BigInt(Buffer.byteLength(header)));
@@ -441,10 +526,29 @@ test('a checkpoint whose header length is not a multiple of 4 loads (regression:
 
 /** A small image set of `count` 28×28 grey images with varied pixels and every label in turn. */
 function syntheticSet(count: number, pixel = (i: number) => (i * 37) % 251): ImageSet {
-  return { images: Uint8Array.from({ length: count * 784 }, (_, i) => pixel(i)), labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count, height: 28, width: 28, channels: 1, classes: 10 };
+  return {
+    images: Uint8Array.from({ length: count * 784 }, (_, i) => pixel(i)),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+    height: 28,
+    width: 28,
+    channels: 1,
+    classes: 10,
+  };
 }
 
-const shortRun = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({ epochs: 1, batchSize: 8, optimizer: sgd(false, 0), learningRate: 0.1, schedule: 'constant', augmentation: NO_AUGMENTATION, seed: 0, trainLimit: null, replicas: 1, ...overrides });
+const shortRun = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
+  epochs: 1,
+  batchSize: 8,
+  optimizer: sgd(false, 0),
+  learningRate: 0.1,
+  schedule: 'constant',
+  augmentation: NO_AUGMENTATION,
+  seed: 0,
+  trainLimit: null,
+  replicas: 1,
+  ...overrides,
+});
 
 test('resume refuses optimiser slots that are not one per trained variable of its size, naming the file', async () => {
   const dir = scratch();
@@ -452,8 +556,24 @@ test('resume refuses optimiser slots that are not one per trained variable of it
   const state = { ...handMade.state, config: shortRun({ epochs: 3 }), position: { epoch: 1, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
   writeCheckpoint(join(dir, CHECKPOINT_FILE), { ...handMade, state });
   const set = syntheticSet(16);
-  const failure = await train({ graph: tinyGraph(), data: { train: set, test: set }, config: shortRun(), out: dir, resume: true, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
-  assert.match(failure, new RegExp(`^${join(dir, CHECKPOINT_FILE).replace(/[.]/g, '\\.')} cannot be resumed from: it holds the optimiser's slots of 2 variables; the model trains \\d+$`));
+  const failure = await train({
+    graph: tinyGraph(),
+    data: { train: set, test: set },
+    config: shortRun(),
+    out: dir,
+    resume: true,
+    log: () => {},
+    progress: quiet,
+  }).then(
+    () => 'trained',
+    (error: Error) => error.message,
+  );
+  assert.match(
+    failure,
+    new RegExp(
+      `^${join(dir, CHECKPOINT_FILE).replace(/[.]/g, '\\.')} cannot be resumed from: it holds the optimiser's slots of 2 variables; the model trains \\d+$`,
+    ),
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -461,7 +581,10 @@ test('a constant input channel is refused before training, as torchvision refuse
   const dir = scratch();
   const set = syntheticSet(16, () => 128);
   assert.throws(() => measureNormalization(set), /^cannot train on these images: channel 0 holds the value 128 in every pixel, so its standard deviation is 0/);
-  const failure = await train({ graph: tinyGraph(), data: { train: set, test: set }, config: shortRun(), out: dir, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
+  const failure = await train({ graph: tinyGraph(), data: { train: set, test: set }, config: shortRun(), out: dir, log: () => {}, progress: quiet }).then(
+    () => 'trained',
+    (error: Error) => error.message,
+  );
   assert.match(failure, /channel 0 holds the value 128 in every pixel/);
   assert.equal(readdirSync(dir), [], 'nothing written');
   rmSync(dir, { recursive: true });
@@ -472,10 +595,33 @@ test('a diverged run (a NaN loss) stops with one line before it writes a checkpo
   const set = syntheticSet(16);
   const graph = tinyGraph();
   // Weights to start from with one NaN in the classifier's bias: the first step's loss is NaN.
-  const weights = new Map(weightSlots(graph).map((slot) => [slot.tfjsName, { name: slot.tfjsName, shape: slot.tfjsShape, data: new Float32Array(slot.tfjsShape.reduce((a, b) => a * b, 1)).fill(slot.tfjsName.includes('moving_variance') ? 1 : 0.01) }]));
+  const weights = new Map(
+    weightSlots(graph).map((slot) => [
+      slot.tfjsName,
+      {
+        name: slot.tfjsName,
+        shape: slot.tfjsShape,
+        data: new Float32Array(slot.tfjsShape.reduce((a, b) => a * b, 1)).fill(slot.tfjsName.includes('moving_variance') ? 1 : 0.01),
+      },
+    ]),
+  );
   weights.get('fc/bias')!.data[3] = NaN;
-  const failure = await train({ graph, data: { train: set, test: set }, config: shortRun(), out: dir, init: { weights, source: 'nan-weights' }, log: () => {}, progress: quiet }).then(() => 'trained', (error: Error) => error.message);
-  assert.is(failure, `training diverged at epoch 1, step 1: the loss is NaN; nothing of it was saved, and ${join(dir, CHECKPOINT_FILE)} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`);
+  const failure = await train({
+    graph,
+    data: { train: set, test: set },
+    config: shortRun(),
+    out: dir,
+    init: { weights, source: 'nan-weights' },
+    log: () => {},
+    progress: quiet,
+  }).then(
+    () => 'trained',
+    (error: Error) => error.message,
+  );
+  assert.is(
+    failure,
+    `training diverged at epoch 1, step 1: the loss is NaN; nothing of it was saved, and ${join(dir, CHECKPOINT_FILE)} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`,
+  );
   assert.equal(readdirSync(dir), [], 'no checkpoint, no weights');
   rmSync(dir, { recursive: true });
 });
@@ -487,14 +633,24 @@ test('--limit draws from every class in proportion to its size, seeded, where th
   const perClass = [0, 1, 2].map((c) => [...picked].filter((i) => labels[i] === c).length);
   // 10 × 50/100 = 5, 10 × 30/100 = 3, 10 × 20/100 = 2.
   assert.equal(perClass, [5, 3, 2]);
-  assert.equal([...picked], [...picked].sort((a, b) => a - b), 'in ascending order');
+  assert.equal(
+    [...picked],
+    [...picked].sort((a, b) => a - b),
+    'in ascending order',
+  );
   assert.equal([...stratifiedSample(labels, 3, 10, 7)], [...picked], 'the same for the same seed');
   assert.not.equal([...stratifiedSample(labels, 3, 10, 8)], [...picked], 'another for another seed');
   // Remainders: 7 × 0.5 = 3.5, 7 × 0.3 = 2.1, 7 × 0.2 = 1.4 → 3, 2, 1 and the last image to the largest remainder, class 0.
-  assert.equal([0, 1, 2].map((c) => [...stratifiedSample(labels, 3, 7, 1)].filter((i) => labels[i] === c).length), [4, 2, 1]);
+  assert.equal(
+    [0, 1, 2].map((c) => [...stratifiedSample(labels, 3, 7, 1)].filter((i) => labels[i] === c).length),
+    [4, 2, 1],
+  );
   // Three classes of 10 and a limit of 8: 8/3 = 2.67 each, so 2, 2, 2 and the two left over to the first two classes.
   const even = Uint8Array.from({ length: 30 }, (_, i) => Math.floor(i / 10));
-  assert.equal([0, 1, 2].map((c) => [...stratifiedSample(even, 3, 8, 1)].filter((i) => even[i] === c).length), [3, 3, 2]);
+  assert.equal(
+    [0, 1, 2].map((c) => [...stratifiedSample(even, 3, 8, 1)].filter((i) => even[i] === c).length),
+    [3, 3, 2],
+  );
   assert.is(stratifiedSample(labels, 3, 500, 1).length, 100, 'a limit past the count takes every image');
 });
 
@@ -506,7 +662,12 @@ const realInstalled = existsSync(realDir);
 const withData = realInstalled ? test : test.skip;
 if (!realInstalled) console.log(`\n  train.test.ts skipped training on Fashion-MNIST: ${realDir} does not exist (apt-get install dataset-fashion-mnist)\n`);
 let fashion: { train: ImageSet; test: ImageSet };
-const firstImages = (set: ImageSet, count: number): ImageSet => ({ ...set, count, images: set.images.subarray(0, count * set.height * set.width * set.channels), labels: set.labels.subarray(0, count) });
+const firstImages = (set: ImageSet, count: number): ImageSet => ({
+  ...set,
+  count,
+  images: set.images.subarray(0, count * set.height * set.width * set.channels),
+  labels: set.labels.subarray(0, count),
+});
 
 const quiet: ProgressReporter = { step() {}, end() {} };
 const SGD = sgd(true, 5e-4);
@@ -521,15 +682,38 @@ withData('training the tiny ResNet on 512 images: the loss falls, the test accur
   // a lot from one run to the next: over seeds 0–2 and peak rates 0.05, 0.1 and 0.2 it ended between 38% and 58% on the
   // first 2,000 test images, while the same weights with batch statistics scored 44–59% (PyTorch on the same recipe:
   // 52–64%). So the accuracy asserted is 30%, three times chance, and not 50%.
-  const config: TrainConfig = { epochs: 8, batchSize: 64, optimizer: SGD, learningRate: 0.1, schedule: 'onecycle', augmentation: NO_AUGMENTATION, seed: 0, trainLimit: 512, replicas: 1 };
+  const config: TrainConfig = {
+    epochs: 8,
+    batchSize: 64,
+    optimizer: SGD,
+    learningRate: 0.1,
+    schedule: 'onecycle',
+    augmentation: NO_AUGMENTATION,
+    seed: 0,
+    trainLimit: 512,
+    replicas: 1,
+  };
   const lines: string[] = [];
   const started = performance.now();
-  const result = await train({ graph, data: { train: fashion.train, test: firstImages(fashion.test, 2000) }, config, out, backend: 'wasm', log: (line) => lines.push(line), progress: quiet });
+  const result = await train({
+    graph,
+    data: { train: fashion.train, test: firstImages(fashion.test, 2000) },
+    config,
+    out,
+    backend: 'wasm',
+    log: (line) => lines.push(line),
+    progress: quiet,
+  });
   const seconds = (performance.now() - started) / 1000;
   const { history } = result;
-  console.log(`  tiny_fashion, 512 images, 8 epochs in ${seconds.toFixed(1)} s: ${history.map((r) => `${r.trainLoss.toFixed(3)}/${(100 * r.testAccuracy).toFixed(1)}%`).join(' ')} (train loss/test accuracy on 2,000)`);
+  console.log(
+    `  tiny_fashion, 512 images, 8 epochs in ${seconds.toFixed(1)} s: ${history.map((r) => `${r.trainLoss.toFixed(3)}/${(100 * r.testAccuracy).toFixed(1)}%`).join(' ')} (train loss/test accuracy on 2,000)`,
+  );
   assert.is(result.interrupted, false);
-  assert.equal(history.map((r) => r.epoch), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(
+    history.map((r) => r.epoch),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   // Chance is a loss of ln 10 = 2.303 and an accuracy of 10%.
   assert.ok(history[0]!.trainLoss > 2, `epoch 1 starts near chance: ${history[0]!.trainLoss}`);
   assert.ok(history.at(-1)!.trainLoss < 0.75 * history[0]!.trainLoss, `the training loss falls: ${history.map((r) => r.trainLoss.toFixed(3)).join(', ')}`);
@@ -538,7 +722,12 @@ withData('training the tiny ResNet on 512 images: the loss falls, the test accur
   assert.is(lines.filter((line) => /^epoch \d\/8 {2}train loss/.test(line)).length, 8);
 
   // The outputs: a loadable weights folder, metrics.json with the history, curves.svg, and the last checkpoint.
-  assert.equal(result.files, { checkpoint: join(out, CHECKPOINT_FILE), weights: join(out, 'weights'), metrics: join(out, 'metrics.json'), curves: join(out, 'curves.svg') });
+  assert.equal(result.files, {
+    checkpoint: join(out, CHECKPOINT_FILE),
+    weights: join(out, 'weights'),
+    metrics: join(out, 'metrics.json'),
+    curves: join(out, 'curves.svg'),
+  });
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.history, history);
   assert.equal(metrics.config, config);
@@ -592,11 +781,18 @@ async function assertSameOutcome(a: string, b: string, label: string): Promise<v
   for (const [name, weight] of first.weights) {
     const other = second.weights.get(name)!;
     assert.equal(other.shape, weight.shape, `${label}: ${name} shape`);
-    assert.ok(Buffer.from(other.data.buffer, other.data.byteOffset, other.data.byteLength).equals(Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength)), `${label}: ${name} differs`);
+    assert.ok(
+      Buffer.from(other.data.buffer, other.data.byteOffset, other.data.byteLength).equals(
+        Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength),
+      ),
+      `${label}: ${name} differs`,
+    );
   }
   const [ca, cb] = [readCheckpoint(join(a, CHECKPOINT_FILE), tinyGraph()), readCheckpoint(join(b, CHECKPOINT_FILE), tinyGraph())];
   assert.is(cb.optimizer.steps, ca.optimizer.steps);
-  ca.optimizer.slots.forEach((slots, i) => slots.forEach((slot, s) => assert.equal([...cb.optimizer.slots[i]![s]!], [...slot], `${label}: optimiser slot ${i}/${s}`)));
+  ca.optimizer.slots.forEach((slots, i) =>
+    slots.forEach((slot, s) => assert.equal([...cb.optimizer.slots[i]![s]!], [...slot], `${label}: optimiser slot ${i}/${s}`)),
+  );
   assert.equal(withoutSeconds(cb.state.history), withoutSeconds(ca.state.history), `${label}: checkpoint history`);
 }
 
@@ -606,7 +802,17 @@ async function resumeReproduces(replicas: number, stops: readonly number[]): Pro
   // 250 images in batches of 64: steps of 64, 64, 64 and 58 images, 4 per epoch; augmentation on, so that the
   // resumed run must also draw the same crops and flips. Evaluated on the first 1,000 test images (two batches of
   // 500, so that with two replicas each evaluates one).
-  const config: TrainConfig = { epochs: 2, batchSize: 64, optimizer: SGD, learningRate: 0.2, schedule: 'onecycle', augmentation: { cropPadding: 2, horizontalFlip: true }, seed: 3, trainLimit: 250, replicas };
+  const config: TrainConfig = {
+    epochs: 2,
+    batchSize: 64,
+    optimizer: SGD,
+    learningRate: 0.2,
+    schedule: 'onecycle',
+    augmentation: { cropPadding: 2, horizontalFlip: true },
+    seed: 3,
+    trainLimit: 250,
+    replicas,
+  };
   const data = { train: fashion.train, test: firstImages(fashion.test, 1000) };
   const common = { graph, data, config, backend: 'wasm', log: () => {} };
   const straight = scratch();
@@ -624,13 +830,23 @@ async function resumeReproduces(replicas: number, stops: readonly number[]): Pro
     // stops with 2 of its 4 steps done.
     const expected = after % 4 === 0 ? { epoch: after / 4, step: 0 } : { epoch: Math.floor(after / 4), step: after % 4 };
     assert.equal({ epoch: position.epoch, step: position.step }, expected, `position after step ${after}`);
-    assert.match(lines.at(-1)!, after % 4 === 0 ? /^netspec: stopped after epoch 1; checkpoint saved to .*checkpoint\.safetensors \(continue with --resume\)$/ : /^netspec: stopped at epoch 2, step 2 of 4; checkpoint saved to/);
+    assert.match(
+      lines.at(-1)!,
+      after % 4 === 0
+        ? /^netspec: stopped after epoch 1; checkpoint saved to .*checkpoint\.safetensors \(continue with --resume\)$/
+        : /^netspec: stopped at epoch 2, step 2 of 4; checkpoint saved to/,
+    );
     // The resumed run is given other settings, which it must ignore for the checkpoint's.
     const other: TrainConfig = { ...config, optimizer: adam(0), learningRate: 0.01, seed: 99, batchSize: 10, augmentation: NO_AUGMENTATION, replicas: 1 };
     const resumedLines: string[] = [];
     const resumed = await train({ ...common, config: other, out, resume: true, progress: quiet, log: (line) => resumedLines.push(line) });
     assert.is(resumed.interrupted, false);
-    assert.match(resumedLines[0]!, new RegExp(`\\(batch 64, sgd, onecycle learning rate 0\\.2, ${replicas} replicas?\\); resuming at epoch ${expected.epoch + 1}, step ${expected.step + 1}$`));
+    assert.match(
+      resumedLines[0]!,
+      new RegExp(
+        `\\(batch 64, sgd, onecycle learning rate 0\\.2, ${replicas} replicas?\\); resuming at epoch ${expected.epoch + 1}, step ${expected.step + 1}$`,
+      ),
+    );
     assert.equal(withoutSeconds(resumed.history), withoutSeconds(a.history), `history after stopping at step ${after}`);
     assert.equal(withoutSeconds(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).history), withoutSeconds(a.history));
     await assertSameOutcome(straight, out, `${replicas} replica(s), stopped after step ${after}`);
@@ -660,15 +876,33 @@ withData('a last batch of one image on two replicas leaves one share empty, and 
   fashion ??= loadFashionMnist(realDir);
   const out = scratch();
   // 65 images in batches of 64: the second step has one image, which the main replica takes; the worker gets none.
-  const config: TrainConfig = { epochs: 1, batchSize: 64, optimizer: SGD, learningRate: 0.1, schedule: 'onecycle', augmentation: NO_AUGMENTATION, seed: 0, trainLimit: 65, replicas: 2 };
-  const result = await train({ graph: tinyGraph(), data: { train: fashion.train, test: firstImages(fashion.test, 100) }, config, out, backend: 'wasm', log: () => {}, progress: quiet });
+  const config: TrainConfig = {
+    epochs: 1,
+    batchSize: 64,
+    optimizer: SGD,
+    learningRate: 0.1,
+    schedule: 'onecycle',
+    augmentation: NO_AUGMENTATION,
+    seed: 0,
+    trainLimit: 65,
+    replicas: 2,
+  };
+  const result = await train({
+    graph: tinyGraph(),
+    data: { train: fashion.train, test: firstImages(fashion.test, 100) },
+    config,
+    out,
+    backend: 'wasm',
+    log: () => {},
+    progress: quiet,
+  });
   assert.is(result.history.length, 1);
   assert.ok(Number.isFinite(result.history[0]!.trainLoss) && Number.isFinite(result.history[0]!.testLoss));
   for (const [name, weight] of (await readWeightsFolder(join(out, 'weights'))).weights) assert.ok(weight.data.every(Number.isFinite), `${name} is finite`);
   rmSync(out, { recursive: true });
 });
 
-withData('resuming without a checkpoint, or from another model\'s, fails naming the file', async () => {
+withData("resuming without a checkpoint, or from another model's, fails naming the file", async () => {
   fashion ??= loadFashionMnist(realDir);
   const out = scratch();
   const options = { graph: tinyGraph(), data: fashion, config: checkpointConfig(SGD), out, resume: true, backend: 'wasm', log: () => {}, progress: quiet };

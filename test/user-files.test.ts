@@ -46,15 +46,24 @@ function assertUserError(run: ReturnType<typeof netspec>, expected: RegExp) {
 test('weights import refuses to replace a source folder, a file, or a folder with files netspec did not write', () => {
   const root = project({ 'src/app.ts': 'export {};\n', 'notes.txt': 'mine\n' });
   const before = snapshot(root);
-  assertUserError(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'src'], root), /^netspec: cannot write src: it is a folder that netspec did not write/m);
-  assertUserError(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'notes.txt'], root), /^netspec: cannot write notes\.txt: it is a file, not a weights folder/m);
+  assertUserError(
+    netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'src'], root),
+    /^netspec: cannot write src: it is a folder that netspec did not write/m,
+  );
+  assertUserError(
+    netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'notes.txt'], root),
+    /^netspec: cannot write notes\.txt: it is a file, not a weights folder/m,
+  );
   assert.equal(snapshot(root), before, 'nothing changed');
 
   // A weights folder netspec wrote is replaced; once the user adds a file of their own to it, it is not.
   assert.is(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root).status, 0);
   assert.is(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root).status, 0, 'its own folder is replaced');
   writeFileSync(join(root, 'w', 'README'), 'my notes on these weights\n');
-  assertUserError(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root), /cannot write w: the weights folder also holds README, which netspec did not write/);
+  assertUserError(
+    netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'w'], root),
+    /cannot write w: the weights folder also holds README, which netspec did not write/,
+  );
   assert.is(readFileSync(join(root, 'w', 'README'), 'utf8'), 'my notes on these weights\n');
   rmSync(root, { recursive: true });
 });
@@ -69,13 +78,19 @@ test('export onnx and weights export refuse folders, paths under a file and file
     [['export', 'onnx', 'tiny.json', '--out', 'model.onnx'], /^netspec: cannot write model\.onnx: it exists and was not written by netspec/m],
     [['weights', 'export', 'tiny.json', 'w', '--out', 'folder'], /^netspec: cannot write folder: it is a folder$/m],
     [['weights', 'export', 'tiny.json', 'w', '--out', 'tiny.json/x.safetensors'], /tiny\.json is a file, not a folder/],
-    [['weights', 'export', 'tiny.json', 'w', '--out', 'mine.safetensors'], /^netspec: cannot write mine\.safetensors: it exists and was not written by netspec/m],
+    [
+      ['weights', 'export', 'tiny.json', 'w', '--out', 'mine.safetensors'],
+      /^netspec: cannot write mine\.safetensors: it exists and was not written by netspec/m,
+    ],
   ];
   for (const [args, expected] of cases) assertUserError(netspec(args, root), expected);
   assert.equal(snapshot(root), before, 'nothing changed');
 
   // Files netspec wrote itself are replaced.
-  for (const args of [['export', 'onnx', 'tiny.json', '--out', 'x.onnx'], ['weights', 'export', 'tiny.json', 'w', '--out', 'x.safetensors']]) {
+  for (const args of [
+    ['export', 'onnx', 'tiny.json', '--out', 'x.onnx'],
+    ['weights', 'export', 'tiny.json', 'w', '--out', 'x.safetensors'],
+  ]) {
     assert.is(netspec(args, root).status, 0, args.join(' '));
     assert.is(netspec(args, root).status, 0, `again: ${args.join(' ')}`);
   }
@@ -83,7 +98,12 @@ test('export onnx and weights export refuse folders, paths under a file and file
 });
 
 test('compile refuses an output folder that is a file and modules it did not write; nothing of the batch is written', () => {
-  const root = project({ 'specs/a.json': SPEC.replace('tiny_fashion', 'a'), 'specs/b.json': SPEC.replace('tiny_fashion', 'b'), 'out.txt': '', 'src/b.ts': 'my code\n' });
+  const root = project({
+    'specs/a.json': SPEC.replace('tiny_fashion', 'a'),
+    'specs/b.json': SPEC.replace('tiny_fashion', 'b'),
+    'out.txt': '',
+    'src/b.ts': 'my code\n',
+  });
   const before = snapshot(root);
   assertUserError(netspec(['compile', '--out', 'out.txt'], root), /^netspec: cannot write out\.txt\/a\.ts: out\.txt is a file, not a folder$/m);
   assertUserError(netspec(['compile', '--out', 'src'], root), /^netspec: cannot write src\/b\.ts: it exists and was not written by netspec/m);
@@ -103,7 +123,10 @@ test('the header of a module compiled elsewhere names the command that regenerat
   const made = contents();
   assert.is(netspec(['compile', '--out', 'src/models'], root).status, 0);
   assert.is(netspec(['compile', 'other/c.json', '--out', 'src/models'], root).status, 0);
-  assert.ok(contents().every((text, i) => text === made[i]), 'regenerated modules are identical');
+  assert.ok(
+    contents().every((text, i) => text === made[i]),
+    'regenerated modules are identical',
+  );
   rmSync(root, { recursive: true });
 });
 
@@ -117,8 +140,14 @@ test('a read-only output folder is a user error naming it', () => {
     return;
   }
   try {
-    assertUserError(netspec(['compile', '--out', 'ro/models'], root), /^netspec: cannot write ro\/models\/a\.ts: the folder ro is not writable \(the file system is read-only\)$/m);
-    assertUserError(netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'ro/w'], root), /the folder ro is not writable \(the file system is read-only\)/);
+    assertUserError(
+      netspec(['compile', '--out', 'ro/models'], root),
+      /^netspec: cannot write ro\/models\/a\.ts: the folder ro is not writable \(the file system is read-only\)$/m,
+    );
+    assertUserError(
+      netspec(['weights', 'import', 'tiny.json', 'tiny.safetensors', '--out', 'ro/w'], root),
+      /the folder ro is not writable \(the file system is read-only\)/,
+    );
   } finally {
     spawnSync('umount', [join(root, 'ro')]);
     rmSync(root, { recursive: true });
@@ -136,7 +165,10 @@ test('a full disk is one line naming the file, and nothing half-written is left'
   }
   try {
     assertUserError(netspec(['compile', '--out', 'small'], root), /^netspec: cannot write small\/a(\.onnx)?\.ts: no space left on the device$/m);
-    assert.not.ok(Object.keys(snapshot(join(root, 'small'))).some((file) => file.endsWith('.tmp')), 'no temporary file is left');
+    assert.not.ok(
+      Object.keys(snapshot(join(root, 'small'))).some((file) => file.endsWith('.tmp')),
+      'no temporary file is left',
+    );
   } finally {
     spawnSync('umount', [join(root, 'small')]);
     rmSync(root, { recursive: true });
@@ -209,11 +241,18 @@ test('train checks --out before it loads data or takes a step', () => {
   const fashion = join(root, 'fashion');
   mkdirSync(fashion); // an empty dataset folder: train fails on it only if it gets that far
   const env = { ...process.env, NETSPEC_FASHION_MNIST: fashion };
-  const train = (out: string) => spawnSync(process.execPath, [cli, 'train', 'tiny.json', '--data', 'fashion-mnist', '--out', out], { cwd: root, encoding: 'utf8', env, timeout: 60_000 });
+  const train = (out: string) =>
+    spawnSync(process.execPath, [cli, 'train', 'tiny.json', '--data', 'fashion-mnist', '--out', out], { cwd: root, encoding: 'utf8', env, timeout: 60_000 });
   const under = train('file.txt/run');
-  assertUserError({ status: under.status, stdout: under.stdout, stderr: under.stderr, signal: under.signal }, /^netspec: cannot write file\.txt\/run\/checkpoint\.safetensors: file\.txt is a file, not a folder$/m);
+  assertUserError(
+    { status: under.status, stdout: under.stdout, stderr: under.stderr, signal: under.signal },
+    /^netspec: cannot write file\.txt\/run\/checkpoint\.safetensors: file\.txt is a file, not a folder$/m,
+  );
   const foreign = train('run');
-  assertUserError({ status: foreign.status, stdout: foreign.stdout, stderr: foreign.stderr, signal: foreign.signal }, /^netspec: cannot write run\/metrics\.json: it exists and was not written by netspec/m);
+  assertUserError(
+    { status: foreign.status, stdout: foreign.stdout, stderr: foreign.stderr, signal: foreign.signal },
+    /^netspec: cannot write run\/metrics\.json: it exists and was not written by netspec/m,
+  );
   assert.is(readFileSync(join(root, 'run/metrics.json'), 'utf8'), '{"mine": true}\n');
   rmSync(root, { recursive: true });
 });
@@ -230,7 +269,10 @@ test('names on Object.prototype are unknown commands, not internal errors', () =
 
 test('a missing folder on the way to an input is one line, not an internal error', () => {
   const root = project();
-  assertUserError(netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root), /^netspec: cannot read no\/such\/folder\/model\.json: no such file or folder$/m);
+  assertUserError(
+    netspec(['weights', 'export', 'tiny.json', 'no/such/folder', '--out', 'x.safetensors'], root),
+    /^netspec: cannot read no\/such\/folder\/model\.json: no such file or folder$/m,
+  );
   assert.not.ok(existsSync(join(root, 'x.safetensors')));
   rmSync(root, { recursive: true });
 });

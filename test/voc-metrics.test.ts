@@ -61,8 +61,14 @@ test('equal scores keep their input order; a box or score that is not finite is 
   const miss = { imageId: 'a', className: 'cat', box: [50, 50, 60, 60], score: 0.5 };
   assert.is(evaluateVoc(cat, [miss, hit], ['cat']).classes[0]!.ap, 0.5);
   assert.is(evaluateVoc(cat, [hit, miss], ['cat']).classes[0]!.ap, 1);
-  assert.throws(() => evaluateVoc(cat, [{ ...hit, score: Number.NaN }], ['cat']), (e: unknown) => e instanceof MetricsInputError && /detection 1 \(a\): score is NaN/.test(e.message));
-  assert.throws(() => evaluateVoc([{ ...cat[0]!, box: [1, 1, 10] }], [], ['cat']), (e: unknown) => e instanceof MetricsInputError && /object 1 \(a\): the box/.test(e.message));
+  assert.throws(
+    () => evaluateVoc(cat, [{ ...hit, score: Number.NaN }], ['cat']),
+    (e: unknown) => e instanceof MetricsInputError && /detection 1 \(a\): score is NaN/.test(e.message),
+  );
+  assert.throws(
+    () => evaluateVoc([{ ...cat[0]!, box: [1, 1, 10] }], [], ['cat']),
+    (e: unknown) => e instanceof MetricsInputError && /object 1 \(a\): the box/.test(e.message),
+  );
 });
 
 test.run();

@@ -35,7 +35,9 @@ const WASM_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseC
 const tfjsBatchNormGradient = fusedBatchNormGradConfig as tf.GradConfig;
 let replacementBatchNormGradient = tfjsBatchNormGradient;
 // The kernels the wasm package ships, one module each in its dist/kernels folder.
-const shippedKernels = new Set(readdirSync(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')), 'kernels')).map((file) => file.replace(/\..*$/, '')));
+const shippedKernels = new Set(
+  readdirSync(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')), 'kernels')).map((file) => file.replace(/\..*$/, '')),
+);
 
 test.before(async () => {
   await initBackend({ backend: 'cpu', log: () => {} });
@@ -140,13 +142,18 @@ function shapes(c: ConvCase): { x: Shape4; w: Shape4; y: Shape4 } {
 /** x, w and dy of a case, from seeds derived from `seed`; loopGradients draws the same values. */
 function caseTensors(c: ConvCase, seed: number): { x: tf.Tensor4D; w: tf.Tensor4D; dy: tf.Tensor4D } {
   const s = shapes(c);
-  return { x: randomTensor(s.x, 100 * seed + 1) as tf.Tensor4D, w: randomTensor(s.w, 100 * seed + 2) as tf.Tensor4D, dy: randomTensor(s.y, 100 * seed + 3) as tf.Tensor4D };
+  return {
+    x: randomTensor(s.x, 100 * seed + 1) as tf.Tensor4D,
+    w: randomTensor(s.w, 100 * seed + 2) as tf.Tensor4D,
+    dy: randomTensor(s.y, 100 * seed + 3) as tf.Tensor4D,
+  };
 }
 
 /** dL/dx and dL/dw of L = Σ conv(x, w) · dy through tfjs' public ops and gradients. */
 function opGradients(c: ConvCase, seed: number): Computation {
   const { x, w, dy } = caseTensors(c, seed);
-  const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => (c.depthwise ? tf.depthwiseConv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation) : tf.conv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation));
+  const conv = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+    c.depthwise ? tf.depthwiseConv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation) : tf.conv2d(a, b, c.stride, c.padding, 'NHWC', c.dilation);
   return computation([x, w, dy], () => tf.grads((a, b) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]));
 }
 
@@ -154,7 +161,9 @@ function opGradients(c: ConvCase, seed: number): Computation {
 function kernelGradients(c: ConvCase, seed: number): Computation {
   const { x, w, dy } = caseTensors(c, seed);
   const attrs = { strides: [c.stride, c.stride], pad: c.padding, dilations: [c.dilation, c.dilation], dataFormat: 'NHWC' };
-  const [input, filter] = c.depthwise ? ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] : ['Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+  const [input, filter] = c.depthwise
+    ? ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']
+    : ['Conv2DBackpropInput', 'Conv2DBackpropFilter'];
   return computation([x, w, dy], () => [
     tf.engine().runKernel<tf.Tensor>(input!, { dy, filter: w }, { ...attrs, inputShape: x.shape }),
     tf.engine().runKernel<tf.Tensor>(filter!, { x, dy }, { ...attrs, filterShape: w.shape }),
@@ -204,17 +213,29 @@ function loopGradients(c: ConvCase, seed: number): Values[] {
   ];
 }
 
-test('registerWasmGradients (run by initBackend on wasm) adds the kernels wasm lacks, replaces FusedBatchNorm\'s gradient, and is idempotent', () => {
-  assert.equal(WASM_KERNELS.filter((name) => !shippedKernels.has(name)), ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']);
+test("registerWasmGradients (run by initBackend on wasm) adds the kernels wasm lacks, replaces FusedBatchNorm's gradient, and is idempotent", () => {
+  assert.equal(
+    WASM_KERNELS.filter((name) => !shippedKernels.has(name)),
+    ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
+  );
   registerWasmGradients();
   for (const name of WASM_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
-  assert.ok(replacementBatchNormGradient !== tfjsBatchNormGradient, 'the cpu reference uses tfjs\' gradient, not the one under test');
+  assert.ok(replacementBatchNormGradient !== tfjsBatchNormGradient, "the cpu reference uses tfjs' gradient, not the one under test");
 });
 
 // Every setting the compiler emits: 'same' only at stride 1, explicit padding then 'valid' before strided
 // convolutions (odd, even and non-square inputs), kernels 1 (projection shortcuts, bottlenecks), 3 and 7 (stem).
 const conv = (kernel: number, stride: number, padding: Padding, height: number, width: number, channels = 3, out = 5): ConvCase => ({
-  depthwise: false, batch: 2, height, width, channels, out, kernel, stride, dilation: 1, padding,
+  depthwise: false,
+  batch: 2,
+  height,
+  width,
+  channels,
+  out,
+  kernel,
+  stride,
+  dilation: 1,
+  padding,
 });
 const convCases: ConvCase[] = [1, 3, 7].flatMap((k) => [
   conv(k, 1, 'same', 9, 9),
@@ -226,7 +247,16 @@ const convCases: ConvCase[] = [1, 3, 7].flatMap((k) => [
 convCases.push(conv(7, 2, 'valid', 18, 18, 1, 8)); // the ImageNet stem on a padded 12×12 single-channel image
 
 const depthwise = (out: number, kernel: number, stride: number, padding: Padding, height: number, width: number): ConvCase => ({
-  depthwise: true, batch: 2, height, width, channels: 4, out, kernel, stride, dilation: 1, padding,
+  depthwise: true,
+  batch: 2,
+  height,
+  width,
+  channels: 4,
+  out,
+  kernel,
+  stride,
+  dilation: 1,
+  padding,
 });
 const depthwiseCases: ConvCase[] = [1, 3].flatMap((m) => [
   depthwise(m, 3, 1, 'same', 9, 9),
@@ -293,7 +323,10 @@ test('a dilated Conv2D layer built by the conv2d helper trains on wasm: its kern
   const c = dilatedCases[1]!;
   await useBackend('wasm');
   const input = tf.input({ shape: [c.height, c.width, c.channels] });
-  const model = tf.model({ inputs: input, outputs: conv2dHelper(input, 'dilated', { filters: c.out, kernelSize: c.kernel, stride: 1, padding: 0, dilation: 2 }) });
+  const model = tf.model({
+    inputs: input,
+    outputs: conv2dHelper(input, 'dilated', { filters: c.out, kernelSize: c.kernel, stride: 1, padding: 0, dilation: 2 }),
+  });
   const layer = model.getLayer('dilated');
   assert.is(layer.getClassName(), 'Conv2D');
   const { x, w, dy } = caseTensors(c, 70 + 1);
@@ -344,7 +377,7 @@ function momentsGradients(): Computation {
   return computation([x, offset, scale, dy], () => tf.grads(f)([x, offset, scale]));
 }
 
-test('FusedBatchNorm: the broadcasting gradient on wasm equals tfjs\' gradient on cpu for x, mean, variance, offset, scale', async () => {
+test("FusedBatchNorm: the broadcasting gradient on wasm equals tfjs' gradient on cpu for x, mean, variance, offset, scale", async () => {
   const [actual, expected] = [await valuesOn('wasm', batchNormGradients), await valuesOn('cpu', batchNormGradients)];
   ['x', 'mean', 'variance', 'offset', 'scale'].forEach((name, i) => assertAgrees('FusedBatchNorm', `d${name}`, actual[i]!, expected[i]!));
 });
@@ -372,7 +405,16 @@ const groupedCases: GroupedCase[] = [
 
 /** dL/dx and dL/dkernel of L = Σ GroupedConv2D(x) · dy, the kernel read through the layer's own variable. */
 function groupedGradients(c: GroupedCase, seed: number): Computation {
-  const layer = new GroupedConv2D({ name: `g${seed}`, filters: c.filters, kernelSize: 3, strides: c.stride, dilationRate: 1, groups: c.groups, padding: c.padding, kernelInit: 'zeros' });
+  const layer = new GroupedConv2D({
+    name: `g${seed}`,
+    filters: c.filters,
+    kernelSize: 3,
+    strides: c.stride,
+    dilationRate: 1,
+    groups: c.groups,
+    padding: c.padding,
+    kernelInit: 'zeros',
+  });
   layer.apply(tf.input({ shape: [c.size, c.size, c.channels] }));
   const initial = randomTensor([3, 3, c.channels / c.groups, c.filters], 300 + seed);
   layer.setWeights([initial]);
@@ -476,7 +518,11 @@ for (const [name, spec] of Object.entries(trainingSpecs)) {
     const seeded = modelWithWeights(graph, weightsFor(graph));
     const names = seeded.weights.map((w) => w.originalName);
     const initial = seeded.weights.map((w) => copy(w.read()));
-    if (name.includes('grouped')) assert.ok(seeded.layers.some((l) => l.getClassName() === 'GroupedConv2D'), 'the model has a grouped convolution');
+    if (name.includes('grouped'))
+      assert.ok(
+        seeded.layers.some((l) => l.getClassName() === 'GroupedConv2D'),
+        'the model has a grouped convolution',
+      );
     seeded.dispose();
     const expected = await trainingStep('cpu', graph, initial);
     const actual = await trainingStep('wasm', graph, initial);
@@ -491,7 +537,7 @@ for (const [name, spec] of Object.entries(trainingSpecs)) {
   });
 }
 
-test('no leaks: a gradient on wasm leaves tf.memory().numTensors and the backend\'s numDataIds as they were', async () => {
+test("no leaks: a gradient on wasm leaves tf.memory().numTensors and the backend's numDataIds as they were", async () => {
   await useBackend('wasm');
   const computations: Record<string, () => Computation> = {
     'conv2d k3 s1 same': () => opGradients(conv(3, 1, 'same', 9, 9), 900),

@@ -173,17 +173,20 @@ test('examples/web type-checks against its own tsconfig', async () => {
 });
 
 test("vite's preview serves the build cross-origin isolated, as the config says", async () => {
-  const server = await preview({ root: APP, configFile: join(APP, 'vite.config.ts'), logLevel: 'silent', build: { outDir: site }, preview: { host: '127.0.0.1', port: 0, open: false } });
+  const server = await preview({
+    root: APP,
+    configFile: join(APP, 'vite.config.ts'),
+    logLevel: 'silent',
+    build: { outDir: site },
+    preview: { host: '127.0.0.1', port: 0, open: false },
+  });
   try {
     const url = server.resolvedUrls?.local[0];
     assert.ok(url, 'preview has a local URL');
     const response = await fetch(url);
     assert.is(response.status, 200);
     assert.match(await response.text(), /<ol id="top5">/);
-    assert.equal(
-      [response.headers.get('cross-origin-opener-policy'), response.headers.get('cross-origin-embedder-policy')],
-      ['same-origin', 'require-corp'],
-    );
+    assert.equal([response.headers.get('cross-origin-opener-policy'), response.headers.get('cross-origin-embedder-policy')], ['same-origin', 'require-corp']);
   } finally {
     await server.close();
   }
@@ -252,7 +255,11 @@ define('the built app classifies an opened image as Node does, and shows the bac
       assert.is(await settle(page, errors, ['done', 'error']), 'done', await failure());
       const dropped: number[] = [];
       for (let rank = 0; rank < 5; rank++) dropped.push(Number(await items.nth(rank).getAttribute('data-class')));
-      assert.equal(dropped, expected.top.map((e) => e.index), 'top-5 classes of the dropped file');
+      assert.equal(
+        dropped,
+        expected.top.map((e) => e.index),
+        'top-5 classes of the dropped file',
+      );
       errors.assertNone('the app');
 
       const pageMs = performance.now() - start;

@@ -28,7 +28,10 @@ function netspec(args: readonly string[], timeout = 60_000) {
 }
 
 /** A fresh copy of the tiny model's weights folder at `name`, its manifest changed by `edit` when given. */
-function folder(name: string, edit?: (manifest: Record<string, unknown> & { weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] }) => void): string {
+function folder(
+  name: string,
+  edit?: (manifest: Record<string, unknown> & { weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] }) => void,
+): string {
   const path = join(root, name);
   rmSync(path, { recursive: true, force: true });
   const imported = importCheckpoint(graph, 'tiny.safetensors', readSafetensors('tiny.safetensors', writeSafetensors(checkpointFor(graph))));
@@ -116,7 +119,10 @@ test('a shard larger than the manifest describes is refused from its size, befor
 test('a model.json past its size limit is refused from its size', async () => {
   const path = folder('huge-manifest');
   truncateSync(join(path, 'model.json'), 2 ** 30);
-  assert.match(await refusal(path), new RegExp(`^cannot read ${path}/model\\.json: the file is ${2 ** 30} bytes, more than the \\d+-byte limit for a weights manifest$`));
+  assert.match(
+    await refusal(path),
+    new RegExp(`^cannot read ${path}/model\\.json: the file is ${2 ** 30} bytes, more than the \\d+-byte limit for a weights manifest$`),
+  );
 });
 
 test('malformed manifests are one line naming model.json: a null group, paths or weights that are not lists, names twice, sizes past any model', async () => {
@@ -157,13 +163,20 @@ test('NaN in a shard is one line naming the tensor for predict, eval, export onn
     ['export', 'onnx', 'tiny.json', '--weights', 'nan', '--out', 'nan.onnx'],
     ['weights', 'export', 'tiny.json', 'nan', '--out', 'nan.safetensors'],
   ]) {
-    const run = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NETSPEC_BACKEND: 'cpu', NETSPEC_FASHION_MNIST: fashion } });
+    const run = spawnSync(process.execPath, [cli, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NETSPEC_BACKEND: 'cpu', NETSPEC_FASHION_MNIST: fashion },
+    });
     assert.is(run.status, 1, `${args[0]}: ${run.stderr}`);
     assert.is(run.stderr.replace(/^netspec: TensorFlow\.js backend .*\n/, ''), `netspec: ${line}\n`, args[0]);
     assert.is(run.stdout, '', `${args[0]} printed nothing`);
   }
   const model = buildModel(graph);
-  const failure = await loadWeights(model, path, { disposeOnError: true }).then(() => 'loaded', (error: Error) => error.message);
+  const failure = await loadWeights(model, path, { disposeOnError: true }).then(
+    () => 'loaded',
+    (error: Error) => error.message,
+  );
   assert.is(failure, `${path}: ${first.name} holds 1 NaN value (at index 5)`);
 });
 

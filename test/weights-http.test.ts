@@ -33,10 +33,20 @@ const other = graphOf({ ...TINY_FASHION_SPEC, name: 'other_net', head: { type: '
 
 test.before(async () => {
   await initBackend({ backend: 'cpu', log: () => {} });
-  for (const [graph, folder] of [[tiny, 'tiny'], [other, 'other']] as const) {
-    writeFileSync(join(root, `${folder}.json`), JSON.stringify(folder === 'tiny' ? TINY_FASHION_SPEC : { ...TINY_FASHION_SPEC, name: graph.name, head: { type: 'classifier', classes: 5 } }));
+  for (const [graph, folder] of [
+    [tiny, 'tiny'],
+    [other, 'other'],
+  ] as const) {
+    writeFileSync(
+      join(root, `${folder}.json`),
+      JSON.stringify(folder === 'tiny' ? TINY_FASHION_SPEC : { ...TINY_FASHION_SPEC, name: graph.name, head: { type: 'classifier', classes: 5 } }),
+    );
     writeFileSync(join(root, `${folder}.safetensors`), writeSafetensors(initialWeights(graph)));
-    const run = spawnSync(process.execPath, [resolve('dist/cli.js'), 'weights', 'import', `${folder}.json`, `${folder}.safetensors`, '--out', `weights/${folder}`], { cwd: root, encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [resolve('dist/cli.js'), 'weights', 'import', `${folder}.json`, `${folder}.safetensors`, '--out', `weights/${folder}`],
+      { cwd: root, encoding: 'utf8' },
+    );
     assert.is(run.status, 0, run.stderr);
   }
   cpSync(join(root, 'weights/tiny'), join(root, 'weights/short'), { recursive: true });
@@ -57,7 +67,13 @@ test('a folder fetched by its URL, with or without a slash or by its model.json,
     const fetched = await fetchWeightsFolder(url);
     assert.equal(fetched.manifest, disk.manifest, url);
     assert.equal([...fetched.weights.keys()], [...disk.weights.keys()]);
-    for (const [name, weight] of disk.weights) assert.ok(Buffer.from(fetched.weights.get(name)!.data.buffer, fetched.weights.get(name)!.data.byteOffset, weight.data.byteLength).equals(Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength)), `${url}: ${name} bit for bit`);
+    for (const [name, weight] of disk.weights)
+      assert.ok(
+        Buffer.from(fetched.weights.get(name)!.data.buffer, fetched.weights.get(name)!.data.byteOffset, weight.data.byteLength).equals(
+          Buffer.from(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength),
+        ),
+        `${url}: ${name} bit for bit`,
+      );
   }
 });
 
@@ -71,7 +87,7 @@ test('a model loaded over HTTP predicts exactly as one loaded from disk', async 
   overHttp.dispose();
 });
 
-test('a missing folder, a short shard and another model\'s folder that does not fit each fail with one message naming the URL', async () => {
+test("a missing folder, a short shard and another model's folder that does not fit each fail with one message naming the URL", async () => {
   const failure = async (url: string) => {
     const model = buildModel(tiny);
     try {
@@ -82,15 +98,26 @@ test('a missing folder, a short shard and another model\'s folder that does not 
     throw new Error(`${url} loaded`);
   };
   assert.is(await failure(`${server.url}weights/missing/`), `cannot fetch ${server.url}weights/missing/model.json: HTTP 404 Not Found`);
-  assert.is(await failure(`${server.url}weights/short`), `${server.url}weights/short/: shards group1-shard1of1.bin hold 100 bytes, the manifest describes ${readFileSync(join(root, 'weights/tiny/group1-shard1of1.bin')).length}`);
-  assert.match(await failure(`${server.url}weights/other/`), new RegExp(`^${server.url.replace(/[.]/g, '\\.')}weights/other/ holds weights of other_net, not of tiny_fashion: .* does not fit tiny_fashion:\n  fc/kernel is \\[16, 5\\] but fc expects \\[16, 10\\]`));
+  assert.is(
+    await failure(`${server.url}weights/short`),
+    `${server.url}weights/short/: shards group1-shard1of1.bin hold 100 bytes, the manifest describes ${readFileSync(join(root, 'weights/tiny/group1-shard1of1.bin')).length}`,
+  );
+  assert.match(
+    await failure(`${server.url}weights/other/`),
+    new RegExp(
+      `^${server.url.replace(/[.]/g, '\\.')}weights/other/ holds weights of other_net, not of tiny_fashion: .* does not fit tiny_fashion:\n  fc/kernel is \\[16, 5\\] but fc expects \\[16, 10\\]`,
+    ),
+  );
   assert.is(await failure(`${server.url}weights/html/`), `${server.url}weights/html/model.json is not a netspec weights manifest: it is not JSON`);
   // A port nothing listens on: one that was free a moment ago.
   const closed = createServer();
   await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
   const { port } = closed.address() as AddressInfo;
   await new Promise((done) => closed.close(done));
-  assert.is(await failure(`http://127.0.0.1:${port}/weights/`), `cannot fetch http://127.0.0.1:${port}/weights/model.json: the server refused the connection (ECONNREFUSED)`);
+  assert.is(
+    await failure(`http://127.0.0.1:${port}/weights/`),
+    `cannot fetch http://127.0.0.1:${port}/weights/model.json: the server refused the connection (ECONNREFUSED)`,
+  );
 });
 
 test('a tf.io.IOHandler of float32 weights loads; a quantised one is refused by name', async () => {
@@ -117,7 +144,6 @@ test('a tf.io.IOHandler of float32 weights loads; a quantised one is refused by 
   viaHandler.dispose();
   fromDisk.dispose();
 });
-
 
 /**
  * A server that misbehaves on purpose, one folder per way: `endless` sends a shard that never ends, `stall` half a shard
@@ -174,11 +200,17 @@ test('a shard that never ends is cut at the size the manifest describes, in boun
   try {
     const before = process.memoryUsage().rss;
     const { message, ms } = await fetchFailure(`${hostile.url}endless/`);
-    assert.match(message, new RegExp(`^cannot fetch ${hostile.url}endless/group1-shard1of1\\.bin: it holds more bytes than the manifest describes; stopped after \\d+$`));
+    assert.match(
+      message,
+      new RegExp(`^cannot fetch ${hostile.url}endless/group1-shard1of1\\.bin: it holds more bytes than the manifest describes; stopped after \\d+$`),
+    );
     assert.ok(process.memoryUsage().rss - before < 64 * 2 ** 20, 'memory stayed bounded');
     assert.ok(ms < 5000, `stopped at once (${ms} ms)`);
     const large = await fetchFailure(`${hostile.url}large/`);
-    assert.is(large.message, `cannot fetch ${hostile.url}large/group1-shard1of1.bin: the server sends ${2 ** 30} bytes, more than the ${readFileSync(join(root, 'weights/tiny/group1-shard1of1.bin')).length} the manifest leaves for it`);
+    assert.is(
+      large.message,
+      `cannot fetch ${hostile.url}large/group1-shard1of1.bin: the server sends ${2 ** 30} bytes, more than the ${readFileSync(join(root, 'weights/tiny/group1-shard1of1.bin')).length} the manifest leaves for it`,
+    );
   } finally {
     await hostile.close();
   }
@@ -204,13 +236,21 @@ test('an AbortSignal given to loadWeights (as createModel passes it) cancels a s
     setTimeout(() => controller.abort(new Error('the page was closed')), 200);
     const model = buildModel(tiny);
     const started = performance.now();
-    const failure = await loadWeights(model, `${hostile.url}stall/`, { signal: controller.signal, disposeOnError: true }).then(() => 'loaded', (error: Error) => error.message);
+    const failure = await loadWeights(model, `${hostile.url}stall/`, { signal: controller.signal, disposeOnError: true }).then(
+      () => 'loaded',
+      (error: Error) => error.message,
+    );
     assert.is(failure, 'the page was closed');
     assert.ok(performance.now() - started < 3000, 'gave up when aborted');
     assert.throws(() => model.dispose(), /already disposed/);
     // A generated module's createModel hands its options to loadWeights.
-    const generated = (await import('../generated/fashion/resnet20.ts')) as { createModel(options: { weights: string; signal: AbortSignal }): Promise<tf.LayersModel> };
-    const fromModule = await generated.createModel({ weights: `${hostile.url}stall/`, signal: AbortSignal.timeout(200) }).then(() => 'loaded', (error: Error) => error.name);
+    const generated = (await import('../generated/fashion/resnet20.ts')) as {
+      createModel(options: { weights: string; signal: AbortSignal }): Promise<tf.LayersModel>;
+    };
+    const fromModule = await generated.createModel({ weights: `${hostile.url}stall/`, signal: AbortSignal.timeout(200) }).then(
+      () => 'loaded',
+      (error: Error) => error.name,
+    );
     assert.is(fromModule, 'TimeoutError', "the signal's own reason");
     const aborted = await fetchFailure(`${hostile.url}stall/`, { signal: AbortSignal.abort() });
     assert.is((aborted.error as DOMException).name, 'AbortError', 'an aborted signal is refused before any request');
@@ -225,7 +265,10 @@ test("a redirected manifest's shards are fetched beside where it was found; a re
     const moved = await fetchWeightsFolder(`${hostile.url}moved/`);
     assert.is(moved.weights.size, (await readWeightsFolder(join(root, 'weights/tiny'))).weights.size, 'the shards came from real/sub/');
     assert.is((await fetchFailure(`${hostile.url}loop/`)).message, `cannot fetch ${hostile.url}loop/model.json: too many redirects (a redirect loop)`);
-    assert.is((await fetchFailure('file:///tmp/weights/')).message, 'cannot fetch file:///tmp/weights/model.json: a page cannot fetch file: URLs; serve the folder over HTTP (in Node, give its path)');
+    assert.is(
+      (await fetchFailure('file:///tmp/weights/')).message,
+      'cannot fetch file:///tmp/weights/model.json: a page cannot fetch file: URLs; serve the folder over HTTP (in Node, give its path)',
+    );
   } finally {
     await hostile.close();
   }

@@ -95,14 +95,23 @@ test('OIHW → HWIO and [out, in] → [in, out], worked by hand', () => {
 test('the grouped 3×3 convolution maps as PyTorch stores it: [out, in / groups, k, k]', () => {
   const slot = weightSlots(analyzed(tinySpec(3))).find((s) => s.torchName === 'layer1.0.conv2.weight')!;
   // Stage width 4, widthPerGroup 32, groups 2: ⌊4·32/64⌋·2 = 4 channels in 2 groups of 2.
-  assert.equal([slot.torchShape, slot.tfjsShape], [[4, 2, 3, 3], [3, 3, 2, 4]]);
+  assert.equal(
+    [slot.torchShape, slot.tfjsShape],
+    [
+      [4, 2, 3, 3],
+      [3, 3, 2, 4],
+    ],
+  );
 });
 
 test('imported weights reproduce a convolution computed by hand', async () => {
   // One 2-channel pixel through a 1×1 conv (out 2) and a dense layer: conv weight OIHW [[1, 2], [3, 4]] gives
   // channels (1·x0 + 2·x1, 3·x0 + 4·x1) = (5, 11) for x = (1, 2); dense [[1, −1]] with bias 0.5 gives 5 − 11 + 0.5.
   const input = tf.input({ shape: [1, 1, 2] });
-  const model = tf.model({ inputs: input, outputs: dense(globalAvgPool(conv2d(input, 'c', { filters: 2, kernelSize: 1, stride: 1, padding: 0 }), 'p'), 'fc', { units: 1 }) });
+  const model = tf.model({
+    inputs: input,
+    outputs: dense(globalAvgPool(conv2d(input, 'c', { filters: 2, kernelSize: 1, stride: 1, padding: 0 }), 'p'), 'fc', { units: 1 }),
+  });
   const slots = [
     { layer: 'c', torchName: 'c.weight', torchShape: [2, 2, 1, 1], tfjsName: 'c/kernel', tfjsShape: [1, 1, 2, 2], layout: 'conv' as const },
     { layer: 'fc', torchName: 'fc.weight', torchShape: [1, 2], tfjsName: 'fc/kernel', tfjsShape: [2, 1], layout: 'linear' as const },
@@ -210,7 +219,10 @@ test('--partial refuses NaN and ±Inf too, and refuses a checkpoint of which no 
 });
 
 test('renames replace whole dot-separated segments only', () => {
-  const renames = [['shortcut', 'downsample'], ['module', '']] as const;
+  const renames = [
+    ['shortcut', 'downsample'],
+    ['module', ''],
+  ] as const;
   assert.is(renameKey('module.layer1.0.shortcut.0.weight', renames), 'layer1.0.downsample.0.weight');
   assert.is(renameKey('layer1.0.shortcut_extra.weight', renames), 'layer1.0.shortcut_extra.weight');
   assert.is(renameKey('submodule.conv1.weight', renames), 'submodule.conv1.weight');
@@ -223,7 +235,10 @@ test('a weights folder loads into the model, and a mismatched folder is refused 
   writeWeightsFolder(folder, 'tiny', imported.weights, []);
   const { weights } = await readWeightsFolder(folder);
   const exported = exportCheckpoint(graph, folder, weights, []);
-  assert.equal([...exported.keys()], weightSlots(graph).map((s) => s.torchName));
+  assert.equal(
+    [...exported.keys()],
+    weightSlots(graph).map((s) => s.torchName),
+  );
 
   // Stage 2 at width 4 has a bottleneck of ⌊4·32/64⌋·2 = 4 channels instead of 8.
   const other = analyzed({ ...tinySpec(3), stages: { widths: [4, 4], depths: [1, 1], strides: [1, 2] } });
@@ -267,7 +282,10 @@ test('weights import through the CLI refuses NaN and ±Inf and a --partial that 
   const root = mkdtempSync(join(tmpdir(), 'netspec-weights-cli-'));
   writeFileSync(join(root, 'tiny.json'), JSON.stringify(tinySpec(3)));
   const tensors = checkpointFor(analyzed(tinySpec(3)));
-  writeFileSync(join(root, 'nan.safetensors'), writeSafetensors(poisoned(poisoned(tensors, 'bn1.running_var', { 1: NaN }), 'fc.weight', { 0: Infinity, 9: -Infinity })));
+  writeFileSync(
+    join(root, 'nan.safetensors'),
+    writeSafetensors(poisoned(poisoned(tensors, 'bn1.running_var', { 1: NaN }), 'fc.weight', { 0: Infinity, 9: -Infinity })),
+  );
   writeFileSync(join(root, 'renamed.safetensors'), writeSafetensors(new Map([...tensors].map(([name, tensor]) => [`model.${name}`, tensor]))));
   const cli = (args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
 
@@ -299,10 +317,21 @@ test('loadWeights refuses a folder that does not fit, and can dispose the model 
   const graph = analyzed(tinySpec(3));
   const imported = importCheckpoint(graph, 'ckpt', readBack(checkpointFor(graph)), {});
   const folder = mkdtempSync(join(tmpdir(), 'netspec-load-'));
-  writeWeightsFolder(folder, 'tiny', imported.weights.filter((w) => !w.name.startsWith('fc/')), []);
+  writeWeightsFolder(
+    folder,
+    'tiny',
+    imported.weights.filter((w) => !w.name.startsWith('fc/')),
+    [],
+  );
   const input = tf.input({ shape: [8, 8, 2] });
-  const model = tf.model({ inputs: input, outputs: dense(globalAvgPool(conv2d(input, 'conv1', { filters: 4, kernelSize: 3, stride: 1, padding: 1 }), 'avgpool'), 'fc', { units: 3 }) });
-  const failure = await loadWeights(model, folder, { disposeOnError: true }).then(() => undefined, (error: Error) => error.message);
+  const model = tf.model({
+    inputs: input,
+    outputs: dense(globalAvgPool(conv2d(input, 'conv1', { filters: 4, kernelSize: 3, stride: 1, padding: 1 }), 'avgpool'), 'fc', { units: 3 }),
+  });
+  const failure = await loadWeights(model, folder, { disposeOnError: true }).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   assert.match(failure ?? '', /\n {2}missing fc\/kernel \(Dense fc expects \[4, 3\]\)\n/);
   assert.match(failure ?? '', /\n {2}unexpected layer1\.0\.conv1\/kernel: no layer of \S+ has it\n/);
   assert.throws(() => model.dispose(), /already disposed/);

@@ -23,11 +23,15 @@ async function tfjs(backend: 'wasm' | 'webgl', model: BenchModel, warmup: number
   const module = models[model];
   const built = await module.createModel({ weights: `weights/${model}/` });
   const x = tf.randomUniform([1, ...module.inputShape]) as tf.Tensor4D;
-  const msPerImage = await timed(async () => {
-    const y = module.predict(built, x);
-    await y.data();
-    y.dispose();
-  }, warmup, runs);
+  const msPerImage = await timed(
+    async () => {
+      const y = module.predict(built, x);
+      await y.data();
+      y.dispose();
+    },
+    warmup,
+    runs,
+  );
   x.dispose();
   built.dispose();
   return { label: log.join(' '), msPerImage };
@@ -37,9 +41,13 @@ async function ort(model: BenchModel, warmup: number, runs: number): Promise<Tim
   const log: string[] = [];
   const session = await onnx[model].load(`${model}.onnx`, { wasmPaths: './', log: (line) => log.push(line) });
   const images = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i));
-  const msPerImage = await timed(async () => {
-    await session.predict(images, 1);
-  }, warmup, runs);
+  const msPerImage = await timed(
+    async () => {
+      await session.predict(images, 1);
+    },
+    warmup,
+    runs,
+  );
   await session.session.release();
   return { label: log.join(' '), msPerImage };
 }

@@ -97,7 +97,8 @@ async function load(): Promise<Classifier> {
   const [height, width, channels] = compiled.inputShape;
   const { input, classes } = folder.manifest;
   if (input && input.mean.length !== channels) throw new Error(`${weightsUrl} normalises ${input.mean.length} channels but ${compiled.name} takes ${channels}`);
-  if (classes && classes.length !== compiled.outputShape[0]) throw new Error(`${weightsUrl} names ${classes.length} classes but ${compiled.name} has ${compiled.outputShape[0]}`);
+  if (classes && classes.length !== compiled.outputShape[0])
+    throw new Error(`${weightsUrl} names ${classes.length} classes but ${compiled.name} has ${compiled.outputShape[0]}`);
   const model = await compiled.createModel({ weights: folder });
   // The first run compiles shaders (webgl) or sets up kernels; without it the first image's time would be that.
   tf.tidy(() => compiled.predict(model, tf.zeros([1, height, width, channels]))).dispose();
@@ -130,7 +131,9 @@ async function classify(file: Blob): Promise<void> {
     const values = (await probabilities.data()) as Float32Array;
     const ms = performance.now() - start;
     probabilities.dispose();
-    const ranked = Array.from(values.keys()).sort((a, b) => values[b]! - values[a]!).slice(0, TOP);
+    const ranked = Array.from(values.keys())
+      .sort((a, b) => values[b]! - values[a]!)
+      .slice(0, TOP);
     top5.replaceChildren(
       ...ranked.map((index) => {
         const item = document.createElement('li');

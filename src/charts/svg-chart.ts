@@ -113,11 +113,17 @@ export function linePanel(panel: LinePanel): string {
   const toY = (y: number) => bottom - ((y - yAxis.low) / (yAxis.high - yAxis.low)) * (bottom - top);
   for (const tick of yAxis.ticks) {
     const y = coordinate(toY(tick));
-    parts.push(`<line class="grid" x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`, text(left - 6, toY(tick) + 4, tick.toFixed(yAxis.decimals), 'class="y-tick" text-anchor="end"'));
+    parts.push(
+      `<line class="grid" x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`,
+      text(left - 6, toY(tick) + 4, tick.toFixed(yAxis.decimals), 'class="y-tick" text-anchor="end"'),
+    );
   }
   for (const tick of xAxis.ticks) {
     const x = coordinate(toX(tick));
-    parts.push(`<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 5}" stroke="#333333"/>`, text(toX(tick), bottom + 18, tick.toFixed(xAxis.decimals), 'class="x-tick" text-anchor="middle"'));
+    parts.push(
+      `<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 5}" stroke="#333333"/>`,
+      text(toX(tick), bottom + 18, tick.toFixed(xAxis.decimals), 'class="x-tick" text-anchor="middle"'),
+    );
   }
   const yLabelX = left - 56;
   const yLabelY = (top + bottom) / 2;

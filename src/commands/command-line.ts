@@ -182,7 +182,8 @@ function numberValue(name: string, option: NumberOption, text: string): number {
   const value = Number(text);
   const low = option.exclusiveMin ? value <= option.min : value < option.min;
   const high = option.max !== undefined && value > option.max;
-  if (!Number.isFinite(value) || low || high || (option.integer && !Number.isInteger(value))) throw new UsageError(`--${name} takes ${kind} ${range}, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(value) || low || high || (option.integer && !Number.isInteger(value)))
+    throw new UsageError(`--${name} takes ${kind} ${range}, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -208,7 +209,10 @@ function usageLine<T extends OptionTable>(command: string, form: Form<T>, table:
 }
 
 function optionLines(table: OptionTable): string[] {
-  const rows: [string, string][] = Object.entries(table).map(([name, option]) => [option.type === 'boolean' ? `--${name}` : `--${name} ${option.arg}`, describe(option)]);
+  const rows: [string, string][] = Object.entries(table).map(([name, option]) => [
+    option.type === 'boolean' ? `--${name}` : `--${name} ${option.arg}`,
+    describe(option),
+  ]);
   rows.push(['-h, --help', 'Show this help']);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.flatMap(([label, text]) => wrap(text, LINE_WIDTH - width - 5).map((line, i) => `  ${(i === 0 ? label : '').padEnd(width)}   ${line}`));

@@ -37,13 +37,22 @@ Arguments:
   },
   run: async ({ values, positionals }) => {
     if (values.target === 'onnx' && values.check) throw new UsageError('--check compares the generated modules; it does not take --target onnx');
-    return compileCommand({ specs: positionals, specRoot: values.specs, outDir: values.out, check: values.check, onnx: values.target === 'onnx', pytorch: values.target === 'pytorch' });
+    return compileCommand({
+      specs: positionals,
+      specRoot: values.specs,
+      outDir: values.out,
+      check: values.check,
+      onnx: values.target === 'onnx',
+      pytorch: values.target === 'pytorch',
+    });
   },
 });
 
 async function compileCommand(options: CompileOptions & { readonly check: boolean; readonly onnx: boolean }): Promise<number> {
-  if (options.specs.length === 0 && !existsSync(options.specRoot)) throw new UsageError(`no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR`);
-  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory()) throw new UsageError(`--specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments`);
+  if (options.specs.length === 0 && !existsSync(options.specRoot))
+    throw new UsageError(`no specs folder ${JSON.stringify(options.specRoot)}; pass spec files or --specs DIR`);
+  if (options.specs.length === 0 && !statSync(options.specRoot).isDirectory())
+    throw new UsageError(`--specs ${JSON.stringify(options.specRoot)} is a file, not a folder; pass spec files as arguments`);
   const started = performance.now();
   const plan = planCompile(options);
   if (hasErrors(plan.diagnostics)) throw new SpecError(plan.diagnostics, options.check ? '' : '; nothing was written');

@@ -16,7 +16,8 @@ export type DataSource =
 
 /** The --data placeholder in usage lines, short; DATA_SOURCES spells out what it may be. */
 export const DATA_SOURCE_ARG = 'SOURCE';
-export const DATA_SOURCES = 'fashion-mnist, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, an image folder DIR, coco:ANNOTATIONS.json[:IMAGES_DIR], voc:DIR or masks:DIR';
+export const DATA_SOURCES =
+  'fashion-mnist, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, an image folder DIR, coco:ANNOTATIONS.json[:IMAGES_DIR], voc:DIR or masks:DIR';
 const CIFAR_VARIANTS: readonly CifarVariant[] = ['cifar10', 'cifar100', 'cifar100-coarse'];
 
 /** The source a --data value names; an empty value or a CIFAR prefix without a folder is a usage error. */
@@ -47,7 +48,8 @@ export interface LoadedData {
 export async function loadDataSource(source: DataSource, graph: AnalyzedGraph, options: Omit<ImageFolderOptions, 'input'> = {}): Promise<LoadedData> {
   if (source.kind === 'fashion-mnist') return loadFashionMnist();
   if (source.kind === 'cifar') return loadCifar(source.variant, source.dir);
-  if (source.kind === 'annotated') throw new DataFileError(annotatedSourceName(source.source), 'holds boxes or masks for detection or segmentation, not labelled images for a classifier');
+  if (source.kind === 'annotated')
+    throw new DataFileError(annotatedSourceName(source.source), 'holds boxes or masks for detection or segmentation, not labelled images for a classifier');
   const output = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
   const model = output === undefined ? undefined : { name: graph.name, classes: output };
   return loadImageFolder(source.dir, { ...options, model, input: graph.inputShape as [number, number, number] });
@@ -59,8 +61,10 @@ export function dataMismatch(name: string, data: LoadedData, graph: AnalyzedGrap
   const output = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0] : undefined;
   const set = data.train;
   if (output === undefined) return `${graph.name} is not a classifier (it outputs ${graph.outputShapes.map((s) => `[${s.join(', ')}]`).join(', ')})`;
-  if (height !== set.height || width !== set.width || channels !== set.channels) return `${name} has ${set.height}×${set.width}×${set.channels} images; ${graph.name} takes ${graph.inputShape.join('×')}`;
-  if (output !== set.classes) return `${name} has ${set.classes} classes but ${graph.name} outputs ${output}; its head should be a classifier of ${set.classes} classes`;
+  if (height !== set.height || width !== set.width || channels !== set.channels)
+    return `${name} has ${set.height}×${set.width}×${set.channels} images; ${graph.name} takes ${graph.inputShape.join('×')}`;
+  if (output !== set.classes)
+    return `${name} has ${set.classes} classes but ${graph.name} outputs ${output}; its head should be a classifier of ${set.classes} classes`;
   return undefined;
 }
 

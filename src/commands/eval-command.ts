@@ -57,22 +57,42 @@ per-class IoU).`,
     data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: `The labelled data: ${DATA_SOURCES}` },
     results: { type: 'string', arg: 'FILE|DIR', help: 'Score this COCO results file or folder of masks instead of running a model' },
     split: { type: 'string', arg: 'NAME', help: 'voc: and masks: data: the split to score (VOC: ImageSets/…/NAME.txt)' },
-    runtime: { type: 'choice', arg: 'ENGINE', choices: ['auto', 'tfjs', 'onnx'], default: 'auto', help: 'Detectors and segmenters: onnxruntime (auto when onnxruntime-node is installed) or TensorFlow.js' },
+    runtime: {
+      type: 'choice',
+      arg: 'ENGINE',
+      choices: ['auto', 'tfjs', 'onnx'],
+      default: 'auto',
+      help: 'Detectors and segmenters: onnxruntime (auto when onnxruntime-node is installed) or TensorFlow.js',
+    },
     batch: { type: 'number', arg: 'N', default: 4, min: 1, max: 256, integer: true, help: 'Detectors and segmenters: images run at once' },
     limit: { type: 'number', arg: 'N', min: 1, integer: true, help: 'Detectors and segmenters: score only the first N images' },
     json: { type: 'boolean', help: 'Print the figures as JSON' },
     svg: { type: 'string', arg: 'FILE', help: 'Also draw the figures as an SVG picture' },
-    detections: { type: 'string', arg: 'FILE', help: "Detectors: write the detections as COCO's results JSON (dataset image and category ids, boxes in image pixels)" },
+    detections: {
+      type: 'string',
+      arg: 'FILE',
+      help: "Detectors: write the detections as COCO's results JSON (dataset image and category ids, boxes in image pixels)",
+    },
     masks: { type: 'string', arg: 'DIR', help: 'Segmenters: write each predicted mask into DIR as <image name>.png' },
     strict: { type: 'boolean', help: 'Image folders: refuse an image that cannot be decoded instead of skipping it' },
-    'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Skip (image folders; under --strict refuse) or refuse images of more than N pixels' },
+    'max-pixels': {
+      type: 'number',
+      arg: 'N',
+      default: DEFAULT_MAX_PIXELS,
+      min: 1,
+      integer: true,
+      help: 'Skip (image folders; under --strict refuse) or refuse images of more than N pixels',
+    },
   },
   run: async ({ values, positionals }) => {
     const data = parseDataSource(values.data, 'eval');
     if (values.results !== undefined) return resultsCommand(values, positionals, data);
     if (positionals.length !== 1) throw new UsageError(`eval takes exactly one spec file, got ${positionals.length} (or --results to score a results file)`);
     if (values.weights === undefined) throw new UsageError('eval needs --weights DIR');
-    const outputs: { path: string; kind: 'generated-text' | 'unmarked' }[] = [values.svg && { path: values.svg, kind: 'generated-text' as const }, values.detections && { path: values.detections, kind: 'unmarked' as const }].filter((o) => typeof o === 'object');
+    const outputs: { path: string; kind: 'generated-text' | 'unmarked' }[] = [
+      values.svg && { path: values.svg, kind: 'generated-text' as const },
+      values.detections && { path: values.detections, kind: 'unmarked' as const },
+    ].filter((o) => typeof o === 'object');
     assertWritable(outputs);
     if (values.masks !== undefined) assertEmptyFolder(values.masks);
     const graph = analyzeSpecFile(positionals[0]!);
@@ -83,15 +103,30 @@ per-class IoU).`,
       const { weights, split, runtime, batch, limit, json, svg, detections, masks } = values;
       return evalDense({ graph, weights, source: data.source, split, runtime, batch, limit, maxPixels: values['max-pixels'], json, svg, detections, masks });
     }
-    if (values.detections !== undefined || values.masks !== undefined) throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
+    if (values.detections !== undefined || values.masks !== undefined)
+      throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
     return evalCommand({ graph, weights: values.weights, data, json: values.json, svg: values.svg, strict: values.strict, maxPixels: values['max-pixels'] });
   },
 });
 
 /** `eval --data … --results …`: no spec, no weights, no model options. */
-function resultsCommand(values: { readonly weights?: string; readonly split?: string; readonly results?: string; readonly json: boolean; readonly svg?: string; readonly detections?: string; readonly masks?: string }, positionals: readonly string[], data: DataSource): Promise<number> {
-  if (positionals.length > 0 || values.weights !== undefined) throw new UsageError('eval --results scores a results file without a spec or weights; leave them out');
-  if (values.detections !== undefined || values.masks !== undefined) throw new UsageError('--detections and --masks are written when a model runs, not with --results');
+function resultsCommand(
+  values: {
+    readonly weights?: string;
+    readonly split?: string;
+    readonly results?: string;
+    readonly json: boolean;
+    readonly svg?: string;
+    readonly detections?: string;
+    readonly masks?: string;
+  },
+  positionals: readonly string[],
+  data: DataSource,
+): Promise<number> {
+  if (positionals.length > 0 || values.weights !== undefined)
+    throw new UsageError('eval --results scores a results file without a spec or weights; leave them out');
+  if (values.detections !== undefined || values.masks !== undefined)
+    throw new UsageError('--detections and --masks are written when a model runs, not with --results');
   if (data.kind !== 'annotated') throw new UsageError('eval --results scores against coco:, voc: or masks: data');
   if (values.svg !== undefined) assertWritable([{ path: values.svg, kind: 'generated-text' }]);
   return evalResults({ source: data.source, split: values.split, results: values.results!, json: values.json, svg: values.svg });
@@ -108,7 +143,10 @@ function assertEmptyFolder(folder: string): void {
     if (code === 'ENOTDIR') throw new UserError(`--masks ${displayPath(folder)} is a file; it takes a folder for the masks`);
     throw error;
   }
-  if (entries.length > 0) throw new UserError(`--masks ${displayPath(folder)} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} already; give an empty or new folder`);
+  if (entries.length > 0)
+    throw new UserError(
+      `--masks ${displayPath(folder)} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} already; give an empty or new folder`,
+    );
 }
 
 interface EvalOptions {
@@ -137,10 +175,18 @@ async function evalCommand(options: EvalOptions): Promise<number> {
   const { mean, std } = imageTransformFor(graph, folder.manifest.input);
   const predicted = predictLabels(model, labelled.set, { mean: [...mean], std: [...std] });
   model.dispose();
-  const report = evaluationReport(Array.from(labelled.set.labels, (label) => mapping[label]!), predicted, names.length === classes ? names : Array.from({ length: classes }, (_, i) => `class ${i}`));
+  const report = evaluationReport(
+    Array.from(labelled.set.labels, (label) => mapping[label]!),
+    predicted,
+    names.length === classes ? names : Array.from({ length: classes }, (_, i) => `class ${i}`),
+  );
   const title = `${graph.name} on ${dataSourceName(options.data)}`;
   if (options.svg !== undefined) writeAtomically(options.svg, confusionSvg(report, title), 'generated-text');
-  process.stdout.write(options.json ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), ...report }, null, 2)}\n` : `${printable(title)}\n${formatReport(report)}`);
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), ...report }, null, 2)}\n`
+      : `${printable(title)}\n${formatReport(report)}`,
+  );
   return 0;
 }
 
@@ -152,7 +198,13 @@ async function evaluationSet(options: EvalOptions, graph: AnalyzedGraph, folder:
   }
   // Weights trained by netspec saw whole frames; others (torchvision's) expect the 256/224 margin cropped away.
   const { cropFraction, interpolation } = imageTransformFor(graph, folder.manifest.input);
-  const loaded = await loadEvalFolder(options.data.dir, { input: graph.inputShape as [number, number, number], strict: options.strict, maxPixels: options.maxPixels, cropFraction, interpolation });
+  const loaded = await loadEvalFolder(options.data.dir, {
+    input: graph.inputShape as [number, number, number],
+    strict: options.strict,
+    maxPixels: options.maxPixels,
+    cropFraction,
+    interpolation,
+  });
   return { set: loaded.set, classNames: loaded.classNames };
 }
 
@@ -166,7 +218,10 @@ function classMapping(data: string, dataNames: readonly string[], modelNames: re
     return dataNames.map((_, i) => i);
   }
   const unknown = dataNames.filter((name) => !modelNames.includes(name));
-  if (unknown.length > 0) throw new UserError(`${data} has classes the weights do not name: ${unknown.map(quoted).join(', ')} (the weights' classes: ${modelNames.map(quoted).join(', ')})`);
+  if (unknown.length > 0)
+    throw new UserError(
+      `${data} has classes the weights do not name: ${unknown.map(quoted).join(', ')} (the weights' classes: ${modelNames.map(quoted).join(', ')})`,
+    );
   return dataNames.map((name) => modelNames.indexOf(name));
 }
 

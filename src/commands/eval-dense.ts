@@ -65,7 +65,13 @@ export async function evalDense(options: DenseEvalOptions): Promise<number> {
   }
 }
 
-async function detection(options: DenseEvalOptions, dataset: ReturnType<typeof openDetectionSource>, runner: ModelRunner, folder: WeightsFolder, name: string): Promise<number> {
+async function detection(
+  options: DenseEvalOptions,
+  dataset: ReturnType<typeof openDetectionSource>,
+  runner: ModelRunner,
+  folder: WeightsFolder,
+  name: string,
+): Promise<number> {
   const { graph } = options;
   const mapping = categoryMapping(dataset.categories, graph.task!.classes, name);
   const results: CocoDetection[] = [];
@@ -83,7 +89,15 @@ async function detection(options: DenseEvalOptions, dataset: ReturnType<typeof o
   if (options.detections !== undefined) writeAtomically(options.detections, `${JSON.stringify(results)}\n`, 'unmarked');
   if (options.svg !== undefined) writeAtomically(options.svg, precisionRecallSvg(scores.coco, title), 'generated-text');
   if (options.json) {
-    const report = { producer: PRODUCER, model: graph.name, data: name, engine: runner.engine, images: scores.images, coco: cocoJson(scores.coco), ...(scores.voc ? { voc: vocJson(scores.voc) } : {}) };
+    const report = {
+      producer: PRODUCER,
+      model: graph.name,
+      data: name,
+      engine: runner.engine,
+      images: scores.images,
+      coco: cocoJson(scores.coco),
+      ...(scores.voc ? { voc: vocJson(scores.voc) } : {}),
+    };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`${title}\n${formatCocoStats(scores.coco.stats)}\n\n${formatCocoCategories(scores.coco)}\n`);
@@ -92,7 +106,13 @@ async function detection(options: DenseEvalOptions, dataset: ReturnType<typeof o
   return 0;
 }
 
-async function segmentation(options: DenseEvalOptions, dataset: ReturnType<typeof openSegmentationSource>, runner: ModelRunner, folder: WeightsFolder, name: string): Promise<number> {
+async function segmentation(
+  options: DenseEvalOptions,
+  dataset: ReturnType<typeof openSegmentationSource>,
+  runner: ModelRunner,
+  folder: WeightsFolder,
+  name: string,
+): Promise<number> {
   const { graph } = options;
   const classes = graph.task!.classes;
   const namesOf = taskClassNames(graph.task!, folder.manifest.classes ?? dataset.classNames);
@@ -110,7 +130,9 @@ async function segmentation(options: DenseEvalOptions, dataset: ReturnType<typeo
   const title = `${graph.name} on ${name}: ${images} images, ${runner.engine}`;
   if (options.svg !== undefined) writeAtomically(options.svg, segmentationIouSvg(figures, names, title), 'generated-text');
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ producer: PRODUCER, model: graph.name, data: name, engine: runner.engine, images, classNames: names, ...segmentationJson(figures, matrix) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: name, engine: runner.engine, images, classNames: names, ...segmentationJson(figures, matrix) }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(`${title}\n${formatSegmentation(figures)}\n`);
   }

@@ -45,7 +45,8 @@ function detectionResults(options: ResultsEvalOptions, name: string): number {
   }
   const title = `${displayPath(options.results)} on ${name}: ${results.length} detections`;
   if (options.svg !== undefined) writeAtomically(options.svg, precisionRecallSvg(evaluation, title), 'generated-text');
-  if (options.json) process.stdout.write(`${JSON.stringify({ producer: PRODUCER, results: displayPath(options.results), data: name, coco: cocoJson(evaluation) }, null, 2)}\n`);
+  if (options.json)
+    process.stdout.write(`${JSON.stringify({ producer: PRODUCER, results: displayPath(options.results), data: name, coco: cocoJson(evaluation) }, null, 2)}\n`);
   else process.stdout.write(`${title}\n${formatCocoStats(evaluation.stats)}\n\n${formatCocoCategories(evaluation)}\n`);
   return 0;
 }
@@ -53,7 +54,11 @@ function detectionResults(options: ResultsEvalOptions, name: string): number {
 /** A COCO results list, every record's fields of the right kind; anything else is one line naming the record. */
 function readResults(path: string): CocoDetection[] {
   const bytes = readBounded(path, MAX_RESULTS_BYTES);
-  if (!(bytes instanceof Uint8Array)) throw new DataFileError(path, bytes.kind === 'tooLarge' ? `is ${bytes.size}, past the ${MAX_RESULTS_BYTES}-byte limit for results files` : `cannot be read: ${bytes.reason}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new DataFileError(
+      path,
+      bytes.kind === 'tooLarge' ? `is ${bytes.size}, past the ${MAX_RESULTS_BYTES}-byte limit for results files` : `cannot be read: ${bytes.reason}`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -79,7 +84,10 @@ async function segmentationResults(options: ResultsEvalOptions, name: string): P
   const figures = segmentationFigures(matrix);
   const title = `${displayPath(options.results)} on ${name}: ${dataset.length} images`;
   if (options.svg !== undefined) writeAtomically(options.svg, segmentationIouSvg(figures, names, title), 'generated-text');
-  if (options.json) process.stdout.write(`${JSON.stringify({ producer: PRODUCER, results: displayPath(options.results), data: name, images: dataset.length, classNames: names, ...segmentationJson(figures, matrix) }, null, 2)}\n`);
+  if (options.json)
+    process.stdout.write(
+      `${JSON.stringify({ producer: PRODUCER, results: displayPath(options.results), data: name, images: dataset.length, classNames: names, ...segmentationJson(figures, matrix) }, null, 2)}\n`,
+    );
   else process.stdout.write(`${title}\n${formatSegmentation(figures)}\n`);
   return 0;
 }

@@ -14,7 +14,7 @@ import { megabytes, torchWeightsOf } from './weights-command.js';
 
 export const command = defineCommand({
   name: 'export',
-  summary: 'Write a spec\'s model as ONNX, for onnxruntime and other runtimes',
+  summary: "Write a spec's model as ONNX, for onnxruntime and other runtimes",
   forms: [{ args: 'onnx <spec.json>' }],
   description: `Writes the spec's model as a standard ONNX model for inference: opset ${OPSET}, NCHW input named "input" with a
 dynamic batch dimension, one named output per model output (logits, or C2… for backbones), BatchNorm folded
@@ -37,8 +37,10 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
     if (format !== 'onnx') throw new UsageError(`export takes the format onnx, got ${JSON.stringify(format ?? '')}`);
     if (!spec || extra.length > 0) throw new UsageError('export onnx takes one spec');
     if (values.out === undefined) throw new UsageError('export onnx needs --out FILE');
-    const quantize: QuantizeRequest | undefined = values.quantize === undefined ? undefined : { calibrate: values.calibrate, images: values['calibration-images'], method: values.calibration };
-    if (quantize && values.weights === undefined) throw new UsageError('export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
+    const quantize: QuantizeRequest | undefined =
+      values.quantize === undefined ? undefined : { calibrate: values.calibrate, images: values['calibration-images'], method: values.calibration };
+    if (quantize && values.weights === undefined)
+      throw new UsageError('export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
     if (!quantize && values.calibrate !== undefined) throw new UsageError('--calibrate is for --quantize int8');
     return exportOnnxCommand({ spec, out: values.out, weights: values.weights, quantize });
   },
@@ -61,6 +63,8 @@ async function exportOnnxCommand(options: { spec: string; weights: string | unde
   if (options.quantize) return quantizedExport(graph, bytes, options.weights!, options.out, options.quantize);
   writeAtomically(options.out, bytes, 'onnx');
   const source = options.weights === undefined ? 'freshly initialised weights' : `the weights in ${displayPath(options.weights)}`;
-  process.stdout.write(`wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`);
+  process.stdout.write(
+    `wrote ${displayPath(options.out)}: ${graph.name} as ONNX (opset ${OPSET}, BatchNorm folded) with ${source}, ${megabytes(bytes.length)}\n`,
+  );
   return 0;
 }

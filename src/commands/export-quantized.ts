@@ -16,8 +16,22 @@ export const DEFAULT_CALIBRATION_IMAGES = 128;
 export const QUANTIZE_OPTIONS = {
   quantize: { type: 'choice', arg: 'TYPE', choices: ['int8'], help: 'Write a static int8 QDQ model (needs --weights and --calibrate)' },
   calibrate: { type: 'string', arg: 'SOURCE', help: 'Calibration images: fashion-mnist (its training split) or a folder of JPEG and PNG images' },
-  'calibration-images': { type: 'number', arg: 'N', default: DEFAULT_CALIBRATION_IMAGES, min: 1, max: 60000, integer: true, help: 'How many calibration images to run (the first N of a folder by name)' },
-  calibration: { type: 'choice', arg: 'METHOD', choices: CALIBRATION_METHODS, default: 'minmax', help: 'Activation ranges from the extremes, the 99.999th percentile of magnitudes, or the least KL divergence' },
+  'calibration-images': {
+    type: 'number',
+    arg: 'N',
+    default: DEFAULT_CALIBRATION_IMAGES,
+    min: 1,
+    max: 60000,
+    integer: true,
+    help: 'How many calibration images to run (the first N of a folder by name)',
+  },
+  calibration: {
+    type: 'choice',
+    arg: 'METHOD',
+    choices: CALIBRATION_METHODS,
+    default: 'minmax',
+    help: 'Activation ranges from the extremes, the 99.999th percentile of magnitudes, or the least KL divergence',
+  },
 } as const;
 
 export interface QuantizeRequest {
@@ -28,18 +42,23 @@ export interface QuantizeRequest {
 
 /** Calibrates the fp32 model on the request's images, writes the int8 model, and says what stayed fp32. */
 export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, weights: string, out: string, request: QuantizeRequest): Promise<number> {
-  if (request.calibrate === undefined) throw new CalibrationError('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
+  if (request.calibrate === undefined)
+    throw new CalibrationError('export onnx --quantize int8 needs --calibrate fashion-mnist or --calibrate FOLDER of images');
   const needed = MIN_CALIBRATION_IMAGES[request.method];
-  if (request.images < needed) throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
+  if (request.images < needed)
+    throw new CalibrationError(`${request.method} calibration needs at least ${needed} images; --calibration-images is ${request.images}`);
   checkCalibrationBudget(graph.inputShape as readonly [number, number, number], request.images);
   const { input } = (await readUserWeights(weights)).manifest;
   const transform = imageTransformFor(graph, input);
-  const images = request.calibrate === 'fashion-mnist' ? fashionMnistImages(transform, request.images) : await folderImages(request.calibrate, request.images, transform);
+  const images =
+    request.calibrate === 'fashion-mnist' ? fashionMnistImages(transform, request.images) : await folderImages(request.calibrate, request.images, transform);
   const quantized = await quantizeOnnx(fp32, { images, method: request.method });
   writeAtomically(out, quantized.bytes, 'onnx');
   const kept = [...quantized.fp32].map(([op, count]) => `${op} ×${count}`).join(', ');
   const source = request.calibrate === 'fashion-mnist' ? 'Fashion-MNIST training images' : `images from ${displayPath(request.calibrate)}`;
-  process.stdout.write(`wrote ${displayPath(out)}: ${graph.name} as int8 QDQ ONNX (${DEFAULT_ACTIVATIONS} activations, ${request.method} ranges from ${images.count} ${source}), ${megabytes(quantized.bytes.length)}\n`);
+  process.stdout.write(
+    `wrote ${displayPath(out)}: ${graph.name} as int8 QDQ ONNX (${DEFAULT_ACTIVATIONS} activations, ${request.method} ranges from ${images.count} ${source}), ${megabytes(quantized.bytes.length)}\n`,
+  );
   if (kept) process.stdout.write(`stayed fp32: ${kept}\n`);
   return 0;
 }

@@ -70,14 +70,25 @@ exit status is 1.`,
       integer: true,
       help: 'Refuse images of more than N pixels (width × height), read from the header before decoding',
     },
-    out: { type: 'string', arg: 'DIR', default: 'predictions', help: 'Where segmentation and detection models write their images and JSON (created if missing)' },
+    out: {
+      type: 'string',
+      arg: 'DIR',
+      default: 'predictions',
+      help: 'Where segmentation and detection models write their images and JSON (created if missing)',
+    },
     'min-score': { type: 'number', arg: 'S', default: 0.5, min: 0, max: 1, help: 'Detection models: keep detections scoring at least S' },
   },
   run: async ({ values, positionals }) => {
     const [spec, ...images] = positionals;
     if (!spec || images.length === 0) throw new UsageError('predict takes a spec and at least one image');
     if (values.weights === undefined) throw new UsageError('predict needs --weights DIR');
-    return predictCommand({ spec, weights: values.weights, images, maxPixels: values['max-pixels'], output: { folder: values.out, minScore: values['min-score'] } });
+    return predictCommand({
+      spec,
+      weights: values.weights,
+      images,
+      maxPixels: values['max-pixels'],
+      output: { folder: values.out, minScore: values['min-score'] },
+    });
   },
 });
 
@@ -107,11 +118,17 @@ async function predictCommand(options: PredictOptions): Promise<number> {
   if (graph.task) return predictTask(graph, graph.task, options);
   const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
   const channels = graph.inputShape[2]!;
-  if (classes === 0) throw new UserError(`predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`);
-  if (channels > 4) throw new UserError(`predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`);
+  if (classes === 0)
+    throw new UserError(
+      `predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`,
+    );
+  if (channels > 4)
+    throw new UserError(`predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`);
   await initBackend();
   const classifier = await loadClassifier(graph, options.weights, classes);
-  const failures = await eachImage(options.images, options.maxPixels, async (path, image) => printTopClasses(classifier, path, prepareBatch([image], classifier.transform).input));
+  const failures = await eachImage(options.images, options.maxPixels, async (path, image) =>
+    printTopClasses(classifier, path, prepareBatch([image], classifier.transform).input),
+  );
   classifier.model.dispose();
   return finish(failures);
 }
@@ -148,8 +165,10 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
   const { manifest } = read;
   const channels = graph.inputShape[2];
   const { input } = manifest;
-  if (input && input.mean.length !== channels) throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
-  if (manifest.classes && manifest.classes.length !== classes) throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
+  if (input && input.mean.length !== channels)
+    throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
+  if (manifest.classes && manifest.classes.length !== classes)
+    throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
   const model = await loadUserWeights(buildModel(graph), read);
   const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
   return { model, classes, names, transform: imageTransformFor(graph, input) };
@@ -159,12 +178,17 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
 async function readImage(path: string, maxPixels: number): Promise<DecodedImage> {
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
   if (!(bytes instanceof Uint8Array)) {
-    throw new UserError(`cannot read the image ${path}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason}`);
+    throw new UserError(
+      `cannot read the image ${path}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason}`,
+    );
   }
   try {
     return await decodeImage(bytes, { maxPixels });
   } catch (error) {
-    if (error instanceof ImageTooLargeError) throw new UserError(`${path} is ${error.width}×${error.height} = ${error.width * error.height} pixels, more than the limit of ${error.maxPixels}; --max-pixels raises it`);
+    if (error instanceof ImageTooLargeError)
+      throw new UserError(
+        `${path} is ${error.width}×${error.height} = ${error.width * error.height} pixels, more than the limit of ${error.maxPixels}; --max-pixels raises it`,
+      );
     if (error instanceof ImageFormatError) throw new UserError(`cannot read the image ${path}: ${error.message}`);
     throw error;
   }
@@ -175,7 +199,9 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
   const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
   const [p, i] = [await values.data(), await indices.data()];
   process.stdout.write(`${printable(path)}\n`);
-  i.forEach((index, rank) => process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${printable(names?.[index] ?? `class ${index}`)}\n`));
+  i.forEach((index, rank) =>
+    process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${printable(names?.[index] ?? `class ${index}`)}\n`),
+  );
   tf.dispose([input, probabilities, values, indices]);
 }
 
@@ -186,13 +212,15 @@ async function printTopClasses({ model, classes, names }: Classifier, path: stri
  */
 async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOptions): Promise<number> {
   const channels = graph.inputShape[2]!;
-  if (channels !== 1 && channels !== 3) throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
+  if (channels !== 1 && channels !== 3)
+    throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
   // Every result's path is checked before the weights are read or any image decoded.
   checkResultFiles(task, options.output.folder, options.images);
   await initBackend();
   const read = await readUserWeights(options.weights);
   const { manifest } = read;
-  if (manifest.classes && manifest.classes.length !== task.classes) throw new UserError(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
+  if (manifest.classes && manifest.classes.length !== task.classes)
+    throw new UserError(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
   prepareOutputFolder(options.output.folder);
   const model = await loadUserWeights(buildModel(graph), read);
   const names = taskClassNames(task, manifest.classes);

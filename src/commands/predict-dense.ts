@@ -30,7 +30,13 @@ export function fitForModel(image: Pixels, graph: AnalyzedGraph, saved: InputNor
 /** Class names for a task's classes: the weights folder's, else PASCAL VOC's (21) or COCO's (91) as torchvision lists them. */
 export function taskClassNames(task: Task, saved: readonly string[] | undefined): (label: number) => string {
   const known = (file: string) => JSON.parse(readFileSync(new URL(`../../data/${file}`, import.meta.url), 'utf8')) as string[];
-  const names = saved ?? (task.kind === 'segmentation' && task.classes === 21 ? known('voc-classes.json') : task.kind === 'detection' && task.classes === 91 ? known('coco-classes.json') : undefined);
+  const names =
+    saved ??
+    (task.kind === 'segmentation' && task.classes === 21
+      ? known('voc-classes.json')
+      : task.kind === 'detection' && task.classes === 91
+        ? known('coco-classes.json')
+        : undefined);
   return (label) => names?.[label] ?? `class ${label}`;
 }
 
@@ -83,7 +89,12 @@ export function checkResultFiles(task: Task, folder: string, images: readonly st
   for (const image of images) {
     for (const path of resultFiles(task, folder, image)) {
       const earlier = owner.get(path);
-      if (earlier !== undefined) problems.push(new UserError(`${printable(earlier)} and ${printable(image)} would both write ${displayPath(path)}; predict them into different --out folders, or rename one`));
+      if (earlier !== undefined)
+        problems.push(
+          new UserError(
+            `${printable(earlier)} and ${printable(image)} would both write ${displayPath(path)}; predict them into different --out folders, or rename one`,
+          ),
+        );
       else if (exists(path)) problems.push(new UserError(`cannot write ${displayPath(path)}: something is already there; ${NEVER_REPLACES}`));
       owner.set(path, image);
     }
@@ -112,7 +123,15 @@ export interface DenseOutput {
 const stemOf = (path: string) => basename(path, extname(path));
 
 /** Segments one image: prints each class's share and writes `<image>.segmentation.png`, the classes blended over it. */
-export function segmentImage(model: tf.LayersModel, graph: AnalyzedGraph, path: string, image: Pixels, fitted: FittedImage, names: (label: number) => string, output: DenseOutput): void {
+export function segmentImage(
+  model: tf.LayersModel,
+  graph: AnalyzedGraph,
+  path: string,
+  image: Pixels,
+  fitted: FittedImage,
+  names: (label: number) => string,
+  output: DenseOutput,
+): void {
   const outputs = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor4D[]);
   const mask = classMasks(outputs[graph.outputs.findIndex((o) => o.name === 'out')]!, [fitted.placement])[0]!;
   tf.dispose(outputs);
@@ -133,19 +152,34 @@ function scoringAtLeast(detections: Detections, minScore: number): Detections {
 }
 
 /** Detects objects in one image: prints them, writes `<image>.detections.json` and `<image>.detections.png` with the boxes drawn. */
-export function detectImage(model: tf.LayersModel, config: DetectionConfig, path: string, image: Pixels, fitted: FittedImage, names: (label: number) => string, output: DenseOutput): void {
+export function detectImage(
+  model: tf.LayersModel,
+  config: DetectionConfig,
+  path: string,
+  image: Pixels,
+  fitted: FittedImage,
+  names: (label: number) => string,
+  output: DenseOutput,
+): void {
   const raw = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor[]);
   const [detections] = decodeBatch(raw[0]!, raw[1]!, config, [fitted.placement]);
   tf.dispose(raw);
   const found = scoringAtLeast(detections!, output.minScore);
-  const list = [...found.scores.keys()].map((i) => ({ label: found.labels[i]!, name: names(found.labels[i]!), score: found.scores[i]!, box: [...found.boxes.subarray(4 * i, 4 * i + 4)] }));
+  const list = [...found.scores.keys()].map((i) => ({
+    label: found.labels[i]!,
+    name: names(found.labels[i]!),
+    score: found.scores[i]!,
+    box: [...found.boxes.subarray(4 * i, 4 * i + 4)],
+  }));
   const [json, png] = ['json', 'png'].map((extension) => join(output.folder, `${stemOf(path)}.detections.${extension}`));
   const text = `${JSON.stringify({ image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`;
   writeResults([
     { path: json!, bytes: text },
     { path: png!, bytes: encodePng(drawDetections(image, found, names)) },
   ]);
-  process.stdout.write(`${printable(path)} → ${displayPath(png!)}, ${displayPath(json!)}: ${list.length} detection${list.length === 1 ? '' : 's'} scoring ${output.minScore} or more\n`);
+  process.stdout.write(
+    `${printable(path)} → ${displayPath(png!)}, ${displayPath(json!)}: ${list.length} detection${list.length === 1 ? '' : 's'} scoring ${output.minScore} or more\n`,
+  );
   for (const { name, score, box } of list) process.stdout.write(`  ${score.toFixed(3)}  ${printable(name)} at (${box.map((v) => v.toFixed(1)).join(', ')})\n`);
 }
 

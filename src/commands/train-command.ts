@@ -37,14 +37,22 @@ const augmentationNames = Object.keys(AUGMENTATIONS) as (keyof typeof AUGMENTATI
 
 /** The --augment name of an augmentation; DEFAULT_CONFIG's must have one, or the help could not state the default. */
 function augmentationName(augmentation: Augmentation): keyof typeof AUGMENTATIONS {
-  const same = (a: Augmentation) => a.cropPadding === augmentation.cropPadding && a.horizontalFlip === augmentation.horizontalFlip && Boolean(a.resizedCrop) === Boolean(augmentation.resizedCrop);
+  const same = (a: Augmentation) =>
+    a.cropPadding === augmentation.cropPadding &&
+    a.horizontalFlip === augmentation.horizontalFlip &&
+    Boolean(a.resizedCrop) === Boolean(augmentation.resizedCrop);
   const name = augmentationNames.find((n) => same(AUGMENTATIONS[n]));
   if (name === undefined) throw new Error(`no --augment name stands for ${JSON.stringify(augmentation)}`);
   return name;
 }
 
 const options = {
-  data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: 'The dataset: fashion-mnist, cifar10:DIR, cifar100:DIR or cifar100-coarse:DIR (a folder of CIFAR binary files), or an image folder DIR (one subfolder per class)' },
+  data: {
+    type: 'string',
+    arg: DATA_SOURCE_ARG,
+    required: true,
+    help: 'The dataset: fashion-mnist, cifar10:DIR, cifar100:DIR or cifar100-coarse:DIR (a folder of CIFAR binary files), or an image folder DIR (one subfolder per class)',
+  },
   out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
   resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },
   epochs: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.epochs, ...CONFIG_BOUNDS.epochs, help: 'Epochs' },
@@ -54,7 +62,13 @@ const options = {
   optimizer: { type: 'choice', arg: 'NAME', choices: optimizerNames, default: DEFAULT_CONFIG.optimizer.name, help: 'Optimiser' },
   momentum: { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.momentum, ...CONFIG_BOUNDS.momentum, help: 'SGD momentum' },
   nesterov: { type: 'choice', arg: 'BOOL', choices: ['true', 'false'], default: String(DEFAULT_CONFIG.optimizer.nesterov), help: 'SGD with Nesterov momentum' },
-  'weight-decay': { type: 'number', arg: 'X', default: DEFAULT_CONFIG.optimizer.weightDecay, ...CONFIG_BOUNDS.weightDecay, help: 'L2 weight decay added to the gradient, as torch.optim does' },
+  'weight-decay': {
+    type: 'number',
+    arg: 'X',
+    default: DEFAULT_CONFIG.optimizer.weightDecay,
+    ...CONFIG_BOUNDS.weightDecay,
+    help: 'L2 weight decay added to the gradient, as torch.optim does',
+  },
   augment: {
     type: 'choice',
     arg: 'NAME',
@@ -64,13 +78,48 @@ const options = {
       `Augmentation: crop takes a random crop with ${AUGMENTATIONS.crop.cropPadding} pixels of padding, crop-flip adds a random horizontal flip; ` +
       'resized-crop takes a random box of 25–100% of the area and aspect 3/4–4/3 resized to the input (RandomResizedCrop), resized-crop-flip adds the flip; worth turning on for runs longer than the default',
   },
-  'val-split': { type: 'number', arg: 'X', default: DEFAULT_VAL_SPLIT, min: 0, max: 0.9, exclusiveMin: true, help: 'Image folders without val/ or test/: the fraction of each class held back for validation, chosen by --seed' },
+  'val-split': {
+    type: 'number',
+    arg: 'X',
+    default: DEFAULT_VAL_SPLIT,
+    min: 0,
+    max: 0.9,
+    exclusiveMin: true,
+    help: 'Image folders without val/ or test/: the fraction of each class held back for validation, chosen by --seed',
+  },
   strict: { type: 'boolean', help: 'Image folders: refuse an image that cannot be decoded instead of skipping it' },
-  'max-pixels': { type: 'number', arg: 'N', default: DEFAULT_MAX_PIXELS, min: 1, integer: true, help: 'Image folders: skip (or under --strict refuse) images of more than N pixels, read from the header' },
-  init: { type: 'string', arg: 'WEIGHTS_DIR', help: 'Start from a weights folder (imported or trained) instead of a fresh initialisation; a classifier head for another class count starts fresh' },
-  freeze: { type: 'string', arg: 'LAYERS', help: 'Comma-separated layers to keep as they are, BatchNorm in inference mode: stem (the layers before layer1), layer1, layer2.0, fc, …' },
-  seed: { type: 'number', arg: 'N', default: DEFAULT_CONFIG.seed, ...CONFIG_BOUNDS.seed, help: 'Seeds the initial weights, the order of the images and the augmentation' },
-  limit: { type: 'number', arg: 'N', defaultText: 'every training image', ...CONFIG_BOUNDS.trainLimit, help: 'Train on N training images only, drawn from every class in proportion to its size (seeded by --seed)' },
+  'max-pixels': {
+    type: 'number',
+    arg: 'N',
+    default: DEFAULT_MAX_PIXELS,
+    min: 1,
+    integer: true,
+    help: 'Image folders: skip (or under --strict refuse) images of more than N pixels, read from the header',
+  },
+  init: {
+    type: 'string',
+    arg: 'WEIGHTS_DIR',
+    help: 'Start from a weights folder (imported or trained) instead of a fresh initialisation; a classifier head for another class count starts fresh',
+  },
+  freeze: {
+    type: 'string',
+    arg: 'LAYERS',
+    help: 'Comma-separated layers to keep as they are, BatchNorm in inference mode: stem (the layers before layer1), layer1, layer2.0, fc, …',
+  },
+  seed: {
+    type: 'number',
+    arg: 'N',
+    default: DEFAULT_CONFIG.seed,
+    ...CONFIG_BOUNDS.seed,
+    help: 'Seeds the initial weights, the order of the images and the augmentation',
+  },
+  limit: {
+    type: 'number',
+    arg: 'N',
+    defaultText: 'every training image',
+    ...CONFIG_BOUNDS.trainLimit,
+    help: 'Train on N training images only, drawn from every class in proportion to its size (seeded by --seed)',
+  },
   workers: {
     type: 'number',
     arg: 'N',
@@ -78,8 +127,22 @@ const options = {
     ...CONFIG_BOUNDS.replicas,
     help: 'Model replicas, one thread each, splitting every batch',
   },
-  engine: { type: 'choice', arg: 'NAME', choices: ['tfjs', 'torch'], default: 'tfjs', help: "tfjs trains in this process; torch runs PyTorch through torchrun on the spec's emitted nn.Module" },
-  nproc: { type: 'number', arg: 'N', default: 1, min: 1, max: 1024, integer: true, help: '--engine torch: processes on this machine (one per GPU, or CPU processes on gloo)' },
+  engine: {
+    type: 'choice',
+    arg: 'NAME',
+    choices: ['tfjs', 'torch'],
+    default: 'tfjs',
+    help: "tfjs trains in this process; torch runs PyTorch through torchrun on the spec's emitted nn.Module",
+  },
+  nproc: {
+    type: 'number',
+    arg: 'N',
+    default: 1,
+    min: 1,
+    max: 1024,
+    integer: true,
+    help: '--engine torch: processes on this machine (one per GPU, or CPU processes on gloo)',
+  },
   nnodes: { type: 'number', arg: 'N', default: 1, min: 1, max: 65_536, integer: true, help: '--engine torch: machines in the run' },
   'node-rank': { type: 'number', arg: 'R', default: 0, min: 0, integer: true, help: "--engine torch: this machine's rank, 0 … nnodes − 1" },
   'rdzv-endpoint': { type: 'string', arg: 'HOST:PORT', help: '--engine torch with --nnodes above 1: where the machines meet (c10d rendezvous)' },
@@ -91,7 +154,22 @@ const TFJS_ONLY = ['workers', 'freeze'] as const satisfies readonly (keyof typeo
 const TORCH_ONLY = ['nproc', 'nnodes', 'node-rank', 'rdzv-endpoint'] as const satisfies readonly (keyof typeof options)[];
 
 /** The options that set up a run; a resumed run keeps its saved settings, so they cannot be combined with --resume. */
-const RUN_SETTINGS = ['epochs', 'batch', 'lr', 'optimizer', 'momentum', 'nesterov', 'weight-decay', 'schedule', 'augment', 'seed', 'limit', 'workers', 'init', 'freeze'] as const satisfies readonly (keyof typeof options)[];
+const RUN_SETTINGS = [
+  'epochs',
+  'batch',
+  'lr',
+  'optimizer',
+  'momentum',
+  'nesterov',
+  'weight-decay',
+  'schedule',
+  'augment',
+  'seed',
+  'limit',
+  'workers',
+  'init',
+  'freeze',
+] as const satisfies readonly (keyof typeof options)[];
 
 export const command = defineCommand({
   name: 'train',
@@ -129,7 +207,8 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
     if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);
     const data = parseDataSource(values.data, 'train');
     const settings = RUN_SETTINGS.filter((name) => given.has(name));
-    if (values.resume && settings.length > 0) throw new UsageError(`--resume continues with the checkpoint's own settings; drop ${settings.map((n) => `--${n}`).join(', ')}`);
+    if (values.resume && settings.length > 0)
+      throw new UsageError(`--resume continues with the checkpoint's own settings; drop ${settings.map((n) => `--${n}`).join(', ')}`);
     const spec = positionals[0]!;
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
@@ -139,7 +218,8 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);
       if (values.augment.startsWith('resized-crop')) throw new UsageError('--engine torch takes --augment none, crop or crop-flip');
       if (values['node-rank'] >= values.nnodes) throw new UsageError(`--node-rank must be below --nnodes (${values.nnodes}), got ${values['node-rank']}`);
-      if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined) throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
+      if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined)
+        throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
       const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
       return trainTorchCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
     }
@@ -154,14 +234,26 @@ function configOf(values: OptionValues<typeof options>): TrainCommandOptions['co
   return {
     epochs: values.epochs,
     batchSize: values.batch,
-    optimizer: { ...DEFAULT_CONFIG.optimizer, name: values.optimizer, momentum: values.momentum, nesterov: values.nesterov === 'true', weightDecay: values['weight-decay'] },
+    optimizer: {
+      ...DEFAULT_CONFIG.optimizer,
+      name: values.optimizer,
+      momentum: values.momentum,
+      nesterov: values.nesterov === 'true',
+      weightDecay: values['weight-decay'],
+    },
     learningRate: values.lr,
     schedule: values.schedule,
     augmentation: AUGMENTATIONS[values.augment],
     seed: values.seed,
     trainLimit: values.limit ?? null,
     replicas: values.workers ?? null,
-    freeze: values.freeze === undefined ? [] : values.freeze.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+    freeze:
+      values.freeze === undefined
+        ? []
+        : values.freeze
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name !== ''),
   };
 }
 
@@ -225,7 +317,9 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
     if (stopRequested) process.exit(status);
     stopRequested = { status };
     const again = signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
-    process.stderr.write(`\nnetspec: ${signal === 'SIGTERM' ? 'SIGTERM: ' : ''}stopping after this step to save a checkpoint (${again} again to quit at once)\n`);
+    process.stderr.write(
+      `\nnetspec: ${signal === 'SIGTERM' ? 'SIGTERM: ' : ''}stopping after this step to save a checkpoint (${again} again to quit at once)\n`,
+    );
   };
   const handlers = { SIGINT: stopOn('SIGINT', 130), SIGTERM: stopOn('SIGTERM', 143) };
   process.on('SIGINT', handlers.SIGINT);

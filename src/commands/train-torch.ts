@@ -27,7 +27,15 @@ export async function trainTorchCommand(options: TrainTorchOptions): Promise<num
   const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
   if (mismatch) throw new TorchEngineError(mismatch);
   const init = options.init === undefined ? undefined : { weights: (await readWeightsFolder(options.init)).weights, source: options.init };
-  await trainWithTorch({ graph, module: emitPytorch(graph), data, config: options.config, init, out: options.out, resume: options.resume, launch: options.launch });
+  await trainWithTorch({
+    graph,
+    module: emitPytorch(graph),
+    data,
+    config: options.config,
+    init,
+    out: options.out,
+    resume: options.resume,
+    launch: options.launch,
+  });
   return 0;
 }
-

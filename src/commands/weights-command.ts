@@ -15,7 +15,7 @@ import { readUserWeights } from './user-weights.js';
 
 export const command = defineCommand({
   name: 'weights',
-  summary: 'Convert PyTorch weights (.pth, .pt, .bin, safetensors) to and from a generated model\'s weights folder',
+  summary: "Convert PyTorch weights (.pth, .pt, .bin, safetensors) to and from a generated model's weights folder",
   forms: [
     { args: 'import <spec.json> <checkpoint>', options: ['out', 'key', 'partial', 'rename'] },
     { args: 'export <spec.json> <DIR>', options: ['out'] },
@@ -56,9 +56,11 @@ torch.load(path, weights_only=True) loads when --out ends in .pth or .pt, safete
   run: async ({ values, positionals }) => {
     const [action, spec, source, ...extra] = positionals;
     if (action !== 'import' && action !== 'export') throw new UsageError(`weights takes import or export, got ${JSON.stringify(action ?? '')}`);
-    if (!spec || !source || extra.length > 0) throw new UsageError(`weights ${action} takes a spec and a ${action === 'import' ? 'checkpoint' : 'weights folder'}`);
+    if (!spec || !source || extra.length > 0)
+      throw new UsageError(`weights ${action} takes a spec and a ${action === 'import' ? 'checkpoint' : 'weights folder'}`);
     if (values.out === undefined) throw new UsageError(`weights ${action} needs --out`);
-    if (action === 'import') return importCommand({ spec, checkpoint: source, out: values.out, key: values.key, partial: values.partial, renames: parseRenames(values.rename) });
+    if (action === 'import')
+      return importCommand({ spec, checkpoint: source, out: values.out, key: values.key, partial: values.partial, renames: parseRenames(values.rename) });
     if (values.partial || values.rename.length > 0 || values.key !== undefined) throw new UsageError('--key, --partial and --rename apply to weights import');
     return exportCommand({ spec, folder: source, out: values.out });
   },
@@ -118,7 +120,17 @@ async function exportCommand(options: { spec: string; folder: string; out: strin
   assertWritable([{ path: options.out, kind }]);
   const graph = analyzeSpecFile(options.spec);
   const tensors = await torchWeightsOf(graph, options.folder);
-  const bytes = kind === 'pth' ? writeTorchFile(options.out, tensors) : writeSafetensors(tensors, new Map([['format', 'pt'], ['model', graph.name], ['producer', PRODUCER]]));
+  const bytes =
+    kind === 'pth'
+      ? writeTorchFile(options.out, tensors)
+      : writeSafetensors(
+          tensors,
+          new Map([
+            ['format', 'pt'],
+            ['model', graph.name],
+            ['producer', PRODUCER],
+          ]),
+        );
   writeAtomically(options.out, bytes, kind);
   process.stdout.write(`exported ${tensors.size} tensors (${megabytes(bytes.length)}) of ${graph.name} to ${displayPath(options.out)}\n`);
   return 0;

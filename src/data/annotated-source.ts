@@ -26,7 +26,8 @@ export function parseAnnotatedSource(text: string): AnnotatedSource | { readonly
   if (kind !== 'coco') return rest === '' ? { problem: `${kind}: needs the dataset's folder after the colon` } : { kind, dir: rest };
   // The annotations file ends at ".json"; what follows a colon after it is the images folder (which may hold colons).
   const split = /^(.+?\.json)(?::(.*))?$/is.exec(rest);
-  if (split === null) return { problem: `coco: needs the annotations file, ending in .json, after the colon (coco:ANNOTATIONS.json or coco:ANNOTATIONS.json:IMAGES_DIR)` };
+  if (split === null)
+    return { problem: `coco: needs the annotations file, ending in .json, after the colon (coco:ANNOTATIONS.json or coco:ANNOTATIONS.json:IMAGES_DIR)` };
   if (split[2] === '') return { problem: `coco:${split[1]}: needs the images folder after the second colon, or no second colon to find it beside the file` };
   return { kind: 'coco', annotations: split[1]!, imagesDir: split[2] };
 }
@@ -48,9 +49,14 @@ export interface OpenOptions {
 
 /** The source's detection dataset; a mask folder, or a split for COCO, is a DataFileError. */
 export function openDetectionSource(source: AnnotatedSource, options: OpenOptions = {}): DetectionDataset {
-  if (source.kind === 'masks') throw new DataFileError(annotatedSourceName(source), 'holds masks for segmentation, not boxes; detection data is coco:ANNOTATIONS.json or voc:DIR');
+  if (source.kind === 'masks')
+    throw new DataFileError(annotatedSourceName(source), 'holds masks for segmentation, not boxes; detection data is coco:ANNOTATIONS.json or voc:DIR');
   if (source.kind === 'voc') return openVocDetection(source.dir, options);
-  if (options.split !== undefined) throw new DataFileError(annotatedSourceName(source), 'is one split already (COCO has one annotations file a split); name that split\'s file instead of choosing a split');
+  if (options.split !== undefined)
+    throw new DataFileError(
+      annotatedSourceName(source),
+      "is one split already (COCO has one annotations file a split); name that split's file instead of choosing a split",
+    );
   return openCocoDetection(source.annotations, { imagesDir: source.imagesDir, requireImages: options.requireImages, maxPixels: options.maxPixels });
 }
 

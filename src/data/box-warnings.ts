@@ -28,5 +28,8 @@ export function boxWarnings(
     const inImage = size ? ` in a ${widths[image]}×${heights[image]} image` : '';
     return `${file}: ${found.length} box${found.length === 1 ? '' : 'es'} ${what} (the first: ${describe(k, image)}, ${box}${inImage}); kept as pycocotools keeps them`;
   };
-  return [...(empty.length > 0 ? [line(empty, 'of zero or negative width or height', false)] : []), ...(outside.length > 0 ? [line(outside, 'reaching past their image', true)] : [])];
+  return [
+    ...(empty.length > 0 ? [line(empty, 'of zero or negative width or height', false)] : []),
+    ...(outside.length > 0 ? [line(outside, 'reaching past their image', true)] : []),
+  ];
 }

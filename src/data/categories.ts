@@ -38,11 +38,21 @@ export interface CategoryMapping {
 export function categoryMapping(categories: readonly Category[], headClasses: number, source: string): CategoryMapping {
   const sorted = [...categories].sort((a, b) => a.id - b.id);
   const fitsCoco = sorted.every((c) => Number.isInteger(c.id) && c.id >= 1 && c.id < TORCHVISION_COCO_CLASSES);
-  if (headClasses === TORCHVISION_COCO_CLASSES && fitsCoco) return mappingOf('identity', sorted.map((c) => ({ ...c, output: c.id })));
+  if (headClasses === TORCHVISION_COCO_CLASSES && fitsCoco)
+    return mappingOf(
+      'identity',
+      sorted.map((c) => ({ ...c, output: c.id })),
+    );
   if (sorted.length > headClasses) {
-    throw new DataFileError(source, `has ${sorted.length} categories but the head outputs ${headClasses} classes; it needs at least ${sorted.length} (or ${TORCHVISION_COCO_CLASSES} for COCO's ids 1 to 90 by identity)`);
+    throw new DataFileError(
+      source,
+      `has ${sorted.length} categories but the head outputs ${headClasses} classes; it needs at least ${sorted.length} (or ${TORCHVISION_COCO_CLASSES} for COCO's ids 1 to 90 by identity)`,
+    );
   }
-  return mappingOf('contiguous', sorted.map((c, output) => ({ ...c, output })));
+  return mappingOf(
+    'contiguous',
+    sorted.map((c, output) => ({ ...c, output })),
+  );
 }
 
 /** A saved mapping read back, every field checked; a fault is one DataFileError naming `file` and the entry. */
@@ -61,7 +71,10 @@ export function restoreCategoryMapping(saved: unknown, file: string): CategoryMa
     }
     return { id: id as number, name, output: output as number };
   });
-  const mapping = mappingOf(kind, [...entries].sort((a, b) => a.id - b.id));
+  const mapping = mappingOf(
+    kind,
+    [...entries].sort((a, b) => a.id - b.id),
+  );
   const expected = kind === 'identity' ? (id: number) => id : (id: number) => mapping.categories.findIndex((c) => c.id === id);
   const wrong = entries.find((e, i) => entries.findIndex((o) => o.id === e.id || o.output === e.output) !== i || e.output !== expected(e.id));
   if (wrong) fail(`gives category id ${wrong.id} the output ${wrong.output}, which a ${kind} mapping of these ids does not`);

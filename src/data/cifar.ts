@@ -19,7 +19,14 @@ const PUBLISHED_RECORDS = { cifar10: { train: 10_000, test: 10_000 }, cifar100: 
 
 /** The layout of one variant: files, label bytes per record, which of them is the label, class count and names file. */
 const LAYOUTS = {
-  cifar10: { train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`), test: ['test_batch.bin'], labelBytes: 1, labelAt: 0, classes: 10, names: 'batches.meta.txt' },
+  cifar10: {
+    train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`),
+    test: ['test_batch.bin'],
+    labelBytes: 1,
+    labelAt: 0,
+    classes: 10,
+    names: 'batches.meta.txt',
+  },
   cifar100: { train: ['train.bin'], test: ['test.bin'], labelBytes: 2, labelAt: 1, classes: 100, names: 'fine_label_names.txt' },
   'cifar100-coarse': { train: ['train.bin'], test: ['test.bin'], labelBytes: 2, labelAt: 0, classes: 20, names: 'coarse_label_names.txt' },
 } as const;
@@ -33,14 +40,23 @@ export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer',
  * other size is truncated, padded or another variant's, and is refused naming the sizes.
  */
 export function loadCifar(variant: CifarVariant, dir: string): { train: ImageSet; test: ImageSet; classNames: readonly string[] } {
-  if (!existsSync(dir)) throw new DataFileError(dir, `the ${variant} folder does not exist; it should hold the CIFAR binary version's files (${LAYOUTS[variant].train[0]}, …)`);
+  if (!existsSync(dir))
+    throw new DataFileError(dir, `the ${variant} folder does not exist; it should hold the CIFAR binary version's files (${LAYOUTS[variant].train[0]}, …)`);
   const layout = LAYOUTS[variant];
   const published = PUBLISHED_RECORDS[variant === 'cifar10' ? 'cifar10' : 'cifar100'];
   // The small names file first: a fault in it is found before seconds of reading records.
   const classNames = classNamesIn(join(dir, layout.names), layout.classes, variant);
   return {
-    train: readCifarFiles(variant, layout.train.map((name) => join(dir, name)), published.train),
-    test: readCifarFiles(variant, layout.test.map((name) => join(dir, name)), published.test),
+    train: readCifarFiles(
+      variant,
+      layout.train.map((name) => join(dir, name)),
+      published.train,
+    ),
+    test: readCifarFiles(
+      variant,
+      layout.test.map((name) => join(dir, name)),
+      published.test,
+    ),
     classNames,
   };
 }
@@ -60,7 +76,8 @@ export function readCifarFiles(variant: CifarVariant, paths: readonly string[], 
 function checkSize(path: string, expected: number, recordBytes: number): void {
   if (!existsSync(path)) throw new DataFileError(path, 'the file does not exist');
   const stats = statSync(path);
-  if (!stats.isFile()) throw new DataFileError(path, stats.isDirectory() ? 'it is a folder, not a file' : 'it is not a regular file (a device, pipe or socket)');
+  if (!stats.isFile())
+    throw new DataFileError(path, stats.isDirectory() ? 'it is a folder, not a file' : 'it is not a regular file (a device, pipe or socket)');
   const size = stats.size;
   if (size === expected) return;
   const over = size % recordBytes;
@@ -92,7 +109,10 @@ function decodeRecords(variant: CifarVariant, path: string, bytes: Uint8Array, f
 function readDataFile(path: string, limit: number): Uint8Array {
   const read = readBounded(path, limit);
   if (read instanceof Uint8Array) return read;
-  throw new DataFileError(path, read.kind === 'tooLarge' ? `the file is ${read.size}, more than the ${limit} bytes it should hold` : `cannot be read: ${read.reason}`);
+  throw new DataFileError(
+    path,
+    read.kind === 'tooLarge' ? `the file is ${read.size}, more than the ${limit} bytes it should hold` : `cannot be read: ${read.reason}`,
+  );
 }
 
 /** A names file past this is not one: CIFAR-100's is under 1 KiB. */
@@ -101,7 +121,11 @@ const MAX_NAMES_BYTES = 2 ** 20;
 /** The names file's non-empty lines when it has one per class; otherwise CIFAR-10's names, or numbered classes. */
 function classNamesIn(path: string, classes: number, variant: CifarVariant): readonly string[] {
   if (existsSync(path)) {
-    const names = new TextDecoder().decode(readDataFile(path, MAX_NAMES_BYTES)).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+    const names = new TextDecoder()
+      .decode(readDataFile(path, MAX_NAMES_BYTES))
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
     if (names.length !== classes) throw new DataFileError(path, `names ${names.length} classes; ${variant} has ${classes}`);
     return names;
   }

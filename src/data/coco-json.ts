@@ -20,7 +20,13 @@ const CHUNK_BYTES = 2 ** 20;
 
 /** The records of the three lists, in the file's order. */
 export interface CocoFile {
-  readonly images: { readonly count: number; readonly ids: Float64Array; readonly widths: Uint32Array; readonly heights: Uint32Array; readonly fileNames: readonly string[] };
+  readonly images: {
+    readonly count: number;
+    readonly ids: Float64Array;
+    readonly widths: Uint32Array;
+    readonly heights: Uint32Array;
+    readonly fileNames: readonly string[];
+  };
   readonly annotations: {
     readonly count: number;
     readonly ids: Float64Array;
@@ -57,7 +63,13 @@ export function readCocoFile(path: string, limit = COCO_JSON_LIMIT): CocoFile {
   parser.onValue = ({ value, key }: ParsedElementInfo) => records.add(shape.openList!, key as number, value);
   try {
     const refusal = readBoundedChunks(path, limit, CHUNK_BYTES, (chunk) => tokenizer.write(chunk));
-    if (refusal) throw dataFault(path, refusal.kind === 'tooLarge' ? `the file is ${refusal.size}, past the limit of ${limit} bytes for annotation files` : `cannot be read: ${refusal.reason}`);
+    if (refusal)
+      throw dataFault(
+        path,
+        refusal.kind === 'tooLarge'
+          ? `the file is ${refusal.size}, past the limit of ${limit} bytes for annotation files`
+          : `cannot be read: ${refusal.reason}`,
+      );
     tokenizer.end();
     if (!parser.isEnded) parser.end();
   } catch (error) {
@@ -93,7 +105,8 @@ class TopLevelShape {
 
   see({ token, value }: ParsedTokenInfo): void {
     this.started = true;
-    if (this.depth === 0 && token !== TokenType.LEFT_BRACE) this.fail('$', `is ${describeToken(token)}, not an object holding images, annotations and categories`);
+    if (this.depth === 0 && token !== TokenType.LEFT_BRACE)
+      this.fail('$', `is ${describeToken(token)}, not an object holding images, annotations and categories`);
     if (this.depth === 1 && this.awaitingValue) this.valueOf(this.key!, token);
     else if (this.depth === 1 && token === TokenType.STRING) this.key = value as string;
     else if (this.depth === 1 && token === TokenType.COLON) this.awaitingValue = true;
@@ -141,7 +154,14 @@ function describeToken(token: TokenType): string {
 /** The checked records, kept as columns. */
 class CocoRecords {
   private readonly images = { ids: new Float64Column(), widths: new Uint32Column(), heights: new Uint32Column(), fileNames: [] as string[] };
-  private readonly annotations = { ids: new Float64Column(), imageIds: new Float64Column(), categoryIds: new Float64Column(), boxes: new Float64Column(), areas: new Float64Column(), crowd: new Uint8Column() };
+  private readonly annotations = {
+    ids: new Float64Column(),
+    imageIds: new Float64Column(),
+    categoryIds: new Float64Column(),
+    boxes: new Float64Column(),
+    areas: new Float64Column(),
+    crowd: new Uint8Column(),
+  };
   private readonly categories: Category[] = [];
 
   constructor(private readonly fail: Fail) {}
@@ -170,7 +190,12 @@ class CocoRecords {
     for (const number of box(record, at, this.fail)) a.boxes.push(number);
     const area = member(record, 'area');
     if (typeof area !== 'number' || !Number.isFinite(area) || area < 0) {
-      this.fail(`${at}.area`, area === undefined ? 'is missing; pycocotools needs it to sort objects into small, medium and large' : `is ${describeValue(area)}; it should be a finite number ≥ 0`);
+      this.fail(
+        `${at}.area`,
+        area === undefined
+          ? 'is missing; pycocotools needs it to sort objects into small, medium and large'
+          : `is ${describeValue(area)}; it should be a finite number ≥ 0`,
+      );
     }
     a.areas.push(area);
     a.crowd.push(crowd(record, at, this.fail));
@@ -180,7 +205,15 @@ class CocoRecords {
     const { images: i, annotations: a } = this;
     return {
       images: { count: i.fileNames.length, ids: i.ids.finish(), widths: i.widths.finish(), heights: i.heights.finish(), fileNames: i.fileNames },
-      annotations: { count: a.crowd.length, ids: a.ids.finish(), imageIds: a.imageIds.finish(), categoryIds: a.categoryIds.finish(), boxes: a.boxes.finish(), areas: a.areas.finish(), crowd: a.crowd.finish() },
+      annotations: {
+        count: a.crowd.length,
+        ids: a.ids.finish(),
+        imageIds: a.imageIds.finish(),
+        categoryIds: a.categoryIds.finish(),
+        boxes: a.boxes.finish(),
+        areas: a.areas.finish(),
+        crowd: a.crowd.finish(),
+      },
       categories: this.categories,
     };
   }
@@ -237,7 +270,10 @@ function crowd(record: JsonRecord, at: string, fail: Fail): number {
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `the string ${quoted(value)}`;
-  if (Array.isArray(value)) return value.length > 6 ? `an array of ${value.length} items` : `[${value.map((v) => (typeof v === 'string' ? quoted(v) : typeof v === 'object' && v !== null ? '…' : String(v))).join(', ')}]`;
+  if (Array.isArray(value))
+    return value.length > 6
+      ? `an array of ${value.length} items`
+      : `[${value.map((v) => (typeof v === 'string' ? quoted(v) : typeof v === 'object' && v !== null ? '…' : String(v))).join(', ')}]`;
   if (typeof value === 'object') return 'an object';
   return String(value);
 }

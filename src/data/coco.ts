@@ -61,12 +61,22 @@ export function openCocoDetection(annotationsPath: string, options: CocoOptions 
     image,
     objects: objectsOf,
     indexOfImageId: (id) => binarySearch(images.ids, id),
-    warnings: boxWarnings(displayPath(annotationsPath), objects.boxes, objects.imageOf, images.widths, images.heights, (a, i) => `annotation id ${objects.annotationIds[a]} of image id ${images.ids[i]}`),
+    warnings: boxWarnings(
+      displayPath(annotationsPath),
+      objects.boxes,
+      objects.imageOf,
+      images.widths,
+      images.heights,
+      (a, i) => `annotation id ${objects.annotationIds[a]} of image id ${images.ids[i]}`,
+    ),
     load: async (index) => {
       const record = image(index);
       const pixels = await decodeRgbFile(record.path, options.maxPixels);
       if (pixels.width !== record.width || pixels.height !== record.height) {
-        throw dataFault(record.path, `is ${pixels.width}×${pixels.height} but ${displayPath(annotationsPath)} says image id ${record.id} is ${record.width}×${record.height}`);
+        throw dataFault(
+          record.path,
+          `is ${pixels.width}×${pixels.height} but ${displayPath(annotationsPath)} says image id ${record.id} is ${record.width}×${record.height}`,
+        );
       }
       return { image: record, pixels, objects: objects.of(index) };
     },
@@ -132,7 +142,12 @@ interface GroupedAnnotations {
   of(index: number): DetectionObjects;
 }
 
-function groupAnnotations({ annotations: a }: CocoFile, imageIds: Float64Array, categories: readonly Category[], fail: (problem: string) => never): GroupedAnnotations {
+function groupAnnotations(
+  { annotations: a }: CocoFile,
+  imageIds: Float64Array,
+  categories: readonly Category[],
+  fail: (problem: string) => never,
+): GroupedAnnotations {
   checkUniqueAnnotationIds(a.ids, fail);
   const categoryIds = Float64Array.from(categories, (c) => c.id);
   const imageOf = new Uint32Array(a.count);
@@ -152,7 +167,14 @@ function groupAnnotations({ annotations: a }: CocoFile, imageIds: Float64Array, 
   const placed = starts.slice(0, imageIds.length);
   const position = new Uint32Array(a.count);
   for (let k = 0; k < a.count; k++) position[k] = placed[imageOf[k]!]!++;
-  const grouped = { ids: new Float64Array(a.count), labels: new Int32Array(a.count), boxes: new Float64Array(4 * a.count), areas: new Float64Array(a.count), crowd: new Uint8Array(a.count), imageOf: new Uint32Array(a.count) };
+  const grouped = {
+    ids: new Float64Array(a.count),
+    labels: new Int32Array(a.count),
+    boxes: new Float64Array(4 * a.count),
+    areas: new Float64Array(a.count),
+    crowd: new Uint8Array(a.count),
+    imageOf: new Uint32Array(a.count),
+  };
   for (let k = 0; k < a.count; k++) {
     const p = position[k]!;
     grouped.ids[p] = a.ids[k]!;
@@ -199,7 +221,9 @@ function checkUniqueAnnotationIds(ids: Float64Array, fail: (problem: string) => 
  * not required (scoring a results file), when the first place looked is taken.
  */
 function findImagesFolder(annotationsPath: string, required = true): string {
-  const stem = basename(annotationsPath).replace(/\.json$/i, '').replace(/^instances_/, '');
+  const stem = basename(annotationsPath)
+    .replace(/\.json$/i, '')
+    .replace(/^instances_/, '');
   const here = dirname(annotationsPath);
   const candidates = [join(dirname(here), stem), join(here, stem), join(here, 'images')];
   for (const candidate of candidates) {
@@ -209,7 +233,10 @@ function findImagesFolder(annotationsPath: string, required = true): string {
     if (stats !== undefined) requireFolder(candidate, `the images that ${displayPath(annotationsPath)} lists`);
   }
   if (!required) return candidates[0]!;
-  throw dataFault(annotationsPath, `no images folder found at ${candidates.map(displayPath).join(', ')}; name it after the file: coco:${displayPath(annotationsPath)}:IMAGES_DIR`);
+  throw dataFault(
+    annotationsPath,
+    `no images folder found at ${candidates.map(displayPath).join(', ')}; name it after the file: coco:${displayPath(annotationsPath)}:IMAGES_DIR`,
+  );
 }
 
 /** Every listed image must be a file: missing ones are refused, counted, with the first few named. */
@@ -219,11 +246,18 @@ function checkImagesExist(annotationsPath: string, imagesDir: string, images: So
     const path = join(imagesDir, name);
     const stats = statIfAny(path);
     if (stats === undefined) missing.push(i);
-    else if (!stats.isFile()) throw dataFault(path, `is ${stats.isDirectory() ? 'a folder' : 'a device, pipe or socket'}, not an image file (image id ${images.ids[i]} of ${displayPath(annotationsPath)})`);
+    else if (!stats.isFile())
+      throw dataFault(
+        path,
+        `is ${stats.isDirectory() ? 'a folder' : 'a device, pipe or socket'}, not an image file (image id ${images.ids[i]} of ${displayPath(annotationsPath)})`,
+      );
   });
   if (missing.length === 0) return;
   const named = missing.slice(0, NAMED).map((i) => `${quoted(images.fileNames[i]!)} (image id ${images.ids[i]})`);
   const more = missing.length > NAMED ? `, and ${missing.length - NAMED} more` : '';
   const count = `${missing.length} of its ${images.fileNames.length} images ${missing.length === 1 ? 'is' : 'are'}`;
-  throw dataFault(annotationsPath, `${count} not in ${displayPath(imagesDir)}: ${named.join(', ')}${more}; every listed image is scored, so each must be there`);
+  throw dataFault(
+    annotationsPath,
+    `${count} not in ${displayPath(imagesDir)}: ${named.join(', ')}${more}; every listed image is scored, so each must be there`,
+  );
 }

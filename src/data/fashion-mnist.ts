@@ -61,6 +61,7 @@ function loadSplit(imagesPath: string, labelsPath: string): ImageSet {
   if (labels.data.length !== count) throw new DataFileError(labelsPath, `holds ${labels.data.length} labels but ${imagesPath} holds ${count} images`);
   const classes = FASHION_MNIST_CLASSES.length;
   const badIndex = labels.data.findIndex((label) => label >= classes);
-  if (badIndex >= 0) throw new DataFileError(labelsPath, `the label at index ${badIndex} is ${labels.data[badIndex]}; Fashion-MNIST labels are 0 to ${classes - 1}`);
+  if (badIndex >= 0)
+    throw new DataFileError(labelsPath, `the label at index ${badIndex} is ${labels.data[badIndex]}; Fashion-MNIST labels are 0 to ${classes - 1}`);
   return { images: images.data, labels: labels.data, count, height: IMAGE_SIZE, width: IMAGE_SIZE, channels: 1, classes };
 }

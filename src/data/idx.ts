@@ -53,13 +53,18 @@ function readIdxHeader(bytes: Uint8Array, file: string, complete: boolean): IdxH
   }
   if (dimensions < 1 || dimensions > MAX_DIMENSIONS) fail(`declares ${dimensions} dimensions; only 1 to ${MAX_DIMENSIONS} are supported`);
   const headerLength = 4 + 4 * dimensions;
-  if (bytes.length < headerLength) return complete ? fail(`the header declares ${dimensions} dimensions and needs ${headerLength} bytes, but the file is ${bytes.length} bytes long`) : undefined;
+  if (bytes.length < headerLength)
+    return complete
+      ? fail(`the header declares ${dimensions} dimensions and needs ${headerLength} bytes, but the file is ${bytes.length} bytes long`)
+      : undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: dimensions }, (_, i) => view.getUint32(4 + 4 * i, false));
   // Float multiplication cannot wrap: a product past 2^53 is inexact but still far above the limit.
   const dataBytes = shape.reduce((product, size) => product * size, 1);
   if (!complete && dataBytes > MAX_IDX_BYTES) {
-    fail(`the header declares shape [${shape.join(', ')}], ${Number.isSafeInteger(dataBytes) ? dataBytes : `about ${dataBytes.toPrecision(3)}`} bytes, more than the ${MAX_IDX_BYTES}-byte limit for IDX data`);
+    fail(
+      `the header declares shape [${shape.join(', ')}], ${Number.isSafeInteger(dataBytes) ? dataBytes : `about ${dataBytes.toPrecision(3)}`} bytes, more than the ${MAX_IDX_BYTES}-byte limit for IDX data`,
+    );
   }
   return { shape, headerLength, dataBytes };
 }
@@ -85,7 +90,14 @@ export function readIdx(bytes: Uint8Array, file: string): IdxArray {
 export function readIdxFile(path: string): IdxArray {
   const read = readBounded(path, MAX_GZIP_BYTES);
   if (!(read instanceof Uint8Array)) {
-    throw new DataFileError(path, read.kind === 'tooLarge' ? `the file is ${read.size}, more than the ${MAX_GZIP_BYTES}-byte limit for IDX files` : read.reason === 'no such file or folder' ? 'the file does not exist' : `the file cannot be read: ${read.reason}`);
+    throw new DataFileError(
+      path,
+      read.kind === 'tooLarge'
+        ? `the file is ${read.size}, more than the ${MAX_GZIP_BYTES}-byte limit for IDX files`
+        : read.reason === 'no such file or folder'
+          ? 'the file does not exist'
+          : `the file cannot be read: ${read.reason}`,
+    );
   }
   const gzipped = path.endsWith('.gz') || (read[0] === 0x1f && read[1] === 0x8b);
   return readIdx(gzipped ? gunzipIdx(read, path) : read, path);

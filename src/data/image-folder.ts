@@ -70,8 +70,9 @@ function listClasses(dir: string, ignored: string[], { allowEmpty = false } = {}
     .filter((entry) => entry.folder)
     .map((entry) => entry.name);
   const shown = (list: readonly string[]) => list.map(quoted).join(', ');
-  if (names.length === 0) throw new DataFileError(displayPath(dir), 'holds no class folders; put each class\'s images in a folder named after the class');
-  if (names.length === 1 && !allowEmpty) throw new DataFileError(displayPath(dir), `holds one class folder (${shown(names)}); a classifier needs at least two classes`);
+  if (names.length === 0) throw new DataFileError(displayPath(dir), "holds no class folders; put each class's images in a folder named after the class");
+  if (names.length === 1 && !allowEmpty)
+    throw new DataFileError(displayPath(dir), `holds one class folder (${shown(names)}); a classifier needs at least two classes`);
   const files: ImageFile[] = [];
   const empty: string[] = [];
   // Folders walked, by real path: each is walked once, however many links lead to it. A link inside a class to
@@ -86,7 +87,8 @@ function listClasses(dir: string, ignored: string[], { allowEmpty = false } = {}
     if (images.length === 0) empty.push(name);
     for (const path of images) files.push({ path, label });
   });
-  if (empty.length > 0 && !allowEmpty) throw new DataFileError(displayPath(dir), `class folders without any ${IMAGE_EXTENSIONS.join(', ')} file: ${shown(empty)}`);
+  if (empty.length > 0 && !allowEmpty)
+    throw new DataFileError(displayPath(dir), `class folders without any ${IMAGE_EXTENSIONS.join(', ')} file: ${shown(empty)}`);
   return { names, files };
 }
 
@@ -135,7 +137,8 @@ function walk(dir: string, ignored: string[], seen: { walked: Set<string>; class
       continue;
     }
     const real = realPath(entry.path);
-    if (inside.includes(real)) throw new DataFileError(displayPath(entry.path), `is a symbolic link back to ${displayPath(real)}, a folder it is inside: a loop`);
+    if (inside.includes(real))
+      throw new DataFileError(displayPath(entry.path), `is a symbolic link back to ${displayPath(real)}, a folder it is inside: a loop`);
     if (seen.walked.has(real) || seen.classFolders.has(real)) continue;
     seen.walked.add(real);
     found.push(...walk(entry.path, ignored, seen, [...inside, real]));
@@ -155,7 +158,10 @@ function realPath(path: string): string {
  * Each class's images shuffled by the seed, round(count × valSplit) of them held back for validation: at least one
  * of a class of two or more, and never a class's last training image.
  */
-function seededSplit(all: { names: string[]; files: ImageFile[] }, { valSplit, seed }: { valSplit: number; seed: number }): Omit<ImageFolderListing, 'valSource' | 'ignored'> {
+function seededSplit(
+  all: { names: string[]; files: ImageFile[] },
+  { valSplit, seed }: { valSplit: number; seed: number },
+): Omit<ImageFolderListing, 'valSource' | 'ignored'> {
   const train: ImageFile[] = [];
   const val: ImageFile[] = [];
   const random = splitRandom(seed);

@@ -10,8 +10,27 @@ import { dataFault, readDataFile, statIfAny } from './dataset-files.js';
 
 /** Pascal VOC's classes in VOC's order, background at 0: the values of its SegmentationClass masks. */
 export const VOC_CLASSES = [
-  'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
-  'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
+  'background',
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
 ] as const;
 
 export const LABELMAP_FILE = 'labelmap.txt';
@@ -35,6 +54,7 @@ export function readLabelmap(path: string): readonly string[] {
     names.push(name);
   });
   if (names.length === 0) throw dataFault(path, 'names no class');
-  if (names.length > IGNORE_INDEX) throw dataFault(path, `names ${names.length} classes; masks of bytes hold at most ${IGNORE_INDEX}, as ${IGNORE_INDEX} means ignore`);
+  if (names.length > IGNORE_INDEX)
+    throw dataFault(path, `names ${names.length} classes; masks of bytes hold at most ${IGNORE_INDEX}, as ${IGNORE_INDEX} means ignore`);
   return names;
 }

@@ -31,7 +31,14 @@ export function openMaskFolder(dir: string, options: MaskFolderOptions = {}): Se
   checkPaired(root, images, masks);
   const labelmap = join(dir, LABELMAP_FILE);
   const classNames = statIfAny(labelmap) === undefined ? undefined : readLabelmap(labelmap);
-  const items: MaskedImage[] = [...images.keys()].map((stem, i) => ({ id: i + 1, name: stem, path: images.get(stem)!.path, maskPath: masks.get(stem)!.path, width: undefined, height: undefined }));
+  const items: MaskedImage[] = [...images.keys()].map((stem, i) => ({
+    id: i + 1,
+    name: stem,
+    path: images.get(stem)!.path,
+    maskPath: masks.get(stem)!.path,
+    width: undefined,
+    height: undefined,
+  }));
   return segmentationDataset(`masks:${displayPath(dir)}`, items, classNames, options.maxPixels);
 }
 
@@ -70,11 +77,13 @@ function byStem(folder: string): Map<string, FolderEntry> {
 
 /** Every image has a mask and every mask an image; the first few strays are named. */
 function checkPaired(root: string, images: Map<string, FolderEntry>, masks: Map<string, FolderEntry>): void {
-  const unpaired = (from: Map<string, FolderEntry>, to: Map<string, FolderEntry>) => [...from.values()].filter((file) => !to.has(splitExtension(file.name).stem)).map((file) => quoted(file.name));
+  const unpaired = (from: Map<string, FolderEntry>, to: Map<string, FolderEntry>) =>
+    [...from.values()].filter((file) => !to.has(splitExtension(file.name).stem)).map((file) => quoted(file.name));
   const named = (names: string[]) => `${names.slice(0, NAMED).join(', ')}${names.length > NAMED ? `, and ${names.length - NAMED} more` : ''}`;
   const noMask = unpaired(images, masks);
   if (noMask.length > 0) throw dataFault(join(root, 'masks'), `lacks the masks of ${noMask.length} image${noMask.length === 1 ? '' : 's'}: ${named(noMask)}`);
   const noImage = unpaired(masks, images);
-  if (noImage.length > 0) throw dataFault(join(root, 'images'), `lacks the images of ${noImage.length} mask${noImage.length === 1 ? '' : 's'}: ${named(noImage)}`);
+  if (noImage.length > 0)
+    throw dataFault(join(root, 'images'), `lacks the images of ${noImage.length} mask${noImage.length === 1 ? '' : 's'}: ${named(noImage)}`);
   if (images.size === 0) throw dataFault(join(root, 'images'), `holds no ${IMAGE_EXTENSIONS.join(', ')} file`);
 }

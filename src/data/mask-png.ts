@@ -99,7 +99,10 @@ export function checkMaskClasses(mask: ClassMask, classes: number, path: string)
   }
   if (count === 0) return;
   const [x, y] = [first % mask.width, Math.floor(first / mask.width)];
-  throw dataFault(path, `has the class ${mask.classes[first]} at pixel (${x}, ${y}) and ${count - 1} more pixels of classes the head lacks: it outputs ${classes} classes (0 to ${classes - 1}; ${IGNORE_INDEX} means ignore)`);
+  throw dataFault(
+    path,
+    `has the class ${mask.classes[first]} at pixel (${x}, ${y}) and ${count - 1} more pixels of classes the head lacks: it outputs ${classes} classes (0 to ${classes - 1}; ${IGNORE_INDEX} means ignore)`,
+  );
 }
 
 /**
@@ -118,7 +121,13 @@ export function encodeMaskPng(mask: ClassMask, palette?: Uint8Array): Uint8Array
   // Each row after its filter byte, 0 (none).
   const rows = new Uint8Array(height * (width + 1));
   for (let y = 0; y < height; y++) rows.set(classes.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const chunks = [Uint8Array.from(SIGNATURE), chunk('IHDR', header), ...(palette === undefined ? [] : [chunk('PLTE', palette)]), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))];
+  const chunks = [
+    Uint8Array.from(SIGNATURE),
+    chunk('IHDR', header),
+    ...(palette === undefined ? [] : [chunk('PLTE', palette)]),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   return Buffer.concat(chunks);
 }
 

@@ -9,7 +9,12 @@ import { decodeMaskFile } from './mask-png.js';
 /** How many missing files a message names before counting the rest. */
 const NAMED = 3;
 
-export function segmentationDataset(source: string, items: readonly MaskedImage[], classNames: readonly string[] | undefined, maxPixels?: number): SegmentationDataset {
+export function segmentationDataset(
+  source: string,
+  items: readonly MaskedImage[],
+  classNames: readonly string[] | undefined,
+  maxPixels?: number,
+): SegmentationDataset {
   const image = (index: number): MaskedImage => {
     const item = items[index];
     if (!Number.isInteger(index) || item === undefined) throw new RangeError(`image index ${index} is outside 0 to ${items.length - 1}`);
@@ -27,7 +32,10 @@ export function segmentationDataset(source: string, items: readonly MaskedImage[
       const pixels = await decodeRgbFile(item.path, maxPixels);
       const mask = await decodeMaskFile(item.maskPath, maxPixels);
       if (mask.width !== pixels.width || mask.height !== pixels.height) {
-        throw dataFault(item.maskPath, `is ${mask.width}×${mask.height} but its image ${basename(item.path)} is ${pixels.width}×${pixels.height}; a mask has its image's size`);
+        throw dataFault(
+          item.maskPath,
+          `is ${mask.width}×${mask.height} but its image ${basename(item.path)} is ${pixels.width}×${pixels.height}; a mask has its image's size`,
+        );
       }
       return { image: item, pixels, mask: mask.classes };
     },

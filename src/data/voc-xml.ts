@@ -47,7 +47,8 @@ export function readVocAnnotation(path: string): VocAnnotation {
     const element = size && child(size, name);
     if (element === undefined) return undefined;
     const value = Number(element.text.trim());
-    if (!Number.isSafeInteger(value) || value < 0 || !/^\s*\d+\s*$/.test(element.text)) fail(`has <size><${name}> ${quoted(element.text)}; it should be a whole number of pixels`);
+    if (!Number.isSafeInteger(value) || value < 0 || !/^\s*\d+\s*$/.test(element.text))
+      fail(`has <size><${name}> ${quoted(element.text)}; it should be a whole number of pixels`);
     return value === 0 ? undefined : value;
   };
   const [width, height] = [dimension('width'), dimension('height')];
@@ -72,7 +73,15 @@ function readObject(element: Element, at: string, fail: (problem: string) => nev
     if (!/^[-+]?\d+(\.\d+)?$/.test(text)) return fail(`${described} has <${tag}> ${quoted(text)}; it should be a number`);
     return Number(text);
   };
-  return { name: name!, xmin: coordinate('xmin'), ymin: coordinate('ymin'), xmax: coordinate('xmax'), ymax: coordinate('ymax'), difficult: flag('difficult'), truncated: flag('truncated') };
+  return {
+    name: name!,
+    xmin: coordinate('xmin'),
+    ymin: coordinate('ymin'),
+    xmax: coordinate('xmax'),
+    ymax: coordinate('ymax'),
+    difficult: flag('difficult'),
+    truncated: flag('truncated'),
+  };
 }
 
 /** The element's first direct child of that name (a VOC object's parts have names and boxes of their own). */

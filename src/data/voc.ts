@@ -42,9 +42,26 @@ export function openVocDetection(dir: string, options: VocOptions = {}): Detecti
   const categories: Category[] = classNames.map((name, id) => ({ id, name })).filter((c) => c.name.toLowerCase() !== 'background');
   const ids = vocIds(dir, 'detection', options.split);
   const annotations = ids.map((id) => readVocAnnotation(join(dir, 'Annotations', `${id}.xml`)));
-  const images: DatasetImage[] = ids.map((id, i) => ({ id: i + 1, name: id, path: imagePath(dir, id), width: annotations[i]!.width, height: annotations[i]!.height }));
-  if (options.requireImages ?? true) requireFiles(splitListing(dir, 'detection', options.split), displayPath(join(dir, 'JPEGImages')), images.map((image) => image.path), 'images');
-  const objects = vocObjects(dir, ids, annotations.map((a) => a.objects), categories);
+  const images: DatasetImage[] = ids.map((id, i) => ({
+    id: i + 1,
+    name: id,
+    path: imagePath(dir, id),
+    width: annotations[i]!.width,
+    height: annotations[i]!.height,
+  }));
+  if (options.requireImages ?? true)
+    requireFiles(
+      splitListing(dir, 'detection', options.split),
+      displayPath(join(dir, 'JPEGImages')),
+      images.map((image) => image.path),
+      'images',
+    );
+  const objects = vocObjects(
+    dir,
+    ids,
+    annotations.map((a) => a.objects),
+    categories,
+  );
   const describe = (box: number, image: number) => `object ${box - objects.starts[image]! + 1} of ${quoted(`${ids[image]}.xml`)}`;
   const widths = Uint32Array.from(images, (image) => image.width ?? 0);
   const heights = Uint32Array.from(images, (image) => image.height ?? 0);
@@ -81,10 +98,28 @@ export function openVocSegmentation(dir: string, options: VocOptions = {}): Segm
   requireVocFolder(dir, 'segmentation');
   const classNames = vocClassNames(dir);
   const ids = vocIds(dir, 'segmentation', options.split);
-  const items: MaskedImage[] = ids.map((id, i) => ({ id: i + 1, name: id, path: imagePath(dir, id), maskPath: join(dir, 'SegmentationClass', `${id}.png`), width: undefined, height: undefined }));
+  const items: MaskedImage[] = ids.map((id, i) => ({
+    id: i + 1,
+    name: id,
+    path: imagePath(dir, id),
+    maskPath: join(dir, 'SegmentationClass', `${id}.png`),
+    width: undefined,
+    height: undefined,
+  }));
   const listing = splitListing(dir, 'segmentation', options.split);
-  requireFiles(listing, displayPath(join(dir, 'SegmentationClass')), items.map((item) => item.maskPath), 'masks');
-  if (options.requireImages ?? true) requireFiles(listing, displayPath(join(dir, 'JPEGImages')), items.map((item) => item.path), 'images');
+  requireFiles(
+    listing,
+    displayPath(join(dir, 'SegmentationClass')),
+    items.map((item) => item.maskPath),
+    'masks',
+  );
+  if (options.requireImages ?? true)
+    requireFiles(
+      listing,
+      displayPath(join(dir, 'JPEGImages')),
+      items.map((item) => item.path),
+      'images',
+    );
   return segmentationDataset(`voc:${displayPath(dir)}`, items, classNames, options.maxPixels);
 }
 
@@ -114,13 +149,17 @@ function requireVocFolder(dir: string, task: VocTask): void {
 function vocIds(dir: string, task: VocTask, split: string | undefined): string[] {
   const { annotations, extension, sets } = LAYOUT[task];
   if (split === undefined) {
-    const ids = listFiles(join(dir, annotations)).map((file) => splitExtension(file.name)).filter((name) => name.extension === extension).map((name) => name.stem);
+    const ids = listFiles(join(dir, annotations))
+      .map((file) => splitExtension(file.name))
+      .filter((name) => name.extension === extension)
+      .map((name) => name.stem);
     if (ids.length === 0) throw dataFault(join(dir, annotations), `holds no ${extension} file`);
     return ids;
   }
   const splits = vocSplits(dir, task);
   if (!splits.includes(split)) {
-    const found = splits.length === 0 ? `it has no ${sets}/ folder of splits; leave out --split to take every ${annotations} file` : `its splits are ${splits.join(', ')}`;
+    const found =
+      splits.length === 0 ? `it has no ${sets}/ folder of splits; leave out --split to take every ${annotations} file` : `its splits are ${splits.join(', ')}`;
     throw dataFault(dir, `has no split ${quoted(split)} for ${task} (${join(sets, `${split}.txt`)}); ${found}`);
   }
   return readSplitFile(join(dir, sets, `${split}.txt`));
@@ -133,7 +172,8 @@ function readSplitFile(path: string): string[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const id = line.trim();
     if (id === '') return;
-    if (/[\\/\0]/.test(id) || id === '.' || id === '..') throw dataFault(path, `line ${i + 1} is ${quoted(id)}, not an image id (a file name without its extension)`);
+    if (/[\\/\0]/.test(id) || id === '.' || id === '..')
+      throw dataFault(path, `line ${i + 1} is ${quoted(id)}, not an image id (a file name without its extension)`);
     const earlier = lines.get(id);
     if (earlier !== undefined) throw dataFault(path, `line ${i + 1} lists the id ${quoted(id)} that line ${earlier} lists already`);
     lines.set(id, i + 1);
@@ -208,6 +248,9 @@ function vocObjects(dir: string, ids: readonly string[], perImage: readonly (rea
 function unknownClass(dir: string, id: string, object: number, name: string, categories: readonly Category[]): Error {
   const listed = categories.map((c) => c.name);
   const shown = listed.length > 6 ? `${listed.slice(0, 5).join(', ')}, …` : listed.join(', ');
-  const source = statIfAny(join(dir, LABELMAP_FILE)) === undefined ? `VOC's ${listed.length} classes (${shown}); a dataset of other classes names them in ${LABELMAP_FILE}` : `the ${listed.length} classes of ${LABELMAP_FILE} (${shown})`;
+  const source =
+    statIfAny(join(dir, LABELMAP_FILE)) === undefined
+      ? `VOC's ${listed.length} classes (${shown}); a dataset of other classes names them in ${LABELMAP_FILE}`
+      : `the ${listed.length} classes of ${LABELMAP_FILE} (${shown})`;
   return dataFault(join(dir, 'Annotations', `${id}.xml`), `object ${object + 1} is a ${quoted(name)}, not one of ${source}`);
 }

@@ -31,7 +31,7 @@ export function detectionConstant(graph: AnalyzedGraph): string[] {
   const config = detectionConfig(graph);
   const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
   return [
-    '/** How `detect` decodes: the input and pyramid levels\' [height, width], torchvision\'s anchors and RetinaNet\'s settings. */',
+    "/** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */",
     'export const detection = {',
     `  input: [${config.input.join(', ')}],`,
     `  levels: ${lists(config.levels)},`,

@@ -7,7 +7,9 @@
 export function stringLiteral(text: string): string {
   // JSON.stringify escapes quotes, backslashes, control characters and lone surrogates; U+2028/U+2029 are escaped too
   // so that the literal stays on one line in every tool that reads the file.
-  return JSON.stringify(text).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(text)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 const reservedWords = new Set(

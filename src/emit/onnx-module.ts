@@ -31,9 +31,9 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '/** One image: [channels, height, width]. */',
     `export const inputShape = [${nchw(graph.inputShape).join(', ')}] as const;`,
     ...(single
-      ? ['/** One image\'s output. */', `export const outputShape = [${nchw(graph.outputShapes[0]!).join(', ')}] as const;`]
+      ? ["/** One image's output. */", `export const outputShape = [${nchw(graph.outputShapes[0]!).join(', ')}] as const;`]
       : [
-          '/** One image\'s outputs, by name. */',
+          "/** One image's outputs, by name. */",
           'export const outputShapes = {',
           ...graph.outputs.map((o, i) => `  ${o.name}: [${nchw(graph.outputShapes[i]!).join(', ')}],`),
           '} as const;',
@@ -65,7 +65,7 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
           '',
           ...detectionConstant(graph),
           '',
-          '/** Decodes each image\'s detections from the raw outputs as torchvision\'s RetinaNet does: boxes (x1, y1, x2, y2) in input pixels. */',
+          "/** Decodes each image's detections from the raw outputs as torchvision's RetinaNet does: boxes (x1, y1, x2, y2) in input pixels. */",
           'export function detect(outputs: Outputs): Detections[] {',
           '  return decodeBatch(outputs.cls_logits, outputs.bbox_regression, detection);',
           '}',

@@ -37,7 +37,11 @@ function floatTensor(name: string, dims: readonly number[], data: Float32Array):
  * tensors; `metadata` (the input normalisation and class names of a trained model) goes into metadata_props. Each
  * step's nodes are its op module's.
  */
-export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { readonly data: Float32Array }>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function emitOnnx(
+  graph: AnalyzedGraph,
+  weights: ReadonlyMap<string, { readonly data: Float32Array }>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const fused = fuseForInference(graph);
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
@@ -68,7 +72,14 @@ export function emitOnnx(graph: AnalyzedGraph, weights: ReadonlyMap<string, { re
   /** The ONNX value each step's output is known by. */
   const value = new Map<string, string>([[fused.input, 'input']]);
   for (const step of fused.steps) {
-    value.set(step.name, definitionOf(step.op).onnx(step, step.inputs.map((name) => value.get(name)!), onnxGraph));
+    value.set(
+      step.name,
+      definitionOf(step.op).onnx(
+        step,
+        step.inputs.map((name) => value.get(name)!),
+        onnxGraph,
+      ),
+    );
   }
   // Graph outputs carry the model's output names; Identity nodes give them those names.
   fused.outputs.forEach((output) => onnxGraph.node('Identity', output.name, [value.get(output.step)!]));

@@ -8,10 +8,44 @@ import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.
 import { forwardValueNames } from './pytorch-values.js';
 
 /** Names the emitted file declares or imports at top level; the model's class must not take them. */
-const moduleNames = ['torch', 'nn', 'F', 'Tensor', 'NAME', 'DESCRIPTION', 'INPUT_SHAPE', 'PREPROCESSING', 'OUTPUT_SHAPES', 'PARAMS', 'MACS', 'create_model', '_Modules'];
+const moduleNames = [
+  'torch',
+  'nn',
+  'F',
+  'Tensor',
+  'NAME',
+  'DESCRIPTION',
+  'INPUT_SHAPE',
+  'PREPROCESSING',
+  'OUTPUT_SHAPES',
+  'PARAMS',
+  'MACS',
+  'create_model',
+  '_Modules',
+];
 
 /** Attributes every nn.Module has: a submodule cannot be registered under these names. */
-const moduleAttributes = new Set(['training', 'forward', 'parameters', 'buffers', 'modules', 'children', 'state_dict', 'train', 'eval', 'to', 'cuda', 'cpu', 'float', 'double', 'half', 'type', 'apply', 'zero_grad', 'extra_repr']);
+const moduleAttributes = new Set([
+  'training',
+  'forward',
+  'parameters',
+  'buffers',
+  'modules',
+  'children',
+  'state_dict',
+  'train',
+  'eval',
+  'to',
+  'cuda',
+  'cpu',
+  'float',
+  'double',
+  'half',
+  'type',
+  'apply',
+  'zero_grad',
+  'extra_repr',
+]);
 
 /** The container that groups named modules (a residual block), so that their weights sit under torchvision's names. */
 const MODULES_CLASS: PythonDefinition = {
@@ -83,7 +117,12 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     `NAME = ${pythonStringLiteral(graph.name)}`,
     `DESCRIPTION = ${pythonStringLiteral(graph.description)}`,
     `INPUT_SHAPE = ${tuple(channelsFirst(graph.inputShape))}`,
-    ...(graph.preprocess ? [pythonComment('How images are prepared for the pretrained weights: centre crop share, resize filter, per-channel mean and std.'), preprocessingLiteral(graph.preprocess)] : []),
+    ...(graph.preprocess
+      ? [
+          pythonComment('How images are prepared for the pretrained weights: centre crop share, resize filter, per-channel mean and std.'),
+          preprocessingLiteral(graph.preprocess),
+        ]
+      : []),
     `OUTPUT_SHAPES = {${shapes.join(', ')}}`,
     pythonComment('Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.'),
     `PARAMS = {"trainable": ${graph.params.trainable}, "non_trainable": ${graph.params.nonTrainable}}`,
@@ -116,7 +155,10 @@ function submodules(graph: AnalyzedGraph): string[] {
       node = node.children.get(segment)!;
     }
     if (node.children.size > 0) throw new InternalError(`${op.name} has a module and modules inside it`);
-    node.module = form.module(op as never, op.inputs.map((name) => shapeOf.get(name)!));
+    node.module = form.module(
+      op as never,
+      op.inputs.map((name) => shapeOf.get(name)!),
+    );
   }
   return [...root.children].flatMap(([name, node]) => {
     if (moduleAttributes.has(name) || !isPlainName(name)) throw new InternalError(`${name} cannot name a submodule`);
@@ -167,7 +209,12 @@ function forward(graph: AnalyzedGraph): string[] {
     if (group !== block && group !== '') body.push(pythonComment(group, '        '));
     block = group;
     const target = names.get(op.name)!;
-    body.push(`        ${target} = ${expression(op, op.inputs.map((name) => names.get(name)!))}  # ${shapeText(outputShape)}`);
+    body.push(
+      `        ${target} = ${expression(
+        op,
+        op.inputs.map((name) => names.get(name)!),
+      )}  # ${shapeText(outputShape)}`,
+    );
     const next = steps[i + 1] && names.get(steps[i + 1]!.op.name);
     const dead = [...new Set(op.inputs)].filter((name) => lastRead.get(name) === i && !kept.has(name)).map((name) => names.get(name)!);
     const unreferenced = dead.filter((name) => name !== target && name !== next);

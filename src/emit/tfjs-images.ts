@@ -13,7 +13,10 @@ export function imageFunctions(graph: AnalyzedGraph): string[] {
   const transform = imageTransformFor(graph);
   const literal = (value: unknown) => (Array.isArray(value) ? `[${value.join(', ')}]` : JSON.stringify(value));
   const fields = Object.entries(transform).map(([key, value]) => `${key}: ${literal(value)}`);
-  const fit = transform.fit === 'crop' ? "the shorter side resized and the centre cut out, as torchvision's evaluation transform" : 'scaled to fit and padded at the bottom and right, as torchvision pads a batch';
+  const fit =
+    transform.fit === 'crop'
+      ? "the shorter side resized and the centre cut out, as torchvision's evaluation transform"
+      : 'scaled to fit and padded at the bottom and right, as torchvision pads a batch';
   return [
     '',
     '/**',
@@ -23,7 +26,7 @@ export function imageFunctions(graph: AnalyzedGraph): string[] {
     `export const imageTransform: ImageTransform = { ${fields.join(', ')} };`,
     '',
     '/**',
-    " * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to",
+    ' * Images as the model takes them, one batch, and where each image sits in it (`detect` and `segment` use that to',
     " * return results in each image's own pixels): fitted and normalised as the weights loaded into `model` saved",
     ' * (netspec train saves its normalisation), else as `imageTransform`.',
     ' */',

@@ -75,7 +75,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     ...analysisConstants(graph),
     ...modelBuilder(graph),
     '/**',
-    ' * The inference pass\'s plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms',
+    " * The inference pass's plan for `optimizeForInference(model, inferencePlan)` from netspec/runtime: BatchNorms",
     ' * folded into the convolutions before them, ReLUs fused after them, dropout gone.',
     ' */',
     `export const inferencePlan: InferencePlan = ${planLiteral(inferencePlan(graph))};`,
@@ -105,7 +105,7 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
           `export const outputShape = ${tuple(graph.outputShapes[0]!)} as const;`,
         ]
       : [
-          '/** The model\'s outputs in order, and the shape of each for one image. */',
+          "/** The model's outputs in order, and the shape of each for one image. */",
           `export const outputNames = [${graph.outputs.map((o) => stringLiteral(o.name)).join(', ')}] as const;`,
           'export const outputShapes = {',
           ...graph.outputs.map((o, i) => `  ${o.name}: ${tuple(graph.outputShapes[i]!)},`),
@@ -122,7 +122,7 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     ...graph.layers.map((layer) => `  ${layerRow(layer)},`),
     '] as const;',
     '',
-    'export type LayerName = (typeof layers)[number][\'name\'];',
+    "export type LayerName = (typeof layers)[number]['name'];",
     '',
   ];
 }
@@ -141,7 +141,12 @@ function modelBuilder(graph: AnalyzedGraph): string[] {
     block = group;
     const name = variable(layer.op.name);
     variables.set(layer.op.name, name);
-    body.push(`  const ${name} = ${layerCall(layer.op, layer.op.inputs.map((input) => variables.get(input)!))}; // ${shapeText(layer.outputShape)}`);
+    body.push(
+      `  const ${name} = ${layerCall(
+        layer.op,
+        layer.op.inputs.map((input) => variables.get(input)!),
+      )}; // ${shapeText(layer.outputShape)}`,
+    );
   }
   return [
     ...(batchNormOp
@@ -221,18 +226,33 @@ function batchNormSettings(op: BatchNormOp): Record<string, number | boolean> {
 /** The plan as a literal, a step a line; its names are op names and its options compiler-made numbers. */
 function planLiteral(plan: InferencePlan): string {
   const step = ({ helper, name, layer, inputs, options, batchNorm, relu }: InferencePlan['steps'][number]) => {
-    const fields = [`helper: ${stringLiteral(helper)}`, `name: ${stringLiteral(name)}`, `layer: ${stringLiteral(layer)}`, `inputs: [${inputs.map(stringLiteral).join(', ')}]`];
+    const fields = [
+      `helper: ${stringLiteral(helper)}`,
+      `name: ${stringLiteral(name)}`,
+      `layer: ${stringLiteral(layer)}`,
+      `inputs: [${inputs.map(stringLiteral).join(', ')}]`,
+    ];
     if (options) fields.push(`options: ${optionsLiteral(options)}`);
     if (batchNorm) fields.push(`batchNorm: { layer: ${stringLiteral(batchNorm.layer)}, epsilon: ${float(batchNorm.epsilon)} }`);
     if (relu) fields.push('relu: true');
     return `    { ${fields.join(', ')} },`;
   };
-  return ['{', `  input: ${stringLiteral(plan.input)},`, '  steps: [', ...plan.steps.map(step), '  ],', `  outputs: [${plan.outputs.map(stringLiteral).join(', ')}],`, '}'].join('\n');
+  return [
+    '{',
+    `  input: ${stringLiteral(plan.input)},`,
+    '  steps: [',
+    ...plan.steps.map(step),
+    '  ],',
+    `  outputs: [${plan.outputs.map(stringLiteral).join(', ')}],`,
+    '}',
+  ].join('\n');
 }
 
 /** `{ filters: 64, kernelSize: 3 }`: options are compiler-made numbers and booleans, never user text. */
 function optionsLiteral(options: Readonly<Record<string, number | boolean>>): string {
-  return `{ ${Object.entries(options).map(([key, value]) => `${key}: ${typeof value === 'number' ? float(value) : value}`).join(', ')} }`;
+  return `{ ${Object.entries(options)
+    .map(([key, value]) => `${key}: ${typeof value === 'number' ? float(value) : value}`)
+    .join(', ')} }`;
 }
 
 function layerRow(layer: LayerAnalysis): string {

@@ -40,7 +40,7 @@ export const diagnosticCodes = {
   NS208: 'a neck or head reads a stage the backbone does not have',
   NS209: 'a head is combined with a neck or with outputs it does not take',
   NS210: "the anchors do not fit the pyramid's levels",
-  NS211: "per-block widths do not fit the blocks",
+  NS211: 'per-block widths do not fit the blocks',
   NS212: 'GroupNorm groups cannot divide a normalised width evenly',
   NS213: 'anti-aliasing is asked for where it has no stride to carry',
   NS214: 'the preprocessing does not give one mean and one deviation per input channel',

@@ -44,6 +44,7 @@ export function userErrorLines(error: unknown): readonly string[] | undefined {
  * runtime reports these in its own classes, since it knows nothing of the command line.
  */
 export function asUserError(error: unknown): unknown {
-  const fromUser = error instanceof WeightsError || error instanceof ImageFormatError || error instanceof ImageTooLargeError || error instanceof OnnxRuntimeMissingError;
+  const fromUser =
+    error instanceof WeightsError || error instanceof ImageFormatError || error instanceof ImageTooLargeError || error instanceof OnnxRuntimeMissingError;
   return fromUser ? new UserError(error.message) : error;
 }

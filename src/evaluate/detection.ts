@@ -50,7 +50,9 @@ export async function scoreDetections(dataset: DetectionDataset, runner: ModelRu
       run.onDetections?.(detections);
       if (run.voc) {
         vocObjects.push(...vocObjectsOf(image.sample, names));
-        vocDetections.push(...detections.map((d) => ({ imageId: String(d.image_id), className: names.get(d.category_id)!, box: vocBox(d.bbox), score: d.score })));
+        vocDetections.push(
+          ...detections.map((d) => ({ imageId: String(d.image_id), className: names.get(d.category_id)!, box: vocBox(d.bbox), score: d.score })),
+        );
       }
     });
     done += images.length;
@@ -59,7 +61,13 @@ export async function scoreDetections(dataset: DetectionDataset, runner: ModelRu
   run.progress?.end();
   const accumulation = coco.accumulate();
   const evaluation: CocoEvaluation = { ...summarizeCoco(accumulation), accumulation, names };
-  const voc = run.voc ? evaluateVoc(vocObjects, vocDetections, run.mapping.categories.map((c) => c.name)) : undefined;
+  const voc = run.voc
+    ? evaluateVoc(
+        vocObjects,
+        vocDetections,
+        run.mapping.categories.map((c) => c.name),
+      )
+    : undefined;
   return { coco: evaluation, voc, images: done };
 }
 
@@ -114,7 +122,8 @@ export function scoreDetectionResults(dataset: DetectionDataset, results: readon
   const coco = new CocoBoxEvaluator(dataset.categories.map((c) => c.id));
   const byImage = new Map<number, CocoDetection[]>();
   results.forEach((result, i) => {
-    if (dataset.indexOfImageId(result.image_id) === undefined) throw new MetricsInputError(`result ${i + 1}: image_id ${String(result.image_id)} is not an image of ${dataset.source}`);
+    if (dataset.indexOfImageId(result.image_id) === undefined)
+      throw new MetricsInputError(`result ${i + 1}: image_id ${String(result.image_id)} is not an image of ${dataset.source}`);
     const list = byImage.get(result.image_id);
     if (list) list.push(result);
     else byImage.set(result.image_id, [result]);

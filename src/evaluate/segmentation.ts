@@ -22,7 +22,11 @@ export interface SegmentationRun {
 }
 
 /** The confusion matrix of the runner's model over the dataset, and how many images it saw. */
-export async function scoreSegmentation(dataset: SegmentationDataset, runner: ModelRunner, run: SegmentationRun): Promise<{ matrix: ConfusionMatrix; images: number }> {
+export async function scoreSegmentation(
+  dataset: SegmentationDataset,
+  runner: ModelRunner,
+  run: SegmentationRun,
+): Promise<{ matrix: ConfusionMatrix; images: number }> {
   const matrix = new ConfusionMatrix(run.classes);
   const total = Math.min(dataset.length, run.limit ?? dataset.length);
   let done = 0;
@@ -43,14 +47,22 @@ export async function scoreSegmentation(dataset: SegmentationDataset, runner: Mo
  * The confusion matrix of a folder of predicted masks (`<image name>.png`, palette or grey PNGs of class indices, as
  * `eval --masks` writes them) against the dataset's labels; a missing or misshapen prediction is a DataFileError.
  */
-export async function scoreSegmentationResults(dataset: SegmentationDataset, folder: string, classes: number, progress?: ProgressLine): Promise<ConfusionMatrix> {
+export async function scoreSegmentationResults(
+  dataset: SegmentationDataset,
+  folder: string,
+  classes: number,
+  progress?: ProgressLine,
+): Promise<ConfusionMatrix> {
   const matrix = new ConfusionMatrix(classes);
   for (let index = 0; index < dataset.length; index++) {
     const sample = await dataset.load(index);
     const path = join(folder, `${sample.image.name}.png`);
     const predicted = await decodeMaskFile(path);
     if (predicted.width !== sample.pixels.width || predicted.height !== sample.pixels.height) {
-      throw new DataFileError(path, `is ${predicted.width}×${predicted.height} but its image ${sample.image.name} is ${sample.pixels.width}×${sample.pixels.height}`);
+      throw new DataFileError(
+        path,
+        `is ${predicted.width}×${predicted.height} but its image ${sample.image.name} is ${sample.pixels.width}×${sample.pixels.height}`,
+      );
     }
     matrix.update(sample.mask, predicted.classes, path);
     progress?.update(index + 1, dataset.length);

@@ -61,7 +61,8 @@ function replaceProblem(path: string, existing: Stats, kind: OutputKind): string
   }
   if (existing.isDirectory()) return 'it is a folder';
   if (!existing.isFile()) return 'it is not a regular file';
-  if (kind === 'unmarked') return 'it exists, and a file of this kind cannot say who wrote it, so netspec never replaces one; move it away or choose another path';
+  if (kind === 'unmarked')
+    return 'it exists, and a file of this kind cannot say who wrote it, so netspec never replaces one; move it away or choose another path';
   if (!madeByNetspec(path, kind)) return 'it exists and was not written by netspec; move it away or choose another path';
   return folderWriteProblem(dirname(path));
 }
@@ -182,7 +183,10 @@ function foreignWeightsFolderProblem(folder: string): string | undefined {
   if (entries.length === 0) return undefined;
   let listed: Set<string>;
   try {
-    const manifest = JSON.parse(new TextDecoder().decode(readHead(resolve(folder, MANIFEST_FILE), MANIFEST_BYTES))) as { format?: unknown; weightsManifest?: { paths?: unknown }[] };
+    const manifest = JSON.parse(new TextDecoder().decode(readHead(resolve(folder, MANIFEST_FILE), MANIFEST_BYTES))) as {
+      format?: unknown;
+      weightsManifest?: { paths?: unknown }[];
+    };
     if (manifest.format !== 'netspec-weights' || !Array.isArray(manifest.weightsManifest)) throw new Error('not netspec');
     listed = new Set([MANIFEST_FILE, ...manifest.weightsManifest.flatMap((group) => (Array.isArray(group.paths) ? group.paths.map(String) : []))]);
   } catch {

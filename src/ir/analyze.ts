@@ -69,6 +69,13 @@ export function analyze(graph: Graph): AnalyzedGraph {
 
 function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {
   const definition = definitionOf(op);
-  if (definition.arity === 'many' ? inputs.length === 0 : inputs.length !== definition.arity) throw new InternalError(`${op.name} (${op.kind}) has ${inputs.length} inputs`);
-  return { op, ...definition.analyze(op, inputs.map((input) => ({ kind: input.op.kind, shape: input.outputShape }))) };
+  if (definition.arity === 'many' ? inputs.length === 0 : inputs.length !== definition.arity)
+    throw new InternalError(`${op.name} (${op.kind}) has ${inputs.length} inputs`);
+  return {
+    op,
+    ...definition.analyze(
+      op,
+      inputs.map((input) => ({ kind: input.op.kind, shape: input.outputShape })),
+    ),
+  };
 }

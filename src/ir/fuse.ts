@@ -44,7 +44,13 @@ export function fuseForInference(graph: Graph): FusedGraph {
     const relu = fusion?.absorbsBatchNormAndRelu ? soleReader(batchNorm?.name ?? op.name, 'relu') : undefined;
     const name = relu?.name ?? batchNorm?.name ?? op.name;
     for (const absorbed of [op, batchNorm, relu]) if (absorbed) valueNames.set(absorbed.name, name);
-    steps.push({ op, name, inputs, ...(batchNorm ? { batchNorm: { name: batchNorm.name, epsilon: batchNorm.epsilon } } : {}), ...(relu ? { relu: true } : {}) });
+    steps.push({
+      op,
+      name,
+      inputs,
+      ...(batchNorm ? { batchNorm: { name: batchNorm.name, epsilon: batchNorm.epsilon } } : {}),
+      ...(relu ? { relu: true } : {}),
+    });
   }
   return { input: input.name, steps, outputs: graph.outputs.map((output) => ({ name: output.name, step: valueNames.get(output.op)! })) };
 }

@@ -38,7 +38,13 @@ export interface Preprocessing {
  */
 export type Task =
   | { readonly kind: 'segmentation'; readonly classes: number }
-  | { readonly kind: 'detection'; readonly classes: number; readonly levels: readonly string[]; readonly anchors: AnchorSettings; readonly decoding: DetectionSettings };
+  | {
+      readonly kind: 'detection';
+      readonly classes: number;
+      readonly levels: readonly string[];
+      readonly anchors: AnchorSettings;
+      readonly decoding: DetectionSettings;
+    };
 
 /** torchvision's AnchorGenerator arguments: per pyramid level, the anchor sizes and the aspect ratios. */
 export interface AnchorSettings {

@@ -24,7 +24,12 @@ export function checkLimits(graph: AnalyzedGraph, document: SourceDocument): Dia
   exceeds('/stages', 'multiply-accumulates per image', graph.macs, LIMITS.macs);
   exceeds('/stages/depths', 'layers', graph.layers.length, LIMITS.ops);
   const largest = graph.layers.reduce((a, b) => (elements(b.outputShape) > elements(a.outputShape) ? b : a));
-  exceeds('/input', `values in its largest feature map (${largest.op.name}, ${largest.outputShape.join('×')})`, elements(largest.outputShape), LIMITS.activation);
+  exceeds(
+    '/input',
+    `values in its largest feature map (${largest.op.name}, ${largest.outputShape.join('×')})`,
+    elements(largest.outputShape),
+    LIMITS.activation,
+  );
   return diagnostics;
 }
 

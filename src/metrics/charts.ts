@@ -69,7 +69,8 @@ export function precisionRecallSvg(evaluation: CocoEvaluation, title: string): s
 
 function legend(width: number): string {
   const entry = (x: number, curve: (typeof CURVES)[number]) =>
-    `<line x1="${x}" y1="48" x2="${x + 24}" y2="48" stroke="${curve.color}" stroke-width="2"${curve.dashed ? ' stroke-dasharray="6 3"' : ''}/>\n` + text(x + 30, 52, `IoU ${pythonFixed(curve.iou, 2)}`);
+    `<line x1="${x}" y1="48" x2="${x + 24}" y2="48" stroke="${curve.color}" stroke-width="2"${curve.dashed ? ' stroke-dasharray="6 3"' : ''}/>\n` +
+    text(x + 30, 52, `IoU ${pythonFixed(curve.iou, 2)}`);
   return `<g class="legend">\n${entry(width / 2 - 90, CURVES[0])}\n${entry(width / 2 + 10, CURVES[1])}\n</g>`;
 }
 
@@ -84,14 +85,25 @@ export function segmentationIouSvg(figures: SegmentationFigures, classNames: rea
   const toX = (percent: number) => BAR.left + (percent / 100) * (BAR.right - BAR.left);
   for (const tick of multiples(0, 100, 20)) {
     const x = coordinate(toX(tick));
-    parts.push(`<line class="grid" x1="${x}" y1="${BAR.top}" x2="${x}" y2="${bottom}" stroke="#e5e5e5"/>`, text(toX(tick), bottom + 18, String(tick), 'class="x-tick" text-anchor="middle"'));
+    parts.push(
+      `<line class="grid" x1="${x}" y1="${BAR.top}" x2="${x}" y2="${bottom}" stroke="#e5e5e5"/>`,
+      text(toX(tick), bottom + 18, String(tick), 'class="x-tick" text-anchor="middle"'),
+    );
   }
-  parts.push(text((BAR.left + BAR.right) / 2, bottom + 42, `IoU (%); mean IoU ${percentText(figures.meanIoU)}, over the classes present ${percentText(figures.meanIoUOfPresentClasses)}`, 'text-anchor="middle"'));
+  parts.push(
+    text(
+      (BAR.left + BAR.right) / 2,
+      bottom + 42,
+      `IoU (%); mean IoU ${percentText(figures.meanIoU)}, over the classes present ${percentText(figures.meanIoUOfPresentClasses)}`,
+      'text-anchor="middle"',
+    ),
+  );
   figures.iou.forEach((iou, c) => {
     const y = BAR.top + c * BAR.row;
     const name = classNames[c] ?? String(c);
     parts.push(`<g class="bar class-${c}">`, text(BAR.left - 8, y + 16, name, 'text-anchor="end"'));
-    if (!Number.isNaN(iou)) parts.push(`<rect x="${BAR.left}" y="${y + 4}" width="${coordinate(toX(100 * iou) - BAR.left)}" height="${BAR.row - 8}" fill="#1f77b4"/>`);
+    if (!Number.isNaN(iou))
+      parts.push(`<rect x="${BAR.left}" y="${y + 4}" width="${coordinate(toX(100 * iou) - BAR.left)}" height="${BAR.row - 8}" fill="#1f77b4"/>`);
     parts.push(text(Number.isNaN(iou) ? BAR.left + 6 : toX(100 * iou) + 6, y + 16, percentText(iou), 'class="value"'), '</g>');
   });
   parts.push(`<rect x="${BAR.left}" y="${BAR.top}" width="${BAR.right - BAR.left}" height="${bottom - BAR.top}" fill="none" stroke="#333333"/>`, '</svg>');

@@ -41,7 +41,8 @@ export function formatReport(report: EvaluationReport): string {
   const names = report.classes.map((c) => printable(c.name));
   const nameWidth = Math.max(5, ...names.map((name) => name.length));
   const lines = [`accuracy ${percent(report.accuracy)} (${report.correct} of ${report.images})`, '', `${'class'.padEnd(nameWidth)}  images  correct  accuracy`];
-  for (const [i, c] of report.classes.entries()) lines.push(`${names[i]!.padEnd(nameWidth)}  ${String(c.images).padStart(6)}  ${String(c.correct).padStart(7)}  ${percent(c.accuracy).padStart(8)}`);
+  for (const [i, c] of report.classes.entries())
+    lines.push(`${names[i]!.padEnd(nameWidth)}  ${String(c.images).padStart(6)}  ${String(c.correct).padStart(7)}  ${percent(c.accuracy).padStart(8)}`);
   const cell = Math.max(4, ...report.confusion.flat().map((n) => String(n).length)) + 1;
   lines.push('', 'confusion matrix: rows are the true classes, columns the predicted ones, in the order above');
   report.confusion.forEach((row, c) => lines.push(`${names[c]!.padEnd(nameWidth)} ${row.map((n) => String(n).padStart(cell)).join('')}`));
@@ -76,7 +77,9 @@ export function confusionSvg(report: EvaluationReport, title: string): string {
       const shade = Math.round(255 - 200 * share);
       const x = MARGIN + p * CELL;
       const y = MARGIN + t * CELL;
-      parts.push(`<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#ccc"><title>${escapeXml(report.classes[t]!.name)} as ${escapeXml(report.classes[p]!.name)}: ${count}</title></rect>`);
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#ccc"><title>${escapeXml(report.classes[t]!.name)} as ${escapeXml(report.classes[p]!.name)}: ${count}</title></rect>`,
+      );
       parts.push(`<text x="${x + CELL / 2}" y="${y + CELL / 2 + 4}" text-anchor="middle" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`);
     });
   });

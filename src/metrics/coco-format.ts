@@ -21,7 +21,10 @@ export function formatCocoStats(stats: readonly number[]): string {
 export function formatCocoCategories(evaluation: CocoEvaluation): string {
   const rows = evaluation.categories.map((c) => [evaluation.names.get(c.id) ?? String(c.id), figure(c.ap), figure(c.ap50)] as const);
   const width = Math.max(8, ...rows.map(([name]) => name.length));
-  const lines = [`${'category'.padEnd(width)}  AP@[.50:.95]   AP50`, ...rows.map(([name, ap, ap50]) => `${name.padEnd(width)}  ${ap.padStart(12)}  ${ap50.padStart(5)}`)];
+  const lines = [
+    `${'category'.padEnd(width)}  AP@[.50:.95]   AP50`,
+    ...rows.map(([name, ap, ap50]) => `${name.padEnd(width)}  ${ap.padStart(12)}  ${ap50.padStart(5)}`),
+  ];
   return `${lines.join('\n')}\n`;
 }
 

@@ -61,12 +61,24 @@ export function boxIou(detection: Box, truth: Box, crowd: boolean): number {
 }
 
 /** Working arrays reused from one image and category to the next, grown as needed. */
-let scratch = { ious: new Float64Array(1024), detectionAreas: new Float64Array(128), ignored: new Uint8Array(64), order: new Int32Array(64), taken: new Uint8Array(64) };
+let scratch = {
+  ious: new Float64Array(1024),
+  detectionAreas: new Float64Array(128),
+  ignored: new Uint8Array(64),
+  order: new Int32Array(64),
+  taken: new Uint8Array(64),
+};
 
 function scratchFor(detections: number, truths: number): typeof scratch {
   if (scratch.ious.length < detections * truths || scratch.detectionAreas.length < detections || scratch.ignored.length < truths) {
     const [d, g] = [Math.max(detections, scratch.detectionAreas.length), Math.max(truths, scratch.ignored.length)];
-    scratch = { ious: new Float64Array(Math.max(d * g, scratch.ious.length)), detectionAreas: new Float64Array(d), ignored: new Uint8Array(g), order: new Int32Array(g), taken: new Uint8Array(g) };
+    scratch = {
+      ious: new Float64Array(Math.max(d * g, scratch.ious.length)),
+      detectionAreas: new Float64Array(d),
+      ignored: new Uint8Array(g),
+      order: new Int32Array(g),
+      taken: new Uint8Array(g),
+    };
   }
   return scratch;
 }

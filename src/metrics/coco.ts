@@ -40,7 +40,8 @@ export function evaluateCoco(groundTruth: CocoGroundTruth, detections: readonly 
   const imageIds = new Set(groundTruth.images.map((image) => image.id));
   const truths = groupByImage(groundTruth.annotations.filter((a) => imageIds.has(a.image_id)));
   detections.forEach((detection, i) => {
-    if (!imageIds.has(detection.image_id)) throw new MetricsInputError(`detection ${i + 1}: image_id ${String(detection.image_id)} is not an image of the ground truth`);
+    if (!imageIds.has(detection.image_id))
+      throw new MetricsInputError(`detection ${i + 1}: image_id ${String(detection.image_id)} is not an image of the ground truth`);
   });
   const found = groupByImage(detections);
   for (const imageId of imageIds) evaluator.addImage(imageId, truths.get(imageId) ?? [], found.get(imageId) ?? []);

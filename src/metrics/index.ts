@@ -6,7 +6,17 @@ export { CocoBoxEvaluator, type CocoAccumulation, type CocoAnnotation, type Coco
 export { COCO_STATS, summarizeCoco, type CocoCategoryFigures, type CocoStatDefinition, type CocoSummary } from './coco-summary.js';
 export { AREA_RANGES, IOU_THRESHOLDS, MAX_DETECTIONS, RECALL_THRESHOLDS, type AreaLabel } from './coco-params.js';
 export { cocoJson, formatCocoCategories, formatCocoStats, type CocoJson } from './coco-format.js';
-export { evaluateVoc, formatVoc, vocJson, VOC_IOU_THRESHOLD, type VocBox, type VocClassFigures, type VocDetection, type VocEvaluation, type VocObject } from './voc.js';
+export {
+  evaluateVoc,
+  formatVoc,
+  vocJson,
+  VOC_IOU_THRESHOLD,
+  type VocBox,
+  type VocClassFigures,
+  type VocDetection,
+  type VocEvaluation,
+  type VocObject,
+} from './voc.js';
 export { ConfusionMatrix, formatSegmentation, segmentationFigures, segmentationJson, type SegmentationFigures, type SegmentationJson } from './segmentation.js';
 export { confusionSvg, evaluationReport, formatReport, type ClassFigures, type EvaluationReport } from './classification.js';
 export { precisionRecallSvg, segmentationIouSvg } from './charts.js';

@@ -33,7 +33,8 @@ export class ConfusionMatrix {
     // Checked whole before counting, so that a refused image leaves the matrix as it was.
     for (let i = 0; i < labels.length; i++) {
       const predicted = predictions[i]!;
-      if (counted(labels[i]!) && !(Number.isInteger(predicted) && predicted >= 0 && predicted < n)) throw new MetricsInputError(`${where}: pixel ${i} is ${predicted}, not a class below ${n}`);
+      if (counted(labels[i]!) && !(Number.isInteger(predicted) && predicted >= 0 && predicted < n))
+        throw new MetricsInputError(`${where}: pixel ${i} is ${predicted}, not a class below ${n}`);
     }
     for (let i = 0; i < labels.length; i++) if (counted(labels[i]!)) this.counts[Math.trunc(labels[i]!) * n + predictions[i]!]! += 1;
   }
@@ -107,6 +108,8 @@ export function segmentationJson(figures: SegmentationFigures, matrix?: Confusio
     iou: figures.iou.map(value),
     meanIoU: value(figures.meanIoU),
     meanIoUOfPresentClasses: value(figures.meanIoUOfPresentClasses),
-    ...(matrix ? { confusion: Array.from({ length: matrix.classes }, (_, c) => Array.from(matrix.counts.subarray(c * matrix.classes, (c + 1) * matrix.classes))) } : {}),
+    ...(matrix
+      ? { confusion: Array.from({ length: matrix.classes }, (_, c) => Array.from(matrix.counts.subarray(c * matrix.classes, (c + 1) * matrix.classes))) }
+      : {}),
   };
 }

@@ -24,8 +24,16 @@ export const avgPool: OpDefinition<AvgPoolOp> = {
   weights: () => [],
   call: (op) => ({ helper: 'avgPool', options: { stride: op.stride, ...(op.ceilMode ? {} : { floor: true }) } }),
   onnx: ({ op, name }, inputs, graph) =>
-    graph.node('AveragePool', name, inputs, [ints('kernel_shape', [op.stride, op.stride]), ints('strides', [op.stride, op.stride]), int('ceil_mode', op.ceilMode ? 1 : 0), int('count_include_pad', 0)]),
+    graph.node('AveragePool', name, inputs, [
+      ints('kernel_shape', [op.stride, op.stride]),
+      ints('strides', [op.stride, op.stride]),
+      int('ceil_mode', op.ceilMode ? 1 : 0),
+      int('count_include_pad', 0),
+    ]),
   pytorch: {
-    module: (op) => (op.ceilMode ? pythonCall('nn.AvgPool2d', [op.stride], { stride: op.stride, ceil_mode: true, count_include_pad: false }) : pythonCall('nn.AvgPool2d', [op.stride])),
+    module: (op) =>
+      op.ceilMode
+        ? pythonCall('nn.AvgPool2d', [op.stride], { stride: op.stride, ceil_mode: true, count_include_pad: false })
+        : pythonCall('nn.AvgPool2d', [op.stride]),
   },
 };

@@ -49,7 +49,12 @@ export const batchNorm: OpDefinition<BatchNormOp> = {
     return graph.node('BatchNormalization', name, [input!, ...params], [float('epsilon', op.epsilon)]);
   },
   pytorch: {
-    module: (op, [input]) => pythonCall('_batch_norm', [input![2]!], { eps: op.epsilon === 1e-5 ? undefined : op.epsilon, momentum: op.momentum === 0.1 ? undefined : op.momentum, zero_init: op.initZero || undefined }),
+    module: (op, [input]) =>
+      pythonCall('_batch_norm', [input![2]!], {
+        eps: op.epsilon === 1e-5 ? undefined : op.epsilon,
+        momentum: op.momentum === 0.1 ? undefined : op.momentum,
+        zero_init: op.initZero || undefined,
+      }),
     uses: [pythonBatchNorm],
   },
 };

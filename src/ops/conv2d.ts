@@ -73,10 +73,19 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     const k = op.kernelSize;
     const fanIn = perGroup * k * k;
     const init: Init =
-      op.init === 'zero' ? { kind: 'constant', value: 0 }
-      : op.init === 'heFanOut' ? { kind: 'normal', std: Math.sqrt(2 / (op.filters * k * k)) }
-      : { kind: 'uniform', bound: UNIFORM_GAIN[op.init] * Math.sqrt(3 / fanIn) };
-    const kernel: WeightSpec = { torch: 'weight', torchShape: [op.filters, perGroup, k, k], tfjs: 'kernel', tfjsShape: [k, k, perGroup, op.filters], layout: 'conv', init };
+      op.init === 'zero'
+        ? { kind: 'constant', value: 0 }
+        : op.init === 'heFanOut'
+          ? { kind: 'normal', std: Math.sqrt(2 / (op.filters * k * k)) }
+          : { kind: 'uniform', bound: UNIFORM_GAIN[op.init] * Math.sqrt(3 / fanIn) };
+    const kernel: WeightSpec = {
+      torch: 'weight',
+      torchShape: [op.filters, perGroup, k, k],
+      tfjs: 'kernel',
+      tfjsShape: [k, k, perGroup, op.filters],
+      layout: 'conv',
+      init,
+    };
     if (!op.bias) return [kernel];
     const biasInit: Init = op.init === 'pytorchDefault' ? { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) } : { kind: 'constant', value: 0 };
     return [kernel, vectorWeight('bias', 'bias', op.filters, biasInit)];
@@ -92,7 +101,9 @@ export const conv2d: OpDefinition<Conv2dOp> = {
       ...(op.groups > 1 ? { groups: op.groups } : {}),
       ...(op.bias ? { bias: true } : {}),
       ...(op.init === 'zero' ? { initZero: true } : {}),
-      ...(op.init === 'pytorchDefault' || op.init === 'kaimingUniform' ? { uniformGain: UNIFORM_GAIN[op.init], biasUniform: op.init === 'pytorchDefault' } : {}),
+      ...(op.init === 'pytorchDefault' || op.init === 'kaimingUniform'
+        ? { uniformGain: UNIFORM_GAIN[op.init], biasUniform: op.init === 'pytorchDefault' }
+        : {}),
     },
   }),
   fusion: { absorbsBatchNormAndRelu: true },
@@ -103,7 +114,13 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     const inputs = [input!, graph.initializer(`${op.name}.weight`, [op.filters, kernel.length / (op.filters * k * k), k, k], kernel)];
     if (bias) inputs.push(graph.initializer(`${op.name}.bias`, [op.filters], bias));
     const p = op.padding;
-    const attributes = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [p, p, p, p]), ints('dilations', [op.dilation, op.dilation]), int('group', op.groups)];
+    const attributes = [
+      ints('kernel_shape', [k, k]),
+      ints('strides', [op.stride, op.stride]),
+      ints('pads', [p, p, p, p]),
+      ints('dilations', [op.dilation, op.dilation]),
+      int('group', op.groups),
+    ];
     // The folded node takes the BatchNorm's name, the one its value had in the unfused graph.
     const conv = graph.node('Conv', step.batchNorm?.name ?? op.name, inputs, attributes);
     return step.relu ? graph.node('Relu', step.name, [conv]) : conv;
@@ -134,7 +151,12 @@ export function foldedConv(step: FusedStep<Conv2dOp>, graph: Pick<OnnxGraph, 'we
   const kernel = graph.weight(`${step.op.name}.weight`);
   const own = step.op.bias ? graph.weight(`${step.op.name}.bias`) : undefined;
   if (!step.batchNorm) return own ? { kernel, bias: own } : { kernel };
-  const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => graph.weight(`${step.batchNorm!.name}.${p}`)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((p) => graph.weight(`${step.batchNorm!.name}.${p}`)) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
   const { scale, shift } = batchNormAffine(gamma, beta, mean, variance, step.batchNorm.epsilon);
   const perFilter = kernel.length / step.op.filters;
   // A bias before the BatchNorm moves with the mean: scale·(w·x + b) + shift = (scale·w)·x + (scale·b + shift).

@@ -18,12 +18,19 @@ export const dense: OpDefinition<DenseOp> = {
     const c = input![0]!;
     // nn.Linear's initialisation: weights and bias uniform in ±1/√fan_in.
     const init = { kind: 'uniform', bound: 1 / Math.sqrt(c) } as const;
-    return [{ torch: 'weight', torchShape: [op.units, c], tfjs: 'kernel', tfjsShape: [c, op.units], layout: 'linear', init }, vectorWeight('bias', 'bias', op.units, init)];
+    return [
+      { torch: 'weight', torchShape: [op.units, c], tfjs: 'kernel', tfjsShape: [c, op.units], layout: 'linear', init },
+      vectorWeight('bias', 'bias', op.units, init),
+    ];
   },
   call: (op) => ({ helper: 'dense', options: { units: op.units } }),
   onnx: ({ op, name }, [input], graph) => {
     const weight = graph.weight(`${op.name}.weight`);
-    const inputs = [input!, graph.initializer(`${op.name}.weight`, [op.units, weight.length / op.units], weight), graph.initializer(`${op.name}.bias`, [op.units], graph.weight(`${op.name}.bias`))];
+    const inputs = [
+      input!,
+      graph.initializer(`${op.name}.weight`, [op.units, weight.length / op.units], weight),
+      graph.initializer(`${op.name}.bias`, [op.units], graph.weight(`${op.name}.bias`)),
+    ];
     return graph.node('Gemm', name, inputs, [int('transB', 1)]);
   },
   // nn.Linear's own initialisation is the one declared above.

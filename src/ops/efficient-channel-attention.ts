@@ -36,7 +36,14 @@ export const efficientChannelAttention: OpDefinition<EfficientChannelAttentionOp
   },
   weights: (op) => [
     // nn.Conv1d's default initialisation (timm re-initialises only 2-D convolutions): uniform ±1/√fan_in.
-    { torch: 'conv.weight', torchShape: [1, 1, op.kernelSize], tfjs: 'conv/kernel', tfjsShape: [op.kernelSize], layout: 'vector', init: { kind: 'uniform', bound: 1 / Math.sqrt(op.kernelSize) } },
+    {
+      torch: 'conv.weight',
+      torchShape: [1, 1, op.kernelSize],
+      tfjs: 'conv/kernel',
+      tfjsShape: [op.kernelSize],
+      layout: 'vector',
+      init: { kind: 'uniform', bound: 1 / Math.sqrt(op.kernelSize) },
+    },
   ],
   call: (op) => ({ helper: 'efficientChannelAttention', options: { kernelSize: op.kernelSize } }),
   onnx: ({ op, name }, [input], graph) => {
@@ -46,7 +53,9 @@ export const efficientChannelAttention: OpDefinition<EfficientChannelAttentionOp
     const sequence = graph.node('Reshape', `${name}.sequence`, [pooled, graph.int64Initializer(`${name}.sequence_shape`, [0, 1, -1])]);
     const kernel = graph.initializer(`${op.name}.conv.weight`, [1, 1, k], graph.weight(`${op.name}.conv.weight`));
     const mixed = graph.node('Conv', `${name}.conv`, [sequence, kernel], [ints('kernel_shape', [k]), ints('pads', [(k - 1) >> 1, (k - 1) >> 1])]);
-    const gate = graph.node('Sigmoid', `${name}.gate`, [graph.node('Reshape', `${name}.channels`, [mixed, graph.int64Initializer(`${name}.channels_shape`, [0, -1, 1, 1])])]);
+    const gate = graph.node('Sigmoid', `${name}.gate`, [
+      graph.node('Reshape', `${name}.channels`, [mixed, graph.int64Initializer(`${name}.channels_shape`, [0, -1, 1, 1])]),
+    ]);
     return graph.node('Mul', name, [input!, gate]);
   },
   pytorch: { module: (op) => pythonCall('_EfficientChannelAttention', [op.kernelSize]), uses: [pythonEfficientChannelAttention] },

@@ -16,6 +16,8 @@ export const globalAvgPool: OpDefinition<GlobalAvgPoolOp> = {
   weights: () => [],
   call: (op) => ({ helper: 'globalAvgPool', ...(op.keepDims ? { options: { keepDims: true } } : {}) }),
   onnx: ({ op, name }, inputs, graph) =>
-    op.keepDims ? graph.node('GlobalAveragePool', name, inputs) : graph.node('Flatten', name, [graph.node('GlobalAveragePool', `${name}.pool`, inputs)], [int('axis', 1)]),
+    op.keepDims
+      ? graph.node('GlobalAveragePool', name, inputs)
+      : graph.node('Flatten', name, [graph.node('GlobalAveragePool', `${name}.pool`, inputs)], [int('axis', 1)]),
   pytorch: { expression: (op, [x]) => (op.keepDims ? `F.adaptive_avg_pool2d(${x}, 1)` : `torch.flatten(F.adaptive_avg_pool2d(${x}, 1), 1)`) },
 };

@@ -37,7 +37,10 @@ export const groupNorm: OpDefinition<GroupNormOp> = {
   },
   weights: (op, [input]) => {
     const c = input![2]!;
-    return [vectorWeight('weight', 'gamma', c, { kind: 'constant', value: op.initZero ? 0 : 1 }), vectorWeight('bias', 'beta', c, { kind: 'constant', value: 0 })];
+    return [
+      vectorWeight('weight', 'gamma', c, { kind: 'constant', value: op.initZero ? 0 : 1 }),
+      vectorWeight('bias', 'beta', c, { kind: 'constant', value: 0 }),
+    ];
   },
   call: (op) => ({ helper: 'groupNorm', options: { groups: op.groups, epsilon: op.epsilon, ...(op.initZero ? { initZero: true } : {}) } }),
   onnx: ({ op, name }, [input], graph: OnnxGraph) => {
@@ -46,13 +49,19 @@ export const groupNorm: OpDefinition<GroupNormOp> = {
     const channels = graph.shapeOf(op.inputs[0]!)[2]!;
     const grouped = graph.node('Reshape', `${name}.grouped`, [input!, graph.int64Initializer(`${name}.grouped_shape`, [0, op.groups, -1])]);
     const unit = (value: number) => new Float32Array(op.groups).fill(value);
-    const normalised = graph.node('InstanceNormalization', `${name}.normalised`, [grouped, graph.initializer(`${name}.unit_scale`, [op.groups], unit(1)), graph.initializer(`${name}.unit_shift`, [op.groups], unit(0))], [float('epsilon', op.epsilon)]);
+    const normalised = graph.node(
+      'InstanceNormalization',
+      `${name}.normalised`,
+      [grouped, graph.initializer(`${name}.unit_scale`, [op.groups], unit(1)), graph.initializer(`${name}.unit_shift`, [op.groups], unit(0))],
+      [float('epsilon', op.epsilon)],
+    );
     const restored = graph.node('Reshape', `${name}.restored`, [normalised, graph.node('Shape', `${name}.shape`, [input!])]);
     const perChannel = (p: string) => graph.initializer(`${op.name}.${p}`, [channels, 1, 1], graph.weight(`${op.name}.${p}`));
     return graph.node('Add', name, [graph.node('Mul', `${name}.scaled`, [restored, perChannel('weight')]), perChannel('bias')]);
   },
   pytorch: {
-    module: (op, [input]) => pythonCall('_group_norm', [op.groups, input![2]!], { eps: op.epsilon === 1e-5 ? undefined : op.epsilon, zero_init: op.initZero || undefined }),
+    module: (op, [input]) =>
+      pythonCall('_group_norm', [op.groups, input![2]!], { eps: op.epsilon === 1e-5 ? undefined : op.epsilon, zero_init: op.initZero || undefined }),
     uses: [pythonGroupNorm],
   },
 };

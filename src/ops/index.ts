@@ -69,4 +69,23 @@ export function definitionOf<O extends Op>(op: O): OpDefinition<O> {
   return registry[op.kind] as unknown as OpDefinition<O>;
 }
 
-export type { AddOp, AvgPoolOp, BatchNormOp, BlurPoolOp, ConcatOp, Conv2dOp, DenseOp, DropoutOp, DropPathOp, EfficientChannelAttentionOp, GlobalAvgPoolOp, GroupNormOp, InputOp, MaxPoolOp, ReluOp, ResizeOp, RetinaNetHeadOp, SqueezeExciteOp };
+export type {
+  AddOp,
+  AvgPoolOp,
+  BatchNormOp,
+  BlurPoolOp,
+  ConcatOp,
+  Conv2dOp,
+  DenseOp,
+  DropoutOp,
+  DropPathOp,
+  EfficientChannelAttentionOp,
+  GlobalAvgPoolOp,
+  GroupNormOp,
+  InputOp,
+  MaxPoolOp,
+  ReluOp,
+  ResizeOp,
+  RetinaNetHeadOp,
+  SqueezeExciteOp,
+};

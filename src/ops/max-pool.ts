@@ -23,7 +23,11 @@ export const maxPool: OpDefinition<MaxPoolOp> = {
   call: (op) => ({ helper: 'maxPool', options: { poolSize: op.poolSize, stride: op.stride, padding: op.padding } }),
   onnx: ({ op, name }, inputs, graph) => {
     const p = op.padding;
-    return graph.node('MaxPool', name, inputs, [ints('kernel_shape', [op.poolSize, op.poolSize]), ints('strides', [op.stride, op.stride]), ints('pads', [p, p, p, p])]);
+    return graph.node('MaxPool', name, inputs, [
+      ints('kernel_shape', [op.poolSize, op.poolSize]),
+      ints('strides', [op.stride, op.stride]),
+      ints('pads', [p, p, p, p]),
+    ]);
   },
   pytorch: { module: (op) => pythonCall('nn.MaxPool2d', [op.poolSize], { stride: op.stride, padding: op.padding }) },
 };

@@ -115,4 +115,11 @@ export function vector(op: OpBase, shape: Shape): number {
 export const shapeOnly = (outputShape: Shape): OpAnalysis => ({ outputShape, trainable: 0, nonTrainable: 0, macs: 0 });
 
 /** A per-channel vector weight, laid out alike in PyTorch and tfjs. */
-export const vectorWeight = (torch: string, tfjs: string, size: number, init: Init): WeightSpec => ({ torch, torchShape: [size], tfjs, tfjsShape: [size], layout: 'vector', init });
+export const vectorWeight = (torch: string, tfjs: string, size: number, init: Init): WeightSpec => ({
+  torch,
+  torchShape: [size],
+  tfjs,
+  tfjsShape: [size],
+  layout: 'vector',
+  init,
+});

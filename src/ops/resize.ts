@@ -42,6 +42,8 @@ export const resize: OpDefinition<ResizeOp> = {
   },
   pytorch: {
     expression: (op, [x, reference]) =>
-      op.mode === 'bilinear' ? `F.interpolate(${x}, size=${reference}.shape[-2:], mode="bilinear", align_corners=False)` : `F.interpolate(${x}, size=${reference}.shape[-2:], mode="nearest")`,
+      op.mode === 'bilinear'
+        ? `F.interpolate(${x}, size=${reference}.shape[-2:], mode="bilinear", align_corners=False)`
+        : `F.interpolate(${x}, size=${reference}.shape[-2:], mode="nearest")`,
   },
 };

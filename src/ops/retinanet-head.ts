@@ -32,11 +32,21 @@ function channelsOf(op: RetinaNetHeadOp, inputs: readonly Shape[]): number {
 /** Its weights in torchvision's names; every convolution starts normal with std 0.01 as torchvision initialises them. */
 function towerWeights(op: RetinaNetHeadOp, c: number): WeightSpec[] {
   const conv = (torch: string, tfjs: string, out: number, bias: number): WeightSpec[] => [
-    { torch: `${torch}.weight`, torchShape: [out, c, 3, 3], tfjs: `${tfjs}/kernel`, tfjsShape: [3, 3, c, out], layout: 'conv', init: { kind: 'normal', std: 0.01 } },
+    {
+      torch: `${torch}.weight`,
+      torchShape: [out, c, 3, 3],
+      tfjs: `${tfjs}/kernel`,
+      tfjsShape: [3, 3, c, out],
+      layout: 'conv',
+      init: { kind: 'normal', std: 0.01 },
+    },
     vectorWeight(`${torch}.bias`, `${tfjs}/bias`, out, { kind: 'constant', value: bias }),
   ];
   const prior = op.role === 'classification' ? priorBias() : 0;
-  return [...Array.from({ length: op.convs }, (_, i) => conv(`conv.${i}.0`, `conv${i}`, c, 0)).flat(), ...conv(logitsName(op), 'logits', op.anchors * op.perAnchor, prior)];
+  return [
+    ...Array.from({ length: op.convs }, (_, i) => conv(`conv.${i}.0`, `conv${i}`, c, 0)).flat(),
+    ...conv(logitsName(op), 'logits', op.anchors * op.perAnchor, prior),
+  ];
 }
 
 /** torchvision's RetinaNet classification and regression heads, with their names and initialisation. */
@@ -71,7 +81,8 @@ const pythonTower: PythonDefinition = {
 /** One level through the tower in ONNX, its initialisers shared with every other level. */
 function onnxLevel(op: RetinaNetHeadOp, level: number, input: string, weights: readonly string[], graph: OnnxGraph): string {
   const name = `${op.name}.level${level}`;
-  const conv3 = (x: string, i: number) => graph.node('Conv', `${name}.conv${i}`, [x, weights[2 * i]!, weights[2 * i + 1]!], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1])]);
+  const conv3 = (x: string, i: number) =>
+    graph.node('Conv', `${name}.conv${i}`, [x, weights[2 * i]!, weights[2 * i + 1]!], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1])]);
   let x = input;
   for (let i = 0; i < op.convs; i++) x = graph.node('Relu', `${name}.relu${i}`, [conv3(x, i)]);
   const logits = conv3(x, op.convs);
@@ -90,15 +101,26 @@ export const retinanetHead: OpDefinition<RetinaNetHeadOp> = {
     return { outputShape: [pixels * op.anchors, op.perAnchor], trainable: perPixel + op.convs * c + out, nonTrainable: 0, macs: pixels * perPixel };
   },
   weights: (op, inputs) => towerWeights(op, channelsOf(op, inputs)),
-  call: (op) => ({ helper: 'retinanetHead', options: { anchors: op.anchors, perAnchor: op.perAnchor, convs: op.convs, ...(op.role === 'classification' ? { prior: priorBias() } : {}) } }),
+  call: (op) => ({
+    helper: 'retinanetHead',
+    options: { anchors: op.anchors, perAnchor: op.perAnchor, convs: op.convs, ...(op.role === 'classification' ? { prior: priorBias() } : {}) },
+  }),
   onnx: ({ op, name }, inputs, graph) => {
     const c = graph.shapeOf(op.inputs[0]!)[2]!;
     const weights = towerWeights(op, c).map((w) => graph.initializer(`${op.name}.${w.torch}`, w.torchShape, graph.weight(`${op.name}.${w.torch}`)));
-    return graph.node('Concat', name, inputs.map((input, level) => onnxLevel(op, level, input, weights, graph)), [int('axis', 1)]);
+    return graph.node(
+      'Concat',
+      name,
+      inputs.map((input, level) => onnxLevel(op, level, input, weights, graph)),
+      [int('axis', 1)],
+    );
   },
   pytorch: {
     module: (op, [input]) =>
-      pythonCall('_RetinaNetTower', [input![2]!, op.anchors, op.perAnchor, op.convs], { classification: op.role === 'classification', prior: op.role === 'classification' ? priorBias() : undefined }),
+      pythonCall('_RetinaNetTower', [input![2]!, op.anchors, op.perAnchor, op.convs], {
+        classification: op.role === 'classification',
+        prior: op.role === 'classification' ? priorBias() : undefined,
+      }),
     uses: [pythonTower],
   },
 };

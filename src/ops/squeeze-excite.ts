@@ -45,7 +45,16 @@ export const squeezeExcite: OpDefinition<SqueezeExciteOp> = {
   call: (op) => ({ helper: 'squeezeExcite', options: { reduced: op.reduced } }),
   onnx: ({ op, name }, [input], graph) => {
     const conv = (fc: string, x: string, out: number, inChannels: number) =>
-      graph.node('Conv', `${name}.${fc}`, [x, graph.initializer(`${op.name}.${fc}.weight`, [out, inChannels, 1, 1], graph.weight(`${op.name}.${fc}.weight`)), graph.initializer(`${op.name}.${fc}.bias`, [out], graph.weight(`${op.name}.${fc}.bias`))], [ints('kernel_shape', [1, 1])]);
+      graph.node(
+        'Conv',
+        `${name}.${fc}`,
+        [
+          x,
+          graph.initializer(`${op.name}.${fc}.weight`, [out, inChannels, 1, 1], graph.weight(`${op.name}.${fc}.weight`)),
+          graph.initializer(`${op.name}.${fc}.bias`, [out], graph.weight(`${op.name}.${fc}.bias`)),
+        ],
+        [ints('kernel_shape', [1, 1])],
+      );
     const c = graph.weight(`${op.name}.fc2.bias`).length;
     const pooled = graph.node('GlobalAveragePool', `${name}.pool`, [input!]);
     const hidden = graph.node('Relu', `${name}.act`, [conv('fc1', pooled, op.reduced, c)]);
@@ -61,7 +70,14 @@ export const squeezeExcite: OpDefinition<SqueezeExciteOp> = {
  */
 function pointwise(fc: string, inChannels: number, out: number): WeightSpec[] {
   return [
-    { torch: `${fc}.weight`, torchShape: [out, inChannels, 1, 1], tfjs: `${fc}/kernel`, tfjsShape: [1, 1, inChannels, out], layout: 'conv', init: { kind: 'normal', std: Math.sqrt(2 / out) } },
+    {
+      torch: `${fc}.weight`,
+      torchShape: [out, inChannels, 1, 1],
+      tfjs: `${fc}/kernel`,
+      tfjsShape: [1, 1, inChannels, out],
+      layout: 'conv',
+      init: { kind: 'normal', std: Math.sqrt(2 / out) },
+    },
     vectorWeight(`${fc}.bias`, `${fc}/bias`, out, { kind: 'uniform', bound: 1 / Math.sqrt(inChannels) }),
   ];
 }

@@ -119,7 +119,8 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
 function readSpecBytes(shown: string, path: string): Uint8Array | Diagnostic {
   const read = readBounded(path, MAX_SPEC_BYTES);
   if (read instanceof Uint8Array) return read;
-  const [code, message] = read.kind === 'tooLarge' ? (['NS002', sizeLimitMessage(read.size)] as const) : (['NS001', `cannot read the spec: ${read.reason}`] as const);
+  const [code, message] =
+    read.kind === 'tooLarge' ? (['NS002', sizeLimitMessage(read.size)] as const) : (['NS001', `cannot read the spec: ${read.reason}`] as const);
   return { file: shown, line: 1, column: 1, severity: 'error', code, message };
 }
 

@@ -25,9 +25,20 @@ const CALIBRATION_THREADS = 2;
  * Statistics of each named value over the images: the extremes always, magnitude histograms too when
  * `histograms` is set (a second pass over the images, binned up to the extremes the first found).
  */
-export async function calibrate(model: Model, values: readonly string[], images: CalibrationImages, histograms: boolean): Promise<Map<string, ValueStatistics>> {
+export async function calibrate(
+  model: Model,
+  values: readonly string[],
+  images: CalibrationImages,
+  histograms: boolean,
+): Promise<Map<string, ValueStatistics>> {
   const inputName = model.graph!.input![0]!.name!;
-  const session = await createSession(exposing(model, values.filter((name) => name !== inputName)), { threads: CALIBRATION_THREADS, log: () => {} });
+  const session = await createSession(
+    exposing(
+      model,
+      values.filter((name) => name !== inputName),
+    ),
+    { threads: CALIBRATION_THREADS, log: () => {} },
+  );
   try {
     const statistics = new Map(values.map((name) => [name, { min: Infinity, max: -Infinity } as ValueStatistics]));
     await eachRun(session, images, inputName, values, (name, data) => extend(statistics.get(name)!, data));
@@ -52,7 +63,13 @@ function exposing(model: Model, values: readonly string[]): Uint8Array {
  * Runs the images through the session, one image first to measure how many floats the exposed values take, then in
  * batches that keep them under FLOATS_PER_RUN, handing each value's data to `visit` (the input's from the feed).
  */
-async function eachRun(session: OnnxSession, images: CalibrationImages, inputName: string, values: readonly string[], visit: (name: string, data: Float32Array) => void) {
+async function eachRun(
+  session: OnnxSession,
+  images: CalibrationImages,
+  inputName: string,
+  values: readonly string[],
+  visit: (name: string, data: Float32Array) => void,
+) {
   const perImage = images.shape.reduce((a, b) => a * b, 1);
   let batch = 1;
   for (let start = 0, size = 1; start < images.count; start += size) {

@@ -45,7 +45,10 @@ export function checkCalibrationBudget([height, width, channels]: InputShape, co
  */
 export function fashionMnistImages(transform: ImageTransform, count: number): CalibrationImages {
   const { height, width, channels } = transform;
-  if (height !== 28 || width !== 28 || channels !== 1) throw new CalibrationError(`fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`);
+  if (height !== 28 || width !== 28 || channels !== 1)
+    throw new CalibrationError(
+      `fashion-mnist calibration needs a 28×28 grey input; the model takes ${height}×${width}×${channels} — calibrate with a folder of images`,
+    );
   checkCalibrationBudget([height, width, channels], count);
   const { train } = loadFashionMnist();
   if (count > train.count) throw new CalibrationError(`Fashion-MNIST's training split has ${train.count} images, fewer than the ${count} asked for`);
@@ -74,7 +77,8 @@ export async function folderImages(folder: string, count: number, transform: Ima
   const { height, width, channels } = transform;
   const perImage = channels * height * width;
   const data = new Float32Array(count * perImage);
-  for (let i = 0; i < count; i++) data.set(channelsFirst(prepareImage(await decodeCalibrationImage(join(folder, files[i]!)), transform).data, transform), i * perImage);
+  for (let i = 0; i < count; i++)
+    data.set(channelsFirst(prepareImage(await decodeCalibrationImage(join(folder, files[i]!)), transform).data, transform), i * perImage);
   return { data, count, shape: [channels, height, width] };
 }
 
@@ -105,7 +109,8 @@ function channelsFirst(hwc: Float32Array, { height, width, channels }: ImageTran
 async function decodeCalibrationImage(path: string): Promise<Pixels> {
   const refuse = (reason: string) => new CalibrationError(`cannot read the calibration image ${path}: ${reason}`);
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
-  if (!(bytes instanceof Uint8Array)) throw refuse(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
+  if (!(bytes instanceof Uint8Array))
+    throw refuse(bytes.kind === 'tooLarge' ? `the file is ${bytes.size}; image files are limited to ${MAX_IMAGE_FILE_BYTES} bytes` : bytes.reason);
   try {
     return await decodeImage(bytes, { maxPixels: DEFAULT_MAX_PIXELS });
   } catch (error) {

@@ -88,7 +88,11 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
   const quantizePair = (name: string) => {
     const p = params.get(name)!;
     added.push(tensor(`${name}_scale`, [], DataType.FLOAT, Float32Array.of(p.scale)));
-    added.push(type === 'uint8' ? tensor(`${name}_zero_point`, [], DataType.UINT8, Uint8Array.of(p.zeroPoint)) : tensor(`${name}_zero_point`, [], DataType.INT8, Int8Array.of(p.zeroPoint)));
+    added.push(
+      type === 'uint8'
+        ? tensor(`${name}_zero_point`, [], DataType.UINT8, Uint8Array.of(p.zeroPoint))
+        : tensor(`${name}_zero_point`, [], DataType.INT8, Int8Array.of(p.zeroPoint)),
+    );
     nodes.push(node('QuantizeLinear', [name, `${name}_scale`, `${name}_zero_point`], `${name}_quantized`));
     nodes.push(node('DequantizeLinear', [`${name}_quantized`, `${name}_scale`, `${name}_zero_point`], dequantized(name)));
   };
@@ -140,7 +144,9 @@ function weightInputs(conv: Node, initializers: ReadonlyMap<string, Tensor>, inp
     sink.added.push(tensor(`${weightName}_quantized`, weight.dims!.map(Number), DataType.INT8, quantized.values));
     sink.added.push(tensor(`${weightName}_scale`, [channels], DataType.FLOAT, scales));
     sink.added.push(tensor(`${weightName}_zero_point`, [channels], DataType.INT8, new Int8Array(channels)));
-    sink.nodes.push(node('DequantizeLinear', [`${weightName}_quantized`, `${weightName}_scale`, `${weightName}_zero_point`], `${weightName}_dequantized`, axis));
+    sink.nodes.push(
+      node('DequantizeLinear', [`${weightName}_quantized`, `${weightName}_scale`, `${weightName}_zero_point`], `${weightName}_dequantized`, axis),
+    );
   }
   if (!biasName) return [`${weightName}_dequantized`];
   const bias = floatsOf(initializers.get(biasName)!);

@@ -51,7 +51,10 @@ export async function quantizeOnnx(fp32: Uint8Array, options: QuantizeOptions): 
   // An activation that overflowed float32 on the images would give a scale of Infinity or NaN, and an int8 model
   // that computes nothing: refused, naming the value.
   const overflowed = [...statistics].find(([, s]) => !Number.isFinite(s.min) || !Number.isFinite(s.max));
-  if (overflowed) throw new CalibrationError(`the model's value ${overflowed[0]} is not finite on the calibration images (it reaches ${overflowed[1].min} to ${overflowed[1].max}): its weights overflow float32, so no int8 range fits it`);
+  if (overflowed)
+    throw new CalibrationError(
+      `the model's value ${overflowed[0]} is not finite on the calibration images (it reaches ${overflowed[1].min} to ${overflowed[1].max}): its weights overflow float32, so no int8 range fits it`,
+    );
   const ranges = new Map<string, Range>([...statistics].map(([name, s]) => [name, rangeOf(s, method)]));
   const quantized = quantizeModel(model, plan, ranges, activations);
   return { bytes: onnx.ModelProto.encode(quantized).finish(), fp32: plan.fp32 };

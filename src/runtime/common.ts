@@ -29,6 +29,17 @@ export {
 export { modelImageTransform, prepareBatch, preprocess, type ImageBatch, type PreprocessOptions } from './images/preprocess.js';
 export { DEFAULT_MAX_PIXELS, ImageTooLargeError, readImageHeader, type ImageHeader } from './images/header.js';
 export { pageImagePixels, type PageImage } from './images/page-image.js';
-export { anchorsPerLocation, decodeBatch, decodeDetections, generateAnchors, retinanetDefaultAnchors, type AnchorOptions, type DetectionConfig, type DetectionOptions, type Detections, type LevelOutput } from './tasks/detection.js';
+export {
+  anchorsPerLocation,
+  decodeBatch,
+  decodeDetections,
+  generateAnchors,
+  retinanetDefaultAnchors,
+  type AnchorOptions,
+  type DetectionConfig,
+  type DetectionOptions,
+  type Detections,
+  type LevelOutput,
+} from './tasks/detection.js';
 export { classMasks, type ClassMask } from './tasks/segmentation.js';
 export { blendMask, drawDetections, segmentationPalette, type BlendOptions, type DrawOptions, type SegmentationMask } from './tasks/overlay.js';

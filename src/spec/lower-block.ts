@@ -25,7 +25,14 @@ export class OpList {
   }
 
   /** A convolution padded as PyTorch pads a "same" window: d(k − 1) / 2 on every side. */
-  conv(name: string, input: string, filters: number, kernelSize: number, stride: number, options: { dilation?: number; groups?: number; initZero?: boolean; bias?: boolean; init?: ConvInit } = {}): string {
+  conv(
+    name: string,
+    input: string,
+    filters: number,
+    kernelSize: number,
+    stride: number,
+    options: { dilation?: number; groups?: number; initZero?: boolean; bias?: boolean; init?: ConvInit } = {},
+  ): string {
     const { dilation = 1, groups = 1, initZero = false, bias = false } = options;
     const padding = (dilation * (kernelSize - 1)) >> 1;
     const init = options.init ?? (initZero ? 'zero' : 'heFanOut');
@@ -102,7 +109,10 @@ function preActivationBlock(ops: OpList, block: NormalizedBlock, plan: BlockPlan
     const n = i + 1;
     x = ops.relu(`${plan.prefix}.relu${n}`, ops.norm(`${plan.prefix}.bn${n}`, x));
     if (n === 1) activated = x;
-    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, { ...layer, initZero: n === layers.length && block.zeroInitResidual });
+    x = ops.conv(`${plan.prefix}.conv${n}`, x, layer.filters, layer.kernel, layer.stride, {
+      ...layer,
+      initZero: n === layers.length && block.zeroInitResidual,
+    });
   });
   const shortcut = projection(ops, block, plan, activated);
   return ops.emit({ kind: 'add', name: `${plan.prefix}.add`, inputs: [branchTail(ops, block, plan, x), shortcut === activated ? plan.input : shortcut] });

@@ -19,7 +19,8 @@ function convBnRelu(ops: OpList, names: readonly [string, string, string], input
 }
 
 /** The last 1×1 convolution of a segmentation head: bias, nn.Conv2d's initialisation. */
-const classifierConv = (ops: OpList, name: string, input: string, classes: number) => ops.conv(name, input, classes, 1, 1, { bias: true, init: 'pytorchDefault' });
+const classifierConv = (ops: OpList, name: string, input: string, classes: number) =>
+  ops.conv(name, input, classes, 1, 1, { bias: true, init: 'pytorchDefault' });
 
 /** torchvision's FCNHead under `ops`' prefix: 3×3 to a quarter of the channels, BN, ReLU, dropout, 1×1 to the classes. */
 export function fcnHead(ops: OpList, input: Feature, classes: number): string {
@@ -36,7 +37,10 @@ export function deepLabHead(ops: OpList, input: Feature, classes: number, rates:
 /** ASPP: a 1×1 branch, a dilated 3×3 branch per rate and the image-pooling branch, joined and projected. */
 function aspp(ops: OpList, input: string, rates: readonly number[]): string {
   const branch = (i: number) => [`convs.${i}.0`, `convs.${i}.1`, `convs.${i}.2`] as const;
-  const branches = [convBnRelu(ops, branch(0), input, ASPP_CHANNELS, 1), ...rates.map((rate, i) => convBnRelu(ops, branch(i + 1), input, ASPP_CHANNELS, 3, rate))];
+  const branches = [
+    convBnRelu(ops, branch(0), input, ASPP_CHANNELS, 1),
+    ...rates.map((rate, i) => convBnRelu(ops, branch(i + 1), input, ASPP_CHANNELS, 3, rate)),
+  ];
   const p = rates.length + 1;
   const pooled = ops.emit({ kind: 'globalAvgPool', name: `convs.${p}.0`, inputs: [input], keepDims: true });
   const gated = convBnRelu(ops, [`convs.${p}.1`, `convs.${p}.2`, `convs.${p}.3`], pooled, ASPP_CHANNELS, 1);
@@ -58,7 +62,8 @@ export interface Level {
  * levels. `inputs` are lowest first, with their stage numbers.
  */
 export function fpn(ops: OpList, neck: NormalizedNeck, inputs: readonly (Feature & { readonly level: number })[]): Level[] {
-  const conv = (name: string, input: string, kernelSize: number, stride = 1) => ops.conv(name, input, neck.channels, kernelSize, stride, { bias: true, init: 'kaimingUniform' });
+  const conv = (name: string, input: string, kernelSize: number, stride = 1) =>
+    ops.conv(name, input, neck.channels, kernelSize, stride, { bias: true, init: 'kaimingUniform' });
   const top = inputs.length - 1;
   let last = conv(`inner_blocks.${top}.0`, inputs[top]!.op, 1);
   const levels: Level[] = [{ name: `P${inputs[top]!.level}`, op: conv(`layer_blocks.${top}.0`, last, 3) }];
@@ -83,7 +88,15 @@ export function fpn(ops: OpList, neck: NormalizedNeck, inputs: readonly (Feature
 /** torchvision's RetinaNetHead under `head.`: both towers read every level. */
 export function retinanetHead(ops: OpList, levels: readonly Level[], anchors: number, classes: number): { classification: string; regression: string } {
   const inputs = levels.map((level) => level.op);
-  const classification = ops.emit({ kind: 'retinanetHead', name: 'classification_head', inputs, role: 'classification', anchors, perAnchor: classes, convs: 4 });
+  const classification = ops.emit({
+    kind: 'retinanetHead',
+    name: 'classification_head',
+    inputs,
+    role: 'classification',
+    anchors,
+    perAnchor: classes,
+    convs: 4,
+  });
   const regression = ops.emit({ kind: 'retinanetHead', name: 'regression_head', inputs, role: 'regression', anchors, perAnchor: 4, convs: 4 });
   return { classification, regression };
 }

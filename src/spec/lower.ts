@@ -14,22 +14,40 @@ export function lower(spec: NormalizedSpec): Graph {
   const ops = new OpList(spec.normalization);
   const { height, width, channels } = spec.input;
   const input = ops.emit({ kind: 'input', name: 'input', inputs: [], shape: [height, width, channels] });
-  const base = { name: spec.name, description: spec.description, source: spec.source, ops: ops.ops, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) };
+  const base = {
+    name: spec.name,
+    description: spec.description,
+    source: spec.source,
+    ops: ops.ops,
+    ...(spec.preprocess ? { preprocess: spec.preprocess } : {}),
+  };
   const { head, neck } = spec;
   if (neck) {
     const scope = head.type === 'retinanet' ? ops.scoped('backbone.') : ops;
     const features = backbone(scope.scoped('body.'), spec, input, Math.max(...neck.from) + 1);
-    const levels = fpn(scope.scoped('fpn.'), neck, neck.from.map((s) => ({ ...features[s]!, level: s + 2 })));
+    const levels = fpn(
+      scope.scoped('fpn.'),
+      neck,
+      neck.from.map((s) => ({ ...features[s]!, level: s + 2 })),
+    );
     if (head.type !== 'retinanet') return { ...base, outputs: levels };
     const perLocation = head.anchors.sizes[0]!.length * head.anchors.ratios[0]!.length;
     const { classification, regression } = retinanetHead(ops.scoped('head.'), levels, perLocation, head.classes);
     const task = { kind: 'detection', classes: head.classes, levels: levels.map((l) => l.op), anchors: head.anchors, decoding: head.detection } as const;
-    return { ...base, outputs: [{ name: 'cls_logits', op: classification }, { name: 'bbox_regression', op: regression }], task };
+    return {
+      ...base,
+      outputs: [
+        { name: 'cls_logits', op: classification },
+        { name: 'bbox_regression', op: regression },
+      ],
+      task,
+    };
   }
   if (head.type === 'fcn' || head.type === 'deeplabv3') {
     const features = backbone(ops.scoped('backbone.'), spec, input, spec.stages.length);
     const last = features.at(-1)!;
-    const logits = head.type === 'fcn' ? fcnHead(ops.scoped('classifier.'), last, head.classes) : deepLabHead(ops.scoped('classifier.'), last, head.classes, head.rates);
+    const logits =
+      head.type === 'fcn' ? fcnHead(ops.scoped('classifier.'), last, head.classes) : deepLabHead(ops.scoped('classifier.'), last, head.classes, head.rates);
     const outputs = [{ name: 'out', op: ops.emit({ kind: 'resize', name: 'classifier.upsample', inputs: [logits, input], mode: 'bilinear' }) }];
     if (head.aux) {
       const aux = fcnHead(ops.scoped('aux_classifier.'), features.at(-2)!, head.classes);
@@ -75,7 +93,8 @@ function stem(ops: OpList, { stem }: NormalizedSpec, input: string): string {
 function stemPool(ops: OpList, stem: NormalizedStem, input: string): string {
   const { antiAlias } = stem;
   if (stem.pool === 'max') {
-    if (antiAlias === 'none') return ops.emit({ kind: 'maxPool', name: 'maxpool', inputs: [input], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
+    if (antiAlias === 'none')
+      return ops.emit({ kind: 'maxPool', name: 'maxpool', inputs: [input], poolSize: STEM_POOL.size, stride: STEM_POOL.stride, padding: STEM_POOL.padding });
     if (antiAlias === 'avg') return ops.antiAlias('maxpool', input, antiAlias, STEM_POOL.stride);
     const pooled = ops.emit({ kind: 'maxPool', name: 'maxpool.0', inputs: [input], poolSize: STEM_POOL.size, stride: 1, padding: STEM_POOL.padding });
     return ops.antiAlias('maxpool.1', pooled, antiAlias, STEM_POOL.stride);
@@ -103,7 +122,17 @@ function stages(ops: OpList, spec: NormalizedSpec, input: string, built: number)
     for (let b = 0; b < stage.depth; b++) {
       const dropPath = blocks > 1 ? (block.dropPath * index++) / (blocks - 1) : 0;
       const innerWidths = stage.blockWidths?.[b] ?? null;
-      x = residualBlock(ops, block, { prefix: `layer${s + 1}.${b}`, input: x, inWidth, width: stage.width, outWidth, innerWidths, stride: b === 0 ? stride : 1, dilation: b === 0 ? first : rest, dropPath });
+      x = residualBlock(ops, block, {
+        prefix: `layer${s + 1}.${b}`,
+        input: x,
+        inWidth,
+        width: stage.width,
+        outWidth,
+        innerWidths,
+        stride: b === 0 ? stride : 1,
+        dilation: b === 0 ? first : rest,
+        dropPath,
+      });
       inWidth = outWidth;
     }
     outputs.push({ op: x, channels: inWidth });

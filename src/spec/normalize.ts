@@ -63,7 +63,6 @@ export type Normalization =
   | { readonly kind: 'batchNorm'; readonly epsilon: number; readonly momentum: number }
   | { readonly kind: 'groupNorm'; readonly groups: number; readonly epsilon: number };
 
-
 /** Both block kinds in one shape: a basic block is a bottleneck-free block with expansion 1 and no groups. */
 export interface NormalizedBlock {
   readonly type: 'basic' | 'bottleneck';
@@ -144,7 +143,12 @@ export function normalize({ document, spec }: ValidSpec): NormalizedSpec {
       ? { kind: 'groupNorm', groups: spec.groupNorm.groups, epsilon: spec.groupNorm.epsilon ?? DEFAULTS.batchNormEpsilon }
       : { kind: 'batchNorm', epsilon: spec.batchNorm?.epsilon ?? DEFAULTS.batchNormEpsilon, momentum: spec.batchNorm?.momentum ?? DEFAULTS.batchNormMomentum },
     preprocess: spec.preprocess
-      ? { mean: spec.preprocess.mean, std: spec.preprocess.std, cropFraction: spec.preprocess.cropFraction ?? DEFAULTS.cropFraction, interpolation: spec.preprocess.interpolation ?? DEFAULTS.interpolation }
+      ? {
+          mean: spec.preprocess.mean,
+          std: spec.preprocess.std,
+          cropFraction: spec.preprocess.cropFraction ?? DEFAULTS.cropFraction,
+          interpolation: spec.preprocess.interpolation ?? DEFAULTS.interpolation,
+        }
       : null,
   };
 }

@@ -53,8 +53,7 @@ export function read(path: string, bytes: Uint8Array): ReadResult {
 
   const diagnostics: Diagnostic[] = [];
   const locations = new Map<string, Located>();
-  const report = (position: Position, code: DiagnosticCode, message: string) =>
-    diagnostics.push({ file: path, ...position, severity: 'error', code, message });
+  const report = (position: Position, code: DiagnosticCode, message: string) => diagnostics.push({ file: path, ...position, severity: 'error', code, message });
   const value = toValue(ast.body, '', undefined);
 
   function toValue(node: momoa.ValueNode, pointer: string, key: Position | undefined): unknown {
@@ -69,7 +68,11 @@ export function read(path: string, bytes: Uint8Array): ReadResult {
           const keyPosition = toPosition(member.name.loc.start);
           const earlier = firstLine.get(name);
           if (earlier !== undefined) {
-            report(keyPosition, 'NS011', `key ${JSON.stringify(name)} appears twice in this object (first on line ${earlier}); JSON keeps only the last, so remove one`);
+            report(
+              keyPosition,
+              'NS011',
+              `key ${JSON.stringify(name)} appears twice in this object (first on line ${earlier}); JSON keeps only the last, so remove one`,
+            );
           } else {
             firstLine.set(name, keyPosition.line);
           }

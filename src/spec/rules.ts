@@ -72,10 +72,19 @@ export const rules: readonly Rule[] = [
       downsample('/stem/stride', 'the stem convolution', kernel, stem.stride, Math.floor(kernel / 2));
       // An average-pool that carries the stride (timm's anti-aliasing) pools 2×2 windows without padding.
       if (stem.pool !== 'none' && stem.antiAlias === 'avg') downsample('/stem/pool', 'the stem average-pool', STEM_POOL.stride, STEM_POOL.stride, 0);
-      else if (stem.pool !== 'none') downsample('/stem/pool', stem.pool === 'max' ? 'the stem max-pool' : "the stem pool's convolution", STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding);
+      else if (stem.pool !== 'none')
+        downsample(
+          '/stem/pool',
+          stem.pool === 'max' ? 'the stem max-pool' : "the stem pool's convolution",
+          STEM_POOL.size,
+          STEM_POOL.stride,
+          STEM_POOL.padding,
+        );
       const averaged = normalizeBlock(spec.block).antiAlias === 'avg';
       dilationsOf(spec).forEach(({ stride }, i) =>
-        averaged && stride === 2 ? downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 2, 2, 0) : downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
+        averaged && stride === 2
+          ? downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 2, 2, 0)
+          : downsample(`/stages/strides/${i}`, `stage ${i + 1}`, 3, stride, 1),
       );
       return findings;
     },
@@ -153,7 +162,12 @@ export const rules: readonly Rule[] = [
         ? []
         : spec.stages.strides.flatMap((stride, i) =>
             stride > 2 && !spec.stages.dilate?.[i]
-              ? [{ pointer: `/stages/strides/${i}`, message: `stage ${i + 1} has stride ${stride}, but the avgPool shortcut pools 2×2 and supports strides 1 and 2` }]
+              ? [
+                  {
+                    pointer: `/stages/strides/${i}`,
+                    message: `stage ${i + 1} has stride ${stride}, but the avgPool shortcut pools 2×2 and supports strides 1 and 2`,
+                  },
+                ]
               : [],
           ),
   },
@@ -164,7 +178,14 @@ export const rules: readonly Rule[] = [
     check: (spec) => {
       const stages = spec.stages.widths.length;
       const findings = (spec.neck?.from ?? []).flatMap((name, i) =>
-        stageIndexOf(name) >= stages ? [{ pointer: `/neck/from/${i}`, message: `neck.from[${i}] is "${name}", but the backbone has ${stages} stage${stages === 1 ? '' : 's'} (C2–C${stages + 1})` }] : [],
+        stageIndexOf(name) >= stages
+          ? [
+              {
+                pointer: `/neck/from/${i}`,
+                message: `neck.from[${i}] is "${name}", but the backbone has ${stages} stage${stages === 1 ? '' : 's'} (C2–C${stages + 1})`,
+              },
+            ]
+          : [],
       );
       const { head } = spec;
       if ((head.type === 'fcn' || head.type === 'deeplabv3') && head.aux && stages < 2) {
@@ -179,33 +200,60 @@ export const rules: readonly Rule[] = [
     severity: 'error',
     check: ({ head, neck, outputs }) => {
       const findings: Finding[] = [];
-      if (head.type === 'retinanet' && !neck) findings.push({ pointer: '/head/type', message: 'a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }' });
+      if (head.type === 'retinanet' && !neck)
+        findings.push({
+          pointer: '/head/type',
+          message: 'a RetinaNet head reads the levels of a feature pyramid; add "neck": { "type": "fpn", "from": ["C3", "C4", "C5"], "extra": "p6p7" }',
+        });
       const headName = HEAD_NAMES[head.type];
-      if (neck && head.type !== 'retinanet' && head.type !== 'none') findings.push({ pointer: '/neck', message: `${headName} reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head` });
+      if (neck && head.type !== 'retinanet' && head.type !== 'none')
+        findings.push({
+          pointer: '/neck',
+          message: `${headName} reads the last stage, not a feature pyramid; remove the neck, or use a "retinanet" or "none" head`,
+        });
       const dense = neck !== undefined || ['fcn', 'deeplabv3', 'retinanet'].includes(head.type);
-      if (dense && outputs) findings.push({ pointer: '/outputs', message: `outputs selects stage features, but a model with ${neck && head.type === 'none' ? 'a neck' : headName} returns its own outputs; remove outputs` });
+      if (dense && outputs)
+        findings.push({
+          pointer: '/outputs',
+          message: `outputs selects stage features, but a model with ${neck && head.type === 'none' ? 'a neck' : headName} returns its own outputs; remove outputs`,
+        });
       return findings;
     },
   },
   {
     code: 'NS210',
-    sentence: "the anchors have one entry per pyramid level and one count of anchors per location",
+    sentence: 'the anchors have one entry per pyramid level and one count of anchors per location',
     severity: 'error',
     check: ({ head, neck }) => {
       if (head.type !== 'retinanet' || !head.anchors || !neck) return [];
       const levels = neck.from.length + ({ pool: 1, p6p7: 2, none: 0 } as const)[neck.extra ?? 'pool'];
       const { sizes, ratios } = head.anchors;
       if (sizes.length !== levels) {
-        return [{ pointer: '/head/anchors/sizes', message: `anchors.sizes has ${sizes.length} entr${sizes.length === 1 ? 'y' : 'ies'}, but the pyramid has ${levels} level${levels === 1 ? '' : 's'} (${neck.from.length} from the backbone, ${levels - neck.from.length} extra); give one list of sizes per level` }];
+        return [
+          {
+            pointer: '/head/anchors/sizes',
+            message: `anchors.sizes has ${sizes.length} entr${sizes.length === 1 ? 'y' : 'ies'}, but the pyramid has ${levels} level${levels === 1 ? '' : 's'} (${neck.from.length} from the backbone, ${levels - neck.from.length} extra); give one list of sizes per level`,
+          },
+        ];
       }
       if (ratios.length !== 1 && ratios.length !== levels) {
-        return [{ pointer: '/head/anchors/ratios', message: `anchors.ratios has ${ratios.length} entries; give one list of ratios for every level, or one per level (${levels})` }];
+        return [
+          {
+            pointer: '/head/anchors/ratios',
+            message: `anchors.ratios has ${ratios.length} entries; give one list of ratios for every level, or one per level (${levels})`,
+          },
+        ];
       }
-      const perLocation = sizes.map((s, i) => s.length * (ratios[ratios.length === 1 ? 0 : i]!).length);
+      const perLocation = sizes.map((s, i) => s.length * ratios[ratios.length === 1 ? 0 : i]!.length);
       const odd = perLocation.findIndex((n) => n !== perLocation[0]);
       return odd < 0
         ? []
-        : [{ pointer: `/head/anchors/sizes/${odd}`, message: `level ${odd + 1} has ${perLocation[odd]} anchors per location (sizes × ratios) but level 1 has ${perLocation[0]}; the head's towers are shared by every level, so each level needs the same count` }];
+        : [
+            {
+              pointer: `/head/anchors/sizes/${odd}`,
+              message: `level ${odd + 1} has ${perLocation[odd]} anchors per location (sizes × ratios) but level 1 has ${perLocation[0]}; the head's towers are shared by every level, so each level needs the same count`,
+            },
+          ];
     },
   },
   {
@@ -222,7 +270,14 @@ export const rules: readonly Rule[] = [
       const groups = spec.groupNorm?.groups;
       if (groups === undefined) return [];
       const odd = normalisedWidths(spec).find(({ width }) => width % groups !== 0);
-      return odd ? [{ pointer: '/groupNorm/groups', message: `groupNorm.groups is ${groups}, but ${odd.where} normalises ${odd.width} channels, which ${groups} groups cannot divide evenly` }] : [];
+      return odd
+        ? [
+            {
+              pointer: '/groupNorm/groups',
+              message: `groupNorm.groups is ${groups}, but ${odd.where} normalises ${odd.width} channels, which ${groups} groups cannot divide evenly`,
+            },
+          ]
+        : [];
     },
   },
   {
@@ -232,13 +287,30 @@ export const rules: readonly Rule[] = [
     check: (spec) => {
       const findings: Finding[] = [];
       const stem = normalizeStem(spec.stem);
-      if (stem.antiAlias !== 'none' && stem.pool === 'none') findings.push({ pointer: '/stem/antiAlias', message: 'stem.antiAlias moves the stride of the stem pool, but the stem has no pool; set stem.pool to "max" or "conv"' });
+      if (stem.antiAlias !== 'none' && stem.pool === 'none')
+        findings.push({
+          pointer: '/stem/antiAlias',
+          message: 'stem.antiAlias moves the stride of the stem pool, but the stem has no pool; set stem.pool to "max" or "conv"',
+        });
       const block = normalizeBlock(spec.block);
       if (block.antiAlias === 'none') return findings;
-      if (block.preActivation) findings.push({ pointer: '/block/antiAlias', message: 'block.antiAlias follows a strided convolution\'s BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias' });
-      if (block.type === 'bottleneck' && block.strideOn === '1x1') findings.push({ pointer: '/block/strideOn', message: 'block.antiAlias carries the stride of the 3×3 convolution, but strideOn puts it on the 1×1; remove strideOn' });
+      if (block.preActivation)
+        findings.push({
+          pointer: '/block/antiAlias',
+          message:
+            "block.antiAlias follows a strided convolution's BatchNorm and ReLU, which pre-activation blocks do not have; remove preActivation or antiAlias",
+        });
+      if (block.type === 'bottleneck' && block.strideOn === '1x1')
+        findings.push({
+          pointer: '/block/strideOn',
+          message: 'block.antiAlias carries the stride of the 3×3 convolution, but strideOn puts it on the 1×1; remove strideOn',
+        });
       dilationsOf(spec).forEach(({ stride, rest }, i) => {
-        if (stride > 2 || rest > 1) findings.push({ pointer: `/stages/strides/${i}`, message: `stage ${i + 1} has ${rest > 1 ? `dilation ${rest}` : `stride ${stride}`}, but block.antiAlias carries strides of 2 in undilated stages only` });
+        if (stride > 2 || rest > 1)
+          findings.push({
+            pointer: `/stages/strides/${i}`,
+            message: `stage ${i + 1} has ${rest > 1 ? `dilation ${rest}` : `stride ${stride}`}, but block.antiAlias carries strides of 2 in undilated stages only`,
+          });
       });
       if (block.antiAlias === 'avg') findings.push(...oddAveragedStages(spec));
       return findings;
@@ -251,7 +323,12 @@ export const rules: readonly Rule[] = [
     check: ({ preprocess, input }) =>
       (['mean', 'std'] as const).flatMap((list) =>
         preprocess && preprocess[list].length !== input.channels
-          ? [{ pointer: `/preprocess/${list}`, message: `preprocess.${list} has ${preprocess[list].length} entr${preprocess[list].length === 1 ? 'y' : 'ies'}, but the input has ${input.channels} channel${input.channels === 1 ? '' : 's'}; give one per channel` }]
+          ? [
+              {
+                pointer: `/preprocess/${list}`,
+                message: `preprocess.${list} has ${preprocess[list].length} entr${preprocess[list].length === 1 ? 'y' : 'ies'}, but the input has ${input.channels} channel${input.channels === 1 ? '' : 's'}; give one per channel`,
+              },
+            ]
           : [],
       ),
   },
@@ -278,7 +355,13 @@ export const rules: readonly Rule[] = [
     check: (spec) =>
       spec.head.type !== 'deeplabv3' || spec.stages.dilate?.some(Boolean)
         ? []
-        : [{ pointer: '/head/type', message: 'a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8' }],
+        : [
+            {
+              pointer: '/head/type',
+              message:
+                'a DeepLabV3 head on an undilated backbone sees the last stage at its full stride; torchvision dilates C4 and C5 (stages.dilate [false, false, true, true]) so that ASPP sees output stride 8',
+            },
+          ],
   },
 ];
 
@@ -290,11 +373,15 @@ function oddAveragedStages(spec: Spec): Finding[] {
   const stem = normalizeStem(spec.stem);
   const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
   let size = [spec.input.height, spec.input.width].map((n) => outputSize(n, kernel, stem.stride, Math.floor(kernel / 2)));
-  if (stem.pool !== 'none') size = size.map((n) => (stem.antiAlias === 'avg' ? Math.floor(n / 2) : outputSize(n, STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding)));
+  if (stem.pool !== 'none')
+    size = size.map((n) => (stem.antiAlias === 'avg' ? Math.floor(n / 2) : outputSize(n, STEM_POOL.size, STEM_POOL.stride, STEM_POOL.padding)));
   return dilationsOf(spec).flatMap(({ stride }, i) => {
     if (stride !== 2) return [];
     const odd = size.some((n) => n % 2 === 1);
-    const finding = { pointer: `/stages/strides/${i}`, message: `stage ${i + 1} receives a ${size[0]}×${size[1]} feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes` };
+    const finding = {
+      pointer: `/stages/strides/${i}`,
+      message: `stage ${i + 1} receives a ${size[0]}×${size[1]} feature map; the 2×2 anti-aliasing pool would drop its odd last row or column, which the shortcut keeps; choose an input whose strided stages see even sizes`,
+    };
     size = size.map((n) => Math.floor(n / 2));
     return odd ? [finding] : [];
   });
@@ -314,13 +401,32 @@ function prunedWidthFindings(spec: Spec): Finding[] {
   const { blockWidths } = spec.stages;
   if (!blockWidths) return [];
   const block = normalizeBlock(spec.block);
-  if (block.groups > 1) return [{ pointer: '/stages/blockWidths', message: `stages.blockWidths prunes grouped convolutions (groups ${block.groups}), which timm's pruned models do not have; use groups 1` }];
+  if (block.groups > 1)
+    return [
+      {
+        pointer: '/stages/blockWidths',
+        message: `stages.blockWidths prunes grouped convolutions (groups ${block.groups}), which timm's pruned models do not have; use groups 1`,
+      },
+    ];
   const convolutions = block.type === 'basic' ? 1 : 2;
   return blockWidths.flatMap((blocks, s) => {
     const depth = spec.stages.depths[s];
-    if (depth !== undefined && blocks.length !== depth) return [{ pointer: `/stages/blockWidths/${s}`, message: `stages.blockWidths[${s}] lists ${blocks.length} blocks, but stage ${s + 1} has ${depth}; give one entry per block` }];
+    if (depth !== undefined && blocks.length !== depth)
+      return [
+        {
+          pointer: `/stages/blockWidths/${s}`,
+          message: `stages.blockWidths[${s}] lists ${blocks.length} blocks, but stage ${s + 1} has ${depth}; give one entry per block`,
+        },
+      ];
     return blocks.flatMap((widths, b) =>
-      widths.length === convolutions ? [] : [{ pointer: `/stages/blockWidths/${s}/${b}`, message: `stages.blockWidths[${s}][${b}] lists ${widths.length} width${widths.length === 1 ? '' : 's'}, but a ${block.type} block has ${convolutions} convolution${convolutions === 1 ? '' : 's'} before its last; give ${convolutions}` }],
+      widths.length === convolutions
+        ? []
+        : [
+            {
+              pointer: `/stages/blockWidths/${s}/${b}`,
+              message: `stages.blockWidths[${s}][${b}] lists ${widths.length} width${widths.length === 1 ? '' : 's'}, but a ${block.type} block has ${convolutions} convolution${convolutions === 1 ? '' : 's'} before its last; give ${convolutions}`,
+            },
+          ],
     );
   });
 }
@@ -334,7 +440,12 @@ function firstWidthFindings(spec: Spec): Finding[] {
     const groups = block.type === 'bottleneck' ? block.groups : 1;
     if (first >= 1 && first % groups === 0) return [];
     const why = first < 1 ? '' : `, which its ${groups} groups cannot divide evenly`;
-    return [{ pointer: '/block/reduceFirst', message: `block.reduceFirst ${block.reduceFirst} leaves stage ${s + 1} (width ${width}) a first convolution of ${first} channels${why}; lower reduceFirst` }];
+    return [
+      {
+        pointer: '/block/reduceFirst',
+        message: `block.reduceFirst ${block.reduceFirst} leaves stage ${s + 1} (width ${width}) a first convolution of ${first} channels${why}; lower reduceFirst`,
+      },
+    ];
   });
 }
 
@@ -353,13 +464,12 @@ function normalisedWidths(spec: Spec): { width: number; where: string }[] {
   const { head } = spec;
   if (head.type === 'deeplabv3') widths.push({ width: 256, where: 'the DeepLabV3 head' });
   if (head.type === 'fcn') widths.push({ width: Math.floor(outputs.at(-1)! / 4), where: 'the FCN head' });
-  if ((head.type === 'fcn' || head.type === 'deeplabv3') && head.aux && outputs.length > 1) widths.push({ width: Math.floor(outputs.at(-2)! / 4), where: 'the auxiliary head' });
+  if ((head.type === 'fcn' || head.type === 'deeplabv3') && head.aux && outputs.length > 1)
+    widths.push({ width: Math.floor(outputs.at(-2)! / 4), where: 'the auxiliary head' });
   return widths;
 }
 
 /** Applies every rule and positions each finding at the field it names. */
 export function checkRules({ document, spec }: ValidSpec): Diagnostic[] {
-  return rules.flatMap((rule) =>
-    rule.check(spec).map((finding) => diagnose(document, rule.code, finding.pointer, finding.message, 'value', rule.severity)),
-  );
+  return rules.flatMap((rule) => rule.check(spec).map((finding) => diagnose(document, rule.code, finding.pointer, finding.message, 'value', rule.severity)));
 }

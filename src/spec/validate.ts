@@ -36,16 +36,19 @@ export function validate(document: SourceDocument): ValidateResult {
   const check = schemaValidator();
   if (check(document.value)) return { valid: { document, spec: document.value as NetSpec }, diagnostics: [] };
   const errors = check.errors ?? [];
-  const diagnostics = errors
-    .filter((error) => !isRedundant(error, errors))
-    .map((error) => toDiagnostic(document, error));
+  const diagnostics = errors.filter((error) => !isRedundant(error, errors)).map((error) => toDiagnostic(document, error));
   return { diagnostics };
 }
 
 /** Errors that repeat a clearer one: a failed `oneOf` beside its chosen branch's errors, a pattern beside emptiness. */
 function isRedundant(error: ErrorObject, all: readonly ErrorObject[]): boolean {
   const besides = (keyword: string, samePath: boolean) =>
-    all.some((other) => other !== error && other.keyword === keyword && (samePath ? other.instancePath === error.instancePath : other.instancePath.startsWith(error.instancePath)));
+    all.some(
+      (other) =>
+        other !== error &&
+        other.keyword === keyword &&
+        (samePath ? other.instancePath === error.instancePath : other.instancePath.startsWith(error.instancePath)),
+    );
   if (error.keyword === 'oneOf') return all.some((other) => other !== error && other.instancePath.startsWith(error.instancePath));
   return error.keyword === 'pattern' && besides('minLength', true);
 }
@@ -55,8 +58,7 @@ function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic 
   const where = describePath(pointer);
   // Read only by the messages that quote the value: an unknown key per line of a large spec must not excerpt its object each time.
   const got = () => document.sourceText(pointer);
-  const at = (code: DiagnosticCode, message: string, part: 'key' | 'value' = 'value', at = pointer): Diagnostic =>
-    diagnose(document, code, at, message, part);
+  const at = (code: DiagnosticCode, message: string, part: 'key' | 'value' = 'value', at = pointer): Diagnostic => diagnose(document, code, at, message, part);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'type':

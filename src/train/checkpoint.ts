@@ -82,7 +82,8 @@ export function readCheckpoint(path: string, graph: AnalyzedGraph): Checkpoint {
   const text = file.metadata.get(STATE_KEY);
   if (text === undefined) throw new UserError(`${path} is not a netspec training checkpoint (no ${STATE_KEY} metadata)`);
   const state = parseState(path, text);
-  if (state.format !== 'netspec-checkpoint' || state.version !== 1) throw new UserError(`${path}: unsupported checkpoint format ${String(state.format)} version ${String(state.version)}`);
+  if (state.format !== 'netspec-checkpoint' || state.version !== 1)
+    throw new UserError(`${path}: unsupported checkpoint format ${String(state.format)} version ${String(state.version)}`);
   if (state.model !== graph.name) throw new UserError(`${path} is a checkpoint of ${String(state.model)}, not of ${graph.name}`);
   const problem = stateProblem(state, graph);
   if (problem) refuse(problem);
@@ -95,7 +96,8 @@ export function readCheckpoint(path: string, graph: AnalyzedGraph): Checkpoint {
     if (name.startsWith('model/')) weights.push({ name: name.slice('model/'.length), shape: tensor.shape, data: tensor.data });
     else {
       const slot = /^optimizer\/(0|[1-9]\d{0,8})\/(.+)$/.exec(name);
-      if (!slot || !slotNames.includes(slot[2]!)) refuse(`it holds ${name}, which is neither a weight of the model nor a slot of ${state.config.optimizer.name}`);
+      if (!slot || !slotNames.includes(slot[2]!))
+        refuse(`it holds ${name}, which is neither a weight of the model nor a slot of ${state.config.optimizer.name}`);
       (slots[Number(slot![1])] ??= [])[slotNames.indexOf(slot![2]!)] = tensor.data;
     }
   }
@@ -107,7 +109,8 @@ export function readCheckpoint(path: string, graph: AnalyzedGraph): Checkpoint {
     if (missing.length > 0) refuse(`the optimiser's ${missing.join(' and ')} of variable ${i} ${missing.length === 1 ? 'is' : 'are'} missing`);
   }
   const steps = Number(file.metadata.get(OPTIMIZER_STEPS_KEY) ?? 0);
-  if (!Number.isSafeInteger(steps) || steps < 0) refuse(`its optimiser step count ${JSON.stringify(file.metadata.get(OPTIMIZER_STEPS_KEY))} is not a whole number`);
+  if (!Number.isSafeInteger(steps) || steps < 0)
+    refuse(`its optimiser step count ${JSON.stringify(file.metadata.get(OPTIMIZER_STEPS_KEY))} is not a whole number`);
   return { state, weights, optimizer: { steps, slots } };
 }
 
@@ -121,7 +124,10 @@ export function readRunCheckpoint(out: string, graph: AnalyzedGraph): Checkpoint
 /** The checkpoint's safetensors, read with its size bounded; a damaged one is a UserError of one line, since nothing was about to be written. */
 function checkpointFile(path: string): SafetensorsFile {
   const bytes = readBounded(path, MAX_CHECKPOINT_BYTES);
-  if (!(bytes instanceof Uint8Array)) throw new UserError(`cannot read ${path}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, more than the ${MAX_CHECKPOINT_BYTES}-byte limit for checkpoints` : bytes.reason}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new UserError(
+      `cannot read ${path}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, more than the ${MAX_CHECKPOINT_BYTES}-byte limit for checkpoints` : bytes.reason}`,
+    );
   try {
     return readSafetensors(path, bytes);
   } catch (error) {
@@ -137,7 +143,8 @@ function parseState(path: string, text: string): CheckpointState {
   } catch {
     throw new UserError(`${path} is not a netspec training checkpoint (its ${STATE_KEY} metadata is not JSON)`);
   }
-  if (typeof state !== 'object' || state === null) throw new UserError(`${path} is not a netspec training checkpoint (its ${STATE_KEY} metadata is not an object)`);
+  if (typeof state !== 'object' || state === null)
+    throw new UserError(`${path} is not a netspec training checkpoint (its ${STATE_KEY} metadata is not an object)`);
   return state as CheckpointState;
 }
 
@@ -151,12 +158,25 @@ function stateProblem(state: CheckpointState, graph: AnalyzedGraph): string | un
   const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
   const amount = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   const p = (position ?? {}) as Record<keyof TrainPosition, unknown>;
-  if (typeof position !== 'object' || position === null || !count(p.epoch) || !count(p.step) || !count(p.correct) || !count(p.seen) || !amount(p.lossSum) || !amount(p.seconds)) {
+  if (
+    typeof position !== 'object' ||
+    position === null ||
+    !count(p.epoch) ||
+    !count(p.step) ||
+    !count(p.correct) ||
+    !count(p.seen) ||
+    !amount(p.lossSum) ||
+    !amount(p.seconds)
+  ) {
     return `its position ${JSON.stringify(position)} is not whole epoch, step and image counts with finite sums`;
   }
-  if ((p.epoch as number) > state.config.epochs || (p.correct as number) > (p.seen as number)) return `its position (epoch ${p.epoch}, ${p.correct} of ${p.seen} correct) does not fit a run of ${state.config.epochs} epochs`;
+  if ((p.epoch as number) > state.config.epochs || (p.correct as number) > (p.seen as number))
+    return `its position (epoch ${p.epoch}, ${p.correct} of ${p.seen} correct) does not fit a run of ${state.config.epochs} epochs`;
   if (!Array.isArray(history) || history.length !== p.epoch) return `its history does not hold one record per finished epoch (${p.epoch})`;
-  const record = history.findIndex((r: Record<string, unknown> | null, i) => r?.epoch !== i + 1 || !['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'seconds'].every((key) => amount(r[key])));
+  const record = history.findIndex(
+    (r: Record<string, unknown> | null, i) =>
+      r?.epoch !== i + 1 || !['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'seconds'].every((key) => amount(r[key])),
+  );
   if (record >= 0) return `its history's record ${record + 1} is not epoch ${record + 1} with finite losses, accuracies and seconds`;
   return undefined;
 }
@@ -169,7 +189,8 @@ function weightsProblem(graph: AnalyzedGraph, weights: readonly NamedWeight[]): 
   for (const slot of expected) {
     const weight = found.get(slot.tfjsName);
     if (!weight) differences.push(`missing ${slot.tfjsName}`);
-    else if (weight.shape.join() !== slot.tfjsShape.join()) differences.push(`${slot.tfjsName} is [${weight.shape.join(', ')}] there but [${slot.tfjsShape.join(', ')}] in the spec`);
+    else if (weight.shape.join() !== slot.tfjsShape.join())
+      differences.push(`${slot.tfjsName} is [${weight.shape.join(', ')}] there but [${slot.tfjsShape.join(', ')}] in the spec`);
   }
   const names = new Set(expected.map((slot) => slot.tfjsName));
   for (const w of weights) if (!names.has(w.name)) differences.push(`unexpected ${w.name}`);

@@ -82,23 +82,36 @@ export function configProblem(value: unknown, optimizers: readonly string[], sch
   const optimizer = (typeof config.optimizer === 'object' && config.optimizer !== null ? config.optimizer : {}) as Record<string, unknown>;
   const augmentation = (typeof config.augmentation === 'object' && config.augmentation !== null ? config.augmentation : {}) as Record<string, unknown>;
   const betas = Array.isArray(optimizer.betas) ? optimizer.betas : [];
-  const unit = (what: string, x: unknown) => (typeof x === 'number' && x >= 0 && x < 1 ? undefined : `${what} is ${JSON.stringify(x) ?? String(x)}; it must be a number from 0 to below 1`);
+  const unit = (what: string, x: unknown) =>
+    typeof x === 'number' && x >= 0 && x < 1 ? undefined : `${what} is ${JSON.stringify(x) ?? String(x)}; it must be a number from 0 to below 1`;
   return (
     outOfBounds('the epoch count', config.epochs, CONFIG_BOUNDS.epochs) ??
     outOfBounds('the batch size', config.batchSize, CONFIG_BOUNDS.batchSize) ??
     outOfBounds('the learning rate', config.learningRate, CONFIG_BOUNDS.learningRate) ??
-    (typeof config.schedule === 'string' && scheduleNames.includes(config.schedule) ? undefined : `the schedule ${JSON.stringify(config.schedule)} is not one of ${scheduleNames.join(', ')}`) ??
-    (typeof optimizer.name === 'string' && optimizers.includes(optimizer.name) ? undefined : `the optimiser ${JSON.stringify(optimizer.name)} is not one of ${optimizers.join(', ')}`) ??
+    (typeof config.schedule === 'string' && scheduleNames.includes(config.schedule)
+      ? undefined
+      : `the schedule ${JSON.stringify(config.schedule)} is not one of ${scheduleNames.join(', ')}`) ??
+    (typeof optimizer.name === 'string' && optimizers.includes(optimizer.name)
+      ? undefined
+      : `the optimiser ${JSON.stringify(optimizer.name)} is not one of ${optimizers.join(', ')}`) ??
     outOfBounds('the momentum', optimizer.momentum, CONFIG_BOUNDS.momentum) ??
     (typeof optimizer.nesterov === 'boolean' ? undefined : 'nesterov is not true or false') ??
     outOfBounds('the weight decay', optimizer.weightDecay, CONFIG_BOUNDS.weightDecay) ??
-    (betas.length === 2 ? unit("Adam's β₁", betas[0]) ?? unit("Adam's β₂", betas[1]) : "Adam's betas are not two numbers") ??
-    (typeof optimizer.epsilon === 'number' && optimizer.epsilon > 0 && Number.isFinite(optimizer.epsilon) ? undefined : `Adam's ε is ${JSON.stringify(optimizer.epsilon) ?? String(optimizer.epsilon)}; it must be a positive number`) ??
-    (Number.isInteger(augmentation.cropPadding) && (augmentation.cropPadding as number) >= 0 && (augmentation.cropPadding as number) <= 64 ? undefined : 'the crop padding is not an integer from 0 to 64') ??
-    (typeof augmentation.horizontalFlip === 'boolean' && (augmentation.resizedCrop === undefined || typeof augmentation.resizedCrop === 'boolean') ? undefined : 'the augmentation flags are not true or false') ??
+    (betas.length === 2 ? (unit("Adam's β₁", betas[0]) ?? unit("Adam's β₂", betas[1])) : "Adam's betas are not two numbers") ??
+    (typeof optimizer.epsilon === 'number' && optimizer.epsilon > 0 && Number.isFinite(optimizer.epsilon)
+      ? undefined
+      : `Adam's ε is ${JSON.stringify(optimizer.epsilon) ?? String(optimizer.epsilon)}; it must be a positive number`) ??
+    (Number.isInteger(augmentation.cropPadding) && (augmentation.cropPadding as number) >= 0 && (augmentation.cropPadding as number) <= 64
+      ? undefined
+      : 'the crop padding is not an integer from 0 to 64') ??
+    (typeof augmentation.horizontalFlip === 'boolean' && (augmentation.resizedCrop === undefined || typeof augmentation.resizedCrop === 'boolean')
+      ? undefined
+      : 'the augmentation flags are not true or false') ??
     outOfBounds('the seed', config.seed, CONFIG_BOUNDS.seed) ??
     (config.trainLimit === null ? undefined : outOfBounds('the image limit', config.trainLimit, CONFIG_BOUNDS.trainLimit)) ??
     outOfBounds('the replica count', config.replicas, CONFIG_BOUNDS.replicas) ??
-    (config.freeze === undefined || (Array.isArray(config.freeze) && config.freeze.every((name) => typeof name === 'string')) ? undefined : 'freeze is not a list of layer names')
+    (config.freeze === undefined || (Array.isArray(config.freeze) && config.freeze.every((name) => typeof name === 'string'))
+      ? undefined
+      : 'freeze is not a list of layer names')
   );
 }

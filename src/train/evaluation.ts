@@ -15,7 +15,9 @@ export function predictLabels(model: tf.LayersModel, set: ImageSet, normalizatio
   for (let start = 0; start < set.count; start += BATCH) {
     const indices = Int32Array.from({ length: Math.min(BATCH, set.count - start) }, (_, i) => start + i);
     const { images } = assembleBatch(set, indices, normalization);
-    const labels = tf.tidy(() => (model.predict(tf.tensor4d(images, [indices.length, set.height, set.width, set.channels])) as tf.Tensor2D).argMax(1).dataSync());
+    const labels = tf.tidy(() =>
+      (model.predict(tf.tensor4d(images, [indices.length, set.height, set.width, set.channels])) as tf.Tensor2D).argMax(1).dataSync(),
+    );
     predicted.set(labels, start);
   }
   return predicted;

@@ -17,7 +17,7 @@ export function frozenLayers(model: tf.LayersModel, entries: readonly string[]):
   const firstStage = layers.findIndex((name) => name.startsWith('layer'));
   const frozen = new Set<string>();
   for (const entry of entries) {
-    const matched = entry === STEM ? layers.slice(0, Math.max(firstStage , 0)) : layers.filter((name) => name === entry || name.startsWith(`${entry}.`));
+    const matched = entry === STEM ? layers.slice(0, Math.max(firstStage, 0)) : layers.filter((name) => name === entry || name.startsWith(`${entry}.`));
     if (matched.length === 0) {
       const tops = [...new Set(layers.map((name) => name.split('.')[0]!))];
       throw new UserError(`--freeze ${entry} matches no layer with weights of ${model.name}; the names are ${[STEM, ...tops].join(', ')}`);
@@ -41,7 +41,12 @@ export function freezeBatchNorm(model: tf.LayersModel, frozen: ReadonlySet<strin
  * except the classifier head (`head`, the last layer), which keeps its fresh initialisation when its shapes differ.
  * Returns the weights and whether the head was kept fresh; throws listing what does not fit.
  */
-export function initialisedFrom(current: readonly NamedWeight[], init: ReadonlyMap<string, NamedWeight>, head: string, source: string): { weights: NamedWeight[]; freshHead: boolean } {
+export function initialisedFrom(
+  current: readonly NamedWeight[],
+  init: ReadonlyMap<string, NamedWeight>,
+  head: string,
+  source: string,
+): { weights: NamedWeight[]; freshHead: boolean } {
   const problems: string[] = [];
   let freshHead = false;
   const weights = current.map((weight) => {
@@ -55,7 +60,10 @@ export function initialisedFrom(current: readonly NamedWeight[], init: ReadonlyM
     problems.push(found ? `${weight.name} is [${found.shape.join(', ')}] there but [${weight.shape.join(', ')}] here` : `missing ${weight.name}`);
     return weight;
   });
-  if (problems.length > 0) throw new UserError(`${source} does not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+  if (problems.length > 0)
+    throw new UserError(
+      `${source} does not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+    );
   // A head that half fits (a bias of the right size) is still a head for other classes: all of it starts fresh.
   return { weights: freshHead ? weights.map((w, i) => (w.name.startsWith(`${head}/`) ? current[i]! : w)) : weights, freshHead };
 }

@@ -47,13 +47,19 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const listing = listImageFolder(dir, { valSplit: options.valSplit ?? DEFAULT_VAL_SPLIT, seed: options.seed ?? 0 });
   const { model } = options;
   if (model && model.classes !== listing.classNames.length) {
-    throw new DataFileError(dir, `holds ${listing.classNames.length} classes (${listing.classNames.join(', ')}) but ${model.name} outputs ${model.classes}; its head should be a classifier of ${listing.classNames.length} classes`);
+    throw new DataFileError(
+      dir,
+      `holds ${listing.classNames.length} classes (${listing.classNames.join(', ')}) but ${model.name} outputs ${model.classes}; its head should be a classifier of ${listing.classNames.length} classes`,
+    );
   }
   const [height, width, channels] = options.input;
   const bytes = (listing.train.length + listing.val.length) * height * width * channels;
   const budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   if (bytes > budget) {
-    throw new DataFileError(dir, `${listing.train.length + listing.val.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(budget)}`);
+    throw new DataFileError(
+      dir,
+      `${listing.train.length + listing.val.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(budget)}`,
+    );
   }
   const classes = listing.classNames.length;
   const failures: string[] = [];
@@ -73,7 +79,11 @@ export async function loadEvalFolder(dir: string, options: ImageFolderOptions): 
   const listing = listEvalFolder(dir);
   const [height, width, channels] = options.input;
   const bytes = listing.files.length * height * width * channels;
-  if (bytes > (options.cacheBytes ?? DEFAULT_CACHE_BYTES)) throw new DataFileError(dir, `${listing.files.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(options.cacheBytes ?? DEFAULT_CACHE_BYTES)}`);
+  if (bytes > (options.cacheBytes ?? DEFAULT_CACHE_BYTES))
+    throw new DataFileError(
+      dir,
+      `${listing.files.length} images at ${height}×${width}×${channels} take ${mib(bytes)}, more than the cache budget of ${mib(options.cacheBytes ?? DEFAULT_CACHE_BYTES)}`,
+    );
   const failures: string[] = [];
   const set = await decodeAll(listing.files, options, listing.classNames.length, failures, dir);
   reportSkipped(log, dir, listing.ignored, failures);
@@ -83,14 +93,27 @@ export async function loadEvalFolder(dir: string, options: ImageFolderOptions): 
 
 /** The lines saying which files were ignored and which images skipped. */
 function reportSkipped(log: (line: string) => void, dir: string, ignored: readonly string[], failures: readonly string[]): void {
-  if (ignored.length > 0) log(`netspec: ignored ${ignored.length} file${plural(ignored.length)} that ${ignored.length === 1 ? 'is' : 'are'} not .jpg, .jpeg or .png: ${listed(dir, ignored)}`);
-  if (failures.length > 0) log(`netspec: skipped ${failures.length} image${plural(failures.length)} that cannot be used: ${failures.slice(0, LISTED).join('; ')}${failures.length > LISTED ? `; and ${failures.length - LISTED} more` : ''}`);
+  if (ignored.length > 0)
+    log(
+      `netspec: ignored ${ignored.length} file${plural(ignored.length)} that ${ignored.length === 1 ? 'is' : 'are'} not .jpg, .jpeg or .png: ${listed(dir, ignored)}`,
+    );
+  if (failures.length > 0)
+    log(
+      `netspec: skipped ${failures.length} image${plural(failures.length)} that cannot be used: ${failures.slice(0, LISTED).join('; ')}${failures.length > LISTED ? `; and ${failures.length - LISTED} more` : ''}`,
+    );
 }
 
 /** The files decoded into one set, those that fail left out (and described in `failures`), or thrown under strict. */
 async function decodeAll(files: readonly ImageFile[], options: ImageFolderOptions, classes: number, failures: string[], dir: string): Promise<ImageSet> {
   const [height, width, channels] = options.input;
-  const geometry: ImageGeometry = { height, width, channels: channels as ImageGeometry['channels'], fit: 'crop', cropFraction: options.cropFraction ?? 1, interpolation: options.interpolation };
+  const geometry: ImageGeometry = {
+    height,
+    width,
+    channels: channels as ImageGeometry['channels'],
+    fit: 'crop',
+    cropFraction: options.cropFraction ?? 1,
+    interpolation: options.interpolation,
+  };
   const size = height * width * channels;
   const images = new Uint8Array(files.length * size);
   const labels = new Uint8Array(files.length);
@@ -112,7 +135,11 @@ async function decodeAll(files: readonly ImageFile[], options: ImageFolderOption
 /** One image file as input-size pixels: read, decoded, and fitted by the image pipeline (converted, resized, centre-cropped). */
 export async function decodeToInput(path: string, geometry: ImageGeometry, maxPixels: number): Promise<Uint8Array> {
   const bytes = readBounded(path, MAX_IMAGE_FILE_BYTES);
-  if (!(bytes instanceof Uint8Array)) throw new DataFileError(path, bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, past the ${MAX_IMAGE_FILE_BYTES}-byte limit for images` : bytes.reason);
+  if (!(bytes instanceof Uint8Array))
+    throw new DataFileError(
+      path,
+      bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, past the ${MAX_IMAGE_FILE_BYTES}-byte limit for images` : bytes.reason,
+    );
   let decoded;
   try {
     decoded = await decodeImage(bytes, { maxPixels });
@@ -126,4 +153,8 @@ export async function decodeToInput(path: string, geometry: ImageGeometry, maxPi
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const plural = (n: number) => (n === 1 ? '' : 's');
-const listed = (dir: string, paths: readonly string[]) => paths.slice(0, LISTED).map((p) => shortName(dir, p)).join(', ') + (paths.length > LISTED ? `, and ${paths.length - LISTED} more` : '');
+const listed = (dir: string, paths: readonly string[]) =>
+  paths
+    .slice(0, LISTED)
+    .map((p) => shortName(dir, p))
+    .join(', ') + (paths.length > LISTED ? `, and ${paths.length - LISTED} more` : '');

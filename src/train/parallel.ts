@@ -20,7 +20,11 @@ export type ReplicaMessage =
   | { readonly kind: 'weights'; readonly weights: readonly NamedWeight[] }
   | { readonly kind: 'optimizer'; readonly state: { steps: number; slots: Float32Array[][] } };
 
-type WorkerReply = { kind: 'ready' } | { kind: 'gradients'; result: GradientResult } | { kind: 'evaluated'; result: Evaluation } | { kind: 'error'; message: string };
+type WorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'gradients'; result: GradientResult }
+  | { kind: 'evaluated'; result: Evaluation }
+  | { kind: 'error'; message: string };
 
 /**
  * The replicas beyond the main thread's, one worker thread each. Messages are handled in order, so an update

@@ -43,7 +43,15 @@ export function plotHistory(history: readonly EpochRecord[], title: string): str
     parts.push(
       legend(),
       panel(0, 'loss', 'Loss', 'loss', { train: points(history, (r) => r.trainLoss), test: points(history, (r) => r.testLoss) }, 0, undefined),
-      panel(1, 'accuracy', 'Accuracy', 'accuracy (%)', { train: points(history, (r) => 100 * r.trainAccuracy), test: points(history, (r) => 100 * r.testAccuracy) }, 0, 100),
+      panel(
+        1,
+        'accuracy',
+        'Accuracy',
+        'accuracy (%)',
+        { train: points(history, (r) => 100 * r.trainAccuracy), test: points(history, (r) => 100 * r.testAccuracy) },
+        0,
+        100,
+      ),
     );
   }
   parts.push('</svg>');
@@ -58,7 +66,8 @@ function points(history: readonly EpochRecord[], value: (record: EpochRecord) =>
 
 function legend(): string {
   const entry = (x: number, name: keyof typeof colors) =>
-    `<line x1="${x}" y1="48" x2="${x + 24}" y2="48" stroke="${colors[name]}" stroke-width="2"${name === 'test' ? ' stroke-dasharray="6 3"' : ''}/>\n` + text(x + 30, 52, name);
+    `<line x1="${x}" y1="48" x2="${x + 24}" y2="48" stroke="${colors[name]}" stroke-width="2"${name === 'test' ? ' stroke-dasharray="6 3"' : ''}/>\n` +
+    text(x + 30, 52, name);
   return `<g class="legend">\n${entry(WIDTH / 2 - 70, 'train')}\n${entry(WIDTH / 2 + 10, 'test')}\n</g>`;
 }
 

@@ -41,7 +41,9 @@ export class Replica {
     this.model = buildModel(graph);
     const frozen = frozenLayers(this.model, freeze);
     freezeBatchNorm(this.model, frozen);
-    this.variables = this.model.layers.filter((layer) => !frozen.has(layer.name)).flatMap((layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable));
+    this.variables = this.model.layers
+      .filter((layer) => !frozen.has(layer.name))
+      .flatMap((layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable));
     this.trainableSize = this.variables.reduce((total, v) => total + v.size, 0);
     this.optimizer = new Optimizer(optimizer, this.variables);
   }

@@ -87,7 +87,8 @@ const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch
 
 /** Throws, saying how to get PyTorch, when `torchrun` cannot be run. */
 export function assertTorchrun(torchrun = 'torchrun'): void {
-  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error) throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
+  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error)
+    throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
 }
 
 /**
@@ -104,12 +105,20 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   else prepareRun(options, files, log);
   const started = Date.now();
   const rendezvous = options.launch.nnodes > 1 ? undefined : `127.0.0.1:${await freePort()}`;
-  const args = [...torchrunArguments(options.launch, rendezvous, options.graph.name, options.out, options.resume === true), ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : [])];
-  log(`netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`);
+  const args = [
+    ...torchrunArguments(options.launch, rendezvous, options.graph.name, options.out, options.resume === true),
+    ...(stopping ? ['--stop-after', String(options.stopAfterEpochs)] : []),
+  ];
+  log(
+    `netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`,
+  );
   const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'inherit'], env: withThreadsPerProcess(options.launch.nproc) });
   const reports = followReports(child.stdout, options.config.epochs, options.progress ?? progressReporter(process.stderr), log);
   const [status] = (await Promise.all([once(child, 'close'), reports]))[0] as [number | null];
-  if (status !== 0) throw new TorchEngineError(`torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`);
+  if (status !== 0)
+    throw new TorchEngineError(
+      `torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`,
+    );
   if (stopping) {
     log(`netspec: stopped after epoch ${options.stopAfterEpochs}; continue with --resume`);
     return { written: false };
@@ -134,7 +143,12 @@ interface TorchRunShape {
  * Shows the engine's reports (one JSON object a line on its standard output: each step, each epoch, and where it
  * runs) as netspec's own trainer shows its progress; other output passes through. Resolves with the run's shape.
  */
-async function followReports(stdout: NodeJS.ReadableStream, epochs: number, progress: ProgressReporter, log: (line: string) => void): Promise<TorchRunShape | undefined> {
+async function followReports(
+  stdout: NodeJS.ReadableStream,
+  epochs: number,
+  progress: ProgressReporter,
+  log: (line: string) => void,
+): Promise<TorchRunShape | undefined> {
   let shape: TorchRunShape | undefined;
   for await (const line of createInterface({ input: stdout, crlfDelay: Infinity })) {
     const report = parseReport(line);
@@ -190,7 +204,8 @@ function freePort(): Promise<number> {
 /** Writes the module, the settings (with the normalisation it measures), the initial weights and the images into the run folder. */
 function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, log: (line: string) => void): void {
   const { data, config } = options;
-  if (existsSync(files.checkpoint)) throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
+  if (existsSync(files.checkpoint))
+    throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
   assertWritable([
     { path: files.data, kind: 'safetensors' },
     { path: files.init, kind: 'safetensors' },
@@ -213,7 +228,14 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
   writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.module, options.module, 'generated-text');
   // The engine draws each epoch's order over the whole training set, then keeps the images under the limit, as netspec's trainer does.
-  const settings = { producer: PRODUCER, model: options.graph.name, config: withoutReplicas(config), normalization, shuffledCount: data.train.count, classNames: data.classNames ?? null };
+  const settings = {
+    producer: PRODUCER,
+    model: options.graph.name,
+    config: withoutReplicas(config),
+    normalization,
+    shuffledCount: data.train.count,
+    classNames: data.classNames ?? null,
+  };
   writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
 }
 
@@ -235,7 +257,9 @@ function startingWeights(options: TorchTrainOptions, log: (line: string) => void
     throw new TorchEngineError((error as Error).message);
   }
   const byName = new Map(chosen.weights.map((weight) => [weight.name, weight]));
-  log(`netspec: starting from the weights in ${init.source}${chosen.freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`);
+  log(
+    `netspec: starting from the weights in ${init.source}${chosen.freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`,
+  );
   return new Map(slots.map((slot) => [slot.torchName, { shape: slot.torchShape, data: toTorch(slot, byName.get(slot.tfjsName)!.data) }]));
 }
 
@@ -268,7 +292,9 @@ const MAX_RUN_JSON_BYTES = 64 * 2 ** 20;
 function readRunFile(path: string, limit: number): Uint8Array {
   const bytes = readBounded(path, limit);
   if (bytes instanceof Uint8Array) return bytes;
-  throw new TorchEngineError(`cannot read ${displayPath(path)}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, more than the ${limit}-byte limit` : bytes.reason}`);
+  throw new TorchEngineError(
+    `cannot read ${displayPath(path)}: ${bytes.kind === 'tooLarge' ? `the file is ${bytes.size}, more than the ${limit}-byte limit` : bytes.reason}`,
+  );
 }
 
 /** A JSON file of the run folder, parsed; one that is not JSON is one line naming it. */
@@ -290,7 +316,9 @@ function readSettings(path: string, graph: AnalyzedGraph): { config: TrainConfig
   const problem =
     configProblem(settings?.config, optimizerNames, schedules) ??
     normalizationProblem(settings?.normalization, graph.inputShape[2]) ??
-    (settings?.classNames === null || (Array.isArray(settings?.classNames) && settings.classNames.every((name) => typeof name === 'string')) ? undefined : 'classNames is not a list of names');
+    (settings?.classNames === null || (Array.isArray(settings?.classNames) && settings.classNames.every((name) => typeof name === 'string'))
+      ? undefined
+      : 'classNames is not a list of names');
   if (problem) throw new TorchEngineError(`${displayPath(path)} cannot drive the run: ${problem}`);
   return settings as { config: TrainConfig; normalization: Normalization; classNames: string[] | null };
 }
@@ -336,7 +364,8 @@ function parseCheckpointState(text: string | undefined, epochs: number): string 
     return 'its state is not valid JSON';
   }
   const { epoch, history, param_groups: groups } = (state ?? {}) as { epoch?: unknown; history?: unknown; param_groups?: unknown };
-  if (!Number.isInteger(epoch) || (epoch as number) < 1 || (epoch as number) > epochs) return `its epoch ${JSON.stringify(epoch)} is not one of this run's 1 to ${epochs}`;
+  if (!Number.isInteger(epoch) || (epoch as number) < 1 || (epoch as number) > epochs)
+    return `its epoch ${JSON.stringify(epoch)} is not one of this run's 1 to ${epochs}`;
   if (!Array.isArray(history) || history.length !== epoch) return `its history does not hold one record per finished epoch`;
   if (!Array.isArray(groups) || groups.length === 0) return "it lacks the optimiser's settings";
   for (const group of groups as Record<string, unknown>[]) {
@@ -374,10 +403,21 @@ function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRun
   const { graph } = options;
   const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readRunFile(files.state, MAX_CHECKPOINT_BYTES)));
   const settings = readSettings(files.settings, graph);
-  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, { input: settings.normalization, classes: settings.classNames ?? undefined });
+  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, {
+    input: settings.normalization,
+    classes: settings.classNames ?? undefined,
+  });
   const history = readRunJson(files.history) as EpochRecord[];
-  const { last } = writeRunReport(options.out, { model: graph.name, engine: { engine: 'torch', ...shape }, config: settings.config, normalization: settings.normalization, history });
+  const { last } = writeRunReport(options.out, {
+    model: graph.name,
+    engine: { engine: 'torch', ...shape },
+    config: settings.config,
+    normalization: settings.normalization,
+    history,
+  });
   const accuracy = last ? `${(last.testAccuracy * 100).toFixed(2)}%` : 'n/a';
-  log(`netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`);
+  log(
+    `netspec: test accuracy ${accuracy} after ${history.length} epochs; weights in ${displayPath(files.weights)}, metrics in ${displayPath(files.metrics)}, curves in ${displayPath(files.curves)}`,
+  );
   return last?.testAccuracy ?? NaN;
 }

@@ -91,7 +91,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (options.init) startFrom(main, options.init, log);
   }
   const { config, normalization } = state;
-  const workers = config.replicas > 1 ? await ReplicaWorkers.start(config.replicas - 1, { graph, optimizer: config.optimizer, freeze, backend: options.backend ?? tf.getBackend() }) : undefined;
+  const workers =
+    config.replicas > 1
+      ? await ReplicaWorkers.start(config.replicas - 1, { graph, optimizer: config.optimizer, freeze, backend: options.backend ?? tf.getBackend() })
+      : undefined;
   try {
     if (workers) {
       workers.broadcast({ kind: 'weights', weights: main.weights() });
@@ -116,7 +119,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const totalSteps = stepsPerEpoch * config.epochs;
     const history = [...state.history];
     let { epoch, step, lossSum, correct, seen, seconds } = state.position;
-    if (step >= stepsPerEpoch || seen > trainCount) throw new UserError(`${checkpointPath} cannot be resumed from: it stopped at step ${step + 1} having seen ${seen} images, but an epoch here is ${stepsPerEpoch} steps of ${trainCount} images (is it the same data?)`);
+    if (step >= stepsPerEpoch || seen > trainCount)
+      throw new UserError(
+        `${checkpointPath} cannot be resumed from: it stopped at step ${step + 1} having seen ${seen} images, but an epoch here is ${stepsPerEpoch} steps of ${trainCount} images (is it the same data?)`,
+      );
     log(
       `netspec: training ${graph.name} on ${trainCount} images for ${config.epochs} epochs of ${stepsPerEpoch} steps (batch ${config.batchSize}, ` +
         `${config.optimizer.name}, ${config.schedule} learning rate ${config.learningRate}, ${config.replicas} replica${config.replicas > 1 ? 's' : ''})` +
@@ -136,7 +142,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seen += count;
         if (!Number.isFinite(lossSum)) throw diverged(checkpointPath, `at epoch ${epoch + 1}, step ${step + 1}: the loss is ${lossSum}`);
         const elapsed = (performance.now() - started) / 1000;
-        progress.step({ epoch: epoch + 1, epochs: config.epochs, done: seen, total: trainCount, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / elapsed });
+        progress.step({
+          epoch: epoch + 1,
+          epochs: config.epochs,
+          done: seen,
+          total: trainCount,
+          loss: lossSum / seen,
+          accuracy: correct / seen,
+          imagesPerSecond: seen / elapsed,
+        });
         // A step on one replica never waits on anything; yield so that a Ctrl-C handler can run.
         await new Promise((resolve) => setImmediate(resolve));
         if (options.shouldStop?.() && step + 1 < stepsPerEpoch) {
@@ -174,7 +188,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     writeWeightsFolder(weights, graph.name, finiteWeights(main, 'at the end', checkpointPath), [], { input: state.normalization, classes: data.classNames });
     const engine = { engine: 'tfjs', backend: tf.getBackend(), replicas: state.config.replicas } as const;
     const { last, totalSeconds } = writeRunReport(out, { model: graph.name, engine, config: state.config, normalization: state.normalization, history });
-    log(`netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`);
+    log(
+      `netspec: test accuracy ${last ? percent(last.testAccuracy) : 'n/a'} after ${history.length} epochs in ${formatDuration(totalSeconds)}; weights in ${weights}, metrics in ${metrics}, curves in ${curves}`,
+    );
     return { history, interrupted: false, testAccuracy: last?.testAccuracy ?? NaN, files: { checkpoint: checkpointPath, weights, metrics, curves } };
   }
 }
@@ -194,7 +210,9 @@ export type RunEngine =
 
 /** A diverged run: a UserError of one line saying where, and that the last checkpoint is kept. */
 function diverged(checkpointPath: string, where: string): UserError {
-  return new UserError(`training diverged ${where}; nothing of it was saved, and ${checkpointPath} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`);
+  return new UserError(
+    `training diverged ${where}; nothing of it was saved, and ${checkpointPath} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`,
+  );
 }
 
 /** The replica's weights, refused as a diverged run when any is NaN or infinite, so that none is ever written. */
@@ -213,15 +231,35 @@ function finiteWeights(main: Replica, where: string, checkpointPath: string): Na
  */
 export function writeRunReport(
   out: string,
-  run: { readonly model: string; readonly engine: RunEngine; readonly config: Omit<TrainConfig, 'replicas'>; readonly normalization: Normalization; readonly history: readonly EpochRecord[] },
+  run: {
+    readonly model: string;
+    readonly engine: RunEngine;
+    readonly config: Omit<TrainConfig, 'replicas'>;
+    readonly normalization: Normalization;
+    readonly history: readonly EpochRecord[];
+  },
 ): { last: EpochRecord | undefined; totalSeconds: number } {
   const { metrics, curves } = runFiles(out);
   const { model, engine, config, normalization, history } = run;
   const last = history.at(-1);
   const totalSeconds = history.reduce((s, r) => s + r.seconds, 0);
-  const summary = { producer: PRODUCER, model, ...engine, config, normalization, testAccuracy: last?.testAccuracy ?? null, testLoss: last?.testLoss ?? null, seconds: totalSeconds, history };
+  const summary = {
+    producer: PRODUCER,
+    model,
+    ...engine,
+    config,
+    normalization,
+    testAccuracy: last?.testAccuracy ?? null,
+    testLoss: last?.testLoss ?? null,
+    seconds: totalSeconds,
+    history,
+  };
   writeAtomically(metrics, `${JSON.stringify(summary, null, 2)}\n`, 'json');
-  writeAtomically(curves, plotHistory(history, `${model}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`), 'generated-text');
+  writeAtomically(
+    curves,
+    plotHistory(history, `${model}: ${history.length} epochs, test accuracy ${last ? percent(last.testAccuracy) : 'n/a'}`),
+    'generated-text',
+  );
   return { last, totalSeconds };
 }
 
@@ -230,7 +268,9 @@ function startFrom(main: Replica, init: NonNullable<TrainOptions['init']>, log: 
   const head = main.model.layers.filter((layer) => layer.weights.length > 0).at(-1)!.name;
   const { weights, freshHead } = initialisedFrom(main.weights(), init.weights, head, init.source);
   main.setWeights(weights);
-  log(`netspec: starting from the weights in ${init.source}${freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`);
+  log(
+    `netspec: starting from the weights in ${init.source}${freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`,
+  );
 }
 
 /**
@@ -238,7 +278,12 @@ function startFrom(main: Replica, init: NonNullable<TrainOptions['init']>, log: 
  * thread's share runs while the workers run theirs, and the gradients, averaged by share size, update each
  * replica alike. Returns each share's result.
  */
-export async function trainStep(main: Replica, workers: ReplicaWorkers | undefined, batch: { images: Float32Array; labels: Int32Array }, rate: number): Promise<GradientResult[]> {
+export async function trainStep(
+  main: Replica,
+  workers: ReplicaWorkers | undefined,
+  batch: { images: Float32Array; labels: Int32Array },
+  rate: number,
+): Promise<GradientResult[]> {
   const results = await gradients(main, workers, batch);
   const count = results.reduce((n, r) => n + r.count, 0);
   const averaged = new Float32Array(main.trainableSize);
@@ -270,10 +315,21 @@ async function gradients(main: Replica, workers: ReplicaWorkers | undefined, bat
  * Mean loss and accuracy over a set in inference mode, split across the replicas: the workers first take the main
  * replica's weights, so that every share is evaluated with the same BatchNorm statistics, the ones saved.
  */
-async function evaluate(main: Replica, workers: ReplicaWorkers | undefined, set: ImageSet, normalization: Normalization): Promise<{ loss: number; accuracy: number }> {
+async function evaluate(
+  main: Replica,
+  workers: ReplicaWorkers | undefined,
+  set: ImageSet,
+  normalization: Normalization,
+): Promise<{ loss: number; accuracy: number }> {
   const batches: { images: Float32Array; labels: Int32Array }[] = [];
   for (let start = 0; start < set.count; start += EVAL_BATCH) {
-    batches.push(assembleBatch(set, Int32Array.from({ length: Math.min(EVAL_BATCH, set.count - start) }, (_, i) => start + i), normalization));
+    batches.push(
+      assembleBatch(
+        set,
+        Int32Array.from({ length: Math.min(EVAL_BATCH, set.count - start) }, (_, i) => start + i),
+        normalization,
+      ),
+    );
   }
   const replicas = (workers?.size ?? 0) + 1;
   const shares = Array.from({ length: replicas }, (_, r) => batches.filter((_, i) => i % replicas === r));

@@ -40,10 +40,15 @@ export function readCheckpoint(file: string, given: Uint8Array, options: StateDi
   const format = checkpointFormat(bytes);
   if (format === undefined) throw new WeightFileError(file, [unknownFormat(bytes)]);
   if (format === 'safetensors') {
-    if (options.key !== undefined) throw new WeightFileError(file, [`--key ${options.key}: a safetensors file holds one state dict; --key chooses among those of a torch.save checkpoint`]);
+    if (options.key !== undefined)
+      throw new WeightFileError(file, [`--key ${options.key}: a safetensors file holds one state dict; --key chooses among those of a torch.save checkpoint`]);
     const { tensors, others, metadata } = readSafetensors(file, bytes);
     const rename = ddpPrefixRemover([...tensors.keys(), ...others.keys()]);
-    return { tensors: new Map([...tensors].map(([name, tensor]) => [rename(name), tensor])), others: new Map([...others].map(([name, dtype]) => [rename(name), dtype])), metadata };
+    return {
+      tensors: new Map([...tensors].map(([name, tensor]) => [rename(name), tensor])),
+      others: new Map([...others].map(([name, dtype]) => [rename(name), dtype])),
+      metadata,
+    };
   }
   const contents = format === 'torch.save zip' ? readTorchZip(file, bytes) : readTorchLegacy(file, bytes);
   const chosen = chooseStateDict(contents.root, options);

@@ -53,7 +53,8 @@ export function importCheckpoint(graph: AnalyzedGraph, file: string, checkpoint:
     used.add(slot.torchName);
     const where = `${slot.layer} expects ${shapeText(slot.torchShape)}`;
     if (!found) problems.push({ layer: slot.layer, text: `missing ${slot.torchName} (${where})` });
-    else if (found.tensor.shape.join() !== slot.torchShape.join()) problems.push({ layer: slot.layer, text: `${found.original} is ${shapeText(found.tensor.shape)} but ${where}` });
+    else if (found.tensor.shape.join() !== slot.torchShape.join())
+      problems.push({ layer: slot.layer, text: `${found.original} is ${shapeText(found.tensor.shape)} but ${where}` });
     else {
       const problem = nonFiniteProblem(found.original, found.tensor.data);
       if (problem) nonFinite.push(problem);
@@ -64,7 +65,8 @@ export function importCheckpoint(graph: AnalyzedGraph, file: string, checkpoint:
     if (!used.has(key)) problems.push({ text: `unexpected ${original} ${shapeText(tensor.shape)}: no layer of ${graph.name} has it` });
   }
   for (const [key, dtype] of checkpoint.others) {
-    if (!renameKey(key, options.renames).endsWith('.num_batches_tracked')) problems.push({ text: `unexpected ${key} (${dtype}): only floating-point weights are imported` });
+    if (!renameKey(key, options.renames).endsWith('.num_batches_tracked'))
+      problems.push({ text: `unexpected ${key} (${dtype}): only floating-point weights are imported` });
   }
   if (options.partial && nonFinite.length > 0) throw new WeightFileError(file, nonFinite);
   if (!options.partial && problems.length + nonFinite.length > 0) throw new WeightFileError(file, [...problems.map((p) => p.text), ...nonFinite]);
@@ -91,7 +93,12 @@ export function importCheckpoint(graph: AnalyzedGraph, file: string, checkpoint:
 }
 
 /** The model's weights back in PyTorch's names and layouts, in execution order. */
-export function exportCheckpoint(graph: AnalyzedGraph, folder: string, weights: ReadonlyMap<string, NamedWeight>, skippedLayers: readonly string[]): Map<string, FloatTensor> {
+export function exportCheckpoint(
+  graph: AnalyzedGraph,
+  folder: string,
+  weights: ReadonlyMap<string, NamedWeight>,
+  skippedLayers: readonly string[],
+): Map<string, FloatTensor> {
   const problems: string[] = [];
   const out = new Map<string, FloatTensor>();
   for (const slot of weightSlots(graph)) {

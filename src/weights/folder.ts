@@ -11,7 +11,13 @@ export const SHARD_BYTES = 4 * 1024 * 1024;
  * beside the target and renamed into place, so a failure never leaves a half-written folder behind. Anything at the
  * target but an empty folder or a netspec weights folder is refused (OutputError).
  */
-export function writeWeightsFolder(folder: string, model: string, weights: readonly NamedWeight[], skipped: readonly string[], trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes'> = {}): void {
+export function writeWeightsFolder(
+  folder: string,
+  model: string,
+  weights: readonly NamedWeight[],
+  skipped: readonly string[],
+  trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes'> = {},
+): void {
   const bytes = concatenate(weights);
   const total = bytes.byteLength;
   const count = Math.max(1, Math.ceil(total / SHARD_BYTES));

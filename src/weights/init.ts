@@ -14,9 +14,18 @@ export function initialWeights(graph: AnalyzedGraph, seed = 0): Map<string, Floa
   const random = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const draw: { readonly [K in Init['kind']]: (init: Extract<Init, { kind: K }>) => () => number } = {
-    normal: ({ std }) => () => normal() * std,
-    uniform: ({ bound }) => () => (2 * random() - 1) * bound,
-    constant: ({ value }) => () => value,
+    normal:
+      ({ std }) =>
+      () =>
+        normal() * std,
+    uniform:
+      ({ bound }) =>
+      () =>
+        (2 * random() - 1) * bound,
+    constant:
+      ({ value }) =>
+      () =>
+        value,
   };
   const weights = new Map<string, FloatTensor>();
   for (const slot of weightSlots(graph)) {

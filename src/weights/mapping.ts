@@ -20,7 +20,10 @@ export function weightSlots(graph: AnalyzedGraph): WeightSlot[] {
   const shapeOf = new Map(graph.layers.map((layer) => [layer.op.name, layer.outputShape]));
   return graph.ops.flatMap((op) =>
     definitionOf(op)
-      .weights(op, op.inputs.map((name) => shapeOf.get(name)!))
+      .weights(
+        op,
+        op.inputs.map((name) => shapeOf.get(name)!),
+      )
       .map(({ torch, tfjs, ...weight }) => ({ layer: op.name, torchName: `${op.name}.${torch}`, tfjsName: `${op.name}/${tfjs}`, ...weight })),
   );
 }

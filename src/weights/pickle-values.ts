@@ -47,7 +47,6 @@ export class PickleError extends Error {
 /** The end of every refusal: what this reader does read. */
 export const ONLY_DATA = 'only tensors, numbers, strings and containers are read';
 
-
 /** How a value is named in messages. */
 export function describe(value: PickleValue): string {
   if (value === null) return 'None';

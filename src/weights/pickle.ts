@@ -59,7 +59,10 @@ class Machine {
   take(count: number, what: string): number {
     if (count < 0) this.malformed(`gives ${what} the negative length ${count}`);
     if (this.pos + count > this.bytes.length) {
-      const missing = this.opcode === '' ? `it ends at byte ${this.pos}, before STOP` : `${this.opcode} at byte ${this.opcodeAt} needs ${what} past its end (byte ${this.bytes.length})`;
+      const missing =
+        this.opcode === ''
+          ? `it ends at byte ${this.pos}, before STOP`
+          : `${this.opcode} at byte ${this.opcodeAt} needs ${what} past its end (byte ${this.bytes.length})`;
       throw new PickleError(`${this.name} is truncated: ${missing}`);
     }
     const at = this.pos;
@@ -179,7 +182,9 @@ function floatFromText(m: Machine, text: string): number {
   return Number(text);
 }
 
-const ESCAPES: ReadonlyMap<string, number> = new Map(Object.entries({ '\\': 0x5c, "'": 0x27, '"': 0x22, n: 0x0a, r: 0x0d, t: 0x09, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b }));
+const ESCAPES: ReadonlyMap<string, number> = new Map(
+  Object.entries({ '\\': 0x5c, "'": 0x27, '"': 0x22, n: 0x0a, r: 0x0d, t: 0x09, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b }),
+);
 
 /** STRING: a quoted Python string literal with backslash escapes, decoded to bytes and then as UTF-8. */
 function stringLiteral(m: Machine, raw: Uint8Array): string {
@@ -250,37 +255,52 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   DUP: ['2', (m) => m.push(m.top())],
   FLOAT: ['F', (m) => m.push(floatFromText(m, m.textLine()))],
   // Protocol 0 spells True and False as INT 01 and 00.
-  INT: ['I', (m) => {
-    const text = m.textLine();
-    m.push(text === '01' ? true : text === '00' ? false : intFromText(m, text));
-  }],
+  INT: [
+    'I',
+    (m) => {
+      const text = m.textLine();
+      m.push(text === '01' ? true : text === '00' ? false : intFromText(m, text));
+    },
+  ],
   LONG: ['L', (m) => m.push(intFromText(m, m.textLine().replace(/L$/, '')))],
   NONE: ['N', (m) => m.push(null)],
   PERSID: ['P', (m) => m.push(m.host.persistentLoad(m.textLine()))],
-  REDUCE: ['R', (m) => {
-    const args = m.pop();
-    m.setTop(m.host.reduce(m.top(), args));
-  }],
+  REDUCE: [
+    'R',
+    (m) => {
+      const args = m.pop();
+      m.setTop(m.host.reduce(m.top(), args));
+    },
+  ],
   STRING: ['S', (m) => m.push(stringLiteral(m, m.line()))],
   UNICODE: ['V', (m) => m.push(rawUnicode(m, m.line()))],
   APPEND: ['a', (m) => appendTo(m, [m.pop()])],
-  BUILD: ['b', (m) => {
-    const state = m.pop();
-    m.host.build(m.top(), state);
-  }],
-  GLOBAL: ['c', (m) => {
-    const module = m.textLine();
-    m.push(m.host.global(module, m.textLine()));
-  }],
+  BUILD: [
+    'b',
+    (m) => {
+      const state = m.pop();
+      m.host.build(m.top(), state);
+    },
+  ],
+  GLOBAL: [
+    'c',
+    (m) => {
+      const module = m.textLine();
+      m.push(m.host.global(module, m.textLine()));
+    },
+  ],
   DICT: ['d', (m) => m.push(dictOf(m, m.popMark()))],
   GET: ['g', (m) => m.recall(Number(intFromText(m, m.textLine())))],
   INST: ['i', (m) => refuse(`the pickle opcode INST (an instance of ${m.textLine()}.${m.textLine()})`)],
   LIST: ['l', (m) => m.push(m.popMark())],
   PUT: ['p', (m) => m.remember(Number(intFromText(m, m.textLine())))],
-  SETITEM: ['s', (m) => {
-    const value = m.pop();
-    setItems(m, [m.pop(), value]);
-  }],
+  SETITEM: [
+    's',
+    (m) => {
+      const value = m.pop();
+      setItems(m, [m.pop(), value]);
+    },
+  ],
   TUPLE: ['t', (m) => m.push(new PickleTuple(m.popMark()))],
   // Protocol 1: binary.
   BINFLOAT: ['G', (m) => m.push(m.float64())],
@@ -303,35 +323,50 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   SETITEMS: ['u', (m) => setItems(m, m.popMark())],
   EMPTY_TUPLE: [')', (m) => m.push(new PickleTuple([]))],
   // Protocol 2.
-  PROTO: [0x80, (m) => {
-    const protocol = m.byte();
-    if (protocol > HIGHEST_PROTOCOL) throw new PickleError(`${m.name} is pickle protocol ${protocol}; protocols 0 to ${HIGHEST_PROTOCOL} are read`);
-  }],
-  NEWOBJ: [0x81, (m) => {
-    const args = m.pop();
-    m.push(m.host.newObject(m.pop(), args));
-  }],
+  PROTO: [
+    0x80,
+    (m) => {
+      const protocol = m.byte();
+      if (protocol > HIGHEST_PROTOCOL) throw new PickleError(`${m.name} is pickle protocol ${protocol}; protocols 0 to ${HIGHEST_PROTOCOL} are read`);
+    },
+  ],
+  NEWOBJ: [
+    0x81,
+    (m) => {
+      const args = m.pop();
+      m.push(m.host.newObject(m.pop(), args));
+    },
+  ],
   EXT1: [0x82, (m) => refuse(`the pickle opcode EXT1 (code ${m.byte()} of the copyreg extension registry)`)],
   EXT2: [0x83, (m) => refuse(`the pickle opcode EXT2 (code ${m.uint16()} of the copyreg extension registry)`)],
   EXT4: [0x84, (m) => refuse(`the pickle opcode EXT4 (code ${m.int32()} of the copyreg extension registry)`)],
   TUPLE1: [0x85, (m) => m.setTop(new PickleTuple([m.top()]))],
-  TUPLE2: [0x86, (m) => {
-    const second = m.pop();
-    m.setTop(new PickleTuple([m.top(), second]));
-  }],
-  TUPLE3: [0x87, (m) => {
-    const third = m.pop();
-    const second = m.pop();
-    m.setTop(new PickleTuple([m.top(), second, third]));
-  }],
+  TUPLE2: [
+    0x86,
+    (m) => {
+      const second = m.pop();
+      m.setTop(new PickleTuple([m.top(), second]));
+    },
+  ],
+  TUPLE3: [
+    0x87,
+    (m) => {
+      const third = m.pop();
+      const second = m.pop();
+      m.setTop(new PickleTuple([m.top(), second, third]));
+    },
+  ],
   NEWTRUE: [0x88, (m) => m.push(true)],
   NEWFALSE: [0x89, (m) => m.push(false)],
   LONG1: [0x8a, (m) => m.push(longFromBytes(m.slice(m.byte(), 'the integer')))],
-  LONG4: [0x8b, (m) => {
-    const length = m.int32();
-    if (length > MAX_INT_BYTES) m.malformed(`holds an integer of ${length} bytes; at most ${MAX_INT_BYTES} are read`);
-    m.push(longFromBytes(m.slice(length, 'the integer')));
-  }],
+  LONG4: [
+    0x8b,
+    (m) => {
+      const length = m.int32();
+      if (length > MAX_INT_BYTES) m.malformed(`holds an integer of ${length} bytes; at most ${MAX_INT_BYTES} are read`);
+      m.push(longFromBytes(m.slice(length, 'the integer')));
+    },
+  ],
   // Protocol 3.
   BINBYTES: ['B', (m) => m.push(m.slice(m.uint32(), 'the bytes'))],
   SHORT_BINBYTES: ['C', (m) => m.push(m.slice(m.byte(), 'the bytes'))],
@@ -340,31 +375,44 @@ const ops: Record<string, [code: string | number, handler: Handler]> = {
   BINUNICODE8: [0x8d, (m) => m.push(m.utf8(m.slice(m.uint64(), 'the string')))],
   BINBYTES8: [0x8e, (m) => m.push(m.slice(m.uint64(), 'the bytes'))],
   EMPTY_SET: [0x8f, (m) => m.push(new PickleSet(false))],
-  ADDITEMS: [0x90, (m) => {
-    const items = m.popMark();
-    const set = m.top();
-    if (!(set instanceof PickleSet) || set.frozen) return m.malformed(`adds items to ${describe(set)}, not a set`);
-    for (const item of items) set.items.push(item);
-  }],
-  FROZENSET: [0x91, (m) => {
-    const set = new PickleSet(true);
-    for (const item of m.popMark()) set.items.push(item);
-    m.push(set);
-  }],
+  ADDITEMS: [
+    0x90,
+    (m) => {
+      const items = m.popMark();
+      const set = m.top();
+      if (!(set instanceof PickleSet) || set.frozen) return m.malformed(`adds items to ${describe(set)}, not a set`);
+      for (const item of items) set.items.push(item);
+    },
+  ],
+  FROZENSET: [
+    0x91,
+    (m) => {
+      const set = new PickleSet(true);
+      for (const item of m.popMark()) set.items.push(item);
+      m.push(set);
+    },
+  ],
   NEWOBJ_EX: [0x92, (m) => refuse(`the pickle opcode NEWOBJ_EX (an instance of ${describe(m.stack.at(-3) ?? null)})`)],
-  STACK_GLOBAL: [0x93, (m) => {
-    const name = m.pop();
-    const module = m.pop();
-    if (typeof module !== 'string' || typeof name !== 'string') return m.malformed(`names a global with ${describe(module)} and ${describe(name)}, not two strings`);
-    m.push(m.host.global(module, name));
-  }],
+  STACK_GLOBAL: [
+    0x93,
+    (m) => {
+      const name = m.pop();
+      const module = m.pop();
+      if (typeof module !== 'string' || typeof name !== 'string')
+        return m.malformed(`names a global with ${describe(module)} and ${describe(name)}, not two strings`);
+      m.push(m.host.global(module, name));
+    },
+  ],
   MEMOIZE: [0x94, (m) => m.remember(m.memo.size)],
   // A frame only tells a reader how much to buffer: its length is checked and its opcodes read as usual.
-  FRAME: [0x95, (m) => {
-    const length = m.uint64();
-    m.take(length, `a frame of ${length} bytes`);
-    m.pos -= length;
-  }],
+  FRAME: [
+    0x95,
+    (m) => {
+      const length = m.uint64();
+      m.take(length, `a frame of ${length} bytes`);
+      m.pos -= length;
+    },
+  ],
   // Protocol 5.
   BYTEARRAY8: [0x96, (m) => m.push(m.slice(m.uint64(), 'the bytes'))],
   NEXT_BUFFER: [0x97, () => refuse('the pickle opcode NEXT_BUFFER (a buffer passed beside the pickle)')],

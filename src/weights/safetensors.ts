@@ -85,10 +85,11 @@ export function readSafetensors(file: string, bytes: Uint8Array): SafetensorsFil
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) problems.push('__metadata__ is not an object of strings');
-      else for (const [key, value] of Object.entries(entry)) {
-        if (typeof value === 'string') metadata.set(key, value);
-        else problems.push(`__metadata__.${key} is not a string`);
-      }
+      else
+        for (const [key, value] of Object.entries(entry)) {
+          if (typeof value === 'string') metadata.set(key, value);
+          else problems.push(`__metadata__.${key} is not a string`);
+        }
       continue;
     }
     const checked = checkEntry(name, entry, dataLength);
@@ -100,10 +101,14 @@ export function readSafetensors(file: string, bytes: Uint8Array): SafetensorsFil
     .sort((a, b) => a.begin - b.begin || a.end - b.end)
     .forEach((entry, i, sorted) => {
       const previous = sorted[i - 1];
-      if (previous && entry.begin < previous.end) problems.push(`${entry.name} (bytes ${entry.begin}–${entry.end}) overlaps ${previous.name} (bytes ${previous.begin}–${previous.end})`);
+      if (previous && entry.begin < previous.end)
+        problems.push(`${entry.name} (bytes ${entry.begin}–${entry.end}) overlaps ${previous.name} (bytes ${previous.begin}–${previous.end})`);
     });
   const end = entries.reduce((last, entry) => Math.max(last, entry.end), 0);
-  if (problems.length === 0 && end < dataLength) problems.push(`${dataLength - end} bytes follow the last tensor's data (the tensors end at byte ${end} of ${dataLength}): the file is damaged or not what its header describes`);
+  if (problems.length === 0 && end < dataLength)
+    problems.push(
+      `${dataLength - end} bytes follow the last tensor's data (the tensors end at byte ${end} of ${dataLength}): the file is damaged or not what its header describes`,
+    );
   if (problems.length > 0) fail(...problems);
 
   const tensors = new Map<string, FloatTensor>();
@@ -159,7 +164,8 @@ function checkEntry(name: string, entry: unknown, dataLength: number): { dtype: 
   if (typeof dtype !== 'string' || !(dtype in floatSizes || dtype in otherSizes)) {
     return `${name}: unknown dtype ${JSON.stringify(dtype)}; known are ${[...Object.keys(floatSizes), ...Object.keys(otherSizes)].join(', ')}`;
   }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return `${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    return `${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`;
   if (!Array.isArray(offsets) || offsets.length !== 2) return `${name}: data_offsets ${JSON.stringify(offsets)} must be [begin, end]`;
   const [begin, end] = offsets as unknown[];
   if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < (begin as number)) {
@@ -185,9 +191,11 @@ export function toFloat32(dtype: FloatDtype, raw: Uint8Array): Float32Array {
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     out[i] =
-      dtype === 'F64' ? view.getFloat64(8 * i, true)
-      : dtype === 'BF16' ? bfloat16ToFloat(view.getUint16(2 * i, true))
-      : float16ToFloat(view.getUint16(2 * i, true));
+      dtype === 'F64'
+        ? view.getFloat64(8 * i, true)
+        : dtype === 'BF16'
+          ? bfloat16ToFloat(view.getUint16(2 * i, true))
+          : float16ToFloat(view.getUint16(2 * i, true));
   }
   return out;
 }

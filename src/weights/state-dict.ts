@@ -45,8 +45,12 @@ export function chooseStateDict(root: PickleValue, options: StateDictOptions): M
   const { key, fits } = options;
   if (key !== undefined) {
     if (!(root instanceof PickleDict)) return `--key ${key}: the checkpoint holds ${describe(root)}, not a dict`;
-    if (!root.entries.has(key)) return `--key ${key}: the checkpoint has no entry ${JSON.stringify(key)}; its entries are ${someKeys([...root.entries.keys()])}`;
-    return tensorsOf(root.entries.get(key)) ?? `--key ${key}: the checkpoint's entry ${JSON.stringify(key)} is ${describe(root.entries.get(key)!)}, not a dict of tensors`;
+    if (!root.entries.has(key))
+      return `--key ${key}: the checkpoint has no entry ${JSON.stringify(key)}; its entries are ${someKeys([...root.entries.keys()])}`;
+    return (
+      tensorsOf(root.entries.get(key)) ??
+      `--key ${key}: the checkpoint's entry ${JSON.stringify(key)} is ${describe(root.entries.get(key)!)}, not a dict of tensors`
+    );
   }
   const top = tensorsOf(root);
   if (top) return top;
@@ -56,11 +60,15 @@ export function chooseStateDict(root: PickleValue, options: StateDictOptions): M
     return tensors ? [{ name, tensors }] : [];
   });
   if (nested.length === 1) return nested[0]!.tensors;
-  if (nested.length === 0) return `holds no state dict: neither the checkpoint nor any of its entries (${someKeys([...root.entries.keys()])}) is a dict of tensors`;
+  if (nested.length === 0)
+    return `holds no state dict: neither the checkpoint nor any of its entries (${someKeys([...root.entries.keys()])}) is a dict of tensors`;
   const fitting = fits ? nested.filter(({ tensors }) => fits(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])))) : [];
   if (fitting.length === 1) return fitting[0]!.tensors;
   const names = someKeys(nested.map(({ name }) => name));
-  const verdict = fitting.length === 0 ? 'none of which holds every tensor of the model' : `${fitting.length === nested.length ? 'each' : someKeys(fitting.map(({ name }) => name))} of which holds every tensor of the model`;
+  const verdict =
+    fitting.length === 0
+      ? 'none of which holds every tensor of the model'
+      : `${fitting.length === nested.length ? 'each' : someKeys(fitting.map(({ name }) => name))} of which holds every tensor of the model`;
   return `holds ${nested.length} state dicts (${names}), ${verdict}; choose one with --key NAME`;
 }
 

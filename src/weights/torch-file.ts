@@ -69,7 +69,11 @@ export function readTorchZip(file: string, bytes: Uint8Array): TorchContents {
   const byteOrder = entries.get(`${folder}byteorder`);
   if (byteOrder) {
     const order = new TextDecoder('latin1').decode(read(byteOrder)).trim();
-    if (order !== 'little') fail(file, `stores its tensors ${order === 'big' ? 'big-endian' : `in the byte order ${JSON.stringify(order.slice(0, 20))}`} (its byteorder record); little-endian checkpoints are read`);
+    if (order !== 'little')
+      fail(
+        file,
+        `stores its tensors ${order === 'big' ? 'big-endian' : `in the byte order ${JSON.stringify(order.slice(0, 20))}`} (its byteorder record); little-endian checkpoints are read`,
+      );
   }
   const host = torchPickleHost('zip');
   const root = oneProblem(file, () => readPickle(read(entries.get(`${folder}data.pkl`)!), 0, host, `${folder}data.pkl`).value);
@@ -83,7 +87,8 @@ export function readTorchZip(file: string, bytes: Uint8Array): TorchContents {
         const entry = entries.get(name);
         const expected = storage.numel * DTYPE_BYTES[storage.dtype];
         if (!entry) problems.push(`the pickle refers to ${name}, which the archive lacks`);
-        else if (entry.size !== expected) problems.push(`${name} holds ${entry.size} bytes where the pickle declares ${storage.numel} ${storage.dtype} values (${expected} bytes)`);
+        else if (entry.size !== expected)
+          problems.push(`${name} holds ${entry.size} bytes where the pickle declares ${storage.numel} ${storage.dtype} values (${expected} bytes)`);
         else found.set(storage, read(entry));
       }
       return { bytes: found, problems };
@@ -126,7 +131,8 @@ export function readTorchLegacy(file: string, bytes: Uint8Array): TorchContents 
       for (const storage of storages) {
         const place = located.get(storage.key);
         if (!place) problems.push(`storage ${storage.key} is missing from the file's list of storages`);
-        else if (place.count !== storage.numel) problems.push(`storage ${storage.key} holds ${place.count} ${storage.dtype} values where the pickle declares ${storage.numel}`);
+        else if (place.count !== storage.numel)
+          problems.push(`storage ${storage.key} holds ${place.count} ${storage.dtype} values where the pickle declares ${storage.numel}`);
         else found.set(storage, bytes.subarray(place.start, place.start + place.count * DTYPE_BYTES[storage.dtype]));
       }
       return { bytes: found, problems };
@@ -135,7 +141,13 @@ export function readTorchLegacy(file: string, bytes: Uint8Array): TorchContents 
 }
 
 /** Where each listed storage's bytes start and how many elements it has, each checked to lie inside the file. */
-function locateStorages(file: string, bytes: Uint8Array, start: number, keys: readonly string[], storages: ReadonlyMap<string, StorageRef>): Map<string, { start: number; count: number }> {
+function locateStorages(
+  file: string,
+  bytes: Uint8Array,
+  start: number,
+  keys: readonly string[],
+  storages: ReadonlyMap<string, StorageRef>,
+): Map<string, { start: number; count: number }> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const located = new Map<string, { start: number; count: number }>();
   let at = start;
@@ -145,7 +157,10 @@ function locateStorages(file: string, bytes: Uint8Array, start: number, keys: re
     const count = view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
     const length = count * DTYPE_BYTES[storage.dtype];
     if (at + 8 + length > bytes.length) {
-      fail(file, `storage ${key} declares ${count} ${storage.dtype} values (${length} bytes) from byte ${at + 8}, past the end of the ${bytes.length}-byte file: it is truncated`);
+      fail(
+        file,
+        `storage ${key} declares ${count} ${storage.dtype} values (${length} bytes) from byte ${at + 8}, past the end of the ${bytes.length}-byte file: it is truncated`,
+      );
     }
     located.set(key, { start: at + 8, count });
     at += 8 + length;

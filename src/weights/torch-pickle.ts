@@ -10,7 +10,18 @@ import { describe, HostValue, ONLY_DATA, PickleDict, PickleError, PickleTuple, t
 
 export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
-export const DTYPE_BYTES: Readonly<Record<TorchDtype, number>> = { float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+export const DTYPE_BYTES: Readonly<Record<TorchDtype, number>> = {
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 /** A storage class, as persistent ids name it (`torch.FloatStorage`). */
 class StorageType extends HostValue {
@@ -131,14 +142,23 @@ const GLOBALS: ReadonlyMap<string, HostValue> = new Map<string, HostValue>([
   ['torch._utils._rebuild_tensor_v2', new TorchFunction('torch._utils._rebuild_tensor_v2', (args) => tensorOf('_rebuild_tensor_v2', args))],
   ['torch._utils._rebuild_tensor', new TorchFunction('torch._utils._rebuild_tensor', (args) => tensorOf('_rebuild_tensor', args))],
   ['torch._utils._rebuild_parameter', new TorchFunction('torch._utils._rebuild_parameter', ([data]) => parameterData('_rebuild_parameter', data))],
-  ['torch._utils._rebuild_parameter_with_state', new TorchFunction('torch._utils._rebuild_parameter_with_state', ([data]) => parameterData('_rebuild_parameter_with_state', data))],
+  [
+    'torch._utils._rebuild_parameter_with_state',
+    new TorchFunction('torch._utils._rebuild_parameter_with_state', ([data]) => parameterData('_rebuild_parameter_with_state', data)),
+  ],
   ['torch.nn.parameter.Parameter', PARAMETER],
-  ['torch.Size', new TorchFunction('torch.Size', ([sizes]) => new PickleTuple(countsOf(sizes ?? null) ?? malformed(`torch.Size is given ${describe(sizes ?? null)}`)))],
+  [
+    'torch.Size',
+    new TorchFunction('torch.Size', ([sizes]) => new PickleTuple(countsOf(sizes ?? null) ?? malformed(`torch.Size is given ${describe(sizes ?? null)}`))),
+  ],
   // Checkpoints saved from CUDA by PyTorch before 1.10 name the CUDA storage classes; the bytes are the same.
   ...STORAGE_DTYPES.flatMap(([prefix, dtype]) =>
     ['torch', 'torch.cuda'].map((module): [string, HostValue] => [`${module}.${prefix}Storage`, new StorageType(`${module}.${prefix}Storage`, dtype)]),
   ),
-  ...['torch.UntypedStorage', 'torch.storage.UntypedStorage', 'torch.storage._UntypedStorage'].map((name): [string, HostValue] => [name, new StorageType(name, 'uint8')]),
+  ...['torch.UntypedStorage', 'torch.storage.UntypedStorage', 'torch.storage._UntypedStorage'].map((name): [string, HostValue] => [
+    name,
+    new StorageType(name, 'uint8'),
+  ]),
   ...['complex32', 'complex64', 'complex128', 'float16', 'float32', 'float64', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool'].map(
     (dtype): [string, HostValue] => [`torch.${dtype}`, new TorchConstant(`torch.${dtype}`)],
   ),
@@ -180,12 +200,15 @@ export function torchPickleHost(format: 'zip' | 'legacy'): PickleHost & { readon
       const [kind, type, key, location, numel, view] = id.items;
       const kindText = asText(kind);
       if (kindText === 'module') return refuse('a persistent id of kind module: a whole model saved with torch.save(model); save model.state_dict() instead');
-      if (kindText !== 'storage') return refuse(`a persistent id of kind ${kindText === undefined ? describe(kind ?? null) : shown(kindText)}; torch.save's are ('storage', …)`);
+      if (kindText !== 'storage')
+        return refuse(`a persistent id of kind ${kindText === undefined ? describe(kind ?? null) : shown(kindText)}; torch.save's are ('storage', …)`);
       if (id.items.length !== fields) return refuse(`a storage persistent id of ${id.items.length} fields; the ${format} format of torch.save has ${fields}`);
       if (!(type instanceof StorageType)) return refuse(`the storage type ${describe(type!)}`);
       const keyText = asText(key);
       if (keyText === undefined || asText(location) === undefined || !isCount(numel!)) {
-        return malformed(`a storage persistent id holds ${[key, location, numel].map((v) => describe(v!)).join(', ')} where a key, a location and a size belong`);
+        return malformed(
+          `a storage persistent id holds ${[key, location, numel].map((v) => describe(v!)).join(', ')} where a key, a location and a size belong`,
+        );
       }
       if (format === 'legacy' && view !== null) return refuse('a view of another storage (a persistent id of PyTorch before 1.0)');
       return storageRef(storages, keyText, type.dtype, numel as number);

@@ -92,7 +92,10 @@ export function writeTorchFile(file: string, tensors: ReadonlyMap<string, FloatT
   const records: [string, Uint8Array][] = [
     ['data.pkl', stateDictPickle(tensors)],
     ['byteorder', new TextEncoder().encode('little')],
-    ...[...tensors.values()].map((tensor, i): [string, Uint8Array] => [`data/${i}`, new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)]),
+    ...[...tensors.values()].map((tensor, i): [string, Uint8Array] => [
+      `data/${i}`,
+      new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
+    ]),
     // The archive format version PyTorch 1.6 to 2.x writes, spelt as it spells it.
     ['version', new TextEncoder().encode('3\n')],
   ];
@@ -107,7 +110,8 @@ export function writeTorchFile(file: string, tensors: ReadonlyMap<string, FloatT
     zippable[name] = [data, { level: 0, mtime: MTIME, extra: { [PADDING_FIELD]: padding } }];
     offset = headerEnd + padding.length + data.length;
   }
-  if (offset > MAX_ZIP_BYTES) throw new WeightFileError(file, [`the weights take ${offset} bytes, more than the 4 GiB a zip archive holds without zip64, which is not written`]);
+  if (offset > MAX_ZIP_BYTES)
+    throw new WeightFileError(file, [`the weights take ${offset} bytes, more than the 4 GiB a zip archive holds without zip64, which is not written`]);
   const archive = zipSync(zippable);
   for (const entry of readZipDirectory(archive)) {
     const at = zipEntryBytes(archive, entry, 0).byteOffset - archive.byteOffset;

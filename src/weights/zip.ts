@@ -41,7 +41,9 @@ class Reader {
   /** Throws unless `length` bytes from `at` lie inside the file. */
   need(at: number, length: number, what: string): void {
     if (!(at >= 0 && length >= 0 && at + length <= this.bytes.length)) {
-      throw new ZipError(`the zip archive is truncated or damaged: ${what} (bytes ${at}–${at + length}) lies past the end of the ${this.bytes.length}-byte file`);
+      throw new ZipError(
+        `the zip archive is truncated or damaged: ${what} (bytes ${at}–${at + length}) lies past the end of the ${this.bytes.length}-byte file`,
+      );
     }
   }
   u16(at: number): number {
@@ -104,7 +106,8 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   let at = offset;
   for (let i = 0; i < count; i++) {
     reader.need(at, 46, `entry ${i + 1} of the central directory`);
-    if (reader.u32(at) !== DIRECTORY_ENTRY) throw new ZipError(`the zip archive is damaged: entry ${i + 1} of the central directory (byte ${at}) has no signature`);
+    if (reader.u32(at) !== DIRECTORY_ENTRY)
+      throw new ZipError(`the zip archive is damaged: entry ${i + 1} of the central directory (byte ${at}) has no signature`);
     const flags = reader.u16(at + 8);
     const [nameLength, extraLength, commentLength] = [reader.u16(at + 28), reader.u16(at + 30), reader.u16(at + 32)];
     reader.need(at + 46, nameLength + extraLength + commentLength, `the name of entry ${i + 1}`);
@@ -122,7 +125,8 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
 /** Where an entry's data starts, after its local header; checked to lie, whole, inside the file. */
 function dataStart(reader: Reader, entry: ZipEntry): number {
   reader.need(entry.headerOffset, 30, `the local header of ${entry.name}`);
-  if (reader.u32(entry.headerOffset) !== LOCAL_HEADER) throw new ZipError(`the zip archive is damaged: ${entry.name} has no local header at byte ${entry.headerOffset}`);
+  if (reader.u32(entry.headerOffset) !== LOCAL_HEADER)
+    throw new ZipError(`the zip archive is damaged: ${entry.name} has no local header at byte ${entry.headerOffset}`);
   const start = entry.headerOffset + 30 + reader.u16(entry.headerOffset + 26) + reader.u16(entry.headerOffset + 28);
   reader.need(start, entry.compressedSize, `the data of ${entry.name}`);
   return start;
@@ -134,12 +138,15 @@ function dataStart(reader: Reader, entry: ZipEntry): number {
  */
 export function zipEntryBytes(bytes: Uint8Array, entry: ZipEntry, maxInflated: number): Uint8Array {
   if (entry.flags & 0x1) throw new ZipError(`${entry.name} is encrypted`);
-  if (entry.method !== 0 && entry.method !== 8) throw new ZipError(`${entry.name} uses compression method ${entry.method}; stored and deflated entries are read`);
+  if (entry.method !== 0 && entry.method !== 8)
+    throw new ZipError(`${entry.name} uses compression method ${entry.method}; stored and deflated entries are read`);
   if (entry.method === 0 && entry.size !== entry.compressedSize) {
     throw new ZipError(`the zip archive is damaged: ${entry.name} is stored but declares ${entry.size} bytes and ${entry.compressedSize} compressed`);
   }
   if (entry.method === 8 && entry.size > maxInflated) {
-    throw new ZipError(`${entry.name} declares ${entry.size} bytes once inflated, more than the ${maxInflated} bytes left to inflate: a zip bomb, or a checkpoint too large to read`);
+    throw new ZipError(
+      `${entry.name} declares ${entry.size} bytes once inflated, more than the ${maxInflated} bytes left to inflate: a zip bomb, or a checkpoint too large to read`,
+    );
   }
   const reader = new Reader(bytes);
   const start = dataStart(reader, entry);
@@ -152,6 +159,7 @@ export function zipEntryBytes(bytes: Uint8Array, entry: ZipEntry, maxInflated: n
   } catch (error) {
     throw new ZipError(`${entry.name} cannot be inflated: ${(error as Error).message}`);
   }
-  if (inflated.length !== entry.size) throw new ZipError(`the zip archive is damaged: ${entry.name} inflates to ${inflated.length} bytes where its directory declares ${entry.size}`);
+  if (inflated.length !== entry.size)
+    throw new ZipError(`the zip archive is damaged: ${entry.name} inflates to ${inflated.length} bytes where its directory declares ${entry.size}`);
   return inflated;
 }

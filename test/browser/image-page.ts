@@ -3,7 +3,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { pageImagePixels, preprocess, type PageImage } from 'netspec/runtime';
 
-declare const document: { createElement(tag: 'img'): { src: string; decode(): Promise<void> } & PageImage; createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): PageImage } } };
+declare const document: {
+  createElement(tag: 'img'): { src: string; decode(): Promise<void> } & PageImage;
+  createElement(tag: 'canvas'): {
+    width: number;
+    height: number;
+    getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): PageImage };
+  };
+};
 declare function createImageBitmap(blob: unknown): Promise<PageImage>;
 declare const OffscreenCanvas: new (w: number, h: number) => PageImage & { getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void } };
 

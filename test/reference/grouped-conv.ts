@@ -7,7 +7,12 @@ import * as tf from '@tensorflow/tfjs';
  */
 export function groupedConvReference(x: tf.Tensor4D, kernel: tf.Tensor4D, groups: number, stride: number, padding: number, dilation: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [padding, padding],
+      [padding, padding],
+      [0, 0],
+    ]);
     const inputs = tf.split(padded, groups, 3);
     const kernels = tf.split(kernel, groups, 3);
     return tf.concat(

@@ -33,10 +33,15 @@ export function assertModelMatchesAnalysis(model: tf.LayersModel, graph: Analyze
     assert.ok(analysed.has(layer.name.replace(/\.(pad|pool)$/, '')), layer.name);
   }
   const biased = new Set(graph.ops.flatMap((op) => (op.kind === 'conv2d' && op.bias ? [op.name] : [])));
-  assert.equal(model.outputs.map((output) => output.shape.slice(1)), graph.outputShapes.map((shape) => [...shape]), 'model outputs');
+  assert.equal(
+    model.outputs.map((output) => output.shape.slice(1)),
+    graph.outputShapes.map((shape) => [...shape]),
+    'model outputs',
+  );
   for (const layer of model.layers) {
     const config = layer.getConfig();
-    if (layer.getClassName() === 'Conv2D') assert.is(config.use_bias ?? config.useBias, biased.has(layer.name), `${layer.name} has a bias only where its op has one`);
+    if (layer.getClassName() === 'Conv2D')
+      assert.is(config.use_bias ?? config.useBias, biased.has(layer.name), `${layer.name} has a bias only where its op has one`);
     if (layer.getClassName() === 'BatchNormalization') {
       assert.is(config.epsilon, 1e-5, `${layer.name} epsilon`);
       assert.is(config.momentum, 0.9, `${layer.name} momentum (PyTorch 0.1)`);
@@ -50,7 +55,11 @@ export async function assertForwardPass(generated: GeneratedModule, model: tf.La
   const result = generated.predict(model, images);
   images.dispose();
   const outputs = result instanceof tf.Tensor ? [result] : graph.outputs.map((o) => result[o.name]!);
-  if (!(result instanceof tf.Tensor)) assert.equal(Object.keys(result), graph.outputs.map((o) => o.name));
+  if (!(result instanceof tf.Tensor))
+    assert.equal(
+      Object.keys(result),
+      graph.outputs.map((o) => o.name),
+    );
   for (const [i, output] of outputs.entries()) {
     assert.equal(output.shape, [batch, ...graph.outputShapes[i]!]);
     assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');

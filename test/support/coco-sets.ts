@@ -34,12 +34,34 @@ export interface CocoSet {
 export const COCO_REFERENCE_SETS: Readonly<Record<string, CocoSetOptions>> = {
   small: { seed: 11, images: 8, categoryIds: [1, 2, 3], clutter: 4, scoreStep: 0.25, integerBoxes: true, firstAnnotationId: 1, crowdedImages: 0 },
   'random-a': { seed: 2024, images: 50, categoryIds: [1, 2, 3, 4, 5], clutter: 40, scoreStep: 0, integerBoxes: false, firstAnnotationId: 1, crowdedImages: 0 },
-  'random-b': { seed: 77, images: 50, categoryIds: [90, 7, 13, 1000, 2], clutter: 60, scoreStep: 0.05, integerBoxes: true, firstAnnotationId: 0, crowdedImages: 2 },
-  'random-c': { seed: 5, images: 60, categoryIds: [3, 1, 4, 15, 9], clutter: 100, scoreStep: 0.01, integerBoxes: false, firstAnnotationId: 500, crowdedImages: 3 },
+  'random-b': {
+    seed: 77,
+    images: 50,
+    categoryIds: [90, 7, 13, 1000, 2],
+    clutter: 60,
+    scoreStep: 0.05,
+    integerBoxes: true,
+    firstAnnotationId: 0,
+    crowdedImages: 2,
+  },
+  'random-c': {
+    seed: 5,
+    images: 60,
+    categoryIds: [3, 1, 4, 15, 9],
+    clutter: 100,
+    scoreStep: 0.01,
+    integerBoxes: false,
+    firstAnnotationId: 500,
+    crowdedImages: 3,
+  },
 };
 
 /** Object sizes (side in pixels) spanning the small, medium and large ranges. */
-const SIDES = [[2, 31], [33, 95], [97, 300]] as const;
+const SIDES = [
+  [2, 31],
+  [33, 95],
+  [97, 300],
+] as const;
 
 export function cocoSet(options: CocoSetOptions): CocoSet {
   const random = seededRandom(options.seed);
@@ -50,7 +72,11 @@ export function cocoSet(options: CocoSetOptions): CocoSet {
     return options.scoreStep > 0 ? Math.round(Math.round(drawn / options.scoreStep) * options.scoreStep * 1e6) / 1e6 : drawn;
   };
   // Image ids are not in ascending order in the file, and skip numbers.
-  const images = Array.from({ length: options.images }, (_, i) => ({ id: 1 + ((i * 37) % options.images) * 3, width: 200 + random.int(440), height: 160 + random.int(480) }));
+  const images = Array.from({ length: options.images }, (_, i) => ({
+    id: 1 + ((i * 37) % options.images) * 3,
+    width: 200 + random.int(440),
+    height: 160 + random.int(480),
+  }));
   // The last category gets ground truth but never a detection.
   const detected = options.categoryIds.slice(0, -1);
   const annotations: CocoAnnotation[] = [];
@@ -71,7 +97,12 @@ export function cocoSet(options: CocoSetOptions): CocoSet {
       if (first) detections.push({ image_id: image.id, category_id: categoryId, bbox, score: 0.95 });
       for (let n = random.int(4); n > 0; n--) {
         const wrongClass = random.chance(0.15);
-        detections.push({ image_id: image.id, category_id: wrongClass ? random.pick(detected) : categoryId, bbox: jittered(random, bbox, coordinate), score: score() });
+        detections.push({
+          image_id: image.id,
+          category_id: wrongClass ? random.pick(detected) : categoryId,
+          bbox: jittered(random, bbox, coordinate),
+          score: score(),
+        });
       }
     }
     for (let n = random.int(options.clutter + 1); n > 0; n--) {
@@ -79,7 +110,8 @@ export function cocoSet(options: CocoSetOptions): CocoSet {
     }
     if (index < options.crowdedImages) {
       const categoryId = detected[index % detected.length]!;
-      for (let n = 0; n < 150; n++) detections.push({ image_id: image.id, category_id: categoryId, bbox: clutterBox(random, image, coordinate), score: score() });
+      for (let n = 0; n < 150; n++)
+        detections.push({ image_id: image.id, category_id: categoryId, bbox: clutterBox(random, image, coordinate), score: score() });
     }
   });
   // Detections arrive grouped by image in a results file, but not in image order; shuffle whole images.

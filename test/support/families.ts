@@ -20,11 +20,19 @@ export const families: Record<string, object> = {
   dilated: { block: { type: 'bottleneck' }, stages: { ...familyBase.stages, dilate: [false, true, true] } },
   'multi-output': { block: { type: 'bottleneck' }, head: { type: 'none' }, outputs: ['C2', 'C3', 'C4'] },
   'pre-activation': { block: { type: 'basic', preActivation: true } },
-  'ResNet-D': { block: { type: 'bottleneck', shortcut: 'avgPool' }, stem: { type: 'deep', width: 8, stride: 2, pool: 'max' }, input: { height: 23, width: 23, channels: 3 } },
+  'ResNet-D': {
+    block: { type: 'bottleneck', shortcut: 'avgPool' },
+    stem: { type: 'deep', width: 8, stride: 2, pool: 'max' },
+    input: { height: 23, width: 23, channels: 3 },
+  },
   'squeeze-excitation': { block: { type: 'bottleneck', attention: 'se' } },
   'ECA, ResNet-D, stochastic depth': { block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'eca', dropPath: 0.2 } },
   'pre-activation with squeeze-excitation': { block: { type: 'basic', preActivation: true, attention: 'se' } },
-  'CIFAR stem, pooled head, dropout': { block: { type: 'basic' }, stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 }, head: { type: 'classifier', classes: 7, dropout: 0.5 } },
+  'CIFAR stem, pooled head, dropout': {
+    block: { type: 'basic' },
+    stem: { type: 'conv', width: 8, kernelSize: 3, stride: 1 },
+    head: { type: 'classifier', classes: 7, dropout: 0.5 },
+  },
   // timm's options, at odd sizes where floor and ceil, reflect and zero padding part.
   'BlurPool anti-aliasing in stem and blocks': {
     block: { type: 'bottleneck', antiAlias: 'blur' },
@@ -54,7 +62,18 @@ export const families: Record<string, object> = {
   },
   'pruned per-block widths with ECA': {
     block: { type: 'bottleneck', shortcut: 'avgPool', attention: 'eca' },
-    stages: { ...familyBase.stages, blockWidths: [[[5, 3]], [[6, 4], [7, 5]], [[4, 6]]], outputWidths: [9, 13, 11] },
+    stages: {
+      ...familyBase.stages,
+      blockWidths: [
+        [[5, 3]],
+        [
+          [6, 4],
+          [7, 5],
+        ],
+        [[4, 6]],
+      ],
+      outputWidths: [9, 13, 11],
+    },
   },
 };
 

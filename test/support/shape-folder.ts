@@ -7,7 +7,12 @@ import { PNG } from 'pngjs';
 import { mulberry32 } from '../../src/random/mulberry32.js';
 
 export const SHAPES = ['disc', 'hbar', 'vbar'] as const;
-const SIZES = [[40, 40], [48, 36], [30, 52], [64, 64]] as const;
+const SIZES = [
+  [40, 40],
+  [48, 36],
+  [30, 52],
+  [64, 64],
+] as const;
 
 /** RGBA pixels of one shape: a bright shape in a random colour on a dark background, jittered in place and size. */
 export function drawShape(shape: (typeof SHAPES)[number], width: number, height: number, random: () => number): Uint8Array {
@@ -21,7 +26,12 @@ export function drawShape(shape: (typeof SHAPES)[number], width: number, height:
     for (let x = 0; x < width; x++) {
       const dx = x - cx;
       const dy = y - cy;
-      const inside = shape === 'disc' ? dx * dx + dy * dy < r * r : shape === 'hbar' ? Math.abs(dy) < side * 0.1 && Math.abs(dx) < r * 1.5 : Math.abs(dx) < side * 0.1 && Math.abs(dy) < r * 1.5;
+      const inside =
+        shape === 'disc'
+          ? dx * dx + dy * dy < r * r
+          : shape === 'hbar'
+            ? Math.abs(dy) < side * 0.1 && Math.abs(dx) < r * 1.5
+            : Math.abs(dx) < side * 0.1 && Math.abs(dy) < r * 1.5;
       const i = 4 * (y * width + x);
       for (let c = 0; c < 3; c++) data[i + c] = inside ? colour[c]! : Math.floor(random() * 40);
       data[i + 3] = 255;

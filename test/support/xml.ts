@@ -7,7 +7,8 @@
 export function wellFormedElements(xml: string): string[] {
   const elements: string[] = [];
   const open: string[] = [];
-  const isNameCharacter = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '-' || c === '_' || c === ':' || c === '.';
+  const isNameCharacter = (c: string) =>
+    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '-' || c === '_' || c === ':' || c === '.';
   const checkEntities = (text: string, where: string) => {
     for (let at = text.indexOf('&'); at !== -1; at = text.indexOf('&', at + 1)) {
       const end = text.indexOf(';', at);

@@ -8,7 +8,6 @@ import { page, webgpuUnavailable } from './page.js';
 /** A page's backends, fastest first; libtensorflow needs Node. */
 const order: readonly BackendChoice[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
-
 /**
  * Picks and initialises the TensorFlow.js backend for a page: webgpu (when the page imports its package), webgl,
  * wasm, cpu, in that order, each only if it initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
@@ -20,7 +19,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   for (const choice of options.backend ? [options.backend] : order) {
     const failure = await tryBackend(choice, options);
     if (failure === undefined) {
-      log(`netspec: TensorFlow.js backend ${choice}${choice === 'wasm' ? ` (${wasmThreadsNote()})` : ''}${failures.length > 0 ? `; ${failures.join('; ')}` : ''}`);
+      log(
+        `netspec: TensorFlow.js backend ${choice}${choice === 'wasm' ? ` (${wasmThreadsNote()})` : ''}${failures.length > 0 ? `; ${failures.join('; ')}` : ''}`,
+      );
       return choice;
     }
     failures.push(`${choice} unavailable: ${failure}`);

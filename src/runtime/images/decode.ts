@@ -36,7 +36,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   checkPng(bytes);
   const { PNG } = await import('pngjs');
   const decoded = decoding(() => PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), pngDecoderProblem);
-  return { width: decoded.width, height: decoded.height, channels: 4, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength) };
+  return {
+    width: decoded.width,
+    height: decoded.height,
+    channels: 4,
+    data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
+  };
 }
 
 /** What a decoder returns; whatever it throws is about the bytes it was given, so an ImageFormatError, in `words` when given. */

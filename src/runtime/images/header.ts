@@ -38,7 +38,8 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
   if (!isPng && !isJpeg) throw new ImageFormatError('the image is neither JPEG nor PNG');
   const header = isPng ? readPngHeader(bytes) : readJpegHeader(bytes);
-  if (header.width === 0 || header.height === 0) throw new ImageFormatError(`the ${header.format.toUpperCase()} header declares an empty ${header.width}×${header.height} image`);
+  if (header.width === 0 || header.height === 0)
+    throw new ImageFormatError(`the ${header.format.toUpperCase()} header declares an empty ${header.width}×${header.height} image`);
   return header;
 }
 
@@ -48,7 +49,8 @@ const PNG_SIZE_END = 24;
 
 /** IHDR must be the first chunk: length 13, then width and height as big-endian 32-bit integers. */
 function readPngHeader(bytes: Uint8Array): ImageHeader {
-  if (bytes.length < PNG_SIZE_END) throw new ImageFormatError(`the PNG header is truncated: its ${bytes.length} bytes end before the IHDR chunk's width and height`);
+  if (bytes.length < PNG_SIZE_END)
+    throw new ImageFormatError(`the PNG header is truncated: its ${bytes.length} bytes end before the IHDR chunk's width and height`);
   if (PNG_SIGNATURE.some((byte, i) => bytes[i] !== byte)) throw new ImageFormatError('the PNG signature is damaged');
   const view = new DataView(bytes.buffer, bytes.byteOffset, PNG_SIZE_END);
   const type = String.fromCharCode(...bytes.subarray(12, 16));
@@ -67,7 +69,8 @@ const isStandalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && m
  * than 8 bits is refused.
  */
 function readJpegHeader(bytes: Uint8Array): ImageHeader {
-  const truncated = () => new ImageFormatError(`the JPEG header is truncated: its ${bytes.length} bytes end before the frame header (SOFn) with its width and height`);
+  const truncated = () =>
+    new ImageFormatError(`the JPEG header is truncated: its ${bytes.length} bytes end before the frame header (SOFn) with its width and height`);
   const uint16 = (at: number) => (bytes[at]! << 8) | bytes[at + 1]!;
   let offset = 2;
   for (;;) {
@@ -87,7 +90,8 @@ function readJpegHeader(bytes: Uint8Array): ImageHeader {
       if (offset + 7 > bytes.length) throw truncated();
       // jpeg-js reads every sample as 8 bits: a 12-bit JPEG (SOF1, SOF3) would decode into wrong pixels without a word.
       const precision = bytes[offset + 2]!;
-      if (precision !== 8) throw new ImageFormatError(`the JPEG has ${precision}-bit samples (its SOF${marker - 0xc0} frame header says so); only 8-bit JPEGs are decoded`);
+      if (precision !== 8)
+        throw new ImageFormatError(`the JPEG has ${precision}-bit samples (its SOF${marker - 0xc0} frame header says so); only 8-bit JPEGs are decoded`);
       return { format: 'jpeg', height: uint16(offset + 3), width: uint16(offset + 5) };
     }
     offset += length;

@@ -15,15 +15,23 @@ interface Context2D {
 }
 
 /** A page's OffscreenCanvas, when there is one (not in Node). */
-const { OffscreenCanvas } = globalThis as { OffscreenCanvas?: new (width: number, height: number) => { getContext(kind: '2d', options?: object): Context2D | null } };
+const { OffscreenCanvas } = globalThis as {
+  OffscreenCanvas?: new (width: number, height: number) => { getContext(kind: '2d', options?: object): Context2D | null };
+};
 
 /**
  * The RGBA pixels of a page image at its natural size, unscaled: drawn once onto an OffscreenCanvas, or taken as they
  * are from ImageData (which works anywhere). Pass the result to preprocess() for the spec's evaluation transform.
  */
 export function pageImagePixels(image: PageImage): DecodedImage {
-  if ('data' in image) return { width: image.width, height: image.height, channels: 4, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) };
-  const [width, height] = 'naturalWidth' in image ? [image.naturalWidth, image.naturalHeight] : 'videoWidth' in image ? [image.videoWidth, image.videoHeight] : [image.width, image.height];
+  if ('data' in image)
+    return { width: image.width, height: image.height, channels: 4, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) };
+  const [width, height] =
+    'naturalWidth' in image
+      ? [image.naturalWidth, image.naturalHeight]
+      : 'videoWidth' in image
+        ? [image.videoWidth, image.videoHeight]
+        : [image.width, image.height];
   if (!(width > 0 && height > 0)) throw new Error(`the image has no pixels yet (${width}×${height}); wait for it to load`);
   if (!OffscreenCanvas) throw new Error('reading an image element needs a browser (OffscreenCanvas); pass ImageData here');
   const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });

@@ -78,7 +78,12 @@ export interface ImageModel {
   /** A segmentation or detection head, which takes letterboxed images; classifiers take centre crops. */
   readonly task?: unknown;
   /** What the spec declares its pretrained weights expect, in place of ImageNet's defaults. */
-  readonly preprocess?: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly cropFraction: number; readonly interpolation: Interpolation };
+  readonly preprocess?: {
+    readonly mean: readonly number[];
+    readonly std: readonly number[];
+    readonly cropFraction: number;
+    readonly interpolation: Interpolation;
+  };
 }
 
 /**
@@ -109,14 +114,18 @@ export function withSavedInput(transform: ImageTransform, saved: InputNormalizat
 export function checkTransform(transform: ImageTransform): void {
   checkGeometry(transform);
   const { channels, mean, std } = transform;
-  if (mean.length !== channels || std.length !== channels) throw new RangeError(`the normalisation has ${mean.length} means and ${std.length} deviations for ${channels} channels`);
-  if (![...mean, ...std].every(Number.isFinite) || !std.every((s) => s > 0 && Number.isFinite(1 / s))) throw new RangeError(`the normalisation must be finite with positive deviations, got mean ${JSON.stringify(mean)} and std ${JSON.stringify(std)}`);
+  if (mean.length !== channels || std.length !== channels)
+    throw new RangeError(`the normalisation has ${mean.length} means and ${std.length} deviations for ${channels} channels`);
+  if (![...mean, ...std].every(Number.isFinite) || !std.every((s) => s > 0 && Number.isFinite(1 / s)))
+    throw new RangeError(`the normalisation must be finite with positive deviations, got mean ${JSON.stringify(mean)} and std ${JSON.stringify(std)}`);
 }
 
 function checkGeometry(geometry: ImageGeometry): void {
   const { height, width, channels, cropFraction = 1, resize } = geometry;
-  if (![height, width].every((side) => Number.isInteger(side) && side > 0)) throw new RangeError(`the input size must be whole pixels from 1, got ${height}×${width}`);
-  if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`images become grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4) input, not ${channels} channels`);
+  if (![height, width].every((side) => Number.isInteger(side) && side > 0))
+    throw new RangeError(`the input size must be whole pixels from 1, got ${height}×${width}`);
+  if (![1, 2, 3, 4].includes(channels))
+    throw new RangeError(`images become grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4) input, not ${channels} channels`);
   if (!(cropFraction > 0 && cropFraction <= 1)) throw new RangeError(`the crop fraction must be above 0 and at most 1, got ${cropFraction}`);
   if (resize !== undefined && !(Number.isInteger(resize) && resize > 0)) throw new RangeError(`the resized side must be whole pixels from 1, got ${resize}`);
 }
@@ -150,7 +159,8 @@ function centreCrop(image: Pixels, transform: ImageGeometry): { pixels: Pixels; 
   const short = Math.min(image.width, image.height);
   const scaled = (side: number) => (side === short ? size : Math.floor((size * side) / short));
   const [resizedWidth, resizedHeight] = [scaled(image.width), scaled(image.height)];
-  if (resizedWidth < width || resizedHeight < height) throw new RangeError(`the image resized to ${resizedWidth}×${resizedHeight} is smaller than the ${width}×${height} crop (width × height)`);
+  if (resizedWidth < width || resizedHeight < height)
+    throw new RangeError(`the image resized to ${resizedWidth}×${resizedHeight} is smaller than the ${width}×${height} crop (width × height)`);
   const top = roundHalfToEven((resizedHeight - height) / 2);
   const left = roundHalfToEven((resizedWidth - width) / 2);
   const pixels = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, resizedWidth, resizedHeight, {
@@ -173,10 +183,20 @@ function centreCrop(image: Pixels, transform: ImageGeometry): { pixels: Pixels; 
 function letterbox(image: Pixels, transform: ImageGeometry): { pixels: Pixels; placement: Placement } {
   const { height, width, interpolation } = transform;
   const scale = Math.min(height / image.height, width / image.width);
-  const filled = { height: Math.min(height, Math.max(1, Math.round(image.height * scale))), width: Math.min(width, Math.max(1, Math.round(image.width * scale))) };
+  const filled = {
+    height: Math.min(height, Math.max(1, Math.round(image.height * scale))),
+    width: Math.min(width, Math.max(1, Math.round(image.width * scale))),
+  };
   const resized = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height, { interpolation });
   // The resampler maps the whole image onto the filled rectangle, so its sides set the scale, as torchvision maps boxes back.
-  const placement: Placement = { source: { width: image.width, height: image.height }, scaleX: filled.width / image.width, scaleY: filled.height / image.height, left: 0, top: 0, filled };
+  const placement: Placement = {
+    source: { width: image.width, height: image.height },
+    scaleX: filled.width / image.width,
+    scaleY: filled.height / image.height,
+    left: 0,
+    top: 0,
+    filled,
+  };
   return { pixels: resized, placement };
 }
 

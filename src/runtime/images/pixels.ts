@@ -55,10 +55,12 @@ export function checkImage(image: Pixels): void {
   checkSize('image', image.width, image.height);
   if (image.channels !== 3 && image.channels !== 4) throw new Error(`the image must be RGB or RGBA, got ${image.channels} channels`);
   const expected = image.width * image.height * image.channels;
-  if (image.data.length !== expected) throw new Error(`a ${image.width}×${image.height} image of ${image.channels} channels needs ${expected} bytes, got ${image.data.length}`);
+  if (image.data.length !== expected)
+    throw new Error(`a ${image.width}×${image.height} image of ${image.channels} channels needs ${expected} bytes, got ${image.data.length}`);
 }
 
 /** Throws unless `width` × `height` is a size in whole pixels, `what` naming the image or mask in the message. */
 export function checkSize(what: string, width: number, height: number): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`the ${what} size must be whole numbers from 1, got ${width}×${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new RangeError(`the ${what} size must be whole numbers from 1, got ${width}×${height}`);
 }

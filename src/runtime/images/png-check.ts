@@ -48,9 +48,11 @@ export function checkPng(bytes: Uint8Array): void {
     if (at + 8 > bytes.length) throw new ImageFormatError(`the PNG is truncated: it ends at byte ${bytes.length} without an IEND chunk`);
     const length = view.getUint32(at);
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
-    if (at + 12 + length > bytes.length) throw new ImageFormatError(`the PNG is truncated: its ${printableType(type)} chunk at byte ${at} declares ${length} bytes, past the end of the file`);
+    if (at + 12 + length > bytes.length)
+      throw new ImageFormatError(`the PNG is truncated: its ${printableType(type)} chunk at byte ${at} declares ${length} bytes, past the end of the file`);
     const body = bytes.subarray(at + 8, at + 8 + length);
-    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) throw new ImageFormatError(`the PNG is damaged: the CRC of its ${printableType(type)} chunk at byte ${at} does not match`);
+    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length))
+      throw new ImageFormatError(`the PNG is damaged: the CRC of its ${printableType(type)} chunk at byte ${at} does not match`);
     if (type === 'IHDR') ihdr = readIhdr(body);
     else if (type === 'PLTE') palette = true;
     else if (type === 'IDAT') data.push(body);
@@ -65,7 +67,8 @@ export function checkPng(bytes: Uint8Array): void {
 }
 
 /** The type of a chunk as a message may show it: four letters, or its bytes in hexadecimal. */
-const printableType = (type: string) => (/^[A-Za-z]{4}$/.test(type) ? type : `0x${[...type].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('')}`);
+const printableType = (type: string) =>
+  /^[A-Za-z]{4}$/.test(type) ? type : `0x${[...type].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('')}`;
 
 function readIhdr(body: Uint8Array): Ihdr {
   if (body.length !== 13) throw new ImageFormatError(`the PNG's IHDR chunk is ${body.length} bytes, not 13`);
@@ -73,8 +76,10 @@ function readIhdr(body: Uint8Array): Ihdr {
   const [depth, colourType, compression, filter, interlace] = body.subarray(8);
   const colour = COLOUR_TYPES[colourType!];
   if (!colour) throw new ImageFormatError(`the PNG has colour type ${colourType}, which PNG does not define`);
-  if (!colour.depths.includes(depth!)) throw new ImageFormatError(`the PNG has a bit depth of ${depth} for ${colour.name}, which PNG does not allow (only ${colour.depths.join(', ')})`);
-  if (compression !== 0 || filter !== 0 || (interlace !== 0 && interlace !== 1)) throw new ImageFormatError(`the PNG declares compression ${compression}, filter method ${filter} and interlace ${interlace}; PNG defines 0, 0 and 0 or 1`);
+  if (!colour.depths.includes(depth!))
+    throw new ImageFormatError(`the PNG has a bit depth of ${depth} for ${colour.name}, which PNG does not allow (only ${colour.depths.join(', ')})`);
+  if (compression !== 0 || filter !== 0 || (interlace !== 0 && interlace !== 1))
+    throw new ImageFormatError(`the PNG declares compression ${compression}, filter method ${filter} and interlace ${interlace}; PNG defines 0, 0 and 0 or 1`);
   return { width: view.getUint32(0), height: view.getUint32(4), depth: depth!, colourType: colourType!, interlaced: interlace === 1 };
 }
 
@@ -93,10 +98,12 @@ function checkImageData(compressed: Uint8Array, ihdr: Ihdr): void {
     inflated = inflateSync(compressed, { maxOutputLength: declared });
   } catch (error) {
     const shape = `${ihdr.width}×${ihdr.height}${ihdr.interlaced ? ' interlaced' : ''}`;
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ImageFormatError(`the PNG's image data inflates past the ${declared} bytes its ${shape} header declares`);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new ImageFormatError(`the PNG's image data inflates past the ${declared} bytes its ${shape} header declares`);
     throw new ImageFormatError(`the PNG's image data is damaged (${(error as Error).message})`);
   }
-  if (inflated.length < declared) throw new ImageFormatError(`the PNG's image data is truncated: it inflates to ${inflated.length} bytes where its header declares ${declared}`);
+  if (inflated.length < declared)
+    throw new ImageFormatError(`the PNG's image data is truncated: it inflates to ${inflated.length} bytes where its header declares ${declared}`);
 }
 
 /**

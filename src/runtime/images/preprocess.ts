@@ -49,6 +49,14 @@ export function preprocess(image: Pixels, options: PreprocessOptions): tf.Tensor
   const [height, width] = typeof options.crop === 'number' ? [options.crop, options.crop] : options.crop;
   const channels = (options.channels ?? 3) as ImageTransform['channels'];
   const fallback = imagenetNormalization(channels);
-  const transform: ImageTransform = { height, width, channels, fit: 'crop', resize: options.resize, mean: options.mean ?? fallback.mean, std: options.std ?? fallback.std };
+  const transform: ImageTransform = {
+    height,
+    width,
+    channels,
+    fit: 'crop',
+    resize: options.resize,
+    mean: options.mean ?? fallback.mean,
+    std: options.std ?? fallback.std,
+  };
   return tf.tensor3d(prepareImage(image, transform).data, [height, width, channels]);
 }

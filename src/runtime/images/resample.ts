@@ -71,10 +71,17 @@ const clip8 = (sum: number): number => Math.min(255, Math.max(0, sum >> PRECISIO
  * `columns` of the resized image), as PIL's `image.resize((width, height), filter, box)` followed by a crop
  * computes it: every pixel kept is the byte PIL gives.
  */
-export function resample(image: Pixels, box: Box, width: number, height: number, options: { interpolation?: Interpolation; rows?: Span; columns?: Span } = {}): Pixels {
+export function resample(
+  image: Pixels,
+  box: Box,
+  width: number,
+  height: number,
+  options: { interpolation?: Interpolation; rows?: Span; columns?: Span } = {},
+): Pixels {
   const { interpolation = 'bilinear', rows = { first: 0, count: height }, columns = { first: 0, count: width } } = options;
   const whole = box.left === 0 && box.top === 0 && box.width === image.width && box.height === image.height;
-  if (whole && width === image.width && height === image.height) return crop(image, { left: columns.first, top: rows.first, width: columns.count, height: rows.count });
+  if (whole && width === image.width && height === image.height)
+    return crop(image, { left: columns.first, top: rows.first, width: columns.count, height: rows.count });
   const alpha = image.channels % 2 === 0;
   const source = alpha ? premultiply(image) : image;
   const needHorizontal = width !== image.width || box.left !== 0 || box.width !== width;
@@ -84,7 +91,9 @@ export function resample(image: Pixels, box: Box, width: number, height: number,
   // Only the source rows the vertical taps read are resampled across.
   const firstRow = vertical ? vertical.first[0]! : rows.first;
   const lastRow = vertical ? vertical.first[rows.count - 1]! + vertical.weights[rows.count - 1]!.length : rows.first + rows.count;
-  const across = horizontal ? resampleRows(source, horizontal, firstRow, lastRow) : crop(source, { left: columns.first, top: firstRow, width: columns.count, height: lastRow - firstRow });
+  const across = horizontal
+    ? resampleRows(source, horizontal, firstRow, lastRow)
+    : crop(source, { left: columns.first, top: firstRow, width: columns.count, height: lastRow - firstRow });
   const down = vertical ? resampleColumns(across, vertical, firstRow) : across;
   return alpha ? unpremultiply(down) : down;
 }

@@ -33,7 +33,10 @@ export function optimizeForInference(model: tf.LayersModel, plan: InferencePlan)
       // of a large batch until the end costs more in memory traffic than fusion saves.
       const values = new Map<string, tf.Tensor>([[plan.input, x]]);
       runs.forEach(({ step, run }, i) => {
-        values.set(step.name, tf.tidy(() => run(step.inputs.map((name) => values.get(name)!))));
+        values.set(
+          step.name,
+          tf.tidy(() => run(step.inputs.map((name) => values.get(name)!))),
+        );
         for (const name of new Set(step.inputs)) {
           if (lastUse.get(name) === i && name !== plan.input && !plan.outputs.includes(name)) values.get(name)!.dispose();
         }

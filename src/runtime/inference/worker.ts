@@ -23,7 +23,10 @@ if (module.endsWith('.ts')) {
   ((await import(tsx)) as { register(): void }).register();
 }
 await initBackend({ backend: 'wasm', log: () => {} });
-const generated = (await import(module)) as { createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel>; inferencePlan: InferencePlan };
+const generated = (await import(module)) as {
+  createModel(options?: { weights: string }): tf.LayersModel | Promise<tf.LayersModel>;
+  inferencePlan: InferencePlan;
+};
 const model = await (weights === undefined ? generated.createModel() : generated.createModel({ weights }));
 const fast = optimizeForInference(model, generated.inferencePlan);
 
@@ -34,7 +37,10 @@ parentPort!.on('message', ({ id, images, shape }: Request) => {
     input.dispose();
     const outputs = (Array.isArray(result) ? result : [result]).map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape }));
     tf.dispose(result);
-    parentPort!.postMessage({ id, outputs }, outputs.map((o) => o.data.buffer as ArrayBuffer));
+    parentPort!.postMessage(
+      { id, outputs },
+      outputs.map((o) => o.data.buffer as ArrayBuffer),
+    );
   } catch (error) {
     parentPort!.postMessage({ id, error: (error as Error).message });
   }

@@ -14,7 +14,9 @@ async function onnxRuntime(): Promise<typeof Ort> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
-    throw new OnnxRuntimeMissingError('onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models');
+    throw new OnnxRuntimeMissingError(
+      'onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models',
+    );
   }
 }
 

@@ -5,4 +5,10 @@ export function add(a: SymbolicTensor, b: SymbolicTensor, name: string): Symboli
   return apply(tf.layers.add({ name }), [a, b]);
 }
 
-export const addOp = { build: add, kernel: () => ([a, b]) => a!.add(b!) } satisfies RuntimeOp;
+export const addOp = {
+  build: add,
+  kernel:
+    () =>
+    ([a, b]) =>
+      a!.add(b!),
+} satisfies RuntimeOp;

@@ -18,7 +18,10 @@ interface BatchNormState {
 }
 
 // tfjs does not export its BatchNormalization class, only a factory: its constructor is read off an instance.
-const TfjsBatchNormalization = tf.layers.batchNormalization({}).constructor as (new (args: BatchNormArgs) => tf.layers.Layer) & Pick<typeof tf.layers.Layer, 'fromConfig'>;
+const TfjsBatchNormalization = tf.layers.batchNormalization({}).constructor as (new (
+  args: BatchNormArgs,
+) => tf.layers.Layer) &
+  Pick<typeof tf.layers.Layer, 'fromConfig'>;
 
 /**
  * tfjs-layers' BatchNormalization, same class name, configuration and weights (a saved model loads into it and

@@ -13,7 +13,16 @@ function blurFilter(channels: number): tf.Tensor4D {
 /** Reflect-pads `x` by timm's padding and applies the blur filter with the stride. */
 export function blurDownsample(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
   const p = blurPadding(stride);
-  const padded = tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
+  const padded = tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ],
+    'reflect',
+  );
   return tf.depthwiseConv2d(padded, filter, stride, 'valid');
 }
 

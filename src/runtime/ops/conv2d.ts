@@ -45,7 +45,16 @@ export function conv2d(x: SymbolicTensor, name: string, options: ConvOptions): S
   const layerPadding = same ? 'same' : 'valid';
   const conv =
     groups > 1
-      ? new GroupedConv2D({ name, filters, kernelSize, strides: stride, dilationRate: dilation, groups, padding: layerPadding, kernelInit: initZero ? 'zeros' : 'heNormalFanOut' })
+      ? new GroupedConv2D({
+          name,
+          filters,
+          kernelSize,
+          strides: stride,
+          dilationRate: dilation,
+          groups,
+          padding: layerPadding,
+          kernelInit: initZero ? 'zeros' : 'heNormalFanOut',
+        })
       : new Conv2D({
           name,
           filters,
@@ -107,7 +116,10 @@ interface ConvState {
 }
 
 // tfjs does not export its Conv2D layer class, only a factory: its constructor is read off an instance.
-const TfjsConv2D = tf.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as (new (args: Conv2DArgs) => tf.layers.Layer) & Pick<typeof tf.layers.Layer, 'fromConfig'>;
+const TfjsConv2D = tf.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as (new (
+  args: Conv2DArgs,
+) => tf.layers.Layer) &
+  Pick<typeof tf.layers.Layer, 'fromConfig'>;
 
 /**
  * tfjs-layers' Conv2D, same class name, configuration and weights, which trains with a dilation above 1: tfjs runs
@@ -212,7 +224,10 @@ export function groupedConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, groups: numbe
   const channels = perGroupIn * groups;
   // Depthwise output channel i·m + j convolves input channel i with multiplier j; input channel i lies in group
   // ⌊i / perGroupIn⌋, so its slice of the grouped kernel is [.., i mod perGroupIn, group·m + j].
-  const depthwiseKernel = kernel.reshape([kh, kw, perGroupIn, groups, perGroupOut]).transpose([0, 1, 3, 2, 4]).reshape([kh, kw, channels, perGroupOut]) as tf.Tensor4D;
+  const depthwiseKernel = kernel
+    .reshape([kh, kw, perGroupIn, groups, perGroupOut])
+    .transpose([0, 1, 3, 2, 4])
+    .reshape([kh, kw, channels, perGroupOut]) as tf.Tensor4D;
   const products = tf.depthwiseConv2d(x, depthwiseKernel, strides, padding, 'NHWC', dilation);
   const [n, h, w] = products.shape;
   return products.reshape([n, h, w, groups, perGroupIn, perGroupOut]).sum(4).reshape([n, h, w, filters]);

@@ -25,7 +25,10 @@ export class DropPath extends tf.layers.Layer {
     return tf.tidy(() => {
       const keep = 1 - this.rate;
       // floor(keep + U[0, 1)) is 1 with probability keep, per image.
-      const mask = tf.randomUniform([x.shape[0]!, ...x.shape.slice(1).map(() => 1)]).add(keep).floor();
+      const mask = tf
+        .randomUniform([x.shape[0]!, ...x.shape.slice(1).map(() => 1)])
+        .add(keep)
+        .floor();
       return x.mul(mask.div(keep));
     });
   }

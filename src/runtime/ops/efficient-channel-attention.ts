@@ -12,7 +12,10 @@ export function efficientChannelGate(x: tf.Tensor4D, kernel: tf.Tensor): tf.Tens
   const [n, , , c] = x.shape;
   const k = kernel.shape[0]!;
   const half = (k - 1) >> 1;
-  const padded = x.mean([1, 2]).pad([[0, 0], [half, half]]);
+  const padded = x.mean([1, 2]).pad([
+    [0, 0],
+    [half, half],
+  ]);
   const taps = Array.from({ length: k }, (_, j) => padded.slice([0, j], [n, c]).mul(kernel.slice([j], [1])));
   return x.mul(tf.sigmoid(tf.addN(taps)).reshape([n, 1, 1, c]));
 }

@@ -8,6 +8,9 @@ export function globalAvgPool(x: SymbolicTensor, name: string, options: { keepDi
   return apply(tf.layers.reshape({ name, targetShape: [1, 1, x.shape[3]!] }), pooled);
 }
 
-const kernel: Kernel = (step) => ([x]) => x!.mean([1, 2], step.options?.keepDims === true);
+const kernel: Kernel =
+  (step) =>
+  ([x]) =>
+    x!.mean([1, 2], step.options?.keepDims === true);
 
 export const globalAvgPoolOp = { build: globalAvgPool, kernel } satisfies RuntimeOp;

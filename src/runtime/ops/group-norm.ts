@@ -9,7 +9,10 @@ export function groupNormalize(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor
   const [n, h, w, c] = x.shape;
   const grouped = x.reshape([n, h, w, groups, c / groups]);
   const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-  const normalised = grouped.sub(mean).mul(tf.rsqrt(variance.add(epsilon))).reshape([n, h, w, c]);
+  const normalised = grouped
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(epsilon)))
+    .reshape([n, h, w, c]);
   return normalised.mul(gamma).add(beta) as tf.Tensor4D;
 }
 

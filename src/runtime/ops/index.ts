@@ -21,7 +21,25 @@ import { resize, resizeOp } from './resize.js';
 import { retinanetHead, retinanetHeadOp } from './retinanet-head.js';
 import { squeezeExcite, squeezeExciteOp } from './squeeze-excite.js';
 
-export { add, avgPool, batchNorm, blurPool, concat, conv2d, dense, dropout, dropPath, efficientChannelAttention, globalAvgPool, groupNorm, maxPool, relu, resize, retinanetHead, squeezeExcite };
+export {
+  add,
+  avgPool,
+  batchNorm,
+  blurPool,
+  concat,
+  conv2d,
+  dense,
+  dropout,
+  dropPath,
+  efficientChannelAttention,
+  globalAvgPool,
+  groupNorm,
+  maxPool,
+  relu,
+  resize,
+  retinanetHead,
+  squeezeExcite,
+};
 export { type ConvOptions, GroupedConv2D, groupedConv2d, type GroupedConv2DArgs } from './conv2d.js';
 export { BlurPool } from './blur-pool.js';
 export { DropPath } from './drop-path.js';

@@ -54,7 +54,15 @@ export function option(step: InferenceStep, key: string, fallback?: number): num
 }
 
 /** NHWC padding of `p` on every side of height and width, as PyTorch pads. */
-export const symmetric = (p: number): [[number, number], [number, number], [number, number], [number, number]] => [[0, 0], [p, p], [p, p], [0, 0]];
+export const symmetric = (p: number): [[number, number], [number, number], [number, number], [number, number]] => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
 
 /** The kernel of a layer that does nothing at inference (dropout, stochastic depth); the pass removes such steps. */
-export const passThrough: Kernel = () => ([x]) => x!;
+export const passThrough: Kernel =
+  () =>
+  ([x]) =>
+    x!;

@@ -5,4 +5,10 @@ export function relu(x: SymbolicTensor, name: string): SymbolicTensor {
   return apply(tf.layers.reLU({ name }), x);
 }
 
-export const reluOp = { build: relu, kernel: () => ([x]) => x!.relu() } satisfies RuntimeOp;
+export const reluOp = {
+  build: relu,
+  kernel:
+    () =>
+    ([x]) =>
+      x!.relu(),
+} satisfies RuntimeOp;

@@ -30,8 +30,15 @@ function resizeGradient(dy: tf.Tensor4D, inHeight: number, inWidth: number, bili
   const [n, outHeight, outWidth, c] = dy.shape;
   const alongWidth = tf.tensor2d(interpolationMatrix(inWidth, outWidth, bilinear), [outWidth, inWidth]);
   const alongHeight = tf.tensor2d(interpolationMatrix(inHeight, outHeight, bilinear), [outHeight, inHeight]);
-  const rows = dy.transpose([0, 1, 3, 2]).reshape([n * outHeight * c, outWidth]).matMul(alongWidth);
-  const columns = rows.reshape([n, outHeight, c, inWidth]).transpose([0, 2, 3, 1]).reshape([n * c * inWidth, outHeight]).matMul(alongHeight);
+  const rows = dy
+    .transpose([0, 1, 3, 2])
+    .reshape([n * outHeight * c, outWidth])
+    .matMul(alongWidth);
+  const columns = rows
+    .reshape([n, outHeight, c, inWidth])
+    .transpose([0, 2, 3, 1])
+    .reshape([n * c * inWidth, outHeight])
+    .matMul(alongHeight);
   return columns.reshape([n, c, inWidth, inHeight]).transpose([0, 3, 2, 1]);
 }
 
@@ -86,6 +93,9 @@ export function resize(x: SymbolicTensor, reference: SymbolicTensor, name: strin
   return apply(new Resize({ name, bilinear: options.bilinear }), [x, reference]);
 }
 
-const kernel: Kernel = (step) => ([x, reference]) => resizeLike(x as tf.Tensor4D, reference!.shape[1]!, reference!.shape[2]!, step.options?.bilinear === true);
+const kernel: Kernel =
+  (step) =>
+  ([x, reference]) =>
+    resizeLike(x as tf.Tensor4D, reference!.shape[1]!, reference!.shape[2]!, step.options?.bilinear === true);
 
 export const resizeOp = { build: resize, kernel } satisfies RuntimeOp;

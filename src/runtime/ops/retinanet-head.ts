@@ -46,19 +46,31 @@ export class RetinaNetHead extends tf.layers.Layer {
       this.addWeight(`${prefix}/kernel`, [3, 3, c, out], 'float32', normal()),
       this.addWeight(`${prefix}/bias`, [out], 'float32', tf.initializers.constant({ value: bias })),
     ];
-    this.variables = [...Array.from({ length: this.convs }, (_, i) => conv(`conv${i}`, c, 0)).flat(), ...conv('logits', this.anchors * this.perAnchor, this.prior)];
+    this.variables = [
+      ...Array.from({ length: this.convs }, (_, i) => conv(`conv${i}`, c, 0)).flat(),
+      ...conv('logits', this.anchors * this.perAnchor, this.prior),
+    ];
     this.built = true;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shapes = inputShape as tf.Shape[];
-    const pixels = shapes.reduce((sum, shape) => (sum === null || shape[1] === null || shape[2] === null ? null : sum + shape[1]! * shape[2]!), 0 as number | null);
+    const pixels = shapes.reduce(
+      (sum, shape) => (sum === null || shape[1] === null || shape[2] === null ? null : sum + shape[1]! * shape[2]!),
+      0 as number | null,
+    );
     return [shapes[0]![0]!, pixels === null ? null : pixels * this.anchors, this.perAnchor];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const levels = (Array.isArray(inputs) ? inputs : [inputs]) as tf.Tensor4D[];
-    return tf.tidy(() => retinanetTower(levels, this.variables.map((v) => v.read()), this.perAnchor));
+    return tf.tidy(() =>
+      retinanetTower(
+        levels,
+        this.variables.map((v) => v.read()),
+        this.perAnchor,
+      ),
+    );
   }
 
   override getConfig(): tf.serialization.ConfigDict {

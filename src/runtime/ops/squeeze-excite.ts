@@ -14,7 +14,12 @@ const channelsOf = (inputShape: tf.Shape | tf.Shape[]) => {
 export function squeezeExciteGate(x: tf.Tensor4D, fc1: tf.Tensor, fc1Bias: tf.Tensor, fc2: tf.Tensor, fc2Bias: tf.Tensor): tf.Tensor4D {
   const [n, , , c] = x.shape;
   const reduced = fc1.shape[3]!;
-  const hidden = tf.relu(x.mean([1, 2]).matMul(fc1.reshape([c, reduced])).add(fc1Bias));
+  const hidden = tf.relu(
+    x
+      .mean([1, 2])
+      .matMul(fc1.reshape([c, reduced]))
+      .add(fc1Bias),
+  );
   const gate = tf.sigmoid(hidden.matMul(fc2.reshape([reduced, c])).add(fc2Bias));
   return x.mul(gate.reshape([n, 1, 1, c]));
 }

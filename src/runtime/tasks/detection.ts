@@ -128,7 +128,13 @@ function roundHalfEven(value: number): number {
  * NMS per class over all levels and the highest-scoring detections (equal scores keep level, then rank, order).
  * The input size sets the anchor strides and, unless `clipTo` names the unpadded image inside it, the clipping.
  */
-export function decodeDetections(levels: readonly LevelOutput[], imageHeight: number, imageWidth: number, anchors: AnchorOptions, options: DetectionOptions = {}): Detections {
+export function decodeDetections(
+  levels: readonly LevelOutput[],
+  imageHeight: number,
+  imageWidth: number,
+  anchors: AnchorOptions,
+  options: DetectionOptions = {},
+): Detections {
   const settings = resolveOptions(options);
   validateImageSize(imageHeight, imageWidth);
   validateAnchorOptions(anchors);
@@ -165,7 +171,8 @@ export interface DetectionConfig extends Omit<DetectionOptions, 'clipTo'> {
 /** A raw output as tfjs returns it, or as onnxruntime does (the same layout: the ONNX export keeps it). */
 export type RawOutput = tf.Tensor | TypedOutput<readonly number[]>;
 
-const valuesOf = (output: RawOutput) => ('dims' in output ? { shape: output.dims, data: output.data } : { shape: output.shape, data: output.dataSync() as Float32Array });
+const valuesOf = (output: RawOutput) =>
+  'dims' in output ? { shape: output.dims, data: output.data } : { shape: output.shape, data: output.dataSync() as Float32Array };
 
 /**
  * Decodes a batch of RetinaNet outputs, [batch, anchors, classes] and [batch, anchors, 4] over all levels, into each
@@ -187,7 +194,12 @@ export function decodeBatch(classLogits: RawOutput, boxRegression: RawOutput, co
     let anchor = image * anchorCount;
     const levels = config.levels.map(([h, w]) => {
       const count = h * w * perLocation;
-      const level = { height: h, width: w, classLogits: logits.subarray(anchor * classes, (anchor + count) * classes), boxRegression: boxes.subarray(anchor * 4, (anchor + count) * 4) };
+      const level = {
+        height: h,
+        width: w,
+        classLogits: logits.subarray(anchor * classes, (anchor + count) * classes),
+        boxRegression: boxes.subarray(anchor * 4, (anchor + count) * 4),
+      };
       anchor += count;
       return level;
     });

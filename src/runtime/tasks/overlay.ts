@@ -68,7 +68,8 @@ export function blendMask(image: DecodedImage, mask: SegmentationMask, options: 
     for (let x = 0; x < image.width; x++) {
       const label = mask.classes[maskRow + sourceColumns[x]!]!;
       if (label === 0) continue;
-      if (label < 0 || label * 3 >= palette.length) throw new RangeError(`mask class ${label} at (${sourceColumns[x]}, ${sourceRows[y]}) has no colour in a palette of ${palette.length / 3}`);
+      if (label < 0 || label * 3 >= palette.length)
+        throw new RangeError(`mask class ${label} at (${sourceColumns[x]}, ${sourceRows[y]}) has no colour in a palette of ${palette.length / 3}`);
       const o = (y * image.width + x) * 3;
       for (let c = 0; c < 3; c++) out[o + c] = Math.round((1 - alpha) * out[o + c]! + alpha * palette[label * 3 + c]!);
     }
@@ -88,8 +89,8 @@ function nearestSources(outSize: number, inSize: number): Int32Array {
  * label numbers look different.
  */
 const LABEL_COLOURS: readonly Colour[] = [
-  0xf3c300, 0x875692, 0xf38400, 0xa1caf1, 0xbe0032, 0xc2b280, 0x848482, 0x008856, 0xe68fac, 0x0067a5, 0xf99379, 0x604e97, 0xf6a600, 0xb3446c,
-  0xdcd300, 0x882d17, 0x8db600, 0x654522, 0xe25822, 0x2b3d26,
+  0xf3c300, 0x875692, 0xf38400, 0xa1caf1, 0xbe0032, 0xc2b280, 0x848482, 0x008856, 0xe68fac, 0x0067a5, 0xf99379, 0x604e97, 0xf6a600, 0xb3446c, 0xdcd300,
+  0x882d17, 0x8db600, 0x654522, 0xe25822, 0x2b3d26,
 ].map((rgb) => [rgb >> 16, (rgb >> 8) & 0xff, rgb & 0xff] as const);
 
 /** The outline and tag colour of a label. */
@@ -112,7 +113,10 @@ export function drawDetections(image: DecodedImage, detections: Detections, labe
   checkImage(image);
   const { boxes, scores, labels } = detections;
   const count = scores.length;
-  if (boxes.length !== count * 4 || labels.length !== count) throw new Error(`detections need 4 box coordinates, a score and a label each: got ${boxes.length} coordinates, ${count} scores and ${labels.length} labels`);
+  if (boxes.length !== count * 4 || labels.length !== count)
+    throw new Error(
+      `detections need 4 box coordinates, a score and a label each: got ${boxes.length} coordinates, ${count} scores and ${labels.length} labels`,
+    );
   const { lineWidth = 2 } = options;
   if (!Number.isInteger(lineWidth) || lineWidth < 1) throw new RangeError(`lineWidth must be a whole number of pixels from 1, got ${lineWidth}`);
   const canvas: Canvas = { width: image.width, height: image.height, data: toRgb(image) };

@@ -28,7 +28,10 @@ function memoryOf(backend: tf.KernelBackend, name: 'wasm' | 'cpu'): Memory {
     const wasm = backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo; typedArrayFromHeap(info: TensorInfo): Float32Array };
     return { output: (shape) => wasm.makeOutput(shape, 'float32'), view: (info) => wasm.typedArrayFromHeap(info) };
   }
-  const cpu = backend as unknown as { makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo; data: { get(id: object): { values: Float32Array } } };
+  const cpu = backend as unknown as {
+    makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+    data: { get(id: object): { values: Float32Array } };
+  };
   return {
     output: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, b) => a * b, 1))),
     view: (info) => cpu.data.get(info.dataId).values,
@@ -93,7 +96,9 @@ function backwardKernel(name: 'wasm' | 'cpu'): tf.KernelFunc {
     const channels = x.shape[x.shape.length - 1]!;
     const memory = memoryOf(backend as tf.KernelBackend, name);
     const [dx, dscale, doffset] = [memory.output([...x.shape]), memory.output([channels]), memory.output([channels])];
-    const [dys, xs, means, variances, gamma, dxs, dgamma, dbeta] = [dy, x, mean, variance, scale, dx, dscale, doffset].map((info) => memory.view(info!)) as Float32Array[];
+    const [dys, xs, means, variances, gamma, dxs, dgamma, dbeta] = [dy, x, mean, variance, scale, dx, dscale, doffset].map((info) =>
+      memory.view(info!),
+    ) as Float32Array[];
     const count = xs!.length / channels;
     // Σdy·(x − μ) = Σdy·x − μ·Σdy, so one pass over dy and x gives both sums.
     const sums = channelSums(dys!, channels, xs!);
@@ -144,20 +149,31 @@ export function fusedBatchNormAvailable(): boolean {
  * Training-mode BatchNorm over the last axis with gradients for x, scale and offset; also returns the batch mean
  * and biased variance (not differentiated) for the running statistics.
  */
-export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTraining(
+  x: tf.Tensor,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   registerKernels();
   let mean: tf.Tensor1D | undefined;
   let variance: tf.Tensor1D | undefined;
   const normalise = tf.customGrad((...args: (tf.Tensor | ((tensors: tf.Tensor[]) => void))[]) => {
     const [input, gamma, beta, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, (tensors: tf.Tensor[]) => void];
-    const [y, batchMean, batchVariance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: input, scale: gamma, offset: beta }, { epsilon }) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+    const [y, batchMean, batchVariance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: input, scale: gamma, offset: beta }, { epsilon }) as [
+      tf.Tensor,
+      tf.Tensor1D,
+      tf.Tensor1D,
+    ];
     // customGrad runs this in a tidy scope: the statistics are kept to hand to the caller, and saved for the gradient.
     mean = tf.keep(batchMean);
     variance = tf.keep(batchVariance);
     save([input, batchMean, batchVariance, gamma]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedX, savedMean, savedVariance, savedScale] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-      return tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x: savedX, mean: savedMean, variance: savedVariance, scale: savedScale }, { epsilon }) as tf.Tensor[];
+      return tf
+        .engine()
+        .runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x: savedX, mean: savedMean, variance: savedVariance, scale: savedScale }, { epsilon }) as tf.Tensor[];
     };
     return { value: y, gradFunc };
   });

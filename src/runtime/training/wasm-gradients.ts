@@ -87,7 +87,12 @@ function readWindow(runner: KernelRunner, x: TensorInfo, info: tf.backend_util.C
   const { top, left } = info.padInfo;
   const readHeight = (info.filterHeight - 1) * info.dilationHeight + (info.outHeight - 1) * info.strideHeight + 1;
   const readWidth = (info.filterWidth - 1) * info.dilationWidth + (info.outWidth - 1) * info.strideWidth + 1;
-  return runner.pad(x, [[0, 0], [top, readHeight - top - info.inHeight], [left, readWidth - left - info.inWidth], [0, 0]]);
+  return runner.pad(x, [
+    [0, 0],
+    [top, readHeight - top - info.inHeight],
+    [left, readWidth - left - info.inWidth],
+    [0, 0],
+  ]);
 }
 
 /**
@@ -100,7 +105,14 @@ function spreadOutputGradient(runner: KernelRunner, dy: TensorInfo, info: tf.bac
   let spread = dy;
   if (sh > 1 || sw > 1) {
     const split = runner.reshape(dy, [batch, outHeight, 1, outWidth, 1, channels]);
-    const interleaved = runner.pad(split, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    const interleaved = runner.pad(split, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
     spread = runner.reshape(interleaved, [batch, outHeight * sh, outWidth * sw, channels]);
   }
   const before = (extent: number, dilation: number, pad: number) => {
@@ -113,7 +125,12 @@ function spreadOutputGradient(runner: KernelRunner, dy: TensorInfo, info: tf.bac
   // The padded gradient must be (k − 1)·d + input extent long; trailing interleaved zeros may be cropped.
   const bottom = info.inHeight + info.padInfo.top - outHeight * sh;
   const right = info.inWidth + info.padInfo.left - outWidth * sw;
-  return runner.pad(spread, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  return runner.pad(spread, [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ]);
 }
 
 /** The filter rotated by 180° in its spatial axes. */
@@ -157,9 +174,18 @@ function stridedInputGradient(runner: KernelRunner, dy: TensorInfo, filter: Tens
     for (let rw = 0; rw < sw; rw++) {
       const [th, tw] = [taps(kh, sh, rh), taps(kw, sw, rw)];
       const end = [rh + (th - 1) * sh + 1, rw + (tw - 1) * sw + 1, channels, info.outChannels];
-      const sub = runner.run('StridedSlice', { x: filter }, { begin: [rh, rw, 0, 0], end, strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+      const sub = runner.run(
+        'StridedSlice',
+        { x: filter },
+        { begin: [rh, rw, 0, 0], end, strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+      );
       const flipped = runner.transpose(rotate(runner, sub), [0, 1, 3, 2]);
-      const padded = runner.pad(dy, [[0, 0], [th - 1, rows - info.outHeight], [tw - 1, cols - info.outWidth], [0, 0]]);
+      const padded = runner.pad(dy, [
+        [0, 0],
+        [th - 1, rows - info.outHeight],
+        [tw - 1, cols - info.outWidth],
+        [0, 0],
+      ]);
       const phase = runner.run('Conv2D', { x: padded, filter: flipped }, { strides: 1, dilations: 1, pad: 'valid', dataFormat: 'NHWC' });
       pieces.push(runner.reshape(phase, [batch, rows, 1, cols, 1, channels]));
     }
@@ -178,10 +204,15 @@ function conv2DBackpropInput({ inputs, backend, attrs = {} }: KernelArgs): Tenso
   // the interleaved convolution's wasted products: measured slower on ResNet-20's shortcuts.
   const strided = info.strideHeight > 1 || info.strideWidth > 1;
   const everyPhaseHasTaps = info.filterHeight >= info.strideHeight && info.filterWidth >= info.strideWidth;
-  if (strided && everyPhaseHasTaps && info.dilationHeight === 1 && info.dilationWidth === 1) return runner.finish(stridedInputGradient(runner, dy, filter, info));
+  if (strided && everyPhaseHasTaps && info.dilationHeight === 1 && info.dilationWidth === 1)
+    return runner.finish(stridedInputGradient(runner, dy, filter, info));
   const spread = spreadOutputGradient(runner, dy, info);
   const flipped = runner.transpose(rotate(runner, filter), [0, 1, 3, 2]);
-  const dx = runner.run('Conv2D', { x: spread, filter: flipped }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' });
+  const dx = runner.run(
+    'Conv2D',
+    { x: spread, filter: flipped },
+    { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' },
+  );
   return runner.finish(dx);
 }
 
@@ -199,7 +230,20 @@ function depthwiseBackpropFilter({ inputs, backend, attrs = {} }: KernelArgs): T
       const top = i * info.dilationHeight;
       const left = j * info.dilationWidth;
       const end = [info.batchSize, top + (info.outHeight - 1) * info.strideHeight + 1, left + (info.outWidth - 1) * info.strideWidth + 1, channels];
-      const tap = runner.run('StridedSlice', { x: window }, { begin: [0, top, left, 0], end, strides: [1, info.strideHeight, info.strideWidth, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+      const tap = runner.run(
+        'StridedSlice',
+        { x: window },
+        {
+          begin: [0, top, left, 0],
+          end,
+          strides: [1, info.strideHeight, info.strideWidth, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        },
+      );
       taps.push(runner.reshape(tap, [1, positions, channels]));
     }
   }
@@ -220,9 +264,27 @@ function depthwiseBackpropInput({ inputs, backend, attrs = {} }: KernelArgs): Te
   const rotated = rotate(runner, filter);
   const parts: TensorInfo[] = [];
   for (let m = 0; m < multiplier; m++) {
-    const gradient = multiplier === 1 ? spread : runner.run('StridedSlice', { x: spread }, { begin: [0, 0, 0, m], end: [batch, height, width, channels * multiplier], strides: [1, 1, 1, multiplier], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+    const gradient =
+      multiplier === 1
+        ? spread
+        : runner.run(
+            'StridedSlice',
+            { x: spread },
+            {
+              begin: [0, 0, 0, m],
+              end: [batch, height, width, channels * multiplier],
+              strides: [1, 1, 1, multiplier],
+              beginMask: 0,
+              endMask: 0,
+              ellipsisMask: 0,
+              newAxisMask: 0,
+              shrinkAxisMask: 0,
+            },
+          );
     const weights = multiplier === 1 ? rotated : runner.run('Slice', { x: rotated }, { begin: [0, 0, 0, m], size: [kh, kw, channels, 1] });
-    parts.push(runner.run('DepthwiseConv2dNative', { x: gradient, filter: weights }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid' }));
+    parts.push(
+      runner.run('DepthwiseConv2dNative', { x: gradient, filter: weights }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid' }),
+    );
   }
   return runner.finish(parts.length === 1 ? parts[0]! : runner.run('AddN', parts));
 }

@@ -28,7 +28,8 @@ function fileSize(path: string): number {
   } catch (error) {
     throw new WeightsError(`cannot read ${path}: ${describeFsError(error)}`);
   }
-  if (!stats.isFile()) throw new WeightsError(`cannot read ${path}: ${stats.isDirectory() ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
+  if (!stats.isFile())
+    throw new WeightsError(`cannot read ${path}: ${stats.isDirectory() ? 'it is a folder' : 'it is not a regular file (a device, pipe or socket)'}`);
   return stats.size;
 }
 
@@ -41,7 +42,9 @@ function readFolderFile(path: string, budget: ByteBudget, what?: string): Uint8A
   const read = readBounded(path, limit);
   if (!(read instanceof Uint8Array)) {
     if (read.kind === 'unreadable') throw new WeightsError(`cannot read ${path}: ${read.reason}`);
-    throw new WeightsError(`cannot read ${path}: ${what === undefined ? 'it holds more bytes than the manifest describes' : `the file is ${read.size}, more than the ${limit}-byte limit for ${what}`}`);
+    throw new WeightsError(
+      `cannot read ${path}: ${what === undefined ? 'it holds more bytes than the manifest describes' : `the file is ${read.size}, more than the ${limit}-byte limit for ${what}`}`,
+    );
   }
   budget.spend(read.length);
   return read;

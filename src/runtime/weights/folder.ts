@@ -124,7 +124,8 @@ export async function readWeightsFolderFrom(location: string, files: FolderFiles
   return { location, manifest, weights };
 }
 
-const groupBytes = (group: WeightsFolderManifest['weightsManifest'][number]) => group.weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+const groupBytes = (group: WeightsFolderManifest['weightsManifest'][number]) =>
+  group.weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
 
 function shardsDisagree(location: string, paths: readonly string[], total: number, expected: number): WeightsError {
   return new WeightsError(`${location}: shards ${paths.join(', ')} hold ${total} bytes, the manifest describes ${expected}`);

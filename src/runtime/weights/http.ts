@@ -24,7 +24,9 @@ export function fetchWeightsFolder(url: string, options: FetchOptions = {}): Pro
   const base = (globalThis as { location?: { href: string } }).location?.href;
   const manifestUrl = new URL(/\.json$/i.test(url) ? url : `${url.replace(/\/?$/, '/')}${MANIFEST_FILE}`, base);
   if (manifestUrl.protocol === 'file:') {
-    return Promise.reject(new WeightsError(`cannot fetch ${manifestUrl.href}: a page cannot fetch file: URLs; serve the folder over HTTP (in Node, give its path)`));
+    return Promise.reject(
+      new WeightsError(`cannot fetch ${manifestUrl.href}: a page cannot fetch file: URLs; serve the folder over HTTP (in Node, give its path)`),
+    );
   }
   let folderUrl = new URL('.', manifestUrl);
   return readWeightsFolderFrom(folderUrl.href, {

@@ -63,7 +63,13 @@ interface FoundWeights {
 }
 
 async function resolveSource(source: WeightsSource, options: FetchOptions): Promise<FoundWeights> {
-  const ofFolder = (folder: WeightsFolder, name: string) => ({ weights: folder.weights, skipped: folder.manifest.skipped, name, madeFor: folder.manifest.model, input: folder.manifest.input });
+  const ofFolder = (folder: WeightsFolder, name: string) => ({
+    weights: folder.weights,
+    skipped: folder.manifest.skipped,
+    name,
+    madeFor: folder.manifest.model,
+    input: folder.manifest.input,
+  });
   if (typeof source === 'string') return ofFolder(await fetchWeightsFolder(source, options), source);
   if ('manifest' in source) return ofFolder(source, source.location);
   return { weights: await fromIOHandler(source), skipped: [], name: "the IOHandler's weights" };
@@ -79,7 +85,8 @@ async function fromIOHandler(handler: tf.io.IOHandler): Promise<Map<string, Name
   const weights = new Map<string, NamedWeight>();
   let offset = 0;
   for (const spec of specs) {
-    if (spec.dtype !== 'float32' || spec.quantization) throw new WeightsError(`the IOHandler's weight ${spec.name} is ${spec.quantization ? 'quantised' : spec.dtype}; netspec loads float32 weights`);
+    if (spec.dtype !== 'float32' || spec.quantization)
+      throw new WeightsError(`the IOHandler's weight ${spec.name} is ${spec.quantization ? 'quantised' : spec.dtype}; netspec loads float32 weights`);
     const count = spec.shape.reduce((a, b) => a * b, 1);
     if (offset + 4 * count > buffer.byteLength) throw new WeightsError(`the IOHandler's weight data ends inside ${spec.name}`);
     const values = new Float32Array(buffer, offset, count);
@@ -105,7 +112,12 @@ function concatenateBuffers(buffers: readonly ArrayBuffer[]): ArrayBuffer {
  * Sets every layer's weights from weights named as in a weights folder (`layer/kernel`, …), layers in `skipped`
  * excepted. All problems are reported at once, naming `source`, and nothing is set unless everything matches.
  */
-export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<string, NamedWeight>, source: string, skipped: ReadonlySet<string> = new Set()): void {
+export function setModelWeights(
+  model: tf.LayersModel,
+  weights: ReadonlyMap<string, NamedWeight>,
+  source: string,
+  skipped: ReadonlySet<string> = new Set(),
+): void {
   const problems: string[] = [];
   const assignments: { layer: tf.layers.Layer; values: tf.Tensor[] }[] = [];
   const used = new Set<string>();
@@ -119,7 +131,8 @@ export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<stri
       const found = weights.get(name);
       used.add(name);
       if (!found) problems.push(`missing ${name} (${layer.getClassName()} ${layer.name} expects [${expected.join(', ')}])`);
-      else if (found.shape.join() !== expected.join()) problems.push(`${name} is [${found.shape.join(', ')}] but ${layer.name} expects [${expected.join(', ')}]`);
+      else if (found.shape.join() !== expected.join())
+        problems.push(`${name} is [${found.shape.join(', ')}] but ${layer.name} expects [${expected.join(', ')}]`);
       else values.push(tf.tensor(found.data, [...found.shape]));
     }
     if (values.length === layer.weights.length) assignments.push({ layer, values });
@@ -138,5 +151,7 @@ export function setModelWeights(model: tf.LayersModel, weights: ReadonlyMap<stri
 
 /** Every weight of a model, BatchNorm statistics included, named as in a weights folder. */
 export function modelWeights(model: tf.LayersModel): NamedWeight[] {
-  return model.layers.flatMap((layer) => layer.weights.map((weight) => ({ name: weight.originalName, shape: weight.shape as number[], data: weight.read().dataSync() as Float32Array })));
+  return model.layers.flatMap((layer) =>
+    layer.weights.map((weight) => ({ name: weight.originalName, shape: weight.shape as number[], data: weight.read().dataSync() as Float32Array })),
+  );
 }

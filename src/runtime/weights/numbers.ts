@@ -4,7 +4,15 @@
 
 /** Whether the 8 values from `start` are finite: x·0 is 0 for finite x and NaN for NaN and ±Inf, and a sum keeps a NaN. */
 const eightFinite = (data: Float32Array, start: number) =>
-  data[start]! * 0 + data[start + 1]! * 0 + data[start + 2]! * 0 + data[start + 3]! * 0 + data[start + 4]! * 0 + data[start + 5]! * 0 + data[start + 6]! * 0 + data[start + 7]! * 0 === 0;
+  data[start]! * 0 +
+    data[start + 1]! * 0 +
+    data[start + 2]! * 0 +
+    data[start + 3]! * 0 +
+    data[start + 4]! * 0 +
+    data[start + 5]! * 0 +
+    data[start + 6]! * 0 +
+    data[start + 7]! * 0 ===
+  0;
 
 /** Why a tensor is unusable because it holds NaN or ±Inf, or undefined when every value is finite. */
 export function nonFiniteProblem(name: string, data: Float32Array): string | undefined {
@@ -60,11 +68,18 @@ export function normalizationProblem(value: unknown, channels?: number): string 
   const badStd = std.findIndex((s) => typeof s !== 'number' || !Number.isFinite(s) || s < MIN_DEVIATION);
   if (badStd >= 0) {
     const s = std[badStd];
-    const why = typeof s !== 'number' || !Number.isFinite(s) ? 'not a finite number' : s <= 0 ? 'not positive' : `below ${MIN_DEVIATION} (2^-126), so 1 / std overflows float32`;
+    const why =
+      typeof s !== 'number' || !Number.isFinite(s)
+        ? 'not a finite number'
+        : s <= 0
+          ? 'not positive'
+          : `below ${MIN_DEVIATION} (2^-126), so 1 / std overflows float32`;
     return `the standard deviation of channel ${badStd} is ${shown(s)}, ${why}`;
   }
-  if (cropFraction !== undefined && !(typeof cropFraction === 'number' && cropFraction > 0 && cropFraction <= 1)) return `the crop fraction is ${shown(cropFraction)}, not a number above 0 and at most 1`;
-  if (interpolation !== undefined && interpolation !== 'bilinear' && interpolation !== 'bicubic') return `the resize filter is ${shown(interpolation)}, not "bilinear" or "bicubic"`;
+  if (cropFraction !== undefined && !(typeof cropFraction === 'number' && cropFraction > 0 && cropFraction <= 1))
+    return `the crop fraction is ${shown(cropFraction)}, not a number above 0 and at most 1`;
+  if (interpolation !== undefined && interpolation !== 'bilinear' && interpolation !== 'bicubic')
+    return `the resize filter is ${shown(interpolation)}, not "bilinear" or "bicubic"`;
   return undefined;
 }
 
