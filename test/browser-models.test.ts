@@ -322,7 +322,7 @@ define('a missing folder, a folder on another origin without CORS, and another m
     const crossOrigin = `${other.url}weights/resnet34/`;
     const cors = await refusal('resnet34', crossOrigin);
     assert.ok(cors.startsWith(`cannot fetch ${crossOrigin}model.json: the request failed (`), cors);
-    assert.ok(cors.endsWith('; the server may be unreachable or refuse cross-origin requests (CORS)'), cors);
+    assert.ok(cors.endsWith('): the server is unreachable, refuses cross-origin requests (CORS), or redirects in a loop'), cors);
 
     // Whose weights they are comes first, then what does not fit, as a list.
     const wrong = await refusal('resnet34', 'weights/resnet18/');

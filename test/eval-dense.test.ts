@@ -178,6 +178,46 @@ test("a segmenter: the confusion matrix at each label's resolution, as torchvisi
   assert.equal(report.confusion, JSON.parse(reference.stdout));
 });
 
+test("the README's journey: torchvision's RetinaNet saved with torch.save, imported, scored on COCO data, and its detections scored again without the model", () => {
+  if (!haveTorch) {
+    console.log('  skipped: needs python3-torch and python3-torchvision');
+    return;
+  }
+  // Random weights stand in for COCO_V1 (nothing is downloaded); the prior bias raised for the scene's categories
+  // (COCO ids 1, 3 and 6) puts their scores near 0.95, far above the 0.05 threshold and every other class.
+  const pth = join(root, 'retinanet.pth');
+  const save = spawnSync(PYTHON, ['-c', RETINANET, pth], { encoding: 'utf8' });
+  assert.is(save.status, 0, save.stderr);
+  const weights = join(root, 'weights', 'retinanet');
+  const spec = 'specs/detection/retinanet_resnet50_fpn.json';
+  const imported = netspec(['weights', 'import', spec, pth, '--out', weights]);
+  assert.is(imported.status, 0, imported.stderr);
+  const results = join(root, 'results', 'retinanet-val.json');
+  const scored = netspec(['eval', spec, '--weights', weights, '--data', scenes.coco.val, '--detections', results]);
+  assert.is(scored.status, 0, scored.stderr);
+  const stats = cocoStats(scored.stdout);
+  assert.is(stats.length, 12, scored.stdout);
+  // 300 detections an image, torchvision's detections_per_img, in the dataset's own category ids (91 map by identity).
+  const detections = JSON.parse(readFileSync(results, 'utf8')) as { image_id: number; category_id: number }[];
+  assert.is(detections.length, 8 * 300);
+  assert.ok(detections.every((d) => Number.isInteger(d.category_id) && d.category_id >= 0 && d.category_id < 91));
+  const again = netspec(['eval', '--data', scenes.coco.val, '--results', results]);
+  assert.is(again.status, 0, again.stderr);
+  assert.equal(cocoStats(again.stdout), stats);
+});
+
+const RETINANET = `
+import sys, torch
+import torchvision.models.detection as d
+torch.manual_seed(0)
+model = d.retinanet_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)
+with torch.no_grad():
+    bias = model.head.classification_head.cls_logits.bias
+    bias.fill_(-4.6)
+    bias.view(-1, 91)[:, [1, 3, 6]] = 3.0
+torch.save(model.state_dict(), sys.argv[1])
+`;
+
 const CONFUSION = `
 import json, os, sys
 import numpy as np, torch

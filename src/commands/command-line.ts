@@ -142,7 +142,8 @@ function parseCommandLine<T extends OptionTable>(table: T, args: readonly string
   } catch (error) {
     // parseArgs' refusals of the arguments carry ERR_PARSE_ARGS_… codes; anything else is a bug in the table.
     if (!String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw error;
-    throw new UsageError((error as Error).message);
+    // Its messages run over several lines; a usage error is one.
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '));
   }
   // parseArgs infers its values' types from a literal configuration; this one is built from the table, whose
   // types OptionValues states and optionValue() makes true.
@@ -205,7 +206,7 @@ function usageLine<T extends OptionTable>(command: string, form: Form<T>, table:
     const word = option.type === 'boolean' ? `--${name}` : `--${name} ${option.arg}${option.type === 'string' && option.multiple ? '...' : ''}`;
     return option.type === 'string' && option.required ? word : `[${word}]`;
   });
-  return ['netspec', command, form.args, ...options, ...(form.after === undefined ? [] : [form.after])].join(' ');
+  return ['netspec', command, form.args, ...options, ...(form.after === undefined ? [] : [form.after])].filter((word) => word !== '').join(' ');
 }
 
 function optionLines(table: OptionTable): string[] {

@@ -18,11 +18,13 @@ export type DataSource =
 export const DATA_SOURCE_ARG = 'SOURCE';
 export const DATA_SOURCES =
   'fashion-mnist, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, an image folder DIR, coco:ANNOTATIONS.json[:IMAGES_DIR], voc:DIR or masks:DIR';
+/** What `train` reads today: labelled images for a classifier. */
+export const TRAINING_SOURCES = 'fashion-mnist, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR or an image folder DIR';
 const CIFAR_VARIANTS: readonly CifarVariant[] = ['cifar10', 'cifar100', 'cifar100-coarse'];
 
 /** The source a --data value names; an empty value or a CIFAR prefix without a folder is a usage error. */
 export function parseDataSource(text: string | undefined, command: string): DataSource {
-  if (text === undefined || text === '') throw new UsageError(`${command} needs --data SOURCE: ${DATA_SOURCES}`);
+  if (text === undefined || text === '') throw new UsageError(`${command} needs --data SOURCE: ${command === 'train' ? TRAINING_SOURCES : DATA_SOURCES}`);
   if (text === 'fashion-mnist') return { kind: 'fashion-mnist' };
   const annotated = parseAnnotatedSource(text);
   if (annotated !== undefined) {

@@ -74,9 +74,15 @@ function outOfBounds(what: string, value: unknown, bounds: Bounds): string | und
 
 /**
  * Why a run's settings read from a file (a checkpoint) cannot drive a run, or undefined: every field a run reads,
- * of the right type and within CONFIG_BOUNDS, the optimiser and schedule ones netspec has.
+ * of the right type and within CONFIG_BOUNDS, the optimiser and schedule ones netspec has (the replica count only
+ * for the tfjs engine).
  */
-export function configProblem(value: unknown, optimizers: readonly string[], scheduleNames: readonly string[]): string | undefined {
+export function configProblem(
+  value: unknown,
+  optimizers: readonly string[],
+  scheduleNames: readonly string[],
+  engine: 'tfjs' | 'torch' = 'tfjs',
+): string | undefined {
   if (typeof value !== 'object' || value === null) return 'the settings are not an object';
   const config = value as Record<string, unknown>;
   const optimizer = (typeof config.optimizer === 'object' && config.optimizer !== null ? config.optimizer : {}) as Record<string, unknown>;
@@ -109,7 +115,8 @@ export function configProblem(value: unknown, optimizers: readonly string[], sch
       : 'the augmentation flags are not true or false') ??
     outOfBounds('the seed', config.seed, CONFIG_BOUNDS.seed) ??
     (config.trainLimit === null ? undefined : outOfBounds('the image limit', config.trainLimit, CONFIG_BOUNDS.trainLimit)) ??
-    outOfBounds('the replica count', config.replicas, CONFIG_BOUNDS.replicas) ??
+    // The PyTorch engine's settings leave the replica count out: it says nothing of a torchrun run.
+    (engine === 'torch' ? undefined : outOfBounds('the replica count', config.replicas, CONFIG_BOUNDS.replicas)) ??
     (config.freeze === undefined || (Array.isArray(config.freeze) && config.freeze.every((name) => typeof name === 'string'))
       ? undefined
       : 'freeze is not a list of layer names')

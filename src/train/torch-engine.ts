@@ -311,16 +311,19 @@ function readRunJson(path: string): unknown {
  * The run's settings file, checked as a checkpoint's state is: the engine trains with them and the weights folder
  * records their normalisation, so settings out of range or a normalisation that every command would refuse stop here.
  */
-function readSettings(path: string, graph: AnalyzedGraph): { config: TrainConfig; normalization: Normalization; classNames: string[] | null } {
+function readSettings(
+  path: string,
+  graph: AnalyzedGraph,
+): { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null } {
   const settings = readRunJson(path) as { config?: unknown; normalization?: unknown; classNames?: unknown } | null;
   const problem =
-    configProblem(settings?.config, optimizerNames, schedules) ??
+    configProblem(settings?.config, optimizerNames, schedules, 'torch') ??
     normalizationProblem(settings?.normalization, graph.inputShape[2]) ??
     (settings?.classNames === null || (Array.isArray(settings?.classNames) && settings.classNames.every((name) => typeof name === 'string'))
       ? undefined
       : 'classNames is not a list of names');
   if (problem) throw new TorchEngineError(`${displayPath(path)} cannot drive the run: ${problem}`);
-  return settings as { config: TrainConfig; normalization: Normalization; classNames: string[] | null };
+  return settings as { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null };
 }
 
 /**

@@ -3,13 +3,16 @@ import { type ByteBudget, MANIFEST_FILE, readWeightsFolderFrom, WeightsError, ty
 
 /** How long a request may wait for its response, or for the next bytes of its body, unless told otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The slowest download a body of declared length is given time for, beyond the timeout: 64 KiB a second. */
+export const MIN_BYTES_PER_SECOND = 64 * 1024;
 
 export interface FetchOptions {
   /** Gives up loading when aborted: the load rejects with the signal's reason and every request is cancelled. */
   readonly signal?: AbortSignal;
   /**
    * Milliseconds a request may wait for its response, and then for each next part of its body, before it is given up
-   * as stalled (default DEFAULT_TIMEOUT_MS): a slow download that keeps arriving is never cut short.
+   * as stalled (default DEFAULT_TIMEOUT_MS): a slow download that keeps arriving is never cut short. A body whose
+   * length the server declares is read whole instead, and may take this long plus its size at MIN_BYTES_PER_SECOND.
    */
   readonly timeoutMs?: number;
 }
@@ -72,6 +75,23 @@ async function fetchBytes(url: URL, budget: ByteBudget, options: FetchOptions): 
     if (!response.ok) throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (declared > budget.remaining) throw fail(`the server sends ${declared} bytes, more than the ${budget.remaining} the manifest leaves for it`);
+    if (Number.isFinite(declared)) {
+      // Chromium reports a body read to its end through a stream as a cancelled request (net::ERR_ABORTED); one of
+      // declared length is read whole, the length already known to fit the budget.
+      clearTimeout(timer);
+      const deadlineMs = timeoutMs + (1000 * declared) / MIN_BYTES_PER_SECOND;
+      timer = setTimeout(() => controller.abort(new Stalled()), deadlineMs);
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await response.arrayBuffer());
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (controller.signal.reason instanceof Stalled) throw fail(`the ${declared} bytes it declares did not arrive in ${deadlineMs / 1000} s (timed out)`);
+        throw fail(`the transfer broke off (${(error as Error).message})`);
+      }
+      if (!budget.spend(bytes.length)) throw fail(`it holds more bytes than the manifest describes: ${bytes.length}`);
+      return { bytes, url: response.url || url.href };
+    }
     const chunks: Uint8Array[] = [];
     const reader = response.body?.getReader();
     for (;;) {
