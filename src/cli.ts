@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { closest, distance } from 'fastest-levenshtein';
 import { readFileSync } from 'node:fs';
 import { overview, UsageError, type Command } from './commands/command-line.js';
 import { userErrorLines } from './errors/user-error.js';
@@ -46,7 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   // Own keys only: `constructor` or `__proto__` are not commands.
-  if (!Object.hasOwn(COMMANDS, first)) throw new UsageError(`unknown command ${JSON.stringify(first)}; commands are ${Object.keys(COMMANDS).join(', ')}`);
+  if (!Object.hasOwn(COMMANDS, first))
+    throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first)}; commands are ${Object.keys(COMMANDS).join(', ')}`);
   const { command } = await COMMANDS[first]!();
   return command.invoke(rest);
 }
@@ -71,3 +73,9 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/** A command a mistyped word is close to (`trian` → `train`), as the spec diagnostics suggest field names. */
+function didYouMean(word: string): string {
+  const best = closest(word, Object.keys(COMMANDS));
+  return distance(word, best) <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+}

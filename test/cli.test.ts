@@ -98,7 +98,9 @@ test('usage errors exit 2 with a one-line reason and no stack trace', () => {
     assert.is(run.status, 2, args.join(' '));
     noStackTrace(run.stderr);
   }
-  assert.match(netspec(['frobnicate']).stderr, /unknown command "frobnicate"/);
+  assert.match(netspec(['frobnicate']).stderr, /unknown command "frobnicate"; commands are/);
+  // One letter swapped is two edits from "train"; a suggestion is made within a third of the word (at least 2).
+  assert.match(netspec(['trian']).stderr, /^netspec: unknown command "trian" \(did you mean "train"\?\); commands are compile, check/);
   // Choices are checked from the option table, before the command runs.
   assert.match(netspec(['compile', '--target', 'tflite']).stderr, /^netspec: --target takes tfjs, pytorch, onnx, got "tflite"\n/);
 });
