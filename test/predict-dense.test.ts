@@ -103,6 +103,11 @@ test("detection: the anchors as boxes when the regression is zero, in the image'
   const strict = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'strict', '--min-score', '0.96', 'road.png']);
   assert.is(strict.status, 0, strict.stderr);
   assert.equal((JSON.parse(readFileSync(join(root, 'strict', 'road.detections.json'), 'utf8')) as { detections: unknown[] }).detections, []);
+  assert.not.match(strict.stderr, /scoreThreshold/);
+  // Under the head's scoreThreshold (0.05 by default) --min-score cannot show more, and predict says so.
+  const low = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--out', 'low', '--min-score', '0', 'road.png']);
+  assert.is(low.status, 0, low.stderr);
+  assert.match(low.stderr, /^netspec: decoding drops detections scoring under 0\.05, the spec's scoreThreshold; --min-score 0 shows those from 0\.05 /m);
 });
 
 test('every result path is checked before any work: a result already there, or two images writing one file, leave nothing behind', () => {

@@ -237,10 +237,15 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     2,
     'netspec: export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing',
   );
+  // Fewer images than the 128 asked for: all 3 are used, with a warning, as minmax needs 1.
+  const fewer = cli('export', 'onnx', 'x.json', '--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--out', 'fewer.onnx');
+  assert.is(fewer.status, 0, fewer.stderr);
+  assert.match(fewer.stderr, /^netspec: the calibration folder images holds 3 images, fewer than the 128 asked for; calibrating with all 3$/m);
+  assert.match(fewer.stdout, /minmax ranges from 3 images from images\)/);
   refusal(
-    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images'],
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile'],
     1,
-    'netspec: the calibration folder images holds 3 images; 128 are needed (--calibration-images sets how many)',
+    'netspec: the calibration folder images holds 3 images; at least 16 are needed',
   );
   refusal(
     ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile', '--calibration-images', '3'],
@@ -254,11 +259,7 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     'netspec: fashion-mnist calibration needs a 28×28 grey input; the model takes 24×24×3 — calibrate with a folder of images',
   );
   mkdirSync(join(root, 'empty'));
-  refusal(
-    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'empty'],
-    1,
-    'netspec: the calibration folder empty holds no images; 128 are needed (--calibration-images sets how many)',
-  );
+  refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'empty'], 1, 'netspec: the calibration folder empty holds no images; at least 1 is needed');
   writeFileSync(join(images, '00-notes.txt'), 'not an image');
   refusal(
     ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration-images', '3'],
@@ -266,6 +267,34 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     `netspec: cannot read the calibration image ${join('images', '00-notes.txt')}: the image is neither JPEG nor PNG`,
   );
   assert.equal(readFileSync(join(root, 'x.int8.onnx')).length > 0, true);
+  // The image folder a classifier trains on, one subfolder per class: its training images, spread over the classes.
+  const classes = join(root, 'classes');
+  for (const [c, name] of ['cat', 'dog'].entries()) {
+    mkdirSync(join(classes, name), { recursive: true });
+    for (let i = 0; i < 10; i++) {
+      const png = new PNG({ width: 32, height: 24 });
+      png.data.forEach((_, k) => (png.data[k] = (k * (3 + i + 5 * c)) % 251));
+      writeFileSync(join(classes, name, `${i}.png`), PNG.sync.write(png));
+    }
+  }
+  const trained = cli(
+    'export',
+    'onnx',
+    'x.json',
+    '--weights',
+    'w',
+    '--quantize',
+    'int8',
+    '--calibrate',
+    'classes',
+    '--calibration-images',
+    '4',
+    '--out',
+    'classes.onnx',
+  );
+  assert.is(trained.status, 0, trained.stderr);
+  // The training images that remain beside train's default 10% validation share, 4 taken evenly spaced through them.
+  assert.match(trained.stdout, /minmax ranges from 4 images from classes\)/);
   rmSync(root, { recursive: true });
 });
 

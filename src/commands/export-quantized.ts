@@ -51,7 +51,9 @@ export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, we
   const { input } = (await readUserWeights(weights)).manifest;
   const transform = imageTransformFor(graph, input);
   const images =
-    request.calibrate === 'fashion-mnist' ? fashionMnistImages(transform, request.images) : await folderImages(request.calibrate, request.images, transform);
+    request.calibrate === 'fashion-mnist'
+      ? fashionMnistImages(transform, request.images)
+      : await folderImages(request.calibrate, request.images, transform, { minimum: needed, warn: (line) => process.stderr.write(`${line}\n`) });
   const quantized = await quantizeOnnx(fp32, { images, method: request.method });
   writeAtomically(out, quantized.bytes, 'onnx');
   const kept = [...quantized.fp32].map(([op, count]) => `${op} ×${count}`).join(', ');

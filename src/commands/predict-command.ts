@@ -225,6 +225,11 @@ async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOpt
   const model = await loadUserWeights(buildModel(graph), read);
   const names = taskClassNames(task, manifest.classes);
   const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
+  if (config && options.output.minScore < config.scoreThreshold) {
+    process.stderr.write(
+      `netspec: decoding drops detections scoring under ${config.scoreThreshold}, the spec's scoreThreshold; --min-score ${options.output.minScore} shows those from ${config.scoreThreshold} (lower scoreThreshold in the spec's head to see more)\n`,
+    );
+  }
   const failures = await eachImage(options.images, options.maxPixels, (path, image) => {
     const fitted = fitForModel(image, graph, manifest.input);
     try {

@@ -1,8 +1,9 @@
 // Calibration images as the model takes them: Fashion-MNIST's training split, or a folder of JPEG and PNG files
 // resized and normalised as `netspec predict` feeds images. Every fault of the images is a user error of one line.
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { listImageFolder } from '../data/image-folder.js';
 import { UserError } from '../errors/user-error.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import { readBounded } from '../files/read-bounded.js';
@@ -62,28 +63,51 @@ export function fashionMnistImages(transform: ImageTransform, count: number): Ca
   return { data, count, shape: [channels, height, width] };
 }
 
-/**
- * The first `count` images of a folder by file name (files starting with a dot are skipped), each resized and
- * normalised by `transform`. A folder with fewer images, a file that is not a JPEG or PNG image, or one that
- * cannot be read is refused, naming it.
- */
-export async function folderImages(folder: string, count: number, transform: ImageTransform): Promise<CalibrationImages> {
-  checkCalibrationBudget([transform.height, transform.width, transform.channels], count);
-  const files = imageFiles(folder);
-  if (files.length < count) {
-    const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
-    throw new CalibrationError(`the calibration folder ${folder} ${held}; ${count} are needed (--calibration-images sets how many)`);
-  }
-  const { height, width, channels } = transform;
-  const perImage = channels * height * width;
-  const data = new Float32Array(count * perImage);
-  for (let i = 0; i < count; i++)
-    data.set(channelsFirst(prepareImage(await decodeCalibrationImage(join(folder, files[i]!)), transform).data, transform), i * perImage);
-  return { data, count, shape: [channels, height, width] };
+export interface FolderCalibration {
+  /** Fewer images than this is refused: the calibration method's minimum. */
+  readonly minimum: number;
+  /** Told when the folder holds fewer images than asked for but at least the minimum, all of which are then used. */
+  readonly warn: (line: string) => void;
 }
 
-/** The folder's file names in order, every non-hidden entry a file. */
-function imageFiles(folder: string): string[] {
+/**
+ * `count` images of a folder, each resized and normalised by `transform`: the first by file name of a folder of
+ * images (files starting with a dot are skipped), or, from an image folder of class subfolders (the layout `train`
+ * reads), its training images spread evenly over the classes. A folder with fewer images than asked is used whole,
+ * with a warning, down to `minimum`; a file that is not a JPEG or PNG image, or cannot be read, is refused, naming it.
+ */
+export async function folderImages(folder: string, count: number, transform: ImageTransform, options?: FolderCalibration): Promise<CalibrationImages> {
+  const { minimum = count, warn = () => {} } = options ?? {};
+  const files = calibrationFiles(folder, count);
+  if (files.length < minimum) {
+    const held = files.length === 0 ? 'holds no images' : `holds ${files.length} image${files.length === 1 ? '' : 's'}`;
+    throw new CalibrationError(`the calibration folder ${folder} ${held}; at least ${minimum} ${minimum === 1 ? 'is' : 'are'} needed`);
+  }
+  if (files.length < count)
+    warn(`netspec: the calibration folder ${folder} holds ${files.length} images, fewer than the ${count} asked for; calibrating with all ${files.length}`);
+  const used = Math.min(count, files.length);
+  checkCalibrationBudget([transform.height, transform.width, transform.channels], used);
+  const { height, width, channels } = transform;
+  const perImage = channels * height * width;
+  const data = new Float32Array(used * perImage);
+  for (let i = 0; i < used; i++) data.set(channelsFirst(prepareImage(await decodeCalibrationImage(files[i]!), transform).data, transform), i * perImage);
+  return { data, count: used, shape: [channels, height, width] };
+}
+
+/** Up to `count` image paths of the folder: its files by name, or its training images evenly spaced over the classes. */
+function calibrationFiles(folder: string, count: number): string[] {
+  const entries = folderEntries(folder);
+  if (!entries.some((entry) => entry.isDirectory())) return entries.map((entry) => join(folder, entry.name)).slice(0, count);
+  const { train } = listImageFolder(folder, { valSplit: CALIBRATION_VAL_SPLIT, seed: 0 });
+  const take = Math.min(count, train.length);
+  return Array.from({ length: take }, (_, i) => train[Math.floor((i * train.length) / take)]!.path);
+}
+
+/** An image folder's validation share, as `netspec train` holds it out by default: calibration keeps off it. */
+const CALIBRATION_VAL_SPLIT = 0.1;
+
+/** The folder's non-hidden entries in order of name. */
+function folderEntries(folder: string): Dirent[] {
   let entries;
   try {
     if (!statSync(folder).isDirectory()) throw new CalibrationError(`the calibration source ${folder} is not a folder (nor fashion-mnist)`);
@@ -92,10 +116,7 @@ function imageFiles(folder: string): string[] {
     if (!isSystemError(error)) throw error;
     throw new CalibrationError(`cannot read the calibration folder ${folder}: ${describeFsError(error)}`);
   }
-  const visible = entries.filter((entry) => !entry.name.startsWith('.'));
-  const folders = visible.filter((entry) => entry.isDirectory());
-  if (folders.length > 0) throw new CalibrationError(`the calibration folder ${folder} holds the folder ${folders[0]!.name}; put the images in it directly`);
-  return visible.map((entry) => entry.name).sort();
+  return entries.filter((entry) => !entry.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** An image's values from channels last (the pipeline's order) to channels first (ONNX's). */

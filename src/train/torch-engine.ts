@@ -227,13 +227,13 @@ function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRu
   writeAtomically(files.data, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
   writeAtomically(files.module, options.module, 'generated-text');
-  // The engine draws each epoch's order over the whole training set, then keeps the images under the limit, as netspec's trainer does.
+  // The engine draws each epoch's order over the images it is given (the sample under --limit), as netspec's trainer does.
   const settings = {
     producer: PRODUCER,
     model: options.graph.name,
     config: withoutReplicas(config),
     normalization,
-    shuffledCount: data.train.count,
+    shuffledCount: trainSet.count,
     classNames: data.classNames ?? null,
   };
   writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
