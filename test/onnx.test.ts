@@ -155,6 +155,16 @@ test('the generated onnxruntime wrapper runs any batch size, types its output an
     (error: Error) => assert.is(error.message, 'expected 1 image(s) of [3, 32, 32] = 3072 values, got 10'),
   );
   await model.session.release();
+  // Another spec's export, 3 classes where this module's spec has 10: refused by its output's shape, not returned.
+  const other = { ...spec, head: { ...spec.head, classes: 3 } };
+  const otherResult = compileSpec('other.json', new TextEncoder().encode(JSON.stringify(other)));
+  if (!otherResult.ok) throw new Error('the 3-class variant does not compile');
+  const wrong = await wrapper.load(emitOnnx(otherResult.graph, initialWeights(otherResult.graph)), { threads: 1, log: () => {} });
+  await wrong.predict(new Float32Array(2 * 3 * 32 * 32), 2).then(
+    () => assert.unreachable('should refuse'),
+    (error: Error) => assert.is(error.message, 'the ONNX model\'s output "output" is [2, 3] where [2, 10] is expected: is it the export of another spec?'),
+  );
+  await wrong.session.release();
   rmSync(folder, { recursive: true });
 });
 

@@ -32,7 +32,7 @@ export async function load(model: string | Uint8Array, options?: OnnxOptions): P
   return {
     session,
     async predict(images, batch) {
-      const outputs = await runChecked(session, images, batch, inputShape);
+      const outputs = await runChecked(session, images, batch, inputShape, outputShapes);
       return { cls_logits: outputs["cls_logits"], bbox_regression: outputs["bbox_regression"] } as Outputs;
     },
   };

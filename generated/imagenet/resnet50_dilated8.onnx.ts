@@ -36,7 +36,7 @@ export async function load(model: string | Uint8Array, options?: OnnxOptions): P
   return {
     session,
     async predict(images, batch) {
-      const outputs = await runChecked(session, images, batch, inputShape);
+      const outputs = await runChecked(session, images, batch, inputShape, outputShapes);
       return { C2: outputs["C2"], C3: outputs["C3"], C4: outputs["C4"], C5: outputs["C5"] } as Outputs;
     },
   };

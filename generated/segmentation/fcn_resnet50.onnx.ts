@@ -32,7 +32,7 @@ export async function load(model: string | Uint8Array, options?: OnnxOptions): P
   return {
     session,
     async predict(images, batch) {
-      const outputs = await runChecked(session, images, batch, inputShape);
+      const outputs = await runChecked(session, images, batch, inputShape, outputShapes);
       return { out: outputs["out"], aux: outputs["aux"] } as Outputs;
     },
   };

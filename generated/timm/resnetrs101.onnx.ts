@@ -26,7 +26,7 @@ export async function load(model: string | Uint8Array, options?: OnnxOptions): P
   return {
     session,
     async predict(images, batch) {
-      const outputs = await runChecked(session, images, batch, inputShape);
+      const outputs = await runChecked(session, images, batch, inputShape, { "output": outputShape });
       return outputs["output"] as Outputs;
     },
   };

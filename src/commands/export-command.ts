@@ -17,10 +17,10 @@ export const command = defineCommand({
   summary: "Write a spec's model as ONNX, for onnxruntime and other runtimes",
   forms: [{ args: 'onnx <spec.json>' }],
   description: `Writes the spec's model as a standard ONNX model for inference: opset ${OPSET}, NCHW input named "input" with a
-dynamic batch dimension, one named output per model output (logits, or C2… for backbones), BatchNorm folded
-into the convolution before it, dropout removed. Weights come from a weights folder written by
-'netspec weights import', or without --weights are freshly initialised from a fixed seed. The generated
-<spec>.onnx.ts module runs it with onnxruntime-node.
+dynamic batch dimension, one named output per model output ("output" for a classifier, C2… for backbones, out and
+aux or cls_logits and bbox_regression for dense heads), BatchNorm folded into the convolution before it, dropout
+removed. Weights come from a weights folder written by 'netspec weights import', or without --weights are freshly
+initialised from a fixed seed. The generated <spec>.onnx.ts module runs it with onnxruntime-node.
 
 --quantize int8 writes it instead as a static int8 QDQ model, as onnxruntime's quantiser does: per-channel
 symmetric int8 weights, int8 activations with per-tensor ranges calibrated by running the fp32 model in

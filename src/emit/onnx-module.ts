@@ -53,7 +53,7 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '  return {',
     '    session,',
     '    async predict(images, batch) {',
-    '      const outputs = await runChecked(session, images, batch, inputShape);',
+    `      const outputs = await runChecked(session, images, batch, inputShape, ${single ? `{ ${stringLiteral(graph.outputs[0]!.name)}: outputShape }` : 'outputShapes'});`,
     single
       ? `      return outputs[${stringLiteral(graph.outputs[0]!.name)}] as Outputs;`
       : `      return { ${graph.outputs.map((o) => `${o.name}: outputs[${stringLiteral(o.name)}]`).join(', ')} } as Outputs;`,

@@ -9,7 +9,7 @@
 // Emscripten loader, which wasm threads start from), at the URL given as `wasmPaths`.
 import * as ort from 'onnxruntime-web';
 import { page, webgpuUnavailable } from '../backends/page.js';
-import { runCheckedWith, type CheckedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
+import { runCheckedWith, type CheckedOutputs, type ExpectedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
@@ -79,6 +79,12 @@ export async function createSession(model: string | Uint8Array, options: OnnxOpt
  * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
  * every output by name.
  */
-export async function runChecked(session: OnnxSession, images: Float32Array, batch: number, imageShape: readonly number[]): Promise<CheckedOutputs> {
-  return runCheckedWith((data, dims) => new ort.Tensor('float32', data, dims), session, images, batch, imageShape);
+export async function runChecked(
+  session: OnnxSession,
+  images: Float32Array,
+  batch: number,
+  imageShape: readonly number[],
+  expected: ExpectedOutputs = {},
+): Promise<CheckedOutputs> {
+  return runCheckedWith((data, dims) => new ort.Tensor('float32', data, dims), session, images, batch, imageShape, expected);
 }
