@@ -51,7 +51,8 @@ test('segmentation: every pixel of the class the biases favour, VOC names, and t
   assert.is(run.status, 0, run.stderr);
   assert.equal(
     run.stdout.trimEnd().split('\n'),
-    ['street.png → results/street.segmentation.png', '100.00%  person'].map((l, i) => (i === 0 ? l : `  ${l}`)),
+    // The share and the colour person is drawn in, VOC's (192, 128, 128).
+    ['street.png → results/street.segmentation.png', '100.00%  person  #c08080'].map((l, i) => (i === 0 ? l : `  ${l}`)),
   );
   const blended = PNG.sync.read(readFileSync(join(root, 'results', 'street.segmentation.png')));
   assert.equal([blended.width, blended.height], [74, 58]);

@@ -7,7 +7,7 @@ import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
 import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
-import { blendMask, drawDetections } from '../runtime/tasks/overlay.js';
+import { blendMask, drawDetections, segmentationPalette } from '../runtime/tasks/overlay.js';
 import { encodePng } from '../runtime/images/png.js';
 import { imageTransformFor, type Placement } from '../runtime/images/pipeline.js';
 import type { Pixels } from '../runtime/images/pixels.js';
@@ -39,6 +39,11 @@ export function taskClassNames(task: Task, saved: readonly string[] | undefined)
         : undefined);
   return (label) => names?.[label] ?? `class ${label}`;
 }
+
+const PALETTE = segmentationPalette(256);
+
+/** A class's colour in the blended picture, as #rrggbb. */
+const classColour = (label: number) => `#${[...PALETTE.subarray(3 * label, 3 * label + 3)].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
 /** Each class's share of a mask's pixels, largest first. */
 function classShares(mask: ClassMask): { label: number; share: number }[] {
@@ -138,7 +143,9 @@ export function segmentImage(
   const file = join(output.folder, `${stemOf(path)}.segmentation.png`);
   writeResults([{ path: file, bytes: encodePng(blendMask(image, mask)) }]);
   process.stdout.write(`${printable(path)} → ${displayPath(file)}\n`);
-  for (const { label, share } of classShares(mask)) process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${printable(names(label))}\n`);
+  // Each class with the colour it is drawn in: the key to the picture.
+  for (const { label, share } of classShares(mask))
+    process.stdout.write(`  ${(100 * share).toFixed(2).padStart(6)}%  ${printable(names(label))}  ${classColour(label)}\n`);
 }
 
 /** The detections scoring at least `minScore`. */
