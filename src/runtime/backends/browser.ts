@@ -3,14 +3,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { startBackend, type BackendChoice, type BackendOptions } from './options.js';
-import { page, webgpuUnavailable } from './page.js';
+import { page, softwareWebgl, webgpuUnavailable } from './page.js';
 
 /** A page's backends, fastest first; libtensorflow needs Node. */
 const order: readonly BackendChoice[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /**
- * Picks and initialises the TensorFlow.js backend for a page: webgpu (when the page imports its package), webgl,
- * wasm, cpu, in that order, each only if it initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
+ * Picks and initialises the TensorFlow.js backend for a page: webgpu (when the page imports its package), webgl
+ * (unless it is rendered in software), wasm, cpu, in that order, each only if it initialises. Says which runs and why the ones before it did not; on wasm, how many threads and, when it is one
  * for lack of cross-origin isolation, that COOP/COEP headers would give more. Registers netspec's wasm gradients.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendChoice> {
@@ -34,6 +34,8 @@ function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<str
     if (choice === 'tensorflow') return 'libtensorflow (tfjs-node) runs only in Node';
     // tfjs' WebGPU backend is a package of its own; importing it registers the backend, and then it is tried first.
     if (choice === 'webgpu') return tf.findBackendFactory('webgpu') ? webgpuUnavailable() : "the page does not import '@tensorflow/tfjs-backend-webgpu'";
+    // Chosen by default only on a GPU; asked for by name, it runs wherever it initialises.
+    if (choice === 'webgl' && options.backend === undefined) return softwareWebgl();
     if (choice === 'wasm') {
       if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
       // Threads only engage where SharedArrayBuffer exists, that is on a cross-origin-isolated page.
