@@ -60,10 +60,18 @@ test('segmentation: every pixel of the class the biases favour, VOC names, and t
   // round(0.5·10 + 0.5·192) = 101, round(0.5·20 + 0.5·128) = 74, round(0.5·200 + 0.5·128) = 164.
   const at = 4 * (20 * 74 + 10);
   assert.equal([...blended.data.subarray(at, at + 3)], [101, 74, 164]);
-  // Never replaces a result already there.
+  // Its own earlier result is replaced (the PNG carries netspec's tEXt mark); a user's file at that path is not.
   const again = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'results', 'street.png']);
-  assert.is(again.status, 1);
-  assert.match(again.stderr, /cannot write results\/street\.segmentation\.png: something is already there; predict never replaces a file/);
+  assert.is(again.status, 0, again.stderr);
+  assert.equal(PNG.sync.read(readFileSync(join(root, 'results', 'street.segmentation.png'))).data, blended.data);
+  writeFileSync(join(root, 'results', 'street.segmentation.png'), 'a picture of mine');
+  const mine = cli(['predict', 'tiny_fcn.json', '--weights', 'tiny_fcn.weights', '--out', 'results', 'street.png']);
+  assert.is(mine.status, 1);
+  assert.is(
+    mine.stderr,
+    'netspec: cannot write results/street.segmentation.png: it exists and was not written by netspec; move it away or choose another path\n',
+  );
+  assert.is(readFileSync(join(root, 'results', 'street.segmentation.png'), 'utf8'), 'a picture of mine');
 });
 
 test("detection: the anchors as boxes when the regression is zero, in the image's pixels, as JSON and drawn", () => {
@@ -111,10 +119,10 @@ test("detection: the anchors as boxes when the regression is zero, in the image'
   assert.match(low.stderr, /^netspec: decoding drops detections scoring under 0\.05, the spec's scoreThreshold; --min-score 0 shows those from 0\.05 /m);
 });
 
-test('every result path is checked before any work: a result already there, or two images writing one file, leave nothing behind', () => {
+test('every result path is checked before any work: a file netspec did not write, or two images writing one file, leave nothing behind', () => {
   writeImage('x.png');
   writeImage('x.jpg');
-  // A leftover PNG from an earlier run; its JSON is missing, as an interrupted run could leave it.
+  // A file of the user's where a result would go.
   mkdirSync(join(root, 'orphan'), { recursive: true });
   writeFileSync(join(root, 'orphan', 'road.detections.png'), 'an earlier result');
   writeImage('road.png');
@@ -122,7 +130,7 @@ test('every result path is checked before any work: a result already there, or t
   assert.is(leftover.status, 1);
   assert.is(
     leftover.stderr,
-    'netspec: cannot write orphan/road.detections.png: something is already there; predict never replaces a file, so choose another --out or move it\n',
+    'netspec: cannot write orphan/road.detections.png: it exists and was not written by netspec; move it away or choose another path\n',
   );
   assert.not.ok(existsSync(join(root, 'orphan', 'road.detections.json')), 'no JSON written beside the refused PNG');
   assert.is(leftover.stdout, '');

@@ -1,9 +1,10 @@
-import { linkSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import { displayPath, printable } from '../files/display-path.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
+import { outputProblem, PRODUCER, type OutputKind } from '../files/output-guard.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { Task } from '../ir/graph.js';
 import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
@@ -52,69 +53,58 @@ function classShares(mask: ClassMask): { label: number; share: number }[] {
   return [...counts].map(([label, count]) => ({ label, share: count / mask.classes.length })).sort((a, b) => b.share - a.share || a.label - b.label);
 }
 
-const NEVER_REPLACES = 'predict never replaces a file, so choose another --out or move it';
-
 /**
- * Writes one image's results together: each to a temporary file first, then each linked into place, which fails
- * rather than replace a file. If any cannot be put in place, those already put are removed again, so an image has
- * all its results or none, and a rerun is never blocked by half a set.
+ * Writes one image's results together: each to a temporary file first, then each renamed into place, replacing
+ * netspec's own earlier results (checkResultFiles has refused anything else before any work).
  */
 function writeResults(files: readonly { readonly path: string; readonly bytes: Uint8Array | string }[]): void {
   const temporary = files.map(({ path }) => join(dirname(path), `.${basename(path)}.${process.pid}.tmp`));
-  const placed: string[] = [];
   try {
     files.forEach(({ bytes }, i) => writeFileSync(temporary[i]!, bytes, { flag: 'wx' }));
-    for (const [i, { path }] of files.entries()) {
-      linkSync(temporary[i]!, path);
-      placed.push(path);
-    }
+    files.forEach(({ path }, i) => renameSync(temporary[i]!, path));
   } catch (error) {
-    placed.forEach((path) => rmSync(path, { force: true }));
     if (!isSystemError(error)) throw error;
     const path = (error as NodeJS.ErrnoException & { dest?: string }).dest ?? error.path ?? files[0]!.path;
-    throw new UserError(`cannot write ${displayPath(path)}: ${describeFsError(error)}${error.code === 'EEXIST' ? `; ${NEVER_REPLACES}` : ''}`);
+    throw new UserError(`cannot write ${displayPath(path)}: ${describeFsError(error)}`);
   } finally {
     temporary.forEach((path) => rmSync(path, { force: true }));
   }
 }
 
-/** The files predict writes for one image under the output folder: its segmentation PNG, or its detections' JSON and PNG. */
-export function resultFiles(task: Task, folder: string, image: string): string[] {
+/** The files predict writes for one image under the output folder, and how netspec knows each for its own. */
+export function resultFiles(task: Task, folder: string, image: string): { path: string; kind: OutputKind }[] {
   const stem = join(folder, stemOf(image));
-  return task.kind === 'detection' ? [`${stem}.detections.json`, `${stem}.detections.png`] : [`${stem}.segmentation.png`];
+  return task.kind === 'detection'
+    ? [
+        { path: `${stem}.detections.json`, kind: 'json' },
+        { path: `${stem}.detections.png`, kind: 'png' },
+      ]
+    : [{ path: `${stem}.segmentation.png`, kind: 'png' }];
 }
 
 /**
  * Before any work: two images whose results would share a file (`x.png` and `x.jpg`, or the same name in two
- * folders) and results already at their paths are refused, every one listed, so that nothing is half done.
+ * folders) and anything at a result's path that netspec did not write are refused, every one listed, so that
+ * nothing is half done; netspec's own earlier results are replaced.
  */
 export function checkResultFiles(task: Task, folder: string, images: readonly string[]): void {
   const problems: UserError[] = [];
   const owner = new Map<string, string>();
   for (const image of images) {
-    for (const path of resultFiles(task, folder, image)) {
+    for (const { path, kind } of resultFiles(task, folder, image)) {
       const earlier = owner.get(path);
+      const problem = earlier === undefined ? outputProblem(path, kind) : undefined;
       if (earlier !== undefined)
         problems.push(
           new UserError(
             `${printable(earlier)} and ${printable(image)} would both write ${displayPath(path)}; predict them into different --out folders, or rename one`,
           ),
         );
-      else if (exists(path)) problems.push(new UserError(`cannot write ${displayPath(path)}: something is already there; ${NEVER_REPLACES}`));
+      else if (problem !== undefined) problems.push(new UserError(problem));
       owner.set(path, image);
     }
   }
   if (problems.length > 0) throw new UserErrors(problems);
-}
-
-/** Whether anything is at `path`, a link to nothing included. */
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface DenseOutput {
@@ -179,7 +169,7 @@ export function detectImage(
     box: [...found.boxes.subarray(4 * i, 4 * i + 4)],
   }));
   const [json, png] = ['json', 'png'].map((extension) => join(output.folder, `${stemOf(path)}.detections.${extension}`));
-  const text = `${JSON.stringify({ image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`;
+  const text = `${JSON.stringify({ producer: PRODUCER, image: path, width: image.width, height: image.height, minScore: output.minScore, detections: list }, null, 2)}\n`;
   writeResults([
     { path: json!, bytes: text },
     { path: png!, bytes: encodePng(drawDetections(image, found, names)) },
