@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ readonly command: Comman
   export: () => import('./commands/export-command.js'),
   train: () => import('./commands/train-command.js'),
   eval: () => import('./commands/eval-command.js'),
+  verify: () => import('./commands/verify-command.js'),
 };
 
 async function toolHelp(): Promise<string> {

@@ -113,6 +113,7 @@ const planted: readonly { readonly command: string; readonly args: readonly stri
     module: 'runtime/weights/files.js',
     name: 'readWeightsFolder',
   },
+  { command: 'verify', args: ['verify', 'tiny.json', '--weights', 'weights'], module: 'runtime/weights/files.js', name: 'readWeightsFolder' },
 ];
 
 for (const { command, args, module, name } of planted) {
@@ -161,6 +162,7 @@ const userErrors: readonly { readonly command: string; readonly args: readonly s
     args: ['eval', 'tiny.json', '--weights', 'nowhere', '--data', 'fashion-mnist'],
     stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n',
   },
+  { command: 'verify', args: ['verify', 'tiny.json', '--weights', 'nowhere'], stderr: 'netspec: cannot read nowhere/model.json: no such file or folder\n' },
 ];
 
 for (const { command, args, stderr } of userErrors) {

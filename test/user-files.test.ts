@@ -262,7 +262,10 @@ test('names on Object.prototype are unknown commands, not internal errors', () =
   for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     const run = netspec([name], root);
     assert.is(run.status, 2, `${name}: ${run.stderr}`);
-    assert.match(run.stderr, new RegExp(`^netspec: unknown command "${name}"; commands are compile, check, weights, predict, export, train, eval$`, 'm'));
+    assert.match(
+      run.stderr,
+      new RegExp(`^netspec: unknown command "${name}"; commands are compile, check, weights, predict, export, train, eval, verify$`, 'm'),
+    );
   }
   rmSync(root, { recursive: true });
 });

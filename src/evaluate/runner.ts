@@ -88,7 +88,7 @@ async function onnxRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<
 }
 
 /** NHWC to NCHW. */
-function toChannelsFirst(images: Float32Array, count: number, height: number, width: number, channels: number): Float32Array {
+export function toChannelsFirst(images: Float32Array, count: number, height: number, width: number, channels: number): Float32Array {
   const out = new Float32Array(images.length);
   const plane = height * width;
   for (let n = 0; n < count; n++) {
@@ -99,7 +99,7 @@ function toChannelsFirst(images: Float32Array, count: number, height: number, wi
 }
 
 /** An ONNX output in the tfjs model's layout: feature maps NCHW to NHWC, anything else as it is. */
-function toChannelsLast(output: { readonly data: Float32Array; readonly dims: readonly number[] }): BatchOutput {
+export function toChannelsLast(output: { readonly data: Float32Array; readonly dims: readonly number[] }): BatchOutput {
   if (output.dims.length !== 4) return output;
   const [count, channels, height, width] = output.dims as [number, number, number, number];
   const out = new Float32Array(output.data.length);
