@@ -9,7 +9,7 @@
 // Emscripten loader, which wasm threads start from), at the URL given as `wasmPaths`.
 import * as ort from 'onnxruntime-web';
 import { page, webgpuUnavailable } from '../backends/page.js';
-import { runCheckedWith, type CheckedOutputs, type ExpectedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
+import { checkedRunner, type OnnxOptions, type OnnxSession } from './types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
@@ -77,14 +77,6 @@ export async function createSession(model: string | Uint8Array, options: OnnxOpt
 
 /**
  * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
- * every output by name.
+ * every output by name, each expected one checked for its shape.
  */
-export async function runChecked(
-  session: OnnxSession,
-  images: Float32Array,
-  batch: number,
-  imageShape: readonly number[],
-  expected: ExpectedOutputs = {},
-): Promise<CheckedOutputs> {
-  return runCheckedWith((data, dims) => new ort.Tensor('float32', data, dims), session, images, batch, imageShape, expected);
-}
+export const runChecked = checkedRunner((data, dims) => new ort.Tensor('float32', data, dims));

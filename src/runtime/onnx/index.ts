@@ -1,5 +1,5 @@
 import type * as Ort from 'onnxruntime-node';
-import { OnnxRuntimeMissingError, runCheckedWith, type CheckedOutputs, type ExpectedOutputs, type OnnxOptions, type OnnxSession } from './types.js';
+import { OnnxRuntimeMissingError, checkedRunner, type OnnxOptions, type OnnxSession } from './types.js';
 
 export { OnnxRuntimeMissingError, type OnnxOptions, type OnnxSession, type OnnxTensor, type TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
@@ -50,14 +50,6 @@ export async function createSession(model: string | Uint8Array, options: OnnxOpt
 
 /**
  * Runs a session on a batch of NCHW images after checking their size against one image's shape, and returns
- * every output by name.
+ * every output by name, each expected one checked for its shape.
  */
-export async function runChecked(
-  session: OnnxSession,
-  images: Float32Array,
-  batch: number,
-  imageShape: readonly number[],
-  expected: ExpectedOutputs = {},
-): Promise<CheckedOutputs> {
-  return runCheckedWith(async (data, dims) => new (await onnxRuntime()).Tensor('float32', data, dims), session, images, batch, imageShape, expected);
-}
+export const runChecked = checkedRunner(async (data, dims) => new (await onnxRuntime()).Tensor('float32', data, dims));

@@ -56,35 +56,38 @@ export type CheckedOutputs = Record<string, { data: Float32Array; dims: readonly
 /** One image's shape of each output a caller expects, by name (the generated wrapper's `outputShape(s)`). */
 export type ExpectedOutputs = Readonly<Record<string, readonly number[]>>;
 
-/**
- * runChecked for either runtime: checks that `images` holds `batch` images of `imageShape` before `tensor` (the
- * runtime's float32 Tensor constructor, which may first have to load the runtime) is called, runs the session on
- * the `input` feed, and returns every output by name — each of `expected` checked to be there with `batch` of its
- * shape, so that a model file of another spec is refused rather than read as this one.
- */
-export async function runCheckedWith(
-  tensor: (data: Float32Array, dims: readonly number[]) => OnnxTensor | Promise<OnnxTensor>,
+export type RunChecked = (
   session: OnnxSession,
   images: Float32Array,
   batch: number,
   imageShape: readonly number[],
-  expected: ExpectedOutputs = {},
-): Promise<CheckedOutputs> {
-  const perImage = imageShape.reduce((a, b) => a * b, 1);
-  if (!Number.isInteger(batch) || batch < 1 || images.length !== batch * perImage) {
-    throw new Error(`expected ${batch} image(s) of [${imageShape.join(', ')}] = ${batch * perImage} values, got ${images.length}`);
-  }
-  const results = await session.run({ input: await tensor(images, [batch, ...imageShape]) });
-  const outputs: CheckedOutputs = Object.fromEntries(
-    Object.entries(results).map(([name, output]) => [name, { data: output.data as Float32Array, dims: output.dims }]),
-  );
-  for (const [name, shape] of Object.entries(expected)) {
-    const want = [batch, ...shape];
-    const got = Object.hasOwn(outputs, name) ? outputs[name]!.dims : undefined;
-    if (got === undefined)
-      throw new Error(`the ONNX model has no output "${name}" (it has ${Object.keys(outputs).join(', ')}): is it the export of another spec?`);
-    if (got.length !== want.length || got.some((d, i) => d !== want[i]))
-      throw new Error(`the ONNX model's output "${name}" is [${got.join(', ')}] where [${want.join(', ')}] is expected: is it the export of another spec?`);
-  }
-  return outputs;
+  expected?: ExpectedOutputs,
+) => Promise<CheckedOutputs>;
+
+/**
+ * A runtime's runChecked, given its float32 Tensor constructor (which may first have to load the runtime): checks
+ * that `images` holds `batch` images of `imageShape` before a tensor is made, runs the session on the `input` feed,
+ * and returns every output by name — each of `expected` checked to be there with `batch` of its shape, so that a
+ * model file of another spec is refused rather than read as this one.
+ */
+export function checkedRunner(tensor: (data: Float32Array, dims: readonly number[]) => OnnxTensor | Promise<OnnxTensor>): RunChecked {
+  return async (session, images, batch, imageShape, expected = {}) => {
+    const perImage = imageShape.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(batch) || batch < 1 || images.length !== batch * perImage) {
+      throw new Error(`expected ${batch} image(s) of [${imageShape.join(', ')}] = ${batch * perImage} values, got ${images.length}`);
+    }
+    const results = await session.run({ input: await tensor(images, [batch, ...imageShape]) });
+    const outputs: CheckedOutputs = Object.fromEntries(
+      Object.entries(results).map(([name, output]) => [name, { data: output.data as Float32Array, dims: output.dims }]),
+    );
+    for (const [name, shape] of Object.entries(expected)) {
+      const want = [batch, ...shape];
+      const got = Object.hasOwn(outputs, name) ? outputs[name]!.dims : undefined;
+      if (got === undefined)
+        throw new Error(`the ONNX model has no output "${name}" (it has ${Object.keys(outputs).join(', ')}): is it the export of another spec?`);
+      if (got.length !== want.length || got.some((d, i) => d !== want[i]))
+        throw new Error(`the ONNX model's output "${name}" is [${got.join(', ')}] where [${want.join(', ')}] is expected: is it the export of another spec?`);
+    }
+    return outputs;
+  };
 }
