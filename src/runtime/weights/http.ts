@@ -46,76 +46,107 @@ export function fetchWeightsFolder(url: string, options: FetchOptions = {}): Pro
 /** Why a request was given up, kept apart from the caller's abort. */
 class Stalled extends Error {}
 
+/** One request's watch: the caller's signal forwarded, a deadline re-armed as bytes arrive, failures in words. */
+class Watch {
+  readonly controller = new AbortController();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly forward = () => this.controller.abort(this.signal?.reason);
+
+  constructor(
+    private readonly url: URL,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    signal?.throwIfAborted();
+    signal?.addEventListener('abort', this.forward);
+  }
+
+  /** Gives the request up as stalled unless re-armed within `ms`. */
+  arm(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new Stalled()), ms);
+  }
+
+  fail(why: string): WeightsError {
+    return new WeightsError(`cannot fetch ${this.url.href}: ${why}`);
+  }
+
+  /** What a rejected wait means: the caller's abort as it is, a stall in `stalled`'s words, else `otherwise`. */
+  failure(stalled: string, otherwise: string): unknown {
+    if (this.signal?.aborted) return this.signal.reason;
+    return this.fail(this.controller.signal.reason instanceof Stalled ? `${stalled} (timed out)` : otherwise);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.forward);
+  }
+}
+
 /** The body's bytes and the URL it finally came from; no more than the budget allows is kept. */
 async function fetchBytes(url: URL, budget: ByteBudget, options: FetchOptions): Promise<{ bytes: Uint8Array; url: string }> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const { signal } = options;
-  signal?.throwIfAborted();
-  const controller = new AbortController();
-  const forward = () => controller.abort(signal!.reason);
-  signal?.addEventListener('abort', forward);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let received = 0;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Stalled()), timeoutMs);
-  };
-  const fail = (why: string) => new WeightsError(`cannot fetch ${url.href}: ${why}`);
-  const seconds = `${timeoutMs / 1000} s`;
+  const watch = new Watch(url, options.signal);
   try {
-    arm();
+    watch.arm(timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { signal: controller.signal });
+      response = await fetch(url, { signal: watch.controller.signal });
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (controller.signal.reason instanceof Stalled) throw fail(`no response in ${seconds} (timed out)`);
-      throw fail(requestFailure(error));
+      throw watch.failure(`no response in ${timeoutMs / 1000} s`, requestFailure(error));
     }
-    if (!response.ok) throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    if (!response.ok) throw watch.fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
     const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (declared > budget.remaining) throw fail(`the server sends ${declared} bytes, more than the ${budget.remaining} the manifest leaves for it`);
-    if (Number.isFinite(declared)) {
-      // Chromium reports a body read to its end through a stream as a cancelled request (net::ERR_ABORTED); one of
-      // declared length is read whole, the length already known to fit the budget.
-      clearTimeout(timer);
-      const deadlineMs = timeoutMs + (1000 * declared) / MIN_BYTES_PER_SECOND;
-      timer = setTimeout(() => controller.abort(new Stalled()), deadlineMs);
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await response.arrayBuffer());
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (controller.signal.reason instanceof Stalled) throw fail(`the ${declared} bytes it declares did not arrive in ${deadlineMs / 1000} s (timed out)`);
-        throw fail(`the transfer broke off (${(error as Error).message})`);
-      }
-      if (!budget.spend(bytes.length)) throw fail(`it holds more bytes than the manifest describes: ${bytes.length}`);
-      return { bytes, url: response.url || url.href };
-    }
-    const chunks: Uint8Array[] = [];
-    const reader = response.body?.getReader();
-    for (;;) {
-      arm();
-      let part: { done: boolean; value?: Uint8Array };
-      try {
-        part = reader ? await reader.read() : { done: true, value: undefined };
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (controller.signal.reason instanceof Stalled) throw fail(`the server sent ${received} bytes, then nothing for ${seconds} (timed out)`);
-        throw fail(`the transfer broke off after ${received} bytes (${(error as Error).message})`);
-      }
-      if (part.done || part.value === undefined) break;
-      received += part.value.length;
-      if (!budget.spend(part.value.length)) {
-        controller.abort();
-        throw fail(`it holds more bytes than the manifest describes; stopped after ${received}`);
-      }
-      chunks.push(part.value);
-    }
-    return { bytes: joined(chunks, received), url: response.url || url.href };
+    if (declared > budget.remaining) throw watch.fail(`the server sends ${declared} bytes, more than the ${budget.remaining} the manifest leaves for it`);
+    const bytes = Number.isFinite(declared)
+      ? await readDeclared(response, declared, budget, watch, timeoutMs)
+      : await readStreamed(response, budget, watch, timeoutMs);
+    return { bytes, url: response.url || url.href };
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', forward);
+    watch.close();
+  }
+}
+
+/**
+ * A body of declared length, already known to fit the budget, read whole within the timeout plus its size at
+ * MIN_BYTES_PER_SECOND: Chromium reports a body read to its end through a stream as a cancelled request
+ * (net::ERR_ABORTED).
+ */
+async function readDeclared(response: Response, declared: number, budget: ByteBudget, watch: Watch, timeoutMs: number): Promise<Uint8Array> {
+  const deadlineMs = timeoutMs + (1000 * declared) / MIN_BYTES_PER_SECOND;
+  watch.arm(deadlineMs);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw watch.failure(`the ${declared} bytes it declares did not arrive in ${deadlineMs / 1000} s`, `the transfer broke off (${(error as Error).message})`);
+  }
+  if (!budget.spend(bytes.length)) throw watch.fail(`it holds more bytes than the manifest describes: ${bytes.length}`);
+  return bytes;
+}
+
+/** A body of unknown length, read part by part, each part within the timeout, and no further than the budget. */
+async function readStreamed(response: Response, budget: ByteBudget, watch: Watch, timeoutMs: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  const reader = response.body?.getReader();
+  for (;;) {
+    watch.arm(timeoutMs);
+    let part: { done: boolean; value?: Uint8Array };
+    try {
+      part = reader ? await reader.read() : { done: true, value: undefined };
+    } catch (error) {
+      throw watch.failure(
+        `the server sent ${received} bytes, then nothing for ${timeoutMs / 1000} s`,
+        `the transfer broke off after ${received} bytes (${(error as Error).message})`,
+      );
+    }
+    if (part.done || part.value === undefined) return joined(chunks, received);
+    received += part.value.length;
+    if (!budget.spend(part.value.length)) {
+      watch.controller.abort();
+      throw watch.fail(`it holds more bytes than the manifest describes; stopped after ${received}`);
+    }
+    chunks.push(part.value);
   }
 }
 
