@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { readdirSync } from 'node:fs';
 
 /**
- * The files that take longest, started first so that the two lanes finish together (seconds measured on a quiet
+ * The files that take longest, started first so that the two lanes finish together (seconds measured on a shared
  * 2-core machine, both lanes busy: model 245, parity 140, torch-engine 130, timm 128, train-cli 75,
  * pytorch-target 71, train 68, dense-parity 67, browser-models 64, engine-agreement 63, cli 60, eval-dense 55,
  * journey 45, pth 45, predict 45, user-files 40, matrix 36, fine-tune 36, pth-hostile 34, browser-onnx 30,
