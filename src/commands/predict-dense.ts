@@ -72,7 +72,7 @@ function writeResults(files: readonly { readonly path: string; readonly bytes: U
 }
 
 /** The files predict writes for one image under the output folder, and how netspec knows each for its own. */
-export function resultFiles(task: Task, folder: string, image: string): { path: string; kind: OutputKind }[] {
+function resultFiles(task: Task, folder: string, image: string): { path: string; kind: OutputKind }[] {
   const stem = join(folder, stemOf(image));
   return task.kind === 'detection'
     ? [

@@ -14,7 +14,7 @@ import { progressReporter } from '../train/progress.js';
 import { schedules } from '../train/schedule.js';
 import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
 import { runFiles, train } from '../train/train.js';
-import { DATA_SOURCE_ARG, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
+import { DATA_SOURCE_ARG, TRAINING_SOURCES, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { trainTorchCommand } from './train-torch.js';
@@ -51,7 +51,7 @@ const options = {
     type: 'string',
     arg: DATA_SOURCE_ARG,
     required: true,
-    help: 'The dataset: fashion-mnist, cifar10:DIR, cifar100:DIR or cifar100-coarse:DIR (a folder of CIFAR binary files), or an image folder DIR (one subfolder per class)',
+    help: `The dataset: ${TRAINING_SOURCES} (CIFAR: a folder of its binary files; an image folder: one subfolder per class)`,
   },
   out: { type: 'string', arg: 'DIR', defaultText: `${RUNS_DIR}/<model name>`, help: 'Output folder' },
   resume: { type: 'boolean', help: `Continue the run saved in DIR/${CHECKPOINT_FILE} with its own settings` },

@@ -29,7 +29,7 @@ whose output differs. Exits 1 when a target that ran disagrees.`,
     const graph = analyzeSpecFile(spec);
     const folder = await readUserWeights(values.weights);
     await initBackend({ log: () => {} });
-    const reports = await verifyModel(graph, folder, { count: values.images, seed: values.seed, log: (line) => process.stderr.write(`${line}\n`) });
+    const reports = await verifyModel(graph, folder, { count: values.images, seed: values.seed });
     process.stdout.write(
       values.json ? `${JSON.stringify({ model: graph.name, tolerance: VERIFY_TOLERANCE, targets: reports }, null, 2)}\n` : reportText(reports),
     );

@@ -15,7 +15,7 @@ import { type BatchOutput, toChannelsFirst, toChannelsLast } from './runner.js';
 const VERIFY_SCRIPT = fileURLToPath(new URL('../../python/netspec_verify.py', import.meta.url));
 
 /** The Python that runs the PyTorch target: NETSPEC_PYTHON, else python3 on the PATH. */
-export const pythonCommand = () => process.env.NETSPEC_PYTHON ?? 'python3';
+const pythonCommand = () => process.env.NETSPEC_PYTHON ?? 'python3';
 
 /** Why the PyTorch target cannot run here, or undefined when the Python given imports torch. */
 export function pytorchUnavailable(python = pythonCommand()): string | undefined {

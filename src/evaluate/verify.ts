@@ -100,7 +100,6 @@ export function pytorchReport(graph: AnalyzedGraph, reference: ReferenceRun, run
 export interface VerifyOptions {
   readonly count: number;
   readonly seed: number;
-  readonly log: (line: string) => void;
 }
 
 /** Every target available here against the tfjs layers model, on `folder`'s weights. */
