@@ -1,12 +1,18 @@
-// Detection augmentations: drawn objects must stay framed by their moved boxes under many seeds, crops must clip and
-// drop boxes, flips must mirror exactly, and jitter off must be the evaluation letterbox byte for byte.
+// Detection and segmentation augmentations: drawn objects must stay framed by their moved boxes and aligned with their
+// masks under many seeds, crops must clip and drop boxes, flips must mirror exactly, jitter off must be the evaluation
+// letterbox byte for byte, and the segmentation recipe must give PIL's bytes (nearest masks included) for given draws.
+import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mulberry32 } from '../src/random/mulberry32.js';
 import { fitImage } from '../src/runtime/images/pipeline.js';
 import type { Pixels } from '../src/runtime/images/pixels.js';
 import { crop, resample } from '../src/runtime/images/resample.js';
-import { augmentDetection, type DetectionSample } from '../src/train/dense-augment.js';
+import { augmentDetection, augmentSegmentation, type DetectionSample } from '../src/train/dense-augment.js';
+
+const PYTHON = '/usr/bin/python3';
+const havePil = spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0;
+if (!havePil) console.log(`\n  dense-augment.test.ts: the PIL comparison is skipped; it needs ${PYTHON} with PIL\n`);
 
 type Rgb = readonly [number, number, number];
 const BACKGROUND: Rgb = [40, 90, 160];
@@ -173,20 +179,135 @@ test('the same seed gives the same sample, another seed another', () => {
   const run = (seed: number) => augmentDetection(sample, INPUT, options, mulberry32(seed));
   assert.equal(run(5), run(5));
   assert.ok([6, 7, 8].some((seed) => run(seed).pixels.data.join() !== run(5).pixels.data.join()));
+  const masked = { pixels: sample.pixels, mask: new Uint8Array(60 * 40).fill(3) };
+  const segment = (seed: number) => augmentSegmentation(masked, INPUT, mulberry32(seed));
+  assert.equal(segment(5), segment(5));
+  assert.ok([6, 7, 8].some((seed) => segment(seed).mask.join() !== segment(5).mask.join()));
 });
 
-test('bad input is a RangeError of one line: an empty image, a box of NaN, a label count off', () => {
+/** A disc of the first object colour (mask 1) on the background (mask 0). */
+function discScene(width: number, height: number): { pixels: Pixels; mask: Uint8Array } {
+  const data = new Uint8Array(width * height * 3);
+  const mask = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = (x + 0.5 - 30) ** 2 + (y + 0.5 - 22) ** 2 < 12 ** 2;
+      data.set(inside ? COLOURS[7]! : BACKGROUND, 3 * (y * width + x));
+      mask[y * width + x] = inside ? 1 : 0;
+    }
+  }
+  return { pixels: { width, height, channels: 3, data }, mask };
+}
+
+test('segmentation: masks stay on their objects, padding is 0 in the image and 255 in the mask, the output is the input size', () => {
+  const sample = discScene(70, 50);
+  const input = { height: 40, width: 56 };
+  let padded = 0;
+  for (let seed = 0; seed < 60; seed++) {
+    const { pixels, mask } = augmentSegmentation(sample, input, mulberry32(seed));
+    assert.equal([pixels.width, pixels.height, pixels.channels, mask.length], [56, 40, 3, 56 * 40]);
+    let pad = 0;
+    for (let p = 0; p < mask.length; p++) {
+      const colour = Array.from(pixels.data.subarray(3 * p, 3 * p + 3));
+      const black = colour.every((v) => v === 0);
+      assert.is(black, mask[p] === 255, `seed ${seed}, pixel ${p}: colour ${colour}, mask ${mask[p]}`);
+      // Nearest picks the source pixel under the centre, which weighs in the blend: a pure colour names that pixel's class.
+      if (colour.join() === COLOURS[7]!.join()) assert.is(mask[p], 1, `seed ${seed}, pixel ${p}`);
+      if (colour.join() === BACKGROUND.join()) assert.is(mask[p], 0, `seed ${seed}, pixel ${p}`);
+      pad += Number(black);
+    }
+    // The padding is a band at the right or the bottom: the last pixel is padding whenever any is.
+    if (pad > 0) assert.is(mask[mask.length - 1], 255);
+    padded += Number(pad > 0);
+  }
+  assert.ok(padded > 0 && padded < 60, `${padded} of 60 padded`);
+});
+
+/** A uniform draw per number asked for, in order; the test checks that all were asked for. */
+function scripted(draws: readonly number[]): { random: () => number; left: () => number } {
+  let next = 0;
+  return { random: () => draws[next++]!, left: () => draws.length - next };
+}
+
+/**
+ * torchvision's recipe done by PIL for the same draws: RandomResize as random.randint(int(0.5 base), int(2 base)),
+ * F.resize's size (the shorter side, the longer int(size · long / short)), image BILINEAR and mask NEAREST, the
+ * flip, pad_if_smaller (0 and 255) and the crop at int(u · (room + 1)) as get_params's randint draws it.
+ */
+const RECIPE = `
+import json, sys
+from PIL import Image
+out = []
+for c in json.load(sys.stdin):
+    w, h, H, W, u = c["w"], c["h"], c["H"], c["W"], c["u"]
+    base = c["base"] if c["base"] is not None else round(max(H, W) * 520 / 480)
+    image, mask = Image.frombytes("RGB", (w, h), bytes(c["image"])), Image.frombytes("L", (w, h), bytes(c["mask"]))
+    low, high = int(0.5 * base), int(2.0 * base)
+    size = low + int(u[0] * (high - low + 1))
+    short, long = (w, h) if w <= h else (h, w)
+    nw, nh = (size, int(size * long / short)) if w <= h else (int(size * long / short), size)
+    image, mask = image.resize((nw, nh), Image.BILINEAR), mask.resize((nw, nh), Image.NEAREST)
+    if u[1] < 0.5:
+        image, mask = image.transpose(Image.FLIP_LEFT_RIGHT), mask.transpose(Image.FLIP_LEFT_RIGHT)
+    pw, ph = max(nw, W), max(nh, H)
+    pad_image, pad_mask = Image.new("RGB", (pw, ph), 0), Image.new("L", (pw, ph), 255)
+    pad_image.paste(image, (0, 0))
+    pad_mask.paste(mask, (0, 0))
+    top, left = int(u[2] * (ph - H + 1)), int(u[3] * (pw - W + 1))
+    box = (left, top, left + W, top + H)
+    out.append({"size": [nw, nh], "image": list(pad_image.crop(box).tobytes()), "mask": list(pad_mask.crop(box).tobytes())})
+print(json.dumps(out))
+`;
+
+(havePil ? test : test.skip)('segmentation gives the bytes of PIL doing torchvision’s recipe with the same draws, nearest masks at odd sizes included', () => {
+  // Odd sizes shrunk and grown by uneven ratios, flipped or not, cropped or padded on either axis.
+  const cases = [
+    { w: 37, h: 23, H: 32, W: 32, base: 16, u: [0.99, 0.7, 0.3, 0.8] },
+    { w: 97, h: 61, H: 24, W: 40, base: 10, u: [0.3, 0.2, 0.5, 0.5] },
+    { w: 7, h: 9, H: 29, W: 31, base: 300, u: [0.5, 0.1, 0.77, 0.13] },
+    { w: 50, h: 17, H: 20, W: 20, base: null, u: [0.6, 0.4, 0.9, 0.45] },
+    { w: 23, h: 41, H: 33, W: 17, base: 19, u: [0.41, 0.9, 0.05, 0.95] },
+    { w: 13, h: 13, H: 31, W: 25, base: 12, u: [0.8, 0.3, 0.6, 0.2] },
+    { w: 61, h: 47, H: 19, W: 45, base: 23, u: [0.07, 0.6, 0.99, 0.0] },
+    // 2 → 7 columns and 2 → 15 rows: PIL's summed positions fall just short of 1 where (i + ½) · step is exactly 1.
+    { w: 2, h: 5, H: 24, W: 24, base: 5, u: [0.6, 0.9, 0.5, 0.5] },
+    { w: 9, h: 2, H: 10, W: 30, base: 10, u: [0.65, 0.9, 0.3, 0.4] },
+  ].map((c, n) => {
+    const random = mulberry32(100 + n);
+    const image = Array.from({ length: c.w * c.h * 3 }, () => Math.floor(random() * 256));
+    // Classes 0 to 20 and some pixels to ignore.
+    const mask = Array.from({ length: c.w * c.h }, () => (random() < 0.1 ? 255 : Math.floor(random() * 21)));
+    return { ...c, image, mask };
+  });
+  const run = spawnSync(PYTHON, ['-c', RECIPE], { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.is(run.status, 0, run.stderr);
+  const expected = JSON.parse(run.stdout) as { size: number[]; image: number[]; mask: number[] }[];
+  cases.forEach((c, n) => {
+    const draws = scripted(c.u);
+    const sample = { pixels: { width: c.w, height: c.h, channels: 3 as const, data: Uint8Array.from(c.image) }, mask: Uint8Array.from(c.mask) };
+    const result = augmentSegmentation(sample, { height: c.H, width: c.W }, draws.random, c.base === null ? {} : { baseSize: c.base });
+    const label = `${c.w}×${c.h} resized to ${expected[n]!.size.join('×')}, cut to ${c.W}×${c.H}`;
+    assert.is(draws.left(), 0, `${label}: four draws`);
+    assert.equal([...result.mask], expected[n]!.mask, `${label}: mask`);
+    assert.equal([...result.pixels.data], expected[n]!.image, `${label}: image`);
+  });
+});
+
+test('bad input is a RangeError of one line: an empty image, a box of NaN, a label count off, a mask of the wrong length', () => {
   const oneLine = (run: () => unknown, message: RegExp) =>
     assert.throws(run, (e: Error) => e instanceof RangeError && message.test(e.message) && !e.message.includes('\n'));
   const options = { horizontalFlip: true, scaleRange: [0.5, 2] as const };
   const sample = twoObjects();
   const empty = { width: 0, height: 0, channels: 3 as const, data: new Uint8Array(0) };
   oneLine(() => augmentDetection({ ...sample, pixels: empty }, INPUT, options, Math.random), /image size must be whole numbers from 1, got 0×0/);
+  oneLine(() => augmentSegmentation({ pixels: empty, mask: new Uint8Array(0) }, INPUT, Math.random), /image size/);
   const nan = Float32Array.from(sample.boxes, (v, i) => (i === 6 ? Number.NaN : v));
   oneLine(() => augmentDetection({ ...sample, boxes: nan }, INPUT, options, Math.random), /box 1 has the coordinate NaN/);
   oneLine(() => augmentDetection({ ...sample, labels: Int32Array.of(7) }, INPUT, options, Math.random), /1 labels need 4 box coordinates/);
   oneLine(() => augmentDetection(sample, INPUT, { ...options, scaleRange: [2, 1] }, Math.random), /scale range/);
   oneLine(() => augmentDetection({ ...sample, pixels: { ...sample.pixels, data: new Uint8Array(5) } }, INPUT, options, Math.random), /needs 7200 bytes, got 5/);
+  oneLine(() => augmentSegmentation({ pixels: sample.pixels, mask: new Uint8Array(59 * 40) }, INPUT, Math.random), /mask has 2360 values .* needs 2400/);
+  oneLine(() => augmentSegmentation({ pixels: sample.pixels, mask: new Uint8Array(2400) }, INPUT, Math.random, { baseSize: 0 }), /base size/);
 });
 
 test.run();

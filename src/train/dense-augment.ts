@@ -1,7 +1,9 @@
-// Training augmentations for detectors that move boxes with their images: scale jitter around the evaluation
-// letterbox with a random crop and flip. Resizing is the project's PIL-exact resampler, so that
+// Training augmentations for detectors and segmenters that move boxes and masks with their images: scale jitter
+// around the evaluation letterbox with a random crop and flip for detection, and torchvision's segmentation training
+// recipe (random resize, flip, padded random crop) for masks. Resizing is the project's PIL-exact resampler, so that
 // with jitter off training sees the very bytes evaluation sees. Randomness comes in as a generator, so that a seeded
 // run is reproducible. Plain TypeScript over typed arrays: it runs in Node, workers and pages alike.
+import { IGNORE_INDEX } from '../data/dataset.js';
 import type { Placement } from '../runtime/images/pipeline.js';
 import { checkSize, type Pixels } from '../runtime/images/pixels.js';
 import { resample, type Interpolation } from '../runtime/images/resample.js';
@@ -33,6 +35,22 @@ export interface AugmentedDetection extends DetectionSample {
   readonly placement: Placement;
   /** Whether the pixels and boxes were mirrored across the width of `pixels`. */
   readonly flipped: boolean;
+}
+
+/** An image and its class mask, one byte a pixel, the image's size, IGNORE_INDEX where no class is scored. */
+export interface SegmentationSample {
+  readonly pixels: Pixels;
+  readonly mask: Uint8Array;
+}
+
+export interface SegmentationAugmentation {
+  /**
+   * The shorter side is resized to a whole number drawn from [⌊base / 2⌋, 2 · base]. Unless given, base is
+   * round(max(H, W) · 520 / 480), halves up: torchvision's 520 for its crop of 480, in proportion.
+   */
+  readonly baseSize?: number;
+  /** The image's resampling filter (the mask's is always nearest); bilinear unless given. */
+  readonly interpolation?: Interpolation;
 }
 
 /**
@@ -131,4 +149,96 @@ function mirrored(image: Pixels): Pixels {
     }
   }
   return { width, height, channels, data: out };
+}
+
+/**
+ * torchvision's segmentation training recipe (SegmentationPresetTrain of its references) with the model's input as
+ * the crop: the shorter side resized to a whole number drawn uniformly from [⌊base / 2⌋, 2 · base] and the longer to
+ * ⌊size · long / short⌋ (the image with `interpolation`, the mask nearest as PIL picks), mirrored with probability
+ * 0.5, padded at the bottom and right where smaller than the input (the image with 0, the mask with IGNORE_INDEX),
+ * and a window of the input's height × width cut at a uniformly drawn position. torchvision's crop is square and pads
+ * both sides once the shorter is short; this pads each side to its own length, which is the same for a square input.
+ * The numbers drawn, in order: the size, the flip, the window's top, its left.
+ *
+ * Throws a RangeError for an empty image, pixels or a mask of the wrong length, or a base size not a whole number from 1.
+ */
+export function augmentSegmentation(
+  sample: SegmentationSample,
+  input: InputSize,
+  random: () => number,
+  options: SegmentationAugmentation = {},
+): SegmentationSample {
+  checkSegmentation(sample, input, options);
+  const image = sample.pixels;
+  const base = options.baseSize ?? Math.round((Math.max(input.height, input.width) * 520) / 480);
+  const smallest = Math.floor(base / 2);
+  const resized = shorterSideTo(image, smallest + Math.floor(random() * (2 * base - smallest + 1)));
+  const flipped = random() < 0.5;
+  const top = Math.floor(random() * (Math.max(0, resized.height - input.height) + 1));
+  const left = Math.floor(random() * (Math.max(0, resized.width - input.width) + 1));
+  const rows = { first: top, count: Math.min(input.height, resized.height - top) };
+  const count = Math.min(input.width, resized.width - left);
+  // The window is drawn on the mirrored image; these are the same columns before mirroring, so only they are resized.
+  const columns = { first: flipped ? resized.width - left - count : left, count };
+  const whole = { left: 0, top: 0, width: image.width, height: image.height };
+  const pixels = resample(image, whole, resized.width, resized.height, { interpolation: options.interpolation ?? 'bilinear', rows, columns });
+  const mask = nearestWindow({ width: image.width, height: image.height, channels: 1, data: sample.mask }, resized, rows, columns);
+  const finish = (window: Pixels, fill: number) => padded(flipped ? mirrored(window) : window, input, fill);
+  return { pixels: finish(pixels, 0), mask: finish(mask, IGNORE_INDEX).data };
+}
+
+/** The size torchvision's Resize(size) gives: the shorter side `size`, the longer scaled and truncated. */
+function shorterSideTo(image: Pixels, size: number): InputSize {
+  return image.width <= image.height
+    ? { width: size, height: Math.trunc((size * image.height) / image.width) }
+    : { width: Math.trunc((size * image.width) / image.height), height: size };
+}
+
+/** Rows and columns of `plane` resized to `size` as PIL's NEAREST resize picks its pixels, only the window kept. */
+function nearestWindow(plane: Pixels, size: InputSize, rows: Span, columns: Span): Pixels {
+  const ys = nearestSources(plane.height, size.height, rows);
+  const xs = nearestSources(plane.width, size.width, columns);
+  const data = new Uint8Array(rows.count * columns.count);
+  for (let y = 0; y < rows.count; y++) {
+    for (let x = 0; x < columns.count; x++) data[y * columns.count + x] = plane.data[ys[y]! * plane.width + xs[x]!]!;
+  }
+  return { width: columns.count, height: rows.count, channels: 1, data };
+}
+
+interface Span {
+  readonly first: number;
+  readonly count: number;
+}
+
+/**
+ * The source index of each output position in `span`, as PIL's nearest scaling finds it: a position that starts at
+ * half a step and grows by one step (input / output, a double) per pixel, truncated. Accumulating rather than
+ * multiplying matters: the sums round differently and, where a position lands near a whole number, pick another pixel.
+ */
+function nearestSources(inSize: number, outSize: number, span: Span): Int32Array {
+  const step = inSize / outSize;
+  const sources = new Int32Array(span.count);
+  let position = step * 0.5;
+  for (let i = 0; i < span.first + span.count; i++, position += step) if (i >= span.first) sources[i - span.first] = Math.trunc(position);
+  return sources;
+}
+
+/** The image at the top left of an input of `size`, the rest filled with `fill`. */
+function padded(image: Pixels, size: InputSize, fill: number): Pixels {
+  if (image.width === size.width && image.height === size.height) return image;
+  const { channels } = image;
+  const data = new Uint8Array(size.width * size.height * channels).fill(fill);
+  for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * image.width * channels, (y + 1) * image.width * channels), y * size.width * channels);
+  return { width: size.width, height: size.height, channels, data };
+}
+
+function checkSegmentation(sample: SegmentationSample, input: InputSize, options: SegmentationAugmentation): void {
+  checkPixels(sample.pixels);
+  checkSize('input', input.width, input.height);
+  const { width, height } = sample.pixels;
+  if (sample.mask.length !== width * height)
+    throw new RangeError(`the mask has ${sample.mask.length} values for a ${width}×${height} image, which needs ${width * height}`);
+  const { baseSize } = options;
+  if (baseSize !== undefined && !(Number.isInteger(baseSize) && baseSize >= 1))
+    throw new RangeError(`the base size must be a whole number from 1, got ${baseSize}`);
 }
