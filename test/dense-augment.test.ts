@@ -8,7 +8,7 @@ import { mulberry32 } from '../src/random/mulberry32.js';
 import { fitImage } from '../src/runtime/images/pipeline.js';
 import type { Pixels } from '../src/runtime/images/pixels.js';
 import { crop, resample } from '../src/runtime/images/resample.js';
-import { augmentDetection, augmentSegmentation, type DetectionSample } from '../src/train/dense-augment.js';
+import { augmentDetection, augmentSegmentation, type ImageWithBoxes } from '../src/train/dense-augment.js';
 
 const PYTHON = '/usr/bin/python3';
 const havePil = spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0;
@@ -20,7 +20,7 @@ const BACKGROUND: Rgb = [40, 90, 160];
 const COLOURS: Readonly<Record<number, Rgb>> = { 7: [250, 20, 20], 9: [20, 230, 40] };
 
 /** A background with filled rectangles [x1, y1, x2, y2) of whole pixels in their label's colour, and their true boxes. */
-function scene(width: number, height: number, objects: { label: number; box: [number, number, number, number] }[]): DetectionSample {
+function scene(width: number, height: number, objects: { label: number; box: [number, number, number, number] }[]): ImageWithBoxes {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) data.set(BACKGROUND, 3 * i);
   for (const { label, box } of objects) {

@@ -15,7 +15,7 @@ export interface InputSize {
 }
 
 /** An image and its objects: boxes (x1, y1, x2, y2) in the image's pixels, four floats a box, and a label a box. */
-export interface DetectionSample {
+export interface ImageWithBoxes {
   readonly pixels: Pixels;
   readonly boxes: Float32Array;
   readonly labels: Int32Array;
@@ -30,7 +30,7 @@ export interface DetectionAugmentation {
   readonly interpolation?: Interpolation;
 }
 
-export interface AugmentedDetection extends DetectionSample {
+export interface AugmentedDetection extends ImageWithBoxes {
   /** How the image was scaled and cut, before any flip: `filled` is the size of `pixels`. */
   readonly placement: Placement;
   /** Whether the pixels and boxes were mirrored across the width of `pixels`. */
@@ -38,7 +38,7 @@ export interface AugmentedDetection extends DetectionSample {
 }
 
 /** An image and its class mask, one byte a pixel, the image's size, IGNORE_INDEX where no class is scored. */
-export interface SegmentationSample {
+export interface ImageWithMask {
   readonly pixels: Pixels;
   readonly mask: Uint8Array;
 }
@@ -71,7 +71,7 @@ export interface SegmentationAugmentation {
  * Throws a RangeError for an empty image, pixels of the wrong length, a coordinate that is not finite, a label count
  * that does not match the boxes, or a scale range that is not 0 < low ≤ high.
  */
-export function augmentDetection(sample: DetectionSample, input: InputSize, options: DetectionAugmentation, random: () => number): AugmentedDetection {
+export function augmentDetection(sample: ImageWithBoxes, input: InputSize, options: DetectionAugmentation, random: () => number): AugmentedDetection {
   checkDetection(sample, input, options);
   const image = sample.pixels;
   const [low, high] = options.scaleRange;
@@ -100,7 +100,7 @@ export function augmentDetection(sample: DetectionSample, input: InputSize, opti
 }
 
 /** The boxes through the placement and the flip, clipped to the filled part, those under a pixel across dropped. */
-function movedBoxes(sample: DetectionSample, placement: Placement, flipped: boolean): { boxes: Float32Array; labels: Int32Array } {
+function movedBoxes(sample: ImageWithBoxes, placement: Placement, flipped: boolean): { boxes: Float32Array; labels: Int32Array } {
   const { scaleX, scaleY, left, top, filled } = placement;
   const boxes: number[] = [];
   const labels: number[] = [];
@@ -118,7 +118,7 @@ function movedBoxes(sample: DetectionSample, placement: Placement, flipped: bool
 
 const clamp = (value: number, limit: number) => Math.min(limit, Math.max(0, value));
 
-function checkDetection(sample: DetectionSample, input: InputSize, options: DetectionAugmentation): void {
+function checkDetection(sample: ImageWithBoxes, input: InputSize, options: DetectionAugmentation): void {
   checkPixels(sample.pixels);
   checkSize('input', input.width, input.height);
   const [low, high] = options.scaleRange;
@@ -162,12 +162,7 @@ function mirrored(image: Pixels): Pixels {
  *
  * Throws a RangeError for an empty image, pixels or a mask of the wrong length, or a base size not a whole number from 1.
  */
-export function augmentSegmentation(
-  sample: SegmentationSample,
-  input: InputSize,
-  random: () => number,
-  options: SegmentationAugmentation = {},
-): SegmentationSample {
+export function augmentSegmentation(sample: ImageWithMask, input: InputSize, random: () => number, options: SegmentationAugmentation = {}): ImageWithMask {
   checkSegmentation(sample, input, options);
   const image = sample.pixels;
   const base = options.baseSize ?? Math.round((Math.max(input.height, input.width) * 520) / 480);
@@ -232,7 +227,7 @@ function padded(image: Pixels, size: InputSize, fill: number): Pixels {
   return { width: size.width, height: size.height, channels, data };
 }
 
-function checkSegmentation(sample: SegmentationSample, input: InputSize, options: SegmentationAugmentation): void {
+function checkSegmentation(sample: ImageWithMask, input: InputSize, options: SegmentationAugmentation): void {
   checkPixels(sample.pixels);
   checkSize('input', input.width, input.height);
   const { width, height } = sample.pixels;
