@@ -223,6 +223,14 @@ test('segmentation: masks stay on their objects, padding is 0 in the image and 2
   assert.ok(padded > 0 && padded < 60, `${padded} of 60 padded`);
 });
 
+test('segmentation into a 1 × 1 input, whose base of 1 would allow a side of 0, resizes to a pixel at least', () => {
+  const sample = { pixels: { width: 3, height: 2, channels: 3 as const, data: new Uint8Array(18).fill(9) }, mask: new Uint8Array(6).fill(4) };
+  for (const draw of [0, 0.5]) {
+    const { pixels, mask } = augmentSegmentation(sample, { height: 1, width: 1 }, () => draw);
+    assert.equal([pixels.width, pixels.height, [...pixels.data], [...mask]], [1, 1, [9, 9, 9], [4]]);
+  }
+});
+
 /** A uniform draw per number asked for, in order; the test checks that all were asked for. */
 function scripted(draws: readonly number[]): { random: () => number; left: () => number } {
   let next = 0;

@@ -45,7 +45,7 @@ export interface ImageWithMask {
 
 export interface SegmentationAugmentation {
   /**
-   * The shorter side is resized to a whole number drawn from [⌊base / 2⌋, 2 · base]. Unless given, base is
+   * The shorter side is resized to a whole number drawn from [max(1, ⌊base / 2⌋), 2 · base]. Unless given, base is
    * round(max(H, W) · 520 / 480), halves up: torchvision's 520 for its crop of 480, in proportion.
    */
   readonly baseSize?: number;
@@ -153,10 +153,10 @@ function mirrored(image: Pixels): Pixels {
 
 /**
  * torchvision's segmentation training recipe (SegmentationPresetTrain of its references) with the model's input as
- * the crop: the shorter side resized to a whole number drawn uniformly from [⌊base / 2⌋, 2 · base] and the longer to
- * ⌊size · long / short⌋ (the image with `interpolation`, the mask nearest as PIL picks), mirrored with probability
- * 0.5, padded at the bottom and right where smaller than the input (the image with 0, the mask with IGNORE_INDEX),
- * and a window of the input's height × width cut at a uniformly drawn position. torchvision's crop is square and pads
+ * the crop: the shorter side resized to a whole number drawn uniformly from [max(1, ⌊base / 2⌋), 2 · base] and the
+ * longer to ⌊size · long / short⌋ (the image with `interpolation`, the mask nearest as PIL picks), mirrored with
+ * probability 0.5, padded at the bottom and right where smaller than the input (the image with 0, the mask with
+ * IGNORE_INDEX), and a window of the input's height × width cut at a uniformly drawn position. torchvision's crop is square and pads
  * both sides once the shorter is short; this pads each side to its own length, which is the same for a square input.
  * The numbers drawn, in order: the size, the flip, the window's top, its left.
  *
@@ -166,7 +166,8 @@ export function augmentSegmentation(sample: ImageWithMask, input: InputSize, ran
   checkSegmentation(sample, input, options);
   const image = sample.pixels;
   const base = options.baseSize ?? Math.round((Math.max(input.height, input.width) * 520) / 480);
-  const smallest = Math.floor(base / 2);
+  // torchvision would draw a side of 0 for a base of 1; the smallest image is a pixel.
+  const smallest = Math.max(1, Math.floor(base / 2));
   const resized = shorterSideTo(image, smallest + Math.floor(random() * (2 * base - smallest + 1)));
   const flipped = random() < 0.5;
   const top = Math.floor(random() * (Math.max(0, resized.height - input.height) + 1));
