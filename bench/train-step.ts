@@ -27,10 +27,10 @@ const optimizer = DEFAULT_CONFIG.optimizer;
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function randomBatch(batch: number): { images: Float32Array; labels: Int32Array } {
+function randomBatch(batch: number): { images: Float32Array; targets: Int32Array } {
   return {
     images: Float32Array.from({ length: batch * 28 * 28 }, () => Math.random() * 2 - 1),
-    labels: Int32Array.from({ length: batch }, () => Math.floor(Math.random() * 10)),
+    targets: Int32Array.from({ length: batch }, () => Math.floor(Math.random() * 10)),
   };
 }
 

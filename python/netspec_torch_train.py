@@ -38,6 +38,8 @@ import torch.nn.functional as F
 
 EVAL_BATCH = 500
 ONE_CYCLE = {"warmup": 0.3, "start_divisor": 25, "final_divisor": 1e4}
+POLY_POWER = 0.9
+STEPS = {"epochs": 26, "milestones": (16, 22), "factor": 0.1, "warmup_factor": 1e-3, "max_warmup": 1000}
 
 
 def cosine_between(start, end, fraction):
@@ -46,11 +48,19 @@ def cosine_between(start, end, fraction):
 
 
 def learning_rate(schedule, peak, step, total):
-    """The learning rate after `step` of `total` steps: netspec's schedules (OneCycleLR's defaults, cosine, constant)."""
+    """The learning rate after `step` of `total` steps: netspec's schedules (OneCycleLR's defaults, cosine, constant,
+    poly, and torchvision's detection steps with warm-up), as src/train/schedule.ts defines them."""
     if schedule == "constant":
         return peak
     if schedule == "cosine":
         return cosine_between(peak, 0.0, step / max(total, 1))
+    if schedule == "poly":
+        return peak * max(0.0, 1 - step / max(total, 1)) ** POLY_POWER
+    if schedule == "steps":
+        decays = sum(1 for epoch in STEPS["milestones"] if step >= (total * epoch) // STEPS["epochs"])
+        warmup = min(STEPS["max_warmup"], total // STEPS["epochs"])
+        alpha = min(step / warmup, 1.0) if warmup > 0 else 1.0
+        return peak * STEPS["factor"] ** decays * (STEPS["warmup_factor"] * (1 - alpha) + alpha)
     start = peak / ONE_CYCLE["start_divisor"]
     warmup_steps = ONE_CYCLE["warmup"] * total - 1
     if step <= warmup_steps:
@@ -298,6 +308,8 @@ def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
         optimizer.zero_grad(set_to_none=True)
         # DDP averages gradients over processes: scaling each share's sum by world / global count makes that the global mean.
         (share_loss * world / len(indices)).backward()
+        if config.get("clipGradNorm"):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config["clipGradNorm"])
         optimizer.step()
         stats = torch.tensor([share_loss.item(), (logits.argmax(1) == y).sum().item()], dtype=torch.float64)
         if world > 1:

@@ -109,7 +109,7 @@ function segmentationCases(): SegmentationCase[] {
   return [make([2, 5, 7, 4], true, someIgnored), make([2, 5, 7, 4], false, oneImageIgnored), make([1, 3, 3, 4], true, new Array(9).fill(255))];
 }
 
-const REFERENCE = String.raw`
+const REFERENCE = `
 import json, sys, types, torch
 import torch.nn.functional as F
 from torchvision.models.detection.retinanet import RetinaNet, RetinaNetHead

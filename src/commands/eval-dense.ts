@@ -3,7 +3,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { annotatedSourceName, openDetectionSource, openSegmentationSource, type AnnotatedSource } from '../data/annotated-source.js';
-import { categoryMapping } from '../data/categories.js';
+import { categoryMapping, restoreCategoryMapping } from '../data/categories.js';
 import type { SegmentationSample } from '../data/dataset.js';
 import { encodeMaskPng, vocPalette } from '../data/mask-png.js';
 import { detectionConfig } from '../emit/detection-constant.js';
@@ -73,7 +73,9 @@ async function detection(
   name: string,
 ): Promise<number> {
   const { graph } = options;
-  const mapping = categoryMapping(dataset.categories, graph.task!.classes, name);
+  // A head trained by netspec names its outputs' categories; torchvision's are matched to the dataset's ids.
+  const saved = folder.manifest.categories;
+  const mapping = saved ? restoreCategoryMapping(saved, join(options.weights, 'model.json')) : categoryMapping(dataset.categories, graph.task!.classes, name);
   const results: CocoDetection[] = [];
   const scores = await scoreDetections(dataset, runner, {
     config: detectionConfig(graph),

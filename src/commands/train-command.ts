@@ -1,10 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../errors/user-error.js';
-import { buildModel } from '../build/model.js';
-import type { AnalyzedGraph } from '../ir/analyze.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
-import { frozenLayers } from '../train/fine-tune.js';
-import { assertWritable, type OutputKind } from '../files/output-guard.js';
+import { assertWritable } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
@@ -13,12 +10,15 @@ import { optimizerNames } from '../train/optimizer.js';
 import { progressReporter } from '../train/progress.js';
 import { schedules } from '../train/schedule.js';
 import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
-import { runFiles, train } from '../train/train.js';
+import { train } from '../train/train.js';
 import { DATA_SOURCE_ARG, TRAINING_SOURCES, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { trainTorchCommand } from './train-torch.js';
 import { readUserWeights } from './user-weights.js';
+import { checkFreeze, runOutputs } from './run-folder.js';
+import { untilStopped } from './stop-signals.js';
+import { trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
@@ -32,7 +32,16 @@ const AUGMENTATIONS = {
   'crop-flip': { cropPadding: 2, horizontalFlip: true },
   'resized-crop': { cropPadding: 0, horizontalFlip: false, resizedCrop: true },
   'resized-crop-flip': { cropPadding: 0, horizontalFlip: true, resizedCrop: true },
+  flip: { cropPadding: 0, horizontalFlip: true },
+  'scale-flip': { cropPadding: 0, horizontalFlip: true, scaleRange: [0.5, 1.5] },
+  reference: { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true },
 } as const satisfies Record<string, Augmentation>;
+/** The --augment names each kind of model takes. */
+const TASK_AUGMENTATIONS = {
+  classification: ['none', 'crop', 'crop-flip', 'resized-crop', 'resized-crop-flip'],
+  detection: ['none', 'flip', 'scale-flip'],
+  segmentation: ['none', 'reference'],
+} as const satisfies Record<string, readonly (keyof typeof AUGMENTATIONS)[]>;
 const augmentationNames = Object.keys(AUGMENTATIONS) as (keyof typeof AUGMENTATIONS)[];
 
 /** The --augment name of an augmentation; DEFAULT_CONFIG's must have one, or the help could not state the default. */
@@ -40,7 +49,9 @@ function augmentationName(augmentation: Augmentation): keyof typeof AUGMENTATION
   const same = (a: Augmentation) =>
     a.cropPadding === augmentation.cropPadding &&
     a.horizontalFlip === augmentation.horizontalFlip &&
-    Boolean(a.resizedCrop) === Boolean(augmentation.resizedCrop);
+    Boolean(a.resizedCrop) === Boolean(augmentation.resizedCrop) &&
+    !('scaleRange' in a) &&
+    !('segmentationRecipe' in a);
   const name = augmentationNames.find((n) => same(AUGMENTATIONS[n]));
   if (name === undefined) throw new Error(`no --augment name stands for ${JSON.stringify(augmentation)}`);
   return name;
@@ -76,7 +87,27 @@ const options = {
     default: augmentationName(DEFAULT_CONFIG.augmentation),
     help:
       `Augmentation: crop takes a random crop with ${AUGMENTATIONS.crop.cropPadding} pixels of padding, crop-flip adds a random horizontal flip; ` +
-      'resized-crop takes a random box of 25–100% of the area and aspect 3/4–4/3 resized to the input (RandomResizedCrop), resized-crop-flip adds the flip; worth turning on for runs longer than the default',
+      'resized-crop takes a random box of 25–100% of the area and aspect 3/4–4/3 resized to the input (RandomResizedCrop), resized-crop-flip adds the flip; worth turning on for runs longer than the default. ' +
+      `Detectors take none, flip (a random horizontal flip; their default) or scale-flip (the letterbox scaled by 0.5–1.5, cropped or padded to the input, and flipped); ` +
+      "segmenters take none or reference (torchvision's recipe: random resize 0.5–2× of the base size, flip, random crop padded with 255; their default)",
+  },
+  'val-data': {
+    type: 'string',
+    arg: DATA_SOURCE_ARG,
+    help: 'Detectors and segmenters: the validation data, scored after every epoch (needed for coco:, whose files hold one split each)',
+  },
+  splits: {
+    type: 'string',
+    arg: 'TRAIN,VAL',
+    defaultText: 'train,val',
+    help: 'Detectors and segmenters on voc: or masks: data: the splits to train and validate on',
+  },
+  'clip-grad': {
+    type: 'number',
+    arg: 'X',
+    defaultText: 'off; 10 for detectors',
+    ...CONFIG_BOUNDS.clipGradNorm,
+    help: 'Scale the gradients down to a global 2-norm of X when above it (clip_grad_norm_)',
   },
   'val-split': {
     type: 'number',
@@ -169,6 +200,7 @@ const RUN_SETTINGS = [
   'workers',
   'init',
   'freeze',
+  'clip-grad',
 ] as const satisfies readonly (keyof typeof options)[];
 
 export const command = defineCommand({
@@ -225,7 +257,8 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
     }
     const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
     if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);
-    return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values) });
+    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, given };
+    return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values), dense });
   },
 });
 
@@ -247,6 +280,7 @@ function configOf(values: OptionValues<typeof options>): TrainCommandOptions['co
     seed: values.seed,
     trainLimit: values.limit ?? null,
     replicas: values.workers ?? null,
+    clipGradNorm: values['clip-grad'] ?? null,
     freeze:
       values.freeze === undefined
         ? []
@@ -262,7 +296,7 @@ function defaultReplicas(backend: string): number {
   return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
 }
 
-interface TrainCommandOptions {
+export interface TrainCommandOptions {
   readonly spec: string;
   readonly data: DataSource;
   /** How an image folder is split and decoded. */
@@ -273,33 +307,23 @@ interface TrainCommandOptions {
   readonly init: string | undefined;
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
-}
-
-/** What a run writes into its folder, each replaced only if an earlier run of netspec wrote it. */
-function runOutputs(out: string): { path: string; kind: OutputKind }[] {
-  const files = runFiles(out);
-  return [
-    { path: files.checkpoint, kind: 'safetensors' },
-    { path: files.weights, kind: 'weights-folder' },
-    { path: files.metrics, kind: 'json' },
-    { path: files.curves, kind: 'generated-text' },
-  ];
-}
-
-/** Throws naming a --freeze entry that matches no layer, before any data is read. */
-function checkFreeze(graph: AnalyzedGraph, freeze: readonly string[]): void {
-  if (freeze.length === 0) return;
-  const model = buildModel(graph);
-  try {
-    frozenLayers(model, freeze);
-  } finally {
-    model.dispose();
-  }
+  /** What a detector's or segmenter's run reads beside: its validation data and splits, and which options were given. */
+  readonly dense?: Omit<DenseCommandOptions, 'replicas'> & { readonly augment: string };
 }
 
 /** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
 async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
+  const augmentations: readonly string[] = TASK_AUGMENTATIONS[graph.task?.kind ?? 'classification'];
+  const augment = options.dense?.augment;
+  if (augment !== undefined && options.dense!.given.has('augment') && !augmentations.includes(augment))
+    throw new UsageError(
+      `--augment ${augment} is not for ${graph.task ? `a ${graph.task.kind} model` : 'a classifier'}; ${graph.name} takes ${augmentations.join(', ')}`,
+    );
+  if (graph.task) return trainDenseCommand(graph, options, { ...options.dense!, replicas: defaultReplicas });
+  const denseOnly = (['val-data', 'splits'] as const).filter((name) => options.dense?.given.has(name));
+  if (denseOnly.length > 0)
+    throw new UsageError(`${denseOnly.map((n) => `--${n}`).join(', ')} are for detectors and segmenters; ${graph.name} is a classifier`);
   // A missing, damaged or foreign checkpoint is found before anything else is read.
   if (options.resume) readRunCheckpoint(options.out, graph);
   // Before the first step: a run that cannot save its results should not train for an epoch first.
@@ -310,21 +334,7 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const backend = await initBackend();
   checkFreeze(graph, options.config.freeze ?? []);
   const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
-  // Ctrl-C (SIGINT) and SIGTERM (a job scheduler, `kill`, a container stopping) both finish the step and save; the
-  // same signal again quits at once. The exit status is 128 plus the signal's number, as a shell reports a signal.
-  let stopRequested: { readonly status: number } | undefined;
-  const stopOn = (signal: 'SIGINT' | 'SIGTERM', status: number) => () => {
-    if (stopRequested) process.exit(status);
-    stopRequested = { status };
-    const again = signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
-    process.stderr.write(
-      `\nnetspec: ${signal === 'SIGTERM' ? 'SIGTERM: ' : ''}stopping after this step to save a checkpoint (${again} again to quit at once)\n`,
-    );
-  };
-  const handlers = { SIGINT: stopOn('SIGINT', 130), SIGTERM: stopOn('SIGTERM', 143) };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
-  try {
+  return untilStopped(async (shouldStop) => {
     const result = await train({
       graph,
       data,
@@ -334,11 +344,8 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
       resume: options.resume,
       backend,
       progress: progressReporter(process.stderr),
-      shouldStop: () => stopRequested !== undefined,
+      shouldStop,
     });
-    return result.interrupted ? (stopRequested?.status ?? 130) : 0;
-  } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
-  }
+    return result.interrupted;
+  });
 }

@@ -5,6 +5,7 @@ import type { TrainConfig } from '../train/config.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
 import { dataMismatch, dataSourceName, loadDataSource, type DataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface TrainTorchOptions {
   readonly spec: string;
@@ -21,6 +22,8 @@ export interface TrainTorchOptions {
 /** Loads and checks the data as the tfjs engine does, then hands the run to torchrun; failures are user errors of one line. */
 export async function trainTorchCommand(options: TrainTorchOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
+  if (graph.task)
+    throw new UserError(`--engine torch trains classifiers so far; ${graph.name} is a ${graph.task.kind} model: train it with --engine tfjs (the default)`);
   // Before seconds of decoding: without PyTorch there is nothing to hand the data to.
   assertTorchrun();
   const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });

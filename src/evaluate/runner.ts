@@ -55,19 +55,24 @@ export async function openRunner(graph: AnalyzedGraph, folder: WeightsFolder, ch
 async function tfjsRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {
   const model = await loadWeights(buildModel(graph), folder, { disposeOnError: true });
   const optimised = optimizeForInference(model, inferencePlan(graph));
-  const shape = graph.inputShape;
+  return modelRunner(graph, optimised, () => {
+    optimised.dispose();
+    model.dispose();
+  });
+}
+
+/** A runner over a tfjs model of the graph (BatchNorm in inference mode); `dispose` is what disposing it does. */
+export function modelRunner(graph: AnalyzedGraph, model: Pick<tf.LayersModel, 'predict'>, dispose: () => void = () => {}): ModelRunner {
+  const [height, width, channels] = graph.inputShape as [number, number, number];
   return {
     engine: 'tfjs',
     async run(images, count) {
-      const outputs = tf.tidy(() => [optimised.predict(tf.tensor4d(images, [count, shape[0]!, shape[1]!, shape[2]!]))].flat());
+      const outputs = tf.tidy(() => [model.predict(tf.tensor4d(images, [count, height, width, channels]))].flat());
       const read = await Promise.all(outputs.map(async (output) => ({ data: (await output.data()) as Float32Array, dims: output.shape })));
       tf.dispose(outputs);
       return new Map(graph.outputs.map((output, i) => [output.name, read[i]!]));
     },
-    dispose() {
-      optimised.dispose();
-      model.dispose();
-    },
+    dispose,
   };
 }
 

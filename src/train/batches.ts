@@ -17,6 +17,10 @@ export interface Augmentation {
   readonly horizontalFlip: boolean;
   /** First take torchvision's RandomResizedCrop (25–100% of the area, aspect 3/4–4/3) of the stored image, resized back to its size. */
   readonly resizedCrop?: boolean;
+  /** Detectors: the letterbox's scale times a factor drawn from this range, then cropped or padded to the input. */
+  readonly scaleRange?: readonly [number, number];
+  /** Segmenters: torchvision's reference recipe (random resize 0.5–2× of the base size, flip, crop padded with 255). */
+  readonly segmentationRecipe?: boolean;
 }
 
 export const NO_AUGMENTATION: Augmentation = { cropPadding: 0, horizontalFlip: false };

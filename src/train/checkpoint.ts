@@ -23,20 +23,23 @@ export interface TrainPosition {
   readonly correct: number;
   readonly seen: number;
   readonly seconds: number;
+  /** A detector's or segmenter's loss parts summed over the epoch so far. */
+  readonly parts?: Readonly<Record<string, number>>;
 }
 
-export interface CheckpointState {
+/** A run's state; the history is a classifier's epochs, or a detector's or segmenter's (DenseEpochRecord). */
+export interface CheckpointState<Record = EpochRecord> {
   readonly format: 'netspec-checkpoint';
   readonly version: 1;
   readonly model: string;
   readonly config: TrainConfig;
   readonly normalization: Normalization;
   readonly position: TrainPosition;
-  readonly history: readonly EpochRecord[];
+  readonly history: readonly Record[];
 }
 
-export interface Checkpoint {
-  readonly state: CheckpointState;
+export interface Checkpoint<Record = EpochRecord> {
+  readonly state: CheckpointState<Record>;
   readonly weights: NamedWeight[];
   readonly optimizer: { steps: number; slots: Float32Array[][] };
 }
@@ -52,7 +55,7 @@ const OPTIMIZER_STEPS_KEY = 'netspec.optimizer.steps';
  * statistics included) under `model/`, the optimiser's slots under `optimizer/<variable>/<slot>`, and the run's
  * state as JSON metadata. Written atomically, so an interrupted write leaves the previous checkpoint.
  */
-export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
+export function writeCheckpoint<Record>(path: string, checkpoint: Checkpoint<Record>): void {
   const slotNames = slotNamesOf(checkpoint.state.config.optimizer.name);
   const tensors = new Map<string, FloatTensor>();
   for (const w of checkpoint.weights) tensors.set(`model/${w.name}`, { shape: w.shape, data: w.data });
@@ -74,7 +77,7 @@ const MAX_CHECKPOINT_BYTES = 2 ** 32 - 2;
  * and shape; the optimiser's slots against the optimiser it names; every number finite. Each fault is a UserError of
  * one line naming the file. (How many slots the run's variables need, and their sizes, the optimiser checks: stateProblem.)
  */
-export function readCheckpoint(path: string, graph: AnalyzedGraph): Checkpoint {
+export function readCheckpoint<Record = EpochRecord>(path: string, graph: AnalyzedGraph): Checkpoint<Record> {
   const file = checkpointFile(path);
   const refuse = (why: string): never => {
     throw new UserError(`${path} cannot be resumed from: ${why}`);
@@ -111,14 +114,14 @@ export function readCheckpoint(path: string, graph: AnalyzedGraph): Checkpoint {
   const steps = Number(file.metadata.get(OPTIMIZER_STEPS_KEY) ?? 0);
   if (!Number.isSafeInteger(steps) || steps < 0)
     refuse(`its optimiser step count ${JSON.stringify(file.metadata.get(OPTIMIZER_STEPS_KEY))} is not a whole number`);
-  return { state, weights, optimizer: { steps, slots } };
+  return { state: state as CheckpointState<never>, weights, optimizer: { steps, slots } };
 }
 
 /** The checkpoint of the run in `out`, to resume it; a UserError when there is none to resume or it is unusable. */
-export function readRunCheckpoint(out: string, graph: AnalyzedGraph): Checkpoint {
+export function readRunCheckpoint<Record = EpochRecord>(out: string, graph: AnalyzedGraph): Checkpoint<Record> {
   const path = join(out, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new UserError(`cannot resume: ${path} does not exist`);
-  return readCheckpoint(path, graph);
+  return readCheckpoint<Record>(path, graph);
 }
 
 /** The checkpoint's safetensors, read with its size bounded; a damaged one is a UserError of one line, since nothing was about to be written. */
@@ -136,7 +139,7 @@ function checkpointFile(path: string): SafetensorsFile {
   }
 }
 
-function parseState(path: string, text: string): CheckpointState {
+function parseState(path: string, text: string): CheckpointState<unknown> {
   let state: unknown;
   try {
     state = JSON.parse(text);
@@ -145,18 +148,17 @@ function parseState(path: string, text: string): CheckpointState {
   }
   if (typeof state !== 'object' || state === null)
     throw new UserError(`${path} is not a netspec training checkpoint (its ${STATE_KEY} metadata is not an object)`);
-  return state as CheckpointState;
+  return state as CheckpointState<unknown>;
 }
 
 /** What in the state a resumed run could not use: its settings, normalisation, position or history. */
-function stateProblem(state: CheckpointState, graph: AnalyzedGraph): string | undefined {
+function stateProblem(state: CheckpointState<unknown>, graph: AnalyzedGraph): string | undefined {
   const config = configProblem(state.config, optimizerNames, schedules);
   if (config) return `its settings are unusable: ${config}`;
   const normalization = normalizationProblem(state.normalization, graph.inputShape[2]);
   if (normalization) return `its input normalisation is unusable: ${normalization}`;
   const { position, history } = state as { position: unknown; history: unknown };
   const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
-  const amount = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   const p = (position ?? {}) as Record<keyof TrainPosition, unknown>;
   if (
     typeof position !== 'object' ||
@@ -173,12 +175,25 @@ function stateProblem(state: CheckpointState, graph: AnalyzedGraph): string | un
   if ((p.epoch as number) > state.config.epochs || (p.correct as number) > (p.seen as number))
     return `its position (epoch ${p.epoch}, ${p.correct} of ${p.seen} correct) does not fit a run of ${state.config.epochs} epochs`;
   if (!Array.isArray(history) || history.length !== p.epoch) return `its history does not hold one record per finished epoch (${p.epoch})`;
-  const record = history.findIndex(
-    (r: Record<string, unknown> | null, i) =>
-      r?.epoch !== i + 1 || !['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'seconds'].every((key) => amount(r[key])),
-  );
-  if (record >= 0) return `its history's record ${record + 1} is not epoch ${record + 1} with finite losses, accuracies and seconds`;
+  const record = history.findIndex((r: unknown, i) => (graph.task ? denseRecordProblem(r, i + 1) : classifierRecordProblem(r, i + 1)));
+  if (record >= 0)
+    return `its history's record ${record + 1} is not epoch ${record + 1} with finite losses, ${graph.task ? 'scores' : 'accuracies'} and seconds`;
   return undefined;
+}
+
+const amount = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+function classifierRecordProblem(record: unknown, epoch: number): boolean {
+  const r = (record ?? {}) as Record<string, unknown>;
+  return r.epoch !== epoch || !['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'seconds'].every((key) => amount(r[key]));
+}
+
+/** A dense record: its loss and seconds, and its parts and scores as objects of numbers (a score may be null, or −1 as COCO's "none"). */
+function denseRecordProblem(record: unknown, epoch: number): boolean {
+  const r = (record ?? {}) as Record<string, unknown>;
+  const numbers = (x: unknown, allowed: (v: unknown) => boolean) => typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every(allowed);
+  const score = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= -1);
+  return r.epoch !== epoch || !amount(r.trainLoss) || !amount(r.seconds) || !numbers(r.losses, amount) || !numbers(r.scores, score);
 }
 
 /** Why the checkpoint's model weights are not the graph's, by name and shape: the first few differences, counted. */

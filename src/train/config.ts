@@ -20,6 +20,8 @@ export interface TrainConfig {
   readonly replicas: number;
   /** Layers kept as they are (see frozenLayers: `stem`, `layer1`, …), their BatchNorm in inference mode; absent in older checkpoints. */
   readonly freeze?: readonly string[];
+  /** Gradients are scaled to this global 2-norm when above it (clip_grad_norm_); null or absent: not clipped. */
+  readonly clipGradNorm?: number | null;
 }
 
 /**
@@ -60,7 +62,15 @@ export const CONFIG_BOUNDS = {
   seed: { min: 0, max: 2 ** 32 - 1, integer: true },
   trainLimit: { min: 1, integer: true },
   replicas: { min: 1, max: 64, integer: true },
+  clipGradNorm: { min: 0, max: 1e6, exclusiveMin: true },
 } as const satisfies Record<string, Bounds>;
+
+/** Why a saved scale-jitter range is unusable, or undefined (absent is off). */
+function scaleRangeProblem(range: unknown): string | undefined {
+  if (range === undefined) return undefined;
+  const ok = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number' && x > 0 && x <= 10) && range[0] <= range[1];
+  return ok ? undefined : `the scale range ${JSON.stringify(range)} is not two numbers 0 < low ≤ high ≤ 10`;
+}
 
 /** Why `value` is outside `bounds`, in words naming `what`, or undefined. */
 function outOfBounds(what: string, value: unknown, bounds: Bounds): string | undefined {
@@ -110,7 +120,8 @@ export function configProblem(
     (Number.isInteger(augmentation.cropPadding) && (augmentation.cropPadding as number) >= 0 && (augmentation.cropPadding as number) <= 64
       ? undefined
       : 'the crop padding is not an integer from 0 to 64') ??
-    (typeof augmentation.horizontalFlip === 'boolean' && (augmentation.resizedCrop === undefined || typeof augmentation.resizedCrop === 'boolean')
+    (typeof augmentation.horizontalFlip === 'boolean' &&
+    [augmentation.resizedCrop, augmentation.segmentationRecipe].every((flag) => flag === undefined || typeof flag === 'boolean')
       ? undefined
       : 'the augmentation flags are not true or false') ??
     outOfBounds('the seed', config.seed, CONFIG_BOUNDS.seed) ??
@@ -119,6 +130,10 @@ export function configProblem(
     (engine === 'torch' ? undefined : outOfBounds('the replica count', config.replicas, CONFIG_BOUNDS.replicas)) ??
     (config.freeze === undefined || (Array.isArray(config.freeze) && config.freeze.every((name) => typeof name === 'string'))
       ? undefined
-      : 'freeze is not a list of layer names')
+      : 'freeze is not a list of layer names') ??
+    (config.clipGradNorm === undefined || config.clipGradNorm === null
+      ? undefined
+      : outOfBounds('the gradient clipping norm', config.clipGradNorm, CONFIG_BOUNDS.clipGradNorm)) ??
+    scaleRangeProblem(augmentation.scaleRange)
   );
 }

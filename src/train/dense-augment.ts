@@ -4,7 +4,7 @@
 // with jitter off training sees the very bytes evaluation sees. Randomness comes in as a generator, so that a seeded
 // run is reproducible. Plain TypeScript over typed arrays: it runs in Node, workers and pages alike.
 import { IGNORE_INDEX } from '../data/dataset.js';
-import type { Placement } from '../runtime/images/pipeline.js';
+import { fitImage, type Placement } from '../runtime/images/pipeline.js';
 import { checkSize, type Pixels } from '../runtime/images/pixels.js';
 import { resample, type Interpolation } from '../runtime/images/resample.js';
 
@@ -181,6 +181,20 @@ export function augmentSegmentation(sample: ImageWithMask, input: InputSize, ran
   const mask = nearestWindow({ width: image.width, height: image.height, channels: 1, data: sample.mask }, resized, rows, columns);
   const finish = (window: Pixels, fill: number) => padded(flipped ? mirrored(window) : window, input, fill);
   return { pixels: finish(pixels, 0), mask: finish(mask, IGNORE_INDEX).data };
+}
+
+/**
+ * No augmentation: the image as evaluation fits it (`fitImage`'s letterbox, only the filled pixels, which the caller
+ * pads with zeros after normalisation) and its mask resized alike by nearest and padded to the input with
+ * IGNORE_INDEX, so that padding is never scored.
+ */
+export function letterboxSegmentation(sample: ImageWithMask, input: InputSize, options: Pick<SegmentationAugmentation, 'interpolation'> = {}): ImageWithMask {
+  checkSegmentation(sample, input, {});
+  const { pixels, placement } = fitImage(sample.pixels, { ...input, channels: sample.pixels.channels, fit: 'letterbox', interpolation: options.interpolation });
+  const { filled } = placement;
+  const plane = { width: sample.pixels.width, height: sample.pixels.height, channels: 1 as const, data: sample.mask };
+  const mask = nearestWindow(plane, filled, { first: 0, count: filled.height }, { first: 0, count: filled.width });
+  return { pixels, mask: padded(mask, input, IGNORE_INDEX).data };
 }
 
 /** The size torchvision's Resize(size) gives: the shorter side `size`, the longer scaled and truncated. */

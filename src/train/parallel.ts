@@ -3,7 +3,13 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
 import { startWorker, workerScript } from '../runtime/inference/worker-thread.js';
 import type { OptimizerConfig } from './optimizer.js';
-import type { Evaluation, GradientResult } from './replica.js';
+import type { BatchTargets, Evaluation, GradientResult } from './replica.js';
+
+/** A batch, or a replica's share of one: images channels last, and what they are trained against. */
+export interface TrainingBatch {
+  readonly images: Float32Array;
+  readonly targets: BatchTargets;
+}
 
 export interface WorkerSetup {
   readonly graph: AnalyzedGraph;
@@ -14,7 +20,7 @@ export interface WorkerSetup {
 }
 
 export type ReplicaMessage =
-  | { readonly kind: 'gradients'; readonly images: Float32Array; readonly labels: Int32Array }
+  | { readonly kind: 'gradients'; readonly images: Float32Array; readonly targets: BatchTargets }
   | { readonly kind: 'apply'; readonly gradients: Float32Array; readonly learningRate: number }
   | { readonly kind: 'evaluate'; readonly batches: readonly { images: Float32Array; labels: Int32Array }[] }
   | { readonly kind: 'weights'; readonly weights: readonly NamedWeight[] }
@@ -60,7 +66,7 @@ export class ReplicaWorkers {
   }
 
   /** Starts each worker on its share; resolves with their results in order. */
-  gradients(shares: readonly { images: Float32Array; labels: Int32Array }[]): Promise<GradientResult[]> {
+  gradients(shares: readonly TrainingBatch[]): Promise<GradientResult[]> {
     return Promise.all(
       shares.map(async (share, i) => {
         this.post(i, { kind: 'gradients', ...share }, [share.images.buffer as ArrayBuffer]);

@@ -96,7 +96,7 @@ function panel(
 }
 
 /** Epochs span exactly first to last (a single epoch is centred in ±1), with ticks on whole epochs. */
-function epochAxis(first: number, last: number): Axis {
+export function epochAxis(first: number, last: number): Axis {
   // The room grows with huge epoch numbers so that first ± room still differ in floating point.
   const room = last - first < 1e-6 ? Math.max(1, Math.abs(first) * 1e-6) : 0;
   const [low, high] = [first - room, last + room];

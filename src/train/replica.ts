@@ -7,6 +7,7 @@ import { initialWeights } from '../weights/init.js';
 import { toTfjs, weightSlots } from '../weights/mapping.js';
 import { freezeBatchNorm, frozenLayers } from './fine-tune.js';
 import { Optimizer, type OptimizerConfig } from './optimizer.js';
+import { denseLoss, targetCount, type DenseTargets } from './dense/dense-loss.js';
 
 /** What one forward and backward pass over a (sub-)batch yields: the mean-loss gradient of every trainable weight, flat. */
 export interface GradientResult {
@@ -15,7 +16,12 @@ export interface GradientResult {
   readonly lossSum: number;
   readonly correct: number;
   readonly count: number;
+  /** A dense head's loss parts (classification, boxRegression; out, aux), each summed like lossSum. */
+  readonly parts: Readonly<Record<string, number>>;
 }
+
+/** What a batch is trained against: a classifier's labels, or a detector's or segmenter's targets. */
+export type BatchTargets = Int32Array | DenseTargets;
 
 /** Sums over evaluated images: cross-entropy, the number classified correctly, and the images. */
 export interface Evaluation {
@@ -54,33 +60,33 @@ export class Replica {
     this.setWeights(weightSlots(graph).map((slot) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: toTfjs(slot, torch.get(slot.torchName)!.data) })));
   }
 
-  /** Gradients of the mean cross-entropy over an NHWC batch, with BatchNorm in training mode (updating its statistics). */
-  gradients(images: Float32Array, labels: Int32Array): GradientResult {
-    const count = labels.length;
+  /**
+   * Gradients of the batch's loss with BatchNorm in training mode (updating its statistics): a classifier's mean
+   * cross-entropy over its labels, or a detector's or segmenter's loss over its dense targets.
+   */
+  gradients(images: Float32Array, targets: BatchTargets): GradientResult {
+    const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
     // An empty share (a batch of fewer images than replicas) has no loss to differentiate: its weight in the average
     // is zero, and running the model on it would fail (the wasm backend divides by the batch size) or give NaN.
-    if (count === 0) return { gradients: new Float32Array(this.trainableSize), lossSum: 0, correct: 0, count: 0 };
+    if (count === 0) return { gradients: new Float32Array(this.trainableSize), lossSum: 0, correct: 0, count: 0, parts: {} };
     const shape = [count, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
-    const classes = this.model.outputs[0]!.shape[1]!;
     const result = tf.tidy(() => {
       const x = tf.tensor(images, shape);
-      const y = tf.tensor1d(labels, 'int32');
-      let lossSum = tf.scalar(0);
-      let correct = tf.scalar(0);
+      let sums: Record<string, tf.Scalar> = {};
       const { grads } = tf.variableGrads(() => {
-        const { losses, hits } = score(this.model.apply(x, { training: true }) as tf.Tensor2D, y, classes);
-        lossSum = tf.keep(losses.sum());
-        correct = tf.keep(hits.sum());
-        return losses.mean() as tf.Scalar;
+        const outputs = [this.model.apply(x, { training: true })].flat() as tf.Tensor[];
+        const { loss, sums: kept } = batchLoss(outputs, targets, count);
+        sums = Object.fromEntries(Object.entries(kept).map(([name, sum]) => [name, tf.keep(sum)]));
+        return loss;
       }, this.variables);
       const flat = tf.concat(this.variables.map((v) => grads[v.name]!.reshape([-1])));
-      return { flat, lossSum, correct };
+      return { flat, sums };
     });
     const gradients = result.flat.dataSync() as Float32Array;
-    const lossSum = result.lossSum.dataSync()[0]!;
-    const correct = result.correct.dataSync()[0]!;
-    tf.dispose([result.flat, result.lossSum, result.correct]);
-    return { gradients, lossSum, correct, count };
+    const sums = Object.fromEntries(Object.entries(result.sums).map(([name, sum]) => [name, sum.dataSync()[0]!]));
+    tf.dispose([result.flat, ...Object.values(result.sums)]);
+    const { loss: lossSum = 0, correct = 0, ...parts } = sums;
+    return { gradients, lossSum, correct, count, parts };
   }
 
   /** Applies one optimiser step with flat gradients as `gradients` returns them. */
@@ -127,6 +133,21 @@ export class Replica {
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/**
+ * The loss to differentiate and the sums a step reports, each over the images (a mean times the count): `loss`, a
+ * classifier's `correct`, and a dense head's loss parts by name.
+ */
+function batchLoss(outputs: readonly tf.Tensor[], targets: BatchTargets, count: number): { loss: tf.Scalar; sums: Record<string, tf.Scalar> } {
+  if (targets instanceof Int32Array) {
+    const logits = outputs[0] as tf.Tensor2D;
+    const { losses, hits } = score(logits, tf.tensor1d(targets, 'int32'), logits.shape[1]);
+    return { loss: losses.mean() as tf.Scalar, sums: { loss: losses.sum() as tf.Scalar, correct: hits.sum() as tf.Scalar } };
+  }
+  const { total, parts } = denseLoss(outputs, targets);
+  const sums = Object.fromEntries(Object.entries(parts).map(([name, part]) => [name, part.mul(count) as tf.Scalar]));
+  return { loss: total, sums: { loss: total.mul(count) as tf.Scalar, ...sums } };
 }
 
 /** Each image's cross-entropy and whether its highest logit is its label. */

@@ -26,7 +26,7 @@ import { toTfjs, toTorch, weightSlots } from '../weights/mapping.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, type FloatTensor, type SafetensorsFile } from '../weights/safetensors.js';
 import { limitedSet, measureNormalization, type Normalization } from './batches.js';
 import { configProblem, type TrainConfig } from './config.js';
-import { initialisedFrom } from './fine-tune.js';
+import { classOutputs, initialisedFrom } from './fine-tune.js';
 import { optimizerNames } from './optimizer.js';
 import { schedules } from './schedule.js';
 import type { EpochRecord } from './plot.js';
@@ -248,17 +248,17 @@ function startingWeights(options: TorchTrainOptions, log: (line: string) => void
   const fresh = initialWeights(graph, options.config.seed);
   if (!init) return fresh;
   const slots = weightSlots(graph);
-  const head = slots.at(-1)!.layer;
+  const heads = classOutputs(graph);
   const current = slots.map((slot) => ({ name: slot.tfjsName, shape: slot.tfjsShape, data: toTfjs(slot, fresh.get(slot.torchName)!.data) }));
   let chosen;
   try {
-    chosen = initialisedFrom(current, init.weights, head, init.source);
+    chosen = initialisedFrom(current, init.weights, heads, init.source);
   } catch (error) {
     throw new TorchEngineError((error as Error).message);
   }
   const byName = new Map(chosen.weights.map((weight) => [weight.name, weight]));
   log(
-    `netspec: starting from the weights in ${init.source}${chosen.freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`,
+    `netspec: starting from the weights in ${init.source}${chosen.freshHead ? `; the head ${heads.join(', ')} has other shapes there (another class count) and starts fresh` : ''}`,
   );
   return new Map(slots.map((slot) => [slot.torchName, { shape: slot.torchShape, data: toTorch(slot, byName.get(slot.tfjsName)!.data) }]));
 }

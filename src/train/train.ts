@@ -8,13 +8,14 @@ import { writeWeightsFolder } from '../weights/folder.js';
 import { assembleBatch, epochOrder, limitedSet, measureNormalization, randomFor, type Normalization } from './batches.js';
 import { CHECKPOINT_FILE, readRunCheckpoint, writeCheckpoint, type CheckpointState, type TrainPosition } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { ReplicaWorkers } from './parallel.js';
+import { ReplicaWorkers, type TrainingBatch } from './parallel.js';
+import { sliceTargets, targetCount } from './dense/dense-loss.js';
 import { plotHistory, type EpochRecord } from './plot.js';
 import { formatDuration } from '../terminal/progress.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
-import { initialisedFrom } from './fine-tune.js';
+import { classOutputs, initialisedFrom } from './fine-tune.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
 import { nonFiniteProblem } from '../runtime/weights/numbers.js';
 import { UserError } from '../errors/user-error.js';
@@ -88,7 +89,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     main.optimizer.restore(saved.optimizer);
   } else {
     main.initialise(graph, state.config.seed);
-    if (options.init) startFrom(main, options.init, log);
+    if (options.init) startFrom(graph, main, options.init, log);
   }
   const { config, normalization } = state;
   const workers =
@@ -135,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
         const batch = assembleBatch(trainSet, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
         const rate = learningRate(config.schedule, config.learningRate, epoch * stepsPerEpoch + step, totalSteps);
-        const results = await trainStep(main, workers, batch, rate);
+        const results = await trainStep(main, workers, { images: batch.images, targets: batch.labels }, rate);
         const count = results.reduce((n, r) => n + r.count, 0);
         lossSum += results.reduce((s, r) => s + r.lossSum, 0);
         correct += results.reduce((s, r) => s + r.correct, 0);
@@ -209,14 +210,14 @@ export type RunEngine =
   | { readonly engine: 'torch'; readonly device: string; readonly processes: number; readonly machines: number };
 
 /** A diverged run: a UserError of one line saying where, and that the last checkpoint is kept. */
-function diverged(checkpointPath: string, where: string): UserError {
+export function diverged(checkpointPath: string, where: string): UserError {
   return new UserError(
-    `training diverged ${where}; nothing of it was saved, and ${checkpointPath} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`,
+    `training diverged ${where}; nothing of it was saved, and ${checkpointPath} keeps the last finished epoch, if any: lower the learning rate (--lr) or clip the gradients (--clip-grad) and train again`,
   );
 }
 
 /** The replica's weights, refused as a diverged run when any is NaN or infinite, so that none is ever written. */
-function finiteWeights(main: Replica, where: string, checkpointPath: string): NamedWeight[] {
+export function finiteWeights(main: Replica, where: string, checkpointPath: string): NamedWeight[] {
   const weights = main.weights();
   for (const w of weights) {
     const problem = nonFiniteProblem(w.name, w.data);
@@ -264,12 +265,12 @@ export function writeRunReport(
 }
 
 /** Sets the replica's weights from a folder's, keeping a head for another class count fresh and saying so. */
-function startFrom(main: Replica, init: NonNullable<TrainOptions['init']>, log: (line: string) => void): void {
-  const head = main.model.layers.filter((layer) => layer.weights.length > 0).at(-1)!.name;
-  const { weights, freshHead } = initialisedFrom(main.weights(), init.weights, head, init.source);
+export function startFrom(graph: AnalyzedGraph, main: Replica, init: NonNullable<TrainOptions['init']>, log: (line: string) => void): void {
+  const heads = classOutputs(graph);
+  const { weights, freshHead } = initialisedFrom(main.weights(), init.weights, heads, init.source);
   main.setWeights(weights);
   log(
-    `netspec: starting from the weights in ${init.source}${freshHead ? `; the head ${head} has other shapes there (another class count) and starts fresh` : ''}`,
+    `netspec: starting from the weights in ${init.source}${freshHead ? `; the head ${heads.join(', ')} has other shapes there (another class count) and starts fresh` : ''}`,
   );
 }
 
@@ -281,8 +282,9 @@ function startFrom(main: Replica, init: NonNullable<TrainOptions['init']>, log: 
 export async function trainStep(
   main: Replica,
   workers: ReplicaWorkers | undefined,
-  batch: { images: Float32Array; labels: Int32Array },
+  batch: TrainingBatch,
   rate: number,
+  clipNorm?: number,
 ): Promise<GradientResult[]> {
   const results = await gradients(main, workers, batch);
   const count = results.reduce((n, r) => n + r.count, 0);
@@ -291,24 +293,43 @@ export async function trainStep(
     const weight = r.count / count;
     for (let i = 0; i < averaged.length; i++) averaged[i] = averaged[i]! + r.gradients[i]! * weight;
   }
+  if (clipNorm !== undefined) clipGradientNorm(averaged, clipNorm);
   workers?.broadcast({ kind: 'apply', gradients: averaged, learningRate: rate });
   main.apply(averaged, rate);
   return results;
 }
 
-async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: { images: Float32Array; labels: Int32Array }): Promise<GradientResult[]> {
-  if (!workers) return [main.gradients(batch.images, batch.labels)];
-  const replicas = workers.size + 1;
-  const count = batch.labels.length;
-  const imageSize = batch.images.length / count;
+/**
+ * Scales the gradients down to a global 2-norm of at most `maxNorm`, as torch.nn.utils.clip_grad_norm_ does (the
+ * factor maxNorm / (norm + 10⁻⁶), applied when below 1), before weight decay is added.
+ */
+export function clipGradientNorm(gradients: Float32Array, maxNorm: number): number {
+  let squares = 0;
+  for (const g of gradients) squares += g * g;
+  const norm = Math.sqrt(squares);
+  const factor = maxNorm / (norm + 1e-6);
+  if (factor < 1) for (let i = 0; i < gradients.length; i++) gradients[i] = gradients[i]! * factor;
+  return norm;
+}
+
+async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: TrainingBatch): Promise<GradientResult[]> {
+  if (!workers) return [main.gradients(batch.images, batch.targets)];
+  const [own, ...rest] = splitBatch(batch, workers.size + 1);
+  const pending = workers.gradients(rest);
+  const result = main.gradients(own!.images, own!.targets);
+  return [result, ...(await pending)];
+}
+
+/** The batch in `replicas` contiguous shares of as near equal image counts as can be. */
+function splitBatch(batch: TrainingBatch, replicas: number): TrainingBatch[] {
+  const { images, targets } = batch;
+  const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
+  const imageSize = images.length / count;
   const bounds = Array.from({ length: replicas + 1 }, (_, i) => Math.round((i * count) / replicas));
-  const shares = Array.from({ length: replicas }, (_, i) => ({
-    images: batch.images.slice(bounds[i]! * imageSize, bounds[i + 1]! * imageSize),
-    labels: batch.labels.slice(bounds[i]!, bounds[i + 1]!),
+  return Array.from({ length: replicas }, (_, i) => ({
+    images: images.slice(bounds[i]! * imageSize, bounds[i + 1]! * imageSize),
+    targets: targets instanceof Int32Array ? targets.slice(bounds[i]!, bounds[i + 1]!) : sliceTargets(targets, bounds[i]!, bounds[i + 1]!),
   }));
-  const pending = workers.gradients(shares.slice(1));
-  const own = main.gradients(shares[0]!.images, shares[0]!.labels);
-  return [own, ...(await pending)];
 }
 
 /**

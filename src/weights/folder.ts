@@ -16,7 +16,7 @@ export function writeWeightsFolder(
   model: string,
   weights: readonly NamedWeight[],
   skipped: readonly string[],
-  trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes'> = {},
+  trainedWith: Pick<WeightsFolderManifest, 'input' | 'classes' | 'categories'> = {},
 ): void {
   const bytes = concatenate(weights);
   const total = bytes.byteLength;

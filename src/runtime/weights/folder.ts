@@ -17,6 +17,14 @@ export interface WeightsFolderManifest {
   readonly input?: InputNormalization;
   /** The class names in label order, when known (netspec train). */
   readonly classes?: readonly string[];
+  /**
+   * A detector trained by netspec: which head output stands for which of the dataset's category ids, so that eval
+   * reports in the dataset's own ids. Checked entry by entry where it is read (restoreCategoryMapping).
+   */
+  readonly categories?: {
+    readonly kind: 'identity' | 'contiguous';
+    readonly categories: readonly { readonly id: number; readonly name: string; readonly output: number }[];
+  };
   readonly weightsManifest: readonly {
     readonly paths: readonly string[];
     readonly weights: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float32' }[];
@@ -160,7 +168,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /** What makes a parsed manifest unusable, or undefined: every field a reader relies on is checked, so nothing later meets a null. */
 function manifestProblem(manifest: unknown): string | undefined {
   if (!isObject(manifest) || manifest.format !== 'netspec-weights' || manifest.version !== 1) return 'unknown format or version';
-  const { weightsManifest: groups, skipped, input, classes } = manifest;
+  const { weightsManifest: groups, skipped, input, classes, categories } = manifest;
   if (!Array.isArray(groups) || !Array.isArray(skipped)) return 'weightsManifest or skipped is missing';
   if (!skipped.every((name) => typeof name === 'string')) return 'skipped is not a list of layer names';
   const shardCounts = new Map<string, number>();
@@ -191,6 +199,7 @@ function manifestProblem(manifest: unknown): string | undefined {
     if (problem) return `input, the normalisation, is unusable: ${problem}`;
   }
   if (classes !== undefined && !(Array.isArray(classes) && classes.every((name) => typeof name === 'string'))) return 'classes is not a list of names';
+  if (categories !== undefined && !(isObject(categories) && Array.isArray(categories.categories))) return 'categories is not a category mapping';
   return undefined;
 }
 
