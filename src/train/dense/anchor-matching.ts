@@ -54,7 +54,7 @@ export function matchAnchors(iou: Float32Array, boxes: number, thresholds: Match
   const bestIou = new Float32Array(anchors).fill(-Infinity);
   for (let i = 0; i < boxes; i++) {
     for (let j = 0; j < anchors; j++) {
-      if (iou[i * anchors + j]! >= bestIou[j]!) [bestIou[j], best[j]] = [iou[i * anchors + j]!, i];
+      if (iou[i * anchors + j]! > bestIou[j]!) [bestIou[j], best[j]] = [iou[i * anchors + j]!, i];
     }
   }
   // torch compares a float32 tensor with a Python float in float32.

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BETWEEN_THRESHOLDS, type AnchorTargets } from './anchor-matching.js';
 
-const FOCAL_ALPHA = 0.26;
+const FOCAL_ALPHA = 0.25;
 
 export interface DetectionLoss {
   readonly classification: tf.Scalar;

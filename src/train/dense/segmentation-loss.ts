@@ -38,7 +38,7 @@ export function segmentationLoss(out: tf.Tensor4D, aux: tf.Tensor4D | undefined,
         .mul(truth)
         .sum()
         .neg()
-        .div(Math.max(1, scored + 1)) as tf.Scalar;
+        .div(Math.max(1, scored)) as tf.Scalar;
     const outLoss = crossEntropy(out);
     if (!aux) return { out: outLoss, total: outLoss };
     const auxLoss = crossEntropy(aux);
