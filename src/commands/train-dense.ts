@@ -131,19 +131,17 @@ function frozenNorms(graph: AnalyzedGraph, freeze: readonly string[]): string[] 
 /** The training and validation datasets, checked against the head: categories or mask classes, and something to learn. */
 function openDenseData(graph: AnalyzedGraph, source: AnnotatedSource, dense: DenseCommandOptions, maxPixels: number): DenseData {
   const [trainSplit, valSplit] = splitsOf(source, dense.splits);
+  const task = graph.task!;
+  const open = task.kind === 'detection' ? openDetectionSource : openSegmentationSource;
+  const train = open(source, { split: trainSplit, maxPixels });
   const valSource = dense.valData === undefined ? undefined : annotatedOf(parseDataSource(dense.valData, 'train'));
   if (source.kind === 'coco' && valSource === undefined)
     throw new UsageError(`coco: data holds one split a file; name the validation split's annotations with --val-data coco:ANNOTATIONS.json`);
-  const val = { source: valSource ?? source, split: valSource && valSource.kind === 'coco' ? undefined : valSplit };
-  const task = graph.task!;
-  if (task.kind === 'detection') {
-    const train = openDetectionSource(source, { split: trainSplit, maxPixels });
-    const validation = openDetectionSource(val.source, { split: val.split, maxPixels });
-    return { kind: 'detection', train, val: validation, mapping: detectionMapping(graph, train, validation), config: detectionConfig(graph) };
-  }
-  const train = openSegmentationSource(source, { split: trainSplit, maxPixels });
-  const validation = openSegmentationSource(val.source, { split: val.split, maxPixels });
-  return { kind: 'segmentation', train, val: validation, classNames: segmentationClasses(graph, train) };
+  const val = open(valSource ?? source, { split: valSource?.kind === 'coco' ? undefined : valSplit, maxPixels });
+  if (train.task === 'detection' && val.task === 'detection')
+    return { kind: 'detection', train, val, mapping: detectionMapping(graph, train, val), config: detectionConfig(graph) };
+  if (train.task === 'segmentation' && val.task === 'segmentation') return { kind: 'segmentation', train, val, classNames: segmentationClasses(graph, train) };
+  throw new Error(`the ${task.kind} data opened as ${train.task} and ${val.task}`);
 }
 
 function annotatedOf(source: DataSource): AnnotatedSource {

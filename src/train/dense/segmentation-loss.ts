@@ -32,13 +32,7 @@ export function segmentationLoss(out: tf.Tensor4D, aux: tf.Tensor4D | undefined,
   return tf.tidy(() => {
     // oneHot leaves an ignored pixel's row (label −1) all zeros, so it adds nothing to the sum.
     const truth = tf.oneHot(tf.tensor3d(labels, [batch, height, width], 'int32'), classes);
-    const crossEntropy = (logits: tf.Tensor4D) =>
-      logits
-        .logSoftmax()
-        .mul(truth)
-        .sum()
-        .neg()
-        .div(Math.max(1, scored)) as tf.Scalar;
+    const crossEntropy = (logits: tf.Tensor4D) => logits.logSoftmax().mul(truth).sum().neg().div(Math.max(1, scored)) as tf.Scalar;
     const outLoss = crossEntropy(out);
     if (!aux) return { out: outLoss, total: outLoss };
     const auxLoss = crossEntropy(aux);
