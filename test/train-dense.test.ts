@@ -12,6 +12,7 @@ import { writeSceneDataset, type SceneDataset } from '../scripts/scenes.js';
 import { openDetectionSource } from '../src/data/annotated-source.js';
 import { categoryMapping } from '../src/data/categories.js';
 import { detectionConfig } from '../src/emit/detection-constant.js';
+import { openMaskFolder } from '../src/data/mask-folder.js';
 import { analyzeSpecFile } from '../src/commands/print-diagnostics.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { imageTransformFor } from '../src/runtime/images/pipeline.js';
@@ -116,36 +117,43 @@ test('an FCN learns the scene masks from scratch; its run folder holds what eval
   assert.ok(Math.abs(report.meanIoU - last.scores.meanIoU) < 1e-3, `eval ${report.meanIoU}, training's validation ${last.scores.meanIoU}`);
 });
 
-test('a run stopped after four steps and resumed ends with the very weights of a run never stopped', async () => {
-  // A RetinaNet: FCN and DeepLabV3 heads hold dropout, which tfjs draws unseeded, so only heads without it repeat exactly.
-  const graph = analyzeSpecFile(specs.retinanet);
-  const source = { kind: 'coco', imagesDir: undefined } as const;
-  const train = openDetectionSource({ ...source, annotations: scenes.coco.train.replace(/^coco:/, '') });
-  const val = openDetectionSource({ ...source, annotations: scenes.coco.val.replace(/^coco:/, '') });
-  const data = { kind: 'detection', train, val, mapping: categoryMapping(train.categories, 3, train.source), config: detectionConfig(graph) } as const;
-  const config: TrainConfig = {
-    ...DEFAULT_CONFIG,
-    epochs: 2,
-    batchSize: 8,
-    learningRate: 0.01,
-    schedule: 'steps',
-    augmentation: { cropPadding: 0, horizontalFlip: true, scaleRange: [0.5, 1.5] },
-    replicas: 1,
-    clipGradNorm: 10,
-  };
-  const common = { graph, data, config, transform: imageTransformFor(graph), log: () => {} };
-  await trainDense({ ...common, out: join(root, 'straight') });
-  // Three steps an epoch (24 images in batches of 8): the fourth check comes after the first epoch's last step.
-  let checks = 0;
-  const stopped = await trainDense({ ...common, out: join(root, 'stopped'), shouldStop: () => ++checks === 2 });
-  assert.ok(stopped.interrupted);
-  const resumed = await trainDense({ ...common, out: join(root, 'stopped'), resume: true });
-  assert.not.ok(resumed.interrupted);
-  assert.equal(await trainDenseHistory(join(root, 'stopped')), await trainDenseHistory(join(root, 'straight')));
-  const [a, b] = await Promise.all(['straight', 'stopped'].map((name) => readWeightsFolder(join(root, name, 'weights'))));
-  assert.is(b!.weights.size, a!.weights.size);
-  for (const [name, weight] of a!.weights) assert.equal(b!.weights.get(name)!.data, weight.data, name);
+test('a run stopped mid-epoch and resumed ends with the very weights of a run never stopped, dropout included', async () => {
+  for (const kind of ['detection', 'segmentation'] as const) {
+    const { graph, data, config } = kind === 'detection' ? detectionRun() : segmentationRun();
+    const common = { graph, data, config, transform: imageTransformFor(graph), log: () => {} };
+    const [straight, stopped] = [join(root, `${kind}-straight`), join(root, `${kind}-stopped`)];
+    await trainDense({ ...common, out: straight });
+    // Three steps an epoch (24 images in batches of 8): the second check comes after the second step.
+    let checks = 0;
+    assert.ok((await trainDense({ ...common, out: stopped, shouldStop: () => ++checks === 2 })).interrupted);
+    assert.not.ok((await trainDense({ ...common, out: stopped, resume: true })).interrupted);
+    assert.equal(await trainDenseHistory(stopped), await trainDenseHistory(straight));
+    const [a, b] = await Promise.all([straight, stopped].map((out) => readWeightsFolder(join(out, 'weights'))));
+    assert.is(b!.weights.size, a!.weights.size);
+    for (const [name, weight] of a!.weights) assert.equal(b!.weights.get(name)!.data, weight.data, `${kind}: ${name}`);
+  }
 });
+
+const runConfig = (config: Partial<TrainConfig>): TrainConfig => ({ ...DEFAULT_CONFIG, epochs: 2, batchSize: 8, replicas: 1, ...config });
+
+/** A RetinaNet on the COCO files with scale jitter and flips, gradients clipped. */
+function detectionRun() {
+  const graph = analyzeSpecFile(specs.retinanet);
+  const open = (source: string) => openDetectionSource({ kind: 'coco', imagesDir: undefined, annotations: source.replace(/^coco:/, '') });
+  const [train, val] = [open(scenes.coco.train), open(scenes.coco.val)];
+  const data = { kind: 'detection', train, val, mapping: categoryMapping(train.categories, 3, train.source), config: detectionConfig(graph) } as const;
+  const augmentation = { cropPadding: 0, horizontalFlip: true, scaleRange: [0.5, 1.5] } as const;
+  return { graph, data, config: runConfig({ learningRate: 0.01, schedule: 'steps', augmentation, clipGradNorm: 10 }) };
+}
+
+/** An FCN, whose heads hold dropout, on the mask folder with torchvision's recipe. */
+function segmentationRun() {
+  const graph = analyzeSpecFile(specs.fcn);
+  const open = (split: string) => openMaskFolder(scenes.masks.replace(/^masks:/, ''), { split });
+  const data = { kind: 'segmentation', train: open('train'), val: open('val'), classNames: ['background', 'disc', 'square', 'triangle'] } as const;
+  const augmentation = { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true } as const;
+  return { graph, data, config: runConfig({ learningRate: 0.02, schedule: 'poly', augmentation }) };
+}
 
 /** The epochs a finished run recorded, without their seconds, which differ from run to run. */
 async function trainDenseHistory(out: string): Promise<unknown> {

@@ -9,6 +9,8 @@ import type { BatchTargets, Evaluation, GradientResult } from './replica.js';
 export interface TrainingBatch {
   readonly images: Float32Array;
   readonly targets: BatchTargets;
+  /** Seeds the share's dropout and drop path (see training-random.ts); unseeded when absent. */
+  readonly seed?: number;
 }
 
 export interface WorkerSetup {
@@ -20,7 +22,7 @@ export interface WorkerSetup {
 }
 
 export type ReplicaMessage =
-  | { readonly kind: 'gradients'; readonly images: Float32Array; readonly targets: BatchTargets }
+  | ({ readonly kind: 'gradients' } & TrainingBatch)
   | { readonly kind: 'apply'; readonly gradients: Float32Array; readonly learningRate: number }
   | { readonly kind: 'evaluate'; readonly batches: readonly { images: Float32Array; labels: Int32Array }[] }
   | { readonly kind: 'weights'; readonly weights: readonly NamedWeight[] }

@@ -7,6 +7,7 @@ import { initialWeights } from '../weights/init.js';
 import { toTfjs, weightSlots } from '../weights/mapping.js';
 import { freezeBatchNorm, frozenLayers } from './fine-tune.js';
 import { Optimizer, type OptimizerConfig } from './optimizer.js';
+import { seedTrainingRandomness } from '../runtime/ops/training-random.js';
 import { denseLoss, targetCount, type DenseTargets } from './dense/dense-loss.js';
 
 /** What one forward and backward pass over a (sub-)batch yields: the mean-loss gradient of every trainable weight, flat. */
@@ -64,12 +65,14 @@ export class Replica {
    * Gradients of the batch's loss with BatchNorm in training mode (updating its statistics): a classifier's mean
    * cross-entropy over its labels, or a detector's or segmenter's loss over its dense targets.
    */
-  gradients(images: Float32Array, targets: BatchTargets): GradientResult {
+  gradients(images: Float32Array, targets: BatchTargets, seed?: number): GradientResult {
     const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
     // An empty share (a batch of fewer images than replicas) has no loss to differentiate: its weight in the average
     // is zero, and running the model on it would fail (the wasm backend divides by the batch size) or give NaN.
     if (count === 0) return { gradients: new Float32Array(this.trainableSize), lossSum: 0, correct: 0, count: 0, parts: {} };
     const shape = [count, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
+    // Dropout and drop path draw from the step's seed, so that a run repeats and resumes exactly.
+    seedTrainingRandomness(seed);
     const result = tf.tidy(() => {
       const x = tf.tensor(images, shape);
       let sums: Record<string, tf.Scalar> = {};
@@ -82,6 +85,7 @@ export class Replica {
       const flat = tf.concat(this.variables.map((v) => grads[v.name]!.reshape([-1])));
       return { flat, sums };
     });
+    seedTrainingRandomness(undefined);
     const gradients = result.flat.dataSync() as Float32Array;
     const sums = Object.fromEntries(Object.entries(result.sums).map(([name, sum]) => [name, sum.dataSync()[0]!]));
     tf.dispose([result.flat, ...Object.values(result.sums)]);

@@ -136,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
         const batch = assembleBatch(trainSet, indices, normalization, config.augmentation, randomFor(config.seed, 2, epoch, step));
         const rate = learningRate(config.schedule, config.learningRate, epoch * stepsPerEpoch + step, totalSteps);
-        const results = await trainStep(main, workers, { images: batch.images, targets: batch.labels }, rate);
+        const results = await trainStep(main, workers, { images: batch.images, targets: batch.labels, seed: stepSeed(config.seed, epoch, step) }, rate);
         const count = results.reduce((n, r) => n + r.count, 0);
         lossSum += results.reduce((s, r) => s + r.lossSum, 0);
         correct += results.reduce((s, r) => s + r.correct, 0);
@@ -299,6 +299,11 @@ export async function trainStep(
   return results;
 }
 
+/** The seed of a step's dropout and drop path: a stream of its own, apart from the order's and the augmentation's. */
+export function stepSeed(seed: number, epoch: number, step: number): number {
+  return Math.floor(randomFor(seed, 4, epoch, step)() * 2 ** 32);
+}
+
 /**
  * Scales the gradients down to a global 2-norm of at most `maxNorm`, as torch.nn.utils.clip_grad_norm_ does (the
  * factor maxNorm / (norm + 10⁻⁶), applied when below 1), before weight decay is added.
@@ -313,22 +318,23 @@ export function clipGradientNorm(gradients: Float32Array, maxNorm: number): numb
 }
 
 async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: TrainingBatch): Promise<GradientResult[]> {
-  if (!workers) return [main.gradients(batch.images, batch.targets)];
+  if (!workers) return [main.gradients(batch.images, batch.targets, batch.seed)];
   const [own, ...rest] = splitBatch(batch, workers.size + 1);
   const pending = workers.gradients(rest);
-  const result = main.gradients(own!.images, own!.targets);
+  const result = main.gradients(own!.images, own!.targets, own!.seed);
   return [result, ...(await pending)];
 }
 
-/** The batch in `replicas` contiguous shares of as near equal image counts as can be. */
+/** The batch in `replicas` contiguous shares of as near equal image counts as can be, each with a seed of its own. */
 function splitBatch(batch: TrainingBatch, replicas: number): TrainingBatch[] {
-  const { images, targets } = batch;
+  const { images, targets, seed } = batch;
   const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
   const imageSize = images.length / count;
   const bounds = Array.from({ length: replicas + 1 }, (_, i) => Math.round((i * count) / replicas));
   return Array.from({ length: replicas }, (_, i) => ({
     images: images.slice(bounds[i]! * imageSize, bounds[i + 1]! * imageSize),
     targets: targets instanceof Int32Array ? targets.slice(bounds[i]!, bounds[i + 1]!) : sliceTargets(targets, bounds[i]!, bounds[i + 1]!),
+    seed: seed === undefined ? undefined : (seed + i) >>> 0,
   }));
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { apply, passThrough, soleInputShape, type RuntimeOp, type SymbolicTensor } from './op.js';
+import { dropMask } from './training-random.js';
 
 /**
  * Stochastic depth (timm's DropPath) as a layer: in training each image of the batch keeps its residual branch with
@@ -22,15 +23,7 @@ export class DropPath extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs)!;
     if (!kwargs.training || this.rate === 0) return x;
-    return tf.tidy(() => {
-      const keep = 1 - this.rate;
-      // floor(keep + U[0, 1)) is 1 with probability keep, per image.
-      const mask = tf
-        .randomUniform([x.shape[0]!, ...x.shape.slice(1).map(() => 1)])
-        .add(keep)
-        .floor();
-      return x.mul(mask.div(keep));
-    });
+    return tf.tidy(() => x.mul(dropMask([x.shape[0]!, ...x.shape.slice(1).map(() => 1)], this.rate)));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

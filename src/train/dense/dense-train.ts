@@ -23,7 +23,7 @@ import type { TrainConfig } from '../config.js';
 import { ReplicaWorkers, type TrainingBatch } from '../parallel.js';
 import { Replica } from '../replica.js';
 import { learningRate } from '../schedule.js';
-import { diverged, finiteWeights, runFiles, startFrom, trainStep } from '../train.js';
+import { diverged, finiteWeights, runFiles, startFrom, stepSeed, trainStep } from '../train.js';
 import { detectionBatch, segmentationBatch } from './dense-batches.js';
 import { denseEpochSummary, writeDenseReport, type DenseEpochRecord } from './dense-report.js';
 
@@ -167,7 +167,7 @@ class DenseRun {
     const progress = this.options.progress?.(`epoch ${epoch + 1}/${config.epochs}`);
     for (let step = this.position.step; step < this.stepsPerEpoch; step++) {
       const indices = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
-      const batch = await this.batchOf(indices, randomFor(config.seed, 2, epoch, step));
+      const batch = { ...(await this.batchOf(indices, randomFor(config.seed, 2, epoch, step))), seed: stepSeed(config.seed, epoch, step) };
       const rate = learningRate(config.schedule, config.learningRate, epoch * this.stepsPerEpoch + step, total);
       const results = await trainStep(this.main, this.workers, batch, rate, config.clipGradNorm ?? undefined);
       this.position = advanced(this.position, results, step + 1, (performance.now() - started) / 1000);
