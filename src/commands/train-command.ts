@@ -18,7 +18,7 @@ import { trainTorchCommand } from './train-torch.js';
 import { readUserWeights } from './user-weights.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
-import { trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
+import { DENSE_OPTIMIZER, recipeText, trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
@@ -205,7 +205,8 @@ const RUN_SETTINGS = [
 
 export const command = defineCommand({
   name: 'train',
-  summary: "Train a spec's classifier on Fashion-MNIST, CIFAR or a folder of images, with checkpoints, resume and training curves",
+  summary:
+    "Train a spec's classifier, detector or segmenter on Fashion-MNIST, CIFAR, image folders, COCO, VOC or mask folders, with checkpoints, resume and curves",
   forms: [{ args: '<spec.json>', options: ['data'], after: '[options]' }],
   description: `Trains the spec's classifier from a seeded initialisation on one of:
   - fashion-mnist: Debian's dataset-fashion-mnist package, or NETSPEC_FASHION_MNIST pointing at its four idx files
@@ -225,6 +226,16 @@ saves a checkpoint and exits with status 130 (SIGTERM likewise, with 143); --res
 after checking everything it holds against the spec.
 
 On the wasm backend each step's batch is split across worker threads, one model replica per core.
+
+A detection or segmentation spec trains on coco:ANNOTATIONS.json (with --val-data coco:… for the validation split),
+voc:DIR or masks:DIR (--splits TRAIN,VAL, default train,val), read a batch at a time from the files, with
+torchvision's losses (RetinaNet's focal and L1 losses; cross-entropy ignoring 255, plus half the auxiliary
+head's), the validation scored after each epoch (COCO's AP and AP50; mean IoU and pixel accuracy), and the
+category mapping saved with the weights. Options not given follow torchvision's reference recipes:
+  - detectors: ${recipeText('detection')}
+  - segmenters: ${recipeText('segmentation')}
+both SGD with momentum ${DENSE_OPTIMIZER.momentum} and weight decay ${DENSE_OPTIMIZER.weightDecay}, without Nesterov. --init from trained weights keeps
+what fits (the class logits of another class count start fresh) and, in a detector, freezes the backbone's BatchNorm.
 
 With --engine torch the run is PyTorch's: DIR gets the spec's nn.Module (model.py), the settings and the images,
 and torchrun runs the training script netspec ships on --nproc processes per machine and --nnodes machines

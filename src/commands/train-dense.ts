@@ -50,14 +50,24 @@ export interface DenseRunOptions {
  * clipped to norm 10, without which RetinaNet trained from scratch does not start learning.
  */
 export const DENSE_DEFAULTS = {
-  detection: { epochs: 12, batch: 4, ratePerImage: 0.01 / 16, schedule: 'steps', augment: 'flip', clipGradNorm: 10 },
-  segmentation: { epochs: 12, batch: 4, ratePerImage: 0.02 / 32, schedule: 'poly', augment: 'reference', clipGradNorm: null },
+  detection: { epochs: 12, batch: 4, rate: { value: 0.01, images: 16 }, schedule: 'steps', augment: 'flip', clipGradNorm: 10 },
+  segmentation: { epochs: 12, batch: 4, rate: { value: 0.02, images: 32 }, schedule: 'poly', augment: 'reference', clipGradNorm: null },
 } as const;
-const DENSE_OPTIMIZER = { momentum: 0.9, nesterov: false, weightDecay: 1e-4 } as const;
+export const DENSE_OPTIMIZER = { momentum: 0.9, nesterov: false, weightDecay: 1e-4 } as const;
 const DENSE_AUGMENTATIONS: Record<(typeof DENSE_DEFAULTS)[keyof typeof DENSE_DEFAULTS]['augment'], Augmentation> = {
   flip: { cropPadding: 0, horizontalFlip: true },
   reference: { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true },
 };
+
+/** A task's recipe in words, for the command's help: the figures are the ones the code uses. */
+export function recipeText(task: keyof typeof DENSE_DEFAULTS): string {
+  const recipe = DENSE_DEFAULTS[task];
+  const { rate } = recipe;
+  return (
+    `${recipe.epochs} epochs of batch ${recipe.batch}, learning rate ${rate.value} per ${rate.images} images (${(rate.value * recipe.batch) / rate.images} at batch ${recipe.batch}), ` +
+    `schedule ${recipe.schedule}, --augment ${recipe.augment}${recipe.clipGradNorm === null ? '' : `, gradients clipped to norm ${recipe.clipGradNorm}`}`
+  );
+}
 
 /** Opens and checks the data, then trains; Ctrl-C saves and stops as a classifier run does. */
 export async function trainDenseCommand(graph: AnalyzedGraph, options: DenseRunOptions, dense: DenseCommandOptions): Promise<number> {
@@ -103,7 +113,7 @@ function denseConfig(
     ...given,
     epochs: pick('epochs', given.epochs, recipe.epochs),
     batchSize,
-    learningRate: pick('lr', given.learningRate, recipe.ratePerImage * batchSize),
+    learningRate: pick('lr', given.learningRate, (recipe.rate.value * batchSize) / recipe.rate.images),
     schedule: pick<Schedule>('schedule', given.schedule, recipe.schedule),
     optimizer: {
       ...optimizer,
