@@ -168,7 +168,8 @@ function stateProblem(state: CheckpointState<unknown>, graph: AnalyzedGraph): st
     !count(p.correct) ||
     !count(p.seen) ||
     !amount(p.lossSum) ||
-    !amount(p.seconds)
+    !amount(p.seconds) ||
+    !(p.parts === undefined || finiteAmounts(p.parts))
   ) {
     return `its position ${JSON.stringify(position)} is not whole epoch, step and image counts with finite sums`;
   }
@@ -191,9 +192,18 @@ function classifierRecordProblem(record: unknown, epoch: number): boolean {
 /** A dense record: its loss and seconds, and its parts and scores as objects of numbers (a score may be null, or −1 as COCO's "none"). */
 function denseRecordProblem(record: unknown, epoch: number): boolean {
   const r = (record ?? {}) as Record<string, unknown>;
-  const numbers = (x: unknown, allowed: (v: unknown) => boolean) => typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every(allowed);
   const score = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= -1);
-  return r.epoch !== epoch || !amount(r.trainLoss) || !amount(r.seconds) || !numbers(r.losses, amount) || !numbers(r.scores, score);
+  return r.epoch !== epoch || !amount(r.trainLoss) || !amount(r.seconds) || !finiteAmounts(r.losses) || !numbersOf(r.scores, score);
+}
+
+/** An object whose every value `allowed` admits. */
+function numbersOf(x: unknown, allowed: (v: unknown) => boolean): boolean {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every(allowed);
+}
+
+/** An object of finite numbers from 0: a position's or a record's loss parts. */
+function finiteAmounts(x: unknown): boolean {
+  return numbersOf(x, amount);
 }
 
 /** Why the checkpoint's model weights are not the graph's, by name and shape: the first few differences, counted. */
