@@ -48,7 +48,10 @@ test('usage errors exit 2 with a reason naming the problem', () => {
     ],
     [['train', tinySpec, tinySpec, '--data', 'fashion-mnist'], /^netspec: train takes exactly one spec file, got 2\n/],
     [['train', '--data', 'fashion-mnist'], /^netspec: train takes exactly one spec file, got 0\n/],
-    [['train', tinySpec, '--data', 'fashion-mnist', '--schedule', 'linear'], /^netspec: --schedule takes onecycle, cosine, constant, poly, steps, got "linear"\n/],
+    [
+      ['train', tinySpec, '--data', 'fashion-mnist', '--schedule', 'linear'],
+      /^netspec: --schedule takes onecycle, cosine, constant, poly, steps, got "linear"\n/,
+    ],
     [['train', tinySpec, '--data', 'fashion-mnist', '--frobnicate'], /^netspec: .*--frobnicate/],
   ];
   for (const [args, message] of cases) {
@@ -310,7 +313,10 @@ test('train --help exits 0 and lists every option', () => {
   // …and nothing the parser accepts goes unlisted.
   const listed = [...run.stdout.matchAll(/\n {2}(?:-h, )?--([a-z-]+)/g)].map((m) => m[1]);
   assert.equal(listed.sort(), [...options].sort());
-  assert.match(netspec(['--help']).stdout, /\n {2}train {5}Train a spec's classifier, detector or segmenter on Fashion-MNIST, CIFAR, image folders, COCO, VOC or mask folders/);
+  assert.match(
+    netspec(['--help']).stdout,
+    /\n {2}train {5}Train a spec's classifier, detector or segmenter on Fashion-MNIST, CIFAR, image folders, COCO, VOC or mask folders/,
+  );
 });
 
 test.run();

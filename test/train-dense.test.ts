@@ -224,6 +224,11 @@ test('data that does not fit the head, or options that do not fit the task, are 
     ],
     [['train', specs.fcn, '--data', scenes.masks, '--engine', 'torch'], 1, /--engine torch trains classifiers so far; scene_fcn is a segmentation model/],
     [['train', specs.fcn, '--data', scenes.coco.train], 1, /is read for detection \(boxes\); segmentation data is voc:DIR or masks:DIR/],
+    [
+      ['train', specs.retinanet, '--data', scenes.coco.train, '--val-data', scenes.coco.val, '--init', join(root, 'fcn-run', 'weights')],
+      1,
+      /fcn-run\/weights holds none of the model's weights by name and shape: they are another network's/,
+    ],
   ];
   for (const [args, status, message] of cases) {
     const run = netspec([...args, '--out', join(root, 'refused')]);

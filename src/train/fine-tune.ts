@@ -92,6 +92,8 @@ export function initialisedFrom(
     problems.push(found ? `${weight.name} is [${found.shape.join(', ')}] there but [${weight.shape.join(', ')}] here` : `missing ${weight.name}`);
     return weight;
   });
+  if (problems.length === current.length)
+    throw new UserError(`${source} holds none of the model's weights by name and shape: they are another network's (another task, backbone or spec)`);
   if (problems.length > 0)
     throw new UserError(
       `${source} does not fit the model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
