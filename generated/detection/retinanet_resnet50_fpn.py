@@ -14,6 +14,15 @@ OUTPUT_SHAPES = {"cls_logits": (49104, 91), "bbox_regression": (49104, 4)}
 # Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.
 PARAMS = {"trainable": 34068119, "non_trainable": 53120}
 MACS = 62003326976
+# How the outputs decode: the input's and pyramid levels' (height, width), the anchors, RetinaNet's settings.
+DETECTION = {"input": (512, 512), "levels": ((64, 64), (32, 32), (16, 16), (8, 8), (4, 4)), "anchor_sizes": ((32, 40, 50), (64, 80, 101), (128, 161, 203), (256, 322, 406), (512, 645, 812)), "aspect_ratios": ((0.5, 1.0, 2.0), (0.5, 1.0, 2.0), (0.5, 1.0, 2.0), (0.5, 1.0, 2.0), (0.5, 1.0, 2.0)), "score_thresh": 0.05, "nms_thresh": 0.5, "detections_per_img": 300, "topk_candidates": 1000}
+
+
+def anchor_generator():
+    """torchvision's AnchorGenerator of these anchors, in the order of the outputs (level, location, ratio, size)."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+
+    return AnchorGenerator(DETECTION["anchor_sizes"], DETECTION["aspect_ratios"])
 
 
 class _Modules(nn.Module):

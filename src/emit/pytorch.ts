@@ -4,6 +4,7 @@ import type { Op, Preprocessing } from '../ir/graph.js';
 import { definitionOf } from '../ops/index.js';
 import type { PythonDefinition } from '../ops/pytorch.js';
 import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './escape.js';
+import { detectionConfig } from './detection-constant.js';
 import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.js';
 import { forwardValueNames } from './pytorch-values.js';
 
@@ -20,6 +21,8 @@ const moduleNames = [
   'OUTPUT_SHAPES',
   'PARAMS',
   'MACS',
+  'DETECTION',
+  'anchor_generator',
   'create_model',
   '_Modules',
 ];
@@ -127,6 +130,33 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
     pythonComment('Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.'),
     `PARAMS = {"trainable": ${graph.params.trainable}, "non_trainable": ${graph.params.nonTrainable}}`,
     `MACS = ${graph.macs}`,
+    ...detectionSettings(graph),
+  ];
+}
+
+/**
+ * A detector's decoding as torchvision's RetinaNet takes it (the keyword names are its constructor's), and its
+ * AnchorGenerator, so that the module trains with torchvision's compute_loss and decodes with its
+ * postprocess_detections as the TypeScript module decodes.
+ */
+function detectionSettings(graph: AnalyzedGraph): string[] {
+  if (graph.task?.kind !== 'detection') return [];
+  const config = detectionConfig(graph);
+  const float = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
+  const tuples = (lists: readonly (readonly number[])[], each: (x: number) => string) =>
+    `(${lists.map((list) => `(${list.map(each).join(', ')}${list.length === 1 ? ',' : ''})`).join(', ')}${lists.length === 1 ? ',' : ''})`;
+  return [
+    pythonComment("How the outputs decode: the input's and pyramid levels' (height, width), the anchors, RetinaNet's settings."),
+    `DETECTION = {"input": ${tuple(config.input)}, "levels": ${tuples(config.levels, String)}, "anchor_sizes": ${tuples(config.anchors.sizes, String)}, ` +
+      `"aspect_ratios": ${tuples(config.anchors.ratios, float)}, "score_thresh": ${float(config.scoreThreshold)}, "nms_thresh": ${float(config.nmsThreshold)}, ` +
+      `"detections_per_img": ${config.detectionsPerImage}, "topk_candidates": ${config.topkCandidates}}`,
+    '',
+    '',
+    'def anchor_generator():',
+    '    """torchvision\'s AnchorGenerator of these anchors, in the order of the outputs (level, location, ratio, size)."""',
+    '    from torchvision.models.detection.anchor_utils import AnchorGenerator',
+    '',
+    '    return AnchorGenerator(DETECTION["anchor_sizes"], DETECTION["aspect_ratios"])',
   ];
 }
 
