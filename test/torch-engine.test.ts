@@ -16,11 +16,11 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { ProgressReporter } from '../src/train/progress.js';
-import { TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
+import { isExecutable, TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
 const SPEC = 'specs/fashion/resnet20.json';
-const haveTorch = spawnSync('torchrun', ['--help'], { stdio: 'ignore' }).status === 0;
+const haveTorch = isExecutable('torchrun');
 const haveData = existsSync(defaultFashionMnistDir());
 const define = haveTorch && haveData ? test : test.skip;
 if (!haveTorch || !haveData) console.log(`\n  torch-engine.test.ts skipped: it needs torchrun (python3-torch) and Fashion-MNIST (dataset-fashion-mnist)\n`);
