@@ -31,6 +31,7 @@ import { weightSlots } from '../src/weights/mapping.js';
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
 import { relativeError } from './support/error.js';
 import { modelWithWeights, weightsFor } from './support/families.js';
+import { pythonHas } from './support/python.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOLERANCE = 1e-4;
@@ -275,7 +276,7 @@ function representative(model: string): { graph: AnalyzedGraph; pytorchModule: s
   return compiled(`specs/timm/${model}.json`, JSON.stringify(spec));
 }
 
-const available = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const available = pythonHas(PYTHON, 'torch');
 if (!available) console.log(`\n  timm.test.ts: the parity checks need Debian's python3-torch at ${PYTHON}; skipped\n`);
 const define = available ? test : test.skip;
 const folder = mkdtempSync(join(tmpdir(), 'netspec-timm-'));
