@@ -18,7 +18,8 @@ import { evalDense } from './eval-dense.js';
 import { evalResults } from './eval-results.js';
 import { DATA_SOURCE_ARG, DATA_SOURCES, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
-import { loadUserWeights, readUserWeights } from './user-weights.js';
+import { loadUserWeights } from './load-user-weights.js';
+import { readUserWeights } from './user-weights.js';
 
 export const command = defineCommand({
   name: 'eval',
