@@ -27,7 +27,7 @@ import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, ty
 import { limitedSet, measureNormalization, type Normalization } from './batches.js';
 import { configProblem, type TrainConfig } from './config.js';
 import { initialisedFrom } from './fine-tune.js';
-import { optimizerNames } from './optimizer.js';
+import { optimizerNames } from './optimizer-names.js';
 import { schedules } from './schedule.js';
 import type { EpochRecord } from './plot.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
