@@ -13,6 +13,7 @@ const modules = findFiles('generated', '.ts').filter((file) => !file.endsWith('.
 const NODE_ONLY = [
   'dist/runtime/index.js',
   'dist/runtime/weights/files.js',
+  'dist/runtime/weights/read-folder.js',
   'dist/runtime/images/decode.js',
   'dist/runtime/inference/pool.js',
   'dist/runtime/backends/node.js',

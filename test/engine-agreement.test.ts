@@ -18,7 +18,7 @@ import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { assembleBatch, epochOrder, measureNormalization, NO_AUGMENTATION, randomFor } from '../src/train/batches.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { ProgressReporter } from '../src/train/progress.js';
-import { TORCH_ENGINE_SCRIPT, trainWithTorch } from '../src/train/torch-engine.js';
+import { isExecutable, TORCH_ENGINE_SCRIPT, trainWithTorch } from '../src/train/torch-engine.js';
 import { train } from '../src/train/train.js';
 import { initialWeights } from '../src/weights/init.js';
 import { toTfjs, weightSlots } from '../src/weights/mapping.js';
@@ -26,7 +26,7 @@ import { readSafetensors } from '../src/weights/safetensors.js';
 import { tinyGraph } from './support/tiny-fashion.js';
 
 const PYTHON = '/usr/bin/python3';
-const haveTorch = spawnSync('torchrun', ['--help'], { stdio: 'ignore' }).status === 0;
+const haveTorch = isExecutable('torchrun');
 const haveData = existsSync(defaultFashionMnistDir());
 const define = haveTorch && haveData ? test : test.skip;
 if (!haveTorch || !haveData) console.log(`\n  engine-agreement.test.ts skipped: it needs torchrun (python3-torch) and Fashion-MNIST (dataset-fashion-mnist)\n`);

@@ -16,6 +16,7 @@ import { modelWeights } from '../src/runtime/weights/load.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { writeSceneDataset, type SceneDataset } from '../scripts/scenes.js';
 import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
+import { pythonHas } from './support/python.js';
 
 const cli = resolve('dist', 'cli.js');
 function netspec(args: string[]) {
@@ -23,7 +24,7 @@ function netspec(args: string[]) {
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 const PYTHON = '/usr/bin/python3';
-const haveTorch = spawnSync(PYTHON, ['-c', 'import torch, PIL'], { stdio: 'ignore' }).status === 0;
+const haveTorch = pythonHas(PYTHON, 'torch', 'PIL');
 
 let root: string;
 let scenes: SceneDataset;

@@ -91,14 +91,14 @@ const planted: readonly { readonly command: string; readonly args: readonly stri
   {
     command: 'weights',
     args: ['weights', 'export', 'tiny.json', 'weights', '--out', 'tiny-out.safetensors'],
-    module: 'runtime/weights/files.js',
+    module: 'runtime/weights/read-folder.js',
     name: 'readWeightsFolder',
   },
   { command: 'predict', args: ['predict', 'tiny.json', '--weights', 'weights', 'image.png'], module: 'runtime/images/decode.js', name: 'decodeImage' },
   {
     command: 'export',
     args: ['export', 'onnx', 'tiny.json', '--weights', 'weights', '--out', 'tiny.onnx'],
-    module: 'runtime/weights/files.js',
+    module: 'runtime/weights/read-folder.js',
     name: 'readWeightsFolder',
   },
   {
@@ -110,10 +110,10 @@ const planted: readonly { readonly command: string; readonly args: readonly stri
   {
     command: 'eval',
     args: ['eval', 'tiny.json', '--weights', 'weights', '--data', 'fashion-mnist'],
-    module: 'runtime/weights/files.js',
+    module: 'runtime/weights/read-folder.js',
     name: 'readWeightsFolder',
   },
-  { command: 'verify', args: ['verify', 'tiny.json', '--weights', 'weights'], module: 'runtime/weights/files.js', name: 'readWeightsFolder' },
+  { command: 'verify', args: ['verify', 'tiny.json', '--weights', 'weights'], module: 'runtime/weights/read-folder.js', name: 'readWeightsFolder' },
 ];
 
 for (const { command, args, module, name } of planted) {

@@ -10,6 +10,7 @@ import { compileSpec } from '../src/compile.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from '../src/emit/escape.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { typeCheck } from './support/typecheck.js';
+import { pythonHas } from './support/python.js';
 
 const hostileTexts = [
   'ends a comment */ and opens one /*',
@@ -127,7 +128,7 @@ test('each module carries its text unchanged, injects nothing, and builds a work
 });
 
 const PYTHON = '/usr/bin/python3';
-const havePytorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const havePytorch = pythonHas(PYTHON, 'torch');
 
 /** Parses, runs and describes each generated Python module: its top-level names, NAME, DESCRIPTION, the class's docstring, an output. */
 const DESCRIBE_PYTHON = `

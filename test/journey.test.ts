@@ -17,9 +17,10 @@ import { loadWeights } from '../src/runtime/weights/files.js';
 import { writeTorchFile } from '../src/weights/torch-save.js';
 import { checkpointFor } from './support/checkpoint.js';
 import { relativeError } from './support/error.js';
+import { pythonHas } from './support/python.js';
 
 const PYTHON = '/usr/bin/python3';
-const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const torchAvailable = pythonHas(PYTHON, 'torch');
 
 const SECTION = '## Use netspec in your project';
 

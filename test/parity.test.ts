@@ -21,6 +21,7 @@ import { writeWeightsFolder } from '../src/weights/folder.js';
 import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
 import type { GeneratedModule } from './support/agreement.js';
 import { relativeError } from './support/error.js';
+import { pythonHas } from './support/python.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOLERANCE = 1e-4;
@@ -41,8 +42,7 @@ const models = [
   { name: 'resnet50_dilated8', spec: 'specs/imagenet/resnet50_dilated8.json', renames: [] },
 ];
 
-const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
-const available = probe.status === 0;
+const available = pythonHas(PYTHON, 'torch', 'torchvision');
 const reason = `skipped: the PyTorch reference needs Debian's python3-torch and python3-torchvision at ${PYTHON} (apt-get install -y python3-torch python3-torchvision)`;
 const folder = mkdtempSync(join(tmpdir(), 'netspec-parity-'));
 

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { planCompile } from '../src/project/compile-files.js';
 import type { Init } from '../src/ops/op.js';
 import { weightSlots } from '../src/weights/mapping.js';
+import { pythonHas } from './support/python.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -29,7 +30,7 @@ interface ModuleReport {
   readonly tensors: TensorReport[];
 }
 
-const available = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const available = pythonHas(PYTHON, 'torch');
 const define = available ? test : test.skip;
 if (!available) console.log(`\n  pytorch-target.test.ts skipped: the generated modules are checked with Debian's python3-torch at ${PYTHON}\n`);
 

@@ -16,11 +16,11 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { ProgressReporter } from '../src/train/progress.js';
-import { TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
+import { isExecutable, TorchEngineError, torchRunFiles, trainWithTorch, type TorchLaunch } from '../src/train/torch-engine.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
 const SPEC = 'specs/fashion/resnet20.json';
-const haveTorch = spawnSync('torchrun', ['--help'], { stdio: 'ignore' }).status === 0;
+const haveTorch = isExecutable('torchrun');
 const haveData = existsSync(defaultFashionMnistDir());
 const define = haveTorch && haveData ? test : test.skip;
 if (!haveTorch || !haveData) console.log(`\n  torch-engine.test.ts skipped: it needs torchrun (python3-torch) and Fashion-MNIST (dataset-fashion-mnist)\n`);
@@ -219,27 +219,30 @@ define('two machines of one process each, meeting through a c10d rendezvous on 1
   assert.equal({ processes: metrics.processes, machines: metrics.machines }, { processes: 2, machines: 2 });
 });
 
-define("a run stopped after its first epoch and resumed ends with the uninterrupted run's weights", async () => {
-  const stopped = await run('resumed', {}, { stopAfterEpochs: 1 });
-  assert.not.ok(stopped.written);
-  assert.ok(existsSync(torchRunFiles(join(folder, 'resumed')).checkpoint));
-  const resumed = await run('resumed', {}, { resume: true });
-  assert.ok(resumed.written);
-  assert.is(stateDifference('single', 'resumed'), 0);
-});
+const marker = join(folder, 'payload-ran');
 
-define('resume runs nothing a run folder carries: model.py is written again from the spec, and a checkpoint that calls code is refused', async () => {
-  await run('handed-over', {}, { stopAfterEpochs: 1 });
-  const files = torchRunFiles(join(folder, 'handed-over'));
-  const marker = join(folder, 'payload-ran');
-  // A module that would leave a marker when imported: the resumed run must import the spec's module instead.
-  appendFileSync(files.module, `\nopen(${JSON.stringify(marker)}, "w").close()\n`);
-  const resumed = await run('handed-over', {}, { resume: true });
-  assert.ok(resumed.written);
-  assert.not.ok(existsSync(marker), 'the module found in the run folder was imported');
-  const compiled = compileSpecFile(SPEC);
-  if (!compiled.ok) throw new Error(`${SPEC} does not compile`);
-  assert.is(readFileSync(files.module, 'utf8'), compiled.pytorchModule);
+// One stopped run serves both resume tests, for each torchrun start costs seconds of importing PyTorch.
+define(
+  "a run stopped after its first epoch and resumed ends with the uninterrupted run's weights, running no model.py it finds in the run folder",
+  async () => {
+    const stopped = await run('resumed', {}, { stopAfterEpochs: 1 });
+    assert.not.ok(stopped.written);
+    const files = torchRunFiles(join(folder, 'resumed'));
+    assert.ok(existsSync(files.checkpoint));
+    // A module that would leave a marker when imported: the resumed run must import the spec's module instead.
+    appendFileSync(files.module, `\nopen(${JSON.stringify(marker)}, "w").close()\n`);
+    const resumed = await run('resumed', {}, { resume: true });
+    assert.ok(resumed.written);
+    assert.is(stateDifference('single', 'resumed'), 0);
+    assert.not.ok(existsSync(marker), 'the module found in the run folder was imported');
+    const compiled = compileSpecFile(SPEC);
+    if (!compiled.ok) throw new Error(`${SPEC} does not compile`);
+    assert.is(readFileSync(files.module, 'utf8'), compiled.pytorchModule);
+  },
+);
+
+define('resume refuses, before torchrun starts, a checkpoint that calls code, numbers that cannot be trained with, and another spec', async () => {
+  const files = torchRunFiles(join(folder, 'resumed'));
   // The checkpoint is safetensors with JSON metadata, never a pickle: one that calls os.system is refused unread.
   const checkpoint = readFileSync(files.checkpoint);
   const write = spawnSync('/usr/bin/python3', [
@@ -247,7 +250,7 @@ define('resume runs nothing a run folder carries: model.py is written again from
     `import os, pickle\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\npickle.dump({"model": Payload()}, open(${JSON.stringify(files.checkpoint)}, "wb"))`,
   ]);
   assert.is(write.status, 0, String(write.stderr));
-  await refused('handed-over', /checkpoint\.safetensors cannot be resumed from: the header length \d+ (is above|runs past)/);
+  await refused('resumed', /checkpoint\.safetensors cannot be resumed from: the header length \d+ (is above|runs past)/);
   // Numbers that parse but cannot be trained with, and another spec's checkpoint, are one line each before torchrun starts.
   const edited = (state: string) => {
     writeFileSync(files.checkpoint, checkpoint);
@@ -255,11 +258,11 @@ define('resume runs nothing a run folder carries: model.py is written again from
     assert.is(edit.status, 0, edit.stderr);
   };
   edited('{"epoch": 1, "history": [{}], "param_groups": [{"lr": NaN, "params": [0]}]}');
-  await refused('handed-over', /cannot be resumed from: its state is not valid JSON/);
+  await refused('resumed', /cannot be resumed from: its state is not valid JSON/);
   edited('{"epoch": 1, "history": [{}], "param_groups": [{"lr": -0.1, "params": [0]}]}');
-  await refused('handed-over', /cannot be resumed from: the optimiser's lr is -0\.1/);
+  await refused('resumed', /cannot be resumed from: the optimiser's lr is -0\.1/);
   edited('{"epoch": 7, "history": [{}], "param_groups": [{"lr": 0.1, "params": [0]}]}');
-  await refused('handed-over', /cannot be resumed from: its epoch 7 is not one of this run's 1 to 2/);
+  await refused('resumed', /cannot be resumed from: its epoch 7 is not one of this run's 1 to 2/);
   writeFileSync(files.checkpoint, checkpoint);
   const spec = JSON.parse(readFileSync(SPEC, 'utf8')) as { stages: { widths: number[] } };
   spec.stages.widths[2] = 128;
@@ -267,7 +270,7 @@ define('resume runs nothing a run folder carries: model.py is written again from
   const widened = compileSpecFile(join(folder, 'widened.json'));
   assert.ok(widened.ok);
   await refused(
-    'handed-over',
+    'resumed',
     /cannot be resumed from: it does not hold resnet20_fashion: layer3\.0\.conv1\.weight is \[64, 32, 3, 3\] but layer3\.0\.conv1 expects \[128, 32, 3, 3\] \(and \d+ more\)/,
     widened.graph,
   );

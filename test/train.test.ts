@@ -29,6 +29,7 @@ import { learningRate } from '../src/train/schedule.js';
 import type { TrainConfig } from '../src/train/config.js';
 import { train, type TrainResult } from '../src/train/train.js';
 import { tinyGraph } from './support/tiny-fashion.js';
+import { pythonHas } from './support/python.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // PyTorch, when python3 has it: each comparison runs one short script fed JSON on standard input.
@@ -36,7 +37,7 @@ import { tinyGraph } from './support/tiny-fashion.js';
 const PYTHON = '/usr/bin/python3';
 let torchChecked: boolean | undefined;
 function torchAvailable(): boolean {
-  torchChecked ??= existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  torchChecked ??= existsSync(PYTHON) && pythonHas(PYTHON, 'torch');
   if (!torchChecked) console.log(`\n  train.test.ts skipped a PyTorch comparison: ${PYTHON} cannot import torch\n`);
   return torchChecked;
 }

@@ -17,11 +17,12 @@ import { exportCheckpoint } from '../src/weights/convert.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { mulberry32 } from '../src/random/mulberry32.js';
 import { TINY_FASHION_SPEC, tinyGraph } from './support/tiny-fashion.js';
+import { pythonHas } from './support/python.js';
 
 const PYTHON = '/usr/bin/python3';
 // The PyTorch target runs NETSPEC_PYTHON: Debian's Python, which has python3-torch.
 process.env.NETSPEC_PYTHON = PYTHON;
-const haveTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const haveTorch = pythonHas(PYTHON, 'torch');
 const root = mkdtempSync(join(tmpdir(), 'netspec-verify-'));
 const graph = tinyGraph();
 const spec = join(root, 'tiny_fashion.json');

@@ -17,7 +17,8 @@ import type { DecodedImage } from '../runtime/images/pixels.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { checkResultFiles, detectImage, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
-import { loadUserWeights, readUserWeights } from './user-weights.js';
+import { loadUserWeights } from './load-user-weights.js';
+import { readUserWeights } from './user-weights.js';
 
 const TOP = 5;
 /** A 50-megapixel RGBA PNG stored without compression is 200 MB; a file past 512 MiB is not an image to read. */

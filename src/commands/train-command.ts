@@ -1,29 +1,17 @@
-import { availableParallelism } from 'node:os';
-import { UserError } from '../errors/user-error.js';
 import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
-import { assertWritable } from '../files/output-guard.js';
-import { initBackend } from '../runtime/backends/node.js';
 import { NO_AUGMENTATION, type Augmentation } from '../train/batches.js';
-import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
-import { CONFIG_BOUNDS, DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
-import { optimizerNames } from '../train/optimizer.js';
-import { progressReporter } from '../train/progress.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { CONFIG_BOUNDS, DEFAULT_CONFIG, MAX_DEFAULT_REPLICAS } from '../train/config.js';
+import { optimizerNames } from '../train/optimizer-names.js';
 import { schedules } from '../train/schedule.js';
 import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
-import { train } from '../train/train.js';
-import { DATA_SOURCE_ARG, TRAINING_SOURCES, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
+import { DATA_SOURCE_ARG, TRAINING_SOURCES, parseDataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
-import { analyzeSpecFile } from './print-diagnostics.js';
-import { trainTorchCommand } from './train-torch.js';
-import { readUserWeights } from './user-weights.js';
-import { checkFreeze, runOutputs } from './run-folder.js';
-import { untilStopped } from './stop-signals.js';
-import { DENSE_OPTIMIZER, recipeText, trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
+import type { TrainCommandOptions } from './train-run.js';
+import { DENSE_OPTIMIZER, recipeText } from '../train/dense/recipes.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
-/** On wasm, replicas by default are one per core, up to this many. */
-const MAX_DEFAULT_REPLICAS = 2;
 
 /** The --augment names, and the augmentation each stands for. */
 const AUGMENTATIONS = {
@@ -256,6 +244,7 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
     const out = values.out ?? `${RUNS_DIR}/${name}`;
+    // The run's modules load only to run: tfjs takes most of a second to load, and a usage error needs none of it.
     if (values.engine === 'torch') {
       const unsupported = TFJS_ONLY.filter((option) => given.has(option));
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);
@@ -264,11 +253,13 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
       if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined)
         throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
       const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
+      const { trainTorchCommand } = await import('./train-torch.js');
       return trainTorchCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
     }
     const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
     if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);
-    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, given };
+    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, augments: TASK_AUGMENTATIONS, given };
+    const { trainCommand } = await import('./train-run.js');
     return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values), dense });
   },
 });
@@ -300,63 +291,4 @@ function configOf(values: OptionValues<typeof options>): TrainCommandOptions['co
             .map((name) => name.trim())
             .filter((name) => name !== ''),
   };
-}
-
-/** Replicas when not asked for: one per core (at most MAX_DEFAULT_REPLICAS) on the single-threaded wasm backend, else one. */
-function defaultReplicas(backend: string): number {
-  return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
-}
-
-export interface TrainCommandOptions {
-  readonly spec: string;
-  readonly data: DataSource;
-  /** How an image folder is split and decoded. */
-  readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
-  readonly out: string;
-  readonly resume: boolean;
-  /** The weights folder to start from. */
-  readonly init: string | undefined;
-  /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
-  readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
-  /** What a detector's or segmenter's run reads beside: its validation data and splits, and which options were given. */
-  readonly dense?: Omit<DenseCommandOptions, 'replicas'> & { readonly augment: string };
-}
-
-/** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
-async function trainCommand(options: TrainCommandOptions): Promise<number> {
-  const graph = analyzeSpecFile(options.spec);
-  const augmentations: readonly string[] = TASK_AUGMENTATIONS[graph.task?.kind ?? 'classification'];
-  const augment = options.dense?.augment;
-  if (augment !== undefined && options.dense!.given.has('augment') && !augmentations.includes(augment))
-    throw new UsageError(
-      `--augment ${augment} is not for ${graph.task ? `a ${graph.task.kind} model` : 'a classifier'}; ${graph.name} takes ${augmentations.join(', ')}`,
-    );
-  if (graph.task) return trainDenseCommand(graph, options, { ...options.dense!, replicas: defaultReplicas });
-  const denseOnly = (['val-data', 'splits'] as const).filter((name) => options.dense?.given.has(name));
-  if (denseOnly.length > 0)
-    throw new UsageError(`${denseOnly.map((n) => `--${n}`).join(', ')} are for detectors and segmenters; ${graph.name} is a classifier`);
-  // A missing, damaged or foreign checkpoint is found before anything else is read.
-  if (options.resume) readRunCheckpoint(options.out, graph);
-  // Before the first step: a run that cannot save its results should not train for an epoch first.
-  assertWritable(runOutputs(options.out));
-  const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
-  const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
-  if (mismatch) throw new UserError(mismatch);
-  const backend = await initBackend();
-  checkFreeze(graph, options.config.freeze ?? []);
-  const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
-  return untilStopped(async (shouldStop) => {
-    const result = await train({
-      graph,
-      data,
-      config: { ...options.config, replicas: options.config.replicas ?? defaultReplicas(backend) },
-      init,
-      out: options.out,
-      resume: options.resume,
-      backend,
-      progress: progressReporter(process.stderr),
-      shouldStop,
-    });
-    return result.interrupted;
-  });
 }

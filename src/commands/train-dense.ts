@@ -11,13 +11,13 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { progressLine } from '../terminal/progress.js';
-import type { Augmentation } from '../train/batches.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
 import type { DenseEpochRecord } from '../train/dense/dense-report.js';
 import { trainDense, type DenseData } from '../train/dense/dense-train.js';
 import { backboneBatchNorms, frozenLayers } from '../train/fine-tune.js';
 import type { Schedule } from '../train/schedule.js';
+import { DENSE_AUGMENTATIONS, DENSE_DEFAULTS, DENSE_OPTIMIZER } from '../train/dense/recipes.js';
 import { UsageError } from './command-line.js';
 import { parseDataSource, type DataSource } from './data-source.js';
 import { runOutputs } from './run-folder.js';
@@ -41,32 +41,6 @@ export interface DenseRunOptions {
   readonly resume: boolean;
   readonly init: string | undefined;
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
-}
-
-/**
- * torchvision's reference recipes for the settings not given: SGD with momentum 0.9 and weight decay 10⁻⁴ and a
- * learning rate per image of the batch (detection 0.01 for 16 images, segmentation 0.02 for 32), the detection
- * steps with warm-up or the segmentation poly decay, a flip or the segmentation recipe, and for detectors gradients
- * clipped to norm 10, without which RetinaNet trained from scratch does not start learning.
- */
-export const DENSE_DEFAULTS = {
-  detection: { epochs: 12, batch: 4, rate: { value: 0.01, images: 16 }, schedule: 'steps', augment: 'flip', clipGradNorm: 10 },
-  segmentation: { epochs: 12, batch: 4, rate: { value: 0.02, images: 32 }, schedule: 'poly', augment: 'reference', clipGradNorm: null },
-} as const;
-export const DENSE_OPTIMIZER = { momentum: 0.9, nesterov: false, weightDecay: 1e-4 } as const;
-const DENSE_AUGMENTATIONS: Record<(typeof DENSE_DEFAULTS)[keyof typeof DENSE_DEFAULTS]['augment'], Augmentation> = {
-  flip: { cropPadding: 0, horizontalFlip: true },
-  reference: { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true },
-};
-
-/** A task's recipe in words, for the command's help: the figures are the ones the code uses. */
-export function recipeText(task: keyof typeof DENSE_DEFAULTS): string {
-  const recipe = DENSE_DEFAULTS[task];
-  const { rate } = recipe;
-  return (
-    `${recipe.epochs} epochs of batch ${recipe.batch}, learning rate ${rate.value} per ${rate.images} images (${(rate.value * recipe.batch) / rate.images} at batch ${recipe.batch}), ` +
-    `schedule ${recipe.schedule}, --augment ${recipe.augment}${recipe.clipGradNorm === null ? '' : `, gradients clipped to norm ${recipe.clipGradNorm}`}`
-  );
 }
 
 /** Opens and checks the data, then trains; Ctrl-C saves and stops as a classifier run does. */

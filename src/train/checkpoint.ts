@@ -10,7 +10,7 @@ import { readBounded } from '../files/read-bounded.js';
 import { weightSlots } from '../weights/mapping.js';
 import { readSafetensors, WeightFileError, writeSafetensors, type FloatTensor, type SafetensorsFile } from '../weights/safetensors.js';
 import type { Normalization } from './batches.js';
-import { optimizerNames, slotNamesOf } from './optimizer.js';
+import { optimizerNames, slotNamesOf } from './optimizer-names.js';
 import type { EpochRecord } from './plot.js';
 import { configProblem, type TrainConfig } from './config.js';
 import { schedules } from './schedule.js';

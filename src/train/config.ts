@@ -24,6 +24,9 @@ export interface TrainConfig {
   readonly clipGradNorm?: number | null;
 }
 
+/** On wasm, replicas by default are one per core, up to this many. */
+export const MAX_DEFAULT_REPLICAS = 2;
+
 /**
  * The settings `netspec train` uses unless told otherwise: a short one-cycle recipe sized for ResNet-20 on
  * Fashion-MNIST in about half an hour on two cores. Three epochs leave the model underfitting rather than

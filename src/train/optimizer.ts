@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { OptimizerName } from './optimizer-names.js';
 
-/**
- * SGD (momentum, Nesterov) and Adam exactly as torch.optim computes them, weight decay included (added to the
- * gradient, as `weight_decay` does), with the learning rate given per step so that any schedule can drive it.
- * tfjs' own optimisers fix the learning rate at construction and have no weight decay.
- */
-export type OptimizerName = 'sgd' | 'adam';
-
-export const optimizerNames: readonly OptimizerName[] = ['sgd', 'adam'];
+export type { OptimizerName } from './optimizer-names.js';
 
 export interface OptimizerConfig {
   readonly name: OptimizerName;
@@ -19,11 +13,11 @@ export interface OptimizerConfig {
   readonly epsilon: number;
 }
 
-/** The tensors each variable keeps, by torch.optim's names for them. */
-export function slotNamesOf(name: OptimizerName): readonly string[] {
-  return name === 'sgd' ? ['momentum'] : ['exp_avg', 'exp_avg_sq'];
-}
-
+/**
+ * SGD (momentum, Nesterov) and Adam exactly as torch.optim computes them, weight decay included (added to the
+ * gradient, as `weight_decay` does), with the learning rate given per step so that any schedule can drive it.
+ * tfjs' own optimisers fix the learning rate at construction and have no weight decay.
+ */
 export class Optimizer {
   /** Per variable: SGD's momentum buffer, or Adam's first and second moments. */
   private slots: tf.Tensor[][];

@@ -1,12 +1,12 @@
 // Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the images; torchrun runs the
 // engine netspec ships (python/netspec_torch_train.py) on one or many processes and machines; the result comes back
 // as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ImageSet } from '../data/image-set.js';
@@ -27,7 +27,7 @@ import { readSafetensors, WeightFileError, writeSafetensors, type ByteTensor, ty
 import { limitedSet, measureNormalization, type Normalization } from './batches.js';
 import { configProblem, type TrainConfig } from './config.js';
 import { classOutputs, initialisedFrom } from './fine-tune.js';
-import { optimizerNames } from './optimizer.js';
+import { optimizerNames } from './optimizer-names.js';
 import { schedules } from './schedule.js';
 import type { EpochRecord } from './plot.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
@@ -85,10 +85,25 @@ export class TorchEngineError extends UserError {}
 
 const HOW_TO_GET_TORCH = 'install PyTorch (Debian: apt-get install python3-torch; elsewhere: pip install torch), which provides torchrun';
 
+/**
+ * Whether `command` is an executable file where spawn would look for it: itself when it is a path (holds a slash),
+ * else in each folder of the PATH. Looked up rather than run: `torchrun --help` imports PyTorch, seconds of work.
+ */
+export function isExecutable(command: string): boolean {
+  const folders = (process.env.PATH ?? '').split(delimiter).filter((folder) => folder !== '');
+  return (command.includes('/') ? [command] : folders.map((folder) => join(folder, command))).some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Throws, saying how to get PyTorch, when `torchrun` cannot be run. */
 export function assertTorchrun(torchrun = 'torchrun'): void {
-  if (spawnSync(torchrun, ['--help'], { stdio: 'ignore' }).error)
-    throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
+  if (!isExecutable(torchrun)) throw new TorchEngineError(`--engine torch runs ${torchrun}, which is not installed; ${HOW_TO_GET_TORCH}`);
 }
 
 /**

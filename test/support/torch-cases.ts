@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { zipSync } from 'fflate';
+import { pythonHas } from './python.js';
 
 export const PYTHON = '/usr/bin/python3';
-export const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
+export const torchAvailable = pythonHas(PYTHON, 'torch', 'torchvision');
 export const skipReason = `skipped: the torch.save files are written by Debian's python3-torch and python3-torchvision at ${PYTHON} (apt-get install -y python3-torch python3-torchvision)`;
 
 /** The spec the tests' checkpoints are for: 47 tensors, grouped bottlenecks, a projection shortcut. */

@@ -1,0 +1,80 @@
+// `netspec train` with netspec's own trainer, once the command line is parsed: loaded only then, for it loads tfjs.
+import { availableParallelism } from 'node:os';
+import { UserError } from '../errors/user-error.js';
+import { assertWritable } from '../files/output-guard.js';
+import { initBackend } from '../runtime/backends/node.js';
+import { readRunCheckpoint } from '../train/checkpoint.js';
+import { MAX_DEFAULT_REPLICAS, type TrainConfig } from '../train/config.js';
+import { progressReporter } from '../train/progress.js';
+import { train } from '../train/train.js';
+import { UsageError } from './command-line.js';
+import { dataMismatch, dataSourceName, loadDataSource, type DataSource } from './data-source.js';
+import { analyzeSpecFile } from './print-diagnostics.js';
+import { checkFreeze, runOutputs } from './run-folder.js';
+import { untilStopped } from './stop-signals.js';
+import { trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
+import { readUserWeights } from './user-weights.js';
+
+/** Replicas when not asked for: one per core (at most MAX_DEFAULT_REPLICAS) on the single-threaded wasm backend, else one. */
+function defaultReplicas(backend: string): number {
+  return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
+}
+
+export interface TrainCommandOptions {
+  readonly spec: string;
+  readonly data: DataSource;
+  /** How an image folder is split and decoded. */
+  readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
+  readonly out: string;
+  readonly resume: boolean;
+  /** The weights folder to start from. */
+  readonly init: string | undefined;
+  /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
+  readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
+  /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */
+  readonly dense?: Omit<DenseCommandOptions, 'replicas'> & {
+    readonly augment: string;
+    readonly augments: Readonly<Record<'classification' | 'detection' | 'segmentation', readonly string[]>>;
+  };
+}
+
+/** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */
+export async function trainCommand(options: TrainCommandOptions): Promise<number> {
+  const graph = analyzeSpecFile(options.spec);
+  const dense = options.dense;
+  if (dense) {
+    const allowed = dense.augments[graph.task?.kind ?? 'classification'];
+    if (dense.given.has('augment') && !allowed.includes(dense.augment))
+      throw new UsageError(
+        `--augment ${dense.augment} is not for ${graph.task ? `a ${graph.task.kind} model` : 'a classifier'}; ${graph.name} takes ${allowed.join(', ')}`,
+      );
+  }
+  if (graph.task) return trainDenseCommand(graph, options, { ...dense!, replicas: defaultReplicas });
+  const denseOnly = (['val-data', 'splits'] as const).filter((name) => dense?.given.has(name));
+  if (denseOnly.length > 0)
+    throw new UsageError(`${denseOnly.map((n) => `--${n}`).join(', ')} are for detectors and segmenters; ${graph.name} is a classifier`);
+  // A missing, damaged or foreign checkpoint is found before anything else is read.
+  if (options.resume) readRunCheckpoint(options.out, graph);
+  // Before the first step: a run that cannot save its results should not train for an epoch first.
+  assertWritable(runOutputs(options.out));
+  const data = await loadDataSource(options.data, graph, { ...options.folder, seed: options.config.seed });
+  const mismatch = dataMismatch(dataSourceName(options.data), data, graph);
+  if (mismatch) throw new UserError(mismatch);
+  const backend = await initBackend();
+  checkFreeze(graph, options.config.freeze ?? []);
+  const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
+  return untilStopped(async (shouldStop) => {
+    const result = await train({
+      graph,
+      data,
+      config: { ...options.config, replicas: options.config.replicas ?? defaultReplicas(backend) },
+      init,
+      out: options.out,
+      resume: options.resume,
+      backend,
+      progress: progressReporter(process.stderr),
+      shouldStop,
+    });
+    return result.interrupted;
+  });
+}
