@@ -222,10 +222,12 @@ def augmented(images, augmentation, draw):
 
 
 def make_optimizer(model, config):
+    """The optimiser of the parameters that train (a frozen BatchNorm's do not)."""
     settings = config["optimizer"]
+    parameters = [p for p in model.parameters() if p.requires_grad]
     if settings["name"] == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config["learningRate"], momentum=settings["momentum"], nesterov=settings["nesterov"], weight_decay=settings["weightDecay"])
-    return torch.optim.Adam(model.parameters(), lr=config["learningRate"], betas=tuple(settings["betas"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"])
+        return torch.optim.SGD(parameters, lr=config["learningRate"], momentum=settings["momentum"], nesterov=settings["nesterov"], weight_decay=settings["weightDecay"])
+    return torch.optim.Adam(parameters, lr=config["learningRate"], betas=tuple(settings["betas"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"])
 
 
 def share(count, rank, world):
@@ -322,15 +324,8 @@ def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
     return loss_sum / count, correct / count
 
 
-def main():
-    run = Path(sys.argv[1])
-    resume = "--resume" in sys.argv[2:]
-    stop_after = int(sys.argv[sys.argv.index("--stop-after") + 1]) if "--stop-after" in sys.argv else None
-    settings = json.loads((run / "torch-run.json").read_text())
-    config = settings["config"]
-    rank, world, device = setup()
-    if rank == 0:
-        report("start", {"processes": world, "machines": int(os.environ.get("GROUP_WORLD_SIZE", "1")), "device": device.type})
+def prepared_model(run, config, device):
+    """The spec's module from model.py, its BatchNorm over the global batch, channels_last on the device."""
     # Seeds what the model draws while training (dropout, stochastic depth); the weights come from netspec.
     torch.manual_seed(config["seed"])
     model = load_model(run / "model.py").create_model()
@@ -341,7 +336,29 @@ def main():
     # parameter's strides, as DDP's buckets expect (a contiguous 1×1 kernel's channels_last gradient has other
     # strides for the same memory, which DDP warned about once per such kernel and process), and CPU convolutions
     # run in their faster layout.
-    model.to(device, memory_format=torch.channels_last)
+    return model.to(device, memory_format=torch.channels_last)
+
+
+def save_results(run, model, history):
+    """The trained state dict and the history, which netspec turns into a weights folder, metrics.json and curves.svg."""
+    save_atomically(run / "weights.safetensors", lambda path: write_safetensors(path, {k: v.cpu() for k, v in model.state_dict().items()}))
+    save_atomically(run / "torch-history.json", lambda path: path.write_text(json.dumps(history, indent=2) + "\n"))
+
+
+def main():
+    run = Path(sys.argv[1])
+    resume = "--resume" in sys.argv[2:]
+    stop_after = int(sys.argv[sys.argv.index("--stop-after") + 1]) if "--stop-after" in sys.argv else None
+    settings = json.loads((run / "torch-run.json").read_text())
+    if settings.get("task"):
+        import netspec_torch_dense
+
+        return netspec_torch_dense.main(run, settings, resume, stop_after)
+    config = settings["config"]
+    rank, world, device = setup()
+    if rank == 0:
+        report("start", {"processes": world, "machines": int(os.environ.get("GROUP_WORLD_SIZE", "1")), "device": device.type})
+    model = prepared_model(run, config, device)
     optimizer = make_optimizer(model, config)
     history, first_epoch = [], 0
     checkpoint_path = run / "checkpoint.safetensors"
@@ -365,10 +382,8 @@ def main():
             dist.barrier()
         if stop_after is not None and epoch + 1 >= stop_after:
             break
-    finished = len(history) == config["epochs"] if rank == 0 else False
-    if finished:
-        save_atomically(run / "weights.safetensors", lambda path: write_safetensors(path, {k: v.cpu() for k, v in model.state_dict().items()}))
-        save_atomically(run / "torch-history.json", lambda path: path.write_text(json.dumps(history, indent=2) + "\n"))
+    if rank == 0 and len(history) == config["epochs"]:
+        save_results(run, model, history)
     if world > 1:
         dist.destroy_process_group()
 

@@ -8,13 +8,14 @@ import { CHECKPOINT_FILE, readRunCheckpoint } from '../train/checkpoint.js';
 import { CONFIG_BOUNDS, DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
 import { optimizerNames } from '../train/optimizer.js';
 import { progressReporter } from '../train/progress.js';
+import type { TorchLaunch } from '../train/torch-engine.js';
 import { schedules } from '../train/schedule.js';
 import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
 import { train } from '../train/train.js';
 import { DATA_SOURCE_ARG, TRAINING_SOURCES, dataMismatch, dataSourceName, loadDataSource, parseDataSource, type DataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
-import { trainTorchCommand } from './train-torch.js';
+import { trainTorchCommand, trainTorchDenseCommand } from './train-torch.js';
 import { readUserWeights } from './user-weights.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
@@ -245,6 +246,8 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
     const out = values.out ?? `${RUNS_DIR}/${name}`;
+    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, given };
+    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense };
     if (values.engine === 'torch') {
       const unsupported = TFJS_ONLY.filter((option) => given.has(option));
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);
@@ -253,12 +256,11 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
       if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined)
         throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
       const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
-      return trainTorchCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
+      return trainCommand({ ...run, config: { ...configOf(values), replicas: 1 }, launch });
     }
     const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
     if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);
-    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, given };
-    return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values), dense });
+    return trainCommand({ ...run, config: configOf(values) });
   },
 });
 
@@ -309,6 +311,8 @@ export interface TrainCommandOptions {
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
   /** What a detector's or segmenter's run reads beside: its validation data and splits, and which options were given. */
   readonly dense?: Omit<DenseCommandOptions, 'replicas'> & { readonly augment: string };
+  /** With --engine torch: how torchrun spreads the run. */
+  readonly launch?: TorchLaunch;
 }
 
 /** `netspec train`: checks that the spec is a classifier the dataset fits, then trains; Ctrl-C saves and stops. */
@@ -320,10 +324,14 @@ async function trainCommand(options: TrainCommandOptions): Promise<number> {
     throw new UsageError(
       `--augment ${augment} is not for ${graph.task ? `a ${graph.task.kind} model` : 'a classifier'}; ${graph.name} takes ${augmentations.join(', ')}`,
     );
-  if (graph.task) return trainDenseCommand(graph, options, { ...options.dense!, replicas: defaultReplicas });
+  if (graph.task) {
+    const dense = { ...options.dense!, replicas: defaultReplicas };
+    return options.launch ? trainTorchDenseCommand(graph, options, dense, options.launch) : trainDenseCommand(graph, options, dense);
+  }
   const denseOnly = (['val-data', 'splits'] as const).filter((name) => options.dense?.given.has(name));
   if (denseOnly.length > 0)
     throw new UsageError(`${denseOnly.map((n) => `--${n}`).join(', ')} are for detectors and segmenters; ${graph.name} is a classifier`);
+  if (options.launch) return trainTorchCommand(graph, options, options.launch);
   // A missing, damaged or foreign checkpoint is found before anything else is read.
   if (options.resume) readRunCheckpoint(options.out, graph);
   // Before the first step: a run that cannot save its results should not train for an epoch first.
