@@ -7,6 +7,8 @@ import { initBackend } from '../runtime/backends/node.js';
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { backboneBatchNorms } from '../train/fine-tune.js';
+import type { TrainConfig } from '../train/config.js';
+import type { DenseData } from '../train/dense/dense-train.js';
 import { trainDenseWithTorch } from '../train/torch-dense.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
@@ -48,6 +50,7 @@ export async function trainTorchDenseCommand(
   // tfjs scores the trained weights on the validation split at the end.
   await initBackend();
   const frozen = init && task.kind === 'detection' ? frozenNorms(graph) : [];
+  if (!options.resume) process.stderr.write(`${runLine(graph, data, config)}\n`);
   await trainDenseWithTorch({
     graph,
     module: emitPytorch(graph),
@@ -72,4 +75,15 @@ function frozenNorms(graph: AnalyzedGraph): string[] {
   } finally {
     model.dispose();
   }
+}
+
+/** What the run trains on and with, as netspec's dense trainer states it when it starts. */
+function runLine(graph: AnalyzedGraph, data: DenseData, config: TrainConfig): string {
+  const steps = Math.ceil(data.train.length / config.batchSize);
+  return (
+    `netspec: training ${graph.name} (${data.kind}) on ${data.train.length} images of ${data.train.source} for ${config.epochs} epochs of ${steps} steps ` +
+    `(batch ${config.batchSize}, ${config.optimizer.name}, ${config.schedule} learning rate ${config.learningRate}` +
+    `${config.clipGradNorm ? `, gradients clipped to norm ${config.clipGradNorm}` : ''}); ` +
+    `the final weights are scored on ${data.val.length} images of ${data.val.source}`
+  );
 }

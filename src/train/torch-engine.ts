@@ -483,7 +483,9 @@ function torchrunArguments(launch: TorchLaunch, rendezvous: string | undefined, 
   // torchrun before PyTorch 2 cannot parse its own defaults "0" for these under Python 3.11 (IntFlag iteration skips
   // 0); teeing standard error, where the engine reports, into logs in the run folder is parsed by every release.
   const streams = ['--redirects', '2', '--tee', '2', '--log_dir', join(out, 'torchrun-logs')];
-  return [...spread, ...streams, TORCH_ENGINE_SCRIPT, out, ...(resume ? ['--resume'] : [])];
+  // torchrun looks at its processes every 5 seconds by default, so a run ended seconds after its last epoch.
+  const watch = ['--monitor_interval', '0.5'];
+  return [...spread, ...streams, ...watch, TORCH_ENGINE_SCRIPT, out, ...(resume ? ['--resume'] : [])];
 }
 
 /** A classifier's state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
