@@ -286,7 +286,9 @@ class DenseTrainer:
         workers = loader_workers()
         collate = Collate(self.task, index["input"]["height"], index["input"]["width"])
         dataset = DenseImages(index, self.config)
-        self.loader = DataLoader(dataset, batch_sampler=self.sampler, num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+        # A generator of its own for the workers' seeds, which would otherwise be drawn from the one dropout draws from.
+        loading = {"num_workers": workers, "collate_fn": collate, "persistent_workers": workers > 0, "generator": torch.Generator()}
+        self.loader = DataLoader(dataset, batch_sampler=self.sampler, **loading)
         if self.task == "detection":
             self.criterion = retinanet_criterion()
             self.anchors = torch.tensor(index["anchors"], dtype=torch.float32).reshape(-1, 4).to(device)

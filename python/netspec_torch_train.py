@@ -165,6 +165,8 @@ def save_checkpoint(path, model, optimizer, history, epoch):
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
     for index, slots in optimizer_state["state"].items():
         tensors.update({f"optimizer.{index}.{key}": value for key, value in slots.items() if torch.is_tensor(value)})
+    # The generator's state too: dropout and stochastic depth then draw on after a resume as they would have.
+    tensors["rng"] = torch.get_rng_state()
     state = {"epoch": epoch, "history": history, "param_groups": optimizer_state["param_groups"]}
     save_atomically(path, lambda partial: write_safetensors(partial, tensors, {"netspec.checkpoint": json.dumps(state)}))
 
@@ -180,6 +182,8 @@ def load_checkpoint(path, model, optimizer, device):
             _, index, key = name.split(".", 2)
             slots.setdefault(int(index), {})[key] = value.to(device)
     optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+    if "rng" in tensors:
+        torch.set_rng_state(tensors["rng"])
     return state["history"], state["epoch"]
 
 
@@ -250,7 +254,7 @@ def evaluate(model, images, labels, normalization, device):
 
 
 def write_safetensors(path, tensors, metadata=None):
-    dtypes = {torch.float32: "F32", torch.int64: "I64"}
+    dtypes = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
     header, chunks, offset = {"__metadata__": {"producer": "netspec", **(metadata or {})}}, [], 0
     for name, tensor in tensors.items():
         data = tensor.detach().contiguous().cpu().numpy().tobytes()

@@ -20,6 +20,7 @@ import { compileSpecFile } from '../src/project/compile-files.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { imageTransformFor } from '../src/runtime/images/pipeline.js';
 import { epochOrder, randomFor } from '../src/train/batches.js';
+import { DENSE_DEFAULTS } from '../src/commands/train-dense.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import { batchMaker, type DenseData } from '../src/train/dense/dense-train.js';
 import { Replica } from '../src/train/replica.js';
@@ -59,6 +60,7 @@ let runs: {
   detection: Promise<Ran>;
   segmentation: Promise<Ran>;
   unreadable: Promise<Ran>;
+  resumed: Promise<Ran>;
 };
 
 /** `netspec ARGS` without blocking, so that the other runs' reports are read meanwhile. */
@@ -109,22 +111,63 @@ test.before(async () => {
     segmentation: netspec(['train', specs.fcn, '--data', scenes.masks, '--engine', 'torch', '--out', join(root, 'fcn-run'), ...epochs]),
     unreadable: netspec(['train', specs.fcn, '--data', broken.masks, '--engine', 'torch', '--out', join(root, 'broken-run'), '--augment', 'none']),
     agreement: { fcn: agreement('fcn'), retinanet: agreement('retinanet') },
+    resumed: stoppedAndResumed(),
   };
   // Each is awaited by its test; a rejection before then is not unhandled.
-  for (const run of [...Object.values(runs.agreement), runs.detection, runs.segmentation, runs.unreadable]) run.catch(() => {});
+  for (const run of [...Object.values(runs.agreement), runs.detection, runs.segmentation, runs.unreadable, runs.resumed]) run.catch(() => {});
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-/** The lossless scene data as netspec's trainer reads it, for a detector or a segmenter. */
-function denseData(graph: AnalyzedGraph): DenseData {
+/**
+ * The command line's segmentation run again, with the recipe's settings as the command takes them, stopped after its
+ * first epoch and resumed with `netspec train --resume`.
+ */
+async function stoppedAndResumed(): Promise<Ran> {
+  const compiled = compileSpecFile(specs.fcn);
+  if (!compiled.ok) throw new Error(`${specs.fcn} does not compile`);
+  const { graph } = compiled;
+  const recipe = DENSE_DEFAULTS.segmentation;
+  const config: TrainConfig = {
+    ...DEFAULT_CONFIG,
+    epochs: 2,
+    batchSize: recipe.batch,
+    learningRate: recipe.ratePerImage * recipe.batch,
+    optimizer: { ...DEFAULT_CONFIG.optimizer, name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 1e-4 },
+    schedule: recipe.schedule,
+    augmentation: { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true },
+    clipGradNorm: null,
+    replicas: 1,
+  };
+  const out = join(root, 'resumed-run');
+  const launch = { nproc: 1, nnodes: 1, nodeRank: 0 };
+  const data = denseData(graph, scenes);
+  await trainDenseWithTorch({
+    graph,
+    module: compiled.pytorchModule,
+    data,
+    transform: imageTransformFor(graph),
+    frozen: [],
+    maxPixels: 1 << 24,
+    config,
+    out,
+    launch,
+    stopAfterEpochs: 1,
+    log: () => {},
+    progress: () => {},
+  });
+  return netspec(['train', specs.fcn, '--data', scenes.masks, '--engine', 'torch', '--out', out, '--resume']);
+}
+
+/** The scene data (lossless unless given) as netspec's trainer reads it, for a detector or a segmenter. */
+function denseData(graph: AnalyzedGraph, dataset = lossless): DenseData {
   if (graph.task!.kind === 'segmentation') {
-    const source = parseDataSource(lossless.masks, 'train');
+    const source = parseDataSource(dataset.masks, 'train');
     if (source.kind !== 'annotated') throw new Error('masks: is annotated data');
     const [train, val] = ['train', 'val'].map((split) => openSegmentationSource(source.source, { split }));
     return { kind: 'segmentation', train: train!, val: val!, classNames: ['background', 'disc', 'square', 'triangle'] };
   }
-  const [train, val] = [lossless.coco.train, lossless.coco.val].map((data) =>
+  const [train, val] = [dataset.coco.train, dataset.coco.val].map((data) =>
     openDetectionSource({ kind: 'coco', imagesDir: undefined, annotations: data.replace(/^coco:/, '') }),
   );
   return { kind: 'detection', train: train!, val: val!, mapping: categoryMapping(train!.categories, 3, train!.source), config: detectionConfig(graph) };
@@ -146,7 +189,7 @@ async function agreement(name: 'fcn' | 'retinanet'): Promise<{ torch: number[][]
     epochs: 2,
     batchSize: 4,
     learningRate: detection ? 0.01 : 0.02,
-    optimizer: { ...DEFAULT_CONFIG.optimizer, name: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    optimizer: { ...DEFAULT_CONFIG.optimizer, name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 1e-4 },
     schedule: detection ? 'steps' : 'poly',
     augmentation: { cropPadding: 0, horizontalFlip: false },
     clipGradNorm: detection ? 10 : null,
@@ -269,6 +312,17 @@ define('an FCN trained with --engine torch on a mask folder (the reference recip
   );
   assert.is(evaluated.status, 0, evaluated.stderr);
   assert.is(JSON.parse(evaluated.stdout).meanIoU, last.scores.meanIoU);
+});
+
+define('a run stopped after its first epoch and resumed from the command line ends with the weights of the run never stopped, dropout and all', async () => {
+  const [straight, resumed] = await Promise.all([runs.segmentation, runs.resumed]);
+  assert.is(straight.status, 0, straight.stderr);
+  assert.is(resumed.status, 0, resumed.stderr);
+  // The generator's state is in the checkpoint: the FCN's dropout draws on as it would have.
+  assert.ok(
+    readFileSync(join(root, 'resumed-run', 'weights.safetensors')).equals(readFileSync(join(root, 'fcn-run', 'weights.safetensors'))),
+    'the weights differ',
+  );
 });
 
 define('an image a DataLoader worker cannot read ends the run with one line naming it, and nothing half-written', async () => {
