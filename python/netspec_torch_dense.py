@@ -18,7 +18,7 @@ import functools
 import json
 import math
 import os
-import sys
+import signal
 import time
 import types
 
@@ -341,10 +341,11 @@ def batches(loader):
             batch = next(iterator)
         except StopIteration:
             return
-        except RuntimeError as error:
-            if "DataLoader worker" not in str(error):
+        except (RuntimeError, ConnectionError, EOFError) as error:
+            # A worker's death shows as its own RuntimeError, or, when the main process was reading from it, as a broken connection.
+            if isinstance(error, RuntimeError) and "DataLoader worker" not in str(error):
                 raise
-            raise RunFault(f"a DataLoader worker died: {str(error).splitlines()[0]}") from None
+            raise RunFault(f"a DataLoader worker died: {str(error).splitlines()[0] or type(error).__name__}") from None
         if isinstance(batch, RunFault):
             raise batch
         yield batch
@@ -394,10 +395,21 @@ def main(run, settings, resume, stop_after):
     try:
         train(run, settings, resume, stop_after, rank, world, device)
     except RunFault as fault:
-        engine.report("error", str(fault))
-        sys.exit(1)
+        ended(str(fault))
     except OSError as error:
-        engine.report("error", f"{error.filename or run}: {error.strerror or error}")
-        sys.exit(1)
+        ended(f"{error.filename or run}: {error.strerror or error}")
+    except RuntimeError as error:
+        # The DataLoader's SIGCHLD handler raises this wherever the main process is when a worker dies.
+        if "DataLoader worker" not in str(error):
+            raise
+        ended(f"a DataLoader worker died: {str(error).splitlines()[0]}")
     if world > 1:
         dist.destroy_process_group()
+
+
+def ended(message):
+    """Reports what ended the run in one line and leaves at once: the DataLoader's handlers would report a dead
+    worker again, as a traceback, while Python exits."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    engine.report("error", message)
+    os._exit(1)

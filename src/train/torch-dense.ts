@@ -17,7 +17,7 @@ import { segmentationFigures, segmentationJson } from '../metrics/segmentation.j
 import type { ImageTransform } from '../runtime/images/pipeline.js';
 import { generateAnchors, type DetectionConfig } from '../runtime/tasks/detection.js';
 import { setModelWeights } from '../runtime/weights/load.js';
-import { progressLine, type ProgressLine } from '../terminal/progress.js';
+import { formatDuration, progressLine, redrawnLine, type RedrawnLine } from '../terminal/progress.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import type { ImportedWeights } from '../weights/convert.js';
 import type { DenseData } from './dense/dense-train.js';
@@ -58,10 +58,13 @@ export async function trainDenseWithTorch(options: TorchDenseOptions): Promise<{
 
 function denseRun(options: TorchDenseOptions): TorchRunKind<DenseEpochRecord, DenseEpochRecord[]> {
   const files = torchRunFiles(options.out);
-  let line: { epoch: number; progress: ProgressLine } | undefined;
-  const shown = (step: TorchStep) => {
-    if (line?.epoch !== step.epoch) line = { epoch: step.epoch, progress: progressLine(process.stderr, `epoch ${step.epoch}/${step.epochs}`, 'images') };
-    line.progress.update(step.done, step.total, `loss ${step.loss.toFixed(4)}`);
+  let line: { epoch: number; progress: RedrawnLine } | undefined;
+  // The rate from the engine's own clock: the first report comes a step after the epoch started.
+  const shown = ({ epoch, epochs, done, total, loss, seconds }: TorchStep) => {
+    if (line?.epoch !== epoch) line = { epoch, progress: redrawnLine(process.stderr, () => `epoch ${epoch}/${epochs}`) };
+    const rate = seconds > 0 ? done / seconds : 0;
+    const text = `${done}/${total} images  ${rate.toFixed(rate < 10 ? 1 : 0)} images/s  ${formatDuration(rate > 0 ? (total - done) / rate : 0)} left  loss ${loss.toFixed(4)}`;
+    line.progress.show(done, total, { bar: text, plain: text });
   };
   return {
     data: { path: files.index, kind: 'json' },
