@@ -17,6 +17,9 @@ and at the end weights.safetensors (the state dict), which netspec turns into a 
 curves.svg. Rank 0 reports each step and each epoch to standard output as one JSON object a line, which netspec
 shows as its own trainer's progress.
 
+Detectors and segmenters train in netspec_torch_dense.py, beside this file, which this one hands a run to when its
+settings name a task; it reads torch-data.json (an index of the image and mask files) instead of the images.
+
 Usage: torchrun [torchrun options] netspec_torch_train.py RUN_DIR [--resume] [--stop-after EPOCHS]
 (--stop-after ends the run after that many epochs, as an interruption would, leaving the checkpoint to resume.)
 """

@@ -234,7 +234,9 @@ optimisers, schedules, crop and flip augmentation and normalisation, from the sa
 --init) and on the same batches as netspec's trainer, a checkpoint after each epoch for --resume
 (checkpoint.safetensors: tensors and JSON, no pickle; checked against the spec and model.py written again from
 it before a resumed run starts), and at the end the same weights/, metrics.json and curves.svg. Every machine runs the same
-command with its own --node-rank; the machine that runs rank 0 writes the results.`,
+command with its own --node-rank; the machine that runs rank 0 writes the results. Detectors and segmenters train
+so too: DIR gets an index of the image, box and mask files (torch-data.json) instead of the images, which
+DataLoader workers read; the losses are torchvision's; netspec scores the final weights on the validation split.`,
   options,
   run: async ({ values, positionals, given }) => {
     if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);

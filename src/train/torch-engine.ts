@@ -1,6 +1,7 @@
-// Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the images; torchrun runs the
-// engine netspec ships (python/netspec_torch_train.py) on one or many processes and machines; the result comes back
-// as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
+// Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the data (a classifier's images
+// here; a detector's or segmenter's index of files in torch-dense.ts); torchrun runs the engine netspec ships
+// (python/netspec_torch_train.py) on one or many processes and machines; the result comes back as a netspec weights
+// folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
