@@ -362,7 +362,11 @@ def frozen(model, names):
 
 def train(run, settings, resume, stop_after, rank, world, device):
     config = settings["config"]
-    index = json.loads((run / "torch-data.json").read_text())
+    index_path = run / "torch-data.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except ValueError as error:
+        raise RunFault(f"{index_path}: is not JSON: {error}") from None
     model = engine.prepared_model(run, config, device)
     frozen(model, settings.get("frozen", []))
     optimizer = engine.make_optimizer(model, config)

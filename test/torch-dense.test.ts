@@ -22,6 +22,7 @@ import { imageTransformFor } from '../src/runtime/images/pipeline.js';
 import { epochOrder, randomFor } from '../src/train/batches.js';
 import { DENSE_DEFAULTS } from '../src/commands/train-dense.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
+import type { DenseTargets } from '../src/train/dense/dense-loss.js';
 import { batchMaker, type DenseData } from '../src/train/dense/dense-train.js';
 import { Replica } from '../src/train/replica.js';
 import { learningRate } from '../src/train/schedule.js';
@@ -324,6 +325,63 @@ define('a run stopped after its first epoch and resumed from the command line en
     'the weights differ',
   );
 });
+
+/** Fits images of an index as the engine's DataLoader does, with the keys' random numbers: JSON in, JSON out. */
+const FIT_IMAGES = `
+import json, sys
+import numpy as np
+import netspec_torch_dense as dense
+from torchvision.ops import box_iou
+from torchvision.models.detection._utils import Matcher
+request = json.load(sys.stdin)
+index = json.load(open(request["index"]))
+images = dense.DenseImages(index, request["config"])
+out = []
+for key in request["keys"]:
+    pixels, target = images[tuple(key)]
+    if index["task"] == "detection":
+        anchors = dense.torch.tensor(index["anchors"]).reshape(-1, 4)
+        matched = Matcher(0.5, 0.4, True)(box_iou(target["boxes"], anchors)) if len(target["boxes"]) else dense.torch.full((len(anchors),), -1)
+        target = dense.torch.where(matched >= 0, target["labels"][matched.clamp(min=0)], matched)
+    out.append({"pixels": pixels.permute(1, 2, 0).flatten().tolist(), "target": target.flatten().tolist()})
+print(json.dumps(out))`;
+
+define(
+  "the engine's augmentations draw the very pixels and targets of netspec's trainer: scale jitter and flip, torchvision's segmentation recipe",
+  async () => {
+    // The agreement runs left their indices of the lossless scenes.
+    await Promise.all(Object.values(runs.agreement));
+    const cases = [
+      { name: 'retinanet', augmentation: { cropPadding: 0, horizontalFlip: true, scaleRange: [0.5, 1.5] as [number, number] } },
+      { name: 'fcn', augmentation: { cropPadding: 0, horizontalFlip: true, segmentationRecipe: true } },
+    ] as const;
+    for (const { name, augmentation } of cases) {
+      const compiled = compileSpecFile(specs[name]);
+      if (!compiled.ok) throw new Error(`${specs[name]} does not compile`);
+      const config: TrainConfig = { ...DEFAULT_CONFIG, batchSize: 4, augmentation, seed: 3, replicas: 1 };
+      const data = denseData(compiled.graph);
+      // The second batch of the second epoch: its random numbers come from netspec's generator at (epoch 1, step 1).
+      const indices = epochOrder(data.train.length, config.seed, 1).subarray(4, 8);
+      const batch = await batchMaker(data, imageTransformFor(compiled.graph), config)(indices, randomFor(config.seed, 2, 1, 1));
+      const request = { index: join(root, `agreement-${name}`, 'torch-data.json'), config, keys: [...indices].map((index, k) => [index, 1, 1, k]) };
+      const run = spawnSync('/usr/bin/python3', ['-c', FIT_IMAGES], {
+        input: JSON.stringify(request),
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: resolve('python') },
+        maxBuffer: 1 << 28,
+      });
+      assert.is(run.status, 0, run.stderr);
+      const fitted = JSON.parse(run.stdout) as { pixels: number[]; target: number[] }[];
+      const size = batch.images.length / indices.length;
+      const targets = batch.targets as DenseTargets;
+      fitted.forEach(({ pixels, target }, k) => {
+        assert.equal(Float32Array.from(pixels), batch.images.subarray(k * size, (k + 1) * size), `${name} image ${k}`);
+        const expected = targets.kind === 'detection' ? targets.images[k]!.classes : targets.masks.subarray(k * target.length, (k + 1) * target.length);
+        assert.equal(target, [...expected], `${name} targets ${k}`);
+      });
+    }
+  },
+);
 
 define('an image a DataLoader worker cannot read ends the run with one line naming it, and nothing half-written', async () => {
   const run = await runs.unreadable;
