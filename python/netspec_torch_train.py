@@ -17,6 +17,9 @@ and at the end weights.safetensors (the state dict), which netspec turns into a 
 curves.svg. Rank 0 reports each step and each epoch to standard output as one JSON object a line, which netspec
 shows as its own trainer's progress.
 
+Detectors and segmenters train in netspec_torch_dense.py, beside this file, which this one hands a run to when its
+settings name a task; it reads torch-data.json (an index of the image and mask files) instead of the images.
+
 Usage: torchrun [torchrun options] netspec_torch_train.py RUN_DIR [--resume] [--stop-after EPOCHS]
 (--stop-after ends the run after that many epochs, as an interruption would, leaving the checkpoint to resume.)
 """
@@ -165,6 +168,8 @@ def save_checkpoint(path, model, optimizer, history, epoch):
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
     for index, slots in optimizer_state["state"].items():
         tensors.update({f"optimizer.{index}.{key}": value for key, value in slots.items() if torch.is_tensor(value)})
+    # The generator's state too: dropout and stochastic depth then draw on after a resume as they would have.
+    tensors["rng"] = torch.get_rng_state()
     state = {"epoch": epoch, "history": history, "param_groups": optimizer_state["param_groups"]}
     save_atomically(path, lambda partial: write_safetensors(partial, tensors, {"netspec.checkpoint": json.dumps(state)}))
 
@@ -180,6 +185,8 @@ def load_checkpoint(path, model, optimizer, device):
             _, index, key = name.split(".", 2)
             slots.setdefault(int(index), {})[key] = value.to(device)
     optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+    if "rng" in tensors:
+        torch.set_rng_state(tensors["rng"])
     return state["history"], state["epoch"]
 
 
@@ -222,10 +229,12 @@ def augmented(images, augmentation, draw):
 
 
 def make_optimizer(model, config):
+    """The optimiser of the parameters that train (a frozen BatchNorm's do not)."""
     settings = config["optimizer"]
+    parameters = [p for p in model.parameters() if p.requires_grad]
     if settings["name"] == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config["learningRate"], momentum=settings["momentum"], nesterov=settings["nesterov"], weight_decay=settings["weightDecay"])
-    return torch.optim.Adam(model.parameters(), lr=config["learningRate"], betas=tuple(settings["betas"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"])
+        return torch.optim.SGD(parameters, lr=config["learningRate"], momentum=settings["momentum"], nesterov=settings["nesterov"], weight_decay=settings["weightDecay"])
+    return torch.optim.Adam(parameters, lr=config["learningRate"], betas=tuple(settings["betas"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"])
 
 
 def share(count, rank, world):
@@ -248,7 +257,7 @@ def evaluate(model, images, labels, normalization, device):
 
 
 def write_safetensors(path, tensors, metadata=None):
-    dtypes = {torch.float32: "F32", torch.int64: "I64"}
+    dtypes = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
     header, chunks, offset = {"__metadata__": {"producer": "netspec", **(metadata or {})}}, [], 0
     for name, tensor in tensors.items():
         data = tensor.detach().contiguous().cpu().numpy().tobytes()
@@ -322,15 +331,8 @@ def train_epoch(model, optimizer, data, settings, epoch, rank, world, device):
     return loss_sum / count, correct / count
 
 
-def main():
-    run = Path(sys.argv[1])
-    resume = "--resume" in sys.argv[2:]
-    stop_after = int(sys.argv[sys.argv.index("--stop-after") + 1]) if "--stop-after" in sys.argv else None
-    settings = json.loads((run / "torch-run.json").read_text())
-    config = settings["config"]
-    rank, world, device = setup()
-    if rank == 0:
-        report("start", {"processes": world, "machines": int(os.environ.get("GROUP_WORLD_SIZE", "1")), "device": device.type})
+def prepared_model(run, config, device):
+    """The spec's module from model.py, its BatchNorm over the global batch, channels_last on the device."""
     # Seeds what the model draws while training (dropout, stochastic depth); the weights come from netspec.
     torch.manual_seed(config["seed"])
     model = load_model(run / "model.py").create_model()
@@ -341,7 +343,29 @@ def main():
     # parameter's strides, as DDP's buckets expect (a contiguous 1×1 kernel's channels_last gradient has other
     # strides for the same memory, which DDP warned about once per such kernel and process), and CPU convolutions
     # run in their faster layout.
-    model.to(device, memory_format=torch.channels_last)
+    return model.to(device, memory_format=torch.channels_last)
+
+
+def save_results(run, model, history):
+    """The trained state dict and the history, which netspec turns into a weights folder, metrics.json and curves.svg."""
+    save_atomically(run / "weights.safetensors", lambda path: write_safetensors(path, {k: v.cpu() for k, v in model.state_dict().items()}))
+    save_atomically(run / "torch-history.json", lambda path: path.write_text(json.dumps(history, indent=2) + "\n"))
+
+
+def main():
+    run = Path(sys.argv[1])
+    resume = "--resume" in sys.argv[2:]
+    stop_after = int(sys.argv[sys.argv.index("--stop-after") + 1]) if "--stop-after" in sys.argv else None
+    settings = json.loads((run / "torch-run.json").read_text())
+    if settings.get("task"):
+        import netspec_torch_dense
+
+        return netspec_torch_dense.main(run, settings, resume, stop_after)
+    config = settings["config"]
+    rank, world, device = setup()
+    if rank == 0:
+        report("start", {"processes": world, "machines": int(os.environ.get("GROUP_WORLD_SIZE", "1")), "device": device.type})
+    model = prepared_model(run, config, device)
     optimizer = make_optimizer(model, config)
     history, first_epoch = [], 0
     checkpoint_path = run / "checkpoint.safetensors"
@@ -365,10 +389,8 @@ def main():
             dist.barrier()
         if stop_after is not None and epoch + 1 >= stop_after:
             break
-    finished = len(history) == config["epochs"] if rank == 0 else False
-    if finished:
-        save_atomically(run / "weights.safetensors", lambda path: write_safetensors(path, {k: v.cpu() for k, v in model.state_dict().items()}))
-        save_atomically(run / "torch-history.json", lambda path: path.write_text(json.dumps(history, indent=2) + "\n"))
+    if rank == 0 and len(history) == config["epochs"]:
+        save_results(run, model, history)
     if world > 1:
         dist.destroy_process_group()
 

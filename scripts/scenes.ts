@@ -19,6 +19,8 @@ export interface SceneOptions {
   readonly val?: number;
   readonly width?: number;
   readonly height?: number;
+  /** `png` writes every image losslessly, so that any two decoders read the very same pixels; default a third PNG, the rest JPEG. */
+  readonly formats?: 'mixed' | 'png';
 }
 
 export interface WrittenScene extends Scene {
@@ -44,7 +46,7 @@ const LABELS = ['background', ...SCENE_CLASSES.map((c) => c.name)];
 
 /** Draws the scenes and writes all three layouts into `dir` (created if absent; it must be empty). */
 export function writeSceneDataset(dir: string, options: SceneOptions = {}): SceneDataset {
-  const { seed = 1, train = 24, val = 8, width = 128, height = 96 } = options;
+  const { seed = 1, train = 24, val = 8, width = 128, height = 96, formats = 'mixed' } = options;
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty; the scene dataset is written into an empty folder`);
   const random = seededRandom(seed);
@@ -53,7 +55,7 @@ export function writeSceneDataset(dir: string, options: SceneOptions = {}): Scen
     name: `scene_${String(i).padStart(4, '0')}`,
     id: i + 1,
     split: i < train ? 'train' : 'val',
-    format: i % 3 === 2 ? 'png' : 'jpeg',
+    format: formats === 'png' || i % 3 === 2 ? 'png' : 'jpeg',
   }));
   const files = scenes.map(encodeImage);
   writeCoco(join(dir, 'coco'), scenes, files);

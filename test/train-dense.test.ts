@@ -222,7 +222,6 @@ test('data that does not fit the head, or options that do not fit the task, are 
       2,
       /--augment crop is not for a detection model; scene_retinanet takes none, flip, scale-flip/,
     ],
-    [['train', specs.fcn, '--data', scenes.masks, '--engine', 'torch'], 1, /--engine torch trains classifiers so far; scene_fcn is a segmentation model/],
     [['train', specs.fcn, '--data', scenes.coco.train], 1, /is read for detection \(boxes\); segmentation data is voc:DIR or masks:DIR/],
     [
       ['train', specs.retinanet, '--data', scenes.coco.train, '--val-data', scenes.coco.val, '--init', join(root, 'fcn-run', 'weights')],

@@ -232,7 +232,9 @@ optimisers, schedules, crop and flip augmentation and normalisation, from the sa
 --init) and on the same batches as netspec's trainer, a checkpoint after each epoch for --resume
 (checkpoint.safetensors: tensors and JSON, no pickle; checked against the spec and model.py written again from
 it before a resumed run starts), and at the end the same weights/, metrics.json and curves.svg. Every machine runs the same
-command with its own --node-rank; the machine that runs rank 0 writes the results.`,
+command with its own --node-rank; the machine that runs rank 0 writes the results. Detectors and segmenters train
+so too: DIR gets an index of the image, box and mask files (torch-data.json) instead of the images, which
+DataLoader workers read; the losses are torchvision's; netspec scores the final weights on the validation split.`,
   options,
   run: async ({ values, positionals, given }) => {
     if (positionals.length !== 1) throw new UsageError(`train takes exactly one spec file, got ${positionals.length}`);
@@ -244,7 +246,8 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
     const name = spec.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
     const out = values.out ?? `${RUNS_DIR}/${name}`;
-    // The run's modules load only to run: tfjs takes most of a second to load, and a usage error needs none of it.
+    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, augments: TASK_AUGMENTATIONS, given };
+    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense };
     if (values.engine === 'torch') {
       const unsupported = TFJS_ONLY.filter((option) => given.has(option));
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);
@@ -253,14 +256,14 @@ command with its own --node-rank; the machine that runs rank 0 writes the result
       if (values.nnodes > 1 && values['rdzv-endpoint'] === undefined)
         throw new UsageError('--nnodes above 1 needs --rdzv-endpoint HOST:PORT, where the machines meet');
       const launch = { nproc: values.nproc, nnodes: values.nnodes, nodeRank: values['node-rank'], rdzvEndpoint: values['rdzv-endpoint'] };
-      const { trainTorchCommand } = await import('./train-torch.js');
-      return trainTorchCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: { ...configOf(values), replicas: 1 }, launch });
+      // The run's modules load only to run: tfjs takes most of a second to load, and a usage error needs none of it.
+      const { trainCommand } = await import('./train-run.js');
+      return trainCommand({ ...run, config: { ...configOf(values), replicas: 1 }, launch });
     }
     const torchOnly = TORCH_ONLY.filter((option) => given.has(option));
     if (torchOnly.length > 0) throw new UsageError(`${torchOnly.map((n) => `--${n}`).join(', ')} set up --engine torch`);
-    const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, augments: TASK_AUGMENTATIONS, given };
     const { trainCommand } = await import('./train-run.js');
-    return trainCommand({ spec, data, folder, init: values.init, out, resume: values.resume, config: configOf(values), dense });
+    return trainCommand({ ...run, config: configOf(values) });
   },
 });
 

@@ -72,7 +72,7 @@ export async function trainDenseCommand(graph: AnalyzedGraph, options: DenseRunO
 }
 
 /** The run's settings: those given, the rest from the task's recipe, the learning rate scaled to the batch. */
-function denseConfig(
+export function denseConfig(
   graph: AnalyzedGraph,
   given: DenseRunOptions['config'],
   options: ReadonlySet<string>,
@@ -113,7 +113,7 @@ function frozenNorms(graph: AnalyzedGraph, freeze: readonly string[]): string[] 
 }
 
 /** The training and validation datasets, checked against the head: categories or mask classes, and something to learn. */
-function openDenseData(graph: AnalyzedGraph, source: AnnotatedSource, dense: DenseCommandOptions, maxPixels: number): DenseData {
+export function openDenseData(graph: AnalyzedGraph, source: AnnotatedSource, dense: DenseCommandOptions, maxPixels: number): DenseData {
   const [trainSplit, valSplit] = splitsOf(source, dense.splits);
   const task = graph.task!;
   const open = task.kind === 'detection' ? openDetectionSource : openSegmentationSource;

@@ -6,6 +6,7 @@ import { initBackend } from '../runtime/backends/node.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
 import { MAX_DEFAULT_REPLICAS, type TrainConfig } from '../train/config.js';
 import { progressReporter } from '../train/progress.js';
+import type { TorchLaunch } from '../train/torch-engine.js';
 import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
 import { dataMismatch, dataSourceName, loadDataSource, type DataSource } from './data-source.js';
@@ -13,6 +14,7 @@ import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
 import { trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
+import { trainTorchCommand, trainTorchDenseCommand } from './train-torch.js';
 import { readUserWeights } from './user-weights.js';
 
 /** Replicas when not asked for: one per core (at most MAX_DEFAULT_REPLICAS) on the single-threaded wasm backend, else one. */
@@ -36,6 +38,8 @@ export interface TrainCommandOptions {
     readonly augment: string;
     readonly augments: Readonly<Record<'classification' | 'detection' | 'segmentation', readonly string[]>>;
   };
+  /** With --engine torch: how torchrun spreads the run. */
+  readonly launch?: TorchLaunch;
 }
 
 /** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */
@@ -49,10 +53,14 @@ export async function trainCommand(options: TrainCommandOptions): Promise<number
         `--augment ${dense.augment} is not for ${graph.task ? `a ${graph.task.kind} model` : 'a classifier'}; ${graph.name} takes ${allowed.join(', ')}`,
       );
   }
-  if (graph.task) return trainDenseCommand(graph, options, { ...dense!, replicas: defaultReplicas });
+  if (graph.task) {
+    const denseRun = { ...dense!, replicas: defaultReplicas };
+    return options.launch ? trainTorchDenseCommand(graph, options, denseRun, options.launch) : trainDenseCommand(graph, options, denseRun);
+  }
   const denseOnly = (['val-data', 'splits'] as const).filter((name) => dense?.given.has(name));
   if (denseOnly.length > 0)
     throw new UsageError(`${denseOnly.map((n) => `--${n}`).join(', ')} are for detectors and segmenters; ${graph.name} is a classifier`);
+  if (options.launch) return trainTorchCommand(graph, options, options.launch);
   // A missing, damaged or foreign checkpoint is found before anything else is read.
   if (options.resume) readRunCheckpoint(options.out, graph);
   // Before the first step: a run that cannot save its results should not train for an epoch first.

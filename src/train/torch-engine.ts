@@ -1,6 +1,7 @@
-// Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the images; torchrun runs the
-// engine netspec ships (python/netspec_torch_train.py) on one or many processes and machines; the result comes back
-// as a netspec weights folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
+// Training in PyTorch: the run folder gets the emitted nn.Module, the settings and the data (a classifier's images
+// here; a detector's or segmenter's index of files in torch-dense.ts); torchrun runs the engine netspec ships
+// (python/netspec_torch_train.py) on one or many processes and machines; the result comes back as a netspec weights
+// folder, metrics.json and curves.svg, as a run of netspec's own trainer leaves them.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
@@ -14,12 +15,12 @@ import { InternalError } from '../errors/internal-error.js';
 import { UserError } from '../errors/user-error.js';
 import { displayPath } from '../files/display-path.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { assertWritable, PRODUCER } from '../files/output-guard.js';
+import { assertWritable, PRODUCER, type OutputKind } from '../files/output-guard.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { readBounded } from '../files/read-bounded.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
 import { nonFiniteProblem, normalizationProblem } from '../runtime/weights/numbers.js';
-import { importCheckpoint } from '../weights/convert.js';
+import { importCheckpoint, type ImportedWeights } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { toTfjs, toTorch, weightSlots } from '../weights/mapping.js';
@@ -47,14 +48,14 @@ export interface TorchLaunch {
   readonly torchrun?: string;
 }
 
-export interface TorchTrainOptions {
+/** What every PyTorch run is given, whatever its task. */
+export interface TorchRunOptions {
   readonly graph: AnalyzedGraph;
   /** The spec's PyTorch module, as `compile --target pytorch` writes it. */
   readonly module: string;
-  readonly data: { readonly train: ImageSet; readonly test: ImageSet; readonly classNames?: readonly string[] };
   readonly config: TrainConfig;
   readonly out: string;
-  /** Start from these weights (a weights folder's, named in `source`) instead of the seeded initialisation; a classifier head of other shapes starts fresh. */
+  /** Start from these weights (a weights folder's, named in `source`) instead of the seeded initialisation; class outputs of other shapes start fresh. */
   readonly init?: { readonly weights: ReadonlyMap<string, NamedWeight>; readonly source: string };
   readonly resume?: boolean;
   readonly launch: TorchLaunch;
@@ -62,8 +63,39 @@ export interface TorchTrainOptions {
   readonly stopAfterEpochs?: number;
   /** Summary lines (one per epoch, the result); default standard error. */
   readonly log?: (line: string) => void;
+}
+
+export interface TorchTrainOptions extends TorchRunOptions {
+  readonly data: { readonly train: ImageSet; readonly test: ImageSet; readonly classNames?: readonly string[] };
   /** Each step's progress, as the engine reports it; default a bar (or plain lines) on standard error. */
   readonly progress?: ProgressReporter;
+}
+
+/** A step as the engine reports it: the epoch's running means so far. */
+export interface TorchStep {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly done: number;
+  readonly total: number;
+  readonly loss: number;
+  readonly seconds: number;
+  /** A classifier's running accuracy. */
+  readonly accuracy?: number;
+  /** A detector's or segmenter's running loss parts, by name. */
+  readonly losses?: Readonly<Record<string, number>>;
+}
+
+/** What one kind of run brings to the engine's launch: its data in the run folder, how its reports show, its results. */
+export interface TorchRunKind<Record, Result> {
+  /** The data file the engine reads (a resumed run needs it), with its kind for the output guard. */
+  readonly data: { readonly path: string; readonly kind: OutputKind };
+  /** Writes the data file; returns the settings the engine reads beside the model's name and the config. */
+  prepare(): { readonly normalization: Normalization } & { readonly [key: string]: unknown };
+  step(step: TorchStep): void;
+  /** An epoch's record as the engine reports it, of the run's `epochs`; returns its line in the log. */
+  epoch(record: Record, epochs: number): string;
+  /** The results from the state dict and history rank 0 wrote: the weights folder, metrics.json, curves.svg. */
+  finish(shape: TorchRunShape, state: ImportedWeights, history: Record[], settings: TorchSettings): Promise<Result>;
 }
 
 /** The run-folder files the engine reads and writes, beside the ones every run has. */
@@ -74,6 +106,8 @@ export function torchRunFiles(out: string) {
     settings: join(out, 'torch-run.json'),
     init: join(out, 'torch-init.safetensors'),
     data: join(out, 'torch-data.safetensors'),
+    /** A detector's or segmenter's data: an index of the image and mask files, their boxes, the anchors. */
+    index: join(out, 'torch-data.json'),
     checkpoint: join(out, 'checkpoint.safetensors'),
     state: join(out, 'weights.safetensors'),
     history: join(out, 'torch-history.json'),
@@ -107,17 +141,31 @@ export function assertTorchrun(torchrun = 'torchrun'): void {
 }
 
 /**
- * Trains the graph with PyTorch through torchrun. This machine's rank-0 process writes the results; on the other
- * machines of a multi-machine run the call returns `{ written: false }` once torchrun ends.
+ * Trains a classifier graph with PyTorch through torchrun. This machine's rank-0 process writes the results; on the
+ * other machines of a multi-machine run the call returns `{ written: false }` once torchrun ends.
  */
 export async function trainWithTorch(options: TorchTrainOptions): Promise<{ written: boolean; testAccuracy?: number }> {
+  const ran = await runWithTorch(options, classifierRun(options));
+  return ran.written ? { written: true, testAccuracy: ran.result } : { written: false };
+}
+
+/**
+ * Runs the engine through torchrun on the run folder that `kind` prepares (or on the one a resumed run left), shows
+ * its reports, and hands rank 0's state dict and history to `kind` to finish. A fault the engine reports in one line
+ * (a data file it cannot read) is that line; torchrun's own account of the failed process is not repeated.
+ */
+export async function runWithTorch<Record, Result>(
+  options: TorchRunOptions,
+  kind: TorchRunKind<Record, Result>,
+): Promise<{ written: false } | { written: true; result: Result }> {
   const stopping = options.stopAfterEpochs !== undefined && options.stopAfterEpochs < options.config.epochs;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const torchrun = options.launch.torchrun ?? 'torchrun';
   assertTorchrun(torchrun);
   const files = torchRunFiles(options.out);
-  if (options.resume) checkResumable(options, files);
-  else prepareRun(options, files, log);
+  // A resumed run trains for the epochs it was started with.
+  const epochs = options.resume ? checkResumable(options, files, kind.data.path).config.epochs : options.config.epochs;
+  if (!options.resume) prepareRun(options, files, kind, log);
   const started = Date.now();
   const rendezvous = options.launch.nnodes > 1 ? undefined : `127.0.0.1:${await freePort()}`;
   const args = [
@@ -127,9 +175,11 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
   log(
     `netspec: training ${options.graph.name} with PyTorch: ${[displayPath(torchrun), ...args.map((a) => (a === TORCH_ENGINE_SCRIPT ? 'netspec_torch_train.py' : a))].join(' ')}`,
   );
-  const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'inherit'], env: withThreadsPerProcess(options.launch.nproc) });
-  const reports = followReports(child.stdout, options.config.epochs, options.progress ?? progressReporter(process.stderr), log);
+  const child = spawn(torchrun, args, { stdio: ['ignore', 'pipe', 'pipe'], env: withThreadsPerProcess(options.launch.nproc) });
+  const reports = followReports(child.stdout, child.stderr, kind, (record) => log(kind.epoch(record, epochs)));
   const [status] = (await Promise.all([once(child, 'close'), reports]))[0] as [number | null];
+  const { shape, error } = await reports;
+  if (error !== undefined) throw new TorchEngineError(error);
   if (status !== 0)
     throw new TorchEngineError(
       `torchrun exited with status ${status}; the checkpoint of the last finished epoch, if any, is in ${displayPath(files.checkpoint)} (continue with --resume)`,
@@ -142,57 +192,87 @@ export async function trainWithTorch(options: TorchTrainOptions): Promise<{ writ
     log('netspec: this machine did not run rank 0, which writes the weights; they are on the machine that did');
     return { written: false };
   }
-  const shape = await reports;
   if (!shape) throw new InternalError('the PyTorch engine wrote the weights without reporting how the run was spread');
-  return { written: true, testAccuracy: finishRun(options, files, shape, log) };
+  const { graph } = options;
+  const state = importCheckpoint(graph, files.state, readSafetensors(files.state, readRunFile(files.state, MAX_CHECKPOINT_BYTES)));
+  const history = readRunJson(files.history) as Record[];
+  return { written: true, result: await kind.finish(shape, state, history, readSettings(files.settings, graph)) };
 }
 
 /** How the run was spread, as rank 0 reports it when it starts. */
-interface TorchRunShape {
+export interface TorchRunShape {
   readonly processes: number;
   readonly machines: number;
   readonly device: string;
 }
 
-/**
- * Shows the engine's reports (one JSON object a line on its standard output: each step, each epoch, and where it
- * runs) as netspec's own trainer shows its progress; other output passes through. Resolves with the run's shape.
- */
-async function followReports(
-  stdout: NodeJS.ReadableStream,
-  epochs: number,
-  progress: ProgressReporter,
-  log: (line: string) => void,
-): Promise<TorchRunShape | undefined> {
-  let shape: TorchRunShape | undefined;
-  for await (const line of createInterface({ input: stdout, crlfDelay: Infinity })) {
-    const report = parseReport(line);
-    if (report?.start) shape = report.start;
-    else if (report?.step) {
-      const { seconds, ...step } = report.step;
-      progress.step({ ...step, imagesPerSecond: seconds > 0 ? step.done / seconds : 0 });
-    } else if (report?.epoch) {
-      progress.end();
-      log(epochSummary(report.epoch, epochs));
-    } else process.stdout.write(`${line}\n`);
-  }
-  return shape;
+/** The run's settings file as the engine read it. */
+export interface TorchSettings {
+  readonly config: Omit<TrainConfig, 'replicas'>;
+  readonly normalization: Normalization;
+  readonly classNames: string[] | null;
 }
 
-type EngineReport = {
+/**
+ * Shows the engine's reports (one JSON object a line on its standard output: each step, each epoch, where it runs,
+ * and a fault that ends it) through `kind`; other output passes through. Standard error passes through until the
+ * engine reports a fault: what torchrun prints after it is a traceback of the same fault, kept in torchrun-logs.
+ */
+async function followReports<Record>(
+  stdout: NodeJS.ReadableStream,
+  stderr: NodeJS.ReadableStream,
+  kind: TorchRunKind<Record, unknown>,
+  epoch: (record: Record) => void,
+): Promise<{ shape?: TorchRunShape; error?: string }> {
+  let shape: TorchRunShape | undefined;
+  let error: string | undefined;
+  const passed = (async () => {
+    for await (const line of createInterface({ input: stderr, crlfDelay: Infinity })) if (error === undefined) process.stderr.write(`${line}\n`);
+  })();
+  for await (const line of createInterface({ input: stdout, crlfDelay: Infinity })) {
+    const report = parseReport<Record>(line);
+    if (report?.start) shape = report.start;
+    else if (report?.step) kind.step(report.step);
+    else if (report?.epoch) epoch(report.epoch);
+    else if (report?.error !== undefined) error ??= report.error;
+    else process.stdout.write(`${line}\n`);
+  }
+  await passed;
+  return { shape, error };
+}
+
+type EngineReport<Record> = {
   readonly start?: TorchRunShape;
-  readonly step?: { epoch: number; epochs: number; done: number; total: number; loss: number; accuracy: number; seconds: number };
-  readonly epoch?: EpochRecord;
+  readonly step?: TorchStep;
+  readonly epoch?: Record;
+  readonly error?: string;
 };
 
 /** The engine's report on a line, or undefined for a line the model or PyTorch printed. */
-function parseReport(line: string): EngineReport | undefined {
-  if (!line.startsWith('{"start"') && !line.startsWith('{"step"') && !line.startsWith('{"epoch"')) return undefined;
+function parseReport<Record>(line: string): EngineReport<Record> | undefined {
+  if (!/^\{"(start|step|epoch|error)"/.test(line)) return undefined;
   try {
-    return JSON.parse(line) as EngineReport;
+    return JSON.parse(line) as EngineReport<Record>;
   } catch {
     return undefined;
   }
+}
+
+/** A classifier's run: the images and labels as bytes in the run folder, its steps and epochs shown as netspec's trainer shows them. */
+function classifierRun(options: TorchTrainOptions): TorchRunKind<EpochRecord, number> {
+  const files = torchRunFiles(options.out);
+  const progress = options.progress ?? progressReporter(process.stderr);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  return {
+    data: { path: files.data, kind: 'safetensors' },
+    prepare: () => writeImages(options, files.data),
+    step: ({ seconds, losses: _losses, accuracy = 0, ...step }) => progress.step({ ...step, accuracy, imagesPerSecond: seconds > 0 ? step.done / seconds : 0 }),
+    epoch: (record, epochs) => {
+      progress.end();
+      return epochSummary(record, epochs);
+    },
+    finish: async (shape, state, history, settings) => finishRun(options, shape, state, history, settings, log),
+  };
 }
 
 /**
@@ -216,49 +296,57 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Writes the module, the settings (with the normalisation it measures), the initial weights and the images into the run folder. */
-function prepareRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, log: (line: string) => void): void {
-  const { data, config } = options;
+/** Writes the run's data (as `kind` does), the initial weights, the module and the settings into the run folder. */
+function prepareRun<Record>(
+  options: TorchRunOptions,
+  files: ReturnType<typeof torchRunFiles>,
+  kind: TorchRunKind<Record, unknown>,
+  log: (line: string) => void,
+): void {
   if (existsSync(files.checkpoint))
     throw new TorchEngineError(`${displayPath(files.checkpoint)} holds a PyTorch run already; continue it with --resume, or choose another --out`);
   assertWritable([
-    { path: files.data, kind: 'safetensors' },
+    kind.data,
     { path: files.init, kind: 'safetensors' },
     { path: files.module, kind: 'generated-text' },
     { path: files.settings, kind: 'json' },
     { path: files.state, kind: 'safetensors' },
+    { path: files.history, kind: 'json' },
     { path: files.weights, kind: 'weights-folder' },
     { path: files.metrics, kind: 'json' },
     { path: files.curves, kind: 'generated-text' },
   ]);
+  const settings = kind.prepare();
+  writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
+  writeAtomically(files.module, options.module, 'generated-text');
+  const all = { producer: PRODUCER, model: options.graph.name, config: withoutReplicas(options.config), ...settings };
+  writeAtomically(files.settings, `${JSON.stringify(all, null, 2)}\n`, 'json');
+}
+
+/**
+ * A classifier's images and labels as bytes (the same images netspec's own trainer would take under --limit: a
+ * stratified, seeded sample); returns its settings: the normalisation it measures, the count the engine shuffles
+ * and the class names.
+ */
+function writeImages(options: TorchTrainOptions, path: string) {
+  const { data, config } = options;
   const normalization = measureNormalization(data.train);
-  // The same images netspec's own trainer would take under --limit: a stratified, seeded sample.
   const trainSet = limitedSet(data.train, config.trainLimit, config.seed);
   const split = (name: string, set: ImageSet, count: number): [string, ByteTensor][] => [
     [`${name}.images`, { shape: [count, set.height, set.width, set.channels], data: set.images.subarray(0, count * set.height * set.width * set.channels) }],
     [`${name}.labels`, { shape: [count], data: set.labels.subarray(0, count) }],
   ];
   const tensors = new Map([...split('train', trainSet, trainSet.count), ...split('test', data.test, data.test.count)]);
-  writeAtomically(files.data, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
-  writeAtomically(files.init, writeSafetensors(startingWeights(options, log), new Map([['producer', PRODUCER]])), 'safetensors');
-  writeAtomically(files.module, options.module, 'generated-text');
+  writeAtomically(path, writeSafetensors(tensors, new Map([['producer', PRODUCER]])), 'safetensors');
   // The engine draws each epoch's order over the images it is given (the sample under --limit), as netspec's trainer does.
-  const settings = {
-    producer: PRODUCER,
-    model: options.graph.name,
-    config: withoutReplicas(config),
-    normalization,
-    shuffledCount: trainSet.count,
-    classNames: data.classNames ?? null,
-  };
-  writeAtomically(files.settings, `${JSON.stringify(settings, null, 2)}\n`, 'json');
+  return { normalization, shuffledCount: trainSet.count, classNames: data.classNames ?? null };
 }
 
 /**
  * The state dict the run starts from: netspec's seeded initialisation, the one its own trainer starts from with the
  * same seed, or a weights folder's weights over it (a head of other shapes kept fresh, as netspec's trainer does).
  */
-function startingWeights(options: TorchTrainOptions, log: (line: string) => void): Map<string, FloatTensor> {
+function startingWeights(options: TorchRunOptions, log: (line: string) => void): Map<string, FloatTensor> {
   const { graph, init } = options;
   const fresh = initialWeights(graph, options.config.seed);
   if (!init) return fresh;
@@ -288,14 +376,15 @@ function withoutReplicas(config: TrainConfig): Omit<TrainConfig, 'replicas'> {
  * A resumed run keeps the settings and images it started with. Its module is written again from the spec rather
  * than run as found: the engine executes model.py, and a run folder may come from someone else.
  */
-function checkResumable(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>): void {
-  for (const path of [files.settings, files.data, files.module, files.checkpoint]) {
+function checkResumable(options: TorchRunOptions, files: ReturnType<typeof torchRunFiles>, data: string): TorchSettings {
+  for (const path of [files.settings, data, files.module, files.checkpoint]) {
     if (!existsSync(path)) throw new TorchEngineError(`--resume needs ${displayPath(path)}, which a PyTorch run writes; start the run without --resume`);
   }
-  readSettings(files.settings, options.graph);
-  checkCheckpoint(options, files.checkpoint);
+  const settings = readSettings(files.settings, options.graph);
+  checkCheckpoint(options, files.checkpoint, settings.config.epochs);
   assertWritable([{ path: files.module, kind: 'generated-text' }]);
   writeAtomically(files.module, options.module, 'generated-text');
+  return settings;
 }
 
 /** The largest checkpoint read: a model and its optimiser's slots, in one buffer. */
@@ -326,10 +415,7 @@ function readRunJson(path: string): unknown {
  * The run's settings file, checked as a checkpoint's state is: the engine trains with them and the weights folder
  * records their normalisation, so settings out of range or a normalisation that every command would refuse stop here.
  */
-function readSettings(
-  path: string,
-  graph: AnalyzedGraph,
-): { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null } {
+function readSettings(path: string, graph: AnalyzedGraph): TorchSettings {
   const settings = readRunJson(path) as { config?: unknown; normalization?: unknown; classNames?: unknown } | null;
   const problem =
     configProblem(settings?.config, optimizerNames, schedules, 'torch') ??
@@ -338,14 +424,14 @@ function readSettings(
       ? undefined
       : 'classNames is not a list of names');
   if (problem) throw new TorchEngineError(`${displayPath(path)} cannot drive the run: ${problem}`);
-  return settings as { config: Omit<TrainConfig, 'replicas'>; normalization: Normalization; classNames: string[] | null };
+  return settings as TorchSettings;
 }
 
 /**
  * Checks a checkpoint before the engine resumes from it: the model's tensors must be the spec's, by name and shape;
  * every tensor and every number of the optimiser's settings finite; the epoch one the run has. Each fault is one line.
  */
-function checkCheckpoint(options: TorchTrainOptions, path: string): void {
+function checkCheckpoint(options: TorchRunOptions, path: string, epochs: number): void {
   const shown = displayPath(path);
   const bytes = readRunFile(path, MAX_CHECKPOINT_BYTES);
   const refusal = (why: string) => new TorchEngineError(`${shown} cannot be resumed from: ${why}`);
@@ -368,7 +454,7 @@ function checkCheckpoint(options: TorchTrainOptions, path: string): void {
     const problem = nonFiniteProblem(name, tensor.data);
     if (problem) throw refusal(problem);
   }
-  const state = parseCheckpointState(file.metadata.get('netspec.checkpoint'), options.config.epochs);
+  const state = parseCheckpointState(file.metadata.get('netspec.checkpoint'), epochs);
   if (typeof state === 'string') throw refusal(state);
 }
 
@@ -413,21 +499,27 @@ function torchrunArguments(launch: TorchLaunch, rendezvous: string | undefined, 
   // torchrun before PyTorch 2 cannot parse its own defaults "0" for these under Python 3.11 (IntFlag iteration skips
   // 0); teeing standard error, where the engine reports, into logs in the run folder is parsed by every release.
   const streams = ['--redirects', '2', '--tee', '2', '--log_dir', join(out, 'torchrun-logs')];
-  return [...spread, ...streams, TORCH_ENGINE_SCRIPT, out, ...(resume ? ['--resume'] : [])];
+  // torchrun looks at its processes every 5 seconds by default, so a run ended seconds after its last epoch.
+  const watch = ['--monitor_interval', '0.5'];
+  return [...spread, ...streams, ...watch, TORCH_ENGINE_SCRIPT, out, ...(resume ? ['--resume'] : [])];
 }
 
-/** The state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
-function finishRun(options: TorchTrainOptions, files: ReturnType<typeof torchRunFiles>, shape: TorchRunShape, log: (line: string) => void): number {
-  const { graph } = options;
-  const imported = importCheckpoint(graph, files.state, readSafetensors(files.state, readRunFile(files.state, MAX_CHECKPOINT_BYTES)));
-  const settings = readSettings(files.settings, graph);
-  writeWeightsFolder(files.weights, graph.name, imported.weights, imported.skippedLayers, {
+/** A classifier's state dict as a netspec weights folder, and metrics.json and curves.svg from the engine's history. */
+function finishRun(
+  options: TorchTrainOptions,
+  shape: TorchRunShape,
+  state: ImportedWeights,
+  history: EpochRecord[],
+  settings: TorchSettings,
+  log: (line: string) => void,
+): number {
+  const files = torchRunFiles(options.out);
+  writeWeightsFolder(files.weights, options.graph.name, state.weights, state.skippedLayers, {
     input: settings.normalization,
     classes: settings.classNames ?? undefined,
   });
-  const history = readRunJson(files.history) as EpochRecord[];
   const { last } = writeRunReport(options.out, {
-    model: graph.name,
+    model: options.graph.name,
     engine: { engine: 'torch', ...shape },
     config: settings.config,
     normalization: settings.normalization,

@@ -30,7 +30,9 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'] as const
 export function denseEpochSummary(record: DenseEpochRecord, epochs: number): string {
   const parts = Object.entries(record.losses).map(([name, value]) => `${name} ${value.toFixed(4)}`);
   const scores = Object.entries(record.scores).map(([name, value]) => `${name} ${value === null ? 'n/a' : value.toFixed(4)}`);
-  return `epoch ${record.epoch}/${epochs}  train loss ${record.trainLoss.toFixed(4)} (${parts.join(', ')})  validation ${scores.join(', ')}  ${formatDuration(record.seconds)}`;
+  // An epoch not validated (the PyTorch engine scores only the final weights) records no scores.
+  const validation = scores.length > 0 ? `  validation ${scores.join(', ')}` : '';
+  return `epoch ${record.epoch}/${epochs}  train loss ${record.trainLoss.toFixed(4)} (${parts.join(', ')})${validation}  ${formatDuration(record.seconds)}`;
 }
 
 /** metrics.json (engine, settings, normalisation, final scores, every epoch) and curves.svg of a finished run. */
@@ -57,7 +59,8 @@ export function writeDenseReport(
 /** The curves: each loss part and the total by epoch, and each validation score by epoch (0 to 1). */
 export function plotDenseHistory(history: readonly DenseEpochRecord[], title: string): string {
   const losses = ['total', ...Object.keys(history[0]?.losses ?? {})];
-  const scores = Object.keys(history[0]?.scores ?? {});
+  // Every epoch's scores' names: a PyTorch run scores only its last epoch.
+  const scores = [...new Set(history.flatMap((record) => Object.keys(record.scores)))];
   const lossOf = (record: DenseEpochRecord, name: string) => (name === 'total' ? record.trainLoss : record.losses[name]);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,

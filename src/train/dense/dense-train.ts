@@ -303,3 +303,6 @@ function batchMaker(data: DenseData, transform: ImageTransform, config: TrainCon
   };
   return (indices, random) => detectionBatch(batching, indices, transform, random);
 }
+
+// The PyTorch engine's agreement test makes its batches as this trainer does.
+export { batchMaker };
