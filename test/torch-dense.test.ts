@@ -7,9 +7,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SeededDropout } from '../src/runtime/ops/dropout.js';
 import { writeSceneDataset, type SceneDataset } from '../scripts/scenes.js';
 import { parseDataSource } from '../src/commands/data-source.js';
 import { openDetectionSource, openSegmentationSource } from '../src/data/annotated-source.js';
@@ -228,7 +228,7 @@ async function agreement(name: 'fcn' | 'retinanet'): Promise<{ torch: number[][]
 async function tfjsLosses(graph: AnalyzedGraph, data: DenseData, config: TrainConfig, transform: ReturnType<typeof imageTransformFor>): Promise<number[][]> {
   const replica = new Replica(graph, config.optimizer);
   replica.initialise(graph, config.seed);
-  for (const layer of replica.model.layers) if (layer.getClassName() === 'Dropout') (layer as tf.layers.Layer & { rate: number }).rate = 0;
+  for (const layer of replica.model.layers) if (layer instanceof SeededDropout) (layer as unknown as { rate: number }).rate = 0;
   const batchOf = batchMaker(data, transform, config);
   const order = epochOrder(data.train.length, config.seed, 0);
   const total = Math.ceil(data.train.length / config.batchSize) * config.epochs;
