@@ -93,6 +93,9 @@ test('gradient clipping scales to the norm as clip_grad_norm_ does, and leaves s
   assert.equal([...small], [3, 4]);
 });
 
+/** The FCN test's run by PyTorch: `netspec train <its spec> --engine torch --data <the scenes' masks> --epochs 12 --lr 0.05 --seed S`, S = 0 to 3. */
+const PYTORCH_MEAN_IOU = [0.4116, 0.4066, 0.4133, 0.5656];
+
 test('an FCN learns the scene masks from scratch; its run folder holds what eval then confirms', () => {
   const out = join(root, 'fcn-run');
   const run = netspec(['train', specs.fcn, '--data', scenes.masks, '--out', out, '--epochs', '12', '--lr', '0.05', '--workers', '1']);
@@ -106,8 +109,10 @@ test('an FCN learns the scene masks from scratch; its run folder holds what eval
   // out + 0.5 · aux is what is minimised, and its mean is the epoch's loss.
   assert.ok(Math.abs(last.trainLoss - (last.losses.out + 0.5 * last.losses.aux)) < 1e-5);
   assert.ok(last.trainLoss < first.trainLoss, `the loss fell from ${first.trainLoss} to ${last.trainLoss}`);
-  // Measured: 0.15 after the first epoch (everything background), 0.40 after 15; 0.3 leaves room for other machines' rounding.
-  assert.ok(last.scores.meanIoU > 0.3, `mean IoU ${last.scores.meanIoU}`);
+  // The peer: the same spec, data and recipe trained by PyTorch with torchvision's losses (`--engine torch`), seeds 0
+  // to 3, reached PYTORCH_MEAN_IOU; netspec's trainer reached 0.408, 0.349, 0.410 and 0.363. Seeds alone move PyTorch's
+  // figure by 0.16, so netspec must come within 0.1 of PyTorch's worst seed.
+  assert.ok(last.scores.meanIoU > Math.min(...PYTORCH_MEAN_IOU) - 0.1, `mean IoU ${last.scores.meanIoU}`);
   assert.is(metrics.evaluation.meanIoU, last.scores.meanIoU);
   assert.match(readFileSync(join(out, 'curves.svg'), 'utf8'), /panel scores/);
   const evaluated = netspec(['eval', specs.fcn, '--weights', join(out, 'weights'), '--data', scenes.masks, '--split', 'val', '--runtime', 'tfjs', '--json']);
