@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { sceneFcn } from './support/dense-specs.js';
 import { SeededDropout } from '../src/runtime/ops/dropout.js';
 import { writeSceneDataset, type SceneDataset } from '../scripts/scenes.js';
 import { parseDataSource } from '../src/commands/data-source.js';
@@ -84,13 +85,7 @@ test.before(async () => {
   if (!haveTorch) return;
   scenes = writeSceneDataset(join(root, 'scenes'), { train: 24, val: 8 });
   lossless = writeSceneDataset(join(root, 'lossless'), { train: 24, val: 8, formats: 'png' });
-  specs.fcn = write('fcn', {
-    name: 'scene_fcn',
-    input: { height: 64, width: 64, channels: 3 },
-    ...backbone,
-    stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2], dilate: [false, false, true, true] },
-    head: { type: 'fcn', classes: 4, aux: true },
-  });
+  specs.fcn = write('fcn', sceneFcn);
   specs.retinanet = write('retinanet', {
     name: 'scene_retinanet',
     input: { height: 96, width: 128, channels: 3 },

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { sceneFcn } from './support/dense-specs.js';
 import { writeSceneDataset, type SceneDataset } from '../scripts/scenes.js';
 import { openDetectionSource } from '../src/data/annotated-source.js';
 import { categoryMapping } from '../src/data/categories.js';
@@ -53,14 +54,7 @@ test.before(async () => {
     writeFileSync(path, JSON.stringify(spec));
     return path;
   };
-  // Background and the three scene classes; the last two stages dilated, as torchvision's FCN is (output stride 8).
-  specs.fcn = write('fcn', {
-    name: 'scene_fcn',
-    input: { height: 64, width: 64, channels: 3 },
-    ...backbone,
-    stages: { widths: [4, 8, 8, 8], depths: [1, 1, 1, 1], strides: [1, 2, 2, 2], dilate: [false, false, true, true] },
-    head: { type: 'fcn', classes: 4, aux: true },
-  });
+  specs.fcn = write('fcn', sceneFcn);
   specs.retinanet = write('retinanet', retinanet('scene_retinanet', 3));
   specs.retinanet91 = write('retinanet91', retinanet('scene_retinanet91', 91));
   specs.retinanet5 = write('retinanet5', retinanet('scene_retinanet5', 5));

@@ -7,7 +7,7 @@ import { schedules } from '../train/schedule.js';
 import { DEFAULT_VAL_SPLIT } from '../train/image-folder-data.js';
 import { DATA_SOURCE_ARG, TRAINING_SOURCES, parseDataSource } from './data-source.js';
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
-import type { TrainCommandOptions } from './train-run.js';
+import type { TrainCommandOptions } from './train-options.js';
 import { DENSE_OPTIMIZER, recipeText } from '../train/dense/recipes.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */

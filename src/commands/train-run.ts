@@ -4,42 +4,22 @@ import { UserError } from '../errors/user-error.js';
 import { assertWritable } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
-import { MAX_DEFAULT_REPLICAS, type TrainConfig } from '../train/config.js';
+import { MAX_DEFAULT_REPLICAS } from '../train/config.js';
 import { progressReporter } from '../train/progress.js';
-import type { TorchLaunch } from '../train/torch-engine.js';
 import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
-import { dataMismatch, dataSourceName, loadDataSource, type DataSource } from './data-source.js';
+import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
-import { trainDenseCommand, type DenseCommandOptions } from './train-dense.js';
+import { trainDenseCommand } from './train-dense.js';
+import type { TrainCommandOptions } from './train-options.js';
 import { trainTorchCommand, trainTorchDenseCommand } from './train-torch.js';
 import { readUserWeights } from './user-weights.js';
 
 /** Replicas when not asked for: one per core (at most MAX_DEFAULT_REPLICAS) on the single-threaded wasm backend, else one. */
 function defaultReplicas(backend: string): number {
   return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
-}
-
-export interface TrainCommandOptions {
-  readonly spec: string;
-  readonly data: DataSource;
-  /** How an image folder is split and decoded. */
-  readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
-  readonly out: string;
-  readonly resume: boolean;
-  /** The weights folder to start from. */
-  readonly init: string | undefined;
-  /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
-  readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
-  /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */
-  readonly dense?: Omit<DenseCommandOptions, 'replicas'> & {
-    readonly augment: string;
-    readonly augments: Readonly<Record<'classification' | 'detection' | 'segmentation', readonly string[]>>;
-  };
-  /** With --engine torch: how torchrun spreads the run. */
-  readonly launch?: TorchLaunch;
 }
 
 /** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */

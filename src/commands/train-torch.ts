@@ -12,7 +12,7 @@ import type { DenseData } from '../train/dense/dense-train.js';
 import { trainDenseWithTorch } from '../train/torch-dense.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
-import type { TrainCommandOptions } from './train-run.js';
+import type { TrainCommandOptions } from './train-options.js';
 import { denseConfig, openDenseData, type DenseCommandOptions } from './train-dense.js';
 import { readUserWeights } from './user-weights.js';
 

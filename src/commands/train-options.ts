@@ -1,0 +1,26 @@
+// What `netspec train` hands its engines once the command line is parsed: types only, so that the command, the
+// trainers and the PyTorch engine share them without importing one another.
+import type { TrainConfig } from '../train/config.js';
+import type { TorchLaunch } from '../train/torch-engine.js';
+import type { DataSource } from './data-source.js';
+import type { DenseCommandOptions } from './train-dense.js';
+
+export interface TrainCommandOptions {
+  readonly spec: string;
+  readonly data: DataSource;
+  /** How an image folder is split and decoded. */
+  readonly folder: { readonly valSplit: number; readonly strict: boolean; readonly maxPixels: number };
+  readonly out: string;
+  readonly resume: boolean;
+  /** The weights folder to start from. */
+  readonly init: string | undefined;
+  /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
+  readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
+  /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */
+  readonly dense?: Omit<DenseCommandOptions, 'replicas'> & {
+    readonly augment: string;
+    readonly augments: Readonly<Record<'classification' | 'detection' | 'segmentation', readonly string[]>>;
+  };
+  /** With --engine torch: how torchrun spreads the run. */
+  readonly launch?: TorchLaunch;
+}
