@@ -476,7 +476,7 @@ test('resume checks the checkpoint before using it: a widened spec, missing tens
     ],
     [(c) => (config(c).batchSize = 0), 'its settings are unusable: the batch size is 0; it must be an integer from 1 to 65536'],
     [(c) => (config(c).epochs = 2.5), 'its settings are unusable: the epoch count is 2.5; it must be an integer from 1 to 10000'],
-    [(c) => (config(c).schedule = 'linear'), 'its settings are unusable: the schedule "linear" is not one of onecycle, cosine, constant'],
+    [(c) => (config(c).schedule = 'linear'), 'its settings are unusable: the schedule "linear" is not one of onecycle, cosine, constant, poly, steps'],
     [(c) => (c.optimizer.slots[1]![0]![1] = NaN), 'optimizer/1/exp_avg holds 1 NaN value (at index 1)'],
     [(c) => (c.weights[3]!.data[0] = -Infinity), `model/${weightSlots(tinyGraph())[3]!.tfjsName} holds 1 -Inf value (at index 0)`],
     [(c) => (c.state.normalization.std[0] = 0), 'its input normalisation is unusable: the standard deviation of channel 0 is 0, not positive'],
@@ -621,7 +621,7 @@ test('a diverged run (a NaN loss) stops with one line before it writes a checkpo
   );
   assert.is(
     failure,
-    `training diverged at epoch 1, step 1: the loss is NaN; nothing of it was saved, and ${join(dir, CHECKPOINT_FILE)} keeps the last finished epoch, if any: lower the learning rate (--lr) and train again`,
+    `training diverged at epoch 1, step 1: the loss is NaN; nothing of it was saved, and ${join(dir, CHECKPOINT_FILE)} keeps the last finished epoch, if any: lower the learning rate (--lr) or clip the gradients (--clip-grad) and train again`,
   );
   assert.equal(readdirSync(dir), [], 'no checkpoint, no weights');
   rmSync(dir, { recursive: true });
