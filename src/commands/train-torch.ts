@@ -8,7 +8,7 @@ import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { readWeightsFolder } from '../runtime/weights/files.js';
 import { backboneBatchNorms } from '../train/fine-tune.js';
 import type { TrainConfig } from '../train/config.js';
-import type { DenseData } from '../train/dense/dense-train.js';
+import type { DenseData } from '../train/dense/dense-batches.js';
 import { trainDenseWithTorch } from '../train/torch-dense.js';
 import { assertTorchrun, TorchEngineError, trainWithTorch, type TorchLaunch } from '../train/torch-engine.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';

@@ -1,26 +1,18 @@
-// Detectors and segmenters trained in PyTorch: the run folder gets an index of the data (each image's file, its
-// boxes with their head outputs or its mask file, RetinaNet's anchors, the input and its normalisation) rather than
-// the pixels, which the engine's DataLoader workers read; the result comes back as the weights folder (with the
-// classes and a detector's category mapping), metrics.json and curves.svg of netspec's own dense trainer.
-import type { CategoryMapping } from '../data/categories.js';
 import type { DetectionDataset, SegmentationDataset } from '../data/dataset.js';
 import { displayPath } from '../files/display-path.js';
 import { PRODUCER } from '../files/output-guard.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { buildModel } from '../build/model.js';
-import { scoreDetections } from '../evaluate/detection.js';
 import { modelRunner } from '../evaluate/runner.js';
-import { scoreSegmentation } from '../evaluate/segmentation.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { cocoJson } from '../metrics/coco-format.js';
-import { segmentationFigures, segmentationJson } from '../metrics/segmentation.js';
 import type { ImageTransform } from '../runtime/images/pipeline.js';
-import { generateAnchors, type DetectionConfig } from '../runtime/tasks/detection.js';
 import { setModelWeights } from '../runtime/weights/load.js';
 import { formatDuration, progressLine, redrawnLine, type RedrawnLine } from '../terminal/progress.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import type { ImportedWeights } from '../weights/convert.js';
-import type { DenseData } from './dense/dense-train.js';
+import type { DenseData } from './dense/dense-batches.js';
+import { allAnchors, classNamesOf, trainedObjects } from './dense/dense-batches.js';
+import { validationScores, type Validation } from './dense/validation.js';
 import { denseEpochSummary, writeDenseReport, type DenseEpochRecord } from './dense/dense-report.js';
 import {
   runWithTorch,
@@ -43,9 +35,6 @@ export interface TorchDenseOptions extends TorchRunOptions {
   /** Each step's running figures; default a progress line an epoch on standard error. */
   readonly progress?: (step: TorchStep) => void;
 }
-
-/** Images a validation batch runs, as netspec's dense trainer runs them. */
-const VALIDATION_BATCH = 8;
 
 /**
  * Trains the graph's detector or segmenter with PyTorch through torchrun; on the machine of rank 0, scores the final
@@ -96,36 +85,10 @@ function dataIndex(graph: AnalyzedGraph, data: DenseData, transform: ImageTransf
     const masks = (set: SegmentationDataset) => Array.from({ length: set.length }, (_, i) => ({ path: set.image(i).path, mask: set.image(i).maskPath }));
     return { ...common, train: masks(data.train), val: masks(data.val) };
   }
-  const boxes = (set: DetectionDataset) => Array.from({ length: set.length }, (_, i) => ({ path: set.image(i).path, ...trainedBoxes(set, i, data.mapping) }));
+  const indexed = ({ boxes, labels }: { boxes: Float32Array; labels: Int32Array }) => ({ boxes: [...boxes], labels: [...labels] });
+  const boxes = (set: DetectionDataset) =>
+    Array.from({ length: set.length }, (_, i) => ({ path: set.image(i).path, ...indexed(trainedObjects(set.objects(i), data.mapping)) }));
   return { ...common, anchors: [...allAnchors(data.config, transform)], train: boxes(data.train), val: boxes(data.val) };
-}
-
-/** An image's boxes (x1, y1, x2, y2) and head outputs, crowd regions left out, as netspec's trainer takes them. */
-function trainedBoxes(set: DetectionDataset, index: number, mapping: CategoryMapping): { boxes: number[]; labels: number[] } {
-  const objects = set.objects(index);
-  const kept = Array.from({ length: objects.count }, (_, k) => k).filter((k) => objects.crowd[k] === 0);
-  const boxes = kept.flatMap((k) => {
-    const [x, y, w, h] = objects.boxes.subarray(4 * k, 4 * k + 4) as unknown as [number, number, number, number];
-    return [x, y, x + w, y + h].map(Math.fround);
-  });
-  return { boxes, labels: kept.map((k) => mapping.outputOf(objects.categoryIds[k]!)!) };
-}
-
-/** Every level's anchors on the input, one after another, as the head's outputs are ordered. */
-function allAnchors(config: DetectionConfig, transform: ImageTransform): Float32Array {
-  const levels = config.levels.map(([height, width]) => ({ height, width }));
-  const perLevel = generateAnchors(transform.height, transform.width, levels, config.anchors);
-  const anchors = new Float32Array(perLevel.reduce((n, level) => n + level.length, 0));
-  perLevel.reduce((at, level) => {
-    anchors.set(level, at);
-    return at + level.length;
-  }, 0);
-  return anchors;
-}
-
-/** The names of a detector's outputs in order: each category's name where one stands for it, else `class N`. */
-function classNamesOf(mapping: CategoryMapping, classes: number): string[] {
-  return Array.from({ length: classes }, (_, output) => mapping.categoryOf(output)?.name ?? `class ${output}`);
 }
 
 /**
@@ -158,32 +121,12 @@ async function finish(
 }
 
 /** The validation split's scores with the trained weights in tfjs, as `eval` scores them, and the full figures. */
-async function validate(
-  options: TorchDenseOptions,
-  state: ImportedWeights,
-  source: string,
-): Promise<{ scores: Record<string, number | null>; figures: unknown }> {
+async function validate(options: TorchDenseOptions, state: ImportedWeights, source: string): Promise<Validation> {
   const { graph, data, transform } = options;
   const model = buildModel(graph);
   try {
     setModelWeights(model, new Map(state.weights.map((weight) => [weight.name, weight])), source, new Set(state.skippedLayers));
-    const runner = modelRunner(graph, model);
-    const progress = progressLine(process.stderr, 'final scoring', 'images');
-    if (data.kind === 'detection') {
-      const { coco } = await scoreDetections(data.val, runner, {
-        config: data.config,
-        transform,
-        mapping: data.mapping,
-        batch: VALIDATION_BATCH,
-        voc: false,
-        progress,
-      });
-      return { scores: { AP: coco.stats[0]!, AP50: coco.stats[1]! }, figures: cocoJson(coco) };
-    }
-    const { matrix } = await scoreSegmentation(data.val, runner, { classes: graph.task!.classes, transform, batch: VALIDATION_BATCH, progress });
-    const figures = segmentationFigures(matrix);
-    const finite = (value: number) => (Number.isFinite(value) ? value : null);
-    return { scores: { meanIoU: finite(figures.meanIoU), pixelAccuracy: finite(figures.globalAccuracy) }, figures: segmentationJson(figures, matrix) };
+    return await validationScores(graph, data, modelRunner(graph, model), transform, progressLine(process.stderr, 'final scoring', 'images'));
   } finally {
     model.dispose();
   }

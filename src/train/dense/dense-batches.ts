@@ -2,13 +2,25 @@
 // beyond the batch): each image decoded, augmented with its boxes or mask, normalised as the image pipeline
 // normalises it, and its targets made — anchor targets for RetinaNet, the mask at the input's size for a segmenter.
 import type { CategoryMapping } from '../../data/categories.js';
-import { IGNORE_INDEX, type DetectionDataset, type DetectionSample, type SegmentationDataset } from '../../data/dataset.js';
+import { IGNORE_INDEX, type DetectionDataset, type DetectionObjects, type SegmentationDataset } from '../../data/dataset.js';
 import { DataFileError } from '../../data/data-file-error.js';
 import { convertChannels } from '../../runtime/images/pixels.js';
 import { normalisePixels, type ImageTransform } from '../../runtime/images/pipeline.js';
+import { generateAnchors, type DetectionConfig } from '../../runtime/tasks/detection.js';
 import { augmentDetection, augmentSegmentation, letterboxSegmentation, type DetectionAugmentation } from '../dense-augment.js';
 import type { TrainingBatch } from '../parallel.js';
 import { anchorTargets } from './anchor-matching.js';
+
+/** What a dense head trains on: its datasets, and for a detector the categories' outputs and the anchors' layout. */
+export type DenseData =
+  | {
+      readonly kind: 'detection';
+      readonly train: DetectionDataset;
+      readonly val: DetectionDataset;
+      readonly mapping: CategoryMapping;
+      readonly config: DetectionConfig;
+    }
+  | { readonly kind: 'segmentation'; readonly train: SegmentationDataset; readonly val: SegmentationDataset; readonly classNames: readonly string[] };
 
 /** How a detector's batches are made: the dataset's categories as head outputs, every anchor, the jitter and flip. */
 export interface DetectionBatching {
@@ -39,7 +51,7 @@ export async function detectionBatch(
   const targets = [];
   for (let i = 0; i < indices.length; i++) {
     const sample = await batching.dataset.load(indices[i]!);
-    const objects = trainedObjects(sample, batching.mapping);
+    const objects = trainedObjects(sample.objects, batching.mapping);
     const pixels = convertChannels(sample.pixels, transform.channels);
     const moved = augmentDetection({ pixels, ...objects }, input, { ...batching.augmentation, interpolation: transform.interpolation }, random);
     images.set(normalisePixels(moved.pixels, transform), (i * images.length) / indices.length);
@@ -52,8 +64,7 @@ export async function detectionBatch(
  * The boxes (x1, y1, x2, y2) and head outputs a detector trains on: crowd regions left out, as torchvision's COCO
  * reference leaves them out of its targets.
  */
-function trainedObjects(sample: DetectionSample, mapping: CategoryMapping): { boxes: Float32Array; labels: Int32Array } {
-  const { objects } = sample;
+export function trainedObjects(objects: DetectionObjects, mapping: CategoryMapping): { boxes: Float32Array; labels: Int32Array } {
   const kept = Array.from({ length: objects.count }, (_, k) => k).filter((k) => objects.crowd[k] === 0);
   const boxes = new Float32Array(kept.length * 4);
   kept.forEach((k, j) => {
@@ -61,6 +72,23 @@ function trainedObjects(sample: DetectionSample, mapping: CategoryMapping): { bo
     boxes.set([x, y, x + w, y + h], 4 * j);
   });
   return { boxes, labels: Int32Array.from(kept, (k) => mapping.outputOf(objects.categoryIds[k]!)!) };
+}
+
+/** Every level's anchors on the input, one after another, as the head's outputs are ordered. */
+export function allAnchors(config: DetectionConfig, transform: Pick<ImageTransform, 'height' | 'width'>): Float32Array {
+  const levels = config.levels.map(([height, width]) => ({ height, width }));
+  const perLevel = generateAnchors(transform.height, transform.width, levels, config.anchors);
+  const anchors = new Float32Array(perLevel.reduce((n, level) => n + level.length, 0));
+  perLevel.reduce((at, level) => {
+    anchors.set(level, at);
+    return at + level.length;
+  }, 0);
+  return anchors;
+}
+
+/** The names of a detector's outputs in order: each category's name where one stands for it, else `class N`. */
+export function classNamesOf(mapping: CategoryMapping, classes: number): string[] {
+  return Array.from({ length: classes }, (_, output) => mapping.categoryOf(output)?.name ?? `class ${output}`);
 }
 
 /** A segmenter's batch of the images at `indices` with their masks at the input's size, 255 where nothing is scored. */

@@ -3,17 +3,10 @@
 // or mean IoU), a checkpoint after every epoch (and on a stop request) for --resume, and at the end the weights
 // folder (with the category mapping the head was trained with), metrics.json and curves.svg.
 import * as tf from '@tensorflow/tfjs';
-import type { CategoryMapping } from '../../data/categories.js';
-import type { DetectionDataset, SegmentationDataset } from '../../data/dataset.js';
 import { UserError } from '../../errors/user-error.js';
-import { scoreDetections } from '../../evaluate/detection.js';
 import { modelRunner, type ModelRunner } from '../../evaluate/runner.js';
-import { scoreSegmentation } from '../../evaluate/segmentation.js';
 import type { AnalyzedGraph } from '../../ir/analyze.js';
-import { cocoJson } from '../../metrics/coco-format.js';
-import { segmentationFigures, segmentationJson } from '../../metrics/segmentation.js';
 import type { ImageTransform } from '../../runtime/images/pipeline.js';
-import { generateAnchors, type DetectionConfig } from '../../runtime/tasks/detection.js';
 import type { NamedWeight } from '../../runtime/weights/folder.js';
 import type { ProgressLine } from '../../terminal/progress.js';
 import { writeWeightsFolder } from '../../weights/folder.js';
@@ -24,19 +17,9 @@ import { ReplicaWorkers, type TrainingBatch } from '../parallel.js';
 import { Replica } from '../replica.js';
 import { learningRate } from '../schedule.js';
 import { diverged, finiteWeights, runFiles, startFrom, stepSeed, trainStep } from '../train.js';
-import { detectionBatch, segmentationBatch } from './dense-batches.js';
+import { allAnchors, classNamesOf, detectionBatch, segmentationBatch, type DenseData } from './dense-batches.js';
+import { validationScores, type Validation } from './validation.js';
 import { denseEpochSummary, writeDenseReport, type DenseEpochRecord } from './dense-report.js';
-
-/** What a dense head trains on: its datasets, and for a detector the categories' outputs and the anchors' layout. */
-export type DenseData =
-  | {
-      readonly kind: 'detection';
-      readonly train: DetectionDataset;
-      readonly val: DetectionDataset;
-      readonly mapping: CategoryMapping;
-      readonly config: DetectionConfig;
-    }
-  | { readonly kind: 'segmentation'; readonly train: SegmentationDataset; readonly val: SegmentationDataset; readonly classNames: readonly string[] };
 
 export interface DenseTrainOptions {
   readonly graph: AnalyzedGraph;
@@ -58,9 +41,6 @@ export interface DenseTrainResult {
   readonly history: readonly DenseEpochRecord[];
   readonly interrupted: boolean;
 }
-
-/** Images a validation batch runs. */
-const VALIDATION_BATCH = 8;
 
 /** Trains the graph's detector or segmenter; see the module's comment. */
 export async function trainDense(options: DenseTrainOptions): Promise<DenseTrainResult> {
@@ -208,22 +188,9 @@ class DenseRun {
   }
 
   /** The validation split's scores, and its full figures as `eval --json` gives them. */
-  private async validate(label: string): Promise<{ scores: Record<string, number | null>; figures: unknown }> {
-    const { data, transform, graph } = this.options;
-    const progress = this.options.progress?.(label);
-    if (data.kind === 'detection') {
-      const run = { config: data.config, transform, mapping: data.mapping, batch: VALIDATION_BATCH, voc: false, progress };
-      const { coco } = await scoreDetections(data.val, this.runner, run);
-      return { scores: { AP: coco.stats[0]!, AP50: coco.stats[1]! }, figures: cocoJson(coco) };
-    }
-    const run = { classes: graph.task!.classes, transform, batch: VALIDATION_BATCH, progress };
-    const { matrix } = await scoreSegmentation(data.val, this.runner, run);
-    const figures = segmentationFigures(matrix);
-    const finite = (value: number) => (Number.isFinite(value) ? value : null);
-    return {
-      scores: { meanIoU: finite(figures.meanIoU), pixelAccuracy: finite(figures.globalAccuracy) },
-      figures: segmentationJson(figures, matrix),
-    };
+  private validate(label: string): Promise<Validation> {
+    const { graph, data, transform } = this.options;
+    return validationScores(graph, data, this.runner, transform, this.options.progress?.(label));
   }
 
   private snapshot(): void {
@@ -276,33 +243,22 @@ function advanced(
   };
 }
 
-/** The names of a detector's outputs in order: each category's name where one stands for it, else `class N`. */
-function classNamesOf(mapping: CategoryMapping, classes: number): string[] {
-  return Array.from({ length: classes }, (_, output) => mapping.categoryOf(output)?.name ?? `class ${output}`);
-}
-
-/** The function that reads, augments and targets a batch of the training images at given positions. */
-function batchMaker(data: DenseData, transform: ImageTransform, config: TrainConfig): (indices: Int32Array, random: () => number) => Promise<TrainingBatch> {
+/** The function that reads, augments and targets a batch of the training images at given positions (the PyTorch engine's agreement test makes its batches with it too). */
+export function batchMaker(
+  data: DenseData,
+  transform: ImageTransform,
+  config: TrainConfig,
+): (indices: Int32Array, random: () => number) => Promise<TrainingBatch> {
   const { augmentation } = config;
   if (data.kind === 'segmentation') {
     const batching = { dataset: data.train, classes: data.classNames.length, augment: augmentation.segmentationRecipe === true };
     return (indices, random) => segmentationBatch(batching, indices, transform, random);
   }
-  const levels = data.config.levels.map(([height, width]) => ({ height, width }));
-  const perLevel = generateAnchors(transform.height, transform.width, levels, data.config.anchors);
-  const anchors = new Float32Array(perLevel.reduce((n, level) => n + level.length, 0));
-  perLevel.reduce((at, level) => {
-    anchors.set(level, at);
-    return at + level.length;
-  }, 0);
   const batching = {
     dataset: data.train,
     mapping: data.mapping,
-    anchors,
+    anchors: allAnchors(data.config, transform),
     augmentation: { horizontalFlip: augmentation.horizontalFlip, scaleRange: augmentation.scaleRange ?? ([1, 1] as const) },
   };
   return (indices, random) => detectionBatch(batching, indices, transform, random);
 }
-
-// The PyTorch engine's agreement test makes its batches as this trainer does.
-export { batchMaker };
