@@ -5,6 +5,7 @@ import { emitPytorch } from './emit/pytorch.js';
 import { emitTfjs } from './emit/tfjs.js';
 import { analyze, type AnalyzedGraph } from './ir/analyze.js';
 import { checkLimits } from './ir/limits.js';
+import { resolveSizes } from './ir/sizes.js';
 import { lower } from './spec/lower.js';
 import { normalize } from './spec/normalize.js';
 import { read } from './spec/read.js';
@@ -36,7 +37,9 @@ export function compileSpec(path: string, bytes: Uint8Array, options: EmitOption
   if (!checked.valid || parsed.diagnostics.length > 0) return failed([...parsed.diagnostics, ...checked.diagnostics]);
   const findings = checkRules(checked.valid);
   if (findings.some((d) => d.severity === 'error')) return failed(findings);
-  const graph = analyze(lower(normalize(checked.valid)));
+  const sized = resolveSizes(lower(normalize(checked.valid)), parsed.document);
+  if (sized.diagnostics.length > 0) return failed([...findings, ...sized.diagnostics]);
+  const graph = analyze(sized.graph, sized.sizes);
   const limitErrors = checkLimits(graph, parsed.document);
   if (limitErrors.length > 0) return failed([...findings, ...limitErrors]);
   return {

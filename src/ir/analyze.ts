@@ -2,6 +2,7 @@ import { InternalError } from '../errors/internal-error.js';
 import { definitionOf } from '../ops/index.js';
 import type { OpAnalysis, Shape } from '../ops/op.js';
 import type { Graph, Op } from './graph.js';
+import type { OpenSizes } from './sizes.js';
 
 export type { Shape } from '../ops/op.js';
 
@@ -16,6 +17,8 @@ export interface AnalyzedGraph extends Graph {
   readonly outputShapes: readonly Shape[];
   readonly params: { readonly trainable: number; readonly nonTrainable: number; readonly total: number };
   readonly macs: number;
+  /** For an open input size: the sides it takes and each layer's side formula. The figures above are at its largest. */
+  readonly sizes?: OpenSizes;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface AnalyzedGraph extends Graph {
  * here are compiler bugs, not user errors, so they throw. Counts are exact up to 2^53, far above the limits; the
  * schema's extremes can go past it, and the limits check rejects such a model, naming its counts as approximations.
  */
-export function analyze(graph: Graph): AnalyzedGraph {
+export function analyze(graph: Graph, sizes?: OpenSizes): AnalyzedGraph {
   const byName = new Map<string, LayerAnalysis>();
   const layers = graph.ops.map((op) => {
     if (byName.has(op.name)) throw new InternalError(`duplicate op name ${op.name}`);
@@ -64,7 +67,14 @@ export function analyze(graph: Graph): AnalyzedGraph {
     outputShapes,
     params: { trainable, nonTrainable, total: trainable + nonTrainable },
     macs: sum((layer) => layer.macs),
+    ...(sizes ? { sizes } : {}),
   };
+}
+
+/** The same graph analysed at one input size: its figures for a `height`×`width` image (admissible; see sizeProblem). */
+export function analyzeAt(graph: AnalyzedGraph, height: number, width: number): AnalyzedGraph {
+  const ops = graph.ops.map((op) => (op.kind === 'input' ? { ...op, shape: [height, width, op.shape[2]] as const } : op));
+  return analyze({ ...graph, ops }, graph.sizes);
 }
 
 function analyzeOp(op: Op, inputs: readonly LayerAnalysis[]): LayerAnalysis {

@@ -18,6 +18,19 @@ export interface Graph {
   readonly task?: Task;
   /** How images are prepared for the model, where its spec declares it (a pretrained configuration's). */
   readonly preprocess?: Preprocessing;
+  /** Present when the spec leaves the input's height and width open: the bounds it declares. */
+  readonly openSize?: OpenSizeBounds;
+}
+
+/**
+ * What an open-size spec declares of the sides its model takes: the largest (where the input op's shape is set, so
+ * that the size limits are checked there) and, when given, the smallest and the multiple. The rest is found from
+ * the ops' side formulas (see sizes.ts).
+ */
+export interface OpenSizeBounds {
+  readonly maximum: number;
+  readonly minimum?: number;
+  readonly multiple?: number;
 }
 
 /**

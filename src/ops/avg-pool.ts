@@ -1,6 +1,7 @@
 import { int, ints } from './onnx.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
-import { ceilPooledSize, outputSize } from './window.js';
+import { ceilSide } from './side-formula.js';
+import { ceilPooledSize, outputSize, slidingWindow } from './window.js';
 import { pythonCall } from './pytorch.js';
 
 /**
@@ -21,6 +22,7 @@ export const avgPool: OpDefinition<AvgPoolOp> = {
     const pooled = (size: number) => (op.ceilMode ? ceilPooledSize(size, op.stride) : outputSize(size, op.stride, op.stride, 0));
     return shapeOnly([pooled(h), pooled(w), c]);
   },
+  sides: (op, [input]) => (op.ceilMode ? { side: ceilSide(input!, op.stride), smallestInput: 1 } : slidingWindow(input!, op.stride, op.stride, 0)),
   weights: () => [],
   call: (op) => ({ helper: 'avgPool', options: { stride: op.stride, ...(op.ceilMode ? {} : { floor: true }) } }),
   onnx: ({ op, name }, inputs, graph) =>

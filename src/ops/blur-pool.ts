@@ -1,7 +1,7 @@
 import { BLUR_TAPS, blurFilterValues, blurPadding } from '../runtime/ops/blur-filter.js';
 import { int, ints, string } from './onnx.js';
 import { featureMap, type OpBase, type OpDefinition } from './op.js';
-import { outputSize } from './window.js';
+import { outputSize, slidingWindow } from './window.js';
 import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /**
@@ -52,6 +52,13 @@ export const blurPool: OpDefinition<BlurPoolOp> = {
     // A depthwise convolution: nine multiply-accumulates per output value.
     return { outputShape: [oh, ow, c], trainable: 0, nonTrainable: 0, macs: oh * ow * c * SIZE * SIZE };
   },
+  sides: (op, [input]) => {
+    const p = blurPadding(op.stride);
+    const window = slidingWindow(input!, SIZE, op.stride, p);
+    // Reflect padding mirrors p pixels inside the map, so it needs more than p of them.
+    return { ...window, smallestInput: Math.max(window.smallestInput, p + 1) };
+  },
+  macsGrowWith: 'outputPixels',
   weights: () => [],
   call: (op) => ({ helper: 'blurPool', options: { stride: op.stride } }),
   onnx: ({ op, name }, [input], graph) => {

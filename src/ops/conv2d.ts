@@ -2,7 +2,7 @@ import { InternalError } from '../errors/internal-error.js';
 import { batchNormAffine } from '../runtime/ops/batch-norm-affine.js';
 import { int, ints, type OnnxGraph } from './onnx.js';
 import { featureMap, vectorWeight, type FusedStep, type Init, type OpBase, type OpDefinition, type WeightSpec } from './op.js';
-import { outputSize } from './window.js';
+import { outputSize, slidingWindow } from './window.js';
 import { pythonCall, type PythonDefinition } from './pytorch.js';
 
 /**
@@ -68,6 +68,8 @@ export const conv2d: OpDefinition<Conv2dOp> = {
     const weights = op.kernelSize * op.kernelSize * (c / op.groups) * op.filters;
     return { outputShape: [oh, ow, op.filters], trainable: weights + (op.bias ? op.filters : 0), nonTrainable: 0, macs: oh * ow * weights };
   },
+  sides: (op, [input]) => slidingWindow(input!, op.kernelSize, op.stride, op.padding, op.dilation),
+  macsGrowWith: 'outputPixels',
   weights: (op, [input]) => {
     const perGroup = input![2]! / op.groups;
     const k = op.kernelSize;

@@ -1,4 +1,5 @@
 import { int } from './onnx.js';
+import { constantSide } from './side-formula.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
 
 /** The mean of each channel over the whole map: a vector of features, or with `keepDims` a 1×1 map (ASPP's pooling). */
@@ -13,6 +14,7 @@ export const globalAvgPool: OpDefinition<GlobalAvgPoolOp> = {
     const channels = featureMap(op, input!.shape)[2];
     return shapeOnly(op.keepDims ? [1, 1, channels] : [channels]);
   },
+  sides: (op) => ({ side: op.keepDims ? constantSide(1) : null, smallestInput: 1 }),
   weights: () => [],
   call: (op) => ({ helper: 'globalAvgPool', ...(op.keepDims ? { options: { keepDims: true } } : {}) }),
   onnx: ({ op, name }, inputs, graph) =>

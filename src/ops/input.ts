@@ -1,5 +1,6 @@
 import { InternalError } from '../errors/internal-error.js';
 import { shapeOnly, type OpBase, type OpDefinition } from './op.js';
+import { INPUT_SIDE } from './side-formula.js';
 
 /** The model's input; tfjs makes it itself (`tf.input`), so it has no runtime helper. */
 export interface InputOp extends OpBase {
@@ -14,6 +15,7 @@ const notALayer = (): never => {
 export const input: OpDefinition<InputOp> = {
   arity: 0,
   analyze: (op) => shapeOnly(op.shape),
+  sides: () => ({ side: INPUT_SIDE, smallestInput: 1 }),
   weights: () => [],
   call: notALayer,
   onnx: notALayer,

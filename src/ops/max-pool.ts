@@ -1,7 +1,7 @@
 import { InternalError } from '../errors/internal-error.js';
 import { ints } from './onnx.js';
 import { featureMap, shapeOnly, type OpBase, type OpDefinition } from './op.js';
-import { outputSize } from './window.js';
+import { outputSize, slidingWindow } from './window.js';
 import { pythonCall } from './pytorch.js';
 
 /** Max-pooling with symmetric padding; lowering only places it after a ReLU, so zero padding equals PyTorch's −∞ padding. */
@@ -19,6 +19,7 @@ export const maxPool: OpDefinition<MaxPoolOp> = {
     if (op.padding > 0 && input!.kind !== 'relu') throw new InternalError(`${op.name} zero-pads an input that may be negative`);
     return shapeOnly([outputSize(h, op.poolSize, op.stride, op.padding), outputSize(w, op.poolSize, op.stride, op.padding), c]);
   },
+  sides: (op, [input]) => slidingWindow(input!, op.poolSize, op.stride, op.padding),
   weights: () => [],
   call: (op) => ({ helper: 'maxPool', options: { poolSize: op.poolSize, stride: op.stride, padding: op.padding } }),
   onnx: ({ op, name }, inputs, graph) => {

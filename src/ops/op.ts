@@ -2,6 +2,7 @@ import { InternalError } from '../errors/internal-error.js';
 import type { LayerHelper } from '../runtime/ops/names.js';
 import type { OnnxGraph } from './onnx.js';
 import type { PytorchForm } from './pytorch.js';
+import type { SideFormula } from './side-formula.js';
 
 /** Output shape of one image, without the batch dimension: [height, width, channels] or [features]. */
 export type Shape = readonly number[];
@@ -81,6 +82,15 @@ export interface FusedStep<O extends OpBase = OpBase> {
   readonly relu?: boolean;
 }
 
+/** An op's output side as a formula of the input image's side, and the smallest side of its own input it takes. */
+export interface SideRule {
+  /** null when the output is not a feature map (a vector, or RetinaNet's joined levels). */
+  readonly side: SideFormula | null;
+  readonly smallestInput: number;
+  /** For an output of [this × the inputs' pixels together, values]: RetinaNet's anchors per location. */
+  readonly perInputPixel?: number;
+}
+
 /**
  * Everything about one op kind, so that adding an op is one module: its analysis, its weights, the runtime call
  * the tfjs model is built with, what the inference pass may do with it, its ONNX nodes and its PyTorch form.
@@ -89,6 +99,13 @@ export interface OpDefinition<O extends OpBase> {
   /** How many inputs it reads: a number, or 'many' for one or more. */
   readonly arity: number | 'many';
   readonly analyze: (op: O, inputs: readonly AnalyzedInput[]) => OpAnalysis;
+  /**
+   * How it changes its inputs' height and width (its windows are square, so both alike), as `analyze` does at one
+   * size; omitted when it keeps them.
+   */
+  readonly sides?: (op: O, inputs: readonly SideFormula[]) => SideRule;
+  /** What its multiply-accumulates grow with: its output's pixels, or its inputs' pixels together; omitted: neither. */
+  readonly macsGrowWith?: 'outputPixels' | 'inputPixels';
   /** Its weights in execution order, given its input shapes; `[]` for ops without any. */
   readonly weights: (op: O, inputs: readonly Shape[]) => readonly WeightSpec[];
   readonly call: (op: O) => RuntimeCall;

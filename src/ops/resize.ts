@@ -33,6 +33,8 @@ export const resize: OpDefinition<ResizeOp> = {
     const [height, width] = featureMap(op, reference!.shape);
     return shapeOnly([height, width, channels]);
   },
+  // The first input takes the second's side, whatever its own.
+  sides: (_op, [, reference]) => ({ side: reference!, smallestInput: 1 }),
   weights: () => [],
   call: (op) => ({ helper: 'resize', options: { bilinear: op.mode === 'bilinear' } }),
   onnx: ({ op, name }, [input], graph) => {

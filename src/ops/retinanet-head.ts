@@ -100,6 +100,9 @@ export const retinanetHead: OpDefinition<RetinaNetHeadOp> = {
     const pixels = shapes.reduce((sum, shape) => sum + shape[0]! * shape[1]!, 0);
     return { outputShape: [pixels * op.anchors, op.perAnchor], trainable: perPixel + op.convs * c + out, nonTrainable: 0, macs: pixels * perPixel };
   },
+  // Its levels differ in size; its output counts their pixels.
+  sides: (op) => ({ side: null, smallestInput: 1, perInputPixel: op.anchors }),
+  macsGrowWith: 'inputPixels',
   weights: (op, inputs) => towerWeights(op, channelsOf(op, inputs)),
   call: (op) => ({
     helper: 'retinanetHead',

@@ -12,7 +12,8 @@ import { stageDilations, stageIndexOf, type NormalizedSpec, type NormalizedStem 
  */
 export function lower(spec: NormalizedSpec): Graph {
   const ops = new OpList(spec.normalization);
-  const { height, width, channels } = spec.input;
+  const { size, channels } = spec.input;
+  const [height, width] = size.kind === 'fixed' ? [size.height, size.width] : [size.bounds.maximum, size.bounds.maximum];
   const input = ops.emit({ kind: 'input', name: 'input', inputs: [], shape: [height, width, channels] });
   const base = {
     name: spec.name,
@@ -20,6 +21,7 @@ export function lower(spec: NormalizedSpec): Graph {
     source: spec.source,
     ops: ops.ops,
     ...(spec.preprocess ? { preprocess: spec.preprocess } : {}),
+    ...(size.kind === 'open' ? { openSize: size.bounds } : {}),
   };
   const { head, neck } = spec;
   if (neck) {

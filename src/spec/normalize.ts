@@ -1,4 +1,4 @@
-import type { AnchorSettings, DetectionSettings, Preprocessing } from '../ir/graph.js';
+import type { AnchorSettings, DetectionSettings, OpenSizeBounds, Preprocessing } from '../ir/graph.js';
 import type { NetSpec } from './types.js';
 import type { ValidSpec } from './validate.js';
 
@@ -102,12 +102,30 @@ export interface NormalizedNeck {
   readonly extra: 'pool' | 'p6p7' | 'none';
 }
 
+/** An open size's largest side when the spec gives none: the size limits are checked there. */
+export const DEFAULT_MAX_SIZE = 2048;
+
+/** The input's height and width: fixed, or open within bounds. */
+export type InputSize =
+  | { readonly kind: 'fixed'; readonly height: number; readonly width: number }
+  | { readonly kind: 'open'; readonly bounds: OpenSizeBounds };
+
+function inputSize(input: NetSpec['input']): InputSize {
+  if (input.height !== undefined && input.width !== undefined) return { kind: 'fixed', height: input.height, width: input.width };
+  const bounds = {
+    maximum: input.maxSize ?? DEFAULT_MAX_SIZE,
+    ...(input.minSize !== undefined ? { minimum: input.minSize } : {}),
+    ...(input.sizeMultiple !== undefined ? { multiple: input.sizeMultiple } : {}),
+  };
+  return { kind: 'open', bounds };
+}
+
 /** A spec with every default filled in and the stage lists zipped into one entry per stage. */
 export interface NormalizedSpec {
   readonly source: { readonly path: string; readonly sha256: string };
   readonly name: string;
   readonly description: string;
-  readonly input: { readonly height: number; readonly width: number; readonly channels: number };
+  readonly input: { readonly channels: number; readonly size: InputSize };
   readonly stem: NormalizedStem;
   readonly block: NormalizedBlock;
   readonly stages: readonly Stage[];
@@ -125,7 +143,7 @@ export function normalize({ document, spec }: ValidSpec): NormalizedSpec {
     source: { path: document.path, sha256: document.sha256 },
     name: spec.name,
     description: spec.description ?? '',
-    input: { height: spec.input.height, width: spec.input.width, channels: spec.input.channels },
+    input: { channels: spec.input.channels, size: inputSize(spec.input) },
     stem: normalizeStem(spec.stem),
     block: normalizeBlock(spec.block),
     stages: spec.stages.widths.map((width, i) => ({

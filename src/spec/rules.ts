@@ -1,6 +1,6 @@
 import { diagnose, type Diagnostic, type DiagnosticCode } from '../errors/diagnostics.js';
 import { outputSize, STEM_POOL } from '../ops/window.js';
-import { bottleneckWidth, normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
+import { bottleneckWidth, DEFAULT_MAX_SIZE, normalizeBlock, normalizeStem, stageDilations, stageIndexOf } from './normalize.js';
 import type { ValidSpec } from './validate.js';
 
 type Spec = ValidSpec['spec'];
@@ -56,6 +56,8 @@ export const rules: readonly Rule[] = [
     sentence: 'every stride meets a feature map at least as large as the stride',
     severity: 'error',
     check: (spec) => {
+      // An open size is checked on the lowered graph, where the smallest size every layer takes is found.
+      if (spec.input.height === undefined || spec.input.width === undefined) return [];
       const findings: Finding[] = [];
       let size = [spec.input.height, spec.input.width] as const;
       const downsample = (pointer: string, what: string, kernel: number, stride: number, padding: number) => {
@@ -333,6 +335,25 @@ export const rules: readonly Rule[] = [
       ),
   },
   {
+    code: 'NS215',
+    sentence: 'size bounds are given for an open size, the smallest no larger than the largest',
+    severity: 'error',
+    check: ({ input }) => {
+      const bounds = (['minSize', 'maxSize', 'sizeMultiple'] as const).filter((field) => input[field] !== undefined);
+      if (input.height !== undefined)
+        return bounds.map((field) => ({
+          pointer: `/input/${field}`,
+          message: `input.${field} bounds an open size, but this spec fixes its input at ${input.height}×${input.width}; leave out height and width to open it`,
+        }));
+      const { minSize, maxSize = DEFAULT_MAX_SIZE, sizeMultiple = 1 } = input;
+      if (minSize !== undefined && minSize > maxSize)
+        return [{ pointer: '/input/minSize', message: `input.minSize ${minSize} is above input.maxSize ${maxSize}` }];
+      if (Math.floor(maxSize / sizeMultiple) * sizeMultiple < (minSize ?? 1))
+        return [{ pointer: '/input/sizeMultiple', message: `no multiple of input.sizeMultiple ${sizeMultiple} lies between ${minSize ?? 1} and ${maxSize}` }];
+      return [];
+    },
+  },
+  {
     code: 'NS501',
     sentence: 'TensorFlow.js can train every layer',
     severity: 'warning',
@@ -370,6 +391,7 @@ export const rules: readonly Rule[] = [
  * ceil-mode pool keeps, so the two sides could not be added (timm's resnetaa models fail on such inputs too).
  */
 function oddAveragedStages(spec: Spec): Finding[] {
+  if (spec.input.height === undefined || spec.input.width === undefined) return [];
   const stem = normalizeStem(spec.stem);
   const kernel = stem.type === 'conv' ? stem.kernelSize : 3;
   let size = [spec.input.height, spec.input.width].map((n) => outputSize(n, kernel, stem.stride, Math.floor(kernel / 2)));

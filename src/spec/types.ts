@@ -48,21 +48,33 @@ export interface NetSpec {
   preprocess?: Preprocess;
 }
 /**
- * Shape of one input image, channels last (NHWC without the batch dimension).
+ * Shape of one input image, channels last (NHWC without the batch dimension). Give height and width for a model of one fixed size; leave both out for a model that takes any admissible size (multiples of sizeMultiple from minSize to maxSize), with every layer's shape then a formula of the input's height H and width W.
  */
 export interface Input {
   /**
-   * Image height in pixels.
+   * Image height in pixels, for a fixed-size model. Leave out, with width, for an open size.
    */
-  height: number;
+  height?: number;
   /**
-   * Image width in pixels.
+   * Image width in pixels, for a fixed-size model. Leave out, with height, for an open size.
    */
-  width: number;
+  width?: number;
   /**
    * Number of input channels (3 for RGB, 1 for grayscale).
    */
   channels: number;
+  /**
+   * Open size only: the smallest height and width the model is to take. Default: the smallest at which every layer has something to read.
+   */
+  minSize?: number;
+  /**
+   * Open size only: the largest height and width the model is to take; the size limits are checked there. Default 2048.
+   */
+  maxSize?: number;
+  /**
+   * Open size only: heights and widths must be multiples of this. Default: the network's total stride (32 for a ResNet classifier), at which every stride divides the map exactly; 1 takes any size every layer can.
+   */
+  sizeMultiple?: number;
 }
 /**
  * One k×k convolution (padding k div 2, no bias), BatchNorm, ReLU: torchvision's stem (7×7 stride 2 with a max-pool) or the CIFAR stem (3×3 stride 1, no pool).

@@ -67,6 +67,10 @@ function toDiagnostic(document: SourceDocument, error: ErrorObject): Diagnostic 
       const field = String(params.missingProperty);
       return at('NS102', `${where} is missing the required field "${field}"`);
     }
+    case 'dependencies': {
+      const [field, needed] = [String(params.property), String(params.missingProperty)];
+      return at('NS102', `${where} gives "${field}" without "${needed}"; give both for a fixed size, or neither for an open size`);
+    }
     case 'additionalProperties': {
       const field = String(params.additionalProperty);
       const known = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
