@@ -13,7 +13,9 @@ export function buildModel(graph: AnalyzedGraph): tf.LayersModel {
   const tensors = new Map<string, Tensor>();
   for (const op of graph.ops) {
     if (op.kind === 'input') {
-      tensors.set(op.name, tf.input({ shape: [...op.shape], name: op.name }));
+      // An open size leaves height and width to each batch.
+      const shape = graph.sizes ? [null, null, op.shape[2]] : [...op.shape];
+      tensors.set(op.name, tf.input({ shape, name: op.name }));
       continue;
     }
     const { helper, options } = definitionOf(op).call(op);

@@ -1,4 +1,5 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import { sideExpression } from '../ops/side-formula.js';
 
 /**
  * How a detection graph's raw outputs decode: the input and levels' sizes, its anchors and RetinaNet's settings —
@@ -25,21 +26,35 @@ export function detectionConfig(graph: AnalyzedGraph): DetectionSettings {
   return { input: [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
 }
 
-/** `detection`: the same, as the constant the tfjs module's `detect` and the ONNX module's pass to `decodeBatch`. */
+/**
+ * `detection`: the same, as the constant the tfjs module's `detect` and the ONNX module's pass to `decodeBatch`; for
+ * an open size, a function of the input's height and width, its levels' sizes by their side formulas.
+ */
 export function detectionConstant(graph: AnalyzedGraph): string[] {
   if (graph.task?.kind !== 'detection') return [];
   const config = detectionConfig(graph);
   const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
+  const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
+  const levels = graph.sizes
+    ? `[${graph.task.levels
+        .map((op) => {
+          const side = graph.sizes!.sides[index.get(op)!]!;
+          return `[${sideExpression(side, 'height', 'typescript')}, ${sideExpression(side, 'width', 'typescript')}]`;
+        })
+        .join(', ')}]`
+    : lists(config.levels);
   return [
-    "/** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */",
-    'export const detection = {',
-    `  input: [${config.input.join(', ')}],`,
-    `  levels: ${lists(config.levels)},`,
+    graph.sizes
+      ? "/** How `detect` decodes a `height`×`width` input: its and the pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */"
+      : "/** How `detect` decodes: the input and pyramid levels' [height, width], torchvision's anchors and RetinaNet's settings. */",
+    graph.sizes ? 'export const detection = (height: number, width: number) => ({' : 'export const detection = {',
+    `  input: ${graph.sizes ? '[height, width]' : `[${config.input.join(', ')}]`},`,
+    `  levels: ${levels},`,
     `  anchors: { sizes: ${lists(config.anchors.sizes)}, ratios: ${lists(config.anchors.ratios)} },`,
     `  scoreThreshold: ${config.scoreThreshold},`,
     `  nmsThreshold: ${config.nmsThreshold},`,
     `  detectionsPerImage: ${config.detectionsPerImage},`,
     `  topkCandidates: ${config.topkCandidates},`,
-    '} as const;',
+    graph.sizes ? '}) as const;' : '} as const;',
   ];
 }

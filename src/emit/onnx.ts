@@ -4,6 +4,8 @@ import type { AnalyzedGraph } from '../ir/analyze.js';
 import { fuseForInference } from '../ir/fuse.js';
 import { definitionOf } from '../ops/index.js';
 import type { OnnxGraph } from '../ops/onnx.js';
+import { INPUT_SIDE, sameSide } from '../ops/side-formula.js';
+import { shapeFormula } from '../ir/shape-formulas.js';
 
 const { onnx } = onnxProto;
 
@@ -14,11 +16,26 @@ const IR_VERSION = 8;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
 type Node = InstanceType<typeof onnx.NodeProto>;
 
+type Dim = { dimValue: number } | { dimParam: string };
+
 /** An NCHW value description with a symbolic batch dimension. */
-function valueInfo(name: string, shape: readonly number[]) {
+function valueInfo(name: string, shape: readonly Dim[]) {
   const chw = shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : [...shape];
-  const dim = [{ dimParam: 'batch' }, ...chw.map((dimValue) => ({ dimValue }))];
+  const dim = [{ dimParam: 'batch' }, ...chw];
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } });
+}
+
+/**
+ * Layer `index`'s dimensions as ONNX declares them: numbers, or for an open size symbols for those that depend on
+ * it — `height` and `width` where they equal the input's, else prefixed with the value's name.
+ */
+function declaredDims(graph: AnalyzedGraph, index: number, name: string): Dim[] {
+  if (!graph.sizes) return graph.layers[index]!.outputShape.map((dimValue) => ({ dimValue }));
+  return shapeFormula(graph, index).map((dim) => {
+    if (dim.kind === 'fixed') return { dimValue: dim.value };
+    if (dim.kind === 'locations') return { dimParam: `${name}_locations` };
+    return { dimParam: sameSide(dim.side, INPUT_SIDE) ? dim.kind : `${name}_${dim.kind}` };
+  });
 }
 
 function floatTensor(name: string, dims: readonly number[], data: Float32Array): Tensor {
@@ -43,6 +60,7 @@ export function emitOnnx(
   metadata: Readonly<Record<string, string>> = {},
 ): Uint8Array {
   const fused = fuseForInference(graph);
+  const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
   const onnxGraph: OnnxGraph = {
@@ -58,6 +76,7 @@ export function emitOnnx(
       initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: [...values] }));
       return name;
     },
+    openSize: graph.sizes !== undefined,
     shapeOf: (op) => {
       const found = graph.layers.find((layer) => layer.op.name === op);
       if (!found) throw new InternalError(`no op ${op}`);
@@ -92,8 +111,8 @@ export function emitOnnx(
       name: graph.name,
       node: nodes,
       initializer: initializers,
-      input: [valueInfo('input', graph.inputShape)],
-      output: graph.outputs.map((output, i) => valueInfo(output.name, graph.outputShapes[i]!)),
+      input: [valueInfo('input', declaredDims(graph, 0, 'input'))],
+      output: graph.outputs.map((output) => valueInfo(output.name, declaredDims(graph, index.get(output.op)!, output.name))),
     }),
   });
   return onnx.ModelProto.encode(model).finish();

@@ -7,6 +7,8 @@ import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './esc
 import { detectionConfig } from './detection-constant.js';
 import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.js';
 import { forwardValueNames } from './pytorch-values.js';
+import { macsFormula, shapeFormula, shapeFormulaText, type DimFormula } from '../ir/shape-formulas.js';
+import { sideExpression, type SideFormula } from '../ops/side-formula.js';
 
 /** Names the emitted file declares or imports at top level; the model's class must not take them. */
 const moduleNames = [
@@ -119,18 +121,61 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
   return [
     `NAME = ${pythonStringLiteral(graph.name)}`,
     `DESCRIPTION = ${pythonStringLiteral(graph.description)}`,
-    `INPUT_SHAPE = ${tuple(channelsFirst(graph.inputShape))}`,
+    ...(graph.sizes ? openSizeConstants(graph) : [`INPUT_SHAPE = ${tuple(channelsFirst(graph.inputShape))}`]),
     ...(graph.preprocess
       ? [
           pythonComment('How images are prepared for the pretrained weights: centre crop share, resize filter, per-channel mean and std.'),
           preprocessingLiteral(graph.preprocess),
         ]
       : []),
-    `OUTPUT_SHAPES = {${shapes.join(', ')}}`,
+    ...(graph.sizes ? [] : [`OUTPUT_SHAPES = {${shapes.join(', ')}}`]),
     pythonComment('Trainable parameters as parameters() counts them; non-trainable are BatchNorm running statistics.'),
     `PARAMS = {"trainable": ${graph.params.trainable}, "non_trainable": ${graph.params.nonTrainable}}`,
-    `MACS = ${graph.macs}`,
+    ...(graph.sizes ? [] : [`MACS = ${graph.macs}`]),
     ...detectionSettings(graph),
+    ...(graph.sizes ? openSizeFunctions(graph) : []),
+  ];
+}
+
+/** An open size: the channels and the sides the module takes, in place of a fixed INPUT_SHAPE. */
+function openSizeConstants(graph: AnalyzedGraph): string[] {
+  const { minimum, maximum, multiple } = graph.sizes!;
+  return [
+    `INPUT_CHANNELS = ${graph.inputShape[2]}`,
+    pythonComment('The sides the module takes: height and width are multiples of "multiple" from "minimum" to "maximum".'),
+    `SIZES = {"minimum": ${minimum}, "maximum": ${maximum}, "multiple": ${multiple}}`,
+  ];
+}
+
+/** A dimension as a Python expression of `height` and `width`. */
+function pythonDim(dim: DimFormula): string {
+  if (dim.kind === 'fixed') return String(dim.value);
+  if (dim.kind !== 'locations') return sideExpression(dim.side, dim.kind, 'python');
+  return `${dim.perInputPixel} * (${dim.sides.map((side) => pythonArea(side)).join(' + ')})`;
+}
+
+const pythonArea = (side: SideFormula) => `(${sideExpression(side, 'height', 'python')}) * (${sideExpression(side, 'width', 'python')})`;
+
+/** An open size's output shapes and multiply-accumulates, as functions of the input's height and width. */
+function openSizeFunctions(graph: AnalyzedGraph): string[] {
+  const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
+  const shape = (i: number) => {
+    const dims = shapeFormula(graph, i);
+    const ordered = dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : dims;
+    return `(${ordered.map(pythonDim).join(', ')}${ordered.length === 1 ? ',' : ''})`;
+  };
+  const { fixed, perPixel } = macsFormula(graph);
+  return [
+    '',
+    '',
+    'def output_shapes(height: int, width: int) -> dict[str, tuple[int, ...]]:',
+    '    """Each output\'s shape for one height × width image, without the batch."""',
+    `    return {${graph.outputs.map((output) => `${pythonStringLiteral(output.name)}: ${shape(index.get(output.op)!)}`).join(', ')}}`,
+    '',
+    '',
+    'def macs(height: int, width: int) -> int:',
+    '    """Multiply-accumulates per height × width image, in convolutions and dense layers."""',
+    `    return ${[...perPixel.map(({ side, coefficient }) => `${coefficient} * ${pythonArea(side)}`), ...(fixed > 0 ? [String(fixed)] : [])].join(' + ') || '0'}`,
   ];
 }
 
@@ -146,8 +191,12 @@ function detectionSettings(graph: AnalyzedGraph): string[] {
   const tuples = (lists: readonly (readonly number[])[], each: (x: number) => string) =>
     `(${lists.map((list) => `(${list.map(each).join(', ')}${list.length === 1 ? ',' : ''})`).join(', ')}${lists.length === 1 ? ',' : ''})`;
   return [
-    pythonComment("How the outputs decode: the input's and pyramid levels' (height, width), the anchors, RetinaNet's settings."),
-    `DETECTION = {"input": ${tuple(config.input)}, "levels": ${tuples(config.levels, String)}, "anchor_sizes": ${tuples(config.anchors.sizes, String)}, ` +
+    pythonComment(
+      graph.sizes
+        ? "How the outputs decode: the anchors and RetinaNet's settings; the levels' sizes follow the input's."
+        : "How the outputs decode: the input's and pyramid levels' (height, width), the anchors, RetinaNet's settings.",
+    ),
+    `DETECTION = {${graph.sizes ? '' : `"input": ${tuple(config.input)}, "levels": ${tuples(config.levels, String)}, `}"anchor_sizes": ${tuples(config.anchors.sizes, String)}, ` +
       `"aspect_ratios": ${tuples(config.anchors.ratios, float)}, "score_thresh": ${float(config.scoreThreshold)}, "nms_thresh": ${float(config.nmsThreshold)}, ` +
       `"detections_per_img": ${config.detectionsPerImage}, "topk_candidates": ${config.topkCandidates}}`,
     '',
@@ -243,7 +292,7 @@ function forward(graph: AnalyzedGraph): string[] {
       `        ${target} = ${expression(
         op,
         op.inputs.map((name) => names.get(name)!),
-      )}  # ${shapeText(outputShape)}`,
+      )}  # ${graph.sizes ? channelsFirstFormula(graph, i + 1) : shapeText(outputShape)}`,
     );
     const next = steps[i + 1] && names.get(steps[i + 1]!.op.name);
     const dead = [...new Set(op.inputs)].filter((name) => lastRead.get(name) === i && !kept.has(name)).map((name) => names.get(name)!);
@@ -273,3 +322,9 @@ const channelsFirst = (shape: Shape): Shape => (shape.length === 3 ? [shape[2]!,
 const tuple = (shape: Shape) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
 const shapeText = (shape: Shape) => channelsFirst(shape).join('×');
+
+/** Layer `index`'s shape formula, channels first: `64×⌈H/2⌉×⌈W/2⌉`. */
+function channelsFirstFormula(graph: AnalyzedGraph, index: number): string {
+  const dims = shapeFormula(graph, index);
+  return shapeFormulaText(dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : dims);
+}

@@ -45,7 +45,7 @@ export function taskFunctions(graph: AnalyzedGraph): string[] {
     'export function detect(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): Detections[] {',
     '  const { cls_logits, bbox_regression } = predict(model, x);',
     '  try {',
-    '    return decodeBatch(cls_logits, bbox_regression, detection, placements);',
+    `    return decodeBatch(cls_logits, bbox_regression, ${graph.sizes ? 'detection(x.shape[1], x.shape[2])' : 'detection'}, placements);`,
     '  } finally {',
     '    tf.dispose([cls_logits, bbox_regression]);',
     '  }',

@@ -7,6 +7,7 @@ import { LAYER_HELPERS } from '../runtime/ops/names.js';
 import { inferencePlan } from './plan.js';
 import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
+import { openLayerRows, openMacsFunction, openShapeComment, openShapeFunctions } from './open-size.js';
 import { imageFunctions, imageImports } from './tfjs-images.js';
 import { taskFunctions, taskImports } from './tfjs-task.js';
 
@@ -39,6 +40,8 @@ const moduleNames = [
   'InferencePlan',
   'inferencePlan',
   'predictChecked',
+  'predictOpenSize',
+  'sizes',
   'WeightsSource',
   'CreateModelOptions',
   'name',
@@ -70,7 +73,7 @@ export function emitTfjs(graph: AnalyzedGraph, options: EmitOptions = {}): strin
     ...generatedHeader(graph, options),
     '',
     `import * as tf from ${stringLiteral('@tensorflow/tfjs')};`,
-    `import { ${[...used, ...taskImports(graph), ...imageImports, 'loadWeights', 'predictChecked', 'type CreateModelOptions', 'type InferencePlan'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
+    `import { ${[...used, ...taskImports(graph), ...imageImports, 'loadWeights', graph.sizes ? 'predictOpenSize' : 'predictChecked', 'type CreateModelOptions', 'type InferencePlan'].join(', ')} } from ${stringLiteral(RUNTIME_MODULE)};`,
     '',
     ...analysisConstants(graph),
     ...modelBuilder(graph),
@@ -92,11 +95,22 @@ const tensorType = (shape: Shape) => (['tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4
 
 /** The analysis as `const` data: name, shapes, parameters, MACs and the layer table. */
 function analysisConstants(graph: AnalyzedGraph): string[] {
+  const names = [`export const name = ${stringLiteral(graph.name)};`, `export const description = ${stringLiteral(graph.description)};`, ''];
+  if (graph.sizes) {
+    return [
+      ...names,
+      ...openShapeFunctions(graph, 'nhwc'),
+      '',
+      ...paramsConstant(graph),
+      ...openMacsFunction(graph),
+      '',
+      '/** Every layer in execution order, with its output shape per image, parameters and multiply-accumulates, as formulas of H and W. */',
+      ...layerTable(openLayerRows(graph)),
+    ];
+  }
   const single = graph.outputs.length === 1;
   return [
-    `export const name = ${stringLiteral(graph.name)};`,
-    `export const description = ${stringLiteral(graph.description)};`,
-    '',
+    ...names,
     '/** Shape of one input image: [height, width, channels]. */',
     `export const inputShape = ${tuple(graph.inputShape)} as const;`,
     ...(single
@@ -112,20 +126,28 @@ function analysisConstants(graph: AnalyzedGraph): string[] {
           '} as const;',
         ]),
     '',
-    '/** Trainable parameters as PyTorch counts them; non-trainable are BatchNorm running statistics. */',
-    `export const params = { trainable: ${integer(graph.params.trainable)}, nonTrainable: ${integer(graph.params.nonTrainable)}, total: ${integer(graph.params.total)} } as const;`,
+    ...paramsConstant(graph),
     '/** Multiply-accumulates per image, in convolutions and dense layers. */',
     `export const macs = ${integer(graph.macs)};`,
     '',
     '/** Every layer in execution order, with its output shape per image, parameters and multiply-accumulates. */',
-    'export const layers = [',
-    ...graph.layers.map((layer) => `  ${layerRow(layer)},`),
-    '] as const;',
-    '',
-    "export type LayerName = (typeof layers)[number]['name'];",
-    '',
+    ...layerTable(graph.layers.map(layerRow)),
   ];
 }
+
+const paramsConstant = (graph: AnalyzedGraph) => [
+  '/** Trainable parameters as PyTorch counts them; non-trainable are BatchNorm running statistics. */',
+  `export const params = { trainable: ${integer(graph.params.trainable)}, nonTrainable: ${integer(graph.params.nonTrainable)}, total: ${integer(graph.params.total)} } as const;`,
+];
+
+const layerTable = (rows: readonly string[]) => [
+  'export const layers = [',
+  ...rows.map((row) => `  ${row},`),
+  '] as const;',
+  '',
+  "export type LayerName = (typeof layers)[number]['name'];",
+  '',
+];
 
 /** `createModel()` and `buildModel()`: a straight line of named layers, each output shape beside it. */
 function modelBuilder(graph: AnalyzedGraph): string[] {
@@ -135,7 +157,7 @@ function modelBuilder(graph: AnalyzedGraph): string[] {
   const single = graph.outputs.length === 1;
   const body: string[] = [];
   let block = '';
-  for (const layer of graph.layers) {
+  for (const [index, layer] of graph.layers.entries()) {
     const group = layer.op.name.split('.').length >= 3 ? layer.op.name.split('.').slice(0, 2).join('.') : '';
     if (group !== block && group !== '') body.push('', lineComment(group, '  '));
     block = group;
@@ -145,7 +167,8 @@ function modelBuilder(graph: AnalyzedGraph): string[] {
       `  const ${name} = ${layerCall(
         layer.op,
         layer.op.inputs.map((input) => variables.get(input)!),
-      )}; // ${shapeText(layer.outputShape)}`,
+        graph.sizes ? null : graph.inputShape,
+      )}; // ${graph.sizes ? openShapeComment(graph, index) : shapeText(layer.outputShape)}`,
     );
   }
   return [
@@ -183,6 +206,7 @@ function modelBuilder(graph: AnalyzedGraph): string[] {
 
 /** `predict()`, typed by the output shapes: one tensor, or an `Outputs` record for a multi-output model. */
 function predictFunction(graph: AnalyzedGraph): string[] {
+  if (graph.sizes) return openPredictFunction(graph);
   return graph.outputs.length === 1
     ? [
         `/** Runs the model on images shaped [batch, ${graph.inputShape.join(', ')}]; returns [batch, ${graph.outputShapes[0]!.join(', ')}]. */`,
@@ -203,9 +227,35 @@ function predictFunction(graph: AnalyzedGraph): string[] {
       ];
 }
 
-function layerCall(op: Op, inputs: readonly string[]): string {
+/** One layer's builder call; the input's, for an open size (`inputShape` null), leaves height and width open. */
+/** `predict()` of an open-size model: it checks each batch's height and width against `sizes`. */
+function openPredictFunction(graph: AnalyzedGraph): string[] {
+  const run = `predictOpenSize(model, x, ${graph.inputShape[2]}, sizes)`;
+  const types = graph.outputShapes.map(tensorType);
+  const what = `Runs the model on images shaped [batch, height, width, ${graph.inputShape[2]}], height and width sides it takes (see \`sizes\`);`;
+  return graph.outputs.length === 1
+    ? [
+        `/** ${what} returns [batch, ...outputShape(height, width)]. */`,
+        `export function predict(model: tf.LayersModel, x: tf.Tensor4D): ${types[0]} {`,
+        `  return ${run} as ${types[0]};`,
+        '}',
+      ]
+    : [
+        'export interface Outputs {',
+        ...graph.outputs.map((o, i) => `  /** [batch, ...outputShapes(height, width).${o.name}] */\n  ${o.name}: ${types[i]};`),
+        '}',
+        '',
+        `/** ${what} returns one tensor per output. */`,
+        'export function predict(model: tf.LayersModel, x: tf.Tensor4D): Outputs {',
+        `  const [${graph.outputs.map((o) => o.name).join(', ')}] = ${run} as tf.Tensor[];`,
+        `  return { ${graph.outputs.map((o, i) => `${o.name}: ${o.name} as ${types[i]}`).join(', ')} };`,
+        '}',
+      ];
+}
+
+function layerCall(op: Op, inputs: readonly string[], inputShape: Shape | null): string {
   const name = stringLiteral(op.name);
-  if (op.kind === 'input') return `tf.input({ shape: [...inputShape], name: ${name} })`;
+  if (op.kind === 'input') return `tf.input({ shape: ${inputShape ? '[...inputShape]' : `[null, null, ${op.shape[2]}]`}, name: ${name} })`;
   const { helper, options } = definitionOf(op).call(op);
   const args = [...inputs, name];
   if (op.kind === 'batchNorm') {

@@ -21,6 +21,8 @@ export interface OnnxGraph {
   int64Initializer(name: string, values: readonly number[]): string;
   /** The analysed shape of an op's value, by its name: [height, width, channels] or [features]. */
   shapeOf(op: string): readonly number[];
+  /** Whether the input's height and width are open: a size read from a shape must then be read at run time. */
+  readonly openSize: boolean;
   /** A weight by its PyTorch state-dict name. */
   weight(name: string): Float32Array;
 }

@@ -13,17 +13,27 @@ export interface ResizeOp extends OpBase {
   readonly mode: 'bilinear' | 'nearest';
 }
 
-/** `Resize` to a fixed height and width, keeping the input's batch and channels: the sizes input is built from its shape. */
-function onnxResize(mode: ResizeOp['mode'], name: string, input: string, height: number, width: number, graph: OnnxGraph): string {
-  const shape = graph.node('Shape', `${name}.shape`, [input]);
+/**
+ * `Resize` to the reference's height and width, keeping the input's batch and channels: the sizes input joins
+ * the input's leading dimensions to the height and width, fixed, or for an open size read from the reference.
+ */
+function onnxResize(mode: ResizeOp['mode'], name: string, [input, reference]: readonly string[], size: readonly number[], graph: OnnxGraph): string {
+  const shape = graph.node('Shape', `${name}.shape`, [input!]);
   const leading = graph.node('Slice', `${name}.leading`, [shape, graph.int64Initializer(`${name}.start`, [0]), graph.int64Initializer(`${name}.end`, [2])]);
-  const sizes = graph.node('Concat', `${name}.sizes`, [leading, graph.int64Initializer(`${name}.size`, [height, width])], [int('axis', 0)]);
+  const sides = graph.openSize
+    ? graph.node('Slice', `${name}.size`, [
+        graph.node('Shape', `${name}.reference`, [reference!]),
+        graph.int64Initializer(`${name}.from`, [2]),
+        graph.int64Initializer(`${name}.to`, [4]),
+      ])
+    : graph.int64Initializer(`${name}.size`, [size[0]!, size[1]!]);
+  const sizes = graph.node('Concat', `${name}.sizes`, [leading, sides], [int('axis', 0)]);
   // PyTorch's own export uses these modes; pytorch_half_pixel differs from half_pixel only for an output of size 1.
   const attributes =
     mode === 'bilinear'
       ? [string('mode', 'linear'), string('coordinate_transformation_mode', 'pytorch_half_pixel')]
       : [string('mode', 'nearest'), string('coordinate_transformation_mode', 'asymmetric'), string('nearest_mode', 'floor')];
-  return graph.node('Resize', name, [input, '', '', sizes], attributes);
+  return graph.node('Resize', name, [input!, '', '', sizes], attributes);
 }
 
 export const resize: OpDefinition<ResizeOp> = {
@@ -37,10 +47,10 @@ export const resize: OpDefinition<ResizeOp> = {
   sides: (_op, [, reference]) => ({ side: reference!, smallestInput: 1 }),
   weights: () => [],
   call: (op) => ({ helper: 'resize', options: { bilinear: op.mode === 'bilinear' } }),
-  onnx: ({ op, name }, [input], graph) => {
+  onnx: ({ op, name }, inputs, graph) => {
     const size = graph.shapeOf(op.inputs[1]!);
     if (size.length !== 3) throw new InternalError(`${op.name} resizes to ${size.join('×')}`);
-    return onnxResize(op.mode, name, input!, size[0]!, size[1]!, graph);
+    return onnxResize(op.mode, name, inputs, size, graph);
   },
   pytorch: {
     expression: (op, [x, reference]) =>

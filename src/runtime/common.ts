@@ -1,6 +1,7 @@
 // The portable runtime: what generated modules need in browsers, web workers and Node alike. No Node builtin here.
 export * from './ops/index.js';
-export { predictChecked } from './inference/predict-checked.js';
+export { predictChecked, predictOpenSize } from './inference/predict-checked.js';
+export { checkOpenSize, type OpenSizes } from './open-sizes.js';
 export { optimizeForInference, type InferenceModel } from './inference/optimize.js';
 export type { InferencePlan, InferenceStep } from './inference/plan.js';
 export { modelWeights, setModelWeights, type CreateModelOptions, type LoadOptions, type WeightsSource } from './weights/load.js';

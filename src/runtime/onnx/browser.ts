@@ -13,6 +13,7 @@ import { checkedRunner, type OnnxOptions, type OnnxSession } from './types.js';
 
 export type { OnnxOptions, OnnxSession, OnnxTensor, TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
+export { checkOpenSize, type OpenSizes } from '../open-sizes.js';
 
 /** onnxruntime-web's own default thread count: half the logical cores (one per physical core), at most 4. */
 const MAX_DEFAULT_THREADS = 4;

@@ -3,6 +3,7 @@ import { OnnxRuntimeMissingError, checkedRunner, type OnnxOptions, type OnnxSess
 
 export { OnnxRuntimeMissingError, type OnnxOptions, type OnnxSession, type OnnxTensor, type TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
+export { checkOpenSize, type OpenSizes } from '../open-sizes.js';
 
 /**
  * onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. Its CPU

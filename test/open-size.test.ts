@@ -1,0 +1,258 @@
+// Open input sizes: every layer's shape as an exact formula of the input's height and width, checked against the
+// analysis and the built model at random admissible sizes; the sizes a model takes, and the refusals of those it
+// cannot; and one compiled model of each kind run at three sizes: torchvision's resnet18 against the open classifier,
+// and small FCN, DeepLabV3 and RetinaNet models in tfjs and in their one ONNX file against the PyTorch module netspec
+// generated from the same spec (itself held to torchvision's models in dense-parity.test.ts).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildModel } from '../src/build/model.js';
+import { compileSpec } from '../src/compile.js';
+import { emitOnnx } from '../src/emit/onnx.js';
+import { analyzeAt, type AnalyzedGraph } from '../src/ir/analyze.js';
+import { dimAt, macsAt, macsFormula, macsFormulaText, shapeFormula, shapeFormulaText } from '../src/ir/shape-formulas.js';
+import { sizeProblem } from '../src/ir/sizes.js';
+import { initBackend } from '../src/runtime/backends/node.js';
+import { createSession } from '../src/runtime/onnx/index.js';
+import { loadWeights, readWeightsFolder } from '../src/runtime/weights/files.js';
+import { exportCheckpoint, importCheckpoint } from '../src/weights/convert.js';
+import { writeWeightsFolder } from '../src/weights/folder.js';
+import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js';
+import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
+import { relativeError } from './support/error.js';
+import { seededRandom } from './support/mutate.js';
+
+const PYTHON = '/usr/bin/python3';
+const TOLERANCE = 1e-4;
+const SIZES = [
+  [97, 61],
+  [224, 160],
+  [333, 517],
+] as const;
+const folder = mkdtempSync(join(tmpdir(), 'netspec-open-size-'));
+test.after(() => rmSync(folder, { recursive: true, force: true }));
+
+/** A spec with its input opened: no height or width, and the given bounds. */
+function opened(spec: object, bounds: object = {}): Record<string, unknown> {
+  const { input } = spec as { input: { channels: number } };
+  return { ...spec, input: { channels: input.channels, ...bounds } };
+}
+
+function compile(name: string, spec: object) {
+  const path = join(folder, `${name}.json`);
+  writeFileSync(path, JSON.stringify(spec, null, 2));
+  return compileSpec(path, readFileSync(path));
+}
+
+function compiled(name: string, spec: object): AnalyzedGraph & { readonly sizes: NonNullable<AnalyzedGraph['sizes']> } {
+  const result = compile(name, spec);
+  if (!result.ok) throw new Error(`${name}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
+  if (!result.graph.sizes) throw new Error(`${name} has a fixed size`);
+  return result.graph as AnalyzedGraph & { readonly sizes: NonNullable<AnalyzedGraph['sizes']> };
+}
+
+const specFile = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as object;
+const dense = {
+  fcn: { ...denseBackbone, name: 'open_fcn', head: { type: 'fcn', classes: 3, aux: true } },
+  deeplabv3: { ...denseBackbone, name: 'open_deeplab', head: { type: 'deeplabv3', classes: 3, aux: true } },
+  retinanet: { ...tinyRetinanet(4), name: 'open_retinanet' },
+};
+
+/** Random admissible sides: multiples of the model's from its smallest to `largest` (or its own largest). */
+function randomSides(graph: AnalyzedGraph, count: number, seed: number, largest = graph.sizes!.maximum): [number, number][] {
+  const { minimum, multiple } = graph.sizes!;
+  const random = seededRandom(seed);
+  const steps = Math.floor((Math.min(largest, graph.sizes!.maximum) - minimum) / multiple) + 1;
+  const side = () => minimum + random.int(steps) * multiple;
+  return Array.from({ length: count }, () => [side(), side()]);
+}
+
+test('side formulas as torchvision floors them: a ResNet-50 stem halves to ⌈H/2⌉ and ⌈H/4⌉, its last stage is ⌈H/32⌉, and the CIFAR ResNet-18 multiply-accumulates are 149,184·H·W at full size', () => {
+  const resnet50 = compiled('resnet50', opened(specFile('specs/imagenet/resnet50.json')));
+  const formula = (name: string) =>
+    shapeFormulaText(
+      shapeFormula(
+        resnet50,
+        resnet50.layers.findIndex((layer) => layer.op.name === name),
+      ),
+    );
+  // conv1: 7×7, stride 2, padding 3: ⌊(H + 2·3 − 7)/2⌋ + 1 = ⌊(H − 1)/2⌋ + 1 = ⌈H/2⌉.
+  assert.is(formula('conv1'), '⌈H/2⌉×⌈W/2⌉×64');
+  // maxpool: 3×3, stride 2, padding 1 on ⌈H/2⌉: ⌊(⌈H/2⌉ − 1)/2⌋ + 1 = ⌈H/4⌉.
+  assert.is(formula('maxpool'), '⌈H/4⌉×⌈W/4⌉×64');
+  assert.is(formula('layer4.2.relu3'), '⌈H/32⌉×⌈W/32⌉×2048');
+  assert.is(formula('fc'), '1000');
+  // The default multiple is the total stride, 32; a 1×1 map is the least every layer reads, so 32 is the smallest.
+  assert.equal([resnet50.sizes.minimum, resnet50.sizes.maximum, resnet50.sizes.multiple], [32, 2048, 32]);
+  const cifar = compiled('resnet18_cifar', opened(specFile('specs/resnet18.json'), { maxSize: 512 }));
+  // Full size: the 3×3 stem, 3·3·3·64 = 1,728, and stage 1's four 3×3 convolutions, 4·3·3·64·64 = 147,456.
+  assert.is(macsFormulaText(macsFormula(cifar)).split(' + ')[0], `${(1_728 + 147_456).toLocaleString('en-US')}·H·W`);
+});
+
+test('at 50 random admissible sizes per spec, every layer formula and the MAC formula equal the analysis at that size', () => {
+  const specs: [string, object][] = [
+    ['resnet18_cifar', opened(specFile('specs/resnet18.json'), { sizeMultiple: 1, maxSize: 512 })],
+    ['resnet50d', opened(specFile('specs/timm/resnet50d.json'), { sizeMultiple: 1 })],
+    ['resnetaa50', opened(specFile('specs/timm/resnetaa50.json'))],
+    ['fcn_resnet50', opened(specFile('specs/segmentation/fcn_resnet50.json'), { sizeMultiple: 1 })],
+    ['deeplabv3_resnet50', opened(specFile('specs/segmentation/deeplabv3_resnet50.json'), { sizeMultiple: 1 })],
+    ['retinanet_resnet50_fpn', opened(specFile('specs/detection/retinanet_resnet50_fpn.json'), { sizeMultiple: 1 })],
+  ];
+  for (const [name, spec] of specs) {
+    const graph = compiled(name, spec);
+    const formula = macsFormula(graph);
+    randomSides(graph, 50, name.length).forEach(([height, width]) => {
+      assert.is(sizeProblem(graph.sizes, height, width), null, `${name} at ${height}×${width}`);
+      const at = analyzeAt(graph, height, width);
+      at.layers.forEach((layer, i) => {
+        const dims = shapeFormula(graph, i).map((dim) => dimAt(dim, height, width));
+        assert.equal(dims, [...layer.outputShape], `${name} ${layer.op.name} at ${height}×${width}`);
+      });
+      assert.is(macsAt(formula, height, width), at.macs, `${name} MACs at ${height}×${width}`);
+    });
+  }
+});
+
+test('sizes a model cannot take: below the smallest, branches that disagree, bounds on a fixed size, half a size; each a positioned diagnostic naming what breaks', () => {
+  const refusal = (name: string, spec: object) => {
+    const result = compile(name, spec);
+    assert.not.ok(result.ok, name);
+    return result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.line}:${d.column} ${d.message}`);
+  };
+  // timm's BlurPool2d reflect-pads one pixel, so it needs two to read: at a side of 8, layer3's (at ⌈8/16⌉ = 1) has one.
+  const blur = refusal('resnetblur50d_small', opened(specFile('specs/timm/resnetblur50d.json'), { sizeMultiple: 1, minSize: 8 }));
+  assert.equal(
+    blur.map((line) => line.replace(/^(\S+) \S+/, '$1')),
+    ['NS302 at an input side of 8, layer3.0.aa would read a side of 1, and it takes at least 2; the smallest side this model takes is 17'],
+  );
+  // Left to itself, the smallest is found: ⌈17/16⌉ = 2 at layer3's blur.
+  assert.is(compiled('resnetblur50d_any', opened(specFile('specs/timm/resnetblur50d.json'), { sizeMultiple: 1 })).sizes.minimum, 17);
+  const averaged = refusal('resnetaa50_any', opened(specFile('specs/timm/resnetaa50.json'), { sizeMultiple: 1 }));
+  assert.equal(averaged.length, 1);
+  assert.match(
+    averaged[0]!,
+    /^NS302 \d+:\d+ at an input side of 35, the inputs of layer2\.0\.add would have sides 4 and 5, which cannot be joined; input\.sizeMultiple 32 avoids it$/,
+  );
+  const fixed = refusal('fixed_bounds', { ...specFile('specs/resnet18.json'), input: { height: 32, width: 32, channels: 3, minSize: 16 } });
+  assert.equal(
+    fixed.map((line) => line.replace(/^(\S+) \S+/, '$1')),
+    ['NS215 input.minSize bounds an open size, but this spec fixes its input at 32×32; leave out height and width to open it'],
+  );
+  const half = refusal('half', { ...specFile('specs/resnet18.json'), input: { height: 32, channels: 3 } });
+  assert.equal(
+    half.map((line) => line.replace(/^(\S+) \S+/, '$1')),
+    ['NS102 input gives "height" without "width"; give both for a fixed size, or neither for an open size'],
+  );
+  const retinanet = compiled('retinanet_any', opened(specFile('specs/detection/retinanet_resnet50_fpn.json'), { sizeMultiple: 1 }));
+  // P7 is a 3×3 convolution of stride 2 and padding 1 on P6 = ⌈H/64⌉: any side works, down to 1.
+  assert.is(sizeProblem(retinanet.sizes, 97, 61), null);
+});
+
+/** One compiled open-size model per kind; resnet18 is torchvision's own, the small dense ones their generated module. */
+const running = {
+  resnet18: opened({ ...specFile('specs/imagenet/resnet18.json'), head: { type: 'classifier', classes: 10 } }, { sizeMultiple: 1 }),
+  open_fcn: opened(dense.fcn, { sizeMultiple: 1 }),
+  open_deeplab: opened(dense.deeplabv3, { sizeMultiple: 1 }),
+  open_retinanet: opened(dense.retinanet, { sizeMultiple: 1 }),
+};
+const runningGraphs = new Map<string, AnalyzedGraph>();
+let referenceReady: Promise<void> | undefined;
+
+/** Compiles each model once, has PyTorch write its weights and its outputs at the three sizes, and imports the weights. */
+function references(): Promise<void> {
+  referenceReady ??= (async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    const pairs: string[] = [];
+    for (const [name, spec] of Object.entries(running)) {
+      const result = compile(name, spec);
+      if (!result.ok) throw new Error(`${name}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
+      runningGraphs.set(name, result.graph);
+      writeFileSync(join(folder, `${name}.py`), result.pytorchModule);
+      pairs.push(`${name}=${join(folder, `${name}.py`)}`);
+    }
+    const sizes = SIZES.map(([h, w]) => `${h}x${w}`).join(',');
+    const run = spawnSync(PYTHON, ['scripts/open-size-reference.py', folder, sizes, ...pairs], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`open-size-reference.py failed:\n${run.stderr}`);
+    for (const [name, graph] of runningGraphs) {
+      const path = join(folder, `${name}.safetensors`);
+      const imported = importCheckpoint(graph, path, readSafetensors(path, readFileSync(path)));
+      writeWeightsFolder(join(folder, `${name}.weights`), graph.name, imported.weights, imported.skippedLayers);
+    }
+  })();
+  return referenceReady;
+}
+
+const io = (name: string, [height, width]: readonly [number, number]) =>
+  readSafetensors('io', readFileSync(join(folder, `${name}.${height}x${width}.safetensors`))).tensors;
+/** Feature maps NCHW → NHWC; vectors and anchor tables as they are. */
+const asTfjs = (t: FloatTensor) =>
+  tf.tidy(() => (t.shape.length === 4 ? tf.tensor(t.data, [...t.shape]).transpose([0, 2, 3, 1]) : tf.tensor(t.data, [...t.shape])));
+
+function assertClose(actual: tf.Tensor, expected: FloatTensor, what: string): void {
+  const reference = asTfjs(expected);
+  assert.equal(actual.shape, reference.shape, `${what}: shape`);
+  const error = relativeError(actual, reference);
+  reference.dispose();
+  assert.ok(error <= TOLERANCE, `${what}: relative max |Δ| ${error.toExponential(2)}`);
+}
+
+const outputKey = (graph: AnalyzedGraph, name: string) => (graph.outputs.length === 1 ? 'output' : name);
+
+for (const name of Object.keys(running)) {
+  test(`${name}, compiled once with an open size: the tfjs model, its ONNX file on onnxruntime and the generated PyTorch module give the reference's outputs at ${SIZES.map((s) => s.join('×')).join(', ')}`, async () => {
+    await references();
+    const graph = runningGraphs.get(name)!;
+    const net = await loadWeights(buildModel(graph), join(folder, `${name}.weights`));
+    assert.equal(net.inputs[0]!.shape, [null, null, null, 3], 'the tfjs model takes any batch, height and width');
+    const { manifest, weights } = await readWeightsFolder(join(folder, `${name}.weights`));
+    const session = await createSession(emitOnnx(graph, exportCheckpoint(graph, 'weights', weights, manifest.skipped)), { log: () => {} });
+    for (const size of SIZES) {
+      const tensors = io(name, size);
+      const input = asTfjs(tensors.get('input')!) as tf.Tensor4D;
+      const outputs = [net.predict(input)].flat() as tf.Tensor[];
+      const onnx = await session.run({ input: new ort.Tensor('float32', tensors.get('input')!.data, [...tensors.get('input')!.shape]) });
+      graph.outputs.forEach((output, i) => {
+        const expected = tensors.get(outputKey(graph, output.name))!;
+        const at = `${output.name} at ${size.join('×')}`;
+        assertClose(outputs[i]!, expected, `${at}, tfjs`);
+        const emitted = asTfjs(tensors.get(`emitted.${outputKey(graph, output.name)}`)!);
+        assertClose(emitted, expected, `${at}, the generated PyTorch module`);
+        const fromOnnx = tf.tensor(onnx[output.name]!.data as Float32Array, [...onnx[output.name]!.dims]);
+        const nhwc = fromOnnx.rank === 4 ? fromOnnx.transpose([0, 2, 3, 1]) : fromOnnx;
+        assertClose(nhwc, expected, `${at}, onnxruntime`);
+        // The formula of the output's shape, at this size, is the shape every engine gave.
+        const index = graph.layers.findIndex((layer) => layer.op.name === output.op);
+        assert.equal([2, ...shapeFormula(graph, index).map((dim) => dimAt(dim, size[0], size[1]))], outputs[i]!.shape, `${at}: formula`);
+        tf.dispose([emitted, fromOnnx, nhwc]);
+      });
+      tf.dispose([input, ...outputs]);
+    }
+    await session.release();
+    net.dispose();
+  });
+}
+
+test('the built small models, at 20 random sizes each, give every layer the shape its formula gives', async () => {
+  await references();
+  for (const name of ['open_fcn', 'open_deeplab', 'open_retinanet']) {
+    const graph = runningGraphs.get(name)!;
+    const net = buildModel(graph);
+    const probe = tf.model({ inputs: net.inputs, outputs: graph.layers.slice(1).map((layer) => net.getLayer(layer.op.name).output as tf.SymbolicTensor) });
+    for (const [height, width] of randomSides(graph, 20, name.length, 160)) {
+      const outputs = tf.tidy(() => probe.predict(tf.zeros([1, height, width, 3])) as tf.Tensor[]);
+      outputs.forEach((output, i) => {
+        const dims = shapeFormula(graph, i + 1).map((dim) => dimAt(dim, height, width));
+        assert.equal(output.shape, [1, ...dims], `${name} ${graph.layers[i + 1]!.op.name} at ${height}×${width}`);
+      });
+      tf.dispose(outputs);
+    }
+    net.dispose();
+  }
+});
+
+test.run();
