@@ -4,7 +4,7 @@
 // and small FCN, DeepLabV3 and RetinaNet models in tfjs and in their one ONNX file against the PyTorch module netspec
 // generated from the same spec (itself held to torchvision's models in dense-parity.test.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -26,6 +26,7 @@ import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js
 import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
 import { relativeError } from './support/error.js';
 import { seededRandom } from './support/mutate.js';
+import { typeCheck } from './support/typecheck.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOLERANCE = 1e-4;
@@ -252,6 +253,76 @@ test('the built small models, at 20 random sizes each, give every layer the shap
       tf.dispose(outputs);
     }
     net.dispose();
+  }
+});
+
+/** What an open-size generated module exports, as far as this test reads it. */
+interface OpenModule {
+  readonly sizes: { readonly minimum: number; readonly maximum: number; readonly multiple: number };
+  readonly inputShape: (height: number, width: number) => readonly number[];
+  readonly outputShapes: (height: number, width: number) => Record<string, readonly number[]>;
+  readonly macs: (height: number, width: number) => number;
+  createModel(): tf.LayersModel;
+  predict(model: tf.LayersModel, x: tf.Tensor4D): Record<string, tf.Tensor>;
+  detect?(model: tf.LayersModel, x: tf.Tensor4D): { boxes: Float32Array }[];
+  segment?(model: tf.LayersModel, x: tf.Tensor4D): { height: number; width: number }[];
+}
+
+test("the generated modules of open-size specs type-check, and the tfjs ones run at two sizes, refuse a size the spec's multiple excludes, segment and detect", async () => {
+  await references();
+  const modules = join('test', `.open-size-${process.pid}`);
+  mkdirSync(modules, { recursive: true });
+  try {
+    const files: string[] = [];
+    for (const name of ['open_fcn', 'open_retinanet']) {
+      const result = compile(`${name}_module`, opened(dense[name === 'open_fcn' ? 'fcn' : 'retinanet'], { sizeMultiple: 8, minSize: 16 }));
+      if (!result.ok) throw new Error(name);
+      writeFileSync(join(modules, `${name}.ts`), result.code);
+      writeFileSync(join(modules, `${name}.onnx.ts`), result.onnxModule);
+      files.push(join(modules, `${name}.ts`), join(modules, `${name}.onnx.ts`));
+    }
+    assert.is(typeCheck(files), '');
+    const fcn = (await import(`./${modules.slice('test/'.length)}/open_fcn.ts`)) as OpenModule;
+    assert.equal(fcn.sizes, { minimum: 16, maximum: 2048, multiple: 8 });
+    const model = fcn.createModel();
+    for (const [height, width] of [
+      [16, 40],
+      [64, 24],
+    ] as const) {
+      const outputs = fcn.predict(model, tf.zeros([1, height, width, 3]) as tf.Tensor4D);
+      assert.equal(outputs.out!.shape, [1, ...fcn.outputShapes(height, width).out!], `out at ${height}×${width}`);
+      assert.equal(fcn.outputShapes(height, width).out, [height, width, 3]);
+      tf.dispose(Object.values(outputs));
+    }
+    assert.throws(
+      () => fcn.predict(model, tf.zeros([1, 20, 40, 3]) as tf.Tensor4D),
+      /open_fcn takes heights and widths that are multiples of 8 from 16 to 2048, got 20×40/,
+    );
+    const masks = fcn.segment!(model, tf.zeros([2, 24, 32, 3]) as tf.Tensor4D);
+    assert.equal(
+      masks.map((mask) => [mask.height, mask.width]),
+      [
+        [24, 32],
+        [24, 32],
+      ],
+    );
+    model.dispose();
+    const retinanet = (await import(`./${modules.slice('test/'.length)}/open_retinanet.ts`)) as OpenModule;
+    const detector = retinanet.createModel();
+    // Anchors per location 3, over levels ⌈H/8⌉ … ⌈H/128⌉: at 40×64, 3·(5·8 + 3·4 + 2·2 + 1·1 + 1·1) = 174.
+    assert.equal(retinanet.outputShapes(40, 64).cls_logits, [174, 4]);
+    const raw = retinanet.predict(detector, tf.zeros([1, 40, 64, 3]) as tf.Tensor4D);
+    assert.equal(raw.cls_logits!.shape, [1, 174, 4]);
+    tf.dispose(Object.values(raw));
+    const found = retinanet.detect!(detector, tf.randomUniform([1, 40, 64, 3], 0, 1, 'float32', 7) as tf.Tensor4D);
+    assert.is(found.length, 1);
+    for (let i = 0; i < found[0]!.boxes.length; i += 4) {
+      const [x1, y1, x2, y2] = found[0]!.boxes.subarray(i, i + 4);
+      assert.ok(x1! >= 0 && y1! >= 0 && x2! <= 64 && y2! <= 40, 'boxes are clipped to the 40×64 input');
+    }
+    detector.dispose();
+  } finally {
+    rmSync(modules, { recursive: true, force: true });
   }
 });
 
