@@ -152,10 +152,12 @@ test('activations that overflow float32 on the calibration images are refused, n
     () => 'quantised',
     (error: Error) => error.message,
   );
-  // The stem's output stays finite (about 1.5·10^20 at most); the first block's first convolution overflows.
-  assert.is(
+  // The stem's output stays finite (about 1.5·10^20 at most); the first block's first convolution overflows. Whether
+  // its sums meet +Infinity and −Infinity (NaN) depends on onnxruntime's order of summation, which varies with its
+  // kernels and threads, so the range may be either.
+  assert.match(
     failure,
-    "the model's value layer1.0.relu1 is not finite on the calibration images (it reaches 0 to Infinity): its weights overflow float32, so no int8 range fits it",
+    /^the model's value layer1\.0\.relu1 is not finite on the calibration images \(it reaches (0 to Infinity|NaN to NaN|0 to NaN|NaN to Infinity)\): its weights overflow float32, so no int8 range fits it$/,
   );
 });
 
