@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { test } from 'uvu';
@@ -324,6 +324,33 @@ test("the generated modules of open-size specs type-check, and the tfjs ones run
   } finally {
     rmSync(modules, { recursive: true, force: true });
   }
+});
+
+test('netspec check prints the formulas of an open-size spec, its figures at --size, a positioned line for a size it cannot take, and a usage error for --size on a fixed size', () => {
+  const path = join(folder, 'open_fcn_cli.json');
+  writeFileSync(path, JSON.stringify(opened(dense.fcn), null, 2));
+  const check = (...args: string[]) => spawnSync(process.execPath, [resolve('dist', 'cli.js'), 'check', ...args], { encoding: 'utf8' });
+  const formulas = check(path);
+  assert.is(formulas.status, 0, formulas.stderr);
+  // The 3×3 stem of stride 2 and padding 1: ⌊(H + 2 − 3)/2⌋ + 1 = ⌈H/2⌉; the head's logits go back to H×W.
+  assert.match(formulas.stdout, /^backbone\.conv1 \(conv2d\) +⌈H\/2⌉×⌈W\/2⌉×8 +216 +216·⌈H\/2⌉·⌈W\/2⌉$/m);
+  assert.match(formulas.stdout, /^Input: H×W×3 {4}Outputs: out H×W×3, aux H×W×3$/m);
+  assert.match(formulas.stdout, /^Sizes: H and W multiples of 32 from 32 to 2048$/m);
+  const sized = check(path, '--size', '64x96', '--json');
+  assert.is(sized.status, 0, sized.stderr);
+  const summary = JSON.parse(sized.stdout) as { input: number[]; layers: { name: string; outputShape: number[]; macs: number }[] };
+  assert.equal(summary.input, [64, 96, 3]);
+  // ⌈64/2⌉ × ⌈96/2⌉ = 32 × 48 outputs of 3·3·3·8 = 216 multiply-accumulates each.
+  assert.equal(summary.layers[1], { name: 'backbone.conv1', op: 'conv2d', outputShape: [32, 48, 8], params: 216, macs: 32 * 48 * 216 });
+  const refused = check(path, '--size', '64x100');
+  assert.is(refused.status, 1);
+  assert.match(
+    refused.stderr,
+    /^.*open_fcn_cli\.json:\d+:\d+: error NS302: 64×100: the width 100 is not a multiple of 32, as this model's sides must be\n1 error in 1 spec\n$/,
+  );
+  const fixed = check('specs/resnet18.json', '--size', '64x64');
+  assert.is(fixed.status, 2);
+  assert.match(fixed.stderr, /--size is for specs whose input size is open; specs\/resnet18\.json fixes it at 32×32/);
 });
 
 test.run();
