@@ -17,6 +17,8 @@ import { emitOnnx } from '../src/emit/onnx.js';
 import { analyzeAt, type AnalyzedGraph } from '../src/ir/analyze.js';
 import { dimAt, macsAt, macsFormula, macsFormulaText, shapeFormula, shapeFormulaText } from '../src/ir/shape-formulas.js';
 import { sizeProblem } from '../src/ir/sizes.js';
+import { naturalBatchSize, naturalSize, type ImageTransform, type Placement } from '../src/runtime/images/pipeline.js';
+import type { Pixels } from '../src/runtime/images/pixels.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { createSession } from '../src/runtime/onnx/index.js';
 import { loadWeights, readWeightsFolder } from '../src/runtime/weights/files.js';
@@ -265,7 +267,9 @@ interface OpenModule {
   createModel(): tf.LayersModel;
   predict(model: tf.LayersModel, x: tf.Tensor4D): Record<string, tf.Tensor>;
   detect?(model: tf.LayersModel, x: tf.Tensor4D): { boxes: Float32Array }[];
-  segment?(model: tf.LayersModel, x: tf.Tensor4D): { height: number; width: number }[];
+  segment?(model: tf.LayersModel, x: tf.Tensor4D, placements?: readonly Placement[]): { height: number; width: number }[];
+  preprocess(model: tf.LayersModel, images: readonly Pixels[]): { input: tf.Tensor4D; placements: readonly Placement[] };
+  readonly imageTransform: ImageTransform;
 }
 
 test("the generated modules of open-size specs type-check, and the tfjs ones run at two sizes, refuse a size the spec's multiple excludes, segment and detect", async () => {
@@ -306,6 +310,29 @@ test("the generated modules of open-size specs type-check, and the tfjs ones run
         [24, 32],
       ],
     );
+    // Two photos of their own sizes through the module's one pipeline: torchvision's segmentation size, the shorter
+    // side to 520 (both scaled 13 times), so 520×780 and 650×520, padded to the batch's largest sides rounded up to
+    // multiples of 8: 656×784.
+    assert.equal(fcn.imageTransform.sizes, { minSize: 520, maxSize: 2048, multiple: 8, smallest: 16 });
+    const photos = [solidImage(40, 60), solidImage(50, 40)];
+    const prepared = fcn.preprocess(model, photos);
+    assert.equal(prepared.input.shape, [2, 656, 784, 3]);
+    assert.equal(
+      prepared.placements.map((p) => [p.filled.height, p.filled.width]),
+      [
+        [520, 780],
+        [650, 520],
+      ],
+    );
+    const back = fcn.segment!(model, prepared.input, prepared.placements);
+    assert.equal(
+      back.map((mask) => [mask.height, mask.width]),
+      [
+        [40, 60],
+        [50, 40],
+      ],
+    );
+    prepared.input.dispose();
     model.dispose();
     const retinanet = (await import(`./${modules.slice('test/'.length)}/open_retinanet.ts`)) as OpenModule;
     const detector = retinanet.createModel();
@@ -324,6 +351,43 @@ test("the generated modules of open-size specs type-check, and the tfjs ones run
   } finally {
     rmSync(modules, { recursive: true, force: true });
   }
+});
+
+/** A `height`×`width` RGB image of one grey. */
+const solidImage = (height: number, width: number): Pixels => ({ width, height, channels: 3, data: new Uint8Array(width * height * 3).fill(128) });
+
+test("natural sizes as torchvision's GeneralizedRCNNTransform makes them: each image's resized size and the padded batch", () => {
+  const images = [
+    [480, 640],
+    [375, 500],
+    [1000, 200],
+    [61, 97],
+    [800, 800],
+  ] as const;
+  const script = [
+    'import json, sys, torch',
+    'from torchvision.models.detection.transform import GeneralizedRCNNTransform',
+    't = GeneralizedRCNNTransform(800, 1333, [0.0] * 3, [1.0] * 3, size_divisible=32)',
+    't.eval()',
+    'images = [torch.zeros(3, h, w) for h, w in json.loads(sys.argv[1])]',
+    'with torch.no_grad():',
+    '    batch, _ = t(images)',
+    'print(json.dumps({"sizes": [list(s) for s in batch.image_sizes], "batch": list(batch.tensors.shape[-2:])}))',
+  ].join('\n');
+  const run = spawnSync(PYTHON, ['-c', script, JSON.stringify(images)], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  const reference = JSON.parse(run.stdout) as { sizes: [number, number][]; batch: [number, number] };
+  const policy = { minSize: 800, maxSize: 1333, multiple: 32 };
+  const mine = images.map(([height, width]) => naturalSize({ height, width }, policy));
+  assert.equal(
+    mine.map((size) => [size.height, size.width]),
+    reference.sizes,
+  );
+  const batch = naturalBatchSize(
+    images.map(([height, width]) => ({ height, width })),
+    policy,
+  );
+  assert.equal([batch.height, batch.width], reference.batch);
 });
 
 test('netspec check prints the formulas of an open-size spec, its figures at --size, a positioned line for a size it cannot take, and a usage error for --size on a fixed size', () => {

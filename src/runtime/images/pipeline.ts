@@ -17,19 +17,33 @@ export const IMAGENET_CROP_FRACTION = 224 / 256;
  * - `crop`, torchvision's and timm's evaluation transform for classifiers: the shorter side resized to
  *   ⌊side / cropFraction⌋ (`side` the input's side when square, else its longer side), then the centre cut out;
  * - `letterbox`, for detectors and segmenters at a fixed size: scaled to fit with the aspect kept, then padded at the
- *   bottom and right with zeros after normalisation, as torchvision pads a batch (zero is the mean colour).
+ *   bottom and right with zeros after normalisation, as torchvision pads a batch (zero is the mean colour);
+ * - `natural`, for detectors and segmenters of an open size, torchvision's GeneralizedRCNNTransform: each image
+ *   scaled by min(minSize / shorter side, maxSize / longer side) and padded at the bottom and right to the batch's
+ *   `height` × `width`, its largest scaled sides rounded up to `multiple` (see naturalBatchSize).
  * Pixels are then scaled to [0, 1], less the mean, over the deviation, per channel.
  */
 export interface ImageGeometry {
   readonly height: number;
   readonly width: number;
   readonly channels: 1 | 2 | 3 | 4;
-  readonly fit: 'crop' | 'letterbox';
+  readonly fit: 'crop' | 'letterbox' | 'natural';
   /** For `crop`: the share of the resized image's side the crop keeps (0.875 is 224 of 256; 1 keeps the whole frame). */
   readonly cropFraction?: number;
   /** For `crop`: the size of the resized shorter side, instead of one derived from the crop fraction. */
   readonly resize?: number;
   readonly interpolation?: Interpolation;
+  /** For `natural`: the size policy. */
+  readonly sizes?: SizePolicy;
+}
+
+/** torchvision's detection size policy: the shorter side to `minSize`, the longer at most `maxSize`, sides padded to `multiple`. */
+export interface SizePolicy {
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly multiple: number;
+  /** The smallest side a batch may have: the model's. */
+  readonly smallest?: number;
 }
 
 export interface ImageTransform extends ImageGeometry {
@@ -75,8 +89,10 @@ export function imagenetNormalization(channels: number): { mean: number[]; std: 
 export interface ImageModel {
   /** [height, width, channels]. */
   readonly inputShape: readonly number[];
-  /** A segmentation or detection head, which takes letterboxed images; classifiers take centre crops. */
-  readonly task?: unknown;
+  /** A segmentation or detection head, which takes letterboxed images (at natural sizes when its size is open); classifiers take centre crops. */
+  readonly task?: { readonly kind: string };
+  /** An open input size: the sides the model takes. */
+  readonly sizes?: { readonly minimum: number; readonly maximum: number; readonly multiple: number };
   /** What the spec declares its pretrained weights expect, in place of ImageNet's defaults. */
   readonly preprocess?: {
     readonly mean: readonly number[];
@@ -96,8 +112,27 @@ export function imageTransformFor(model: ImageModel, saved?: InputNormalization)
   const declared = model.preprocess;
   const { mean, std } = declared ?? imagenetNormalization(channels);
   const cropFraction = declared?.cropFraction ?? IMAGENET_CROP_FRACTION;
-  const fit = model.task === undefined ? { fit: 'crop' as const, cropFraction } : { fit: 'letterbox' as const };
+  const fit =
+    model.task === undefined
+      ? { fit: 'crop' as const, cropFraction }
+      : model.sizes
+        ? { fit: 'natural' as const, sizes: defaultSizePolicy(model.task.kind, model.sizes) }
+        : { fit: 'letterbox' as const };
   return withSavedInput({ height, width, channels, ...fit, interpolation: declared?.interpolation ?? 'bilinear', mean: [...mean], std: [...std] }, saved);
+}
+
+/**
+ * torchvision's sizes for an open-size dense model: its detectors' shorter side 800 and longer at most 1333, its
+ * segmentation reference's shorter side 520; within the sides the model takes.
+ */
+export function defaultSizePolicy(task: string, sides: NonNullable<ImageModel['sizes']>, asked: { minSize?: number; maxSize?: number } = {}): SizePolicy {
+  const [minSize, maxSize] = task === 'detection' ? [800, 1333] : [520, sides.maximum];
+  return {
+    minSize: asked.minSize ?? minSize,
+    maxSize: Math.min(asked.maxSize ?? maxSize, sides.maximum),
+    multiple: sides.multiple,
+    smallest: sides.minimum,
+  };
 }
 
 /**
@@ -144,7 +179,52 @@ export function prepareImage(image: Pixels, transform: ImageTransform): Prepared
 export function fitImage(image: Pixels, geometry: ImageGeometry): { pixels: Pixels; placement: Placement } {
   checkGeometry(geometry);
   const pixels = convertChannels(image, geometry.channels);
-  return geometry.fit === 'crop' ? centreCrop(pixels, geometry) : letterbox(pixels, geometry);
+  if (geometry.fit === 'crop') return centreCrop(pixels, geometry);
+  return geometry.fit === 'natural' ? atNaturalSize(pixels, geometry) : letterbox(pixels, geometry);
+}
+
+/**
+ * An image's size under the policy, as torchvision's GeneralizedRCNNTransform resizes it: scale = min(minSize /
+ * shorter, maxSize / longer), in float32 as PyTorch divides a number by a tensor (the tensor's reciprocal, times the
+ * number), and each side ⌊side × scale⌋ in double, as F.interpolate with recompute_scale_factor gives it — so a
+ * 375×500 image's shorter side becomes 799 and a 480×640 image's 800.
+ */
+export function naturalSize(image: { readonly width: number; readonly height: number }, policy: SizePolicy): { width: number; height: number } {
+  const short = Math.min(image.width, image.height);
+  const long = Math.max(image.width, image.height);
+  const divided = (size: number, side: number) => Math.fround(Math.fround(1 / side) * size);
+  const scale = Math.min(divided(policy.minSize, short), divided(policy.maxSize, long));
+  return { width: Math.max(1, Math.floor(image.width * scale)), height: Math.max(1, Math.floor(image.height * scale)) };
+}
+
+/** The input size of a batch under the policy: its images' largest natural sides, each rounded up to the multiple. */
+export function naturalBatchSize(
+  images: readonly { readonly width: number; readonly height: number }[],
+  policy: SizePolicy,
+): { width: number; height: number } {
+  const sizes = images.map((image) => naturalSize(image, policy));
+  const padded = (side: number) => Math.max(policy.smallest ?? 1, Math.ceil(side / policy.multiple) * policy.multiple);
+  return { width: padded(Math.max(...sizes.map((size) => size.width))), height: padded(Math.max(...sizes.map((size) => size.height))) };
+}
+
+/** Resized to its natural size at the top left of the batch's input; the rest is filled when normalising. */
+function atNaturalSize(image: Pixels, geometry: ImageGeometry): { pixels: Pixels; placement: Placement } {
+  if (!geometry.sizes) throw new RangeError('a natural-size fit needs its size policy');
+  const filled = naturalSize(image, geometry.sizes);
+  if (filled.width > geometry.width || filled.height > geometry.height)
+    throw new RangeError(`the image's natural size ${filled.width}×${filled.height} exceeds the batch's ${geometry.width}×${geometry.height} (width × height)`);
+  const pixels = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height, {
+    interpolation: geometry.interpolation,
+  });
+  const placement: Placement = {
+    source: { width: image.width, height: image.height },
+    scaleX: filled.width / image.width,
+    scaleY: filled.height / image.height,
+    left: 0,
+    top: 0,
+    filled,
+  };
+  return { pixels, placement };
 }
 
 /**
