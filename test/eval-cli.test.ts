@@ -64,6 +64,15 @@ test('evaluationReport and formatReport on six images, worked by hand', () => {
     ],
   );
   assert.equal(evaluationReport([0], [0], ['a', 'b']).classes[1], { name: 'b', images: 0, correct: 0, accuracy: null });
+  // ImageNet's 1000 classes: a million cells (regression: "Maximum call stack size exceeded" in formatReport).
+  const imagenet = formatReport(
+    evaluationReport(
+      [999, 3],
+      [999, 4],
+      Array.from({ length: 1000 }, (_, i) => `n${i}`),
+    ),
+  );
+  assert.ok(imagenet.startsWith('accuracy 50.00% (1 of 2)\n'));
   assert.is(
     formatReport(report),
     [
