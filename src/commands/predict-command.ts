@@ -31,7 +31,8 @@ function imagenetClasses(): string[] {
 export const command = defineCommand({
   name: 'predict',
   summary: `Classify, segment or detect objects in JPEG or PNG images with a spec's model and imported weights`,
-  forms: [{ args: '<spec.json>', after: '<image>...' }],
+  // --runtime is left to the option list, as eval leaves it, to keep the usage line short.
+  forms: [{ args: '<spec.json>', options: ['weights', 'max-pixels', 'out', 'min-score'], after: '<image>...' }],
   description: `Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
 classifies each JPEG or PNG image. Prints the top ${TOP} classes with their probabilities: the folder's class names
 when it has them ('netspec train' saves its dataset's), ImageNet class names for a 1000-class classifier,
