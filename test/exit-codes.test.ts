@@ -24,8 +24,8 @@ const cli = resolve('dist', 'cli.js');
 const distUrl = (file: string) => pathToFileURL(resolve('dist', file)).href;
 
 const BUG_REPORT = 'netspec: internal error, please report it with the spec that caused it:\n';
-/** The line commands that load TensorFlow.js print first, naming the backend. */
-const BACKEND_LINE = /^netspec: TensorFlow\.js backend .*\n/;
+/** The line commands that run a model print first, naming the TensorFlow.js backend or the engine that runs it. */
+const BACKEND_LINE = /^netspec: (TensorFlow\.js backend|running \S+ on) .*\n/;
 
 /**
  * Module hooks that replace the export `data.name` of the module `data.module` for every importer: the stand-in
@@ -174,8 +174,9 @@ for (const { command, args, stderr } of userErrors) {
   });
 }
 
-test('export onnx --quantize int8 where onnxruntime-node is not installed exits 1 saying how to install it', () => {
-  // A hook that finds no onnxruntime-node, as in a project that never installed the optional peer.
+/** Runs the built command line in the scratch folder where onnxruntime-node cannot be found, as in a project that never installed the optional peer. */
+function withoutOnnxRuntime(args: readonly string[]) {
+  const entry = join(root, 'no-ort.mjs');
   writeFileSync(
     join(root, 'no-ort-hooks.mjs'),
     `export async function resolve(specifier, context, next) {
@@ -183,39 +184,32 @@ test('export onnx --quantize int8 where onnxruntime-node is not installed exits 
   return next(specifier, context);
 }`,
   );
-  writeFileSync(
-    join(root, 'no-ort.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`,
-  );
+  writeFileSync(entry, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'no-ort-hooks.mjs')).href)});\n`);
+  return spawnSync(process.execPath, ['--import', pathToFileURL(entry).href, cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+}
+
+const ONNX_MISSING =
+  'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n';
+
+test('where onnxruntime-node is not installed, export --quantize int8 and eval and predict --runtime onnx exit 1 saying how to install it', () => {
   mkdirSync(join(root, 'calibration'), { recursive: true });
   const png = new PNG({ width: 28, height: 28 });
   png.data.forEach((_, i) => (png.data[i] = (i * 7) % 256));
   writeFileSync(join(root, 'calibration', 'a.png'), PNG.sync.write(png));
-  const args = [
-    'export',
-    'onnx',
-    'tiny.json',
-    '--weights',
-    'weights',
-    '--quantize',
-    'int8',
-    '--calibrate',
-    'calibration',
-    '--calibration-images',
-    '1',
-    '--out',
-    'tiny.int8.onnx',
-  ];
-  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'no-ort.mjs')).href, cli, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.is(run.status, 1, run.stderr);
-  assert.is(
-    run.stderr.replace(BACKEND_LINE, ''),
-    'netspec: onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models\n',
-  );
+  const quantize = ['--quantize', 'int8', '--calibrate', 'calibration', '--calibration-images', '1', '--out', 'tiny.int8.onnx'];
+  for (const args of [
+    ['export', 'onnx', 'tiny.json', '--weights', 'weights', ...quantize],
+    ['eval', 'tiny.json', '--weights', 'weights', '--data', 'fashion-mnist', '--runtime', 'onnx'],
+    ['predict', 'tiny.json', '--weights', 'weights', '--runtime', 'onnx', join('calibration', 'a.png')],
+  ]) {
+    const run = withoutOnnxRuntime(args);
+    assert.is(run.status, 1, run.stderr);
+    assert.is(run.stderr.replace(/^netspec: TensorFlow\.js backend .*\n/, ''), ONNX_MISSING, args[0]);
+  }
+  // auto runs TensorFlow.js instead, and says how to run faster.
+  const auto = withoutOnnxRuntime(['predict', 'tiny.json', '--weights', 'weights', join('calibration', 'a.png')]);
+  assert.is(auto.status, 0, auto.stderr);
+  assert.match(auto.stderr, /^netspec: running tiny_fashion on TensorFlow\.js \(\w+\); install onnxruntime-node for faster inference\n$/);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -154,4 +154,44 @@ test('an unreadable image is reported on one line and the others are still proce
   assert.not.ok(existsSync(join(root, 'mixed', 'bad.segmentation.png')));
 });
 
+test('with weights that vary by pixel and anchor, onnxruntime (which auto takes, installed here) and TensorFlow.js give the same masks and detections', () => {
+  const varied = { segmentation: { ...segmentation, name: 'varied_fcn' }, detection: { ...detection, name: 'varied_retinanet' } };
+  prepare(varied.segmentation, () => {});
+  // Car near the threshold, each anchor's score moved far from its neighbours' (towers of gain about 1, a logits kernel
+  // in [−1, 1]): no ties for suppression to break differently on the two engines.
+  prepare(varied.detection, (weights) => {
+    for (const [name, tensor] of weights) if (/^head\.\w+_head\.conv\.\d\.0\.weight$/.test(name)) fill(tensor, (i) => 20 * tensor.data[i]!);
+    fill(weights.get('head.classification_head.cls_logits.weight')!, (i) => ((i * 7919) % 201) / 100 - 1);
+    fill(weights.get('head.classification_head.cls_logits.bias')!, (i) => (i % 91 === 3 ? 1 : -10));
+  });
+  writeImage('scene.png');
+  for (const { name } of Object.values(varied)) {
+    const [auto, tfjs] = ['auto', 'tfjs'].map((runtime) => {
+      const run = cli(['predict', `${name}.json`, '--weights', `${name}.weights`, '--runtime', runtime, '--out', `same-${runtime}`, 'scene.png']);
+      assert.is(run.status, 0, run.stderr);
+      return run;
+    });
+    assert.match(auto!.stderr, new RegExp(`^netspec: running ${name} on onnxruntime \\(installed; --runtime tfjs to use TensorFlow\\.js\\)\n`));
+    assert.match(tfjs!.stderr, new RegExp(`^netspec: running ${name} on TensorFlow\\.js \\(\\w+\\)\n`));
+    // The same text but for the folder each run wrote to.
+    assert.is(auto!.stdout.replaceAll('same-auto', 'same-tfjs'), tfjs!.stdout, name);
+  }
+  const mask = (runtime: string) => PNG.sync.read(readFileSync(join(root, `same-${runtime}`, 'scene.segmentation.png'))).data;
+  assert.equal(mask('auto'), mask('tfjs'));
+  const found = (runtime: string) =>
+    (
+      JSON.parse(readFileSync(join(root, `same-${runtime}`, 'scene.detections.json'), 'utf8')) as {
+        detections: { label: number; score: number; box: number[] }[];
+      }
+    ).detections;
+  const [onnx, tfjs] = [found('auto'), found('tfjs')];
+  assert.ok(onnx.length > 1 && onnx.length === tfjs.length, `${onnx.length} and ${tfjs.length} detections`);
+  onnx.forEach((d, i) => {
+    const other = tfjs[i]!;
+    assert.is(d.label, other.label);
+    assert.ok(Math.abs(d.score - other.score) < 1e-4, `detection ${i}: score ${d.score} against ${other.score}`);
+    d.box.forEach((v, k) => assert.ok(Math.abs(v - other.box[k]!) < 1e-3, `detection ${i}: box ${d.box} against ${other.box}`));
+  });
+});
+
 test.run();

@@ -24,7 +24,6 @@ import { readWeightsFolder } from '../src/runtime/weights/files.js';
 import { writeWeightsFolder } from '../src/weights/folder.js';
 import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
-import { checkpointFor } from './support/checkpoint.js';
 import { JFIF_APP0, jpegFile, pngBomb, startOfFrame } from './support/image-files.js';
 import { TINY_FASHION_SPEC } from './support/tiny-fashion.js';
 
@@ -220,11 +219,13 @@ test("netspec predict prints each image's top five classes with ImageNet names, 
     writeFileSync(join(root, `tiny${count}.json`), JSON.stringify(spec));
     const compiled = compileSpec('tiny.json', new TextEncoder().encode(JSON.stringify(spec)));
     if (!compiled.ok) throw new Error('does not compile');
-    writeFileSync(join(root, `tiny${count}.safetensors`), writeSafetensors(checkpointFor(compiled.graph)));
+    // Initial weights as PyTorch draws them: support/checkpoint's values give BatchNorm negative variances, which
+    // PyTorch and onnxruntime turn into NaN.
+    writeFileSync(join(root, `tiny${count}.safetensors`), writeSafetensors(initialWeights(compiled.graph, 2)));
     assert.is(cli(['weights', 'import', `tiny${count}.json`, `tiny${count}.safetensors`, '--out', `w${count}`]).status, 0);
     const run = cli(['predict', `tiny${count}.json`, '--weights', `w${count}`, 'image.png']);
     assert.is(run.status, 0, run.stderr);
-    assert.match(run.stderr, /^netspec: TensorFlow\.js backend /);
+    assert.match(run.stderr, /^netspec: running tiny on (onnxruntime|TensorFlow\.js) /);
     const lines = run.stdout.trimEnd().split('\n');
     assert.is(lines[0], 'image.png');
     assert.is(lines.length, 6);
@@ -249,8 +250,8 @@ const netspecIn =
   (root: string) =>
   (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [resolve('dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
-/** Standard error without the line naming the backend. */
-const problems = (stderr: string) => stderr.replace(/^netspec: TensorFlow\.js backend .*\n/, '');
+/** Standard error without the line naming the engine that runs the model. */
+const problems = (stderr: string) => stderr.replace(/^netspec: running \S+ on .*\n/, '');
 
 /**
  * Writes `spec` as <name>.json in `root` and imports seeded initial weights for it into the folder <name>-weights:
@@ -330,11 +331,12 @@ test('predict refuses an image over the pixel limit in one line, exits 1, and st
 test("predict --help states the pixel limit's default and how images are fed", () => {
   const help = netspecIn(process.cwd())(['predict', '--help']);
   assert.is(help.status, 0);
-  assert.ok(help.stdout.includes(`--max-pixels N   Refuse images of more than N pixels`), help.stdout);
+  assert.match(help.stdout, /--max-pixels N +Refuse images of more than N pixels/);
   assert.ok(help.stdout.replace(/\s+/g, ' ').includes(`(default: ${DEFAULT_MAX_PIXELS}, ${DEFAULT_MAX_PIXELS / 1e6} megapixels)`), help.stdout);
   assert.match(help.stdout, /resized straight to the\s+input size/);
   assert.match(help.stdout, /never inverted/);
   assert.match(help.stdout, /BT\.601 luma/);
+  assert.match(help.stdout, /--runtime ENGINE +onnx runs the fp32 ONNX graph/);
 });
 
 test('predict classifies what the compiler makes: grey, non-square and RGBA inputs; more than 4 channels are refused', () => {
@@ -367,6 +369,20 @@ async function expectedTop(graph: AnalyzedGraph, folder: string, image: string, 
   return [...i].map((index, rank) => ({ percent: (100 * p[rank]!).toFixed(2), name: names?.[index] ?? `class ${index}` }));
 }
 
+/**
+ * The same ranking as the reference, figures within float rounding: the same class first, and every class printed by
+ * both within 0.01 percentage points (probabilities within 1e-4), as two engines' sums in another order give.
+ */
+function assertSameTop(printed: readonly { percent: string; name: string }[], expected: readonly { percent: string; name: string }[], what: string): void {
+  const shown = `${what}: ${JSON.stringify(printed)} against ${JSON.stringify(expected)}`;
+  assert.is(printed[0]?.name, expected[0]?.name, shown);
+  assert.is(printed.length, expected.length, shown);
+  for (const { name, percent } of printed) {
+    const reference = expected.find((e) => e.name === name);
+    if (reference) assert.ok(Math.abs(Number(percent) - Number(reference.percent)) <= 0.01 + 1e-9, shown);
+  }
+}
+
 test("weights carrying a run's normalisation and class names: predict uses both, and resizes straight to the input size", async () => {
   const root = mkdtempSync(join(tmpdir(), 'netspec-predict-trained-'));
   const netspec = netspecIn(root);
@@ -381,12 +397,21 @@ test("weights carrying a run's normalisation and class names: predict uses both,
   writeImage(join(root, 'garment.png'), 28, 28, garment, { colorType: 0 });
   writeImage(join(root, 'wide.png'), 56, 40, (x, y) => garment(x - 14, y - 6), { colorType: 0 });
 
-  const trained = netspec(['predict', 'tiny_fashion.json', '--weights', 'trained', 'garment.png', 'wide.png'], { NETSPEC_BACKEND: 'wasm' });
-  assert.is(trained.status, 0, trained.stderr);
+  // On both engines: onnxruntime (the fp32 ONNX graph of the same weights) and TensorFlow.js.
+  const runs = ['onnx', 'tfjs'].map((runtime) => {
+    const args = ['predict', 'tiny_fashion.json', '--weights', 'trained', '--runtime', runtime, 'garment.png', 'wide.png'];
+    const run = netspec(args, { NETSPEC_BACKEND: 'wasm' });
+    assert.is(run.status, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      runtime === 'onnx' ? /^netspec: running tiny_fashion on onnxruntime\n/ : /^netspec: running tiny_fashion on TensorFlow\.js \(wasm\)\n/,
+    );
+    return printedTop(run.stdout);
+  });
   const imported = netspec(['predict', 'tiny_fashion.json', '--weights', 'tiny_fashion-weights', 'garment.png', 'wide.png'], { NETSPEC_BACKEND: 'wasm' });
   assert.is(imported.status, 0, imported.stderr);
   for (const image of ['garment.png', 'wide.png']) {
-    const printed = printedTop(trained.stdout).get(image)!;
+    const printed = runs[0]!.get(image)!;
     assert.not.equal(
       printed.map((p) => p.percent),
       printedTop(imported.stdout)
@@ -395,14 +420,22 @@ test("weights carrying a run's normalisation and class names: predict uses both,
     );
     assert.ok(
       printed.every(({ name }) => (FASHION_MNIST_CLASSES as readonly string[]).includes(name)),
-      trained.stdout,
+      runs[0]!
+        .get(image)!
+        .map((p) => p.name)
+        .join(', '),
     );
     // Resize 28, not round(28 · 256 / 224) = 32, with the saved mean and deviation; the 56×40 image becomes
     // ⌊28 · 56 / 40⌋ = 39 × 28, cropped from left round((39 − 28) / 2) = round(5.5) = 6.
     const path = join(root, image);
-    assert.equal(printed, await expectedTop(graph, join(root, 'trained'), path, { crop: 28, channels: 1, resize: 28, ...input }, FASHION_MNIST_CLASSES));
+    const expected = await expectedTop(graph, join(root, 'trained'), path, { crop: 28, channels: 1, resize: 28, ...input }, FASHION_MNIST_CLASSES);
+    for (const run of runs) assertSameTop(run.get(image)!, expected, image);
     // Without them: ImageNet's transform and normalisation (its luma for grey), and class indices.
-    assert.equal(printedTop(imported.stdout).get(image), await expectedTop(graph, join(root, 'tiny_fashion-weights'), path, { crop: 28, channels: 1 }));
+    assertSameTop(
+      printedTop(imported.stdout).get(image)!,
+      await expectedTop(graph, join(root, 'tiny_fashion-weights'), path, { crop: 28, channels: 1 }),
+      image,
+    );
   }
 
   writeWeightsFolder(join(root, 'three'), manifest.model, [...weights.values()], [], { input, classes: ['a', 'b', 'c'] });

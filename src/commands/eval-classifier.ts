@@ -1,24 +1,30 @@
-// `netspec eval` of a classifier, once the command line is parsed: loaded only then, for it loads tfjs.
+// `netspec eval` of a classifier, once the command line is parsed: loaded only then, for it loads tfjs. The model
+// runs on onnxruntime when it is installed, as the dense eval's does, through the same runner.
 import type { ImageSet } from '../data/image-set.js';
 import { UserError } from '../errors/user-error.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { printable, quoted } from '../files/display-path.js';
 import { PRODUCER } from '../files/output-guard.js';
-import { buildModel } from '../build/model.js';
+import { classifySet } from '../evaluate/classification.js';
+import type { RuntimeChoice } from '../evaluate/runner.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { initBackend } from '../runtime/backends/node.js';
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
-import { confusionSvg, evaluationReport, formatReport, predictLabels } from '../train/evaluation.js';
+import { assembleBatch } from '../train/batches.js';
+import { confusionSvg, evaluationReport, formatReport } from '../train/evaluation.js';
 import { loadEvalFolder } from '../train/image-folder-data.js';
 import { dataSourceName, loadDataSource, type DataSource } from './data-source.js';
-import { loadUserWeights } from './load-user-weights.js';
+import { openModel } from './run-model.js';
+import { imageProgress } from './run-options.js';
 import { readUserWeights } from './user-weights.js';
 
 export interface EvalOptions {
   readonly graph: AnalyzedGraph;
   readonly weights: string;
   readonly data: DataSource;
+  readonly runtime: RuntimeChoice;
+  readonly batch: number;
+  readonly limit: number | undefined;
   readonly json: boolean;
   readonly svg: string | undefined;
   readonly strict: boolean;
@@ -30,30 +36,44 @@ export async function evalCommand(options: EvalOptions): Promise<number> {
   const { graph } = options;
   const classes = graph.outputShapes.length === 1 && graph.outputShapes[0]!.length === 1 ? graph.outputShapes[0]![0]! : undefined;
   if (classes === undefined) throw new UserError(`${graph.name} is not a classifier; eval measures classifiers`);
-  await initBackend();
   const folder = await readUserWeights(options.weights);
   const labelled = await evaluationSet(options, graph, folder);
   const names = folder.manifest.classes ?? labelled.classNames;
   const mapping = classMapping(dataSourceName(options.data), labelled.classNames, folder.manifest.classes, classes, graph.name);
   const mismatch = shapeMismatch(labelled.set, graph);
   if (mismatch) throw new UserError(`${dataSourceName(options.data)} has ${mismatch}`);
-  const model = await loadUserWeights(buildModel(graph), folder);
-  const { mean, std } = imageTransformFor(graph, folder.manifest.input);
-  const predicted = predictLabels(model, labelled.set, { mean: [...mean], std: [...std] });
-  model.dispose();
+  const { engine, predicted } = await classify(options, folder, labelled.set);
   const report = evaluationReport(
-    Array.from(labelled.set.labels, (label) => mapping[label]!),
+    Array.from(labelled.set.labels.subarray(0, predicted.length), (label) => mapping[label]!),
     predicted,
     names.length === classes ? names : Array.from({ length: classes }, (_, i) => `class ${i}`),
   );
-  const title = `${graph.name} on ${dataSourceName(options.data)}`;
+  const title = `${graph.name} on ${dataSourceName(options.data)}: ${predicted.length} images, ${engine}`;
   if (options.svg !== undefined) writeAtomically(options.svg, confusionSvg(report, title), 'generated-text');
   process.stdout.write(
     options.json
-      ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), ...report }, null, 2)}\n`
+      ? `${JSON.stringify({ producer: PRODUCER, model: graph.name, data: dataSourceName(options.data), engine, ...report }, null, 2)}\n`
       : `${printable(title)}\n${formatReport(report)}`,
   );
   return 0;
+}
+
+/** Each image's class of highest score, on the engine chosen, normalised as the weights say (as training normalised it). */
+async function classify(options: EvalOptions, folder: WeightsFolder, set: ImageSet): Promise<{ engine: string; predicted: Int32Array }> {
+  const { mean, std } = imageTransformFor(options.graph, folder.manifest.input);
+  const normalization = { mean: [...mean], std: [...std] };
+  const runner = await openModel(options.graph, folder, options.runtime);
+  try {
+    const predicted = await classifySet(set, runner, {
+      batch: options.batch,
+      limit: options.limit,
+      inputs: (indices) => assembleBatch(set, indices, normalization).images,
+      progress: imageProgress('eval'),
+    });
+    return { engine: runner.engine, predicted };
+  } finally {
+    runner.dispose();
+  }
 }
 
 /** The images to measure: a built-in or CIFAR set's test split, or an image folder's evaluation images. */

@@ -7,6 +7,11 @@ import { defineCommand, UsageError } from './command-line.js';
 import { evalResults } from './eval-results.js';
 import { DATA_SOURCE_ARG, DATA_SOURCES, parseDataSource, type DataSource } from './data-source.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
+import { RUNTIME_OPTION } from './run-options.js';
+
+/** Images a batch: four of a detector's or segmenter's large inputs, more of a classifier's small ones. */
+const DENSE_BATCH = 4;
+const CLASSIFIER_BATCH = 32;
 
 export const command = defineCommand({
   name: 'eval',
@@ -36,24 +41,29 @@ Without a spec: --results scores what another run or tool predicted, a COCO resu
 truth, or a folder of masks (<image name>.png) against voc: or masks: labels.
 
 Images are prepared as the weights folder says (the normalisation 'netspec train' saved), else with ImageNet's
-normalisation, a 224/256 centre crop for classifiers and a letterbox for detectors and segmenters. Detectors and
-segmenters run on onnxruntime when onnxruntime-node is installed (--runtime chooses), with progress on standard
-error; --json prints the figures as JSON and --svg draws them (the confusion matrix, precision-recall curves, or
-per-class IoU).`,
+normalisation, a 224/256 centre crop for classifiers and a letterbox for detectors and segmenters.
+
+The model runs on onnxruntime, the fp32 ONNX graph of the same weights built in memory, when onnxruntime-node is
+installed, else on TensorFlow.js (--runtime chooses; both give the same figures within float rounding). A line on
+standard error says which runs; --json gives it as "engine". A run that lasts more than two seconds shows
+the images done and the time left on standard error. --json prints the figures as JSON and --svg draws them (the
+confusion matrix, precision-recall curves, or per-class IoU).`,
   options: {
     weights: { type: 'string', arg: 'DIR', help: 'The weights folder' },
     data: { type: 'string', arg: DATA_SOURCE_ARG, required: true, help: `The labelled data: ${DATA_SOURCES}` },
     results: { type: 'string', arg: 'FILE|DIR', help: 'Score this COCO results file or folder of masks instead of running a model' },
     split: { type: 'string', arg: 'NAME', help: 'voc: and masks: data: the split to score (VOC: ImageSets/…/NAME.txt)' },
-    runtime: {
-      type: 'choice',
-      arg: 'ENGINE',
-      choices: ['auto', 'tfjs', 'onnx'],
-      default: 'auto',
-      help: 'Detectors and segmenters: onnxruntime (auto when onnxruntime-node is installed) or TensorFlow.js',
+    runtime: RUNTIME_OPTION,
+    batch: {
+      type: 'number',
+      arg: 'N',
+      min: 1,
+      max: 256,
+      integer: true,
+      defaultText: `${DENSE_BATCH} for detectors and segmenters, ${CLASSIFIER_BATCH} for classifiers`,
+      help: 'Images run at once',
     },
-    batch: { type: 'number', arg: 'N', default: 4, min: 1, max: 256, integer: true, help: 'Detectors and segmenters: images run at once' },
-    limit: { type: 'number', arg: 'N', min: 1, integer: true, help: 'Detectors and segmenters: score only the first N images' },
+    limit: { type: 'number', arg: 'N', min: 1, integer: true, help: 'Score only the first N images' },
     json: { type: 'boolean', help: 'Print the figures as JSON' },
     svg: { type: 'string', arg: 'FILE', help: 'Also draw the figures as an SVG picture' },
     detections: {
@@ -90,14 +100,16 @@ per-class IoU).`,
       if (data.kind !== 'annotated') throw new UsageError(`${graph.name} is a ${graph.task.kind} model; eval scores it on coco:, voc: or masks: data`);
       if (values.detections !== undefined && graph.task.kind !== 'detection') throw new UsageError('--detections applies to detection models');
       if (values.masks !== undefined && graph.task.kind !== 'segmentation') throw new UsageError('--masks applies to segmentation models');
-      const { weights, split, runtime, batch, limit, json, svg, detections, masks } = values;
+      const { weights, split, runtime, limit, json, svg, detections, masks } = values;
       const { evalDense } = await import('./eval-dense.js');
+      const batch = values.batch ?? DENSE_BATCH;
       return evalDense({ graph, weights, source: data.source, split, runtime, batch, limit, maxPixels: values['max-pixels'], json, svg, detections, masks });
     }
     if (values.detections !== undefined || values.masks !== undefined)
       throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
     const { evalCommand } = await import('./eval-classifier.js');
-    return evalCommand({ graph, weights: values.weights, data, json: values.json, svg: values.svg, strict: values.strict, maxPixels: values['max-pixels'] });
+    const { weights, runtime, limit, json, svg, strict } = values;
+    return evalCommand({ graph, weights, data, runtime, batch: values.batch ?? CLASSIFIER_BATCH, limit, json, svg, strict, maxPixels: values['max-pixels'] });
   },
 });
 

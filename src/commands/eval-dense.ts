@@ -13,7 +13,7 @@ import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { PRODUCER } from '../files/output-guard.js';
 import { scoreDetections } from '../evaluate/detection.js';
-import { openRunner, type ModelRunner, type RuntimeChoice } from '../evaluate/runner.js';
+import type { ModelRunner, RuntimeChoice } from '../evaluate/runner.js';
 import { scoreSegmentation } from '../evaluate/segmentation.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { CocoDetection } from '../metrics/coco-evaluator.js';
@@ -21,12 +21,12 @@ import { cocoJson, formatCocoCategories, formatCocoStats } from '../metrics/coco
 import { precisionRecallSvg, segmentationIouSvg } from '../metrics/charts.js';
 import { formatSegmentation, segmentationFigures, segmentationJson } from '../metrics/segmentation.js';
 import { formatVoc, vocJson } from '../metrics/voc.js';
-import { initBackend } from '../runtime/backends/node.js';
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import type { ClassMask } from '../runtime/tasks/segmentation.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
-import { progressLine } from '../terminal/progress.js';
 import { taskClassNames } from './predict-dense.js';
+import { imageProgress } from './run-options.js';
+import { openModel } from './run-model.js';
 import { readUserWeights } from './user-weights.js';
 
 export interface DenseEvalOptions {
@@ -56,8 +56,7 @@ export async function evalDense(options: DenseEvalOptions): Promise<number> {
   const dataset = task.kind === 'detection' ? openDetectionSource(options.source, open) : openSegmentationSource(options.source, open);
   for (const warning of dataset.warnings) process.stderr.write(`netspec: ${warning}\n`);
   const folder = await readUserWeights(options.weights);
-  await initBackend({ log: () => {} });
-  const runner = await openRunner(graph, folder, options.runtime, (line) => process.stderr.write(`${line}\n`));
+  const runner = await openModel(graph, folder, options.runtime);
   try {
     return dataset.task === 'detection' ? await detection(options, dataset, runner, folder, name) : await segmentation(options, dataset, runner, folder, name);
   } finally {
@@ -84,7 +83,7 @@ async function detection(
     batch: options.batch,
     limit: options.limit,
     voc: options.source.kind === 'voc',
-    progress: progressLine(process.stderr, 'eval', 'images'),
+    progress: imageProgress('eval'),
     onDetections: options.detections === undefined ? undefined : (found) => results.push(...found),
   });
   const title = `${graph.name} on ${name}: ${scores.images} images, ${runner.engine}`;
@@ -124,7 +123,7 @@ async function segmentation(
     transform: imageTransformFor(graph, folder.manifest.input),
     batch: options.batch,
     limit: options.limit,
-    progress: progressLine(process.stderr, 'eval', 'images'),
+    progress: imageProgress('eval'),
     onMask: masks,
   });
   const figures = segmentationFigures(matrix);

@@ -14,7 +14,7 @@ import { cocoJson, formatCocoCategories, formatCocoStats } from '../metrics/coco
 import { precisionRecallSvg, segmentationIouSvg } from '../metrics/charts.js';
 import { MetricsInputError } from '../metrics/input-error.js';
 import { formatSegmentation, segmentationFigures, segmentationJson } from '../metrics/segmentation.js';
-import { progressLine } from '../terminal/progress.js';
+import { imageProgress } from './run-options.js';
 
 export interface ResultsEvalOptions {
   readonly source: AnnotatedSource;
@@ -80,7 +80,7 @@ async function segmentationResults(options: ResultsEvalOptions, name: string): P
   const dataset = openSegmentationSource(options.source, { split: options.split });
   const names = dataset.classNames;
   if (names === undefined) throw new UserError(`${name} does not name its classes, so their count is unknown: add a labelmap.txt naming them`);
-  const matrix = await scoreSegmentationResults(dataset, options.results, names.length, progressLine(process.stderr, 'eval', 'images'));
+  const matrix = await scoreSegmentationResults(dataset, options.results, names.length, imageProgress('eval'));
   const figures = segmentationFigures(matrix);
   const title = `${displayPath(options.results)} on ${name}: ${dataset.length} images`;
   if (options.svg !== undefined) writeAtomically(options.svg, segmentationIouSvg(figures, names, title), 'generated-text');

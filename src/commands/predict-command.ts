@@ -1,23 +1,22 @@
 import { readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../build/model.js';
 import { detectionConfig } from '../emit/detection-constant.js';
+import type { BatchOutput, RuntimeChoice } from '../evaluate/runner.js';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
+import type { Task } from '../ir/graph.js';
 import { printable } from '../files/display-path.js';
 import { readBounded } from '../files/read-bounded.js';
-import { initBackend } from '../runtime/backends/node.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
-import { imageTransformFor, type ImageTransform } from '../runtime/images/pipeline.js';
-import { prepareBatch } from '../runtime/images/preprocess.js';
-import { MANIFEST_FILE } from '../runtime/weights/folder.js';
-import type { Task } from '../ir/graph.js';
+import { imageTransformFor, prepareImage, type Placement } from '../runtime/images/pipeline.js';
 import type { DecodedImage } from '../runtime/images/pixels.js';
+import { topClasses } from '../runtime/tasks/classification.js';
+import { MANIFEST_FILE, type WeightsFolderManifest } from '../runtime/weights/folder.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { checkResultFiles, detectImage, fitForModel, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
+import { checkResultFiles, detectImage, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
-import { loadUserWeights } from './load-user-weights.js';
+import { openModel } from './run-model.js';
+import { imageProgress, RUNTIME_OPTION } from './run-options.js';
 import { readUserWeights } from './user-weights.js';
 
 const TOP = 5;
@@ -32,11 +31,12 @@ function imagenetClasses(): string[] {
 export const command = defineCommand({
   name: 'predict',
   summary: `Classify, segment or detect objects in JPEG or PNG images with a spec's model and imported weights`,
-  forms: [{ args: '<spec.json>', after: '<image>...' }],
+  // --runtime is left to the option list, as eval leaves it, to keep the usage line short.
+  forms: [{ args: '<spec.json>', options: ['weights', 'max-pixels', 'out', 'min-score'], after: '<image>...' }],
   description: `Builds the spec's model, loads a weights folder written by 'netspec weights import' or 'netspec train', and
 classifies each JPEG or PNG image. Prints the top ${TOP} classes with their probabilities: the folder's class names
 when it has them ('netspec train' saves its dataset's), ImageNet class names for a 1000-class classifier,
-class indices otherwise. The backend is chosen as for generated code.
+class indices otherwise.
 
 Images become the model's channels first: 1 grey (ITU-R BT.601 luma, as PIL's convert('L')), 2 grey and alpha,
 3 RGB, 4 RGBA; grey, palette and transparent images are converted. Then torchvision's evaluation transform:
@@ -58,6 +58,11 @@ input with its aspect kept, padded with zeros (the mean colour) at the bottom an
 Class names are the weights folder's, else PASCAL VOC's for 21 classes and COCO's for 91. Existing files are
 never replaced.
 
+The model runs on onnxruntime, the fp32 ONNX graph of the same weights built in memory, when onnxruntime-node is
+installed, else on TensorFlow.js (--runtime chooses; both give the same figures within float rounding). A line on
+standard error says which runs, and a run that lasts more than two seconds shows the images done and the time
+left there.
+
 An image that cannot be read or is too large is reported on one line, the others are still processed, and the
 exit status is 1.`,
   options: {
@@ -78,6 +83,7 @@ exit status is 1.`,
       help: 'Where segmentation and detection models write their images and JSON (created if missing)',
     },
     'min-score': { type: 'number', arg: 'S', default: 0.5, min: 0, max: 1, help: 'Detection models: keep detections scoring at least S' },
+    runtime: RUNTIME_OPTION,
   },
   run: async ({ values, positionals }) => {
     const [spec, ...images] = positionals;
@@ -88,6 +94,7 @@ exit status is 1.`,
       weights: values.weights,
       images,
       maxPixels: values['max-pixels'],
+      runtime: values.runtime,
       output: { folder: values.out, minScore: values['min-score'] },
     });
   },
@@ -99,80 +106,116 @@ interface PredictOptions {
   readonly images: readonly string[];
   /** Refuse images of more than this many pixels before decoding them. */
   readonly maxPixels: number;
+  readonly runtime: RuntimeChoice;
   readonly output: DenseOutput;
 }
 
-interface Classifier {
-  readonly model: tf.LayersModel;
-  readonly classes: number;
-  readonly names: readonly string[] | undefined;
-  readonly transform: ImageTransform;
-}
+/** What predict makes of one image's outputs: a classifier's top classes, a segmenter's mask, a detector's boxes. */
+type ShowResult = (path: string, image: DecodedImage, placement: Placement, outputs: ReadonlyMap<string, BatchOutput>) => void;
 
 /**
- * Classifies images with a spec's model and a weights folder, printing each image's top five classes: the folder's
- * class names when it has them, ImageNet names for a 1000-class classifier, class indices otherwise. An image that
- * cannot be read or is too large does not stop the others: the command fails with all such errors once they are done.
+ * Classifies, segments or detects objects in each image with a spec's model and a weights folder, on the engine
+ * chosen. An image that cannot be read or is too large, or whose results cannot be written, does not stop the
+ * others: the command fails with all such errors once they are done.
  */
 async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
-  if (graph.task) return predictTask(graph, graph.task, options);
-  const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
+  const classes = predictedClasses(graph);
+  // Every result's path is checked before the weights are read or any image decoded.
+  if (graph.task) checkResultFiles(graph.task, options.output.folder, options.images);
+  const folder = await readUserWeights(options.weights);
+  checkManifest(graph, folder.manifest, options.weights, classes);
+  const show = graph.task ? taskResults(graph, graph.task, folder.manifest.classes, options.output) : classifierResults(classes, folder.manifest.classes);
+  const transform = imageTransformFor(graph, folder.manifest.input);
+  const runner = await openModel(graph, folder, options.runtime);
+  try {
+    const failures = await eachImage(options.images, options.maxPixels, async (path, image) => {
+      const { data, placement } = prepareImage(image, transform);
+      const outputs = await runner.run(data, 1);
+      return () => show(path, image, placement, outputs);
+    });
+    if (failures.length > 0) throw new UserErrors(failures);
+    return 0;
+  } finally {
+    runner.dispose();
+  }
+}
+
+/** The classes the model tells apart; a model predict cannot feed or read is a UserError. */
+function predictedClasses(graph: AnalyzedGraph): number {
   const channels = graph.inputShape[2]!;
+  if (graph.task) {
+    if (channels !== 1 && channels !== 3)
+      throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
+    return graph.task.classes;
+  }
+  const classes = graph.ops.at(-1)?.kind === 'dense' && graph.outputs.length === 1 && graph.outputShapes[0]?.length === 1 ? graph.outputShapes[0][0]! : 0;
   if (classes === 0)
     throw new UserError(
       `predict needs a single-output classifier, or a segmentation (fcn, deeplabv3) or detection (retinanet) head; ${graph.name} has none of these`,
     );
   if (channels > 4)
     throw new UserError(`predict feeds images as grey (1 channel), grey and alpha (2), RGB (3) or RGBA (4); ${graph.name} takes ${channels} channels`);
-  await initBackend();
-  const classifier = await loadClassifier(graph, options.weights, classes);
-  const failures = await eachImage(options.images, options.maxPixels, async (path, image) =>
-    printTopClasses(classifier, path, prepareBatch([image], classifier.transform).input),
-  );
-  classifier.model.dispose();
-  return finish(failures);
+  return classes;
 }
 
-/**
- * Runs `use` on each image that can be read, going on past the user errors of an image (unreadable, too large, a
- * result that cannot be written) and returning them; anything else stops the command.
- */
-async function eachImage(paths: readonly string[], maxPixels: number, use: (path: string, image: DecodedImage) => Promise<void> | void): Promise<UserError[]> {
-  const failures: UserError[] = [];
-  for (const path of paths) {
-    try {
-      await use(path, await readImage(path, maxPixels));
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      failures.push(error);
-    }
-  }
-  return failures;
-}
-
-/** Success, or a UserErrors reporting every image that failed. */
-function finish(failures: readonly UserError[]): number {
-  if (failures.length > 0) throw new UserErrors(failures);
-  return 0;
-}
-
-/**
- * The model with the folder's weights, and how to feed and name it: weights from `netspec train` carry the run's
- * normalisation and class names; other weights get ImageNet's normalisation and torchvision's crop margin.
- */
-async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: number): Promise<Classifier> {
-  const read = await readUserWeights(folder);
-  const { manifest } = read;
+/** A normalisation or class list saved with the weights must fit the model: weights from `netspec train` carry both. */
+function checkManifest(graph: AnalyzedGraph, manifest: WeightsFolderManifest, folder: string, classes: number): void {
   const channels = graph.inputShape[2];
   const { input } = manifest;
   if (input && input.mean.length !== channels)
     throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
   if (manifest.classes && manifest.classes.length !== classes)
     throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
-  const model = await loadUserWeights(buildModel(graph), read);
-  const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
-  return { model, classes, names, transform: imageTransformFor(graph, input) };
+}
+
+/**
+ * Runs `use` on each image that can be read and shows what it returns, going on past the user errors of an image
+ * (unreadable, too large, a result that cannot be written) and returning them; anything else stops the command.
+ * Progress shows once the run has lasted a moment, erased while a result is printed.
+ */
+async function eachImage(paths: readonly string[], maxPixels: number, use: (path: string, image: DecodedImage) => Promise<() => void>): Promise<UserError[]> {
+  const failures: UserError[] = [];
+  const progress = imageProgress('predict');
+  for (const [index, path] of paths.entries()) {
+    try {
+      const show = await use(path, await readImage(path, maxPixels));
+      progress.clear();
+      show();
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      failures.push(error);
+    }
+    progress.update(index + 1, paths.length);
+  }
+  progress.end();
+  return failures;
+}
+
+/** Prints each image's top five classes: the folder's class names, ImageNet names for 1000 classes, else indices. */
+function classifierResults(classes: number, saved: readonly string[] | undefined): ShowResult {
+  const names = saved ?? (classes === 1000 ? imagenetClasses() : undefined);
+  return (path, _image, _placement, outputs) => {
+    const [logits] = outputs.values();
+    process.stdout.write(`${printable(path)}\n`);
+    topClasses(logits!.data, Math.min(TOP, classes)).forEach(({ index, probability }, rank) =>
+      process.stdout.write(`  ${rank + 1}. ${(100 * probability).toFixed(2).padStart(6)}%  ${printable(names?.[index] ?? `class ${index}`)}\n`),
+    );
+  };
+}
+
+/** Writes each image's mask or detections under the output folder, made now; says when --min-score cannot show more. */
+function taskResults(graph: AnalyzedGraph, task: Task, saved: readonly string[] | undefined, output: DenseOutput): ShowResult {
+  prepareOutputFolder(output.folder);
+  const names = taskClassNames(task, saved);
+  if (task.kind !== 'detection') return (path, image, placement, outputs) => segmentImage(outputs, path, image, placement, names, output);
+  const config = detectionConfig(graph);
+  if (output.minScore < config.scoreThreshold) {
+    process.stderr.write(
+      `netspec: decoding drops detections scoring under ${config.scoreThreshold}, the spec's scoreThreshold; --min-score ${output.minScore} shows those from ${config.scoreThreshold} (lower scoreThreshold in the spec's head to see more)\n`,
+    );
+  }
+  return (path, image, placement, outputs) => detectImage(outputs, config, path, image, placement, names, output);
 }
 
 /** The decoded image; a file that cannot be read or decoded, or is too large, is a UserError naming it. */
@@ -193,53 +236,4 @@ async function readImage(path: string, maxPixels: number): Promise<DecodedImage>
     if (error instanceof ImageFormatError) throw new UserError(`cannot read the image ${path}: ${error.message}`);
     throw error;
   }
-}
-
-async function printTopClasses({ model, classes, names }: Classifier, path: string, input: tf.Tensor4D): Promise<void> {
-  const probabilities = tf.tidy(() => tf.softmax(model.predict(input) as tf.Tensor2D).squeeze([0]) as tf.Tensor1D);
-  const { values, indices } = tf.topk(probabilities, Math.min(TOP, classes));
-  const [p, i] = [await values.data(), await indices.data()];
-  process.stdout.write(`${printable(path)}\n`);
-  i.forEach((index, rank) =>
-    process.stdout.write(`  ${rank + 1}. ${(100 * p[rank]!).toFixed(2).padStart(6)}%  ${printable(names?.[index] ?? `class ${index}`)}\n`),
-  );
-  tf.dispose([input, probabilities, values, indices]);
-}
-
-/**
- * Segments or detects objects in each image with a segmentation or detection model, writing the results under the
- * output folder. An image that cannot be read, or whose results cannot be written, does not stop the others: the
- * command fails with all such errors once they are done.
- */
-async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOptions): Promise<number> {
-  const channels = graph.inputShape[2]!;
-  if (channels !== 1 && channels !== 3)
-    throw new UserError(`predict feeds segmentation and detection models grey (1 channel) or RGB (3) images; ${graph.name} takes ${channels} channels`);
-  // Every result's path is checked before the weights are read or any image decoded.
-  checkResultFiles(task, options.output.folder, options.images);
-  await initBackend();
-  const read = await readUserWeights(options.weights);
-  const { manifest } = read;
-  if (manifest.classes && manifest.classes.length !== task.classes)
-    throw new UserError(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
-  prepareOutputFolder(options.output.folder);
-  const model = await loadUserWeights(buildModel(graph), read);
-  const names = taskClassNames(task, manifest.classes);
-  const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
-  if (config && options.output.minScore < config.scoreThreshold) {
-    process.stderr.write(
-      `netspec: decoding drops detections scoring under ${config.scoreThreshold}, the spec's scoreThreshold; --min-score ${options.output.minScore} shows those from ${config.scoreThreshold} (lower scoreThreshold in the spec's head to see more)\n`,
-    );
-  }
-  const failures = await eachImage(options.images, options.maxPixels, (path, image) => {
-    const fitted = fitForModel(image, graph, manifest.input);
-    try {
-      if (config) detectImage(model, config, path, image, fitted, names, options.output);
-      else segmentImage(model, graph, path, image, fitted, names, options.output);
-    } finally {
-      fitted.input.dispose();
-    }
-  });
-  model.dispose();
-  return finish(failures);
 }

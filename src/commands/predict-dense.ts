@@ -1,32 +1,17 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import { displayPath, printable } from '../files/display-path.js';
 import { describeFsError, isSystemError } from '../files/fs-errors.js';
 import { outputProblem, PRODUCER, type OutputKind } from '../files/output-guard.js';
-import type { AnalyzedGraph } from '../ir/analyze.js';
+import type { BatchOutput } from '../evaluate/runner.js';
 import type { Task } from '../ir/graph.js';
 import { decodeBatch, type DetectionConfig, type Detections } from '../runtime/tasks/detection.js';
 import { blendMask, drawDetections, segmentationPalette } from '../runtime/tasks/overlay.js';
 import { encodePng } from '../runtime/images/png.js';
-import { imageTransformFor, type Placement } from '../runtime/images/pipeline.js';
+import type { Placement } from '../runtime/images/pipeline.js';
 import type { Pixels } from '../runtime/images/pixels.js';
-import { prepareBatch } from '../runtime/images/preprocess.js';
 import { classMasks, type ClassMask } from '../runtime/tasks/segmentation.js';
-import type { InputNormalization } from '../runtime/weights/folder.js';
-
-/** An image as the model takes it, one batch of one, and where it sits in that input. */
-export interface FittedImage {
-  readonly input: tf.Tensor4D;
-  readonly placement: Placement;
-}
-
-/** The image through the pipeline: letterboxed to the input as torchvision pads a batch, normalised as the weights say. */
-export function fitForModel(image: Pixels, graph: AnalyzedGraph, saved: InputNormalization | undefined): FittedImage {
-  const { input, placements } = prepareBatch([image], imageTransformFor(graph, saved));
-  return { input, placement: placements[0]! };
-}
 
 /** Class names for a task's classes: the weights folder's, else PASCAL VOC's (21) or COCO's (91) as torchvision lists them. */
 export function taskClassNames(task: Task, saved: readonly string[] | undefined): (label: number) => string {
@@ -119,17 +104,14 @@ const stemOf = (path: string) => basename(path, extname(path));
 
 /** Segments one image: prints each class's share and writes `<image>.segmentation.png`, the classes blended over it. */
 export function segmentImage(
-  model: tf.LayersModel,
-  graph: AnalyzedGraph,
+  outputs: ReadonlyMap<string, BatchOutput>,
   path: string,
   image: Pixels,
-  fitted: FittedImage,
+  placement: Placement,
   names: (label: number) => string,
   output: DenseOutput,
 ): void {
-  const outputs = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor4D[]);
-  const mask = classMasks(outputs[graph.outputs.findIndex((o) => o.name === 'out')]!, [fitted.placement])[0]!;
-  tf.dispose(outputs);
+  const mask = classMasks(outputs.get('out')!, [placement])[0]!;
   const file = join(output.folder, `${stemOf(path)}.segmentation.png`);
   writeResults([{ path: file, bytes: encodePng(blendMask(image, mask)) }]);
   process.stdout.write(`${printable(path)} → ${displayPath(file)}\n`);
@@ -150,17 +132,15 @@ function scoringAtLeast(detections: Detections, minScore: number): Detections {
 
 /** Detects objects in one image: prints them, writes `<image>.detections.json` and `<image>.detections.png` with the boxes drawn. */
 export function detectImage(
-  model: tf.LayersModel,
+  outputs: ReadonlyMap<string, BatchOutput>,
   config: DetectionConfig,
   path: string,
   image: Pixels,
-  fitted: FittedImage,
+  placement: Placement,
   names: (label: number) => string,
   output: DenseOutput,
 ): void {
-  const raw = tf.tidy(() => [model.predict(fitted.input)].flat() as tf.Tensor[]);
-  const [detections] = decodeBatch(raw[0]!, raw[1]!, config, [fitted.placement]);
-  tf.dispose(raw);
+  const [detections] = decodeBatch(outputs.get('cls_logits')!, outputs.get('bbox_regression')!, config, [placement]);
   const found = scoringAtLeast(detections!, output.minScore);
   const list = [...found.scores.keys()].map((i) => ({
     label: found.labels[i]!,

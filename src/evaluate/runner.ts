@@ -40,16 +40,15 @@ export async function haveOnnxRuntime(): Promise<boolean> {
 
 /**
  * The graph with the folder's weights on the engine chosen: `auto` takes onnxruntime when it is installed. `log`
- * hears one line saying which engine runs and why.
+ * hears one line saying which engine runs and why, once the model is ready: a model that cannot open (`--runtime
+ * onnx` without onnxruntime-node, weights that do not fit) is the error's line alone.
  */
 export async function openRunner(graph: AnalyzedGraph, folder: WeightsFolder, choice: RuntimeChoice, log: (line: string) => void): Promise<ModelRunner> {
   const onnx = choice === 'onnx' || (choice === 'auto' && (await haveOnnxRuntime()));
-  if (onnx) {
-    log(`netspec: running ${graph.name} on onnxruntime${choice === 'auto' ? ' (installed; --runtime tfjs to use TensorFlow.js)' : ''}`);
-    return onnxRunner(graph, folder);
-  }
-  log(`netspec: running ${graph.name} on TensorFlow.js (${tf.getBackend()})${choice === 'auto' ? '; install onnxruntime-node for faster inference' : ''}`);
-  return tfjsRunner(graph, folder);
+  const runner = onnx ? await onnxRunner(graph, folder) : await tfjsRunner(graph, folder);
+  const why = choice !== 'auto' ? '' : onnx ? ' (installed; --runtime tfjs to use TensorFlow.js)' : '; install onnxruntime-node for faster inference';
+  log(`netspec: running ${graph.name} on ${onnx ? 'onnxruntime' : `TensorFlow.js (${tf.getBackend()})`}${why}`);
+  return runner;
 }
 
 async function tfjsRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {

@@ -43,7 +43,8 @@ export function formatReport(report: EvaluationReport): string {
   const lines = [`accuracy ${percent(report.accuracy)} (${report.correct} of ${report.images})`, '', `${'class'.padEnd(nameWidth)}  images  correct  accuracy`];
   for (const [i, c] of report.classes.entries())
     lines.push(`${names[i]!.padEnd(nameWidth)}  ${String(c.images).padStart(6)}  ${String(c.correct).padStart(7)}  ${percent(c.accuracy).padStart(8)}`);
-  const cell = Math.max(4, ...report.confusion.flat().map((n) => String(n).length)) + 1;
+  // A reduce, not a spread: ImageNet's matrix has a million cells, past the arguments a call can take.
+  const cell = report.confusion.reduce((widest, row) => row.reduce((w, n) => Math.max(w, String(n).length), widest), 4) + 1;
   lines.push('', 'confusion matrix: rows are the true classes, columns the predicted ones, in the order above');
   report.confusion.forEach((row, c) => lines.push(`${names[c]!.padEnd(nameWidth)} ${row.map((n) => String(n).padStart(cell)).join('')}`));
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,8 @@
 export interface ProgressLine {
   /** `done` of `total` finished; `figures` are shown after the count (rates, running scores). */
   update(done: number, total: number, figures?: string): void;
+  /** Erases the bar on a terminal, so that a result printed now gets a line of its own; the next update redraws it. */
+  clear(): void;
   /** Ends the display before a summary is printed. */
   end(): void;
 }
@@ -11,6 +13,7 @@ export interface ProgressLine {
 /** The display itself: what is shown beside the bar on a terminal, and on its own line elsewhere. */
 export interface RedrawnLine {
   show(done: number, total: number, text: { readonly bar: string; readonly plain: string }): void;
+  clear(): void;
   end(): void;
 }
 
@@ -44,6 +47,12 @@ export function redrawnLine(stream: ProgressStream, label: () => string): Redraw
       lastTenth = tenth;
       stream.write(`${label()} ${text.plain}\n`);
     },
+    clear() {
+      if (!drawn) return;
+      stream.write('\r\x1b[2K');
+      drawn = false;
+      lastDraw = 0;
+    },
     end() {
       if (drawn) stream.write('\n');
       drawn = false;
@@ -52,18 +61,23 @@ export function redrawnLine(stream: ProgressStream, label: () => string): Redraw
   };
 }
 
-/** A progress display for `label` (e.g. "eval"): items per second and the time left from the rate so far. */
-export function progressLine(stream: ProgressStream, label: string, unit: string): ProgressLine {
+/**
+ * A progress display for `label` (e.g. "eval"): items per second and the time left from the rate so far. With
+ * `quietFor`, nothing is shown until that many seconds have passed: a short run prints only its results.
+ */
+export function progressLine(stream: ProgressStream, label: string, unit: string, options: { readonly quietFor?: number } = {}): ProgressLine {
   const started = performance.now();
   const line = redrawnLine(stream, () => label);
   return {
     update(done, total, figures = '') {
       const seconds = (performance.now() - started) / 1000;
+      if (seconds < (options.quietFor ?? 0)) return;
       const rate = seconds > 0 ? done / seconds : 0;
       const left = rate > 0 ? (total - done) / rate : 0;
       const text = `${done}/${total} ${unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s  ${formatDuration(left)} left${figures ? `  ${figures}` : ''}`;
       line.show(done, total, { bar: text, plain: text });
     },
+    clear: () => line.clear(),
     end: () => line.end(),
   };
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Placement } from '../images/pipeline.js';
+import { highestClass } from './classification.js';
 
 /** One image's class per pixel, row-major, as `blendMask` draws it. */
 export interface ClassMask {
@@ -23,18 +24,7 @@ export function classMasks(logits: tf.Tensor4D | ScoreMaps, placements?: readonl
   const scores = 'dims' in logits ? logits.data : (logits.dataSync() as Float32Array);
   const size = height * width * classes;
   if (placements) return placements.map((placement, i) => classMaskInImage(scores.subarray(i * size, (i + 1) * size), [height, width, classes], placement));
-  return Array.from({ length: batch }, (_, i) => ({ width, height, classes: highestClasses(scores.subarray(i * size, (i + 1) * size), classes) }));
-}
-
-/** Each pixel's class of highest score, the first on ties, as argmax takes it. */
-function highestClasses(scores: Float32Array, classes: number): Int32Array {
-  const out = new Int32Array(scores.length / classes);
-  for (let p = 0; p < out.length; p++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (scores[p * classes + k]! > scores[p * classes + best]!) best = k;
-    out[p] = best;
-  }
-  return out;
+  return Array.from({ length: batch }, (_, i) => ({ width, height, classes: highestClass(scores.subarray(i * size, (i + 1) * size), classes) }));
 }
 
 /**
