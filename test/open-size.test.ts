@@ -412,6 +412,11 @@ test('netspec check prints the formulas of an open-size spec, its figures at --s
     refused.stderr,
     /^.*open_fcn_cli\.json:\d+:\d+: error NS302: 64×100: the width 100 is not a multiple of 32, as this model's sides must be\n1 error in 1 spec\n$/,
   );
+  const train = spawnSync(process.execPath, [resolve('dist', 'cli.js'), 'train', path, '--data', 'masks:nowhere', '--out', join(folder, 'run')], {
+    encoding: 'utf8',
+  });
+  assert.is(train.status, 1);
+  assert.match(train.stderr, /^netspec: training needs a spec of one input size, and open_fcn leaves its size open; give its input a height and a width/);
   const fixed = check('specs/resnet18.json', '--size', '64x64');
   assert.is(fixed.status, 2);
   assert.match(fixed.stderr, /--size is for specs whose input size is open; specs\/resnet18\.json fixes it at 32×32/);

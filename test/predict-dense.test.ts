@@ -194,4 +194,47 @@ test('with weights that vary by pixel and anchor, onnxruntime (which auto takes,
   });
 });
 
+test("an open-size detector at torchvision's natural size: --min-size 116 scales the 74×58 image by 2, the batch pads to 128×256, and boxes come back by those sides, alike on both engines", () => {
+  const open = { ...detection, name: 'open_retinanet', input: { channels: 3 } };
+  prepare(open, (weights) => {
+    for (const name of ['head.classification_head.cls_logits', 'head.regression_head.bbox_reg']) fill(weights.get(`${name}.weight`)!, () => 0);
+    fill(weights.get('head.classification_head.cls_logits.bias')!, (i) => (i % 91 === 3 ? 3 : -10));
+    fill(weights.get('head.regression_head.bbox_reg.bias')!, () => 0);
+  });
+  writeImage('lane.png');
+  const found = (['tfjs', 'onnx'] as const).map((runtime) => {
+    const run = cli([
+      'predict',
+      'open_retinanet.json',
+      '--weights',
+      'open_retinanet.weights',
+      '--out',
+      `open-${runtime}`,
+      '--runtime',
+      runtime,
+      '--min-size',
+      '116',
+      '--max-size',
+      '400',
+      'lane.png',
+    ]);
+    assert.is(run.status, 0, run.stderr);
+    return JSON.parse(readFileSync(join(root, `open-${runtime}`, 'lane.detections.json'), 'utf8')) as { detections: { score: number; box: number[] }[] };
+  });
+  // min(116/58, 400/74) = 2 (PyTorch's float32 reciprocal of 58 times 116 rounds back to 2): 116 × 148, padded to
+  // multiples of the spec's total stride, 128: 128 × 256. Level 0's first anchor (−6, −3, 6, 3), clipped to the
+  // 148 × 116 the image fills, is (0, 0, 6, 3), and back by 74/148 and 58/116: (0, 0, 3, 1.5).
+  for (const { detections } of found) {
+    assert.ok(Math.abs(detections[0]!.score - 0.952574) < 1e-6, String(detections[0]!.score));
+    detections[0]!.box.forEach((v, i) => assert.ok(Math.abs(v - [0, 0, 3, 1.5][i]!) < 1e-4, `box ${detections[0]!.box}`));
+  }
+  assert.is(found[0]!.detections.length, found[1]!.detections.length);
+  const fixed = cli(['predict', 'tiny_retinanet.json', '--weights', 'tiny_retinanet.weights', '--min-size', '116', 'lane.png']);
+  assert.is(fixed.status, 2);
+  assert.match(
+    fixed.stderr,
+    /^netspec: --min-size and --max-size are for detectors and segmenters whose spec leaves the input size open; tiny_retinanet fixes its input at 37×29\n/,
+  );
+});
+
 test.run();

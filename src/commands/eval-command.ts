@@ -6,8 +6,9 @@ import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { evalResults } from './eval-results.js';
 import { DATA_SOURCE_ARG, DATA_SOURCES, parseDataSource, type DataSource } from './data-source.js';
+import { requireFixedSize } from './fixed-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
-import { RUNTIME_OPTION } from './run-options.js';
+import { askedSizes, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';
 
 /** Images a batch: four of a detector's or segmenter's large inputs, more of a classifier's small ones. */
 const DENSE_BATCH = 4;
@@ -54,6 +55,7 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     results: { type: 'string', arg: 'FILE|DIR', help: 'Score this COCO results file or folder of masks instead of running a model' },
     split: { type: 'string', arg: 'NAME', help: 'voc: and masks: data: the split to score (VOC: ImageSets/…/NAME.txt)' },
     runtime: RUNTIME_OPTION,
+    ...SIZE_OPTIONS,
     batch: {
       type: 'number',
       arg: 'N',
@@ -94,6 +96,7 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     assertWritable(outputs);
     if (values.masks !== undefined) assertEmptyFolder(values.masks);
     const graph = analyzeSpecFile(positionals[0]!);
+    const sizes = askedSizes(graph, values['min-size'], values['max-size']);
     // The modules that run a model load only to run one: tfjs takes most of a second to load, and a usage error or a
     // results file needs none of it.
     if (graph.task !== undefined) {
@@ -103,10 +106,25 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
       const { weights, split, runtime, limit, json, svg, detections, masks } = values;
       const { evalDense } = await import('./eval-dense.js');
       const batch = values.batch ?? DENSE_BATCH;
-      return evalDense({ graph, weights, source: data.source, split, runtime, batch, limit, maxPixels: values['max-pixels'], json, svg, detections, masks });
+      return evalDense({
+        graph,
+        weights,
+        source: data.source,
+        split,
+        runtime,
+        sizes,
+        batch,
+        limit,
+        maxPixels: values['max-pixels'],
+        json,
+        svg,
+        detections,
+        masks,
+      });
     }
     if (values.detections !== undefined || values.masks !== undefined)
       throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
+    requireFixedSize(graph, 'eval of a classifier');
     const { evalCommand } = await import('./eval-classifier.js');
     const { weights, runtime, limit, json, svg, strict } = values;
     return evalCommand({ graph, weights, data, runtime, batch: values.batch ?? CLASSIFIER_BATCH, limit, json, svg, strict, maxPixels: values['max-pixels'] });

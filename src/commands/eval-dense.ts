@@ -21,7 +21,7 @@ import { cocoJson, formatCocoCategories, formatCocoStats } from '../metrics/coco
 import { precisionRecallSvg, segmentationIouSvg } from '../metrics/charts.js';
 import { formatSegmentation, segmentationFigures, segmentationJson } from '../metrics/segmentation.js';
 import { formatVoc, vocJson } from '../metrics/voc.js';
-import { imageTransformFor } from '../runtime/images/pipeline.js';
+import { imageTransformFor, withAskedSizes } from '../runtime/images/pipeline.js';
 import type { ClassMask } from '../runtime/tasks/segmentation.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { taskClassNames } from './predict-dense.js';
@@ -35,6 +35,8 @@ export interface DenseEvalOptions {
   readonly source: AnnotatedSource;
   readonly split: string | undefined;
   readonly runtime: RuntimeChoice;
+  /** `--min-size` and `--max-size`, for an open-size model. */
+  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
   readonly batch: number;
   readonly limit: number | undefined;
   readonly maxPixels: number;
@@ -77,8 +79,8 @@ async function detection(
   const mapping = saved ? restoreCategoryMapping(saved, join(options.weights, 'model.json')) : categoryMapping(dataset.categories, graph.task!.classes, name);
   const results: CocoDetection[] = [];
   const scores = await scoreDetections(dataset, runner, {
-    config: detectionConfig(graph),
-    transform: imageTransformFor(graph, folder.manifest.input),
+    configAt: (size: readonly [number, number]) => detectionConfig(graph, graph.sizes ? size : undefined),
+    transform: withAskedSizes(imageTransformFor(graph, folder.manifest.input), graph, options.sizes),
     mapping,
     batch: options.batch,
     limit: options.limit,
@@ -120,7 +122,7 @@ async function segmentation(
   const masks = options.masks === undefined ? undefined : maskWriter(options.masks);
   const { matrix, images } = await scoreSegmentation(dataset, runner, {
     classes,
-    transform: imageTransformFor(graph, folder.manifest.input),
+    transform: withAskedSizes(imageTransformFor(graph, folder.manifest.input), graph, options.sizes),
     batch: options.batch,
     limit: options.limit,
     progress: imageProgress('eval'),

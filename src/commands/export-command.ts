@@ -8,6 +8,7 @@ import { deploymentMetadata } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { quantizedExport, QUANTIZE_OPTIONS, type QuantizeRequest } from './export-quantized.js';
 import { defineCommand, UsageError } from './command-line.js';
+import { requireFixedSize } from './fixed-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 import { megabytes, torchWeightsOf } from './weights-command.js';
@@ -53,6 +54,7 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
 async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string; quantize?: QuantizeRequest }): Promise<number> {
   assertWritable([{ path: options.out, kind: 'onnx' }]);
   const graph = analyzeSpecFile(options.spec);
+  if (options.quantize) requireFixedSize(graph, 'int8 calibration');
   // Before the weights are read or drawn: a model past ONNX's 2 GiB would fail only once built, minutes and gigabytes later.
   const tooLarge = onnxSizeProblem(graph);
   if (tooLarge) throw new UserError(tooLarge);

@@ -8,15 +8,16 @@ import { printable } from '../files/display-path.js';
 import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
-import { imageTransformFor, prepareImage, type Placement } from '../runtime/images/pipeline.js';
+import { batchTransform, imageTransformFor, prepareImage, withAskedSizes, type Placement } from '../runtime/images/pipeline.js';
 import type { DecodedImage } from '../runtime/images/pixels.js';
 import { topClasses } from '../runtime/tasks/classification.js';
 import { MANIFEST_FILE, type WeightsFolderManifest } from '../runtime/weights/folder.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { checkResultFiles, detectImage, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
+import { requireFixedSize } from './fixed-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { openModel } from './run-model.js';
-import { imageProgress, RUNTIME_OPTION } from './run-options.js';
+import { askedSizes, imageProgress, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';
 import { readUserWeights } from './user-weights.js';
 
 const TOP = 5;
@@ -84,6 +85,7 @@ exit status is 1.`,
     },
     'min-score': { type: 'number', arg: 'S', default: 0.5, min: 0, max: 1, help: 'Detection models: keep detections scoring at least S' },
     runtime: RUNTIME_OPTION,
+    ...SIZE_OPTIONS,
   },
   run: async ({ values, positionals }) => {
     const [spec, ...images] = positionals;
@@ -95,6 +97,7 @@ exit status is 1.`,
       images,
       maxPixels: values['max-pixels'],
       runtime: values.runtime,
+      sizes: { minSize: values['min-size'], maxSize: values['max-size'] },
       output: { folder: values.out, minScore: values['min-score'] },
     });
   },
@@ -107,11 +110,13 @@ interface PredictOptions {
   /** Refuse images of more than this many pixels before decoding them. */
   readonly maxPixels: number;
   readonly runtime: RuntimeChoice;
+  /** `--min-size` and `--max-size`, for an open-size detector or segmenter. */
+  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
   readonly output: DenseOutput;
 }
 
 /** What predict makes of one image's outputs: a classifier's top classes, a segmenter's mask, a detector's boxes. */
-type ShowResult = (path: string, image: DecodedImage, placement: Placement, outputs: ReadonlyMap<string, BatchOutput>) => void;
+type ShowResult = (path: string, image: DecodedImage, placement: Placement, outputs: ReadonlyMap<string, BatchOutput>, size: readonly [number, number]) => void;
 
 /**
  * Classifies, segments or detects objects in each image with a spec's model and a weights folder, on the engine
@@ -121,18 +126,23 @@ type ShowResult = (path: string, image: DecodedImage, placement: Placement, outp
 async function predictCommand(options: PredictOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
   const classes = predictedClasses(graph);
+  if (!graph.task) requireFixedSize(graph, 'predict of a classifier');
+  const asked = askedSizes(graph, options.sizes.minSize, options.sizes.maxSize);
   // Every result's path is checked before the weights are read or any image decoded.
   if (graph.task) checkResultFiles(graph.task, options.output.folder, options.images);
   const folder = await readUserWeights(options.weights);
   checkManifest(graph, folder.manifest, options.weights, classes);
   const show = graph.task ? taskResults(graph, graph.task, folder.manifest.classes, options.output) : classifierResults(classes, folder.manifest.classes);
-  const transform = imageTransformFor(graph, folder.manifest.input);
+  const transform = withAskedSizes(imageTransformFor(graph, folder.manifest.input), graph, asked);
   const runner = await openModel(graph, folder, options.runtime);
   try {
     const failures = await eachImage(options.images, options.maxPixels, async (path, image) => {
-      const { data, placement } = prepareImage(image, transform);
-      const outputs = await runner.run(data, 1);
-      return () => show(path, image, placement, outputs);
+      // An open-size detector or segmenter takes each image at its natural size.
+      const fitted = batchTransform(transform, [image]);
+      const { data, placement } = prepareImage(image, fitted);
+      const size = [fitted.height, fitted.width] as const;
+      const outputs = await runner.run(data, 1, size);
+      return () => show(path, image, placement, outputs, size);
     });
     if (failures.length > 0) throw new UserErrors(failures);
     return 0;
@@ -209,13 +219,14 @@ function taskResults(graph: AnalyzedGraph, task: Task, saved: readonly string[] 
   prepareOutputFolder(output.folder);
   const names = taskClassNames(task, saved);
   if (task.kind !== 'detection') return (path, image, placement, outputs) => segmentImage(outputs, path, image, placement, names, output);
-  const config = detectionConfig(graph);
+  const config = detectionConfig(graph, graph.sizes ? [graph.sizes.maximum, graph.sizes.maximum] : undefined);
   if (output.minScore < config.scoreThreshold) {
     process.stderr.write(
       `netspec: decoding drops detections scoring under ${config.scoreThreshold}, the spec's scoreThreshold; --min-score ${output.minScore} shows those from ${config.scoreThreshold} (lower scoreThreshold in the spec's head to see more)\n`,
     );
   }
-  return (path, image, placement, outputs) => detectImage(outputs, config, path, image, placement, names, output);
+  return (path, image, placement, outputs, size) =>
+    detectImage(outputs, graph.sizes ? detectionConfig(graph, size) : config, path, image, placement, names, output);
 }
 
 /** The decoded image; a file that cannot be read or decoded, or is too large, is a UserError naming it. */

@@ -9,6 +9,7 @@ import { progressReporter } from '../train/progress.js';
 import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
+import { requireFixedSize } from './fixed-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
@@ -25,6 +26,7 @@ function defaultReplicas(backend: string): number {
 /** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */
 export async function trainCommand(options: TrainCommandOptions): Promise<number> {
   const graph = analyzeSpecFile(options.spec);
+  requireFixedSize(graph, 'training');
   const dense = options.dense;
   if (dense) {
     const allowed = dense.augments[graph.task?.kind ?? 'classification'];

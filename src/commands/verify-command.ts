@@ -3,6 +3,7 @@
 import { initBackend } from '../runtime/backends/node.js';
 import { type TargetReport, VERIFY_TOLERANCE, verifyModel } from '../evaluate/verify.js';
 import { defineCommand, UsageError } from './command-line.js';
+import { requireFixedSize } from './fixed-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 
@@ -27,6 +28,7 @@ whose output differs. Exits 1 when a target that ran disagrees.`,
     if (!spec || extra.length > 0) throw new UsageError('verify takes one spec');
     if (values.weights === undefined) throw new UsageError('verify needs --weights DIR');
     const graph = analyzeSpecFile(spec);
+    requireFixedSize(graph, 'verify');
     const folder = await readUserWeights(values.weights);
     await initBackend({ log: () => {} });
     const reports = await verifyModel(graph, folder, { count: values.images, seed: values.seed });

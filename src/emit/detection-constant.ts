@@ -1,5 +1,6 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { sideExpression } from '../ops/side-formula.js';
+import { InternalError } from '../errors/internal-error.js';
+import { sideAt, sideExpression } from '../ops/side-formula.js';
 
 /**
  * How a detection graph's raw outputs decode: the input and levels' sizes, its anchors and RetinaNet's settings —
@@ -16,14 +17,19 @@ export interface DetectionSettings {
   readonly topkCandidates: number;
 }
 
-export function detectionConfig(graph: AnalyzedGraph): DetectionSettings {
+export function detectionConfig(graph: AnalyzedGraph, size?: readonly [height: number, width: number]): DetectionSettings {
   if (graph.task?.kind !== 'detection') throw new Error(`${graph.name} is not a detection model`);
-  const { task } = graph;
+  const { task, sizes } = graph;
+  if (sizes && !size) throw new InternalError(`${graph.name} has an open size: its decoding needs the input's`);
+  const index = (op: string) => graph.layers.findIndex((layer) => layer.op.name === op);
   const levels = task.levels.map((op) => {
-    const [height, width] = graph.layers.find((layer) => layer.op.name === op)!.outputShape;
+    // An open size's levels follow the input's, by their side formulas.
+    const side = sizes?.sides[index(op)];
+    if (side && size) return [sideAt(side, size[0]), sideAt(side, size[1])] as const;
+    const [height, width] = graph.layers[index(op)]!.outputShape;
     return [height!, width!] as const;
   });
-  return { input: [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
+  return { input: size ?? [graph.inputShape[0]!, graph.inputShape[1]!], levels, anchors: task.anchors, ...task.decoding };
 }
 
 /**
@@ -32,7 +38,8 @@ export function detectionConfig(graph: AnalyzedGraph): DetectionSettings {
  */
 export function detectionConstant(graph: AnalyzedGraph): string[] {
   if (graph.task?.kind !== 'detection') return [];
-  const config = detectionConfig(graph);
+  // An open size's input and levels are per size (see below); its anchors and settings are the same at any.
+  const config = detectionConfig(graph, graph.sizes && [graph.sizes.maximum, graph.sizes.maximum]);
   const lists = (values: readonly (readonly number[])[]) => `[${values.map((list) => `[${list.join(', ')}]`).join(', ')}]`;
   const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
   const levels = graph.sizes

@@ -186,7 +186,8 @@ function openSizeFunctions(graph: AnalyzedGraph): string[] {
  */
 function detectionSettings(graph: AnalyzedGraph): string[] {
   if (graph.task?.kind !== 'detection') return [];
-  const config = detectionConfig(graph);
+  // An open size's input and levels are per size (see below); its anchors and settings are the same at any.
+  const config = detectionConfig(graph, graph.sizes && [graph.sizes.maximum, graph.sizes.maximum]);
   const float = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
   const tuples = (lists: readonly (readonly number[])[], each: (x: number) => string) =>
     `(${lists.map((list) => `(${list.map(each).join(', ')}${list.length === 1 ? ',' : ''})`).join(', ')}${lists.length === 1 ? ',' : ''})`;

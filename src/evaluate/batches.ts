@@ -1,7 +1,7 @@
 // A dataset through a model in batches: each image decoded when its batch comes, prepared by the image pipeline,
 // run, and handed on with where it sat in the input, so memory holds one batch whatever the dataset's size.
 import type { AnnotatedDataset, DatasetImage } from '../data/dataset.js';
-import { prepareImage, type ImageTransform, type Placement } from '../runtime/images/pipeline.js';
+import { batchTransform, prepareImage, type ImageTransform, type Placement } from '../runtime/images/pipeline.js';
 import type { Pixels } from '../runtime/images/pixels.js';
 import type { BatchOutput, ModelRunner } from './runner.js';
 
@@ -15,6 +15,8 @@ export interface RunImage<Sample> {
 export interface BatchRun<Sample> {
   readonly images: readonly RunImage<Sample>[];
   readonly outputs: ReadonlyMap<string, BatchOutput>;
+  /** The batch's input height and width: the model's, or at natural sizes the batch's own. */
+  readonly size: readonly [height: number, width: number];
 }
 
 /** The first `limit` images of the dataset (all by default) through the runner, `batch` at a time, in order. */
@@ -25,18 +27,24 @@ export async function* runDataset<Sample extends { readonly pixels: Pixels }>(
   options: { readonly batch: number; readonly limit?: number },
 ): AsyncGenerator<BatchRun<Sample>> {
   const total = Math.min(dataset.length, options.limit ?? dataset.length);
-  const size = transform.height * transform.width * transform.channels;
   for (let start = 0; start < total; start += options.batch) {
     const count = Math.min(options.batch, total - start);
-    const input = new Float32Array(count * size);
-    const images: RunImage<Sample>[] = [];
-    for (let i = 0; i < count; i++) {
-      const sample = await dataset.load(start + i);
-      const prepared = prepareImage(sample.pixels, transform);
-      input.set(prepared.data, i * size);
-      images.push({ index: start + i, sample, placement: prepared.placement });
-    }
-    yield { images, outputs: await runner.run(input, count) };
+    const samples: Sample[] = [];
+    for (let i = 0; i < count; i++) samples.push(await dataset.load(start + i));
+    // At natural sizes a batch is sized by its own images, so they are all decoded before any is prepared.
+    const batch = batchTransform(
+      transform,
+      samples.map((sample) => sample.pixels),
+    );
+    const perImage = batch.height * batch.width * batch.channels;
+    const input = new Float32Array(count * perImage);
+    const images = samples.map((sample, i) => {
+      const prepared = prepareImage(sample.pixels, batch);
+      input.set(prepared.data, i * perImage);
+      return { index: start + i, sample, placement: prepared.placement };
+    });
+    const size = [batch.height, batch.width] as const;
+    yield { images, outputs: await runner.run(input, count, size), size };
   }
 }
 

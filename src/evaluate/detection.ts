@@ -22,7 +22,8 @@ export interface DetectionScores {
 }
 
 export interface DetectionRun {
-  readonly config: DetectionConfig;
+  /** How a batch of the given input size decodes: one config for a fixed size, the levels' own for an open one. */
+  readonly configAt: (size: readonly [height: number, width: number]) => DetectionConfig;
   readonly transform: ImageTransform;
   readonly mapping: CategoryMapping;
   readonly batch: number;
@@ -42,9 +43,10 @@ export async function scoreDetections(dataset: DetectionDataset, runner: ModelRu
   const names = new Map(run.mapping.categories.map((c) => [c.id, c.name]));
   const total = Math.min(dataset.length, run.limit ?? dataset.length);
   let done = 0;
-  for await (const { images, outputs } of runDataset(dataset, runner, run.transform, run)) {
+  for await (const { images, outputs, size } of runDataset(dataset, runner, run.transform, run)) {
+    const config = run.configAt(size);
     images.forEach((image, i) => {
-      const [decoded] = decodeBatch(imageOutput(outputs.get('cls_logits')!, i), imageOutput(outputs.get('bbox_regression')!, i), run.config, [image.placement]);
+      const [decoded] = decodeBatch(imageOutput(outputs.get('cls_logits')!, i), imageOutput(outputs.get('bbox_regression')!, i), config, [image.placement]);
       const detections = cocoDetections(image.sample, decoded!, run.mapping);
       coco.addImage(image.sample.image.id, groundTruth(image.sample), detections);
       run.onDetections?.(detections);

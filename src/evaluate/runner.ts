@@ -11,6 +11,8 @@ import { createSession, runChecked } from '../runtime/onnx/index.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { loadWeights } from '../runtime/weights/load.js';
 import { exportCheckpoint } from '../weights/convert.js';
+import { InternalError } from '../errors/internal-error.js';
+import { checkOpenSize } from '../runtime/open-sizes.js';
 
 /** An output of a batch: its values and dimensions, [batch, …one image's shape], feature maps channels last. */
 export interface BatchOutput {
@@ -23,8 +25,11 @@ export type RuntimeChoice = 'auto' | 'tfjs' | 'onnx';
 export interface ModelRunner {
   /** Which engine runs: for messages and reports. */
   readonly engine: 'tfjs' | 'onnx';
-  /** Runs `count` images, given channels last as the image pipeline prepares them; every output by its name. */
-  run(images: Float32Array, count: number): Promise<ReadonlyMap<string, BatchOutput>>;
+  /**
+   * Runs `count` images, given channels last as the image pipeline prepares them, of the model's input size or, for
+   * an open size, of `size`; every output by its name.
+   */
+  run(images: Float32Array, count: number, size?: readonly [height: number, width: number]): Promise<ReadonlyMap<string, BatchOutput>>;
   dispose(): void;
 }
 
@@ -62,10 +67,11 @@ async function tfjsRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<
 
 /** A runner over a tfjs model of the graph (BatchNorm in inference mode); `dispose` is what disposing it does. */
 export function modelRunner(graph: AnalyzedGraph, model: Pick<tf.LayersModel, 'predict'>, dispose: () => void = () => {}): ModelRunner {
-  const [height, width, channels] = graph.inputShape as [number, number, number];
+  const channels = graph.inputShape[2]!;
   return {
     engine: 'tfjs',
-    async run(images, count) {
+    async run(images, count, size) {
+      const [height, width] = batchSize(graph, size);
       const outputs = tf.tidy(() => [model.predict(tf.tensor4d(images, [count, height, width, channels]))].flat());
       const read = await Promise.all(outputs.map(async (output) => ({ data: (await output.data()) as Float32Array, dims: output.shape })));
       tf.dispose(outputs);
@@ -78,10 +84,11 @@ export function modelRunner(graph: AnalyzedGraph, model: Pick<tf.LayersModel, 'p
 async function onnxRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {
   const weights = exportCheckpoint(graph, folder.location, folder.weights, folder.manifest.skipped);
   const session = await createSession(emitOnnx(graph, weights), { log: () => {} });
-  const [height, width, channels] = graph.inputShape as [number, number, number];
+  const channels = graph.inputShape[2]!;
   return {
     engine: 'onnx',
-    async run(images, count) {
+    async run(images, count, size) {
+      const [height, width] = batchSize(graph, size);
       const outputs = await runChecked(session, toChannelsFirst(images, count, height, width, channels), count, [channels, height, width]);
       return new Map(graph.outputs.map((output) => [output.name, toChannelsLast(outputs[output.name]!)]));
     },
@@ -89,6 +96,14 @@ async function onnxRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<
       void session.release();
     },
   };
+}
+
+/** A batch's height and width: the model's, or for an open size the batch's own, which must be one it takes. */
+function batchSize(graph: AnalyzedGraph, size: readonly [number, number] | undefined): readonly [number, number] {
+  if (!graph.sizes) return [graph.inputShape[0]!, graph.inputShape[1]!];
+  if (!size) throw new InternalError(`${graph.name} has an open size: each batch needs its own`);
+  checkOpenSize(graph.name, size[0], size[1], graph.sizes);
+  return size;
 }
 
 /** NHWC to NCHW. */

@@ -135,6 +135,12 @@ export function defaultSizePolicy(task: string, sides: NonNullable<ImageModel['s
   };
 }
 
+/** The transform with the sides asked for (`--min-size`, `--max-size`) in place of torchvision's, for an open-size dense model. */
+export function withAskedSizes(transform: ImageTransform, model: ImageModel, asked: { minSize?: number; maxSize?: number }): ImageTransform {
+  if (transform.fit !== 'natural' || !model.sizes || !model.task) return transform;
+  return { ...transform, sizes: defaultSizePolicy(model.task.kind, model.sizes, asked) };
+}
+
 /**
  * `transform` with what a weights folder saved of its input: its normalisation, filter and, for classifiers, its crop.
  * A folder that saved a normalisation but no crop was trained by netspec on whole frames.
@@ -195,6 +201,11 @@ export function naturalSize(image: { readonly width: number; readonly height: nu
   const divided = (size: number, side: number) => Math.fround(Math.fround(1 / side) * size);
   const scale = Math.min(divided(policy.minSize, short), divided(policy.maxSize, long));
   return { width: Math.max(1, Math.floor(image.width * scale)), height: Math.max(1, Math.floor(image.height * scale)) };
+}
+
+/** The transform for one batch of `images`: at natural sizes, sized to the batch; else as it is. */
+export function batchTransform<T extends ImageGeometry>(transform: T, images: readonly { readonly width: number; readonly height: number }[]): T {
+  return transform.fit === 'natural' && transform.sizes ? { ...transform, ...naturalBatchSize(images, transform.sizes) } : transform;
 }
 
 /** The input size of a batch under the policy: its images' largest natural sides, each rounded up to the multiple. */

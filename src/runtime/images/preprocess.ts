@@ -2,7 +2,7 @@
 // weights ask for, and the single-image `preprocess` the runtime has always offered.
 import * as tf from '@tensorflow/tfjs';
 import { savedInput } from '../weights/load.js';
-import { imagenetNormalization, naturalBatchSize, prepareImage, withSavedInput, type ImageTransform, type Placement } from './pipeline.js';
+import { batchTransform, imagenetNormalization, prepareImage, withSavedInput, type ImageTransform, type Placement } from './pipeline.js';
 import type { Pixels } from './pixels.js';
 
 /** Images as one NHWC batch for a model, and where each image sits in it. */
@@ -13,7 +13,7 @@ export interface ImageBatch {
 
 /** Every image through the transform, stacked into one batch; at natural sizes, the batch's size is its images'. */
 export function prepareBatch(images: readonly Pixels[], given: ImageTransform): ImageBatch {
-  const transform = given.fit === 'natural' && given.sizes ? { ...given, ...naturalBatchSize(images, given.sizes) } : given;
+  const transform = batchTransform(given, images);
   const { height, width, channels } = transform;
   const size = height * width * channels;
   const data = new Float32Array(images.length * size);
