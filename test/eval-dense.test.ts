@@ -179,6 +179,26 @@ test("a segmenter: the confusion matrix at each label's resolution, as torchvisi
   assert.equal(report.confusion, JSON.parse(reference.stdout));
 });
 
+test("an open-size segmenter at natural sizes (--min-size 40): the same weights score on both engines, and the written masks give torchvision's confusion matrix", () => {
+  // The fixed segmenter's spec with its size opened: the same layers and names, so the same weights folder loads.
+  const spec = JSON.parse(readFileSync(specs.segmenter, 'utf8')) as { input: object };
+  const path = join(root, 'segmenter-open.json');
+  writeFileSync(path, JSON.stringify({ ...spec, input: { channels: 3, sizeMultiple: 8 } }));
+  const reports = (['onnx', 'tfjs'] as const).map((runtime) => {
+    const masks = join(root, `open-masks-${runtime}`);
+    const args = ['eval', path, '--weights', join(root, 'segmenter.weights'), '--data', scenes.masks, '--split', 'val', '--runtime', runtime];
+    const run = netspec([...args, '--min-size', '40', '--masks', masks, '--json']);
+    assert.is(run.status, 0, run.stderr);
+    return { masks, report: JSON.parse(run.stdout) as { images: number; globalAccuracy: number; confusion: number[][] } };
+  });
+  assert.is(reports[0]!.report.images, 8);
+  assert.ok(Math.abs(reports[0]!.report.globalAccuracy - reports[1]!.report.globalAccuracy) < 1e-3, 'both engines');
+  if (!haveTorch) return;
+  const reference = spawnSync(PYTHON, ['-c', CONFUSION, join(scenes.masks.replace(/^masks:/, ''), 'val', 'masks'), reports[0]!.masks], { encoding: 'utf8' });
+  assert.is(reference.status, 0, reference.stderr);
+  assert.equal(reports[0]!.report.confusion, JSON.parse(reference.stdout));
+});
+
 test("the README's journey: torchvision's RetinaNet saved with torch.save, imported, scored on COCO data, and its detections scored again without the model", () => {
   if (!haveTorch) {
     console.log('  skipped: needs python3-torch and python3-torchvision');
