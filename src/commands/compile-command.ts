@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { findStale, hasErrors, planCompile, writePlan, type CompileOptions, type PlannedOutput } from '../project/compile-files.js';
 import { UserError, UserErrors } from '../errors/user-error.js';
 import { onnxSizeProblem } from '../emit/onnx-limit.js';
+import { progressLine } from '../terminal/progress.js';
 import { displayPath } from '../files/display-path.js';
 import { outputsText } from '../emit/summary.js';
 import { assertWritable } from '../files/output-guard.js';
@@ -70,7 +71,13 @@ async function compileCommand(options: CompileOptions & { readonly check: boolea
     // Loaded for --target onnx only, so that other compiles do not load the ONNX encoder.
     const { emitOnnx } = await import('../emit/onnx.js');
     const { initialWeights } = await import('../weights/init.js');
-    for (const output of plan.outputs) writeAtomically(onnxPath(output), emitOnnx(output.graph, initialWeights(output.graph)), 'onnx');
+    // Drawing the weights and encoding them takes a second or more a model: the count and the time left show on standard error.
+    const progress = progressLine(process.stderr, 'onnx', 'specs');
+    for (const [index, output] of plan.outputs.entries()) {
+      writeAtomically(onnxPath(output), emitOnnx(output.graph, initialWeights(output.graph)), 'onnx');
+      progress.update(index + 1, plan.outputs.length);
+    }
+    progress.end();
   }
   for (const output of plan.outputs) {
     const { params } = output.graph;
