@@ -37,7 +37,7 @@ export async function evalCommand(options: EvalOptions): Promise<number> {
   const mapping = classMapping(dataSourceName(options.data), labelled.classNames, folder.manifest.classes, classes, graph.name);
   const mismatch = shapeMismatch(labelled.set, graph);
   if (mismatch) throw new UserError(`${dataSourceName(options.data)} has ${mismatch}`);
-  const model = await loadUserWeights(buildModel(graph), folder);
+  const model = await loadUserWeights(() => buildModel(graph), folder);
   const { mean, std } = imageTransformFor(graph, folder.manifest.input);
   const predicted = predictLabels(model, labelled.set, { mean: [...mean], std: [...std] });
   model.dispose();

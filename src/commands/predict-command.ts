@@ -170,7 +170,7 @@ async function loadClassifier(graph: AnalyzedGraph, folder: string, classes: num
     throw new UserError(`${folder}/${MANIFEST_FILE} normalises ${input.mean.length} channels but ${graph.name} takes ${channels}`);
   if (manifest.classes && manifest.classes.length !== classes)
     throw new UserError(`${folder}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${classes}`);
-  const model = await loadUserWeights(buildModel(graph), read);
+  const model = await loadUserWeights(() => buildModel(graph), read);
   const names = manifest.classes ?? (classes === 1000 ? imagenetClasses() : undefined);
   return { model, classes, names, transform: imageTransformFor(graph, input) };
 }
@@ -223,7 +223,7 @@ async function predictTask(graph: AnalyzedGraph, task: Task, options: PredictOpt
   if (manifest.classes && manifest.classes.length !== task.classes)
     throw new UserError(`${options.weights}/${MANIFEST_FILE} names ${manifest.classes.length} classes but ${graph.name} has ${task.classes}`);
   prepareOutputFolder(options.output.folder);
-  const model = await loadUserWeights(buildModel(graph), read);
+  const model = await loadUserWeights(() => buildModel(graph), read);
   const names = taskClassNames(task, manifest.classes);
   const config = task.kind === 'detection' ? detectionConfig(graph) : undefined;
   if (config && options.output.minScore < config.scoreThreshold) {
