@@ -113,7 +113,7 @@ async function computeReferences(): Promise<void> {
   try {
     for (const name of NAMES) {
       const graph = references.get(name)!.graph;
-      const model = await loadWeights(buildModel(graph), join(folder, 'weights', name));
+      const model = await loadWeights(() => buildModel(graph), join(folder, 'weights', name));
       const input = graph.ops[0]!;
       if (input.kind !== 'input') throw new Error(`${name}: the first op is ${input.kind}, not the input`);
       const [height, width, channels] = input.shape;

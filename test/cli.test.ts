@@ -44,23 +44,31 @@ function project(files: Record<string, string>): string {
 
 const noStackTrace = (text: string) => assert.not.match(text, /\n\s+at /);
 
+/** `netspec --help`, or a command's, run once each: several tests read the same text. */
+const helps = new Map<string, ReturnType<typeof netspec>>();
+function help(command?: string) {
+  const key = command ?? '';
+  if (!helps.has(key)) helps.set(key, netspec(command === undefined ? ['--help'] : [command, '--help']));
+  return helps.get(key)!;
+}
+
 test('--help for the tool and each command', () => {
-  const main = netspec(['--help']);
+  const main = help();
   assert.is(main.status, 0);
   assert.match(main.stdout, /netspec compile/);
   assert.match(main.stdout, /netspec check/);
   for (const command of ['compile', 'check']) {
-    const help = netspec([command, '--help']);
-    assert.is(help.status, 0);
-    assert.match(help.stdout, new RegExp(`^Usage: netspec ${command}`));
+    const own = help(command);
+    assert.is(own.status, 0);
+    assert.match(own.stdout, new RegExp(`^Usage: netspec ${command}`));
   }
 });
 
 test("the tool's help gives each command's usage lines as its own help does, and the defaults the code uses", () => {
-  const main = netspec(['--help']).stdout;
-  const helps = new Map(['compile', 'check', 'weights', 'predict', 'export', 'train'].map((command) => [command, netspec([command, '--help']).stdout]));
-  for (const [command, help] of helps) {
-    const usage = /^Usage:(?: (.+)|\n((?: {2}.+\n)+))/.exec(help)!;
+  const main = help().stdout;
+  const commandHelps = new Map(['compile', 'check', 'weights', 'predict', 'export', 'train'].map((command) => [command, help(command).stdout]));
+  for (const [command, own] of commandHelps) {
+    const usage = /^Usage:(?: (.+)|\n((?: {2}.+\n)+))/.exec(own)!;
     const lines =
       usage[1] !== undefined
         ? [usage[1]]
@@ -72,7 +80,7 @@ test("the tool's help gives each command's usage lines as its own help does, and
   }
   // An option's help, its continuation lines joined.
   const option = (command: string, name: string) =>
-    helps
+    commandHelps
       .get(command)!
       .match(new RegExp(`\n {2}--${name} [^]*?(?=\n {2}-)`))?.[0]
       .replace(/\s+/g, ' ');
@@ -87,7 +95,7 @@ test("the tool's help gives each command's usage lines as its own help does, and
 });
 
 test("the README's command reference quotes the tool's usage lines", () => {
-  const usage = /\nUsage:\n((?: {2}.+\n)+)/.exec(netspec(['--help']).stdout)![1]!.replace(/^ {2}/gm, '');
+  const usage = /\nUsage:\n((?: {2}.+\n)+)/.exec(help().stdout)![1]!.replace(/^ {2}/gm, '');
   const readme = readFileSync('README.md', 'utf8');
   assert.ok(readme.includes(`## Command reference\n\n\`\`\`\n${usage}\`\`\`\n`), usage);
 });

@@ -88,7 +88,7 @@ for (const model of models) {
     const graph = graphs.get(model.name)!;
     assert.is(graph.params.trainable, model.trainable);
     const tensors = io(model.name);
-    const net = await loadWeights(buildModel(graph), join(folder, `${model.name}.weights`));
+    const net = await loadWeights(() => buildModel(graph), join(folder, `${model.name}.weights`));
     const input = asTfjs(tensors.get('input')!) as tf.Tensor4D;
     const layered = [net.predict(input)].flat() as tf.Tensor[];
     const optimised = optimizeForInference(net, inferencePlan(graph));
@@ -109,7 +109,7 @@ for (const model of models) {
 test('the pyramid levels P3–P7 each match torchvision, so a mismatch would be located', async () => {
   const graph = graphs.get('retinanet_resnet50_fpn')!;
   const tensors = io('retinanet_resnet50_fpn');
-  const net = await loadWeights(buildModel(graph), join(folder, 'retinanet_resnet50_fpn.weights'));
+  const net = await loadWeights(() => buildModel(graph), join(folder, 'retinanet_resnet50_fpn.weights'));
   const levels = graph.task?.kind === 'detection' ? graph.task.levels : [];
   assert.is(levels.length, 5);
   const probe = tf.model({ inputs: net.inputs, outputs: levels.map((name) => net.getLayer(name).output as tf.SymbolicTensor) });

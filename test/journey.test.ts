@@ -96,7 +96,7 @@ test('the README journey works in a fresh project from the packed package', asyn
   assert.ok(printed, output);
   assert.is(Number(printed![1]), compiled.graph.params.trainable);
   await initBackend({ backend: 'wasm', log: () => {} });
-  const model = await loadWeights(buildModel(compiled.graph), join(project, 'weights/my-net'));
+  const model = await loadWeights(() => buildModel(compiled.graph), join(project, 'weights/my-net'));
   const [h, w, c] = compiled.graph.inputShape as [number, number, number];
   const expected = model.predict(tf.ones([2, h, w, c])) as tf.Tensor2D;
   const printedLogits = tf.tensor2d(JSON.parse(printed![2]!) as number[][]);

@@ -10,6 +10,9 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { findSpecs, outputPathFor } from '../src/project/paths.js';
 import { initBackend } from '../src/runtime/backends/node.js';
 import { conv2d, maxPool } from '../src/runtime/ops/index.js';
+import { withoutRandomInit } from '../src/runtime/ops/op.js';
+// Generated modules build with netspec/runtime's layer helpers, whose switch is their own.
+import { withoutRandomInit as withoutRandomInitGenerated } from 'netspec/runtime';
 import { assertForwardPass, assertModelMatchesAnalysis, type GeneratedModule } from './support/agreement.js';
 
 /** Forward passes of the biggest ImageNet models take seconds on wasm; their shapes and counts are still checked. */
@@ -41,16 +44,21 @@ for (const spec of built) {
       assert.equal(generated.params, graph.params);
       if (graph.macs < FORWARD_MACS_LIMIT) await assertForwardPass(generated, model, graph, 2);
 
-      const again = generated.createModel();
+      // Built again without random initial values, as for loading weights: the same layers, and nothing drawn.
+      const again = withoutRandomInitGenerated(() => generated.createModel());
       assert.equal(
         again.layers.map((l) => l.name),
         model.layers.map((l) => l.name),
         'same layer names when built twice',
       );
+      for (const weight of again.weights) {
+        const [low, high] = tf.tidy(() => [weight.read().min().dataSync()[0], weight.read().max().dataSync()[0]]);
+        assert.is(low, high, `${weight.name} starts at one value`);
+      }
       again.dispose();
       if (graph.macs < FORWARD_MACS_LIMIT) {
         // `netspec predict` builds from the graph directly; it must make the very same model.
-        const built = buildModel(graph);
+        const built = withoutRandomInit(() => buildModel(graph));
         assert.equal(
           built.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]),
           model.layers.map((l) => [l.name, l.getClassName(), l.getConfig()]),

@@ -359,7 +359,7 @@ test('predict classifies what the compiler makes: grey, non-square and RGBA inpu
 
 /** The top five probabilities, as predict prints them, of `graph` with the folder's weights on preprocessed images. */
 async function expectedTop(graph: AnalyzedGraph, folder: string, image: string, transform: PreprocessOptions, names?: readonly string[]) {
-  const model = await loadWeights(buildModel(graph), folder);
+  const model = await loadWeights(() => buildModel(graph), folder);
   const input = preprocess(await decodeImage(readFileSync(image)), transform);
   const probabilities = tf.tidy(() => tf.softmax(model.predict(input.expandDims(0)) as tf.Tensor2D).squeeze([0]));
   const { values, indices } = tf.topk(probabilities, 5);

@@ -161,7 +161,7 @@ define(
 
     await initBackend({ backend: 'wasm', log: () => {} });
     const graph = analyzed(spec, readFileSync(spec));
-    const model = await loadWeights(buildModel(graph), imports[1]!);
+    const model = await loadWeights(() => buildModel(graph), imports[1]!);
     const logits = model.predict(tf.ones([1, 224, 224, 3])) as tf.Tensor;
     assert.equal(logits.shape, [1, 1000]);
     assert.ok(logits.dataSync().every(Number.isFinite));

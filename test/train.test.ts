@@ -742,7 +742,7 @@ withData('training the tiny ResNet on 512 images: the loss falls, the test accur
   assert.match(svg, /tiny_fashion: 8 epochs/);
   assert.ok(existsSync(join(out, CHECKPOINT_FILE)));
 
-  const model = await loadWeights(buildModel(graph), join(out, 'weights'));
+  const model = await loadWeights(() => buildModel(graph), join(out, 'weights'));
   const accuracy = (set: ImageSet) => {
     let correct = 0;
     for (let start = 0; start < set.count; start += 1000) {

@@ -115,7 +115,7 @@ async function nodeTopFive(): Promise<{ top: Ranked[]; ms: number }> {
   const prod = tf.env().getBool('PROD');
   await initBackend({ backend: 'wasm', log: () => {} });
   try {
-    const model = await loadWeights(buildModel(compiled.graph), weights);
+    const model = await loadWeights(() => buildModel(compiled.graph), weights);
     const decoded = await decodeImage(readFileSync(image));
     const classify = () => tf.tidy(() => tf.softmax(model.predict(preprocess(decoded, { crop: 224 }).expandDims(0)) as tf.Tensor2D).squeeze([0]));
     tf.dispose(classify()); // a warm-up run, as the page makes one, so that the times compare

@@ -210,8 +210,7 @@ export type LayerName = (typeof layers)[number]['name'];
 export function createModel(): tf.LayersModel;
 export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
 export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
-  const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
+  return options === undefined ? buildModel() : loadWeights(buildModel, options.weights, options);
 }
 
 function buildModel(): tf.LayersModel {

@@ -150,8 +150,7 @@ const batchNormSettings = { epsilon: 0.00001, momentum: 0.9 } as const;
 export function createModel(): tf.LayersModel;
 export function createModel(options: CreateModelOptions): Promise<tf.LayersModel>;
 export function createModel(options?: CreateModelOptions): tf.LayersModel | Promise<tf.LayersModel> {
-  const model = buildModel();
-  return options === undefined ? model : loadWeights(model, options.weights, { ...options, disposeOnError: true });
+  return options === undefined ? buildModel() : loadWeights(buildModel, options.weights, options);
 }
 
 function buildModel(): tf.LayersModel {

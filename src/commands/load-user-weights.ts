@@ -4,10 +4,10 @@ import { asUserError } from '../errors/user-error.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { loadWeights } from '../runtime/weights/files.js';
 
-/** The model with the folder's weights; weights that do not fit it are a UserError, and the model is disposed. */
-export async function loadUserWeights(model: tf.LayersModel, folder: WeightsFolder): Promise<tf.LayersModel> {
+/** The model `build` makes, with the folder's weights; weights that do not fit it are a UserError. */
+export async function loadUserWeights(build: () => tf.LayersModel, folder: WeightsFolder): Promise<tf.LayersModel> {
   try {
-    return await loadWeights(model, folder, { disposeOnError: true });
+    return await loadWeights(build, folder);
   } catch (error) {
     throw asUserError(error);
   }

@@ -4,6 +4,7 @@ import type { OutputKind } from '../files/output-guard.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { frozenLayers } from '../train/fine-tune.js';
 import { runFiles } from '../train/train.js';
+import { withoutRandomInit } from '../runtime/ops/op.js';
 
 /** What a run writes into its folder, each replaced only if an earlier run of netspec wrote it. */
 export function runOutputs(out: string): { path: string; kind: OutputKind }[] {
@@ -19,7 +20,8 @@ export function runOutputs(out: string): { path: string; kind: OutputKind }[] {
 /** Throws naming a --freeze entry that matches no layer, before any data is read. */
 export function checkFreeze(graph: AnalyzedGraph, freeze: readonly string[]): void {
   if (freeze.length === 0) return;
-  const model = buildModel(graph);
+  // Only its layers are read.
+  const model = withoutRandomInit(() => buildModel(graph));
   try {
     frozenLayers(model, freeze);
   } finally {

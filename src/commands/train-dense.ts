@@ -24,6 +24,7 @@ import { parseDataSource, type DataSource } from './data-source.js';
 import { runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
 import { readUserWeights } from './user-weights.js';
+import { withoutRandomInit } from '../runtime/ops/op.js';
 
 /** What the dense path reads beyond a classifier run's options. */
 export interface DenseCommandOptions {
@@ -104,7 +105,8 @@ export function denseConfig(
 
 /** The backbone's BatchNorm layers, frozen when a detector starts from trained weights; the user's --freeze checked on the way. */
 function frozenNorms(graph: AnalyzedGraph, freeze: readonly string[]): string[] {
-  const model = buildModel(graph);
+  // Only its layers are read.
+  const model = withoutRandomInit(() => buildModel(graph));
   try {
     frozenLayers(model, freeze);
     return backboneBatchNorms(model);

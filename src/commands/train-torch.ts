@@ -15,6 +15,7 @@ import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
 import type { TrainCommandOptions } from './train-options.js';
 import { denseConfig, openDenseData, type DenseCommandOptions } from './train-dense.js';
 import { readUserWeights } from './user-weights.js';
+import { withoutRandomInit } from '../runtime/ops/op.js';
 
 /** Loads and checks a classifier's data as the tfjs engine does, then hands the run to torchrun; failures are user errors of one line. */
 export async function trainTorchCommand(graph: AnalyzedGraph, options: TrainCommandOptions, launch: TorchLaunch): Promise<number> {
@@ -69,7 +70,8 @@ export async function trainTorchDenseCommand(
 
 /** The backbone's BatchNorm layers, which are the emitted module's submodules of the same names. */
 function frozenNorms(graph: AnalyzedGraph): string[] {
-  const model = buildModel(graph);
+  // Only its layers are read.
+  const model = withoutRandomInit(() => buildModel(graph));
   try {
     return backboneBatchNorms(model);
   } finally {

@@ -57,7 +57,7 @@ export async function openRunner(graph: AnalyzedGraph, folder: WeightsFolder, ch
 }
 
 async function tfjsRunner(graph: AnalyzedGraph, folder: WeightsFolder): Promise<ModelRunner> {
-  const model = await loadWeights(buildModel(graph), folder, { disposeOnError: true });
+  const model = await loadWeights(() => buildModel(graph), folder);
   const optimised = optimizeForInference(model, inferencePlan(graph));
   return modelRunner(graph, optimised, () => {
     optimised.dispose();

@@ -105,7 +105,7 @@ export interface VerifyOptions {
 /** Every target available here against the tfjs layers model, on `folder`'s weights. */
 export async function verifyModel(graph: AnalyzedGraph, folder: WeightsFolder, options: VerifyOptions): Promise<TargetReport[]> {
   const images = seededImages(graph, options.count, options.seed);
-  const model = await loadWeights(buildModel(graph), folder, { disposeOnError: true });
+  const model = await loadWeights(() => buildModel(graph), folder);
   let reference: ReferenceRun;
   try {
     reference = await referenceRun(graph, model, images, options.count);

@@ -1,10 +1,11 @@
 // The portable runtime: what generated modules need in browsers, web workers and Node alike. No Node builtin here.
 export * from './ops/index.js';
+export { withoutRandomInit } from './ops/op.js';
 export { predictChecked, predictOpenSize } from './inference/predict-checked.js';
 export { checkOpenSize, type OpenSizes } from './open-sizes.js';
 export { optimizeForInference, type InferenceModel } from './inference/optimize.js';
 export type { InferencePlan, InferenceStep } from './inference/plan.js';
-export { modelWeights, setModelWeights, type CreateModelOptions, type LoadOptions, type WeightsSource } from './weights/load.js';
+export { modelWeights, setModelWeights, type CreateModelOptions, type LoadOptions, type ModelOrBuilder, type WeightsSource } from './weights/load.js';
 export { DEFAULT_TIMEOUT_MS, fetchWeightsFolder, type FetchOptions } from './weights/http.js';
 export { readWeightsFolderFrom, type InputNormalization, type NamedWeight, type WeightsFolder, type WeightsFolderManifest } from './weights/folder.js';
 export { registerWasmGradients } from './training/wasm-gradients.js';

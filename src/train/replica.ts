@@ -9,6 +9,7 @@ import { freezeBatchNorm, frozenLayers } from './fine-tune.js';
 import { Optimizer, type OptimizerConfig } from './optimizer.js';
 import { seedTrainingRandomness } from '../runtime/ops/training-random.js';
 import { denseLoss, targetCount, type DenseTargets } from './dense/dense-loss.js';
+import { withoutRandomInit } from '../runtime/ops/op.js';
 
 /** What one forward and backward pass over a (sub-)batch yields: the mean-loss gradient of every trainable weight, flat. */
 export interface GradientResult {
@@ -45,7 +46,8 @@ export class Replica {
 
   /** `freeze` names layers (see frozenLayers) whose weights stay as they are, their BatchNorm in inference mode. */
   constructor(graph: AnalyzedGraph, optimizer: OptimizerConfig, freeze: readonly string[] = []) {
-    this.model = buildModel(graph);
+    // Every weight is set before use: by initialise, from a checkpoint, or from the main replica.
+    this.model = withoutRandomInit(() => buildModel(graph));
     const frozen = frozenLayers(this.model, freeze);
     freezeBatchNorm(this.model, frozen);
     this.variables = this.model.layers

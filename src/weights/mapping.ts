@@ -41,28 +41,32 @@ export function toTorch(slot: Layout, data: Float32Array, out = new Float32Array
   return permute(slot, data, out, 'toTorch');
 }
 
+/** Side of the square tiles a permutation copies, so that reads and writes both stay within a few cache lines. */
+const TILE = 32;
+
 function permute(slot: Layout, data: Float32Array, out: Float32Array, direction: 'toTfjs' | 'toTorch'): Float32Array {
   if (data.length !== out.length) throw new InternalError(`${slot.torchName}: ${data.length} values into ${out.length}`);
   if (slot.layout === 'vector') {
     out.set(data);
     return out;
   }
-  if (slot.layout === 'linear') {
-    const [rows, cols] = direction === 'toTfjs' ? slot.torchShape : slot.tfjsShape;
-    for (let r = 0; r < rows!; r++) for (let c = 0; c < cols!; c++) out[c * rows! + r] = data[r * cols! + c]!;
-    return out;
+  // A linear layer's [O, I] is a convolution's OIHW with H = W = 1. OIHW index o·K + t, with t = (i·H + h)·W + w,
+  // ↔ HWIO index ((h·W + w)·I + i)·O + o: a transpose of [O, K] with K's rows reordered, copied tile by tile.
+  const [O, I, H = 1, W = 1] = slot.torchShape as [number, number, number?, number?];
+  const area = H * W;
+  const K = I * area;
+  const rowStart = new Int32Array(K);
+  for (let t = 0; t < K; t++) {
+    const i = Math.floor(t / area);
+    rowStart[t] = ((t - i * area) * I + i) * O;
   }
-  // OIHW index ((o·I + i)·H + h)·W + w  ↔  HWIO index ((h·W + w)·I + i)·O + o.
-  const [O, I, H, W] = slot.torchShape as [number, number, number, number];
-  for (let o = 0; o < O; o++) {
-    for (let i = 0; i < I; i++) {
-      for (let h = 0; h < H; h++) {
-        for (let w = 0; w < W; w++) {
-          const torch = ((o * I + i) * H + h) * W + w;
-          const tfjs = ((h * W + w) * I + i) * O + o;
-          if (direction === 'toTfjs') out[tfjs] = data[torch]!;
-          else out[torch] = data[tfjs]!;
-        }
+  for (let o0 = 0; o0 < O; o0 += TILE) {
+    for (let t0 = 0; t0 < K; t0 += TILE) {
+      const oEnd = Math.min(O, o0 + TILE);
+      const tEnd = Math.min(K, t0 + TILE);
+      for (let o = o0; o < oEnd; o++) {
+        if (direction === 'toTfjs') for (let t = t0; t < tEnd; t++) out[rowStart[t]! + o] = data[o * K + t]!;
+        else for (let t = t0; t < tEnd; t++) out[o * K + t] = data[rowStart[t]! + o]!;
       }
     }
   }

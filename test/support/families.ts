@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/build/model.js';
+import { withoutRandomInit } from '../../src/runtime/ops/op.js';
 import type { AnalyzedGraph } from '../../src/ir/analyze.js';
 import { importCheckpoint } from '../../src/weights/convert.js';
 import { initialWeights } from '../../src/weights/init.js';
@@ -92,10 +93,10 @@ export function weightsFor(graph: AnalyzedGraph): Map<string, FloatTensor> {
   return weights;
 }
 
-/** The tfjs model of a graph with the given PyTorch-named weights. */
+/** The tfjs model of a graph with the given PyTorch-named weights (every one: importing refuses a missing weight). */
 export function modelWithWeights(graph: AnalyzedGraph, weights: Map<string, FloatTensor>): tf.LayersModel {
-  const model = buildModel(graph);
   const imported = importCheckpoint(graph, 'x', readSafetensors('x', writeSafetensors(weights)));
+  const model = withoutRandomInit(() => buildModel(graph));
   for (const layer of model.layers) {
     const mine = imported.weights.filter((w) => w.name.startsWith(`${layer.name}/`));
     if (mine.length > 0) layer.setWeights(mine.map((w) => tf.tensor(w.data, [...w.shape])));

@@ -2,7 +2,7 @@
 // GroupedConv2D layer tfjs lacks, and the optimised path's kernel with a folded BatchNorm and a fused ReLU.
 import * as tf from '@tensorflow/tfjs';
 import { foldedBatchNorm } from './batch-norm.js';
-import { apply, heNormalFanOut, option, soleInputShape, symmetric, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
+import { apply, heNormalFanOut, option, soleInputShape, symmetric, uniform, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
@@ -26,7 +26,6 @@ export interface ConvOptions {
 function convInitializers(x: SymbolicTensor, options: ConvOptions): { kernel: Initializer; bias: Initializer } {
   const { kernelSize, groups = 1, initZero = false, uniformGain, biasUniform = false } = options;
   const fanIn = (x.shape[3]! / groups) * kernelSize * kernelSize;
-  const uniform = (bound: number) => tf.initializers.randomUniform({ minval: -bound, maxval: bound });
   const kernel = initZero ? tf.initializers.zeros() : uniformGain !== undefined ? uniform(uniformGain * Math.sqrt(3 / fanIn)) : heNormalFanOut();
   return { kernel, bias: biasUniform ? uniform(1 / Math.sqrt(fanIn)) : tf.initializers.zeros() };
 }

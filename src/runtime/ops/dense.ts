@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { apply, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
+import { apply, uniform, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 /** A fully connected layer initialised as PyTorch's nn.Linear: weights and bias uniform in ±1/√fan_in. */
 export function dense(x: SymbolicTensor, name: string, options: { units: number }): SymbolicTensor {
@@ -10,8 +10,8 @@ export function dense(x: SymbolicTensor, name: string, options: { units: number 
     units: options.units,
     useBias: true,
     activation: 'linear',
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+    kernelInitializer: uniform(bound),
+    biasInitializer: uniform(bound),
   });
   return apply(layer, x);
 }

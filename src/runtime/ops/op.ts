@@ -18,11 +18,41 @@ export function soleInputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
 /** A layer's first input, as tfjs hands inputs to `call`: alone or in a list. */
 export const firstInput = (inputs: tf.Tensor | tf.Tensor[]) => (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
 
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+let drawing = true;
+
+/**
+ * Runs `build` with every random initial value left at zero, for a model whose weights are all set next: tfjs
+ * draws them one by one in JavaScript, seconds for a ResNet-50 that loading then overwrites.
+ */
+export function withoutRandomInit<T>(build: () => T): T {
+  drawing = false;
+  try {
+    return build();
+  } finally {
+    drawing = true;
+  }
+}
+
+/** A random initialiser that gives zeros inside withoutRandomInit; its class and configuration stay tfjs' own. */
+function random(initializer: Initializer): Initializer {
+  const draw = initializer.apply.bind(initializer);
+  initializer.apply = (shape, dtype) => (drawing ? draw(shape, dtype) : tf.zeros(shape as number[], dtype));
+  return initializer;
+}
+
 /** torchvision's conv initialisation: He normal over fan-out. */
-export const heNormalFanOut = () => tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' });
+export const heNormalFanOut = () => random(tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' }));
+
+/** Uniform in ±bound. */
+export const uniform = (bound: number) => random(tf.initializers.randomUniform({ minval: -bound, maxval: bound }));
 
 /** PyTorch's default bias initialisation: uniform in ±1/√fan_in. */
-export const uniformFanIn = (fanIn: number) => tf.initializers.randomUniform({ minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn) });
+export const uniformFanIn = (fanIn: number) => uniform(1 / Math.sqrt(fanIn));
+
+/** Normal around zero. */
+export const normal = (stddev: number) => random(tf.initializers.randomNormal({ mean: 0, stddev }));
 
 /** A step made runnable: its weights read (and folded) once, its inputs' values in, its value out. */
 export type Run = (inputs: tf.Tensor[]) => tf.Tensor;

@@ -1,6 +1,6 @@
 // One of RetinaNet's head towers, as torchvision computes it: the builder, its layer, and the optimised path's kernel.
 import * as tf from '@tensorflow/tfjs';
-import { apply, option, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
+import { apply, normal, option, type Kernel, type RuntimeOp, type SymbolicTensor } from './op.js';
 
 /**
  * torchvision's RetinaNet head tower in NHWC, applied with the same weights to every level: ReLU after each hidden
@@ -41,9 +41,8 @@ export class RetinaNetHead extends tf.layers.Layer {
     const c = (inputShape as tf.Shape[])[0]![3];
     if (typeof c !== 'number') throw new Error(`${this.name} needs a known number of input channels`);
     // torchvision's initialisation: every kernel normal with std 0.01, biases zero but the logits' prior.
-    const normal = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.01 });
     const conv = (prefix: string, out: number, bias: number) => [
-      this.addWeight(`${prefix}/kernel`, [3, 3, c, out], 'float32', normal()),
+      this.addWeight(`${prefix}/kernel`, [3, 3, c, out], 'float32', normal(0.01)),
       this.addWeight(`${prefix}/bias`, [out], 'float32', tf.initializers.constant({ value: bias })),
     ];
     this.variables = [

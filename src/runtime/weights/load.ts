@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fetchWeightsFolder, type FetchOptions } from './http.js';
 import { WeightsError, type InputNormalization, type NamedWeight, type WeightsFolder } from './folder.js';
 import { nonFiniteProblem } from './numbers.js';
+import { withoutRandomInit } from '../ops/op.js';
 
 /**
  * Where weights come from: the URL of a folder that `netspec weights import` wrote (or of its model.json), a
@@ -20,14 +21,21 @@ export interface CreateModelOptions extends FetchOptions {
   readonly weights: WeightsSource;
 }
 
+/** A model, or a function that builds it once the weights have been read. */
+export type ModelOrBuilder = tf.LayersModel | (() => tf.LayersModel);
+
 /**
  * Loads weights into a model built by a generated module. Every layer with weights must be in the source with the
  * right shapes (or be listed as skipped by a partial import); all problems are reported at once, led by whose weights
- * they are when a folder was written for another model, and nothing is set unless everything matches.
+ * they are when a folder was written for another model, and nothing is set unless everything matches. Given a
+ * builder, the weights are read first and, when they leave no layer at its initialisation, the model is built
+ * without drawing random initial values; a model built here is disposed of if its weights do not load.
  */
-export async function loadWeights(model: tf.LayersModel, source: WeightsSource, options: LoadOptions = {}): Promise<tf.LayersModel> {
+export async function loadWeights(target: ModelOrBuilder, source: WeightsSource, options: LoadOptions = {}): Promise<tf.LayersModel> {
+  let built: tf.LayersModel | undefined;
   try {
     const found = await resolveSource(source, options);
+    const model = typeof target === 'function' ? (built = found.skipped.length === 0 ? withoutRandomInit(target) : target()) : target;
     try {
       setModelWeights(model, found.weights, found.name, new Set(found.skipped));
       savedInputs.set(model, found.input);
@@ -38,7 +46,8 @@ export async function loadWeights(model: tf.LayersModel, source: WeightsSource, 
     }
     return model;
   } catch (error) {
-    if (options.disposeOnError) model.dispose();
+    if (options.disposeOnError && typeof target !== 'function') target.dispose();
+    built?.dispose();
     throw error;
   }
 }
