@@ -9,8 +9,8 @@ import { readdirSync } from 'node:fs';
  * The files that take longest, started first so that the two lanes finish together (seconds measured on a 2-core
  * machine, both lanes busy, in a whole run of 8 minutes: model 51, timm 42, train 39, torch-engine 39, parity 39,
  * browser-open-size 37, train-cli 31, eval-dense 30, browser-models 30, engine-agreement 29, pytorch-target 29,
- * predict 29, train-dense 28, cli 28, torch-dense 27, dense-parity 26, journey 22, matrix 22, open-size 19, predict-
- * dense 19, user-files 18, browser-onnx 18); the rest, under 18 s each, follow by name.
+ * predict 29, train-dense 28, cli 28, torch-dense 27, dense-parity 26, journey 22, matrix 22, open-size 19,
+ * predict-dense 19, user-files 18, browser-onnx 18); the rest, under 18 s each, follow by name.
  */
 const LONGEST_FIRST = [
   'model.test.ts',
