@@ -58,7 +58,7 @@ test('the README journey works in a fresh project from the packed package', asyn
   const blocks = sectionBlocks();
   assert.equal(
     blocks.map((b) => b.tag),
-    ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'save-weights.py', 'commands'],
+    ['commands', 'specs/my-net.json', 'tsconfig.json', 'src/main.ts', 'save-weights.py', 'commands', 'src/onnx.ts', 'commands'],
   );
   const spec = blocks.find((b) => b.tag === 'specs/my-net.json')!.body;
   const compiled = compileSpec('specs/my-net.json', new TextEncoder().encode(spec));
@@ -72,6 +72,7 @@ test('the README journey works in a fresh project from the packed package', asyn
   };
 
   let output = '';
+  const onnxInstall = 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node';
   for (const { tag, body } of blocks) {
     if (tag !== 'commands') {
       mkdirSync(dirname(join(project, tag)), { recursive: true });
@@ -80,14 +81,19 @@ test('the README journey works in a fresh project from the packed package', asyn
     }
     for (const line of body.split('\n').filter((l) => l.trim() !== '')) {
       const command = line.startsWith('python3 ') ? python(line) : line.replace(/^npm install netspec$/, `npm install ${tarball}`);
-      output = run(command, project, env);
+      // The optional ONNX runtime is there only once the user asks for it.
+      if (line === onnxInstall) assert.not.ok(run('ls node_modules', project, env).split('\n').includes('onnxruntime-node'));
+      output += run(command, project, env);
     }
   }
 
   // One TensorFlow.js, installed as netspec's peer; the optional ONNX runtime only when asked for.
   const copies = run('npm ls @tensorflow/tfjs --all --parseable', project, env).trim().split('\n');
   assert.equal(copies, [join(project, 'node_modules/@tensorflow/tfjs')]);
-  assert.not.ok(run('ls node_modules', project, env).split('\n').includes('onnxruntime-node'));
+  assert.ok(
+    blocks.some((block) => block.body.split('\n').includes(onnxInstall)),
+    'the README installs onnxruntime-node as the journey runs it',
+  );
   assert.match(readFileSync(join(project, 'src/models/my-net.ts'), 'utf8'), /^\/\/ Regenerate with `npx netspec compile --out src\/models`\.$/m);
 
   // The user's program printed the analysed count and the logits of two all-ones images; this repository's
@@ -102,6 +108,11 @@ test('the README journey works in a fresh project from the packed package', asyn
   const printedLogits = tf.tensor2d(JSON.parse(printed![2]!) as number[][]);
   const error = relativeError(printedLogits, expected);
   assert.ok(error <= 1e-6, `relative max |Δ| ${error.toExponential(2)}`);
+  // The ONNX export of the same weights on onnxruntime, installed from the npm registry alone.
+  const onnxPrinted = /^onnxruntime logits 2×10: (.*)$/m.exec(output);
+  assert.ok(onnxPrinted, output);
+  const onnxError = relativeError(tf.tensor2d(JSON.parse(onnxPrinted![1]!) as number[][]), expected);
+  assert.ok(onnxError <= 1e-4, `onnxruntime: relative max |Δ| ${onnxError.toExponential(2)}`);
   if (torchAvailable) {
     // PyTorch's own logits for the same images from the module and the file the user saved.
     const torchRun = spawnSync(PYTHON, ['-c', TORCH_LOGITS], { cwd: project, encoding: 'utf8' });
