@@ -14,6 +14,7 @@ import { emitOnnx } from '../src/emit/onnx.js';
 import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { activationParams, quantizeWeights } from '../src/quantize/qdq.js';
 import { quantizeOnnx } from '../src/quantize/quantize.js';
+import { cpuFlags, weightBitsFor } from '../src/quantize/weight-bits.js';
 import { entropyBins, percentileBins, rangeOf } from '../src/quantize/ranges.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { families, familySpec, weightsFor } from './support/families.js';
@@ -128,6 +129,32 @@ for (const [kind, spec] of Object.entries(denseModels)) {
   });
 }
 
+test("weights keep 8 bits on CPUs with VNNI and 7 without, as onnxruntime's reduce_range keeps them; both agree with fp32", async () => {
+  assert.equal([['avx2', 'avx512_vnni'], ['avx_vnni'], ['avx2', 'avx512f'], []].map(weightBitsFor), [8, 8, 7, 7]);
+  const graph = analyzed(families.basic!);
+  const [h, w, c] = graph.inputShape as [number, number, number];
+  const fp32 = emitOnnx(graph, weightsFor(graph));
+  const images = { data: patterns(16, c * h * w, 0), count: 16, shape: [c, h, w] as const };
+  const input = new ort.Tensor('float32', patterns(8, c * h * w, 5), [8, c, h, w]);
+  const expected = (await (await ort.InferenceSession.create(fp32)).run({ input })).output!.data as Float32Array;
+  for (const [bits, largest] of [
+    [7, 63],
+    [8, 127],
+  ] as const) {
+    const { bytes } = await quantizeOnnx(fp32, { images, method: 'minmax', weightBits: bits });
+    const weights = onnxProto.onnx.ModelProto.decode(bytes).graph!.initializer!.filter(
+      (t) => t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.dims!.length > 1,
+    );
+    // Symmetric per channel: each channel's largest weight is the top level, ±63 or ±127.
+    const levels = weights.flatMap((t) => [...new Int8Array(t.rawData!.buffer, t.rawData!.byteOffset, t.rawData!.byteLength)].map(Math.abs));
+    assert.is(Math.max(...levels), largest, `${bits}-bit weights`);
+    const actual = (await (await ort.InferenceSession.create(bytes)).run({ input })).output!.data as Float32Array;
+    const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const error = expected.reduce((m, v, i) => Math.max(m, Math.abs(v - actual[i]!)), 0) / scale;
+    assert.ok(error < 0.06, `${bits}-bit weights: relative max |Δ| ${error.toFixed(4)}`);
+  }
+});
+
 test('the same weights and images give the same bytes', async () => {
   const graph = analyzed(families.basic!);
   const fp32 = emitOnnx(graph, weightsFor(graph));
@@ -228,7 +255,14 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     'x.int8.onnx',
   );
   assert.is(made.status, 0, made.stderr);
-  assert.match(made.stdout, /^wrote x\.int8\.onnx: x as int8 QDQ ONNX \(uint8 activations, minmax ranges from 3 images from images\)/);
+  // The weights' bits follow this CPU: 8 with VNNI, 7 without.
+  const bits = weightBitsFor(cpuFlags());
+  assert.match(
+    made.stdout,
+    new RegExp(
+      `^wrote x\\.int8\\.onnx: x as int8 QDQ ONNX \\(uint8 activations, ${bits}-bit weights for this CPU \\(${bits === 8 ? 'VNNI' : 'no VNNI'}\\), minmax ranges from 3 images from images\\)`,
+    ),
+  );
   const refusal = (args: string[], status: number, message: string) => {
     const run = cli('export', 'onnx', 'x.json', ...args, '--out', 'y.onnx');
     assert.is(run.status, status, run.stderr);

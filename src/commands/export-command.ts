@@ -39,7 +39,9 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
     if (!spec || extra.length > 0) throw new UsageError('export onnx takes one spec');
     if (values.out === undefined) throw new UsageError('export onnx needs --out FILE');
     const quantize: QuantizeRequest | undefined =
-      values.quantize === undefined ? undefined : { calibrate: values.calibrate, images: values['calibration-images'], method: values.calibration };
+      values.quantize === undefined
+        ? undefined
+        : { calibrate: values.calibrate, images: values['calibration-images'], method: values.calibration, weightBits: values['weight-bits'] };
     if (quantize && values.weights === undefined)
       throw new UsageError('export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
     if (!quantize && values.calibrate !== undefined) throw new UsageError('--calibrate is for --quantize int8');

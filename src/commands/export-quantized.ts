@@ -6,6 +6,7 @@ import { CalibrationError, checkCalibrationBudget, fashionMnistImages, folderIma
 import { imageTransformFor } from '../runtime/images/pipeline.js';
 import { DEFAULT_ACTIVATIONS, MIN_CALIBRATION_IMAGES, quantizeOnnx } from '../quantize/quantize.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quantize/ranges.js';
+import { cpuFlags, weightBitsFor } from '../quantize/weight-bits.js';
 import { readUserWeights } from './user-weights.js';
 import { megabytes } from './weights-command.js';
 
@@ -32,12 +33,20 @@ export const QUANTIZE_OPTIONS = {
     default: 'minmax',
     help: 'Activation ranges from the extremes, the 99.999th percentile of magnitudes, or the least KL divergence',
   },
+  'weight-bits': {
+    type: 'choice',
+    arg: 'BITS',
+    choices: ['auto', '7', '8'],
+    default: 'auto',
+    help: "int8 weights of 8 bits for CPUs with VNNI (AVX-512 VNNI or AVX-VNNI), else 7 (onnxruntime's reduce_range); auto reads this CPU's flags",
+  },
 } as const;
 
 export interface QuantizeRequest {
   readonly calibrate: string | undefined;
   readonly images: number;
   readonly method: CalibrationMethod;
+  readonly weightBits: 'auto' | '7' | '8';
 }
 
 /** Calibrates the fp32 model on the request's images, writes the int8 model, and says what stayed fp32. */
@@ -54,12 +63,13 @@ export async function quantizedExport(graph: AnalyzedGraph, fp32: Uint8Array, we
     request.calibrate === 'fashion-mnist'
       ? fashionMnistImages(transform, request.images)
       : await folderImages(request.calibrate, request.images, transform, { minimum: needed, warn: (line) => process.stderr.write(`${line}\n`) });
-  const quantized = await quantizeOnnx(fp32, { images, method: request.method });
+  const weightBits = request.weightBits === 'auto' ? weightBitsFor(cpuFlags()) : request.weightBits === '8' ? 8 : 7;
+  const quantized = await quantizeOnnx(fp32, { images, method: request.method, weightBits });
   writeAtomically(out, quantized.bytes, 'onnx');
   const kept = [...quantized.fp32].map(([op, count]) => `${op} ×${count}`).join(', ');
   const source = request.calibrate === 'fashion-mnist' ? 'Fashion-MNIST training images' : `images from ${displayPath(request.calibrate)}`;
   process.stdout.write(
-    `wrote ${displayPath(out)}: ${graph.name} as int8 QDQ ONNX (${DEFAULT_ACTIVATIONS} activations, ${request.method} ranges from ${images.count} ${source}), ${megabytes(quantized.bytes.length)}\n`,
+    `wrote ${displayPath(out)}: ${graph.name} as int8 QDQ ONNX (${DEFAULT_ACTIVATIONS} activations, ${weightBits}-bit weights${request.weightBits === 'auto' ? ` for this CPU (${weightBits === 8 ? 'VNNI' : 'no VNNI'})` : ''}, ${request.method} ranges from ${images.count} ${source}), ${megabytes(quantized.bytes.length)}\n`,
   );
   if (kept) process.stdout.write(`stayed fp32: ${kept}\n`);
   return 0;

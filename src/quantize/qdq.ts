@@ -6,6 +6,7 @@ import { InternalError } from '../errors/internal-error.js';
 import { int } from '../ops/onnx.js';
 import { activationInputs, readsQuantized, type QuantizationPlan } from './plan.js';
 import type { Range } from './ranges.js';
+import type { WeightBits } from './weight-bits.js';
 
 const { onnx } = onnxProto;
 type Model = InstanceType<typeof onnx.ModelProto>;
@@ -18,11 +19,10 @@ export type ActivationType = 'uint8' | 'int8';
 
 const LIMITS = { uint8: [0, 255], int8: [-128, 127] } as const;
 /**
- * The largest weight level: symmetric, so that −w quantises to −q exactly. With uint8 activations the weights
- * keep 7 bits (onnxruntime's reduce_range): x86 CPUs without VNNI multiply uint8 by int8 in pairs summed into
- * saturating 16 bits, and 2 × 255 × 64 stays below 2^15 where 2 × 255 × 127 does not.
+ * The largest weight level: symmetric, so that −w quantises to −q exactly. With uint8 activations the weights may
+ * keep 7 bits (onnxruntime's reduce_range; see weight-bits.ts).
  */
-const WEIGHT_MAX = { int8: 127, uint8: 63 } as const;
+const weightMax = (type: ActivationType, bits: WeightBits) => (type === 'uint8' && bits === 7 ? 63 : 127);
 
 export interface QuantParams {
   readonly scale: number;
@@ -72,7 +72,7 @@ function floatsOf(initializer: Tensor): Float32Array {
  * Rewrites an fp32 model as a QDQ int8 model by its plan, with the activation ranges given for every value the
  * plan calibrates. The input and output names and shapes stay as they were, so the same wrapper runs either model.
  */
-export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: ReadonlyMap<string, Range>, type: ActivationType): Model {
+export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: ReadonlyMap<string, Range>, type: ActivationType, bits: WeightBits): Model {
   const graph = model.graph!;
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   const params = new Map<string, QuantParams>();
@@ -102,7 +102,7 @@ export function quantizeModel(model: Model, plan: QuantizationPlan, ranges: Read
     const inputs = original.input!.map((name) => (activationReads(original, name) ? dequantized(name) : name));
     if (original.opType === 'Conv' || original.opType === 'Gemm') {
       const scaleOfInput = params.get(activationInputs(original, new Set(initializers.keys()))[0]!)!.scale;
-      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, WEIGHT_MAX[type], sink));
+      inputs.splice(1, inputs.length - 1, ...weightInputs(original, initializers, scaleOfInput, weightMax(type, bits), sink));
     }
     nodes.push(onnx.NodeProto.create({ ...original, input: inputs }));
     // Every value with a range gets its pair where it is computed: a quantised node's output, or an fp32 node's read by one.

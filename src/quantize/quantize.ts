@@ -5,6 +5,7 @@ import { calibrate, type CalibrationImages } from './calibrate.js';
 import { CalibrationError } from './images.js';
 import { planQuantization } from './plan.js';
 import { quantizeModel, type ActivationType } from './qdq.js';
+import type { WeightBits } from './weight-bits.js';
 import { rangeOf, type CalibrationMethod, type Range } from './ranges.js';
 
 const { onnx } = onnxProto;
@@ -14,6 +15,8 @@ export interface QuantizeOptions {
   readonly method: CalibrationMethod;
   /** The activations' type (default: DEFAULT_ACTIVATIONS). */
   readonly activations?: ActivationType;
+  /** With uint8 activations: weights of 7 bits (onnxruntime's reduce_range, the default) or 8 (for CPUs with VNNI). */
+  readonly weightBits?: WeightBits;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface QuantizedOnnx {
  * bytes. Throws a plain Error when there are too few images for the method.
  */
 export async function quantizeOnnx(fp32: Uint8Array, options: QuantizeOptions): Promise<QuantizedOnnx> {
-  const { images, method, activations = DEFAULT_ACTIVATIONS } = options;
+  const { images, method, activations = DEFAULT_ACTIVATIONS, weightBits = 7 } = options;
   const needed = MIN_CALIBRATION_IMAGES[method];
   if (images.count < needed) throw new Error(`${method} calibration needs at least ${needed} images, got ${images.count}`);
   const model = onnx.ModelProto.decode(fp32);
@@ -56,6 +59,6 @@ export async function quantizeOnnx(fp32: Uint8Array, options: QuantizeOptions): 
       `the model's value ${overflowed[0]} is not finite on the calibration images (it reaches ${overflowed[1].min} to ${overflowed[1].max}): its weights overflow float32, so no int8 range fits it`,
     );
   const ranges = new Map<string, Range>([...statistics].map(([name, s]) => [name, rangeOf(s, method)]));
-  const quantized = quantizeModel(model, plan, ranges, activations);
+  const quantized = quantizeModel(model, plan, ranges, activations, weightBits);
   return { bytes: onnx.ModelProto.encode(quantized).finish(), fp32: plan.fp32 };
 }
