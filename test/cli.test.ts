@@ -152,6 +152,13 @@ test('check --json on the output-stride-8 backbone reports four feature outputs:
   assert.match(run.stderr, /resnet50_dilated8\.json:12:30: warning NS501: stage 3 uses dilation 2;/);
 });
 
+test('commands that only run or convert a model leave the training warning NS501 unsaid', () => {
+  const run = netspec(['weights', 'import', 'specs/imagenet/resnet50_dilated8.json', 'no-such-checkpoint.safetensors', '--out', 'no-such-folder']);
+  assert.is(run.status, 1);
+  assert.match(run.stderr, /no-such-checkpoint\.safetensors/);
+  assert.not.match(run.stderr, /NS501/);
+});
+
 test("torchvision-named specs report torchvision's trainable counts through check --json", () => {
   const expected = {
     resnet18: 11_689_512,

@@ -95,7 +95,7 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     ].filter((o) => typeof o === 'object');
     assertWritable(outputs);
     if (values.masks !== undefined) assertEmptyFolder(values.masks);
-    const graph = analyzeSpecFile(positionals[0]!);
+    const graph = analyzeSpecFile(positionals[0]!, 'inference');
     const sizes = askedSizes(graph, values['min-size'], values['max-size']);
     // The modules that run a model load only to run one: tfjs takes most of a second to load, and a usage error or a
     // results file needs none of it.

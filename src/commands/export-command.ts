@@ -55,7 +55,7 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
  */
 async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string; quantize?: QuantizeRequest }): Promise<number> {
   assertWritable([{ path: options.out, kind: 'onnx' }]);
-  const graph = analyzeSpecFile(options.spec);
+  const graph = analyzeSpecFile(options.spec, 'inference');
   if (options.quantize) requireFixedSize(graph, 'int8 calibration');
   // Before the weights are read or drawn: a model past ONNX's 2 GiB would fail only once built, minutes and gigabytes later.
   const tooLarge = onnxSizeProblem(graph);

@@ -124,7 +124,7 @@ type ShowResult = (path: string, image: DecodedImage, placement: Placement, outp
  * others: the command fails with all such errors once they are done.
  */
 async function predictCommand(options: PredictOptions): Promise<number> {
-  const graph = analyzeSpecFile(options.spec);
+  const graph = analyzeSpecFile(options.spec, 'inference');
   const classes = predictedClasses(graph);
   if (!graph.task) requireFixedSize(graph, 'predict of a classifier');
   const asked = askedSizes(graph, options.sizes.minSize, options.sizes.maxSize);

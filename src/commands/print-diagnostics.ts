@@ -1,4 +1,4 @@
-import { formatDiagnostic, type Diagnostic } from '../errors/diagnostics.js';
+import { formatDiagnostic, type Diagnostic, type DiagnosticCode } from '../errors/diagnostics.js';
 import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { compileSpecFile } from '../project/compile-files.js';
@@ -34,10 +34,16 @@ export class SpecError extends UserError {
   }
 }
 
-/** Compiles one spec for a command that needs its analysis, printing its warnings; throws SpecError on errors. */
-export function analyzeSpecFile(spec: string): AnalyzedGraph {
+/** Warnings about training alone, which a command that only runs or converts a model leaves unsaid. */
+const TRAINING_WARNINGS: readonly DiagnosticCode[] = ['NS501'];
+
+/**
+ * Compiles one spec for a command that needs its analysis, printing its warnings (for `use` 'inference', those that
+ * concern training left out); throws SpecError on errors.
+ */
+export function analyzeSpecFile(spec: string, use: 'any' | 'inference' = 'any'): AnalyzedGraph {
   const result = compileSpecFile(spec);
   if (!result.ok) throw new SpecError(result.diagnostics);
-  printDiagnostics(result.diagnostics);
+  printDiagnostics(use === 'inference' ? result.diagnostics.filter((d) => !TRAINING_WARNINGS.includes(d.code)) : result.diagnostics);
   return result.graph;
 }

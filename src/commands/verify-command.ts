@@ -27,7 +27,7 @@ whose output differs. Exits 1 when a target that ran disagrees.`,
     const [spec, ...extra] = positionals;
     if (!spec || extra.length > 0) throw new UsageError('verify takes one spec');
     if (values.weights === undefined) throw new UsageError('verify needs --weights DIR');
-    const graph = analyzeSpecFile(spec);
+    const graph = analyzeSpecFile(spec, 'inference');
     requireFixedSize(graph, 'verify');
     const folder = await readUserWeights(values.weights);
     await initBackend({ log: () => {} });

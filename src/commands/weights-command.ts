@@ -90,7 +90,7 @@ function readInput(path: string): Uint8Array {
 async function importCommand(options: { spec: string; checkpoint: string; out: string; key: string | undefined } & ImportOptions): Promise<number> {
   const started = performance.now();
   assertWritable([{ path: options.out, kind: 'weights-folder' }]);
-  const graph = analyzeSpecFile(options.spec);
+  const graph = analyzeSpecFile(options.spec, 'inference');
   const checkpoint = readCheckpoint(options.checkpoint, readInput(options.checkpoint), { key: options.key, fits: fitsModel(graph, options.renames) });
   const imported = importCheckpoint(graph, options.checkpoint, checkpoint, options);
   // A spec that declares its pretrained preprocessing hands its normalisation on to predict through the folder.
@@ -118,7 +118,7 @@ export async function torchWeightsOf(graph: AnalyzedGraph, path: string): Promis
 async function exportCommand(options: { spec: string; folder: string; out: string }): Promise<number> {
   const kind = /\.(pth|pt)$/i.test(options.out) ? 'pth' : 'safetensors';
   assertWritable([{ path: options.out, kind }]);
-  const graph = analyzeSpecFile(options.spec);
+  const graph = analyzeSpecFile(options.spec, 'inference');
   const tensors = await torchWeightsOf(graph, options.folder);
   const bytes =
     kind === 'pth'
