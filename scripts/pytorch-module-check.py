@@ -3,7 +3,7 @@
 
 For each module file: its class built by create_model() (seeded), the count of its parameters and of its
 BatchNorm running statistics, every state-dict tensor's name and shape with summary statistics of its initial
-values, and the shape of each output for one zero image in eval mode. One JSON object per line on stdout.
+values, and the shape of each output for one zero image in eval mode (for an open size, at its smallest side). One JSON object per line on stdout.
 
 Usage: /usr/bin/python3 scripts/pytorch-module-check.py MODULE.py ...
 """
@@ -44,8 +44,15 @@ def describe(path):
         if not name.endswith("num_batches_tracked")
     ]
     model.eval()
+    if hasattr(module, "SIZES"):
+        # An open size: its smallest side, and the next for the width, against output_shapes() of that size.
+        height = module.SIZES["minimum"]
+        width = min(module.SIZES["maximum"], height + module.SIZES["multiple"])
+        shape, declared = (module.INPUT_CHANNELS, height, width), module.output_shapes(height, width)
+    else:
+        shape, declared = module.INPUT_SHAPE, module.OUTPUT_SHAPES
     with torch.no_grad():
-        y = model(torch.zeros(1, *module.INPUT_SHAPE))
+        y = model(torch.zeros(1, *shape))
     outputs = {key: list(value.shape[1:]) for key, value in (y.items() if isinstance(y, dict) else [("output", y)])}
     return {
         "path": path,
@@ -53,7 +60,7 @@ def describe(path):
         "nonTrainable": sum(t.numel() for t in running),
         "declared": module.PARAMS,
         "outputs": outputs,
-        "declaredOutputs": {key: list(value) for key, value in module.OUTPUT_SHAPES.items()},
+        "declaredOutputs": {key: list(value) for key, value in declared.items()},
         "tensors": tensors,
     }
 

@@ -3,6 +3,9 @@ import { layerMacs, layerMacsText, macsFormula, shapeFormula, shapeFormulaText, 
 import { sideExpression } from '../ops/side-formula.js';
 import { stringLiteral } from './escape.js';
 
+/** An integer with digit separators, as the fixed-size module writes its counts: 21_282_122. */
+const separated = (value: number) => String(value).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+
 /** A dimension as a TypeScript expression of `height` and `width`. */
 function dimExpression(dim: DimFormula): string {
   switch (dim.kind) {
@@ -57,11 +60,12 @@ export function openShapeFunctions(graph: AnalyzedGraph, layout: 'nhwc' | 'nchw'
 export function openMacsFunction(graph: AnalyzedGraph): string[] {
   const formula = macsFormula(graph);
   const terms = formula.perPixel.map(
-    ({ side, coefficient }) => `${coefficient} * (${sideExpression(side, 'height', 'typescript')}) * (${sideExpression(side, 'width', 'typescript')})`,
+    ({ side, coefficient }) =>
+      `${separated(coefficient)} * (${sideExpression(side, 'height', 'typescript')}) * (${sideExpression(side, 'width', 'typescript')})`,
   );
   return [
     '/** Multiply-accumulates per `height`×`width` image, in convolutions and dense layers. */',
-    `export const macs = (height: number, width: number): number => ${[...terms, ...(formula.fixed > 0 ? [String(formula.fixed)] : [])].join(' + ') || '0'};`,
+    `export const macs = (height: number, width: number): number => ${[...terms, ...(formula.fixed > 0 ? [separated(formula.fixed)] : [])].join(' + ') || '0'};`,
   ];
 }
 
@@ -71,8 +75,8 @@ export function openLayerRows(graph: AnalyzedGraph): string[] {
   return graph.layers.map((layer, i) => {
     const params = layer.trainable + layer.nonTrainable;
     const layerMac = macs[i]!;
-    const count = 'fixed' in layerMac ? String(layerMac.fixed) : stringLiteral(layerMacsText(layerMac));
-    return `{ name: ${stringLiteral(layer.op.name)}, op: ${stringLiteral(layer.op.kind)}, outputShape: ${stringLiteral(shapeFormulaText(shapeFormula(graph, i)))}, params: ${params}, macs: ${count} }`;
+    const count = 'fixed' in layerMac ? separated(layerMac.fixed) : stringLiteral(layerMacsText(layerMac));
+    return `{ name: ${stringLiteral(layer.op.name)}, op: ${stringLiteral(layer.op.kind)}, outputShape: ${stringLiteral(shapeFormulaText(shapeFormula(graph, i)))}, params: ${separated(params)}, macs: ${count} }`;
   });
 }
 

@@ -1,13 +1,27 @@
 import * as tf from '@tensorflow/tfjs';
 import * as assert from 'uvu/assert';
-import type { AnalyzedGraph } from '../../src/ir/analyze.js';
+import { analyzeAt, type AnalyzedGraph } from '../../src/ir/analyze.js';
+import { shapeFormula } from '../../src/ir/shape-formulas.js';
 
 /** What every generated module exports at run time. */
 export interface GeneratedModule {
   createModel(): tf.LayersModel;
   predict(model: tf.LayersModel, x: tf.Tensor4D): tf.Tensor | Record<string, tf.Tensor>;
-  inputShape: readonly number[];
+  /** A fixed size's shape, or for an open size a function of the height and width. */
+  inputShape: readonly number[] | ((height: number, width: number) => readonly number[]);
   params: { trainable: number; nonTrainable: number; total: number };
+}
+
+/** Layer `index`'s shape as tfjs declares it without the batch: an open size's sides (and anchor counts) unknown. */
+function declaredShape(graph: AnalyzedGraph, index: number): (number | null)[] {
+  if (!graph.sizes) return [...graph.layers[index]!.outputShape];
+  return shapeFormula(graph, index).map((dim) => (dim.kind === 'fixed' ? dim.value : null));
+}
+
+/** An admissible size to run an open-size model at: its smallest side, and the next one for the width. */
+export function probeSize(graph: AnalyzedGraph): [number, number] {
+  const sizes = graph.sizes!;
+  return [sizes.minimum, Math.min(sizes.maximum, sizes.minimum + sizes.multiple)];
 }
 
 const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
@@ -23,9 +37,9 @@ export function assertModelMatchesAnalysis(model: tf.LayersModel, graph: Analyze
   assert.is(model.countParams(), graph.params.total);
 
   const analysed = new Set(graph.layers.map((layer) => layer.op.name));
-  for (const layer of graph.layers) {
-    assert.equal((model.getLayer(layer.op.name).outputShape as number[]).slice(1), layer.outputShape, layer.op.name);
-  }
+  graph.layers.forEach((layer, i) => {
+    assert.equal((model.getLayer(layer.op.name).outputShape as number[]).slice(1), declaredShape(graph, i), layer.op.name);
+  });
   // The only layers the analysis does not list are the explicit paddings in front of strided ops, and the pooling
   // in front of a global pool that keeps a 1×1 map.
   for (const layer of model.layers.filter((l) => !analysed.has(l.name))) {
@@ -33,9 +47,10 @@ export function assertModelMatchesAnalysis(model: tf.LayersModel, graph: Analyze
     assert.ok(analysed.has(layer.name.replace(/\.(pad|pool)$/, '')), layer.name);
   }
   const biased = new Set(graph.ops.flatMap((op) => (op.kind === 'conv2d' && op.bias ? [op.name] : [])));
+  const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
   assert.equal(
     model.outputs.map((output) => output.shape.slice(1)),
-    graph.outputShapes.map((shape) => [...shape]),
+    graph.outputs.map((output) => declaredShape(graph, index.get(output.op)!)),
     'model outputs',
   );
   for (const layer of model.layers) {
@@ -51,7 +66,12 @@ export function assertModelMatchesAnalysis(model: tf.LayersModel, graph: Analyze
 
 /** Runs a batch through `predict` and checks each output's shape and that every value is finite. */
 export async function assertForwardPass(generated: GeneratedModule, model: tf.LayersModel, graph: AnalyzedGraph, batch: number): Promise<void> {
-  const images = tf.randomNormal<tf.Rank>([batch, ...graph.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
+  // An open size runs at a small admissible size, its figures the analysis at that size.
+  const [height, width] = graph.sizes ? probeSize(graph) : [];
+  const at = graph.sizes ? analyzeAt(graph, height!, width!) : graph;
+  const inputShape = typeof generated.inputShape === 'function' ? generated.inputShape(height!, width!) : generated.inputShape;
+  assert.equal([...inputShape], [...at.inputShape], "the module's input shape");
+  const images = tf.randomNormal<tf.Rank>([batch, ...at.inputShape], 0, 1, 'float32', 7) as tf.Tensor4D;
   const result = generated.predict(model, images);
   images.dispose();
   const outputs = result instanceof tf.Tensor ? [result] : graph.outputs.map((o) => result[o.name]!);
@@ -61,7 +81,7 @@ export async function assertForwardPass(generated: GeneratedModule, model: tf.La
       graph.outputs.map((o) => o.name),
     );
   for (const [i, output] of outputs.entries()) {
-    assert.equal(output.shape, [batch, ...graph.outputShapes[i]!]);
+    assert.equal(output.shape, [batch, ...at.outputShapes[i]!]);
     assert.ok((await output.data()).every(Number.isFinite), 'finite outputs');
     output.dispose();
   }
