@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { evalResults } from './eval-results.js';
 import { DATA_SOURCE_ARG, DATA_SOURCES, parseDataSource, type DataSource } from './data-source.js';
-import { requireFixedSize } from './fixed-size.js';
+import { requireFixedSize } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { askedSizes, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';
 

@@ -8,7 +8,7 @@ import { deploymentMetadata } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { quantizedExport, QUANTIZE_OPTIONS, type QuantizeRequest } from './export-quantized.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { requireFixedSize } from './fixed-size.js';
+import { requireFixedSize } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 import { megabytes, torchWeightsOf } from './weights-command.js';

@@ -14,7 +14,7 @@ import { topClasses } from '../runtime/tasks/classification.js';
 import { MANIFEST_FILE, type WeightsFolderManifest } from '../runtime/weights/folder.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { checkResultFiles, detectImage, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
-import { requireFixedSize } from './fixed-size.js';
+import { requireFixedSize } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { openModel } from './run-model.js';
 import { askedSizes, imageProgress, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';

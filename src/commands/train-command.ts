@@ -79,6 +79,11 @@ const options = {
       `Detectors take none, flip (a random horizontal flip; their default) or scale-flip (the letterbox scaled by 0.5–1.5, cropped or padded to the input, and flipped); ` +
       "segmenters take none or reference (torchvision's recipe: random resize 0.5–2× of the base size, flip, random crop padded with 255; their default)",
   },
+  size: {
+    type: 'string',
+    arg: 'HxW',
+    help: 'Specs whose input size is open: the one size to train at, such as 512x512 (the weights then serve every size the spec takes; give it again with --resume)',
+  },
   'val-data': {
     type: 'string',
     arg: DATA_SOURCE_ARG,
@@ -247,7 +252,7 @@ DataLoader workers read; the losses are torchvision's; netspec scores the final 
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
     const out = values.out ?? `${RUNS_DIR}/${name}`;
     const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, augments: TASK_AUGMENTATIONS, given };
-    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense };
+    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense, size: values.size };
     if (values.engine === 'torch') {
       const unsupported = TFJS_ONLY.filter((option) => given.has(option));
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);

@@ -14,6 +14,8 @@ export interface TrainCommandOptions {
   readonly resume: boolean;
   /** The weights folder to start from. */
   readonly init: string | undefined;
+  /** `--size HxW`, the one size an open-size spec trains at. */
+  readonly size: string | undefined;
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
   /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */

@@ -1,6 +1,7 @@
 // `netspec train` with netspec's own trainer, once the command line is parsed: loaded only then, for it loads tfjs.
 import { availableParallelism } from 'node:os';
 import { UserError } from '../errors/user-error.js';
+import type { AnalyzedGraph } from '../ir/analyze.js';
 import { assertWritable } from '../files/output-guard.js';
 import { initBackend } from '../runtime/backends/node.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
@@ -9,7 +10,7 @@ import { progressReporter } from '../train/progress.js';
 import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
-import { requireFixedSize } from './fixed-size.js';
+import { graphAtSize } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
@@ -23,10 +24,19 @@ function defaultReplicas(backend: string): number {
   return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
 }
 
+/** The graph a run trains: the spec's, or an open-size spec's at the one size `--size` gives. */
+function trainingGraph(graph: AnalyzedGraph, size: string | undefined): AnalyzedGraph {
+  if (size !== undefined) return graphAtSize(graph, size);
+  if (graph.sizes)
+    throw new UserError(
+      `training ${graph.name}, whose input size is open, needs --size HxW: one size it takes to train at (the weights then serve every size)`,
+    );
+  return graph;
+}
+
 /** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */
 export async function trainCommand(options: TrainCommandOptions): Promise<number> {
-  const graph = analyzeSpecFile(options.spec);
-  requireFixedSize(graph, 'training');
+  const graph = trainingGraph(analyzeSpecFile(options.spec), options.size);
   const dense = options.dense;
   if (dense) {
     const allowed = dense.augments[graph.task?.kind ?? 'classification'];

@@ -3,7 +3,7 @@
 import { initBackend } from '../runtime/backends/node.js';
 import { type TargetReport, VERIFY_TOLERANCE, verifyModel } from '../evaluate/verify.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { requireFixedSize } from './fixed-size.js';
+import { requireFixedSize } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 
