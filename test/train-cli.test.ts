@@ -291,6 +291,7 @@ test('train --help exits 0 and lists every option', () => {
     'nesterov',
     'weight-decay',
     'augment',
+    'size',
     'val-data',
     'splits',
     'clip-grad',
