@@ -50,18 +50,7 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '}',
     '',
     '/** Opens the ONNX model (a path or its bytes) with the CUDA execution provider if available, else the CPU. */',
-    'export async function load(model: string | Uint8Array, options?: OnnxOptions): Promise<OnnxModel> {',
-    '  const session = await createSession(model, options);',
-    '  return {',
-    '    session,',
-    '    async predict(images, batch) {',
-    `      const outputs = await runChecked(session, images, batch, inputShape, ${single ? `{ ${stringLiteral(graph.outputs[0]!.name)}: outputShape }` : 'outputShapes'});`,
-    single
-      ? `      return outputs[${stringLiteral(graph.outputs[0]!.name)}] as Outputs;`
-      : `      return { ${graph.outputs.map((o) => `${o.name}: outputs[${stringLiteral(o.name)}]`).join(', ')} } as Outputs;`,
-    '    },',
-    '  };',
-    '}',
+    ...loadFunction(graph),
     ...(detecting
       ? [
           '',
@@ -81,7 +70,6 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
 function emitOpenOnnxModule(graph: AnalyzedGraph, options: EmitOptions): string {
   const single = graph.outputs.length === 1;
   const detecting = graph.task?.kind === 'detection';
-  const shapes = single ? `{ ${stringLiteral(graph.outputs[0]!.name)}: outputShape(height, width) }` : 'outputShapes(height, width)';
   const outputType = single
     ? ['export type Outputs = TypedOutput<readonly number[]>;']
     : ['export interface Outputs {', ...graph.outputs.map((o) => `  readonly ${o.name}: TypedOutput<readonly number[]>;`), '}'];
@@ -105,19 +93,7 @@ function emitOpenOnnxModule(graph: AnalyzedGraph, options: EmitOptions): string 
     '}',
     '',
     '/** Opens the ONNX model (a path or its bytes) with the CUDA execution provider if available, else the CPU. */',
-    'export async function load(model: string | Uint8Array, options?: OnnxOptions): Promise<OnnxModel> {',
-    '  const session = await createSession(model, options);',
-    '  return {',
-    '    session,',
-    '    async predict(images, batch, height, width) {',
-    '      checkOpenSize(name, height, width, sizes);',
-    `      const outputs = await runChecked(session, images, batch, inputShape(height, width), ${shapes});`,
-    single
-      ? `      return outputs[${stringLiteral(graph.outputs[0]!.name)}] as Outputs;`
-      : `      return { ${graph.outputs.map((o) => `${o.name}: outputs[${stringLiteral(o.name)}]`).join(', ')} } as Outputs;`,
-    '    },',
-    '  };',
-    '}',
+    ...loadFunction(graph),
     ...(detecting
       ? [
           '',
@@ -131,4 +107,27 @@ function emitOpenOnnxModule(graph: AnalyzedGraph, options: EmitOptions): string 
       : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** `load()`: the session, and `predict`, which checks the images' count (and an open size's sides) and each output's shape. */
+function loadFunction(graph: AnalyzedGraph): string[] {
+  const single = graph.outputs.length === 1;
+  const open = graph.sizes !== undefined;
+  const size = open ? '(height, width)' : '';
+  const shapes = single ? `{ ${stringLiteral(graph.outputs[0]!.name)}: outputShape${size} }` : `outputShapes${size}`;
+  return [
+    'export async function load(model: string | Uint8Array, options?: OnnxOptions): Promise<OnnxModel> {',
+    '  const session = await createSession(model, options);',
+    '  return {',
+    '    session,',
+    `    async predict(images, batch${open ? ', height, width' : ''}) {`,
+    ...(open ? ['      checkOpenSize(name, height, width, sizes);'] : []),
+    `      const outputs = await runChecked(session, images, batch, inputShape${size}, ${shapes});`,
+    single
+      ? `      return outputs[${stringLiteral(graph.outputs[0]!.name)}] as Outputs;`
+      : `      return { ${graph.outputs.map((o) => `${o.name}: outputs[${stringLiteral(o.name)}]`).join(', ')} } as Outputs;`,
+    '    },',
+    '  };',
+    '}',
+  ];
 }

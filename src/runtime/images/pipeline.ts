@@ -224,18 +224,7 @@ function atNaturalSize(image: Pixels, geometry: ImageGeometry): { pixels: Pixels
   const filled = naturalSize(image, geometry.sizes);
   if (filled.width > geometry.width || filled.height > geometry.height)
     throw new RangeError(`the image's natural size ${filled.width}×${filled.height} exceeds the batch's ${geometry.width}×${geometry.height} (width × height)`);
-  const pixels = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height, {
-    interpolation: geometry.interpolation,
-  });
-  const placement: Placement = {
-    source: { width: image.width, height: image.height },
-    scaleX: filled.width / image.width,
-    scaleY: filled.height / image.height,
-    left: 0,
-    top: 0,
-    filled,
-  };
-  return { pixels, placement };
+  return atTopLeft(image, filled, geometry.interpolation);
 }
 
 /**
@@ -278,8 +267,19 @@ function letterbox(image: Pixels, transform: ImageGeometry): { pixels: Pixels; p
     height: Math.min(height, Math.max(1, Math.round(image.height * scale))),
     width: Math.min(width, Math.max(1, Math.round(image.width * scale))),
   };
-  const resized = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height, { interpolation });
-  // The resampler maps the whole image onto the filled rectangle, so its sides set the scale, as torchvision maps boxes back.
+  return atTopLeft(image, filled, interpolation);
+}
+
+/**
+ * The whole image resampled onto the `filled` rectangle at the input's top left. The resampler maps the whole image
+ * onto that rectangle, so its sides set the scale, as torchvision maps boxes back.
+ */
+function atTopLeft(
+  image: Pixels,
+  filled: { width: number; height: number },
+  interpolation: Interpolation | undefined,
+): { pixels: Pixels; placement: Placement } {
+  const pixels = resample(image, { left: 0, top: 0, width: image.width, height: image.height }, filled.width, filled.height, { interpolation });
   const placement: Placement = {
     source: { width: image.width, height: image.height },
     scaleX: filled.width / image.width,
@@ -288,7 +288,7 @@ function letterbox(image: Pixels, transform: ImageGeometry): { pixels: Pixels; p
     top: 0,
     filled,
   };
-  return { pixels: resized, placement };
+  return { pixels, placement };
 }
 
 /**
