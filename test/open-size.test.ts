@@ -28,10 +28,18 @@ import { readSafetensors, type FloatTensor } from '../src/weights/safetensors.js
 import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
 import { relativeError } from './support/error.js';
 import { seededRandom } from './support/mutate.js';
+import { pythonHas } from './support/python.js';
 import { typeCheck } from './support/typecheck.js';
 import { writeSceneDataset } from '../scripts/scenes.js';
 
 const PYTHON = '/usr/bin/python3';
+// The PyTorch references need Debian's python3-torch and python3-torchvision; without them those tests skip, saying so.
+const torchAvailable = pythonHas(PYTHON, 'torch', 'torchvision');
+const withTorch = torchAvailable ? test : test.skip;
+if (!torchAvailable)
+  console.log(
+    `\n  open-size.test.ts: the PyTorch references are skipped: no torch and torchvision at ${PYTHON} (apt-get install -y python3-torch python3-torchvision)\n`,
+  );
 const TOLERANCE = 1e-4;
 const SIZES = [
   [97, 61],
@@ -165,13 +173,14 @@ const running = {
   open_retinanet: opened(dense.retinanet, { sizeMultiple: 1 }),
 };
 const runningGraphs = new Map<string, AnalyzedGraph>();
+const pairs: string[] = [];
+let compiledReady: Promise<void> | undefined;
 let referenceReady: Promise<void> | undefined;
 
-/** Compiles each model once, has PyTorch write its weights and its outputs at the three sizes, and imports the weights. */
-function references(): Promise<void> {
-  referenceReady ??= (async () => {
+/** Compiles each model once, writing its PyTorch module for the reference script, and starts the wasm backend. */
+function compileRunning(): Promise<void> {
+  compiledReady ??= (async () => {
     await initBackend({ backend: 'wasm', log: () => {} });
-    const pairs: string[] = [];
     for (const [name, spec] of Object.entries(running)) {
       const result = compile(name, spec);
       if (!result.ok) throw new Error(`${name}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
@@ -179,6 +188,14 @@ function references(): Promise<void> {
       writeFileSync(join(folder, `${name}.py`), result.pytorchModule);
       pairs.push(`${name}=${join(folder, `${name}.py`)}`);
     }
+  })();
+  return compiledReady;
+}
+
+/** Has PyTorch write each model's weights and its outputs at the three sizes, and imports the weights. */
+function references(): Promise<void> {
+  referenceReady ??= (async () => {
+    await compileRunning();
     const sizes = SIZES.map(([h, w]) => `${h}x${w}`).join(',');
     const run = spawnSync(PYTHON, ['scripts/open-size-reference.py', folder, sizes, ...pairs], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`open-size-reference.py failed:\n${run.stderr}`);
@@ -208,41 +225,44 @@ function assertClose(actual: tf.Tensor, expected: FloatTensor, what: string): vo
 const outputKey = (graph: AnalyzedGraph, name: string) => (graph.outputs.length === 1 ? 'output' : name);
 
 for (const name of Object.keys(running)) {
-  test(`${name}, compiled once with an open size: the tfjs model, its ONNX file on onnxruntime and the generated PyTorch module give the reference's outputs at ${SIZES.map((s) => s.join('×')).join(', ')}`, async () => {
-    await references();
-    const graph = runningGraphs.get(name)!;
-    const net = await loadWeights(buildModel(graph), join(folder, `${name}.weights`));
-    assert.equal(net.inputs[0]!.shape, [null, null, null, 3], 'the tfjs model takes any batch, height and width');
-    const { manifest, weights } = await readWeightsFolder(join(folder, `${name}.weights`));
-    const session = await createSession(emitOnnx(graph, exportCheckpoint(graph, 'weights', weights, manifest.skipped)), { log: () => {} });
-    for (const size of SIZES) {
-      const tensors = io(name, size);
-      const input = asTfjs(tensors.get('input')!) as tf.Tensor4D;
-      const outputs = [net.predict(input)].flat() as tf.Tensor[];
-      const onnx = await session.run({ input: new ort.Tensor('float32', tensors.get('input')!.data, [...tensors.get('input')!.shape]) });
-      graph.outputs.forEach((output, i) => {
-        const expected = tensors.get(outputKey(graph, output.name))!;
-        const at = `${output.name} at ${size.join('×')}`;
-        assertClose(outputs[i]!, expected, `${at}, tfjs`);
-        const emitted = asTfjs(tensors.get(`emitted.${outputKey(graph, output.name)}`)!);
-        assertClose(emitted, expected, `${at}, the generated PyTorch module`);
-        const fromOnnx = tf.tensor(onnx[output.name]!.data as Float32Array, [...onnx[output.name]!.dims]);
-        const nhwc = fromOnnx.rank === 4 ? fromOnnx.transpose([0, 2, 3, 1]) : fromOnnx;
-        assertClose(nhwc, expected, `${at}, onnxruntime`);
-        // The formula of the output's shape, at this size, is the shape every engine gave.
-        const index = graph.layers.findIndex((layer) => layer.op.name === output.op);
-        assert.equal([2, ...shapeFormula(graph, index).map((dim) => dimAt(dim, size[0], size[1]))], outputs[i]!.shape, `${at}: formula`);
-        tf.dispose([emitted, fromOnnx, nhwc]);
-      });
-      tf.dispose([input, ...outputs]);
-    }
-    await session.release();
-    net.dispose();
-  });
+  withTorch(
+    `${name}, compiled once with an open size: the tfjs model, its ONNX file on onnxruntime and the generated PyTorch module give the reference's outputs at ${SIZES.map((s) => s.join('×')).join(', ')}`,
+    async () => {
+      await references();
+      const graph = runningGraphs.get(name)!;
+      const net = await loadWeights(buildModel(graph), join(folder, `${name}.weights`));
+      assert.equal(net.inputs[0]!.shape, [null, null, null, 3], 'the tfjs model takes any batch, height and width');
+      const { manifest, weights } = await readWeightsFolder(join(folder, `${name}.weights`));
+      const session = await createSession(emitOnnx(graph, exportCheckpoint(graph, 'weights', weights, manifest.skipped)), { log: () => {} });
+      for (const size of SIZES) {
+        const tensors = io(name, size);
+        const input = asTfjs(tensors.get('input')!) as tf.Tensor4D;
+        const outputs = [net.predict(input)].flat() as tf.Tensor[];
+        const onnx = await session.run({ input: new ort.Tensor('float32', tensors.get('input')!.data, [...tensors.get('input')!.shape]) });
+        graph.outputs.forEach((output, i) => {
+          const expected = tensors.get(outputKey(graph, output.name))!;
+          const at = `${output.name} at ${size.join('×')}`;
+          assertClose(outputs[i]!, expected, `${at}, tfjs`);
+          const emitted = asTfjs(tensors.get(`emitted.${outputKey(graph, output.name)}`)!);
+          assertClose(emitted, expected, `${at}, the generated PyTorch module`);
+          const fromOnnx = tf.tensor(onnx[output.name]!.data as Float32Array, [...onnx[output.name]!.dims]);
+          const nhwc = fromOnnx.rank === 4 ? fromOnnx.transpose([0, 2, 3, 1]) : fromOnnx;
+          assertClose(nhwc, expected, `${at}, onnxruntime`);
+          // The formula of the output's shape, at this size, is the shape every engine gave.
+          const index = graph.layers.findIndex((layer) => layer.op.name === output.op);
+          assert.equal([2, ...shapeFormula(graph, index).map((dim) => dimAt(dim, size[0], size[1]))], outputs[i]!.shape, `${at}: formula`);
+          tf.dispose([emitted, fromOnnx, nhwc]);
+        });
+        tf.dispose([input, ...outputs]);
+      }
+      await session.release();
+      net.dispose();
+    },
+  );
 }
 
 test('the built small models, at 20 random sizes each, give every layer the shape its formula gives', async () => {
-  await references();
+  await compileRunning();
   for (const name of ['open_fcn', 'open_deeplab', 'open_retinanet']) {
     const graph = runningGraphs.get(name)!;
     const net = buildModel(graph);
@@ -274,7 +294,7 @@ interface OpenModule {
 }
 
 test("the generated modules of open-size specs type-check, and the tfjs ones run at two sizes, refuse a size the spec's multiple excludes, segment and detect", async () => {
-  await references();
+  await initBackend({ backend: 'wasm', log: () => {} });
   const modules = join('test', `.open-size-${process.pid}`);
   mkdirSync(modules, { recursive: true });
   try {
@@ -382,7 +402,7 @@ test('an open-size segmenter trains at the one size --size gives, and the weight
   assert.ok(report.globalAccuracy > 0 && report.globalAccuracy <= 1, String(report.globalAccuracy));
 });
 
-test("natural sizes as torchvision's GeneralizedRCNNTransform makes them: each image's resized size and the padded batch", () => {
+withTorch("natural sizes as torchvision's GeneralizedRCNNTransform makes them: each image's resized size and the padded batch", () => {
   const images = [
     [480, 640],
     [375, 500],
