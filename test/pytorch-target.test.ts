@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import { analyzeAt } from '../src/ir/analyze.js';
+import { probeSize } from './support/agreement.js';
 import * as assert from 'uvu/assert';
 import { planCompile } from '../src/project/compile-files.js';
 import type { Init } from '../src/ops/op.js';
@@ -81,7 +82,7 @@ define('every spec: a forward pass gives the analysed output shapes, channels fi
   for (const { spec, graph } of outputs) {
     const report = reports.get(spec)!;
     // The same probe as the module check's: the smallest side, and the next for the width.
-    const at = graph.sizes ? analyzeAt(graph, graph.sizes.minimum, Math.min(graph.sizes.maximum, graph.sizes.minimum + graph.sizes.multiple)) : graph;
+    const at = graph.sizes ? analyzeAt(graph, ...probeSize(graph)) : graph;
     const expected = Object.fromEntries(graph.outputs.map((output, i) => [output.name, channelsFirst(at.outputShapes[i]!)]));
     assert.equal(report.outputs, expected, spec);
     assert.equal(report.declaredOutputs, expected, `${spec} OUTPUT_SHAPES`);

@@ -1,3 +1,4 @@
+import { InternalError } from '../errors/internal-error.js';
 /**
  * The only ways user text enters generated code. Each helper returns text that cannot end the construct it
  * sits in: a string literal cannot be closed early, a comment cannot be closed or broken onto a new line.
@@ -81,4 +82,10 @@ export function pythonComment(text: string, indent = ''): string {
 export function docComment(text: string, indent = ''): string {
   const lines = commentLines(text).map((line) => `${indent} *${line === '' ? '' : ` ${line.replace(/\*\//g, '*\\/')}`}`);
   return [`${indent}/**`, ...lines, `${indent} */`].join('\n');
+}
+
+/** Integers with digit separators, so that counts read at a glance: 21_282_122. */
+export function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new InternalError(`${value} is not an exact integer`);
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
 }

@@ -1,4 +1,5 @@
 import type { AnalyzedGraph, Shape } from '../ir/analyze.js';
+import { channelsFirst } from '../ir/shape-formulas.js';
 import { lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
 import { detectionConstant } from './detection-constant.js';
@@ -7,9 +8,7 @@ import { openShapeFunctions } from './open-size.js';
 /** The module the typed onnxruntime wrapper imports. */
 export const ONNX_RUNTIME_MODULE = 'netspec/onnx';
 
-/** ONNX models are NCHW: one image's [channels, height, width], or a vector as it is. */
-const nchw = (shape: Shape) => (shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : [...shape]);
-const dimsType = (shape: Shape) => `readonly [batch: number, ${nchw(shape).join(', ')}]`;
+const dimsType = (shape: Shape) => `readonly [batch: number, ${channelsFirst(shape).join(', ')}]`;
 
 /**
  * Renders the typed onnxruntime-node wrapper for a spec's ONNX export: NCHW shapes as `const` tuples,
@@ -31,13 +30,13 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '',
     `export const name = ${stringLiteral(graph.name)};`,
     '/** One image: [channels, height, width]. */',
-    `export const inputShape = [${nchw(graph.inputShape).join(', ')}] as const;`,
+    `export const inputShape = [${channelsFirst(graph.inputShape).join(', ')}] as const;`,
     ...(single
-      ? ["/** One image's output. */", `export const outputShape = [${nchw(graph.outputShapes[0]!).join(', ')}] as const;`]
+      ? ["/** One image's output. */", `export const outputShape = [${channelsFirst(graph.outputShapes[0]!).join(', ')}] as const;`]
       : [
           "/** One image's outputs, by name. */",
           'export const outputShapes = {',
-          ...graph.outputs.map((o, i) => `  ${o.name}: [${nchw(graph.outputShapes[i]!).join(', ')}],`),
+          ...graph.outputs.map((o, i) => `  ${o.name}: [${channelsFirst(graph.outputShapes[i]!).join(', ')}],`),
           '} as const;',
         ]),
     '',
@@ -45,7 +44,7 @@ export function emitOnnxModule(graph: AnalyzedGraph, options: EmitOptions = {}):
     '',
     'export interface OnnxModel {',
     '  readonly session: OnnxSession;',
-    `  /** Runs \`batch\` images given as one NCHW Float32Array of batch × ${nchw(graph.inputShape).join(' × ')} values. */`,
+    `  /** Runs \`batch\` images given as one NCHW Float32Array of batch × ${channelsFirst(graph.inputShape).join(' × ')} values. */`,
     '  predict(images: Float32Array, batch: number): Promise<Outputs>;',
     '}',
     '',

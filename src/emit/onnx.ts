@@ -5,7 +5,7 @@ import { fuseForInference } from '../ir/fuse.js';
 import { definitionOf } from '../ops/index.js';
 import type { OnnxGraph } from '../ops/onnx.js';
 import { INPUT_SIDE, sameSide } from '../ops/side-formula.js';
-import { shapeFormula } from '../ir/shape-formulas.js';
+import { channelsFirst, shapeFormula } from '../ir/shape-formulas.js';
 
 const { onnx } = onnxProto;
 
@@ -20,8 +20,7 @@ type Dim = { dimValue: number } | { dimParam: string };
 
 /** An NCHW value description with a symbolic batch dimension. */
 function valueInfo(name: string, shape: readonly Dim[]) {
-  const chw = shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : [...shape];
-  const dim = [{ dimParam: 'batch' }, ...chw];
+  const dim = [{ dimParam: 'batch' }, ...channelsFirst(shape)];
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } });
 }
 

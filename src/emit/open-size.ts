@@ -1,28 +1,16 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
-import { layerMacs, layerMacsText, macsFormula, shapeFormula, shapeFormulaText, type DimFormula } from '../ir/shape-formulas.js';
-import { sideExpression } from '../ops/side-formula.js';
-import { stringLiteral } from './escape.js';
-
-/** An integer with digit separators, as the fixed-size module writes its counts: 21_282_122. */
-const separated = (value: number) => String(value).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
-
-/** A dimension as a TypeScript expression of `height` and `width`. */
-function dimExpression(dim: DimFormula): string {
-  switch (dim.kind) {
-    case 'fixed':
-      return String(dim.value);
-    case 'height':
-    case 'width':
-      return sideExpression(dim.side, dim.kind, 'typescript');
-    case 'locations': {
-      const areas = dim.sides.map((side) => `(${sideExpression(side, 'height', 'typescript')}) * (${sideExpression(side, 'width', 'typescript')})`);
-      return `${dim.perInputPixel} * (${areas.join(' + ')})`;
-    }
-  }
-}
-
-/** ONNX and PyTorch order a feature map's dimensions [channels, height, width]. */
-const channelsFirst = (dims: readonly DimFormula[]) => (dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : dims);
+import {
+  areaExpression,
+  channelsFirst,
+  dimExpression,
+  layerMacs,
+  layerMacsText,
+  macsFormula,
+  shapeFormula,
+  shapeFormulaText,
+  type DimFormula,
+} from '../ir/shape-formulas.js';
+import { integer, stringLiteral } from './escape.js';
 
 /**
  * For an open-size graph: `sizes`, the sides it takes, and the input's and outputs' shapes as functions of the
@@ -32,7 +20,10 @@ export function openShapeFunctions(graph: AnalyzedGraph, layout: 'nhwc' | 'nchw'
   const { minimum, maximum, multiple } = graph.sizes!;
   const order = (dims: readonly DimFormula[]) => (layout === 'nchw' ? channelsFirst(dims) : dims);
   const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
-  const tuple = (i: number) => `[${order(shapeFormula(graph, i)).map(dimExpression).join(', ')}]`;
+  const tuple = (i: number) =>
+    `[${order(shapeFormula(graph, i))
+      .map((dim) => dimExpression(dim, 'typescript'))
+      .join(', ')}]`;
   const single = graph.outputs.length === 1;
   const outputs = graph.outputs.map((output) => tuple(index.get(output.op)!));
   const what = layout === 'nchw' ? '[channels, height, width]' : '[height, width, channels]';
@@ -59,13 +50,10 @@ export function openShapeFunctions(graph: AnalyzedGraph, layout: 'nhwc' | 'nchw'
 /** `macs(height, width)`, the multiply-accumulates of one image of that size. */
 export function openMacsFunction(graph: AnalyzedGraph): string[] {
   const formula = macsFormula(graph);
-  const terms = formula.perPixel.map(
-    ({ side, coefficient }) =>
-      `${separated(coefficient)} * (${sideExpression(side, 'height', 'typescript')}) * (${sideExpression(side, 'width', 'typescript')})`,
-  );
+  const terms = formula.perPixel.map(({ side, coefficient }) => `${integer(coefficient)} * ${areaExpression(side, 'typescript')}`);
   return [
     '/** Multiply-accumulates per `height`×`width` image, in convolutions and dense layers. */',
-    `export const macs = (height: number, width: number): number => ${[...terms, ...(formula.fixed > 0 ? [separated(formula.fixed)] : [])].join(' + ') || '0'};`,
+    `export const macs = (height: number, width: number): number => ${[...terms, ...(formula.fixed > 0 ? [integer(formula.fixed)] : [])].join(' + ') || '0'};`,
   ];
 }
 
@@ -75,8 +63,8 @@ export function openLayerRows(graph: AnalyzedGraph): string[] {
   return graph.layers.map((layer, i) => {
     const params = layer.trainable + layer.nonTrainable;
     const layerMac = macs[i]!;
-    const count = 'fixed' in layerMac ? separated(layerMac.fixed) : stringLiteral(layerMacsText(layerMac));
-    return `{ name: ${stringLiteral(layer.op.name)}, op: ${stringLiteral(layer.op.kind)}, outputShape: ${stringLiteral(shapeFormulaText(shapeFormula(graph, i)))}, params: ${separated(params)}, macs: ${count} }`;
+    const count = 'fixed' in layerMac ? integer(layerMac.fixed) : stringLiteral(layerMacsText(layerMac));
+    return `{ name: ${stringLiteral(layer.op.name)}, op: ${stringLiteral(layer.op.kind)}, outputShape: ${stringLiteral(shapeFormulaText(shapeFormula(graph, i)))}, params: ${integer(params)}, macs: ${count} }`;
   });
 }
 

@@ -7,8 +7,7 @@ import { pythonComment, pythonIdentifierScope, pythonStringLiteral } from './esc
 import { detectionConfig } from './detection-constant.js';
 import { DEFAULT_REGENERATE, generatedHeader, type EmitOptions } from './header.js';
 import { forwardValueNames } from './pytorch-values.js';
-import { macsFormula, shapeFormula, shapeFormulaText, type DimFormula } from '../ir/shape-formulas.js';
-import { sideExpression, type SideFormula } from '../ops/side-formula.js';
+import { areaExpression, channelsFirst, dimExpression, macsFormula, shapeFormula, shapeFormulaText } from '../ir/shape-formulas.js';
 
 /** Names the emitted file declares or imports at top level; the model's class must not take them. */
 const moduleNames = [
@@ -147,22 +146,12 @@ function openSizeConstants(graph: AnalyzedGraph): string[] {
   ];
 }
 
-/** A dimension as a Python expression of `height` and `width`. */
-function pythonDim(dim: DimFormula): string {
-  if (dim.kind === 'fixed') return String(dim.value);
-  if (dim.kind !== 'locations') return sideExpression(dim.side, dim.kind, 'python');
-  return `${dim.perInputPixel} * (${dim.sides.map((side) => pythonArea(side)).join(' + ')})`;
-}
-
-const pythonArea = (side: SideFormula) => `(${sideExpression(side, 'height', 'python')}) * (${sideExpression(side, 'width', 'python')})`;
-
 /** An open size's output shapes and multiply-accumulates, as functions of the input's height and width. */
 function openSizeFunctions(graph: AnalyzedGraph): string[] {
   const index = new Map(graph.layers.map((layer, i) => [layer.op.name, i]));
   const shape = (i: number) => {
-    const dims = shapeFormula(graph, i);
-    const ordered = dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : dims;
-    return `(${ordered.map(pythonDim).join(', ')}${ordered.length === 1 ? ',' : ''})`;
+    const ordered = channelsFirst(shapeFormula(graph, i));
+    return `(${ordered.map((dim) => dimExpression(dim, 'python')).join(', ')}${ordered.length === 1 ? ',' : ''})`;
   };
   const { fixed, perPixel } = macsFormula(graph);
   return [
@@ -175,7 +164,7 @@ function openSizeFunctions(graph: AnalyzedGraph): string[] {
     '',
     'def macs(height: int, width: int) -> int:',
     '    """Multiply-accumulates per height × width image, in convolutions and dense layers."""',
-    `    return ${[...perPixel.map(({ side, coefficient }) => `${coefficient} * ${pythonArea(side)}`), ...(fixed > 0 ? [String(fixed)] : [])].join(' + ') || '0'}`,
+    `    return ${[...perPixel.map(({ side, coefficient }) => `${coefficient} * ${areaExpression(side, 'python')}`), ...(fixed > 0 ? [String(fixed)] : [])].join(' + ') || '0'}`,
   ];
 }
 
@@ -318,14 +307,11 @@ function expression(op: Op, args: readonly string[]): string {
   return `self${path}(${args.join(', ')})`;
 }
 
-const channelsFirst = (shape: Shape): Shape => (shape.length === 3 ? [shape[2]!, shape[0]!, shape[1]!] : shape);
-
 const tuple = (shape: Shape) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
 const shapeText = (shape: Shape) => channelsFirst(shape).join('×');
 
 /** Layer `index`'s shape formula, channels first: `64×⌈H/2⌉×⌈W/2⌉`. */
 function channelsFirstFormula(graph: AnalyzedGraph, index: number): string {
-  const dims = shapeFormula(graph, index);
-  return shapeFormulaText(dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : dims);
+  return shapeFormulaText(channelsFirst(shapeFormula(graph, index)));
 }

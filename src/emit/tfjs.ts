@@ -5,7 +5,7 @@ import { definitionOf, type BatchNormOp } from '../ops/index.js';
 import type { InferencePlan } from '../runtime/inference/plan.js';
 import { LAYER_HELPERS } from '../runtime/ops/names.js';
 import { inferencePlan } from './plan.js';
-import { docComment, identifierScope, lineComment, stringLiteral } from './escape.js';
+import { docComment, identifierScope, integer, lineComment, stringLiteral } from './escape.js';
 import { generatedHeader, type EmitOptions } from './header.js';
 import { openLayerRows, openMacsFunction, openShapeComment, openShapeFunctions } from './open-size.js';
 import { imageFunctions, imageImports } from './tfjs-images.js';
@@ -315,12 +315,6 @@ function tuple(shape: Shape): string {
 
 export function shapeText(shape: Shape): string {
   return shape.join('×');
-}
-
-/** Integers with digit separators, so that counts read at a glance: 21_282_122. */
-function integer(value: number): string {
-  if (!Number.isSafeInteger(value)) throw new InternalError(`${value} is not an exact integer`);
-  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
 }
 
 function float(value: number): string {

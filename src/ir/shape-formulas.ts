@@ -1,6 +1,6 @@
 import { InternalError } from '../errors/internal-error.js';
 import { definitionOf } from '../ops/index.js';
-import { formatSide, sameSide, sideAt, type SideFormula } from '../ops/side-formula.js';
+import { formatSide, sameSide, sideAt, sideExpression, type SideFormula } from '../ops/side-formula.js';
 import type { AnalyzedGraph } from './analyze.js';
 import type { OpenSizes } from './sizes.js';
 
@@ -53,6 +53,27 @@ export function dimAt(dim: DimFormula, height: number, width: number): number {
       return dim.perInputPixel * dim.sides.reduce((sum, side) => sum + sideAt(side, height) * sideAt(side, width), 0);
   }
 }
+
+/** A side's area, side(H)·side(W), as a TypeScript or Python expression of `height` and `width`. */
+export function areaExpression(side: SideFormula, language: 'typescript' | 'python'): string {
+  return `(${sideExpression(side, 'height', language)}) * (${sideExpression(side, 'width', language)})`;
+}
+
+/** A dimension as a TypeScript or Python expression of `height` and `width`. */
+export function dimExpression(dim: DimFormula, language: 'typescript' | 'python'): string {
+  switch (dim.kind) {
+    case 'fixed':
+      return String(dim.value);
+    case 'height':
+    case 'width':
+      return sideExpression(dim.side, dim.kind, language);
+    case 'locations':
+      return `${dim.perInputPixel} * (${dim.sides.map((side) => areaExpression(side, language)).join(' + ')})`;
+  }
+}
+
+/** ONNX and PyTorch order a feature map's dimensions [channels, height, width]; anything else stays as it is. */
+export const channelsFirst = <T>(dims: readonly T[]): T[] => (dims.length === 3 ? [dims[2]!, dims[0]!, dims[1]!] : [...dims]);
 
 /** `⌈H/4⌉×⌈W/4⌉×64`, `1000`, `9·(⌈H/8⌉·⌈W/8⌉ + ⌈H/16⌉·⌈W/16⌉)×91`. */
 export function shapeFormulaText(dims: readonly DimFormula[]): string {
