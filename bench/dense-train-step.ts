@@ -269,10 +269,11 @@ async function timeLoaders(): Promise<{ results: LoaderResult[]; images: number 
   const detection = openDetectionSource({ kind: 'coco', imagesDir: undefined, annotations: scenes.coco.train.replace(/^coco:/, '') });
   const segmentation = openMaskFolder(scenes.masks.replace(/^masks:/, ''), { split: 'train' });
   const graphs = { detection: compile('detection').graph, segmentation: compile('segmentation').graph };
+  const anchors = anchorsOf(graphs.detection);
   const detectionBatching = {
     dataset: detection,
     mapping: categoryMapping(detection.categories, 3, detection.source),
-    anchors: anchorsOf(graphs.detection),
+    anchorsAt: () => anchors,
     // The detection recipe's default (--augment flip); segmentation takes torchvision's reference recipe.
     augmentation: { horizontalFlip: true, scaleRange: [1, 1] as const },
   };

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mulberry32 } from '../src/random/mulberry32.js';
-import { fitImage } from '../src/runtime/images/pipeline.js';
+import { fitImage, naturalSize } from '../src/runtime/images/pipeline.js';
 import type { Pixels } from '../src/runtime/images/pixels.js';
 import { crop, resample } from '../src/runtime/images/resample.js';
-import { augmentDetection, augmentSegmentation, type ImageWithBoxes } from '../src/train/dense-augment.js';
+import { augmentDetection, augmentDetectionAtSize, augmentSegmentation, type ImageWithBoxes } from '../src/train/dense-augment.js';
 
 const PYTHON = '/usr/bin/python3';
 const havePil = spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0;
@@ -125,6 +125,30 @@ test('under scale jitter, crops, padding and flips, every box frames its object 
     Object.values(seen).every((count) => count > 0),
     `every case is met: ${JSON.stringify(seen)}`,
   );
+});
+
+test("at an open size's natural size, jitter and flip off give the natural-size fit of evaluation; jitter keeps its window within that size and its boxes framed", () => {
+  // 60 × 40 under shorter side 50, longer at most 70: min(50 / 40, 70 / 60) = 1.1666…, so ⌊60 · 1.1666…⌋ × ⌊40 · 1.1666…⌋ = 70 × 46.
+  const sizes = { minSize: 50, maxSize: 70, multiple: 16 };
+  const sample = twoObjects();
+  const natural = naturalSize(sample.pixels, sizes);
+  assert.equal(natural, { width: 70, height: 46 });
+  // The batch is larger than the image: the natural fit does not depend on it.
+  const fitted = fitImage(sample.pixels, { height: 48, width: 80, channels: 3, fit: 'natural', sizes, interpolation: 'bicubic' });
+  const plain = augmentDetectionAtSize(sample, natural, { horizontalFlip: false, scaleRange: [1, 1], interpolation: 'bicubic' }, mulberry32(3));
+  assert.equal(plain.pixels, fitted.pixels);
+  assert.equal(plain.placement, fitted.placement);
+  assertFramed(plain, 'natural size');
+  const seen = { cropped: 0, padded: 0 };
+  for (let seed = 0; seed < 60; seed++) {
+    const result = augmentDetectionAtSize(sample, natural, { horizontalFlip: true, scaleRange: [0.5, 1.5] }, mulberry32(seed));
+    const { filled, left, top } = result.placement;
+    assert.ok(filled.width <= natural.width && filled.height <= natural.height, `seed ${seed}: ${JSON.stringify(filled)}`);
+    assertFramed(result, `seed ${seed}`);
+    seen.cropped += Number(left > 0 || top > 0);
+    seen.padded += Number(filled.width < natural.width);
+  }
+  assert.ok(seen.cropped > 0 && seen.padded > 0, JSON.stringify(seen));
 });
 
 test('a crop cuts the resized image where it says, clips the boxes it cuts and drops those it leaves out, labels and all', () => {

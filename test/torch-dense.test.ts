@@ -167,7 +167,7 @@ function denseData(graph: AnalyzedGraph, dataset = lossless): DenseData {
   const [train, val] = [dataset.coco.train, dataset.coco.val].map((data) =>
     openDetectionSource({ kind: 'coco', imagesDir: undefined, annotations: data.replace(/^coco:/, '') }),
   );
-  return { kind: 'detection', train: train!, val: val!, mapping: categoryMapping(train!.categories, 3, train!.source), config: detectionConfig(graph) };
+  return { kind: 'detection', train: train!, val: val!, mapping: categoryMapping(train!.categories, 3, train!.source), configAt: () => detectionConfig(graph) };
 }
 
 /**

@@ -140,7 +140,7 @@ function detectionRun() {
   const graph = analyzeSpecFile(specs.retinanet);
   const open = (source: string) => openDetectionSource({ kind: 'coco', imagesDir: undefined, annotations: source.replace(/^coco:/, '') });
   const [train, val] = [open(scenes.coco.train), open(scenes.coco.val)];
-  const data = { kind: 'detection', train, val, mapping: categoryMapping(train.categories, 3, train.source), config: detectionConfig(graph) } as const;
+  const data = { kind: 'detection', train, val, mapping: categoryMapping(train.categories, 3, train.source), configAt: () => detectionConfig(graph) } as const;
   const augmentation = { cropPadding: 0, horizontalFlip: true, scaleRange: [0.5, 1.5] } as const;
   return { graph, data, config: runConfig({ learningRate: 0.01, schedule: 'steps', augmentation, clipGradNorm: 10 }) };
 }

@@ -9,6 +9,7 @@ import { DATA_SOURCE_ARG, TRAINING_SOURCES, parseDataSource } from './data-sourc
 import { defineCommand, UsageError, type OptionTable, type OptionValues } from './command-line.js';
 import type { TrainCommandOptions } from './train-options.js';
 import { DENSE_OPTIMIZER, recipeText } from '../train/dense/recipes.js';
+import { SIZE_OPTIONS } from './run-options.js';
 
 /** A run's folder when --out is not given: runs/<spec file's name>. */
 const RUNS_DIR = 'runs';
@@ -82,8 +83,11 @@ const options = {
   size: {
     type: 'string',
     arg: 'HxW',
-    help: 'Specs whose input size is open: the one size to train at, such as 512x512 (the weights then serve every size the spec takes; give it again with --resume)',
+    help:
+      'Specs whose input size is open: the one size to train at, such as 512x512 (the weights then serve every size the spec takes; give it again with --resume). ' +
+      'Without it, open-size detectors and segmenters train at natural sizes (--min-size, --max-size)',
   },
+  ...SIZE_OPTIONS,
   'val-data': {
     type: 'string',
     arg: DATA_SOURCE_ARG,
@@ -173,7 +177,7 @@ const options = {
 } as const satisfies OptionTable;
 
 /** Options of netspec's own trainer that the PyTorch engine does not take. */
-const TFJS_ONLY = ['workers', 'freeze'] as const satisfies readonly (keyof typeof options)[];
+const TFJS_ONLY = ['workers', 'freeze', 'min-size', 'max-size'] as const satisfies readonly (keyof typeof options)[];
 /** Options that only the PyTorch engine reads. */
 const TORCH_ONLY = ['nproc', 'nnodes', 'node-rank', 'rdzv-endpoint'] as const satisfies readonly (keyof typeof options)[];
 
@@ -194,6 +198,8 @@ const RUN_SETTINGS = [
   'init',
   'freeze',
   'clip-grad',
+  'min-size',
+  'max-size',
 ] as const satisfies readonly (keyof typeof options)[];
 
 export const command = defineCommand({
@@ -252,7 +258,8 @@ DataLoader workers read; the losses are torchvision's; netspec scores the final 
     const folder = { valSplit: values['val-split'], strict: values.strict, maxPixels: values['max-pixels'] };
     const out = values.out ?? `${RUNS_DIR}/${name}`;
     const dense = { valData: values['val-data'], splits: values.splits, augment: values.augment, augments: TASK_AUGMENTATIONS, given };
-    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense, size: values.size };
+    const sizes = { minSize: values['min-size'], maxSize: values['max-size'] };
+    const run = { spec, data, folder, init: values.init, out, resume: values.resume, dense, size: values.size, sizes };
     if (values.engine === 'torch') {
       const unsupported = TFJS_ONLY.filter((option) => given.has(option));
       if (unsupported.length > 0) throw new UsageError(`--engine torch does not take ${unsupported.map((n) => `--${n}`).join(', ')}`);

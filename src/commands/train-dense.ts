@@ -9,10 +9,10 @@ import { UserError } from '../errors/user-error.js';
 import { assertWritable } from '../files/output-guard.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { initBackend } from '../runtime/backends/node.js';
-import { imageTransformFor } from '../runtime/images/pipeline.js';
+import { defaultSizePolicy, imageTransformFor } from '../runtime/images/pipeline.js';
 import { progressLine } from '../terminal/progress.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
-import type { TrainConfig } from '../train/config.js';
+import type { NaturalSizes, TrainConfig } from '../train/config.js';
 import type { DenseEpochRecord } from '../train/dense/dense-report.js';
 import type { DenseData } from '../train/dense/dense-batches.js';
 import { trainDense } from '../train/dense/dense-train.js';
@@ -34,6 +34,8 @@ export interface DenseCommandOptions {
   /** The options given on the command line; the others take the task's defaults below. */
   readonly given: ReadonlySet<string>;
   readonly replicas: (backend: string) => number;
+  /** `--min-size` and `--max-size` for an open-size model trained at natural sizes. */
+  readonly sizes?: { readonly minSize?: number; readonly maxSize?: number };
 }
 
 export interface DenseRunOptions {
@@ -52,7 +54,7 @@ export async function trainDenseCommand(graph: AnalyzedGraph, options: DenseRunO
   if (options.data.kind !== 'annotated') throw new UserError(`${graph.name} is a ${graph.task!.kind} model: train it on coco:, voc: or masks: data`);
   const data = openDenseData(graph, options.data.source, dense, options.folder.maxPixels);
   const backend = await initBackend();
-  const config = denseConfig(graph, options.config, dense.given, backend, dense.replicas);
+  const config = { ...denseConfig(graph, options.config, dense.given, backend, dense.replicas), naturalSizes: naturalSizesOf(graph, dense.sizes ?? {}) };
   const init = options.init === undefined ? undefined : { weights: (await readUserWeights(options.init)).weights, source: options.init };
   const freeze = [...(config.freeze ?? []), ...(init && graph.task!.kind === 'detection' ? frozenNorms(graph, config.freeze ?? []) : [])];
   const transform = imageTransformFor(graph);
@@ -103,6 +105,13 @@ export function denseConfig(
   };
 }
 
+/** torchvision's size policy for an open-size model, with the sides asked for; null for a model of one size. */
+function naturalSizesOf(graph: AnalyzedGraph, asked: { readonly minSize?: number; readonly maxSize?: number }): NaturalSizes | null {
+  if (!graph.sizes) return null;
+  const { minSize, maxSize } = defaultSizePolicy(graph.task!.kind, graph.sizes, asked);
+  return { minSize, maxSize };
+}
+
 /** The backbone's BatchNorm layers, frozen when a detector starts from trained weights; the user's --freeze checked on the way. */
 function frozenNorms(graph: AnalyzedGraph, freeze: readonly string[]): string[] {
   // Only its layers are read.
@@ -126,7 +135,13 @@ export function openDenseData(graph: AnalyzedGraph, source: AnnotatedSource, den
     throw new UsageError(`coco: data holds one split a file; name the validation split's annotations with --val-data coco:ANNOTATIONS.json`);
   const val = open(valSource ?? source, { split: valSource?.kind === 'coco' ? undefined : valSplit, maxPixels });
   if (train.task === 'detection' && val.task === 'detection')
-    return { kind: 'detection', train, val, mapping: detectionMapping(graph, train, val), config: detectionConfig(graph) };
+    return {
+      kind: 'detection',
+      train,
+      val,
+      mapping: detectionMapping(graph, train, val),
+      configAt: (size) => detectionConfig(graph, graph.sizes ? size : undefined),
+    };
   if (train.task === 'segmentation' && val.task === 'segmentation') return { kind: 'segmentation', train, val, classNames: segmentationClasses(graph, train) };
   throw new Error(`the ${task.kind} data opened as ${train.task} and ${val.task}`);
 }

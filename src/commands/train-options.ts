@@ -16,6 +16,8 @@ export interface TrainCommandOptions {
   readonly init: string | undefined;
   /** `--size HxW`, the one size an open-size spec trains at. */
   readonly size: string | undefined;
+  /** `--min-size` and `--max-size`: the size policy of an open-size detector or segmenter trained at natural sizes. */
+  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
   /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */

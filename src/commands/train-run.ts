@@ -11,6 +11,7 @@ import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
 import { graphAtSize } from './input-size.js';
+import { askedSizes } from './run-options.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
 import { untilStopped } from './stop-signals.js';
@@ -24,19 +25,30 @@ function defaultReplicas(backend: string): number {
   return backend === 'wasm' ? Math.min(availableParallelism(), MAX_DEFAULT_REPLICAS) : 1;
 }
 
-/** The graph a run trains: the spec's, or an open-size spec's at the one size `--size` gives. */
-function trainingGraph(graph: AnalyzedGraph, size: string | undefined): AnalyzedGraph {
-  if (size !== undefined) return graphAtSize(graph, size);
-  if (graph.sizes)
+/**
+ * The graph a run trains: the spec's, or an open-size spec's at the one size `--size` gives. An open-size detector
+ * or segmenter without `--size` trains at natural sizes on netspec's trainer; the PyTorch engine and classifiers
+ * need one size.
+ */
+function trainingGraph(graph: AnalyzedGraph, options: TrainCommandOptions): AnalyzedGraph {
+  const asked = askedSizes(graph, options.sizes.minSize, options.sizes.maxSize);
+  if (options.size !== undefined) {
+    if (Object.keys(asked).length > 0) throw new UsageError('--size trains at one size, --min-size and --max-size at natural sizes: give one or the other');
+    return graphAtSize(graph, options.size);
+  }
+  if (!graph.sizes) return graph;
+  if (!graph.task)
     throw new UserError(
       `training ${graph.name}, whose input size is open, needs --size HxW: one size it takes to train at (the weights then serve every size)`,
     );
+  if (options.launch)
+    throw new UserError(`--engine torch trains ${graph.name}, whose input size is open, at one size: give --size HxW (natural sizes are netspec's trainer's)`);
   return graph;
 }
 
 /** `netspec train`: a detector or segmenter goes to its own path; a classifier is checked against the dataset, then trains. */
 export async function trainCommand(options: TrainCommandOptions): Promise<number> {
-  const graph = trainingGraph(analyzeSpecFile(options.spec), options.size);
+  const graph = trainingGraph(analyzeSpecFile(options.spec), options);
   const dense = options.dense;
   if (dense) {
     const allowed = dense.augments[graph.task?.kind ?? 'classification'];
@@ -46,7 +58,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<number
       );
   }
   if (graph.task) {
-    const denseRun = { ...dense!, replicas: defaultReplicas };
+    const denseRun = { ...dense!, replicas: defaultReplicas, sizes: options.sizes };
     return options.launch ? trainTorchDenseCommand(graph, options, denseRun, options.launch) : trainDenseCommand(graph, options, denseRun);
   }
   const denseOnly = (['val-data', 'splits'] as const).filter((name) => dense?.given.has(name));

@@ -22,6 +22,17 @@ export interface TrainConfig {
   readonly freeze?: readonly string[];
   /** Gradients are scaled to this global 2-norm when above it (clip_grad_norm_); null or absent: not clipped. */
   readonly clipGradNorm?: number | null;
+  /**
+   * Open-size detectors and segmenters trained at natural sizes: torchvision's size policy, each image's shorter side
+   * scaled to `minSize` with its longer at most `maxSize`; absent or null for a run at one input size.
+   */
+  readonly naturalSizes?: NaturalSizes | null;
+}
+
+/** The two sides of torchvision's size policy (see naturalSize). */
+export interface NaturalSizes {
+  readonly minSize: number;
+  readonly maxSize: number;
 }
 
 /** On wasm, replicas by default are one per core, up to this many. */
@@ -66,6 +77,7 @@ export const CONFIG_BOUNDS = {
   trainLimit: { min: 1, integer: true },
   replicas: { min: 1, max: 64, integer: true },
   clipGradNorm: { min: 0, max: 1e6, exclusiveMin: true },
+  side: { min: 1, max: 65_536, integer: true },
 } as const satisfies Record<string, Bounds>;
 
 /** Why a saved scale-jitter range is unusable, or undefined (absent is off). */
@@ -73,6 +85,14 @@ function scaleRangeProblem(range: unknown): string | undefined {
   if (range === undefined) return undefined;
   const ok = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number' && x > 0 && x <= 10) && range[0] <= range[1];
   return ok ? undefined : `the scale range ${JSON.stringify(range)} is not two numbers 0 < low ≤ high ≤ 10`;
+}
+
+/** Why a saved size policy is unusable, or undefined (absent or null is one input size). */
+function naturalSizesProblem(sizes: unknown): string | undefined {
+  if (sizes === undefined || sizes === null) return undefined;
+  if (typeof sizes !== 'object') return 'the natural sizes are not an object';
+  const { minSize, maxSize } = sizes as Record<string, unknown>;
+  return outOfBounds('the natural size', minSize, CONFIG_BOUNDS.side) ?? outOfBounds('the largest natural side', maxSize, CONFIG_BOUNDS.side);
 }
 
 /** Why `value` is outside `bounds`, in words naming `what`, or undefined. */
@@ -137,6 +157,7 @@ export function configProblem(
     (config.clipGradNorm === undefined || config.clipGradNorm === null
       ? undefined
       : outOfBounds('the gradient clipping norm', config.clipGradNorm, CONFIG_BOUNDS.clipGradNorm)) ??
-    scaleRangeProblem(augmentation.scaleRange)
+    scaleRangeProblem(augmentation.scaleRange) ??
+    naturalSizesProblem(config.naturalSizes)
   );
 }

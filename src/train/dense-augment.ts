@@ -4,7 +4,7 @@
 // with jitter off training sees the very bytes evaluation sees. Randomness comes in as a generator, so that a seeded
 // run is reproducible. Plain TypeScript over typed arrays: it runs in Node, workers and pages alike.
 import { IGNORE_INDEX } from '../data/dataset.js';
-import { fitImage, type Placement } from '../runtime/images/pipeline.js';
+import { fitImage, type ImageGeometry, type Placement } from '../runtime/images/pipeline.js';
 import { checkSize, type Pixels } from '../runtime/images/pixels.js';
 import { resample, type Interpolation } from '../runtime/images/resample.js';
 
@@ -74,10 +74,40 @@ export interface SegmentationAugmentation {
 export function augmentDetection(sample: ImageWithBoxes, input: InputSize, options: DetectionAugmentation, random: () => number): AugmentedDetection {
   checkDetection(sample, input, options);
   const image = sample.pixels;
-  const [low, high] = options.scaleRange;
-  const scale = Math.min(input.height / image.height, input.width / image.width) * (low + random() * (high - low));
+  const letterbox = Math.min(input.height / image.height, input.width / image.width);
   // As the letterbox rounds its filled size; a factor of 1 never outgrows the input, so this is its size exactly.
-  const resized = { width: Math.max(1, Math.round(image.width * scale)), height: Math.max(1, Math.round(image.height * scale)) };
+  const resized = (factor: number) => {
+    const scale = letterbox * factor;
+    return { width: Math.max(1, Math.round(image.width * scale)), height: Math.max(1, Math.round(image.height * scale)) };
+  };
+  return jitteredWindow(sample, input, resized, options, random);
+}
+
+/**
+ * The same at an open-size model's natural size (`naturalSize` under the run's size policy), which is then both the
+ * size the image is scaled to before the factor and the window cut from it: with a factor of 1 and no flip, these
+ * are the very pixels and placement evaluation's natural-size fit gives.
+ */
+export function augmentDetectionAtSize(sample: ImageWithBoxes, natural: InputSize, options: DetectionAugmentation, random: () => number): AugmentedDetection {
+  checkDetection(sample, natural, options);
+  const resized = (factor: number) => ({
+    width: Math.max(1, Math.round(natural.width * factor)),
+    height: Math.max(1, Math.round(natural.height * factor)),
+  });
+  return jitteredWindow(sample, natural, resized, options, random);
+}
+
+/** The image scaled to `resized(factor)` for a factor drawn from the scale range, a window of `input` cut or padded, and the flip. */
+function jitteredWindow(
+  sample: ImageWithBoxes,
+  input: InputSize,
+  resizedBy: (factor: number) => InputSize,
+  options: DetectionAugmentation,
+  random: () => number,
+): AugmentedDetection {
+  const image = sample.pixels;
+  const [low, high] = options.scaleRange;
+  const resized = resizedBy(low + random() * (high - low));
   const left = Math.floor(random() * (Math.max(0, resized.width - input.width) + 1));
   const top = Math.floor(random() * (Math.max(0, resized.height - input.height) + 1));
   const filled = { width: Math.min(input.width, resized.width), height: Math.min(input.height, resized.height) };
@@ -184,17 +214,17 @@ export function augmentSegmentation(sample: ImageWithMask, input: InputSize, ran
 }
 
 /**
- * No augmentation: the image as evaluation fits it (`fitImage`'s letterbox, only the filled pixels, which the caller
- * pads with zeros after normalisation) and its mask resized alike by nearest and padded to the input with
- * IGNORE_INDEX, so that padding is never scored.
+ * No augmentation: the image as evaluation fits it (`fitImage`'s letterbox, or its natural size within a batch of an
+ * open-size model; only the filled pixels, which the caller pads with zeros after normalisation) and its mask
+ * resized alike by nearest and padded to the input with IGNORE_INDEX, so that padding is never scored.
  */
-export function letterboxSegmentation(sample: ImageWithMask, input: InputSize, options: Pick<SegmentationAugmentation, 'interpolation'> = {}): ImageWithMask {
-  checkSegmentation(sample, input, {});
-  const { pixels, placement } = fitImage(sample.pixels, { ...input, channels: sample.pixels.channels, fit: 'letterbox', interpolation: options.interpolation });
+export function fittedSegmentation(sample: ImageWithMask, geometry: Omit<ImageGeometry, 'channels'>): ImageWithMask {
+  checkSegmentation(sample, geometry, {});
+  const { pixels, placement } = fitImage(sample.pixels, { ...geometry, channels: sample.pixels.channels });
   const { filled } = placement;
   const plane = { width: sample.pixels.width, height: sample.pixels.height, channels: 1 as const, data: sample.mask };
   const mask = nearestWindow(plane, filled, { first: 0, count: filled.height }, { first: 0, count: filled.width });
-  return { pixels, mask: padded(mask, input, IGNORE_INDEX).data };
+  return { pixels, mask: padded(mask, geometry, IGNORE_INDEX).data };
 }
 
 /** The size torchvision's Resize(size) gives: the shorter side `size`, the longer scaled and truncated. */

@@ -9,6 +9,8 @@ import type { BatchTargets, Evaluation, GradientResult } from './replica.js';
 export interface TrainingBatch {
   readonly images: Float32Array;
   readonly targets: BatchTargets;
+  /** The images' height and width, for a model of an open input size; a fixed size's are the model's. */
+  readonly size?: { readonly height: number; readonly width: number };
   /** Seeds the share's dropout and drop path (see training-random.ts); unseeded when absent. */
   readonly seed?: number;
 }

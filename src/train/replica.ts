@@ -65,14 +65,17 @@ export class Replica {
 
   /**
    * Gradients of the batch's loss with BatchNorm in training mode (updating its statistics): a classifier's mean
-   * cross-entropy over its labels, or a detector's or segmenter's loss over its dense targets.
+   * cross-entropy over its labels, or a detector's or segmenter's loss over its dense targets. `size` is the images'
+   * height and width where the model's input size is open.
    */
-  gradients(images: Float32Array, targets: BatchTargets, seed?: number): GradientResult {
+  gradients(images: Float32Array, targets: BatchTargets, seed?: number, size?: { readonly height: number; readonly width: number }): GradientResult {
     const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
     // An empty share (a batch of fewer images than replicas) has no loss to differentiate: its weight in the average
     // is zero, and running the model on it would fail (the wasm backend divides by the batch size) or give NaN.
     if (count === 0) return { gradients: new Float32Array(this.trainableSize), lossSum: 0, correct: 0, count: 0, parts: {} };
-    const shape = [count, ...(this.model.inputs[0]!.shape.slice(1) as number[])];
+    const [height, width, channels] = this.model.inputs[0]!.shape.slice(1) as [number | null, number | null, number];
+    if ((height === null || width === null) && !size) throw new Error('a batch for a model of an open input size must carry its size');
+    const shape = [count, height ?? size!.height, width ?? size!.width, channels];
     // Dropout and drop path draw from the step's seed, so that a run repeats and resumes exactly.
     seedTrainingRandomness(seed);
     const result = tf.tidy(() => {

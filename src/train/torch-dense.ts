@@ -88,7 +88,7 @@ function dataIndex(graph: AnalyzedGraph, data: DenseData, transform: ImageTransf
   const indexed = ({ boxes, labels }: { boxes: Float32Array; labels: Int32Array }) => ({ boxes: [...boxes], labels: [...labels] });
   const boxes = (set: DetectionDataset) =>
     Array.from({ length: set.length }, (_, i) => ({ path: set.image(i).path, ...indexed(trainedObjects(set.objects(i), data.mapping)) }));
-  return { ...common, anchors: [...allAnchors(data.config, transform)], train: boxes(data.train), val: boxes(data.val) };
+  return { ...common, anchors: [...allAnchors(data.configAt([height, width]), transform)], train: boxes(data.train), val: boxes(data.val) };
 }
 
 /**

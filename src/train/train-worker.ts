@@ -13,7 +13,7 @@ const port = parentPort!;
 port.on('message', (message: ReplicaMessage) => {
   try {
     if (message.kind === 'gradients') {
-      const result = replica.gradients(message.images, message.targets, message.seed);
+      const result = replica.gradients(message.images, message.targets, message.seed, message.size);
       port.postMessage({ kind: 'gradients', result }, [result.gradients.buffer as ArrayBuffer]);
     } else if (message.kind === 'evaluate') {
       port.postMessage({ kind: 'evaluated', result: replica.evaluate(message.batches) });

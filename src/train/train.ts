@@ -318,16 +318,16 @@ export function clipGradientNorm(gradients: Float32Array, maxNorm: number): numb
 }
 
 async function gradients(main: Replica, workers: ReplicaWorkers | undefined, batch: TrainingBatch): Promise<GradientResult[]> {
-  if (!workers) return [main.gradients(batch.images, batch.targets, batch.seed)];
+  if (!workers) return [main.gradients(batch.images, batch.targets, batch.seed, batch.size)];
   const [own, ...rest] = splitBatch(batch, workers.size + 1);
   const pending = workers.gradients(rest);
-  const result = main.gradients(own!.images, own!.targets, own!.seed);
+  const result = main.gradients(own!.images, own!.targets, own!.seed, own!.size);
   return [result, ...(await pending)];
 }
 
 /** The batch in `replicas` contiguous shares of as near equal image counts as can be, each with a seed of its own. */
 function splitBatch(batch: TrainingBatch, replicas: number): TrainingBatch[] {
-  const { images, targets, seed } = batch;
+  const { images, targets, seed, size } = batch;
   const count = targets instanceof Int32Array ? targets.length : targetCount(targets);
   const imageSize = images.length / count;
   const bounds = Array.from({ length: replicas + 1 }, (_, i) => Math.round((i * count) / replicas));
@@ -335,6 +335,7 @@ function splitBatch(batch: TrainingBatch, replicas: number): TrainingBatch[] {
     images: images.slice(bounds[i]! * imageSize, bounds[i + 1]! * imageSize),
     targets: targets instanceof Int32Array ? targets.slice(bounds[i]!, bounds[i + 1]!) : sliceTargets(targets, bounds[i]!, bounds[i + 1]!),
     seed: seed === undefined ? undefined : (seed + i) >>> 0,
+    size,
   }));
 }
 

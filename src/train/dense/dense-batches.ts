@@ -5,9 +5,18 @@ import type { CategoryMapping } from '../../data/categories.js';
 import { IGNORE_INDEX, type DetectionDataset, type DetectionObjects, type SegmentationDataset } from '../../data/dataset.js';
 import { DataFileError } from '../../data/data-file-error.js';
 import { convertChannels } from '../../runtime/images/pixels.js';
-import { normalisePixels, type ImageTransform } from '../../runtime/images/pipeline.js';
+import { batchTransform, naturalSize, normalisePixels, type ImageTransform } from '../../runtime/images/pipeline.js';
 import { generateAnchors, type DetectionConfig } from '../../runtime/tasks/detection.js';
-import { augmentDetection, augmentSegmentation, letterboxSegmentation, type DetectionAugmentation } from '../dense-augment.js';
+import {
+  augmentDetection,
+  augmentDetectionAtSize,
+  augmentSegmentation,
+  fittedSegmentation,
+  type AugmentedDetection,
+  type DetectionAugmentation,
+  type ImageWithMask,
+  type InputSize,
+} from '../dense-augment.js';
 import type { TrainingBatch } from '../parallel.js';
 import { anchorTargets } from './anchor-matching.js';
 
@@ -18,7 +27,8 @@ export type DenseData =
       readonly train: DetectionDataset;
       readonly val: DetectionDataset;
       readonly mapping: CategoryMapping;
-      readonly config: DetectionConfig;
+      /** The decoding settings at an input size: levels follow an open size's input, a fixed size's are its own. */
+      readonly configAt: (size: readonly [height: number, width: number]) => DetectionConfig;
     }
   | { readonly kind: 'segmentation'; readonly train: SegmentationDataset; readonly val: SegmentationDataset; readonly classNames: readonly string[] };
 
@@ -26,39 +36,54 @@ export type DenseData =
 export interface DetectionBatching {
   readonly dataset: DetectionDataset;
   readonly mapping: CategoryMapping;
-  /** All levels' anchors on the input, (x1, y1, x2, y2) each, in the order of the head's outputs. */
-  readonly anchors: Float32Array;
+  /** All levels' anchors on an input of a size, (x1, y1, x2, y2) each, in the order of the head's outputs. */
+  readonly anchorsAt: (size: InputSize) => Float32Array;
   readonly augmentation: Omit<DetectionAugmentation, 'interpolation'>;
 }
 
-/** How a segmenter's batches are made: torchvision's reference recipe, or the evaluation letterbox when off. */
+/** How a segmenter's batches are made: torchvision's reference recipe, or the evaluation fit when off. */
 export interface SegmentationBatching {
   readonly dataset: SegmentationDataset;
   /** The head's classes: a mask value from here up, but 255, is refused. */
   readonly classes: number;
   readonly augment: boolean;
+  /** The recipe's crop and base size for an open-size model; a fixed size crops to its input. */
+  readonly crop?: { readonly size: InputSize; readonly baseSize: number };
 }
 
-/** A detector's batch of the images at `indices`, their boxes moved with them and matched to the anchors. */
+/**
+ * A detector's batch of the images at `indices`, their boxes moved with them and matched to the anchors: at the
+ * transform's input size, or for an open-size model at each image's natural size, padded to the batch's.
+ */
 export async function detectionBatch(
   batching: DetectionBatching,
   indices: ArrayLike<number>,
   transform: ImageTransform,
   random: () => number,
 ): Promise<TrainingBatch> {
-  const input = { height: transform.height, width: transform.width };
-  const images = new Float32Array(indices.length * transform.height * transform.width * transform.channels);
-  const targets = [];
+  const options = { ...batching.augmentation, interpolation: transform.interpolation };
+  const sources: InputSize[] = [];
+  const moved: AugmentedDetection[] = [];
   for (let i = 0; i < indices.length; i++) {
     const sample = await batching.dataset.load(indices[i]!);
-    const objects = trainedObjects(sample.objects, batching.mapping);
     const pixels = convertChannels(sample.pixels, transform.channels);
-    const moved = augmentDetection({ pixels, ...objects }, input, { ...batching.augmentation, interpolation: transform.interpolation }, random);
-    images.set(normalisePixels(moved.pixels, transform), (i * images.length) / indices.length);
-    targets.push(anchorTargets(batching.anchors, moved.boxes, moved.labels));
+    const image = { pixels, ...trainedObjects(sample.objects, batching.mapping) };
+    sources.push(pixels);
+    moved.push(
+      transform.fit === 'natural'
+        ? augmentDetectionAtSize(image, naturalSize(pixels, transform.sizes!), options, random)
+        : augmentDetection(image, transform, options, random),
+    );
   }
-  return { images, targets: { kind: 'detection', images: targets } };
+  const size = batchTransform(transform, sources);
+  const anchors = batching.anchorsAt(size);
+  const images = new Float32Array(indices.length * size.height * size.width * size.channels);
+  moved.forEach((image, i) => images.set(normalisePixels(image.pixels, size), (i * images.length) / indices.length));
+  const targets = moved.map((image) => anchorTargets(anchors, image.boxes, image.labels));
+  return { images, size: inputSize(size), targets: { kind: 'detection', images: targets } };
 }
+
+const inputSize = (size: InputSize): InputSize => ({ height: size.height, width: size.width });
 
 /**
  * The boxes (x1, y1, x2, y2) and head outputs a detector trains on: crowd regions left out, as torchvision's COCO
@@ -75,9 +100,9 @@ export function trainedObjects(objects: DetectionObjects, mapping: CategoryMappi
 }
 
 /** Every level's anchors on the input, one after another, as the head's outputs are ordered. */
-export function allAnchors(config: DetectionConfig, transform: Pick<ImageTransform, 'height' | 'width'>): Float32Array {
+export function allAnchors(config: DetectionConfig, size: InputSize): Float32Array {
   const levels = config.levels.map(([height, width]) => ({ height, width }));
-  const perLevel = generateAnchors(transform.height, transform.width, levels, config.anchors);
+  const perLevel = generateAnchors(size.height, size.width, levels, config.anchors);
   const anchors = new Float32Array(perLevel.reduce((n, level) => n + level.length, 0));
   perLevel.reduce((at, level) => {
     anchors.set(level, at);
@@ -86,38 +111,61 @@ export function allAnchors(config: DetectionConfig, transform: Pick<ImageTransfo
   return anchors;
 }
 
+/** allAnchors at each size a run meets, made once per size: a run at natural sizes meets a few dozen. */
+export function anchorsBySize(configAt: (size: readonly [height: number, width: number]) => DetectionConfig): (size: InputSize) => Float32Array {
+  const made = new Map<string, Float32Array>();
+  return (size) => {
+    const key = `${size.height}x${size.width}`;
+    const anchors = made.get(key) ?? allAnchors(configAt([size.height, size.width]), size);
+    made.set(key, anchors);
+    return anchors;
+  };
+}
+
 /** The names of a detector's outputs in order: each category's name where one stands for it, else `class N`. */
 export function classNamesOf(mapping: CategoryMapping, classes: number): string[] {
   return Array.from({ length: classes }, (_, output) => mapping.categoryOf(output)?.name ?? `class ${output}`);
 }
 
-/** A segmenter's batch of the images at `indices` with their masks at the input's size, 255 where nothing is scored. */
+/**
+ * A segmenter's batch of the images at `indices` with their masks at the input's size, 255 where nothing is scored:
+ * the recipe's crop, or evaluation's fit (for an open-size model, natural sizes padded to the batch's).
+ */
 export async function segmentationBatch(
   batching: SegmentationBatching,
   indices: ArrayLike<number>,
   transform: ImageTransform,
   random: () => number,
 ): Promise<TrainingBatch> {
-  const { classes } = batching;
-  const input = { height: transform.height, width: transform.width };
-  const pixelsPerImage = transform.height * transform.width;
-  const images = new Float32Array(indices.length * pixelsPerImage * transform.channels);
-  const masks = new Uint8Array(indices.length * pixelsPerImage);
-  for (let i = 0; i < indices.length; i++) {
-    const sample = await batching.dataset.load(indices[i]!);
-    const pixels = convertChannels(sample.pixels, transform.channels);
-    const options = { interpolation: transform.interpolation };
-    const fitted = batching.augment
-      ? augmentSegmentation({ pixels, mask: sample.mask }, input, random, options)
-      : letterboxSegmentation({ pixels, mask: sample.mask }, input, options);
-    const beyond = sample.mask.findIndex((value) => value >= classes && value !== IGNORE_INDEX);
-    if (beyond >= 0)
-      throw new DataFileError(
-        sample.image.maskPath,
-        `holds class ${sample.mask[beyond]} at pixel ${beyond}, but the head has ${classes} classes (0 to ${classes - 1}, and 255 for pixels not scored)`,
+  const samples: ImageWithMask[] = [];
+  for (let i = 0; i < indices.length; i++) samples.push(await checkedSample(batching, indices[i]!, transform.channels));
+  const options = { interpolation: transform.interpolation, baseSize: batching.crop?.baseSize };
+  const size = batching.augment
+    ? { ...transform, ...(batching.crop?.size ?? {}) }
+    : batchTransform(
+        transform,
+        samples.map((sample) => sample.pixels),
       );
-    images.set(normalisePixels(fitted.pixels, transform), i * pixelsPerImage * transform.channels);
+  const pixelsPerImage = size.height * size.width;
+  const images = new Float32Array(indices.length * pixelsPerImage * size.channels);
+  const masks = new Uint8Array(indices.length * pixelsPerImage);
+  samples.forEach((sample, i) => {
+    const fitted = batching.augment ? augmentSegmentation(sample, size, random, options) : fittedSegmentation(sample, size);
+    images.set(normalisePixels(fitted.pixels, size), i * pixelsPerImage * size.channels);
     masks.set(fitted.mask, i * pixelsPerImage);
-  }
-  return { images, targets: { kind: 'segmentation', count: indices.length, masks } };
+  });
+  return { images, size: inputSize(size), targets: { kind: 'segmentation', count: indices.length, masks } };
+}
+
+/** The image at `index` in the model's channels with its mask, refused when the mask holds a class the head lacks. */
+async function checkedSample(batching: SegmentationBatching, index: number, channels: ImageTransform['channels']): Promise<ImageWithMask> {
+  const { classes } = batching;
+  const sample = await batching.dataset.load(index);
+  const beyond = sample.mask.findIndex((value) => value >= classes && value !== IGNORE_INDEX);
+  if (beyond >= 0)
+    throw new DataFileError(
+      sample.image.maskPath,
+      `holds class ${sample.mask[beyond]} at pixel ${beyond}, but the head has ${classes} classes (0 to ${classes - 1}, and 255 for pixels not scored)`,
+    );
+  return { pixels: convertChannels(sample.pixels, channels), mask: sample.mask };
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors/user-error.js';
 import { modelRunner, type ModelRunner } from '../../evaluate/runner.js';
 import type { AnalyzedGraph } from '../../ir/analyze.js';
-import type { ImageTransform } from '../../runtime/images/pipeline.js';
+import { withAskedSizes, type ImageTransform, type SizePolicy } from '../../runtime/images/pipeline.js';
 import type { NamedWeight } from '../../runtime/weights/folder.js';
 import type { ProgressLine } from '../../terminal/progress.js';
 import { writeWeightsFolder } from '../../weights/folder.js';
@@ -17,7 +17,7 @@ import { ReplicaWorkers, type TrainingBatch } from '../parallel.js';
 import { Replica } from '../replica.js';
 import { learningRate } from '../schedule.js';
 import { diverged, finiteWeights, runFiles, startFrom, stepSeed, trainStep } from '../train.js';
-import { allAnchors, classNamesOf, detectionBatch, segmentationBatch, type DenseData } from './dense-batches.js';
+import { anchorsBySize, classNamesOf, detectionBatch, segmentationBatch, type DenseData } from './dense-batches.js';
 import { validationScores, type Validation } from './validation.js';
 import { denseEpochSummary, writeDenseReport, type DenseEpochRecord } from './dense-report.js';
 
@@ -88,6 +88,8 @@ class DenseRun {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly batchOf: (indices: Int32Array, random: () => number) => Promise<TrainingBatch>;
   private readonly runner: ModelRunner;
+  /** The options' transform under the run's size policy (the checkpoint's, on resuming). */
+  private readonly transform: ImageTransform;
   private readonly history: DenseEpochRecord[];
   private position: TrainPosition;
   /** The last validation's full figures, the run's final scoring when it ends. */
@@ -101,7 +103,8 @@ class DenseRun {
     private readonly log: (line: string) => void,
   ) {
     this.files = runFiles(options.out);
-    this.batchOf = batchMaker(options.data, options.transform, state.config);
+    this.transform = withAskedSizes(options.transform, options.graph, state.config.naturalSizes ?? {});
+    this.batchOf = batchMaker(options.data, this.transform, state.config);
     this.runner = modelRunner(options.graph, main.model);
     this.history = [...state.history];
     this.position = state.position;
@@ -119,7 +122,7 @@ class DenseRun {
         `${this.files.checkpoint} cannot be resumed from: it stopped at step ${this.position.step + 1}, but an epoch here is ${this.stepsPerEpoch} steps (is it the same data?)`,
       );
     this.log(
-      `netspec: training ${graph.name} (${data.kind}) on ${data.train.length} images of ${data.train.source} for ${config.epochs} epochs of ${this.stepsPerEpoch} steps ` +
+      `netspec: training ${graph.name} (${data.kind}) on ${data.train.length} images of ${data.train.source} ${sizeText(this.transform, config)} for ${config.epochs} epochs of ${this.stepsPerEpoch} steps ` +
         `(batch ${config.batchSize}, ${config.optimizer.name}, ${config.schedule} learning rate ${config.learningRate}` +
         `${config.clipGradNorm ? `, gradients clipped to norm ${config.clipGradNorm}` : ''}, ${config.replicas} replica${config.replicas > 1 ? 's' : ''}); ` +
         `validating on ${data.val.length} images of ${data.val.source}` +
@@ -189,8 +192,8 @@ class DenseRun {
 
   /** The validation split's scores, and its full figures as `eval --json` gives them. */
   private validate(label: string): Promise<Validation> {
-    const { graph, data, transform } = this.options;
-    return validationScores(graph, data, this.runner, transform, this.options.progress?.(label));
+    const { graph, data } = this.options;
+    return validationScores(graph, data, this.runner, this.transform, this.options.progress?.(label));
   }
 
   private snapshot(): void {
@@ -251,14 +254,37 @@ export function batchMaker(
 ): (indices: Int32Array, random: () => number) => Promise<TrainingBatch> {
   const { augmentation } = config;
   if (data.kind === 'segmentation') {
-    const batching = { dataset: data.train, classes: data.classNames.length, augment: augmentation.segmentationRecipe === true };
+    const augment = augmentation.segmentationRecipe === true;
+    const crop = augment && transform.fit === 'natural' ? segmentationCrop(transform.sizes!) : undefined;
+    const batching = { dataset: data.train, classes: data.classNames.length, augment, crop };
     return (indices, random) => segmentationBatch(batching, indices, transform, random);
   }
   const batching = {
     dataset: data.train,
     mapping: data.mapping,
-    anchors: allAnchors(data.config, transform),
+    anchorsAt: anchorsBySize(data.configAt),
     augmentation: { horizontalFlip: augmentation.horizontalFlip, scaleRange: augmentation.scaleRange ?? ([1, 1] as const) },
   };
   return (indices, random) => detectionBatch(batching, indices, transform, random);
+}
+
+/** The size the run's batches have, in words. */
+function sizeText(transform: ImageTransform, config: TrainConfig): string {
+  if (transform.fit !== 'natural') return `at ${transform.height}×${transform.width}`;
+  const policy = transform.sizes!;
+  if (config.augmentation.segmentationRecipe) {
+    const { size, baseSize } = segmentationCrop(policy);
+    return `in ${size.height}×${size.width} crops of images resized around a shorter side of ${baseSize}`;
+  }
+  return `at natural sizes (shorter side ${policy.minSize}, longer at most ${policy.maxSize}, batches padded to multiples of ${policy.multiple})`;
+}
+
+/**
+ * The segmentation recipe's crop at an open size, as torchvision's reference has it: a square of 480/520 of the base
+ * size (480 for its 520), rounded up to the model's multiple and at least its smallest side; the base size is the
+ * policy's shorter side.
+ */
+export function segmentationCrop(policy: SizePolicy): { size: { height: number; width: number }; baseSize: number } {
+  const side = Math.max(policy.smallest ?? 1, Math.ceil(Math.round((policy.minSize * 480) / 520) / policy.multiple) * policy.multiple);
+  return { size: { height: side, width: side }, baseSize: policy.minSize };
 }

@@ -27,7 +27,7 @@ export async function validationScores(
   progress: ProgressLine | undefined,
 ): Promise<Validation> {
   if (data.kind === 'detection') {
-    const run = { configAt: () => data.config, transform, mapping: data.mapping, batch: VALIDATION_BATCH, voc: false, progress };
+    const run = { configAt: data.configAt, transform, mapping: data.mapping, batch: VALIDATION_BATCH, voc: false, progress };
     const { coco } = await scoreDetections(data.val, runner, run);
     return { scores: { AP: coco.stats[0]!, AP50: coco.stats[1]! }, figures: cocoJson(coco) };
   }
