@@ -194,7 +194,7 @@ test('what natural sizes do not take is refused in one line: a classifier, the P
     {
       args: ['train', specs.fcn, '--data', scenes.masks, '--out', out, '--size', '64x64', '--min-size', '40'],
       status: 2,
-      line: 'netspec: --size trains at one size, --min-size and --max-size at natural sizes: give one or the other',
+      line: 'netspec: --size runs one size, --min-size and --max-size natural sizes: give one or the other',
     },
     {
       args: ['train', 'specs/segmentation/fcn_resnet50.json', '--data', scenes.masks, '--out', out, '--min-size', '40'],

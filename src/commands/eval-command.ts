@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PIXELS } from '../runtime/images/header.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { evalResults } from './eval-results.js';
 import { DATA_SOURCE_ARG, DATA_SOURCES, parseDataSource, type DataSource } from './data-source.js';
-import { requireFixedSize } from './input-size.js';
+import { graphToRun, ONE_SIZE_OPTION } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { askedSizes, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';
 
@@ -56,6 +56,7 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     split: { type: 'string', arg: 'NAME', help: 'voc: and masks: data: the split to score (VOC: ImageSets/…/NAME.txt)' },
     runtime: RUNTIME_OPTION,
     ...SIZE_OPTIONS,
+    ...ONE_SIZE_OPTION,
     batch: {
       type: 'number',
       arg: 'N',
@@ -95,8 +96,9 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     ].filter((o) => typeof o === 'object');
     assertWritable(outputs);
     if (values.masks !== undefined) assertEmptyFolder(values.masks);
-    const graph = analyzeSpecFile(positionals[0]!, 'inference');
-    const sizes = askedSizes(graph, values['min-size'], values['max-size']);
+    const asked = { minSize: values['min-size'], maxSize: values['max-size'] };
+    const graph = graphToRun(analyzeSpecFile(positionals[0]!, 'inference'), values.size, asked, 'eval of a classifier');
+    const sizes = askedSizes(graph, asked.minSize, asked.maxSize);
     // The modules that run a model load only to run one: tfjs takes most of a second to load, and a usage error or a
     // results file needs none of it.
     if (graph.task !== undefined) {
@@ -124,7 +126,6 @@ confusion matrix, precision-recall curves, or per-class IoU).`,
     }
     if (values.detections !== undefined || values.masks !== undefined)
       throw new UsageError(`--detections and --masks apply to detection and segmentation models; ${graph.name} is a classifier`);
-    requireFixedSize(graph, 'eval of a classifier');
     const { evalCommand } = await import('./eval-classifier.js');
     const { weights, runtime, limit, json, svg, strict } = values;
     return evalCommand({ graph, weights, data, runtime, batch: values.batch ?? CLASSIFIER_BATCH, limit, json, svg, strict, maxPixels: values['max-pixels'] });

@@ -8,7 +8,7 @@ import { deploymentMetadata } from '../runtime/weights/folder.js';
 import { initialWeights } from '../weights/init.js';
 import { quantizedExport, QUANTIZE_OPTIONS, type QuantizeRequest } from './export-quantized.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { requireFixedSize } from './input-size.js';
+import { graphForOneSize, ONE_SIZE_OPTION } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 import { megabytes, torchWeightsOf } from './weights-command.js';
@@ -32,6 +32,7 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
     weights: { type: 'string', arg: 'DIR', help: 'The weights folder to export' },
     out: { type: 'string', arg: 'FILE', required: true, help: 'The ONNX file to write' },
     ...QUANTIZE_OPTIONS,
+    ...ONE_SIZE_OPTION,
   },
   run: async ({ values, positionals }) => {
     const [format, spec, ...extra] = positionals;
@@ -45,7 +46,7 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
     if (quantize && values.weights === undefined)
       throw new UsageError('export onnx --quantize needs --weights DIR: calibrating freshly initialised weights means nothing');
     if (!quantize && values.calibrate !== undefined) throw new UsageError('--calibrate is for --quantize int8');
-    return exportOnnxCommand({ spec, out: values.out, weights: values.weights, quantize });
+    return exportOnnxCommand({ spec, out: values.out, weights: values.weights, quantize, size: values.size });
   },
 });
 
@@ -53,10 +54,17 @@ pools quantised; ops that stay fp32 are named. It needs --weights: ranges of ran
  * `netspec export onnx`: the spec's model as ONNX, with a weights folder's weights or, without one, freshly
  * initialised weights from a fixed seed (for benchmarks and for checking a deployment before training).
  */
-async function exportOnnxCommand(options: { spec: string; weights: string | undefined; out: string; quantize?: QuantizeRequest }): Promise<number> {
+async function exportOnnxCommand(options: {
+  spec: string;
+  weights: string | undefined;
+  out: string;
+  quantize?: QuantizeRequest;
+  size: string | undefined;
+}): Promise<number> {
   assertWritable([{ path: options.out, kind: 'onnx' }]);
-  const graph = analyzeSpecFile(options.spec, 'inference');
-  if (options.quantize) requireFixedSize(graph, 'int8 calibration');
+  const spec = analyzeSpecFile(options.spec, 'inference');
+  // An open size exports as one, with dynamic height and width, unless int8 calibration needs one size.
+  const graph = options.quantize || options.size !== undefined ? graphForOneSize(spec, options.size, 'int8 calibration') : spec;
   // Before the weights are read or drawn: a model past ONNX's 2 GiB would fail only once built, minutes and gigabytes later.
   const tooLarge = onnxSizeProblem(graph);
   if (tooLarge) throw new UserError(tooLarge);

@@ -5,14 +5,24 @@ import { UserError } from '../errors/user-error.js';
 import { UsageError } from './command-line.js';
 import { SpecError } from './print-diagnostics.js';
 
+/** `--size HxW` of the commands that run an open-size spec at one size, as if its spec fixed that size. */
+export const ONE_SIZE_OPTION = {
+  size: {
+    type: 'string',
+    arg: 'HxW',
+    help: 'Specs whose input size is open: run at this one size, such as 224x224, as if the spec fixed it',
+  },
+} as const;
+
 /**
- * Refuses a spec whose input size is open for a command that still runs one size: `what` is the command's work.
- * (check, compile, export onnx, train, and predict and eval of detectors and segmenters take open sizes.)
+ * The graph a command that runs one size works on: the spec's own, or an open-size spec's at `size`. An open size
+ * without `size` is refused in one line: `what` is the command's work.
  */
-export function requireFixedSize(graph: AnalyzedGraph, what: string): void {
-  if (!graph.sizes) return;
+export function graphForOneSize(graph: AnalyzedGraph, size: string | undefined, what: string): AnalyzedGraph {
+  if (size !== undefined) return graphAtSize(graph, size);
+  if (!graph.sizes) return graph;
   throw new UserError(
-    `${what} needs a spec of one input size, and ${graph.name} leaves its size open; give its input a height and a width (its open size serves check, compile, export onnx, train, and predict and eval of detectors and segmenters)`,
+    `${what} runs one input size, and ${graph.name} leaves its size open: give --size HxW, a size it takes (multiples of ${graph.sizes.multiple} from ${graph.sizes.minimum} to ${graph.sizes.maximum})`,
   );
 }
 
@@ -31,4 +41,19 @@ export function graphAtSize(graph: AnalyzedGraph, text: string, option = '--size
   const problem = sizeDiagnostic(graph.sizes, height, width);
   if (problem) throw new SpecError([problem]);
   return { ...analyzeAt(graph, height, width), sizes: undefined };
+}
+
+/**
+ * The graph `predict` and `eval` run: an open-size spec at `--size` when given, else the spec's own, which for an
+ * open-size detector or segmenter means natural sizes (`--min-size`, `--max-size`) and for a classifier needs `--size`.
+ */
+export function graphToRun(graph: AnalyzedGraph, size: string | undefined, asked: { minSize?: number; maxSize?: number }, what: string): AnalyzedGraph {
+  refuseBothSizes(size, asked);
+  return graph.task && size === undefined ? graph : graphForOneSize(graph, size, what);
+}
+
+/** A usage error when both one size and natural sizes are asked for. */
+export function refuseBothSizes(size: string | undefined, asked: { minSize?: number; maxSize?: number }): void {
+  if (size !== undefined && (asked.minSize !== undefined || asked.maxSize !== undefined))
+    throw new UsageError('--size runs one size, --min-size and --max-size natural sizes: give one or the other');
 }

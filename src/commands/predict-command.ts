@@ -14,7 +14,7 @@ import { topClasses } from '../runtime/tasks/classification.js';
 import { MANIFEST_FILE, type WeightsFolderManifest } from '../runtime/weights/folder.js';
 import { defineCommand, UsageError } from './command-line.js';
 import { checkResultFiles, detectImage, prepareOutputFolder, segmentImage, taskClassNames, type DenseOutput } from './predict-dense.js';
-import { requireFixedSize } from './input-size.js';
+import { graphToRun, ONE_SIZE_OPTION } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { openModel } from './run-model.js';
 import { askedSizes, imageProgress, RUNTIME_OPTION, SIZE_OPTIONS } from './run-options.js';
@@ -86,6 +86,7 @@ exit status is 1.`,
     'min-score': { type: 'number', arg: 'S', default: 0.5, min: 0, max: 1, help: 'Detection models: keep detections scoring at least S' },
     runtime: RUNTIME_OPTION,
     ...SIZE_OPTIONS,
+    ...ONE_SIZE_OPTION,
   },
   run: async ({ values, positionals }) => {
     const [spec, ...images] = positionals;
@@ -98,6 +99,7 @@ exit status is 1.`,
       maxPixels: values['max-pixels'],
       runtime: values.runtime,
       sizes: { minSize: values['min-size'], maxSize: values['max-size'] },
+      size: values.size,
       output: { folder: values.out, minScore: values['min-score'] },
     });
   },
@@ -112,6 +114,8 @@ interface PredictOptions {
   readonly runtime: RuntimeChoice;
   /** `--min-size` and `--max-size`, for an open-size detector or segmenter. */
   readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
+  /** `--size HxW`: an open-size spec at one size. */
+  readonly size: string | undefined;
   readonly output: DenseOutput;
 }
 
@@ -124,9 +128,8 @@ type ShowResult = (path: string, image: DecodedImage, placement: Placement, outp
  * others: the command fails with all such errors once they are done.
  */
 async function predictCommand(options: PredictOptions): Promise<number> {
-  const graph = analyzeSpecFile(options.spec, 'inference');
+  const graph = graphToRun(analyzeSpecFile(options.spec, 'inference'), options.size, options.sizes, 'predict of a classifier');
   const classes = predictedClasses(graph);
-  if (!graph.task) requireFixedSize(graph, 'predict of a classifier');
   const asked = askedSizes(graph, options.sizes.minSize, options.sizes.maxSize);
   // Every result's path is checked before the weights are read or any image decoded.
   if (graph.task) checkResultFiles(graph.task, options.output.folder, options.images);

@@ -10,7 +10,7 @@ import { progressReporter } from '../train/progress.js';
 import { train } from '../train/train.js';
 import { UsageError } from './command-line.js';
 import { dataMismatch, dataSourceName, loadDataSource } from './data-source.js';
-import { graphAtSize } from './input-size.js';
+import { graphAtSize, refuseBothSizes } from './input-size.js';
 import { askedSizes } from './run-options.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { checkFreeze, runOutputs } from './run-folder.js';
@@ -31,11 +31,8 @@ function defaultReplicas(backend: string): number {
  * need one size.
  */
 function trainingGraph(graph: AnalyzedGraph, options: TrainCommandOptions): AnalyzedGraph {
-  const asked = askedSizes(graph, options.sizes.minSize, options.sizes.maxSize);
-  if (options.size !== undefined) {
-    if (Object.keys(asked).length > 0) throw new UsageError('--size trains at one size, --min-size and --max-size at natural sizes: give one or the other');
-    return graphAtSize(graph, options.size);
-  }
+  refuseBothSizes(options.size, askedSizes(graph, options.sizes.minSize, options.sizes.maxSize));
+  if (options.size !== undefined) return graphAtSize(graph, options.size);
   if (!graph.sizes) return graph;
   if (!graph.task)
     throw new UserError(

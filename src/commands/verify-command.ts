@@ -3,7 +3,7 @@
 import { initBackend } from '../runtime/backends/node.js';
 import { type TargetReport, VERIFY_TOLERANCE, verifyModel } from '../evaluate/verify.js';
 import { defineCommand, UsageError } from './command-line.js';
-import { requireFixedSize } from './input-size.js';
+import { graphForOneSize, ONE_SIZE_OPTION } from './input-size.js';
 import { analyzeSpecFile } from './print-diagnostics.js';
 import { readUserWeights } from './user-weights.js';
 
@@ -22,13 +22,13 @@ whose output differs. Exits 1 when a target that ran disagrees.`,
     images: { type: 'number', arg: 'N', default: 2, min: 1, max: 16, integer: true, help: 'Seeded images to run' },
     seed: { type: 'number', arg: 'N', default: 0, min: 0, max: 2 ** 32 - 1, integer: true, help: 'Seed of the images' },
     json: { type: 'boolean', help: 'Print the reports as JSON' },
+    ...ONE_SIZE_OPTION,
   },
   run: async ({ values, positionals }) => {
     const [spec, ...extra] = positionals;
     if (!spec || extra.length > 0) throw new UsageError('verify takes one spec');
     if (values.weights === undefined) throw new UsageError('verify needs --weights DIR');
-    const graph = analyzeSpecFile(spec, 'inference');
-    requireFixedSize(graph, 'verify');
+    const graph = graphForOneSize(analyzeSpecFile(spec, 'inference'), values.size, 'verify');
     const folder = await readUserWeights(values.weights);
     await initBackend({ log: () => {} });
     const reports = await verifyModel(graph, folder, { count: values.images, seed: values.seed });
