@@ -180,6 +180,19 @@ test('NaN in a shard is one line naming the tensor for predict, eval, export onn
   assert.is(failure, `${path}: ${first.name} holds 1 NaN value (at index 5)`);
 });
 
+test('a negative BatchNorm variance in a shard is refused naming the tensor, by the reader every loader shares', async () => {
+  const path = folder('negative-variance');
+  const manifest = JSON.parse(readFileSync(join(path, 'model.json'), 'utf8'));
+  const weights = manifest.weightsManifest[0].weights as { name: string; shape: number[] }[];
+  const at = weights.findIndex((w) => w.name.endsWith('/moving_variance'));
+  // The variance's first value sits after every weight before it, four bytes a value.
+  const offset = weights.slice(0, at).reduce((bytes, w) => bytes + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  const shard = readFileSync(join(path, SHARD));
+  new DataView(shard.buffer, shard.byteOffset).setFloat32(offset + 4, -0.25, true);
+  writeFileSync(join(path, SHARD), shard);
+  assert.is(await refusal(path), `${path}: ${weights[at]!.name} holds 1 negative variance (-0.25 at index 1); a BatchNorm variance cannot be below 0`);
+});
+
 test('a file: URL loads from disk in Node, as the path it names', async () => {
   const path = folder('by-url');
   const model = await loadWeights(buildModel(graph), `file://${path}/`);

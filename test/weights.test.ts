@@ -183,6 +183,18 @@ test('NaN and ±Inf in F32 tensors are refused, every bad tensor listed with cou
   ]);
 });
 
+test('a negative BatchNorm variance is refused naming the tensor, as PyTorch and onnxruntime would turn it into NaN; a variance of 0 imports', () => {
+  const graph = analyzed(tinySpec(3));
+  const negative = poisoned(poisoned(checkpointFor(graph), 'bn1.running_var', { 1: -0.5 }), 'layer1.0.bn1.running_var', { 0: -1, 3: -2 });
+  assert.equal(importProblems(graph, readBack(negative)), [
+    'bn1.running_var holds 1 negative variance (-0.5 at index 1); a BatchNorm variance cannot be below 0',
+    'layer1.0.bn1.running_var holds 2 negative variances (first -1 at index 0); a BatchNorm variance cannot be below 0',
+  ]);
+  // A negative mean or scale is ordinary, and a variance of exactly 0 is still divided by √ε.
+  const ordinary = poisoned(poisoned(checkpointFor(graph), 'bn1.running_mean', { 0: -3 }), 'bn1.running_var', { 2: 0 });
+  assert.is(importCheckpoint(graph, 'ckpt', readBack(ordinary)).weights.length, ordinary.size);
+});
+
 test('NaN and ±Inf stored as F16 or BF16 are refused once widened', () => {
   const graph = analyzed(tinySpec(3));
   const tensors = checkpointFor(graph);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { nonFiniteProblem, normalizationProblem } from '../runtime/weights/numbers.js';
+import { weightProblem, normalizationProblem } from '../runtime/weights/numbers.js';
 import { writeAtomically } from '../files/atomic-write.js';
 import { PRODUCER } from '../files/output-guard.js';
 import { readBounded } from '../files/read-bounded.js';
@@ -94,7 +94,7 @@ export function readCheckpoint<Record = EpochRecord>(path: string, graph: Analyz
   const weights: NamedWeight[] = [];
   const slots: Float32Array[][] = [];
   for (const [name, tensor] of file.tensors) {
-    const numbers = nonFiniteProblem(name, tensor.data);
+    const numbers = weightProblem(name, tensor.data);
     if (numbers) refuse(numbers);
     if (name.startsWith('model/')) weights.push({ name: name.slice('model/'.length), shape: tensor.shape, data: tensor.data });
     else {

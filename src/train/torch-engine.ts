@@ -19,7 +19,7 @@ import { assertWritable, PRODUCER, type OutputKind } from '../files/output-guard
 import { writeAtomically } from '../files/atomic-write.js';
 import { readBounded } from '../files/read-bounded.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { nonFiniteProblem, normalizationProblem } from '../runtime/weights/numbers.js';
+import { weightProblem, normalizationProblem } from '../runtime/weights/numbers.js';
 import { importCheckpoint, type ImportedWeights } from '../weights/convert.js';
 import { writeWeightsFolder } from '../weights/folder.js';
 import { initialWeights } from '../weights/init.js';
@@ -451,7 +451,7 @@ function checkCheckpoint(options: TorchRunOptions, path: string, epochs: number)
     throw refusal(`it does not hold ${options.graph.name}: ${error.problems[0]}${error.problems.length > 1 ? ` (and ${error.problems.length - 1} more)` : ''}`);
   }
   for (const [name, tensor] of file.tensors) {
-    const problem = nonFiniteProblem(name, tensor.data);
+    const problem = weightProblem(name, tensor.data);
     if (problem) throw refusal(problem);
   }
   const state = parseCheckpointState(file.metadata.get('netspec.checkpoint'), epochs);

@@ -17,7 +17,7 @@ import { Replica, type Evaluation, type GradientResult } from './replica.js';
 import { learningRate } from './schedule.js';
 import { classOutputs, initialisedFrom } from './fine-tune.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { nonFiniteProblem } from '../runtime/weights/numbers.js';
+import { weightProblem } from '../runtime/weights/numbers.js';
 import { UserError } from '../errors/user-error.js';
 
 export interface TrainOptions {
@@ -220,7 +220,7 @@ export function diverged(checkpointPath: string, where: string): UserError {
 export function finiteWeights(main: Replica, where: string, checkpointPath: string): NamedWeight[] {
   const weights = main.weights();
   for (const w of weights) {
-    const problem = nonFiniteProblem(w.name, w.data);
+    const problem = weightProblem(w.name, w.data);
     if (problem) throw diverged(checkpointPath, `${where}: ${problem}`);
   }
   return weights;

@@ -1,6 +1,6 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import type { NamedWeight } from '../runtime/weights/folder.js';
-import { nonFiniteProblem } from '../runtime/weights/numbers.js';
+import { weightProblem } from '../runtime/weights/numbers.js';
 import { toTfjs, toTorch, weightSlots, type WeightSlot } from './mapping.js';
 import { WeightFileError, type FloatTensor, type SafetensorsFile } from './safetensors.js';
 
@@ -56,7 +56,7 @@ export function importCheckpoint(graph: AnalyzedGraph, file: string, checkpoint:
     else if (found.tensor.shape.join() !== slot.torchShape.join())
       problems.push({ layer: slot.layer, text: `${found.original} is ${shapeText(found.tensor.shape)} but ${where}` });
     else {
-      const problem = nonFiniteProblem(found.original, found.tensor.data);
+      const problem = weightProblem(found.original, found.tensor.data);
       if (problem) nonFinite.push(problem);
       matched.push({ slot, tensor: found.tensor });
     }

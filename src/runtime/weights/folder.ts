@@ -1,6 +1,6 @@
 // The weights folder format, readable without loading TensorFlow.js (the CLI's import and export use it), and with
 // no Node builtin: how the files are read is the caller's.
-import { nonFiniteProblem, normalizationProblem } from './numbers.js';
+import { weightProblem, normalizationProblem } from './numbers.js';
 
 /**
  * A weights folder: `model.json` in TensorFlow.js' weights-manifest layout plus binary shards, holding only
@@ -122,7 +122,7 @@ export async function readWeightsFolderFrom(location: string, files: FolderFiles
     for (const w of group.weights) {
       const count = w.shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(bytes.buffer, offset, count);
-      const problem = nonFiniteProblem(w.name, data);
+      const problem = weightProblem(w.name, data);
       if (problem) problems.push(`${location}: ${problem}`);
       weights.set(w.name, { name: w.name, shape: w.shape, data });
       offset += 4 * count;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fetchWeightsFolder, type FetchOptions } from './http.js';
 import { WeightsError, type InputNormalization, type NamedWeight, type WeightsFolder } from './folder.js';
-import { nonFiniteProblem } from './numbers.js';
+import { weightProblem } from './numbers.js';
 import { withoutRandomInit } from '../ops/op.js';
 
 /**
@@ -99,7 +99,7 @@ async function fromIOHandler(handler: tf.io.IOHandler): Promise<Map<string, Name
     const count = spec.shape.reduce((a, b) => a * b, 1);
     if (offset + 4 * count > buffer.byteLength) throw new WeightsError(`the IOHandler's weight data ends inside ${spec.name}`);
     const values = new Float32Array(buffer, offset, count);
-    const problem = nonFiniteProblem(`the IOHandler's weight ${spec.name}`, values);
+    const problem = weightProblem(`the IOHandler's weight ${spec.name}`, values);
     if (problem) throw new WeightsError(problem);
     weights.set(spec.name, { name: spec.name, shape: spec.shape, data: values });
     offset += 4 * count;

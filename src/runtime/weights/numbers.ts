@@ -1,6 +1,8 @@
 // The one check of untrusted numbers for every loader: weights from a folder, a checkpoint or an import, input
 // normalisations from a manifest, a checkpoint or a training run. A NaN or an infinity read from a file does not
-// fail loudly later; it turns every result it touches into NaN, so it is refused where it is read, by name.
+// fail loudly later; it turns every result it touches into NaN, so it is refused where it is read, by name. So is a
+// negative BatchNorm variance: PyTorch and onnxruntime take the root of variance + ε and give NaN, where tfjs' kernel
+// gave finite numbers, so the engines would part without a word.
 
 /** Whether the 8 values from `start` are finite: x·0 is 0 for finite x and NaN for NaN and ±Inf, and a sum keeps a NaN. */
 const eightFinite = (data: Float32Array, start: number) =>
@@ -14,8 +16,23 @@ const eightFinite = (data: Float32Array, start: number) =>
     data[start + 7]! * 0 ===
   0;
 
+/** A BatchNorm running variance, by its tfjs and its PyTorch name. */
+const VARIANCE_NAME = /(\/moving_variance|\.running_var)$/;
+
+/** Why a weight is unusable (NaN or ±Inf anywhere, or a negative BatchNorm variance), or undefined. */
+export function weightProblem(name: string, data: Float32Array): string | undefined {
+  return nonFiniteProblem(name, data) ?? (VARIANCE_NAME.test(name) ? negativeProblem(name, data) : undefined);
+}
+
+function negativeProblem(name: string, data: Float32Array): string | undefined {
+  const first = data.findIndex((value) => value < 0);
+  if (first < 0) return undefined;
+  const count = data.reduce((n, value) => n + Number(value < 0), 0);
+  return `${name} holds ${count} negative variance${count === 1 ? '' : 's'} (${count === 1 ? '' : 'first '}${data[first]} at index ${first}); a BatchNorm variance cannot be below 0`;
+}
+
 /** Why a tensor is unusable because it holds NaN or ±Inf, or undefined when every value is finite. */
-export function nonFiniteProblem(name: string, data: Float32Array): string | undefined {
+function nonFiniteProblem(name: string, data: Float32Array): string | undefined {
   let nan = 0;
   let positive = 0;
   let negative = 0;
