@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -25,7 +25,7 @@ import { preprocess } from '../src/runtime/images/preprocess.js';
 import { loadWeights } from '../src/runtime/weights/files.js';
 import { initialWeights } from '../src/weights/init.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
-import { browserSkipReason, launchChromium, newPage, pageErrors, serve, type PageErrors } from './support/browser.js';
+import { browserSkipReason, launchChromium, newPage, pageErrors, serve, type PageErrors, type PageOptions, type Served } from './support/browser.js';
 
 const FILE = 'web-app.test.ts';
 const APP = resolve('examples/web');
@@ -67,9 +67,10 @@ function run(command: string, args: readonly string[]): Promise<void> {
   });
 }
 
-async function timed<T>(name: string, work: Promise<T>): Promise<T> {
+/** Times `work` from its start: given as a function, since a promise has already run its synchronous part. */
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
   const start = performance.now();
-  const result = await work;
+  const result = await work();
   timings[name] = performance.now() - start;
   return result;
 }
@@ -149,24 +150,43 @@ async function settle(page: Page, errors: PageErrors, states: readonly string[])
   return (await page.locator('body').getAttribute('data-state')) ?? '';
 }
 
+/** The built app served, and one browser for every page test: started by test.before where Chromium is there. */
+let shared: { served: Served; browser: Browser } | undefined;
+
+/** A page in a new context of the shared browser, with its errors collected and the app's URL; closed after `use`. */
+async function withPage(options: PageOptions, use: (page: Page, errors: PageErrors, url: string) => Promise<void>): Promise<void> {
+  const { served, browser } = shared!;
+  const { context, page } = await newPage(browser, options);
+  try {
+    await use(page, pageErrors(page), served.url);
+  } finally {
+    await context.close();
+  }
+}
+
 /** The app's own type-check (DOM library, vite's types, the browser condition): started first, awaited by its test. */
 let typecheck: Promise<void> = Promise.resolve();
 
 test.before(async () => {
-  typecheck = timed('tsc', run(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', join(APP, 'tsconfig.json'), '--noEmit']));
+  typecheck = timed('tsc', () => run(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', join(APP, 'tsconfig.json'), '--noEmit']));
   typecheck.catch(() => {}); // reported by its test
   mkdirSync(site, { recursive: true });
   writeFileSync(image, gradientPng());
-  await timed('build', buildApp());
+  await timed('build', () => buildApp());
   if (skip !== undefined) {
     console.log(`\n  ${FILE} ${skip}\n`);
     return;
   }
-  await timed('import', importWeights());
+  await timed('import', () => importWeights());
   reference = await nodeTopFive();
+  shared = { served: await serve(site), browser: await launchChromium() };
 });
 
-test.after(() => rmSync(folder, { recursive: true, force: true }));
+test.after(async () => {
+  await shared?.browser.close();
+  await shared?.served.close();
+  rmSync(folder, { recursive: true, force: true });
+});
 
 test('examples/web type-checks against its own tsconfig', async () => {
   await typecheck;
@@ -194,112 +214,92 @@ test("vite's preview serves the build cross-origin isolated, as the config says"
 
 define('the built app classifies an opened image as Node does, and shows the backend, the time and the summary', async () => {
   const expected = reference!;
-  const served = await serve(site);
-  try {
-    const browser = await launchChromium();
-    try {
-      const { page } = await newPage(browser, { hardwareConcurrency: 2 * THREADS });
-      const errors = pageErrors(page);
-      const start = performance.now();
-      await page.goto(`${served.url}?backend=wasm`);
-      const failure = async () => `the page shows an error: ${await page.locator('#error').textContent()}`;
-      assert.is(await settle(page, errors, ['ready', 'error']), 'ready', await failure());
-      const loadMs = performance.now() - start;
+  await withPage({ hardwareConcurrency: 2 * THREADS }, async (page, errors, url) => {
+    const start = performance.now();
+    await page.goto(`${url}?backend=wasm`);
+    const failure = async () => `the page shows an error: ${await page.locator('#error').textContent()}`;
+    assert.is(await settle(page, errors, ['ready', 'error']), 'ready', await failure());
+    const loadMs = performance.now() - start;
 
-      await page.setInputFiles('#file', image);
-      assert.is(await settle(page, errors, ['done', 'error']), 'done', await failure());
+    await page.setInputFiles('#file', image);
+    assert.is(await settle(page, errors, ['done', 'error']), 'done', await failure());
 
-      const items = page.locator('#top5 li');
-      const texts = await items.allTextContents();
-      assert.is(texts.length, 5, texts.join(' | '));
-      for (const text of texts) assert.match(text, /^\d+\.\d\d% .+/);
-      const shown: Ranked[] = [];
-      for (let rank = 0; rank < 5; rank++) {
-        const item = items.nth(rank);
-        shown.push({ index: Number(await item.getAttribute('data-class')), probability: Number(await item.getAttribute('data-probability')) });
-      }
-      assert.is(shown[0]!.index, expected.top[0]!.index, 'top-1 class, page vs Node');
-      assert.equal(
-        shown.map((s) => s.index),
-        expected.top.map((e) => e.index),
-        'top-5 classes, page vs Node',
-      );
-      const deltas = shown.map((s, rank) => Math.abs(s.probability - expected.top[rank]!.probability));
-      const worst = Math.max(...deltas);
-      assert.ok(worst <= TOLERANCE, `top-5 probabilities differ by up to ${worst.toExponential(2)}`);
-      const worstRelative = Math.max(...deltas.map((delta, rank) => delta / expected.top[rank]!.probability));
-      assert.ok(worstRelative <= RELATIVE_TOLERANCE, `top-5 probabilities differ by up to ${worstRelative.toExponential(2)} of themselves`);
-      // The text rounds the same probability to 0.01 %.
-      texts.forEach((text, rank) => assert.ok(Math.abs(Number.parseFloat(text) - 100 * shown[rank]!.probability) <= 0.005 + 1e-9, text));
-
-      const backend = (await page.locator('#backend').textContent()) ?? '';
-      assert.match(backend, new RegExp(`backend wasm \\(${THREADS} threads\\)`), backend);
-      const time = (await page.locator('#time').textContent()) ?? '';
-      const ms = /(\d+(?:\.\d+)?) ms/.exec(time);
-      assert.ok(ms && Number(ms[1]) > 0, `#time: ${time}`);
-
-      const rows = page.locator('#summary tbody tr');
-      assert.is(await rows.count(), resnet18.layers.length);
-      assert.equal(
-        await page.locator('#summary tbody tr td:first-child').allTextContents(),
-        resnet18.layers.map((layer) => layer.name),
-      );
-      assert.match((await page.locator('#summary tfoot').textContent()) ?? '', resnet18.params.total.toLocaleString('en'));
-
-      // The same file dropped on #drop: the page starts over (busy, results cleared) and shows the same classes.
-      // The DataTransfer is made in the page from the file's bytes; the script is a string, the DOM is not typed here.
-      const dataTransfer = await page.evaluateHandle(
-        `(() => { const t = new DataTransfer(); t.items.add(new File([Uint8Array.from(atob('${readFileSync(image).toString('base64')}'), (c) => c.charCodeAt(0))], 'gradient.png', { type: 'image/png' })); return t; })()`,
-      );
-      await page.dispatchEvent('#drop', 'drop', { dataTransfer });
-      assert.is(await settle(page, errors, ['done', 'error']), 'done', await failure());
-      const dropped: number[] = [];
-      for (let rank = 0; rank < 5; rank++) dropped.push(Number(await items.nth(rank).getAttribute('data-class')));
-      assert.equal(
-        dropped,
-        expected.top.map((e) => e.index),
-        'top-5 classes of the dropped file',
-      );
-      errors.assertNone('the app');
-
-      const pageMs = performance.now() - start;
-      console.log(
-        `\n  ${FILE}: vite build ${(timings.build! / 1000).toFixed(1)} s, weights import ${(timings.import! / 1000).toFixed(1)} s, ` +
-          `tsc -p examples/web ${((timings.tsc ?? 0) / 1000).toFixed(1)} s; page ready in ${(loadMs / 1000).toFixed(1)} s, all done in ${(pageMs / 1000).toFixed(1)} s; ` +
-          `${WIDTH}×${HEIGHT} PNG on wasm: ${ms![1]} ms in the page (${THREADS} threads), ${expected.ms.toFixed(0)} ms in Node (1 thread); ` +
-          `top-1 class ${expected.top[0]!.index} at ${(100 * expected.top[0]!.probability).toFixed(2)} % in both, top-5 probabilities within ${worst.toExponential(1)}\n`,
-      );
-    } finally {
-      await browser.close();
+    const items = page.locator('#top5 li');
+    const texts = await items.allTextContents();
+    assert.is(texts.length, 5, texts.join(' | '));
+    for (const text of texts) assert.match(text, /^\d+\.\d\d% .+/);
+    const shown: Ranked[] = [];
+    for (let rank = 0; rank < 5; rank++) {
+      const item = items.nth(rank);
+      shown.push({ index: Number(await item.getAttribute('data-class')), probability: Number(await item.getAttribute('data-probability')) });
     }
-  } finally {
-    await served.close();
-  }
+    assert.is(shown[0]!.index, expected.top[0]!.index, 'top-1 class, page vs Node');
+    assert.equal(
+      shown.map((s) => s.index),
+      expected.top.map((e) => e.index),
+      'top-5 classes, page vs Node',
+    );
+    const deltas = shown.map((s, rank) => Math.abs(s.probability - expected.top[rank]!.probability));
+    const worst = Math.max(...deltas);
+    assert.ok(worst <= TOLERANCE, `top-5 probabilities differ by up to ${worst.toExponential(2)}`);
+    const worstRelative = Math.max(...deltas.map((delta, rank) => delta / expected.top[rank]!.probability));
+    assert.ok(worstRelative <= RELATIVE_TOLERANCE, `top-5 probabilities differ by up to ${worstRelative.toExponential(2)} of themselves`);
+    // The text rounds the same probability to 0.01 %.
+    texts.forEach((text, rank) => assert.ok(Math.abs(Number.parseFloat(text) - 100 * shown[rank]!.probability) <= 0.005 + 1e-9, text));
+
+    const backend = (await page.locator('#backend').textContent()) ?? '';
+    assert.match(backend, new RegExp(`backend wasm \\(${THREADS} threads\\)`), backend);
+    const time = (await page.locator('#time').textContent()) ?? '';
+    const ms = /(\d+(?:\.\d+)?) ms/.exec(time);
+    assert.ok(ms && Number(ms[1]) > 0, `#time: ${time}`);
+
+    const rows = page.locator('#summary tbody tr');
+    assert.is(await rows.count(), resnet18.layers.length);
+    assert.equal(
+      await page.locator('#summary tbody tr td:first-child').allTextContents(),
+      resnet18.layers.map((layer) => layer.name),
+    );
+    assert.match((await page.locator('#summary tfoot').textContent()) ?? '', resnet18.params.total.toLocaleString('en'));
+
+    // The same file dropped on #drop: the page starts over (busy, results cleared) and shows the same classes.
+    // The DataTransfer is made in the page from the file's bytes; the script is a string, the DOM is not typed here.
+    const dataTransfer = await page.evaluateHandle(
+      `(() => { const t = new DataTransfer(); t.items.add(new File([Uint8Array.from(atob('${readFileSync(image).toString('base64')}'), (c) => c.charCodeAt(0))], 'gradient.png', { type: 'image/png' })); return t; })()`,
+    );
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    assert.is(await settle(page, errors, ['done', 'error']), 'done', await failure());
+    const dropped: number[] = [];
+    for (let rank = 0; rank < 5; rank++) dropped.push(Number(await items.nth(rank).getAttribute('data-class')));
+    assert.equal(
+      dropped,
+      expected.top.map((e) => e.index),
+      'top-5 classes of the dropped file',
+    );
+    errors.assertNone('the app');
+
+    const pageMs = performance.now() - start;
+    console.log(
+      `\n  ${FILE}: vite build ${(timings.build! / 1000).toFixed(1)} s, weights import ${(timings.import! / 1000).toFixed(1)} s, ` +
+        `tsc -p examples/web ${((timings.tsc ?? 0) / 1000).toFixed(1)} s; page ready in ${(loadMs / 1000).toFixed(1)} s, all done in ${(pageMs / 1000).toFixed(1)} s; ` +
+        `${WIDTH}×${HEIGHT} PNG on wasm: ${ms![1]} ms in the page (${THREADS} threads), ${expected.ms.toFixed(0)} ms in Node (1 thread); ` +
+        `top-1 class ${expected.top[0]!.index} at ${(100 * expected.top[0]!.probability).toFixed(2)} % in both, top-5 probabilities within ${worst.toExponential(1)}\n`,
+    );
+  });
 });
 
 define("a weights URL that is not there shows the runtime's error in the page", async () => {
-  const served = await serve(site);
-  try {
-    const browser = await launchChromium();
-    try {
-      const { page } = await newPage(browser);
-      const errors = pageErrors(page);
-      await page.goto(`${served.url}?weights=nope/&backend=wasm`);
-      assert.is(await settle(page, errors, ['ready', 'error']), 'error');
-      const message = (await page.locator('#error').textContent()) ?? '';
-      assert.ok(await page.locator('#error').isVisible(), '#error is shown');
-      assert.match(message, 'cannot fetch');
-      assert.match(message, `${served.url}nope/model.json`);
-      assert.match(message, 'HTTP 404');
-      // The browser reports the 404 itself; nothing else may go wrong.
-      const others = errors.messages.filter((line) => !/Failed to load resource: the server responded with a status of 404/.test(line));
-      assert.equal(others, [], others.join('\n'));
-    } finally {
-      await browser.close();
-    }
-  } finally {
-    await served.close();
-  }
+  await withPage({}, async (page, errors, url) => {
+    await page.goto(`${url}?weights=nope/&backend=wasm`);
+    assert.is(await settle(page, errors, ['ready', 'error']), 'error');
+    const message = (await page.locator('#error').textContent()) ?? '';
+    assert.ok(await page.locator('#error').isVisible(), '#error is shown');
+    assert.match(message, 'cannot fetch');
+    assert.match(message, `${url}nope/model.json`);
+    assert.match(message, 'HTTP 404');
+    // The browser reports the 404 itself; nothing else may go wrong.
+    const others = errors.messages.filter((line) => !/Failed to load resource: the server responded with a status of 404/.test(line));
+    assert.equal(others, [], others.join('\n'));
+  });
 });
 
 test.run();
