@@ -1,16 +1,19 @@
-// The example web app: a compiled model with imported weights classifies an image the user opens or drops, in the
-// page, on the backend initBackend picks. Query parameters: ?weights=<folder URL> (default VITE_NETSPEC_WEIGHTS,
-// else weights/<model name>/ beside the page), ?backend=webgl|wasm|cpu, ?threads=<n>.
-import * as tf from '@tensorflow/tfjs';
-import { fetchWeightsFolder, initBackend, pageImagePixels } from 'netspec/runtime';
+// The example web app: a compiled model with imported weights classifies the image a user opens or drops, or, for
+// an open-size segmenter, segments every image opened at once at its natural size, in the page, on the backend
+// initBackend picks. Query parameters: ?model=<name> (model.ts lists them), ?weights=<folder URL> (default
+// VITE_NETSPEC_WEIGHTS, else weights/<model name>/ beside the page), ?backend=webgl|wasm|cpu, ?threads=<n>, and
+// for an open-size segmenter ?min-size=<n> and ?max-size=<n>.
+import type * as tf from '@tensorflow/tfjs';
+import { fetchWeightsFolder, initBackend, modelImageTransform } from 'netspec/runtime';
 // tfjs-backend-wasm loads its binaries at run time and bundlers do not copy them: importing them with ?url makes
 // vite serve them in development and emit them (hashed) in a build; initBackend gets their URLs as wasmPaths.
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { classNames, model as compiled } from './model.ts';
-
-const TOP = 5;
+import { classifier } from './classify.ts';
+import { classNames, MODELS, type CompiledModule, type ModelChoice } from './model.ts';
+import { count, renderSummary, setState, showError, ui } from './page.ts';
+import { segmenter, sizedTransform, type AskedSizes } from './segment.ts';
 
 /** The backends initBackend takes (webgl, wasm, cpu in a page). */
 type Backend = NonNullable<NonNullable<Parameters<typeof initBackend>[0]>['backend']>;
@@ -18,158 +21,120 @@ type Backend = NonNullable<NonNullable<Parameters<typeof initBackend>[0]>['backe
 const BACKENDS: readonly Backend[] = ['webgl', 'wasm', 'cpu'];
 
 const query = new URLSearchParams(location.search);
-const weightsUrl = query.get('weights') || (import.meta.env.VITE_NETSPEC_WEIGHTS as string | undefined) || `weights/${compiled.name}/`;
+const modelName = query.get('model') || Object.keys(MODELS)[0]!;
+const weightsUrl = query.get('weights') || (import.meta.env.VITE_NETSPEC_WEIGHTS as string | undefined) || `weights/${modelName}/`;
+
+/** A query parameter that must be a positive whole number when given. */
+function positiveInteger(name: string): number | undefined {
+  const value = query.get(name) || undefined;
+  if (value !== undefined && !/^[1-9]\d*$/.test(value)) throw new Error(`?${name}= takes a positive whole number, not "${value}"`);
+  return value === undefined ? undefined : Number(value);
+}
 
 /** ?backend= and ?threads=, checked: a typo is an error on the page, not a silent default. */
 function backendOptions(): { backend?: Backend; threads?: number } {
   const backend = query.get('backend') || undefined;
   if (backend !== undefined && !BACKENDS.includes(backend as Backend)) throw new Error(`?backend= takes ${BACKENDS.join(', ')}, not "${backend}"`);
-  const threads = query.get('threads') || undefined;
-  if (threads !== undefined && !/^[1-9]\d*$/.test(threads)) throw new Error(`?threads= takes a positive whole number, not "${threads}"`);
-  return { backend: backend as Backend | undefined, threads: threads === undefined ? undefined : Number(threads) };
+  return { backend: backend as Backend | undefined, threads: positiveInteger('threads') };
 }
 
-function element<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`index.html has no #${id}`);
-  return found as T;
+/** ?model=, checked. */
+function chosenModel(): ModelChoice {
+  const choice = MODELS[modelName];
+  if (!choice) throw new Error(`?model= takes ${Object.keys(MODELS).join(', ')}, not "${modelName}"`);
+  return choice;
 }
 
-const fileInput = element<HTMLInputElement>('file');
-const drop = element<HTMLElement>('drop');
-const preview = element<HTMLCanvasElement>('preview');
-const top5 = element<HTMLOListElement>('top5');
-const backendLine = element<HTMLElement>('backend');
-const timeLine = element<HTMLElement>('time');
-const summary = element<HTMLTableElement>('summary');
-const errorBox = element<HTMLElement>('error');
-const status = element<HTMLElement>('status');
-
-function showError(error: unknown): void {
-  errorBox.textContent = error instanceof Error ? error.message : String(error);
-  errorBox.hidden = false;
-  document.body.dataset.state = 'error';
+/** ?min-size= and ?max-size=, which only an open-size model takes (as netspec predict's --min-size and --max-size). */
+function askedSizes(task: ModelChoice['task']): AskedSizes {
+  const asked = { minSize: positiveInteger('min-size'), maxSize: positiveInteger('max-size') };
+  if (task !== 'segmentation' && (asked.minSize !== undefined || asked.maxSize !== undefined))
+    throw new Error(`?min-size= and ?max-size= are for open-size segmenters; ${modelName} is a classifier`);
+  return asked;
 }
 
-function clearError(): void {
-  errorBox.textContent = '';
-  errorBox.hidden = true;
+/** A select of the models; choosing one reloads the page with it, and without ?weights=, which named another's. */
+function renderModelSelect(): void {
+  const select = ui.modelSelect;
+  select.replaceChildren(...Object.keys(MODELS).map((name) => new Option(name, name, false, name === modelName)));
+  select.addEventListener('change', () => {
+    const next = new URLSearchParams(location.search);
+    next.set('model', select.value);
+    next.delete('weights');
+    location.search = next.toString();
+  });
 }
 
-const count = (n: number) => n.toLocaleString('en');
-
-/** The compiled summary: every layer with its output shape, parameters and multiply-accumulates, and the totals. */
-function renderSummary(): void {
-  const head = summary.createTHead().insertRow();
-  for (const title of ['layer', 'op', 'output shape', 'parameters', 'MACs']) head.appendChild(document.createElement('th')).textContent = title;
-  const body = summary.createTBody();
-  for (const layer of compiled.layers) {
-    const row = body.insertRow();
-    for (const cell of [layer.name, layer.op, layer.outputShape.join('×'), count(layer.params), count(layer.macs)]) row.insertCell().textContent = cell;
-  }
-  const total = summary.createTFoot().insertRow();
-  const { params, macs } = compiled;
-  const label = total.insertCell();
-  label.colSpan = 3;
-  label.textContent = `${compiled.name}: ${compiled.layers.length} layers, input ${compiled.inputShape.join('×')}`;
-  total.insertCell().textContent = `${count(params.total)} (${count(params.trainable)} trainable)`;
-  total.insertCell().textContent = count(macs);
-}
-
-interface Classifier {
-  readonly model: tf.LayersModel;
-  readonly names: readonly string[];
-}
-
-/** The backend, then the weights folder (fetched once, checked, loaded into the compiled model), then one warm-up run. */
-async function load(): Promise<Classifier> {
+/**
+ * The backend, then the weights folder (fetched once, checked against the model) loaded into the compiled model,
+ * and the names of its `classes`.
+ */
+async function loadModel(compiled: CompiledModule, task: ModelChoice['task'], classes: number): Promise<{ model: tf.LayersModel; names: readonly string[] }> {
   const backend = await initBackend({
     ...backendOptions(),
     wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
     log: (line) => {
-      backendLine.textContent = line;
+      ui.backendLine.textContent = line;
       console.info(line);
     },
   });
   document.body.dataset.backend = backend;
-  status.textContent = `loading weights from ${weightsUrl}…`;
+  ui.status.textContent = `loading weights from ${weightsUrl}…`;
   const folder = await fetchWeightsFolder(weightsUrl);
-  const [height, width, channels] = compiled.inputShape;
-  const { input, classes } = folder.manifest;
+  const { channels } = compiled.imageTransform;
+  const { input, classes: saved } = folder.manifest;
   if (input && input.mean.length !== channels) throw new Error(`${weightsUrl} normalises ${input.mean.length} channels but ${compiled.name} takes ${channels}`);
-  if (classes && classes.length !== compiled.outputShape[0])
-    throw new Error(`${weightsUrl} names ${classes.length} classes but ${compiled.name} has ${compiled.outputShape[0]}`);
+  if (saved && saved.length !== classes) throw new Error(`${weightsUrl} names ${saved.length} classes but ${compiled.name} has ${classes}`);
   const model = await compiled.createModel({ weights: folder });
-  // The first run compiles shaders (webgl) or sets up kernels; without it the first image's time would be that.
-  tf.tidy(() => compiled.predict(model, tf.zeros([1, height, width, channels]))).dispose();
-  status.textContent = `${compiled.name} ready: open or drop an image`;
-  document.body.dataset.state = 'ready';
-  return { model, names: classNames(compiled.outputShape[0], classes) };
+  return { model, names: classNames(task, classes, saved) };
 }
 
-/** Decodes the file as the browser shows it, classifies it and shows the top classes and the time it took. */
-async function classify(file: Blob): Promise<void> {
-  clearError();
-  document.body.dataset.state = 'busy';
-  top5.replaceChildren();
-  timeLine.textContent = '';
-  const { model, names } = await classifier;
-  // colorSpaceConversion 'none': the file's own pixel values, as Node's decoders and PIL read them.
-  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' }).catch((error: unknown) => {
-    throw new Error(`cannot read ${file instanceof File ? file.name : 'the image'}: ${error instanceof Error ? error.message : String(error)}`);
-  });
-  try {
-    const scale = Math.min(1, 320 / Math.max(bitmap.width, bitmap.height));
-    preview.width = Math.round(bitmap.width * scale);
-    preview.height = Math.round(bitmap.height * scale);
-    preview.getContext('2d')?.drawImage(bitmap, 0, 0, preview.width, preview.height);
-    const pixels = pageImagePixels(bitmap);
-    const start = performance.now();
-    // The generated module's preprocess: the pipeline netspec predict uses, as the loaded weights ask (a run of
-    // netspec train saved its normalisation and saw whole frames; other weights get ImageNet's and the 224/256 crop).
-    const probabilities = tf.tidy(() => tf.softmax(compiled.predict(model, compiled.preprocess(model, [pixels]).input)).squeeze([0]) as tf.Tensor1D);
-    const values = (await probabilities.data()) as Float32Array;
-    const ms = performance.now() - start;
-    probabilities.dispose();
-    const ranked = Array.from(values.keys())
-      .sort((a, b) => values[b]! - values[a]!)
-      .slice(0, TOP);
-    top5.replaceChildren(
-      ...ranked.map((index) => {
-        const item = document.createElement('li');
-        item.textContent = `${(100 * values[index]!).toFixed(2)}% ${names[index]}`;
-        item.dataset.class = String(index);
-        item.dataset.probability = String(values[index]);
-        return item;
-      }),
-    );
-    timeLine.textContent = `${ms.toFixed(1)} ms per image (${pixels.width}×${pixels.height}: preprocess, predict, softmax) on ${tf.getBackend()}`;
-    document.body.dataset.state = 'done';
-  } finally {
-    bitmap.close();
+/** The chosen module's summary, its weights and one warm-up run; answers how the page runs opened files. */
+async function start(): Promise<(files: readonly File[]) => Promise<void>> {
+  const choice = chosenModel();
+  const asked = askedSizes(choice.task);
+  if (choice.task === 'classification') {
+    const compiled = await choice.load();
+    renderSummary(compiled, compiled.inputShape.join('×'), count(compiled.macs));
+    const { model, names } = await loadModel(compiled, choice.task, compiled.outputShape[0]);
+    return classifier(compiled, model, names);
   }
+  const compiled = await choice.load();
+  ui.title.textContent = 'Segment images';
+  document.title = 'netspec: segment images in the browser';
+  const { minimum, maximum, multiple } = compiled.sizes;
+  const input = `H×W×${compiled.imageTransform.channels} (sides multiples of ${multiple} from ${minimum} to ${maximum})`;
+  const totalMacs = renderSummary(compiled, input, 'macs(H, W), shown at the size run');
+  const { model, names } = await loadModel(compiled, choice.task, compiled.outputShapes(minimum, minimum).out[2]);
+  const transform = sizedTransform(modelImageTransform(model, compiled.imageTransform), compiled.sizes, asked);
+  return segmenter({ compiled, model, names, transform, totalMacs });
 }
 
-function classifyFirst(files: FileList | null | undefined): void {
-  const file = files?.[0];
-  if (file) classify(file).catch(showError);
+function runFiles(files: FileList | null | undefined): void {
+  if (files && files.length > 0) run.then((runner) => runner([...files])).catch(showError);
 }
 
-renderSummary();
-const classifier = load();
-classifier.catch((error: unknown) => {
-  status.textContent = `${compiled.name} could not be loaded`;
-  showError(error);
-});
+renderModelSelect();
+const run = start();
+run.then(
+  () => {
+    ui.status.textContent = `${modelName} ready: open or drop ${MODELS[modelName]?.task === 'segmentation' ? 'images' : 'an image'}`;
+    setState('ready');
+  },
+  (error: unknown) => {
+    ui.status.textContent = `${modelName} could not be loaded`;
+    showError(error);
+  },
+);
 
-fileInput.addEventListener('change', () => classifyFirst(fileInput.files));
-drop.addEventListener('dragover', (event) => {
+ui.fileInput.addEventListener('change', () => runFiles(ui.fileInput.files));
+ui.drop.addEventListener('dragover', (event) => {
   event.preventDefault();
-  drop.classList.add('over');
+  ui.drop.classList.add('over');
 });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (event) => {
+ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+ui.drop.addEventListener('drop', (event) => {
   event.preventDefault();
-  drop.classList.remove('over');
-  classifyFirst(event.dataTransfer?.files);
+  ui.drop.classList.remove('over');
+  runFiles(event.dataTransfer?.files);
 });
