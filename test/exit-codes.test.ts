@@ -175,12 +175,17 @@ for (const { command, args, stderr } of userErrors) {
 }
 
 /** Runs the built command line in the scratch folder where onnxruntime-node cannot be found, as in a project that never installed the optional peer. */
-function withoutOnnxRuntime(args: readonly string[]) {
+/** Runs the command line as if onnxruntime-node were not installed, or (`broken`) installed without its native library. */
+function withoutOnnxRuntime(args: readonly string[], fault: 'missing' | 'broken' = 'missing') {
   const entry = join(root, 'no-ort.mjs');
+  const error =
+    fault === 'missing'
+      ? `Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' })`
+      : `new Error('libonnxruntime.so.1: cannot open shared object file: No such file or directory\\nRequire stack: …')`;
   writeFileSync(
     join(root, 'no-ort-hooks.mjs'),
     `export async function resolve(specifier, context, next) {
-  if (specifier === 'onnxruntime-node') throw Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  if (specifier === 'onnxruntime-node') throw ${error};
   return next(specifier, context);
 }`,
   );
@@ -210,6 +215,22 @@ test('where onnxruntime-node is not installed, export --quantize int8 and eval a
   const auto = withoutOnnxRuntime(['predict', 'tiny.json', '--weights', 'weights', join('calibration', 'a.png')]);
   assert.is(auto.status, 0, auto.stderr);
   assert.match(auto.stderr, /^netspec: running tiny_fashion on TensorFlow\.js \(\w+\); install onnxruntime-node for faster inference\n$/);
+});
+
+test('where onnxruntime-node is installed but does not load, auto says why it runs TensorFlow.js, and --runtime onnx is one line', () => {
+  const image = join('calibration', 'a.png');
+  const auto = withoutOnnxRuntime(['predict', 'tiny.json', '--weights', 'weights', image], 'broken');
+  assert.is(auto.status, 0, auto.stderr);
+  assert.match(
+    auto.stderr,
+    /^netspec: running tiny_fashion on TensorFlow\.js \(\w+\): onnxruntime-node is installed but does not load \(libonnxruntime\.so\.1: cannot open shared object file: No such file or directory\)\n$/,
+  );
+  const onnx = withoutOnnxRuntime(['predict', 'tiny.json', '--weights', 'weights', '--runtime', 'onnx', image], 'broken');
+  assert.is(onnx.status, 1, onnx.stderr);
+  assert.is(
+    onnx.stderr.replace(/^netspec: TensorFlow\.js backend .*\n/, ''),
+    'netspec: onnxruntime-node is installed but does not load (libonnxruntime.so.1: cannot open shared object file: No such file or directory); reinstall it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`\n',
+  );
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -33,13 +33,18 @@ export interface ModelRunner {
   dispose(): void;
 }
 
-/** Whether onnxruntime-node can be loaded here: an optional peer dependency. */
-export async function haveOnnxRuntime(): Promise<boolean> {
+/**
+ * Whether onnxruntime-node (an optional peer dependency) loads here; where it is installed but does not load (a
+ * native library missing or built for another platform), why, in one line.
+ */
+export async function onnxRuntimeStatus(): Promise<{ readonly loads: boolean; readonly broken?: string }> {
   try {
     await import('onnxruntime-node');
-    return true;
-  } catch {
-    return false;
+    return { loads: true };
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const absent = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'onnxruntime-node'/.test(message);
+    return absent ? { loads: false } : { loads: false, broken: String(message).split('\n')[0] };
   }
 }
 
@@ -49,9 +54,16 @@ export async function haveOnnxRuntime(): Promise<boolean> {
  * onnx` without onnxruntime-node, weights that do not fit) is the error's line alone.
  */
 export async function openRunner(graph: AnalyzedGraph, folder: WeightsFolder, choice: RuntimeChoice, log: (line: string) => void): Promise<ModelRunner> {
-  const onnx = choice === 'onnx' || (choice === 'auto' && (await haveOnnxRuntime()));
+  const status = choice === 'auto' ? await onnxRuntimeStatus() : undefined;
+  const onnx = choice === 'onnx' || status?.loads === true;
   const runner = onnx ? await onnxRunner(graph, folder) : await tfjsRunner(graph, folder);
-  const why = choice !== 'auto' ? '' : onnx ? ' (installed; --runtime tfjs to use TensorFlow.js)' : '; install onnxruntime-node for faster inference';
+  const why = !status
+    ? ''
+    : onnx
+      ? ' (installed; --runtime tfjs to use TensorFlow.js)'
+      : status.broken
+        ? `: onnxruntime-node is installed but does not load (${status.broken})`
+        : '; install onnxruntime-node for faster inference';
   log(`netspec: running ${graph.name} on ${onnx ? 'onnxruntime' : `TensorFlow.js (${tf.getBackend()})`}${why}`);
   return runner;
 }

@@ -12,7 +12,7 @@ import { loadWeights } from '../runtime/weights/load.js';
 import { exportCheckpoint } from '../weights/convert.js';
 import type { FloatTensor } from '../weights/safetensors.js';
 import { pytorchUnavailable, runPytorch, type PytorchRun } from './pytorch-run.js';
-import { type BatchOutput, haveOnnxRuntime, openRunner } from './runner.js';
+import { type BatchOutput, onnxRuntimeStatus, openRunner } from './runner.js';
 
 /** Targets agree when every output is within this of the reference, relative to its largest magnitude. */
 export const VERIFY_TOLERANCE = 1e-4;
@@ -113,10 +113,15 @@ export async function verifyModel(graph: AnalyzedGraph, folder: WeightsFolder, o
     model.dispose();
   }
   const reports: TargetReport[] = [await runnerReport(graph, folder, reference, images, options, 'tfjs')];
+  const onnx = await onnxRuntimeStatus();
   reports.push(
-    (await haveOnnxRuntime())
+    onnx.loads
       ? await runnerReport(graph, folder, reference, images, options, 'onnx')
-      : { target: 'ONNX on onnxruntime', skipped: 'onnxruntime-node is not installed', outputs: [] },
+      : {
+          target: 'ONNX on onnxruntime',
+          skipped: onnx.broken ? `onnxruntime-node does not load: ${onnx.broken}` : 'onnxruntime-node is not installed',
+          outputs: [],
+        },
   );
   const noTorch = pytorchUnavailable();
   if (noTorch) reports.push({ target: 'PyTorch module', skipped: noTorch, outputs: [] });

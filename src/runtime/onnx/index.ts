@@ -13,11 +13,12 @@ async function onnxRuntime(): Promise<typeof Ort> {
   try {
     return await import('onnxruntime-node');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
-    throw new OnnxRuntimeMissingError(
-      'onnxruntime-node is not installed; install it in your project with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` to run ONNX models',
-    );
+    const { code, message } = error as NodeJS.ErrnoException;
+    const install = '`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`';
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'onnxruntime-node'/.test(message))
+      throw new OnnxRuntimeMissingError(`onnxruntime-node is not installed; install it in your project with ${install} to run ONNX models`);
+    // Installed but unloadable: its native library missing, or built for another platform.
+    throw new OnnxRuntimeMissingError(`onnxruntime-node is installed but does not load (${String(message).split('\n')[0]}); reinstall it with ${install}`);
   }
 }
 
