@@ -19,7 +19,7 @@ import { imageTransformFor, withAskedSizes } from '../src/runtime/images/pipelin
 import { mulberry32 } from '../src/random/mulberry32.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { DenseTargets } from '../src/train/dense/dense-loss.js';
-import { segmentationBatch } from '../src/train/dense/dense-batches.js';
+import { anchorsBySize, segmentationBatch } from '../src/train/dense/dense-batches.js';
 import { batchMaker, segmentationCrop } from '../src/train/dense/dense-train.js';
 import { Replica } from '../src/train/replica.js';
 import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
@@ -91,6 +91,23 @@ test('a segmenter batch at natural sizes: each image at its own size, padded to 
   assert.equal(segmentationCrop(transform.sizes!), { size: { height: 24, width: 24 }, baseSize: 24 });
   const cropped = await segmentationBatch({ dataset, classes: 4, augment: true, crop: segmentationCrop(transform.sizes!) }, [0, 1], transform, mulberry32(1));
   assert.equal(cropped.size, { height: 24, width: 24 });
+});
+
+test('anchors are made once per batch size, the latest sixteen sizes kept: a run over many sizes holds a bounded few', () => {
+  const made: string[] = [];
+  const anchorsAt = anchorsBySize(([height, width]) => {
+    made.push(`${height}x${width}`);
+    return { input: [height, width], levels: [[height / 32, width / 32]], anchors: { sizes: [[32]], ratios: [[1]] } } as never;
+  });
+  const first = anchorsAt({ height: 64, width: 96 });
+  // One anchor a cell of the 2 × 3 level, centred on it: the first cell's is (0, 0) ± 16.
+  assert.equal([...first.subarray(0, 4)], [-16, -16, 16, 16]);
+  assert.is(first.length, 2 * 3 * 4);
+  assert.is(anchorsAt({ height: 64, width: 96 }), first);
+  for (let k = 1; k <= 16; k++) anchorsAt({ height: 64, width: 96 + 32 * k });
+  assert.is(made.length, 17);
+  assert.ok(anchorsAt({ height: 64, width: 96 }) !== first, 'the oldest size was let go, and is made again');
+  assert.is(made.length, 18);
 });
 
 /** The largest difference over the largest magnitude of the expected values. */

@@ -111,13 +111,19 @@ export function allAnchors(config: DetectionConfig, size: InputSize): Float32Arr
   return anchors;
 }
 
-/** allAnchors at each size a run meets, made once per size: a run at natural sizes meets a few dozen. */
+/** Anchor sets kept for reuse: at COCO's sizes a set is a few MB, and batches meet a few hundred padded sizes. */
+const ANCHOR_SETS_KEPT = 16;
+
+/** allAnchors at each size a run meets, the most recently used sizes' sets kept for the next batches. */
 export function anchorsBySize(configAt: (size: readonly [height: number, width: number]) => DetectionConfig): (size: InputSize) => Float32Array {
-  const made = new Map<string, Float32Array>();
+  const kept = new Map<string, Float32Array>();
   return (size) => {
     const key = `${size.height}x${size.width}`;
-    const anchors = made.get(key) ?? allAnchors(configAt([size.height, size.width]), size);
-    made.set(key, anchors);
+    const anchors = kept.get(key) ?? allAnchors(configAt([size.height, size.width]), size);
+    // Map keeps insertion order: re-inserting marks the set as the latest used, and the first key is the oldest.
+    kept.delete(key);
+    kept.set(key, anchors);
+    if (kept.size > ANCHOR_SETS_KEPT) kept.delete(kept.keys().next().value!);
     return anchors;
   };
 }
