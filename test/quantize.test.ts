@@ -15,7 +15,7 @@ import type { AnalyzedGraph } from '../src/ir/analyze.js';
 import { activationParams, quantizeWeights } from '../src/quantize/qdq.js';
 import { quantizeOnnx } from '../src/quantize/quantize.js';
 import { cpuFlags, weightBitsFor } from '../src/quantize/weight-bits.js';
-import { entropyBins, percentileBins, rangeOf } from '../src/quantize/ranges.js';
+import { percentileBins, rangeOf } from '../src/quantize/ranges.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { families, familySpec, weightsFor } from './support/families.js';
 import { denseBackbone, tinyRetinanet } from './support/dense-specs.js';
@@ -51,19 +51,18 @@ test('weights are symmetric per output channel', () => {
   assert.equal([...quantizeWeights(Float32Array.of(0.6, -1, 0.25, 0.1), 2, 63).values], [38, -63, 63, 25]);
 });
 
-test('percentile and entropy thresholds', () => {
+test('percentile thresholds', () => {
   // 90, 9 and 1 counts: 99% of 100 is reached in the second bin.
   assert.is(percentileBins(Float64Array.of(90, 9, 1), 99), 2);
   assert.is(percentileBins(Float64Array.of(90, 9, 1), 99.5), 3);
-  // 300 bins of a smooth decay and one far outlier: entropy clips the outlier but keeps the body.
+  // 100,000 magnitudes in the first 100 of 2048 bins over [0, 4] and one in the last: 99.999% of 100,001 is reached
+  // at bin 100, a threshold of 100 × 4 / 2048 = 0.1953125 on both sides of [−0.5, 4], and inside [−0.1, 4] it
+  // leaves the smaller extreme as it is.
   const histogram = new Float64Array(2048);
-  for (let i = 0; i < 300; i++) histogram[i] = 1000 * Math.exp(-i / 60);
+  histogram.fill(1000, 0, 100);
   histogram[2047] = 1;
-  const bins = entropyBins(histogram, 256);
-  assert.ok(bins >= 250 && bins < 600, `threshold at bin ${bins}`);
-  // A signed value's threshold is over 128 levels, clipped to the extremes seen: [−0.5, 4] binned up to 4.
-  const range = rangeOf({ min: -0.5, max: 4, histogram }, 'entropy');
-  assert.ok(range.min === -0.5 && Math.abs(range.max - (entropyBins(histogram, 128) * 4) / 2048) < 1e-12, JSON.stringify(range));
+  assert.equal(rangeOf({ min: -0.5, max: 4, histogram }, 'percentile'), { min: -0.1953125, max: 0.1953125 });
+  assert.equal(rangeOf({ min: -0.1, max: 4, histogram }, 'percentile'), { min: -0.1, max: 0.1953125 });
   assert.equal(rangeOf({ min: -0.5, max: 4 }, 'minmax'), { min: -0.5, max: 4 });
 });
 
@@ -161,9 +160,9 @@ test('the same weights and images give the same bytes', async () => {
   const images = { data: patterns(16, 3 * 24 * 24, 1), count: 16, shape: [3, 24, 24] as const };
   const [a, b] = await Promise.all([0, 1].map(() => quantizeOnnx(fp32, { images, method: 'percentile' })));
   assert.equal(a!.bytes, b!.bytes);
-  await quantizeOnnx(fp32, { images: { ...images, data: images.data.subarray(0, 4 * 3 * 24 * 24), count: 4 }, method: 'entropy' }).then(
+  await quantizeOnnx(fp32, { images: { ...images, data: images.data.subarray(0, 4 * 3 * 24 * 24), count: 4 }, method: 'percentile' }).then(
     () => assert.unreachable('should refuse'),
-    (error: Error) => assert.is(error.message, 'entropy calibration needs at least 16 images, got 4'),
+    (error: Error) => assert.is(error.message, 'percentile calibration needs at least 16 images, got 4'),
   );
 });
 
@@ -287,6 +286,12 @@ test('export onnx --quantize int8 from a folder of images of other sizes and mod
     ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'percentile', '--calibration-images', '3'],
     1,
     'netspec: percentile calibration needs at least 16 images; --calibration-images is 3',
+  );
+  // The withdrawn method is a usage error that says what to use instead, before any image is read.
+  refusal(
+    ['--weights', 'w', '--quantize', 'int8', '--calibrate', 'images', '--calibration', 'entropy'],
+    2,
+    "netspec: --calibration entropy was withdrawn: TensorRT's KL method clipped a Fashion-MNIST ResNet-20's input and stem, losing 8 points; use percentile or minmax",
   );
   refusal(['--weights', 'w', '--quantize', 'int8', '--calibrate', 'missing'], 1, 'netspec: cannot read the calibration folder missing: no such file or folder');
   refusal(

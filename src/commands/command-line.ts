@@ -33,6 +33,8 @@ interface ChoiceOption extends Described {
   readonly arg: string;
   readonly choices: readonly string[];
   readonly default?: string;
+  /** Values the option no longer takes, each with the usage error that says why and what to use instead. */
+  readonly withdrawn?: { readonly [value: string]: string };
 }
 
 interface NumberOption extends Described {
@@ -162,6 +164,7 @@ function optionValue(name: string, option: OptionSpec, raw: string | boolean | s
       return raw ?? (option.multiple ? [] : option.default);
     case 'choice':
       if (raw === undefined) return option.default;
+      if (option.withdrawn && Object.hasOwn(option.withdrawn, raw as string)) throw new UsageError(option.withdrawn[raw as string]!);
       if (!option.choices.includes(raw as string)) throw new UsageError(`--${name} takes ${option.choices.join(', ')}, got ${JSON.stringify(raw)}`);
       return raw;
     case 'number':

@@ -1,5 +1,5 @@
 // Calibration: the fp32 model run in onnxruntime-node over the calibration images with the values to quantise
-// exposed as extra graph outputs, each summarised as its extremes and, for the histogram methods, a histogram of
+// exposed as extra graph outputs, each summarised as its extremes and, for the percentile method, a histogram of
 // its magnitudes. Statistics are counts and extremes, so they do not depend on how the images are batched.
 import onnxProto from 'onnx-proto';
 import { createSession, runChecked, type OnnxSession } from '../runtime/onnx/index.js';

@@ -24,7 +24,7 @@ type InputShape = readonly [height: number, width: number, channels: number];
 
 /**
  * The most bytes of input the calibration images may take together, as float32: they are held at once, twice over
- * for the histogram methods' second pass. 1 GiB holds 1,782 images at 224×224×3 and 341 at 512×512×3; past it a
+ * for the percentile method's second pass. 1 GiB holds 1,782 images at 224×224×3 and 341 at 512×512×3; past it a
  * typed array cannot be allocated on some machines (Node's limit is 4 GiB) and the calibration would swap.
  */
 export const CALIBRATION_BYTES = 2 ** 30;

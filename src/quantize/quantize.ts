@@ -29,10 +29,10 @@ export const DEFAULT_ACTIVATIONS: ActivationType = 'uint8';
 
 /**
  * The fewest calibration images each method accepts. The extremes of a handful of images are a range, though a
- * narrow one; a histogram's tail, which the percentile and entropy methods cut, is only the data's own over
+ * narrow one; a histogram's tail, which the percentile method cuts, is only the data's own over
  * enough images that no one image's outliers make it.
  */
-export const MIN_CALIBRATION_IMAGES: Readonly<Record<CalibrationMethod, number>> = { minmax: 1, percentile: 16, entropy: 16 };
+export const MIN_CALIBRATION_IMAGES: Readonly<Record<CalibrationMethod, number>> = { minmax: 1, percentile: 16 };
 
 export interface QuantizedOnnx {
   readonly bytes: Uint8Array;
