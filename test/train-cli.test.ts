@@ -292,6 +292,8 @@ test('train --help exits 0 and lists every option', () => {
     'weight-decay',
     'augment',
     'size',
+    'min-size',
+    'max-size',
     'val-data',
     'splits',
     'clip-grad',
