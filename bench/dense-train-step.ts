@@ -32,6 +32,7 @@ import type { OptimizerConfig } from '../src/train/optimizer.js';
 import { ReplicaWorkers, type TrainingBatch } from '../src/train/parallel.js';
 import { Replica } from '../src/train/replica.js';
 import { trainStep } from '../src/train/train.js';
+import { fastest, median } from './peers.js';
 
 const PYTHON = '/usr/bin/python3';
 const BATCH = 8;
@@ -68,12 +69,6 @@ const SPECS = {
 type Kind = keyof typeof SPECS;
 
 const work = mkdtempSync(join(tmpdir(), 'netspec-dense-step-'));
-const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
-const fastest = (xs: readonly number[]) => sorted(xs)[0]!;
-const median = (xs: readonly number[]) => {
-  const s = sorted(xs);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface Compiled {
   readonly graph: AnalyzedGraph;

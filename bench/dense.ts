@@ -1,18 +1,18 @@
 // Inference speed of the segmentation and detection models at their committed sizes, batch 1, every runner in one
 // run on this machine: tfjs on wasm (the layers model and the optimised path), onnxruntime with the ONNX export,
-// and PyTorch eager with torchvision's own model, all on 2 threads with freshly initialised weights (speed does not
-// depend on their values). Each netspec row runs in a process of its own (bench/inference-row.ts). Appends to
-// bench/results.md.
-import { spawnSync } from 'node:child_process';
+// and PyTorch eager with torchvision's own model in both memory layouts, all on 2 threads with freshly initialised
+// weights (speed does not depend on their values). Every runner is a process of its own taking turns with the
+// others (bench/peers.ts). Appends to bench/results.md.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSpec } from '../src/compile.js';
 import { emitOnnx } from '../src/emit/onnx.js';
 import { initialWeights } from '../src/weights/init.js';
+import { alternate, childPeer, fastest } from './peers.js';
 
 const PYTHON = '/usr/bin/python3';
-const RUNS = 3;
+const ROUNDS = 5;
 const work = mkdtempSync(join(tmpdir(), 'netspec-dense-bench-'));
 const models = [
   {
@@ -32,36 +32,30 @@ const models = [
   },
 ];
 
-/** torchvision's model in eval mode: the segmentation model whole, RetinaNet's backbone and head (its raw outputs, as netspec's). */
-const TORCH_ROW = `
-import json, sys, time, torch
+/**
+ * torchvision's model in eval mode as a timing peer (bench/peer.py): the segmentation model whole, RetinaNet's
+ * backbone and head (its raw outputs, as netspec's), in NCHW or channels_last.
+ */
+const TORCH_PEER = `
+import sys, torch
+sys.path.insert(0, "bench")
+import peer
 import torchvision.models.detection as detection, torchvision.models.segmentation as segmentation
 torch.set_num_threads(2)
 model = eval(sys.argv[1]).eval()
 x = torch.randn(1, 3, int(sys.argv[2]), int(sys.argv[3]))
+if sys.argv[4] == "channels_last":
+    model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
 run = (lambda: model.head(list(model.backbone(x).values()))) if hasattr(model, "anchor_generator") else (lambda: model(x))
-seconds = []
-with torch.no_grad():
-    run()
-    for _ in range(int(sys.argv[4])):
-        started = time.perf_counter(); run(); seconds.append(time.perf_counter() - started)
-print(json.dumps(seconds))
+with torch.inference_mode():
+    peer.serve(run, warmups=1)
 `;
 
-function netspecRow(kind: string, model: string, shape: number[]): number[] {
-  const args = JSON.stringify({ kind, model, shape, runs: RUNS, warmups: 1 });
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/inference-row.ts', args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (run.status !== 0) throw new Error(`${kind} ${model} failed:\n${run.stderr}`);
-  return (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { seconds: number[] }).seconds;
-}
+const netspecPeer = (name: string, kind: string, model: string, shape: number[]) =>
+  childPeer(name, process.execPath, ['--import', 'tsx', 'bench/inference-row.ts', JSON.stringify({ kind, model, shape, warmups: 1 })]);
+const torchPeer = (builder: string, height: number, width: number, layout: 'contiguous' | 'channels_last') =>
+  childPeer(`PyTorch ${layout}`, PYTHON, ['-c', TORCH_PEER, builder, String(height), String(width), layout]);
 
-function torchRow(builder: string, height: number, width: number): number[] {
-  const run = spawnSync(PYTHON, ['-c', TORCH_ROW, builder, String(height), String(width), String(RUNS)], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`PyTorch failed:\n${run.stderr}`);
-  return JSON.parse(run.stdout) as number[];
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 const lines: string[] = [];
 for (const model of models) {
@@ -72,14 +66,20 @@ for (const model of models) {
   const onnxPath = join(work, `${graph.name}.onnx`);
   writeFileSync(onnxPath, emitOnnx(graph, initialWeights(graph)));
   const shape = [1, height, width, channels];
-  const times = {
-    layers: median(netspecRow('tfjs-layers', model.module, shape)),
-    optimised: median(netspecRow('tfjs-optimised', model.module, shape)),
-    onnx: median(netspecRow('onnxruntime', onnxPath, shape)),
-    torch: median(torchRow(model.torch, height, width)),
-  };
-  const ratio = (s: number) => `${(s / times.torch).toFixed(2)}×`;
-  const row = `| ${graph.name} ${height}×${width} | ${(graph.macs / 1e9).toFixed(1)} | ${ms(times.layers)} (${ratio(times.layers)}) | ${ms(times.optimised)} (${ratio(times.optimised)}) | ${ms(times.onnx)} (${ratio(times.onnx)}) | ${ms(times.torch)} |`;
+  const timed = await alternate(
+    [
+      await netspecPeer('layers', 'tfjs-layers', model.module, shape),
+      await netspecPeer('optimised', 'tfjs-optimised', model.module, shape),
+      await netspecPeer('onnx', 'onnxruntime', onnxPath, shape),
+      await torchPeer(model.torch, height, width, 'contiguous'),
+      await torchPeer(model.torch, height, width, 'channels_last'),
+    ],
+    ROUNDS,
+  );
+  const best = (name: string) => fastest(timed.find((t) => t.name === name)!.seconds);
+  const torch = Math.min(best('PyTorch contiguous'), best('PyTorch channels_last'));
+  const cell = (name: string) => `${ms(best(name))} (${(best(name) / torch).toFixed(2)}×)`;
+  const row = `| ${graph.name} ${height}×${width} | ${(graph.macs / 1e9).toFixed(1)} | ${cell('layers')} | ${cell('optimised')} | ${cell('onnx')} | ${ms(best('PyTorch contiguous'))} / ${ms(best('PyTorch channels_last'))} |`;
   console.log(row);
   lines.push(row);
 }
@@ -91,9 +91,9 @@ appendFileSync(
     '',
     `## Segmentation and detection inference, batch 1 (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu})`,
     '',
-    `\`npx tsx bench/dense.ts\`: medians of ${RUNS} runs after a warm-up, 2 threads each, times against PyTorch eager in the same run.`,
+    `\`npx tsx bench/dense.ts\`: every runner warmed up in a process of its own, then the runners take turns, one call each per round, for ${ROUNDS} rounds; each runner's fastest round, 2 threads each. Ratios are against PyTorch eager in its faster layout (NCHW or channels_last).`,
     '',
-    '| model, input | GMACs | tfjs wasm, layers | tfjs wasm, optimised | onnxruntime | PyTorch eager |',
+    '| model, input | GMACs | tfjs wasm, layers | tfjs wasm, optimised | onnxruntime | PyTorch eager, NCHW / channels_last |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...lines,
     '',

@@ -1,5 +1,5 @@
-// One row of bench/inference.ts, in a process of its own so that its peak memory is its own. Prints one JSON
-// object: the wall time of each timed run in seconds and the process's peak resident memory in MiB.
+// One runner of bench/inference.ts, in a process of its own so that its peak memory is its own: a timing peer
+// (bench/peers.ts) that warms up and then times one inference per request.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,7 @@ import type { InferencePlan } from '../src/runtime/inference/plan.js';
 import { createInferencePool } from '../src/runtime/inference/pool.js';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
+import { servePeer } from './peers.js';
 
 interface Row {
   /** sgemm: the machine's practical limit, a 2048³ single-precision matrix product in onnxruntime. */
@@ -19,7 +20,6 @@ interface Row {
   readonly model: string;
   readonly weights?: string;
   readonly shape: [number, number, number, number];
-  readonly runs: number;
   readonly warmups: number;
 }
 
@@ -77,12 +77,4 @@ if (row.kind === 'sgemm') {
   };
 }
 
-for (let i = 0; i < row.warmups; i++) await run();
-const seconds: number[] = [];
-for (let i = 0; i < row.runs; i++) {
-  const started = performance.now();
-  await run();
-  seconds.push((performance.now() - started) / 1000);
-}
-await close();
-console.log(JSON.stringify({ seconds, peakMiB: process.resourceUsage().maxRSS / 1024 }));
+await servePeer(run, row.warmups, close);

@@ -1,7 +1,8 @@
 // Inference speed of netspec's runners against PyTorch, measured in one run on this machine: the founding
 // resnet34 (32×32, batch 64) and torchvision's resnet34 and resnet50 (224×224, batches 1 and 8), every runner
-// with the same weights. Each row runs in a process of its own (bench/inference-row.ts) for its peak memory.
-// Appends to bench/results.md.
+// with the same weights. Each runner runs in a process of its own (bench/inference-row.ts, bench/pytorch-bench.py)
+// for its peak memory, and the runners take turns (bench/peers.ts). PyTorch runs in both memory layouts, so
+// netspec is compared with PyTorch at its best. Appends to bench/results.md.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { writeWeightsFolder } from '../src/weights/folder.js';
 import { initialWeights } from '../src/weights/init.js';
 import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
 import { readWeightsFolder } from '../src/runtime/weights/files.js';
+import { alternate, childPeer, fastest, median, type Peer, type Timed } from './peers.js';
 
 const PYTHON = '/usr/bin/python3';
 const torch = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
@@ -25,29 +27,49 @@ const models = [
   { spec: 'specs/imagenet/resnet34.json', module: 'generated/imagenet/resnet34.ts', torchName: 'resnet34', batches: [1, 8], cpu: false },
   { spec: 'specs/imagenet/resnet50.json', module: 'generated/imagenet/resnet50.ts', torchName: 'resnet50', batches: [1, 8], cpu: false },
 ];
-const runsFor = (batch: number) => (batch === 1 ? 15 : 5);
+// Rounds of alternating turns; every runner is timed once a round.
+const roundsFor = (batch: number) => (batch === 1 ? 15 : 5);
+const rowProgram = [...tsx, 'bench/inference-row.ts'];
+const row = (name: string, args: object) => childPeer(name, process.execPath, [...rowProgram, JSON.stringify(args)]);
 
-interface Measured {
-  readonly runner: string;
-  readonly seconds: number[];
-  readonly peakMiB: number;
-}
-
-function row(runner: string, args: object): Measured {
-  const run = spawnSync(process.execPath, [...tsx, 'bench/inference-row.ts', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (run.status !== 0) throw new Error(`${runner} failed:\n${run.stderr}`);
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { seconds: number[]; peakMiB: number };
-  return { runner, ...result };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 // Two limits: the nominal one (two 256-bit FMA pipes, 16 single-precision FMAs per cycle and core, at the base clock
 // /proc/cpuinfo reports; boost clocks go higher) and the practical one, a large matrix product in onnxruntime.
 const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
 const nominalGmacs = (cpus().length * 16 * mhz) / 1000;
-const sgemm = row('sgemm', { kind: 'sgemm', model: '', shape: [1, 1, 1, 1], runs: 9, warmups: 2 });
-const peakGmacs = 2048 ** 3 / median(sgemm.seconds) / 1e9;
+const [sgemm] = await alternate([await row('sgemm', { kind: 'sgemm', model: '', shape: [1, 1, 1, 1], warmups: 2 })], 9);
+const peakGmacs = 2048 ** 3 / fastest(sgemm!.seconds) / 1e9;
 
+/** PyTorch's own ONNX export of the model, for onnxruntime; returns PyTorch's version. */
+function pytorchExport(checkpoint: string, name: string, size: number, out: string): { torch: string } {
+  const run = spawnSync(PYTHON, ['bench/pytorch-bench.py', 'export', checkpoint, name, String(size), out], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`PyTorch's export failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { torch: string };
+}
+
+function section(graph: AnalyzedGraph, batch: number, rows: readonly Timed[]): string {
+  const best = (prefix: string) => {
+    const times = rows.filter((r) => r.name.startsWith(prefix)).map((r) => fastest(r.seconds));
+    return times.length > 0 ? Math.min(...times) : undefined;
+  };
+  const pytorch = best('PyTorch');
+  const layers = best('tfjs wasm, layers model')!;
+  const ms = (s: number) => (s * 1000).toFixed(1);
+  return [
+    `### ${graph.name} (${graph.inputShape.join('×')}), batch ${batch} — ${(graph.macs / 1e9).toFixed(2)} GMACs per image`,
+    '',
+    '| runner | images/s | fastest ms | median ms | peak RSS MiB | GMAC/s | of SGEMM rate | vs PyTorch | vs tfjs layers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => {
+      const f = fastest(r.seconds);
+      const gmacs = (graph.macs * batch) / f / 1e9;
+      const vsPytorch = pytorch === undefined ? '—' : `${(pytorch / f).toFixed(2)}×`;
+      return `| ${r.name} | ${(batch / f).toFixed(1)} | ${ms(f)} | ${ms(median(r.seconds))} | ${r.peakMiB?.toFixed(0) ?? '—'} | ${gmacs.toFixed(1)} | ${((100 * gmacs) / peakGmacs).toFixed(0)}% | ${vsPytorch} | ${(layers / f).toFixed(2)}× |`;
+    }),
+    '',
+  ].join('\n');
+}
+
+let torchVersion = '';
 const sections: string[] = [];
 for (const model of models) {
   const compiled = compileSpec(model.spec, readFileSync(model.spec));
@@ -70,57 +92,34 @@ for (const model of models) {
   writeFileSync(netspecOnnx, emitOnnx(graph, exportCheckpoint(graph, weightsFolder, folder.weights, [])));
 
   const torchOnnx = join(work, `${model.torchName}.torch.onnx`);
-  const pytorch = torch
-    ? (JSON.parse(
-        spawnSync(
-          PYTHON,
-          [
-            'bench/pytorch-bench.py',
-            checkpoint,
-            model.torchName,
-            String(graph.inputShape[0]),
-            model.batches.join(','),
-            String(Math.max(...model.batches.map(runsFor))),
-            torchOnnx,
-          ],
-          {
-            encoding: 'utf8',
-          },
-        ).stdout,
-      ) as { torch: string; eager: Record<string, number[]>; peakMiB: number })
-    : undefined;
+  const versions = torch ? await pytorchExport(checkpoint, model.torchName, graph.inputShape[0]!, torchOnnx) : undefined;
+  if (versions) torchVersion = versions.torch;
 
   for (const batch of model.batches) {
     const shape = [batch, ...graph.inputShape];
-    const runs = runsFor(batch);
-    const tfjs = { model: model.module, weights: weightsFolder, shape, runs, warmups: 1 };
-    const rows: Measured[] = [];
-    if (pytorch) rows.push({ runner: `PyTorch ${pytorch.torch} eager (2 threads)`, seconds: pytorch.eager[batch]!.slice(0, runs), peakMiB: pytorch.peakMiB });
-    if (model.cpu) rows.push(row('tfjs cpu, layers model', { ...tfjs, kind: 'tfjs-layers', backend: 'cpu', runs: 1, warmups: 0 }));
-    rows.push(row('tfjs wasm, layers model', { ...tfjs, kind: 'tfjs-layers' }));
-    rows.push(row('tfjs wasm, optimised (1 thread)', { ...tfjs, kind: 'tfjs-optimised' }));
-    if (batch > 1) rows.push(row('tfjs wasm, optimised, 2 workers', { ...tfjs, kind: 'tfjs-pool' }));
-    rows.push(row('netspec ONNX on onnxruntime (2 threads)', { kind: 'onnxruntime', model: netspecOnnx, shape, runs, warmups: 2 }));
-    if (pytorch) rows.push(row("onnxruntime on PyTorch's own export (2 threads)", { kind: 'onnxruntime', model: torchOnnx, shape, runs, warmups: 2 }));
-
-    const eager = pytorch ? median(pytorch.eager[batch]!) : undefined;
-    const layers = median(rows.find((r) => r.runner === 'tfjs wasm, layers model')!.seconds);
-    sections.push(
-      [
-        `### ${graph.name} (${graph.inputShape.join('×')}), batch ${batch} — ${(graph.macs / 1e9).toFixed(2)} GMACs per image`,
-        '',
-        '| runner | images/s | latency median ms | min–max ms | peak RSS MiB | GMAC/s | of SGEMM rate | vs PyTorch eager | vs tfjs layers |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-        ...rows.map((r) => {
-          const m = median(r.seconds);
-          const gmacs = (graph.macs * batch) / m / 1e9;
-          const ms = (s: number) => (s * 1000).toFixed(1);
-          const vsEager = eager === undefined ? '—' : `${(eager / m).toFixed(2)}×`;
-          return `| ${r.runner} | ${(batch / m).toFixed(1)} | ${ms(m)} | ${ms(Math.min(...r.seconds))}–${ms(Math.max(...r.seconds))} | ${r.peakMiB.toFixed(0)} | ${gmacs.toFixed(1)} | ${((100 * gmacs) / peakGmacs).toFixed(0)}% | ${vsEager} | ${(layers / m).toFixed(2)}× |`;
-        }),
-        '',
-      ].join('\n'),
-    );
+    const tfjs = { model: model.module, weights: weightsFolder, shape, warmups: 1 };
+    const pytorchPeer = (layout: string) =>
+      childPeer(`PyTorch ${versions!.torch} eager, ${layout === 'contiguous' ? 'NCHW' : 'channels_last'} (2 threads)`, PYTHON, [
+        'bench/pytorch-bench.py',
+        'serve',
+        checkpoint,
+        model.torchName,
+        String(graph.inputShape[0]),
+        String(batch),
+        layout,
+      ]);
+    const peers: Peer[] = [];
+    if (versions) peers.push(await pytorchPeer('contiguous'), await pytorchPeer('channels_last'));
+    peers.push(await row('tfjs wasm, layers model', { ...tfjs, kind: 'tfjs-layers' }));
+    peers.push(await row('tfjs wasm, optimised (1 thread)', { ...tfjs, kind: 'tfjs-optimised' }));
+    if (batch > 1) peers.push(await row('tfjs wasm, optimised, 2 workers', { ...tfjs, kind: 'tfjs-pool' }));
+    peers.push(await row('netspec ONNX on onnxruntime (2 threads)', { kind: 'onnxruntime', model: netspecOnnx, shape, warmups: 2 }));
+    if (versions) peers.push(await row("onnxruntime on PyTorch's own export (2 threads)", { kind: 'onnxruntime', model: torchOnnx, shape, warmups: 2 }));
+    const rows = await alternate(peers, roundsFor(batch));
+    // The pure-JavaScript backend takes minutes a call: one call, outside the rounds.
+    if (model.cpu)
+      rows.push(...(await alternate([await row('tfjs cpu, layers model (one call)', { ...tfjs, kind: 'tfjs-layers', backend: 'cpu', warmups: 0 })], 1)));
+    sections.push(section(graph, batch, rows));
     console.log(sections.at(-1));
   }
 }
@@ -130,8 +129,8 @@ const header = [
   `## Inference — ${new Date().toISOString().slice(0, 10)}`,
   '',
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} at ${mhz.toFixed(0)} MHz (base); nominal peak ${nominalGmacs.toFixed(0)} GFMA/s at that clock (2 cores × 16 FP32 FMA/cycle), practical limit ${peakGmacs.toFixed(0)} GMAC/s measured as a 2048³ SGEMM in onnxruntime on 2 threads. Node ${process.version}.`,
-  `Every runner uses the same weights (${torch ? "PyTorch's reference initialisation" : 'netspec initialisation; PyTorch is not installed, so its rows are missing'}). Median of 15 runs at batch 1 and 5 otherwise, after warm-up; the tfjs cpu row is one run.`,
-  "Speed-ups are ratios of medians measured in this same run. 'of SGEMM rate' is multiply-accumulates per second against the measured practical limit.",
+  `Every runner uses the same weights (${torch ? `PyTorch's reference initialisation; PyTorch ${torchVersion}` : 'netspec initialisation; PyTorch is not installed, so its rows are missing'}). Each runner is warmed up in a process of its own, then the runners take turns, one call each per round (15 rounds at batch 1, 5 otherwise; the tfjs cpu row is one call).`,
+  "Rates and ratios are of each runner's fastest round; 'vs PyTorch' is against PyTorch's faster layout, 'vs tfjs layers' against tfjs' layers model. 'of SGEMM rate' is multiply-accumulates per second against the measured practical limit.",
   '',
 ];
 appendFileSync('bench/results.md', `${[...header, ...sections].join('\n')}\n`);

@@ -1,17 +1,16 @@
 #!/usr/bin/python3
-"""PyTorch's side of bench/inference.ts: eager-mode latency of a model on 2 threads, and its own ONNX export.
+"""PyTorch's side of bench/inference.ts: eager-mode inference on 2 threads as a timing peer, and its own ONNX export.
 
-Usage: /usr/bin/python3 bench/pytorch-bench.py WEIGHTS.safetensors MODEL SIZE BATCHES RUNS OUT.onnx
-Loads the state dict the netspec side imports too (so both run the same weights), times eval-mode inference
-for each batch size, writes torch.onnx.export's model (opset 17, dynamic batch) and prints one JSON object
-with the times in seconds and the process's peak resident memory.
+Usage: /usr/bin/python3 bench/pytorch-bench.py serve WEIGHTS.safetensors MODEL SIZE BATCH LAYOUT
+       /usr/bin/python3 bench/pytorch-bench.py export WEIGHTS.safetensors MODEL SIZE OUT.onnx
+Both load the state dict the netspec side imports too, so every runner has the same weights. `serve` times
+inference-mode calls at one batch size through bench/peer.py's protocol, in NCHW (LAYOUT contiguous) or NHWC
+(channels_last, often the faster on CPUs); `export` writes torch.onnx.export's model (opset 17, dynamic batch)
+and prints the PyTorch and torchvision versions as JSON.
 """
 import json
-import resource
-import statistics
 import struct
 import sys
-import time
 
 import numpy as np
 import torch
@@ -21,6 +20,8 @@ sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/scripts")
 from importlib import import_module
 
 reference = import_module("pytorch-reference")
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import peer  # noqa: E402
 
 
 def read_safetensors(path):
@@ -39,34 +40,32 @@ def read_safetensors(path):
     return tensors
 
 
-def main():
-    weights, name, size, batches, runs, onnx_path = sys.argv[1:7]
-    size, runs = int(size), int(runs)
-    batches = [int(b) for b in batches.split(",")]
-    torch.set_num_threads(2)
+def load(weights, name):
     build, _ = reference.MODELS[name]
     model = build()
     model.load_state_dict(read_safetensors(weights))
-    model.eval()
-    results = {"torch": torch.__version__, "torchvision": torchvision.__version__, "eager": {}}
+    return model.eval()
+
+
+def serve(weights, name, size, batch, layout):
+    torch.set_num_threads(2)
+    model = load(weights, name)
+    x = torch.randn(int(batch), 3, int(size), int(size))
+    if layout == "channels_last":
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        peer.serve(lambda: model(x), warmups=2)
+
+
+def export(weights, name, size, onnx_path):
+    model = load(weights, name)
     with torch.no_grad():
-        for batch in batches:
-            x = torch.randn(batch, 3, size, size)
-            for _ in range(2):
-                model(x)
-            times = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - start)
-            results["eager"][batch] = times
         torch.onnx.export(
-            model, torch.randn(1, 3, size, size), onnx_path, opset_version=17,
+            model, torch.randn(1, 3, int(size), int(size)), onnx_path, opset_version=17,
             input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
         )
-    results["peakMiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(results))
+    print(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__}))
 
 
 if __name__ == "__main__":
-    main()
+    {"serve": serve, "export": export}[sys.argv[1]](*sys.argv[2:])

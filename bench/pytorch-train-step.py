@@ -1,20 +1,21 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/train-step.ts: the time of one SGD training step of ResNet-20 for Fashion-MNIST.
 
-Usage: /usr/bin/python3 bench/pytorch-train-step.py BATCHES THREADS RUNS
+Usage: /usr/bin/python3 bench/pytorch-train-step.py BATCH THREADS LAYOUT
 The network is the one specs/fashion/resnet20.json describes (3×3 stem of 16, three stages of three basic
 blocks with 16, 32 and 64 channels, projection shortcuts where the shape changes, 10 classes), trained as
 netspec trains it: cross-entropy, SGD with Nesterov momentum 0.9 and weight decay 5e-4, BatchNorm in training
-mode. Prints one JSON object: {"parameters": N, "seconds": {"<threads>": {"<batch>": [step times]}}, "cpu": {...}},
-"cpu" holding the process's processor seconds (all threads) of each step.
+mode. A timing peer of bench/peers.ts (bench/peer.py's protocol): one step per request, on THREADS threads, with
+images and weights in NCHW (LAYOUT contiguous) or NHWC (channels_last).
 """
-import json
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import peer  # noqa: E402
 
 
 class BasicBlock(nn.Module):
@@ -53,31 +54,22 @@ class ResNet20(nn.Module):
 
 
 def main():
-    batches = [int(b) for b in sys.argv[1].split(",")]
-    threads = [int(t) for t in sys.argv[2].split(",")]
-    runs = int(sys.argv[3])
+    batch, threads, layout = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = ResNet20().train()
+    images = torch.randn(batch, 1, 28, 28)
+    labels = torch.randint(0, 10, (batch,))
+    if layout == "channels_last":
+        model, images = model.to(memory_format=torch.channels_last), images.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    seconds, cpu = {}, {}
-    for count in threads:
-        torch.set_num_threads(count)
-        seconds[str(count)], cpu[str(count)] = {}, {}
-        for batch in batches:
-            images = torch.randn(batch, 1, 28, 28)
-            labels = torch.randint(0, 10, (batch,))
-            times, processor = [], []
-            for run in range(runs + 2):
-                start, cpu_start = time.perf_counter(), time.process_time()
-                optimizer.zero_grad()
-                F.cross_entropy(model(images), labels).backward()
-                optimizer.step()
-                if run >= 2:
-                    times.append(time.perf_counter() - start)
-                    processor.append(time.process_time() - cpu_start)
-            seconds[str(count)][str(batch)] = times
-            cpu[str(count)][str(batch)] = processor
-    print(json.dumps({"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds, "cpu": cpu}))
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+
+    peer.serve(step, warmups=2)
 
 
 main()
