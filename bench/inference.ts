@@ -32,10 +32,9 @@ const roundsFor = (batch: number) => (batch === 1 ? 15 : 5);
 const rowProgram = [...tsx, 'bench/inference-row.ts'];
 const row = (name: string, args: object) => childPeer(name, process.execPath, [...rowProgram, JSON.stringify(args)]);
 
-// Two limits: the nominal one (two 256-bit FMA pipes, 16 single-precision FMAs per cycle and core, at the base clock
-// /proc/cpuinfo reports; boost clocks go higher) and the practical one, a large matrix product in onnxruntime.
+// The machine's practical limit: a large matrix product in onnxruntime. (A nominal peak would need the FMA width of
+// the cores, which /proc/cpuinfo does not give: AVX-512 runs on 256-bit halves on some cores and whole on others.)
 const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
-const nominalGmacs = (cpus().length * 16 * mhz) / 1000;
 const [sgemm] = await alternate([await row('sgemm', { kind: 'sgemm', model: '', shape: [1, 1, 1, 1], warmups: 2 })], 9);
 const peakGmacs = 2048 ** 3 / fastest(sgemm!.seconds) / 1e9;
 
@@ -128,7 +127,7 @@ rmSync(work, { recursive: true, force: true });
 const header = [
   `## Inference — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} at ${mhz.toFixed(0)} MHz (base); nominal peak ${nominalGmacs.toFixed(0)} GFMA/s at that clock (2 cores × 16 FP32 FMA/cycle), practical limit ${peakGmacs.toFixed(0)} GMAC/s measured as a 2048³ SGEMM in onnxruntime on 2 threads. Node ${process.version}.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} at ${mhz.toFixed(0)} MHz (base); practical limit ${peakGmacs.toFixed(0)} GMAC/s measured as a 2048³ SGEMM in onnxruntime on 2 threads. Node ${process.version}.`,
   `Every runner uses the same weights (${torch ? `PyTorch's reference initialisation; PyTorch ${torchVersion}` : 'netspec initialisation; PyTorch is not installed, so its rows are missing'}). Each runner is warmed up in a process of its own, then the runners take turns, one call each per round (15 rounds at batch 1, 5 otherwise; the tfjs cpu row is one call).`,
   "Rates and ratios are of each runner's fastest round; 'vs PyTorch' is against PyTorch's faster layout, 'vs tfjs layers' against tfjs' layers model. 'of SGEMM rate' is multiply-accumulates per second against the measured practical limit.",
   '',
