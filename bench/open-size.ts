@@ -15,6 +15,7 @@ import { initBackend } from '../src/runtime/backends/node.js';
 import { optimizeForInference } from '../src/runtime/inference/optimize.js';
 import { createSession, runChecked } from '../src/runtime/onnx/index.js';
 import { initialWeights } from '../src/weights/init.js';
+import { median } from './peers.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const SPEC = 'specs/imagenet/resnet18.json';
@@ -89,7 +90,6 @@ for (const side of [192, 200, 208, 216, 232]) {
   seconds.push(performance.now() - started);
   x.dispose();
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const report = [
   '',
   `## Open input size against a fixed one (${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)})`,

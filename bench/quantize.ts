@@ -10,6 +10,7 @@ import { emitOnnx } from '../src/emit/onnx.js';
 import { quantizeOnnx } from '../src/quantize/quantize.js';
 import type { ActivationType } from '../src/quantize/qdq.js';
 import { initialWeights } from '../src/weights/init.js';
+import { alternate, fastest, localPeer } from './peers.js';
 
 const CASES: readonly [spec: string, batch: number][] = [
   ['specs/imagenet/resnet18.json', 1],
@@ -27,19 +28,14 @@ function images(count: number, shape: readonly number[], seed: number): Float32A
   return Float32Array.from({ length: count * per }, (_, i) => Math.sin(i * 0.01 + Math.floor(i / per) * 1.7 + seed) * 1.5 + Math.cos(i * 0.37) * 0.5);
 }
 
-/** Each session's fastest run on `input`, over `RUNS` rounds in which the sessions take turns (each round starts with the next). */
+/** Each session's fastest run on `input` in ms, over `RUNS` rounds in which the sessions take turns (bench/peers.ts). */
 async function bestMs(sessions: readonly ort.InferenceSession[], input: ort.Tensor): Promise<number[]> {
   for (const session of sessions) for (let i = 0; i < 2; i++) await session.run({ input });
-  const best = sessions.map(() => Infinity);
-  for (let round = 0; round < RUNS; round++) {
-    for (let k = 0; k < sessions.length; k++) {
-      const i = (round + k) % sessions.length;
-      const start = performance.now();
-      await sessions[i]!.run({ input });
-      best[i] = Math.min(best[i]!, performance.now() - start);
-    }
-  }
-  return best;
+  const timed = await alternate(
+    sessions.map((session, i) => localPeer(String(i), () => session.run({ input }))),
+    RUNS,
+  );
+  return timed.map((t) => fastest(t.seconds) * 1000);
 }
 
 function compare(reference: Float32Array, actual: Float32Array, classes: number): { error: number; agreement: number } {
