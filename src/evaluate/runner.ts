@@ -8,6 +8,7 @@ import { inferencePlan } from '../emit/plan.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { optimizeForInference } from '../runtime/inference/optimize.js';
 import { createSession, runChecked } from '../runtime/onnx/index.js';
+import { onnxRuntimeStatus } from '../runtime/onnx/load.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { loadWeights } from '../runtime/weights/load.js';
 import { exportCheckpoint } from '../weights/convert.js';
@@ -31,21 +32,6 @@ export interface ModelRunner {
    */
   run(images: Float32Array, count: number, size?: readonly [height: number, width: number]): Promise<ReadonlyMap<string, BatchOutput>>;
   dispose(): void;
-}
-
-/**
- * Whether onnxruntime-node (an optional peer dependency) loads here; where it is installed but does not load (a
- * native library missing or built for another platform), why, in one line.
- */
-export async function onnxRuntimeStatus(): Promise<{ readonly loads: boolean; readonly broken?: string }> {
-  try {
-    await import('onnxruntime-node');
-    return { loads: true };
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    const absent = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'onnxruntime-node'/.test(message);
-    return absent ? { loads: false } : { loads: false, broken: String(message).split('\n')[0] };
-  }
 }
 
 /**

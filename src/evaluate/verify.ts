@@ -12,7 +12,8 @@ import { loadWeights } from '../runtime/weights/load.js';
 import { exportCheckpoint } from '../weights/convert.js';
 import type { FloatTensor } from '../weights/safetensors.js';
 import { pytorchUnavailable, runPytorch, type PytorchRun } from './pytorch-run.js';
-import { type BatchOutput, onnxRuntimeStatus, openRunner } from './runner.js';
+import { onnxRuntimeStatus } from '../runtime/onnx/load.js';
+import { type BatchOutput, openRunner } from './runner.js';
 
 /** Targets agree when every output is within this of the reference, relative to its largest magnitude. */
 export const VERIFY_TOLERANCE = 1e-4;

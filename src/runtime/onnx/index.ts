@@ -1,26 +1,9 @@
-import type * as Ort from 'onnxruntime-node';
-import { OnnxRuntimeMissingError, checkedRunner, type OnnxOptions, type OnnxSession } from './types.js';
+import { onnxRuntime } from './load.js';
+import { checkedRunner, type OnnxOptions, type OnnxSession } from './types.js';
 
 export { OnnxRuntimeMissingError, type OnnxOptions, type OnnxSession, type OnnxTensor, type TypedOutput } from './types.js';
 export { decodeBatch, type DetectionConfig, type Detections } from '../tasks/detection.js';
 export { checkOpenSize, type OpenSizes } from '../open-sizes.js';
-
-/**
- * onnxruntime-node is an optional peer dependency: loaded on first use, with one line saying how to get it. Its CPU
- * library is inside the npm package, and ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from downloading more.
- */
-async function onnxRuntime(): Promise<typeof Ort> {
-  try {
-    return await import('onnxruntime-node');
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    const install = '`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`';
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'onnxruntime-node'/.test(message))
-      throw new OnnxRuntimeMissingError(`onnxruntime-node is not installed; install it in your project with ${install} to run ONNX models`);
-    // Installed but unloadable: its native library missing, or built for another platform.
-    throw new OnnxRuntimeMissingError(`onnxruntime-node is installed but does not load (${String(message).split('\n')[0]}); reinstall it with ${install}`);
-  }
-}
 
 /**
  * Opens an ONNX model with onnxruntime-node: the CUDA execution provider when the installed package has it,
