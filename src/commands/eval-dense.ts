@@ -21,7 +21,7 @@ import { cocoJson, formatCocoCategories, formatCocoStats } from '../metrics/coco
 import { precisionRecallSvg, segmentationIouSvg } from '../metrics/charts.js';
 import { formatSegmentation, segmentationFigures, segmentationJson } from '../metrics/segmentation.js';
 import { formatVoc, vocJson } from '../metrics/voc.js';
-import { imageTransformFor, withAskedSizes } from '../runtime/images/pipeline.js';
+import { imageTransformFor, withAskedSizes, type AskedSizes } from '../runtime/images/pipeline.js';
 import type { ClassMask } from '../runtime/tasks/segmentation.js';
 import type { WeightsFolder } from '../runtime/weights/folder.js';
 import { taskClassNames } from './predict-dense.js';
@@ -36,7 +36,7 @@ export interface DenseEvalOptions {
   readonly split: string | undefined;
   readonly runtime: RuntimeChoice;
   /** `--min-size` and `--max-size`, for an open-size model. */
-  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
+  readonly sizes: AskedSizes;
   readonly batch: number;
   readonly limit: number | undefined;
   readonly maxPixels: number;

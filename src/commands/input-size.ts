@@ -4,6 +4,7 @@ import { sizeDiagnostic } from '../ir/sizes.js';
 import { UserError } from '../errors/user-error.js';
 import { UsageError } from './command-line.js';
 import { SpecError } from './print-diagnostics.js';
+import type { AskedSizes } from '../runtime/images/pipeline.js';
 
 /** `--size HxW` of the commands that run an open-size spec at one size, as if its spec fixed that size. */
 export const ONE_SIZE_OPTION = {
@@ -47,13 +48,13 @@ export function graphAtSize(graph: AnalyzedGraph, text: string, option = '--size
  * The graph `predict` and `eval` run: an open-size spec at `--size` when given, else the spec's own, which for an
  * open-size detector or segmenter means natural sizes (`--min-size`, `--max-size`) and for a classifier needs `--size`.
  */
-export function graphToRun(graph: AnalyzedGraph, size: string | undefined, asked: { minSize?: number; maxSize?: number }, what: string): AnalyzedGraph {
+export function graphToRun(graph: AnalyzedGraph, size: string | undefined, asked: AskedSizes, what: string): AnalyzedGraph {
   refuseBothSizes(size, asked);
   return graph.task && size === undefined ? graph : graphForOneSize(graph, size, what);
 }
 
 /** A usage error when both one size and natural sizes are asked for. */
-export function refuseBothSizes(size: string | undefined, asked: { minSize?: number; maxSize?: number }): void {
+export function refuseBothSizes(size: string | undefined, asked: AskedSizes): void {
   if (size !== undefined && (asked.minSize !== undefined || asked.maxSize !== undefined))
     throw new UsageError('--size runs one size, --min-size and --max-size natural sizes: give one or the other');
 }

@@ -8,7 +8,7 @@ import { printable } from '../files/display-path.js';
 import { readBounded } from '../files/read-bounded.js';
 import { decodeImage } from '../runtime/images/decode.js';
 import { DEFAULT_MAX_PIXELS, ImageFormatError, ImageTooLargeError } from '../runtime/images/header.js';
-import { batchTransform, imageTransformFor, prepareImage, withAskedSizes, type Placement } from '../runtime/images/pipeline.js';
+import { batchTransform, imageTransformFor, prepareImage, withAskedSizes, type AskedSizes, type Placement } from '../runtime/images/pipeline.js';
 import type { DecodedImage } from '../runtime/images/pixels.js';
 import { topClasses } from '../runtime/tasks/classification.js';
 import { MANIFEST_FILE, type WeightsFolderManifest } from '../runtime/weights/folder.js';
@@ -113,7 +113,7 @@ interface PredictOptions {
   readonly maxPixels: number;
   readonly runtime: RuntimeChoice;
   /** `--min-size` and `--max-size`, for an open-size detector or segmenter. */
-  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
+  readonly sizes: AskedSizes;
   /** `--size HxW`: an open-size spec at one size. */
   readonly size: string | undefined;
   readonly output: DenseOutput;

@@ -3,6 +3,7 @@
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { progressLine, type ProgressLine } from '../terminal/progress.js';
 import { UsageError } from './command-line.js';
+import type { AskedSizes } from '../runtime/images/pipeline.js';
 
 /** Which engine runs the model: onnxruntime (`auto` when onnxruntime-node is installed) or TensorFlow.js. */
 export const RUNTIME_OPTION = {
@@ -40,7 +41,7 @@ export const SIZE_OPTIONS = {
 } as const;
 
 /** The sizes asked for; a usage error for a model they do not apply to. */
-export function askedSizes(graph: AnalyzedGraph, minSize: number | undefined, maxSize: number | undefined): { minSize?: number; maxSize?: number } {
+export function askedSizes(graph: AnalyzedGraph, minSize: number | undefined, maxSize: number | undefined): AskedSizes {
   if (minSize === undefined && maxSize === undefined) return {};
   if (!graph.sizes || !graph.task) {
     const what = graph.task ? `fixes its input at ${graph.inputShape[0]}×${graph.inputShape[1]}` : 'is a classifier';

@@ -9,7 +9,7 @@ import { UserError } from '../errors/user-error.js';
 import { assertWritable } from '../files/output-guard.js';
 import type { AnalyzedGraph } from '../ir/analyze.js';
 import { initBackend } from '../runtime/backends/node.js';
-import { defaultSizePolicy, imageTransformFor } from '../runtime/images/pipeline.js';
+import { defaultSizePolicy, imageTransformFor, type AskedSizes } from '../runtime/images/pipeline.js';
 import { progressLine } from '../terminal/progress.js';
 import { readRunCheckpoint } from '../train/checkpoint.js';
 import type { NaturalSizes, TrainConfig } from '../train/config.js';
@@ -35,7 +35,7 @@ export interface DenseCommandOptions {
   readonly given: ReadonlySet<string>;
   readonly replicas: (backend: string) => number;
   /** `--min-size` and `--max-size` for an open-size model trained at natural sizes. */
-  readonly sizes?: { readonly minSize?: number; readonly maxSize?: number };
+  readonly sizes?: AskedSizes;
 }
 
 export interface DenseRunOptions {
@@ -106,7 +106,7 @@ export function denseConfig(
 }
 
 /** torchvision's size policy for an open-size model, with the sides asked for; null for a model of one size. */
-function naturalSizesOf(graph: AnalyzedGraph, asked: { readonly minSize?: number; readonly maxSize?: number }): NaturalSizes | null {
+function naturalSizesOf(graph: AnalyzedGraph, asked: AskedSizes): NaturalSizes | null {
   if (!graph.sizes) return null;
   const { minSize, maxSize } = defaultSizePolicy(graph.task!.kind, graph.sizes, asked);
   return { minSize, maxSize };

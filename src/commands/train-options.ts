@@ -4,6 +4,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { TorchLaunch } from '../train/torch-engine.js';
 import type { DataSource } from './data-source.js';
 import type { DenseCommandOptions } from './train-dense.js';
+import type { AskedSizes } from '../runtime/images/pipeline.js';
 
 export interface TrainCommandOptions {
   readonly spec: string;
@@ -17,7 +18,7 @@ export interface TrainCommandOptions {
   /** `--size HxW`, the one size an open-size spec trains at. */
   readonly size: string | undefined;
   /** `--min-size` and `--max-size`: the size policy of an open-size detector or segmenter trained at natural sizes. */
-  readonly sizes: { readonly minSize?: number; readonly maxSize?: number };
+  readonly sizes: AskedSizes;
   /** `replicas` null: as defaultReplicas() chooses for the backend in use. */
   readonly config: Omit<TrainConfig, 'replicas'> & { readonly replicas: number | null };
   /** What a detector's or segmenter's run reads beside, which options were given, and the --augment names each kind of model takes. */

@@ -121,11 +121,17 @@ export function imageTransformFor(model: ImageModel, saved?: InputNormalization)
   return withSavedInput({ height, width, channels, ...fit, interpolation: declared?.interpolation ?? 'bilinear', mean: [...mean], std: [...std] }, saved);
 }
 
+/** The sides asked for in place of torchvision's (`--min-size`, `--max-size`): each absent takes its default. */
+export interface AskedSizes {
+  readonly minSize?: number;
+  readonly maxSize?: number;
+}
+
 /**
  * torchvision's sizes for an open-size dense model: its detectors' shorter side 800 and longer at most 1333, its
  * segmentation reference's shorter side 520; within the sides the model takes.
  */
-export function defaultSizePolicy(task: string, sides: NonNullable<ImageModel['sizes']>, asked: { minSize?: number; maxSize?: number } = {}): SizePolicy {
+export function defaultSizePolicy(task: string, sides: NonNullable<ImageModel['sizes']>, asked: AskedSizes = {}): SizePolicy {
   const [minSize, maxSize] = task === 'detection' ? [800, 1333] : [520, sides.maximum];
   return {
     minSize: asked.minSize ?? minSize,
@@ -136,7 +142,7 @@ export function defaultSizePolicy(task: string, sides: NonNullable<ImageModel['s
 }
 
 /** The transform with the sides asked for (`--min-size`, `--max-size`) in place of torchvision's, for an open-size dense model. */
-export function withAskedSizes(transform: ImageTransform, model: ImageModel, asked: { minSize?: number; maxSize?: number }): ImageTransform {
+export function withAskedSizes(transform: ImageTransform, model: ImageModel, asked: AskedSizes): ImageTransform {
   if (transform.fit !== 'natural' || !model.sizes || !model.task) return transform;
   return { ...transform, sizes: defaultSizePolicy(model.task.kind, model.sizes, asked) };
 }
