@@ -79,9 +79,9 @@ if (!torch) process.stderr.write('PyTorch not measured: /usr/bin/python3 cannot 
 // The cpu backend needs minutes a step: one step from cold, at batch 32 only, outside the rounds.
 if (BATCHES.includes(32)) rows.push({ ...(await alternate([await stepPeer('tfjs cpu (pure JavaScript), one step', 'cpu', 1, 32, 0)], 1))[0]!, batch: 32 });
 
-/** The fastest step of the runners whose names start with `prefix`, at `batch`: PyTorch at its best layout. */
-const find = (prefix: string, batch: number) => {
-  const times = rows.filter((r) => r.name.startsWith(prefix) && r.batch === batch).map((r) => fastest(r.seconds));
+/** The fastest step at `batch` of the runners whose names start with `prefix` and end with `suffix`: PyTorch at its best layout. */
+const find = (prefix: string, batch: number, suffix = '') => {
+  const times = rows.filter((r) => r.name.startsWith(prefix) && r.name.endsWith(suffix) && r.batch === batch).map((r) => fastest(r.seconds));
   return times.length > 0 ? Math.min(...times) : undefined;
 };
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : 'n/a');
@@ -105,9 +105,8 @@ const comparisons: string[] = [];
 if (find('tfjs cpu', 32)) comparisons.push(`wasm vs cpu at batch 32: ${ratio(find('tfjs cpu', 32), find('tfjs wasm, 1 thread', 32))} faster.`);
 for (const batch of BATCHES) {
   if (find('PyTorch', batch) === undefined) continue;
-  const pytorch = (threads: string) => Math.min(...rows.filter((r) => r.batch === batch && r.name.endsWith(threads)).map((r) => fastest(r.seconds)));
   comparisons.push(
-    `At batch ${batch}, wasm 1 thread takes ${ratio(find('tfjs wasm, 1 thread', batch), pytorch(', 1 thread'))} PyTorch's 1-thread step and 2 replicas ${ratio(find('tfjs wasm, 2 replicas', batch), pytorch(', 2 threads'))} its 2-thread step.`,
+    `At batch ${batch}, wasm 1 thread takes ${ratio(find('tfjs wasm, 1 thread', batch), find('PyTorch', batch, ', 1 thread'))} PyTorch's 1-thread step and 2 replicas ${ratio(find('tfjs wasm, 2 replicas', batch), find('PyTorch', batch, ', 2 threads'))} its 2-thread step.`,
   );
 }
 lines.push(comparisons.join(' '), '');
